@@ -1,0 +1,53 @@
+// Package buildinfo reports the version, commit and Go version of the
+// running binary. Version and Commit are stamped at build time with
+//
+//	-ldflags "-X github.com/wsbridge/wsbridge/internal/buildinfo.Version=v1.2.3 -X github.com/wsbridge/wsbridge/internal/buildinfo.Commit=abc123"
+//
+// and otherwise taken from the module and VCS information that `go install`
+// and `go build` embed.
+package buildinfo
+
+import (
+	"runtime"
+	"runtime/debug"
+)
+
+// Stamped at build time; see the package doc.
+var (
+	Version = ""
+	Commit  = ""
+)
+
+// Info is what `wsbridge version` prints.
+type Info struct {
+	Version   string `json:"version"`
+	Commit    string `json:"commit"`
+	GoVersion string `json:"go_version"`
+	Platform  string `json:"platform"`
+}
+
+// Get returns the build information of this binary.
+func Get() Info {
+	in := Info{Version: Version, Commit: Commit, GoVersion: runtime.Version(),
+		Platform: runtime.GOOS + "/" + runtime.GOARCH}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if in.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			in.Version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && in.Commit == "" {
+				in.Commit = s.Value
+			}
+		}
+	}
+	if in.Version == "" {
+		in.Version = "dev"
+	}
+	if in.Commit == "" {
+		in.Commit = "unknown"
+	}
+	return in
+}
+
+// UserAgent is "wsbridge/<version>", as sent in HTTP headers and hellos.
+func UserAgent() string { return "wsbridge/" + Get().Version }

@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/wsbridge/wsbridge/internal/config"
+)
+
+// Streams are the standard streams a command uses: results to Out,
+// diagnostics (zerolog) to Err.
+type Streams struct {
+	In       io.Reader
+	Out, Err io.Writer
+}
+
+// globals are the persistent flags every command has.
+type globals struct {
+	LogLevel  string
+	LogFormat string
+	Config    string
+	log       zerolog.Logger
+}
+
+// Execute runs the command line args.
+func Execute(ctx context.Context, args []string, s Streams) error {
+	root := newRoot(s)
+	root.SetArgs(args)
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	_, err := root.ExecuteContextC(ctx)
+	return err
+}
+
+func newRoot(s Streams) *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "wsbridge",
+		Short: "Live sensor data from an ESP32 serial port to WebSocket clients, and back into a serial port",
+		Long: `wsbridge carries live sensor data from an ESP32 on a USB cable to anyone on
+the network, and back into a serial port on another machine.
+
+  wsbridge serve    on the sensor machine: serial port -> WebSocket server + live page
+  wsbridge sink     on the analysis machine: WebSocket -> a real or virtual serial port (for R)
+  wsbridge sim      a simulated ESP32 on a virtual serial port
+  wsbridge ports    list serial ports and spot ESP32 boards
+
+Configuration: defaults < --config FILE < WSBRIDGE_* environment < flags.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return g.setup(cmd, s) },
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.LogLevel, "log-level", "info", "diagnostics level: debug, info, warn or error")
+	pf.StringVar(&g.LogFormat, "log-format", "auto", "diagnostics format: auto (console on a terminal, JSON otherwise), console or json")
+	pf.StringVar(&g.Config, "config", "", "YAML file of settings; keys are this command's flag names (see configs/)")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usagef("%v", err) })
+	root.AddCommand(newVersion(s), newServe(g, s), newSink(g, s), newSim(g, s), newPorts(g, s))
+	return root
+}
+
+// setup applies configuration (file, environment, flags) to cmd's flags and
+// builds the logger.
+func (g *globals) setup(cmd *cobra.Command, s Streams) error {
+	if err := g.applyConfig(cmd); err != nil {
+		return Classify(err, ErrUsage)
+	}
+	log, err := newLogger(s.Err, g.LogLevel, g.LogFormat)
+	if err != nil {
+		return Classify(err, ErrUsage)
+	}
+	g.log = log
+	return nil
+}
+
+func (g *globals) applyConfig(cmd *cobra.Command) error {
+	src := config.Sources{Env: os.Environ(), Prefix: "WSBRIDGE_"}
+	if g.Config != "" {
+		f, err := os.Open(g.Config)
+		if err != nil {
+			return fmt.Errorf("failed to open config file: %w", err)
+		}
+		defer f.Close()
+		src.File, src.FileName = f, g.Config
+	}
+	fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError)
+	fs.AddFlagSet(cmd.Flags())
+	fs.AddFlagSet(cmd.InheritedFlags())
+	return config.Apply(fs, src, func(name string) bool {
+		return !strings.HasPrefix(name, "help") && name != "config"
+	})
+}

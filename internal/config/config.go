@@ -1,0 +1,235 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+)
+
+// ErrInvalid is wrapped by every error Apply returns.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Sources are the layers below the command line.
+type Sources struct {
+	File     io.Reader // YAML mapping of flag names to values; nil for none
+	FileName string    // for error messages
+	Env      []string  // "KEY=value" entries, as os.Environ returns
+	Prefix   string    // e.g. "WSBRIDGE_"
+}
+
+// Apply sets the flags of fs from src, keeping every flag given on the
+// command line. Only flags for which include returns true are configurable.
+func Apply(fs *pflag.FlagSet, src Sources, include func(name string) bool) error {
+	given := snapshot(fs)
+	if src.File != nil {
+		if err := applyFile(fs, src, include); err != nil {
+			return err
+		}
+	}
+	if err := applyEnv(fs, src, include); err != nil {
+		return err
+	}
+	for _, g := range given {
+		g.restore()
+	}
+	return nil
+}
+
+// given is a flag value from the command line, kept while lower layers apply.
+type given struct {
+	f     *pflag.Flag
+	str   string
+	slice []string
+}
+
+func snapshot(fs *pflag.FlagSet) []given {
+	var out []given
+	fs.Visit(func(f *pflag.Flag) {
+		g := given{f: f, str: f.Value.String()}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			g.slice = sv.GetSlice()
+		}
+		out = append(out, g)
+	})
+	return out
+}
+
+func (g given) restore() {
+	if sv, ok := g.f.Value.(pflag.SliceValue); ok {
+		_ = sv.Replace(g.slice)
+		return
+	}
+	_ = g.f.Value.Set(g.str)
+}
+
+// EnvName is the environment variable for a flag: WSBRIDGE_SLOW_CLIENT for slow-client.
+func EnvName(prefix, flag string) string {
+	return prefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+func applyEnv(fs *pflag.FlagSet, src Sources, include func(string) bool) error {
+	env := map[string]string{}
+	for _, kv := range src.Env {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, src.Prefix) {
+			env[k] = v
+		}
+	}
+	var err error
+	fs.VisitAll(func(f *pflag.Flag) {
+		v, ok := env[EnvName(src.Prefix, f.Name)]
+		if !ok || err != nil || !include(f.Name) {
+			return
+		}
+		if e := setFlag(f, []string{v}); e != nil {
+			err = fmt.Errorf("%w: %s=%q: %v", ErrInvalid, EnvName(src.Prefix, f.Name), v, e)
+		}
+	})
+	return err
+}
+
+func applyFile(fs *pflag.FlagSet, src Sources, include func(string) bool) error {
+	var doc yaml.Node
+	if err := yaml.NewDecoder(src.File).Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		return fmt.Errorf("%w: %s: %v", ErrInvalid, src.FileName, err)
+	}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		return fmt.Errorf("%w: %s: want a mapping of setting names to values", ErrInvalid, src.FileName)
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if err := applyKey(fs, src.FileName, root.Content[i], root.Content[i+1], include); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyKey(fs *pflag.FlagSet, file string, k, v *yaml.Node, include func(string) bool) error {
+	name := strings.ReplaceAll(k.Value, "_", "-")
+	f := fs.Lookup(name)
+	if f == nil || !include(name) {
+		return fmt.Errorf("%w: %s line %d: unknown key %q%s", ErrInvalid, file, k.Line, k.Value, suggest(fs, name, include))
+	}
+	vals, err := scalars(v)
+	if err == nil {
+		err = setFlag(f, vals)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %s line %d: key %q: %v", ErrInvalid, file, v.Line, k.Value, err)
+	}
+	return nil
+}
+
+func scalars(v *yaml.Node) ([]string, error) {
+	switch v.Kind {
+	case yaml.ScalarNode:
+		return []string{v.Value}, nil
+	case yaml.SequenceNode:
+		out := make([]string, 0, len(v.Content))
+		for _, c := range v.Content {
+			if c.Kind != yaml.ScalarNode {
+				return nil, errors.New("want a list of plain values")
+			}
+			out = append(out, c.Value)
+		}
+		return out, nil
+	}
+	return nil, errors.New("want a value or a list of values")
+}
+
+func setFlag(f *pflag.Flag, vals []string) error {
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		var all []string
+		for _, v := range vals {
+			all = append(all, strings.Split(v, ",")...)
+		}
+		return sv.Replace(all)
+	}
+	if len(vals) != 1 {
+		return fmt.Errorf("want one value, got %d", len(vals))
+	}
+	if err := f.Value.Set(vals[0]); err != nil {
+		return err
+	}
+	f.Changed = true
+	return nil
+}
+
+// suggest names the closest configurable key, if one is close.
+func suggest(fs *pflag.FlagSet, name string, include func(string) bool) string {
+	best, bestD := "", 3
+	fs.VisitAll(func(f *pflag.Flag) {
+		if d := distance(name, f.Name); include(f.Name) && d < bestD {
+			best, bestD = f.Name, d
+		}
+	})
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// Dump writes the effective value of every configurable flag of fs as YAML,
+// sorted by name, in a form Apply accepts back.
+func Dump(w io.Writer, fs *pflag.FlagSet, include func(string) bool) error {
+	m := map[string]any{}
+	var names []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		if !include(f.Name) {
+			return
+		}
+		names = append(names, f.Name)
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			m[f.Name] = sv.GetSlice()
+		} else {
+			m[f.Name] = f.Value.String()
+		}
+	})
+	sort.Strings(names)
+	node := &yaml.Node{Kind: yaml.MappingNode}
+	for _, n := range names {
+		var v yaml.Node
+		if err := v.Encode(m[n]); err != nil {
+			return err
+		}
+		node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: n}, &v)
+	}
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(node); err != nil {
+		return err
+	}
+	return enc.Close()
+}

@@ -1,0 +1,143 @@
+package frame
+
+import (
+	"fmt"
+	"strconv"
+)
+
+// Format names a text rendering of frames.
+type Format string
+
+// Formats for the sink's serial output and for text WebSocket clients.
+const (
+	FormatCSV     Format = "csv"     // "v0,v1\n" per sample instant
+	FormatPlain   Format = "plain"   // "v0 v1\n" per sample instant
+	FormatPlotter Format = "plotter" // "ch0:v0,ch1:v1\n", the Arduino Serial Plotter form
+	FormatJSON    Format = "json"    // one JSON object per frame
+)
+
+// ParseFormat checks a text format name.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case FormatCSV, FormatPlain, FormatPlotter, FormatJSON:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown format %q: want csv, plain, plotter or json", s)
+}
+
+// TextOptions control the line-oriented renderings.
+type TextOptions struct {
+	CRLF       bool     // end lines with \r\n instead of \n
+	Timestamps bool     // csv and plain: prefix each line with the sample's device time in µs
+	Names      []string // plotter labels; channels without one are ch0, ch1, ...
+}
+
+// Append renders f in format fm. JSON ignores opt.
+func Append(dst []byte, fm Format, f *Frame, opt *TextOptions) []byte {
+	switch fm {
+	case FormatPlain:
+		return appendLines(dst, f, opt, ' ', false)
+	case FormatPlotter:
+		return appendLines(dst, f, opt, ',', true)
+	case FormatJSON:
+		return AppendJSON(dst, f)
+	}
+	return appendLines(dst, f, opt, ',', false)
+}
+
+// AppendCSVHeader appends the header line matching Append's csv output.
+func AppendCSVHeader(dst []byte, channels int, opt *TextOptions) []byte {
+	if opt.Timestamps {
+		dst = append(dst, "t_us,"...)
+	}
+	for ch := 0; ch < channels; ch++ {
+		if ch > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, channelName(opt.Names, ch)...)
+	}
+	return appendEOL(dst, opt.CRLF)
+}
+
+func appendLines(dst []byte, f *Frame, opt *TextOptions, sep byte, labels bool) []byte {
+	nch := int(f.Channels)
+	for i := 0; i < int(f.Count); i++ {
+		if opt.Timestamps && !labels {
+			dst = strconv.AppendUint(dst, SampleTime(f, i), 10)
+			dst = append(dst, sep)
+		}
+		for ch := 0; ch < nch; ch++ {
+			if ch > 0 {
+				dst = append(dst, sep)
+			}
+			if labels {
+				dst = append(append(dst, channelName(opt.Names, ch)...), ':')
+			}
+			dst = appendSample(dst, f, i, ch)
+		}
+		dst = appendEOL(dst, opt.CRLF)
+	}
+	return dst
+}
+
+// SampleTime is the device time in µs of sample instant i of f.
+func SampleTime(f *Frame, i int) uint64 {
+	if f.Rate == 0 {
+		return f.TimeUS
+	}
+	return f.TimeUS + uint64(i)*1_000_000/uint64(f.Rate)
+}
+
+func channelName(names []string, ch int) string {
+	if ch < len(names) && names[ch] != "" {
+		return names[ch]
+	}
+	return "ch" + strconv.Itoa(ch)
+}
+
+func appendEOL(dst []byte, crlf bool) []byte {
+	if crlf {
+		return append(dst, '\r', '\n')
+	}
+	return append(dst, '\n')
+}
+
+func appendSample(dst []byte, f *Frame, i, ch int) []byte {
+	if f.SampleType == F32 {
+		return strconv.AppendFloat(dst, f.Float(i, ch), 'g', -1, 32)
+	}
+	return strconv.AppendInt(dst, f.Int(i, ch), 10)
+}
+
+// AppendJSON appends f as the JSON object
+//
+//	{"type":"frame","seq":N,"rate":HZ,"channels":C,"sample_type":"i16","t_dev_us":N,"samples":[[ch0...],[ch1...]]}
+//
+// with one array of samples per channel.
+func AppendJSON(dst []byte, f *Frame) []byte {
+	dst = append(dst, `{"type":"frame","seq":`...)
+	dst = strconv.AppendUint(dst, uint64(f.Seq), 10)
+	dst = append(dst, `,"rate":`...)
+	dst = strconv.AppendUint(dst, uint64(f.Rate), 10)
+	dst = append(dst, `,"channels":`...)
+	dst = strconv.AppendUint(dst, uint64(f.Channels), 10)
+	dst = append(dst, `,"sample_type":"`...)
+	dst = append(dst, f.SampleType.String()...)
+	dst = append(dst, `","t_dev_us":`...)
+	dst = strconv.AppendUint(dst, f.TimeUS, 10)
+	dst = append(dst, `,"samples":[`...)
+	for ch := 0; ch < int(f.Channels); ch++ {
+		if ch > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '[')
+		for i := 0; i < int(f.Count); i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendSample(dst, f, i, ch)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, "]}"...)
+}

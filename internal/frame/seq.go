@@ -1,0 +1,67 @@
+package frame
+
+// SeqKind classifies one observed sequence number.
+type SeqKind uint8
+
+// Sequence observations.
+const (
+	SeqFirst     SeqKind = iota // the first number seen
+	SeqInOrder                  // exactly the expected number
+	SeqGap                      // ahead of the expected number: From..To were lost
+	SeqDuplicate                // already seen (a duplicate or a late, reordered frame)
+	SeqRestart                  // the sender started counting again (0, or a jump far back)
+)
+
+func (k SeqKind) String() string {
+	return [...]string{"first", "in_order", "gap", "duplicate", "restart"}[k]
+}
+
+// DuplicateWindow is how far behind the expected number a sequence number
+// may be and still count as a duplicate; anything further back, and seq 0
+// when anything else was expected, is a restart.
+const DuplicateWindow = 1024
+
+// SeqEvent is the classification of one sequence number. For SeqGap, From
+// and To are the inclusive range of missing numbers and Lost their count.
+type SeqEvent struct {
+	Kind     SeqKind
+	Seq      uint32
+	From, To uint32
+	Lost     uint32
+}
+
+// SeqTracker follows a stream of u32 sequence numbers that wrap at 2^32.
+// The zero value expects any first number. It is not safe for concurrent use.
+type SeqTracker struct {
+	next    uint32
+	started bool
+}
+
+// Observe classifies seq and, unless it is a duplicate, advances the
+// expected number to seq+1.
+func (t *SeqTracker) Observe(seq uint32) SeqEvent {
+	ev := SeqEvent{Kind: SeqInOrder, Seq: seq}
+	switch d := seq - t.next; {
+	case !t.started:
+		ev.Kind, t.started = SeqFirst, true
+	case d == 0:
+	case seq == 0 || -d > DuplicateWindow && d >= 1<<31:
+		ev.Kind = SeqRestart
+	case d >= 1<<31:
+		ev.Kind = SeqDuplicate
+		return ev
+	default:
+		ev.Kind, ev.From, ev.To, ev.Lost = SeqGap, t.next, seq-1, d
+	}
+	t.next = seq + 1
+	return ev
+}
+
+// Next is the sequence number expected next, and whether any was seen.
+func (t *SeqTracker) Next() (uint32, bool) { return t.next, t.started }
+
+// Expect makes the tracker expect seq next, as after resuming a stream.
+func (t *SeqTracker) Expect(seq uint32) { t.next, t.started = seq, true }
+
+// Reset forgets everything seen.
+func (t *SeqTracker) Reset() { *t = SeqTracker{} }
