@@ -8,11 +8,11 @@ import (
 
 // Exit codes, documented in README.md ("Exit codes").
 const (
-	ExitOK       = 0 // success, including a clean shutdown on SIGINT/SIGTERM
-	ExitFailure  = 1 // a runtime failure
-	ExitUsage    = 2 // bad flags, arguments or configuration
-	ExitDevice   = 3 // the serial device cannot be used: not found, permission denied, busy
-	ExitNetwork  = 4 // the network endpoint cannot be used: address in use, connection refused
+	ExitOK      = 0 // success, including a clean shutdown on SIGINT/SIGTERM
+	ExitFailure = 1 // a runtime failure
+	ExitUsage   = 2 // bad flags, arguments or configuration
+	ExitDevice  = 3 // the serial device cannot be used: not found, permission denied, busy
+	ExitNetwork = 4 // the network endpoint cannot be used: address in use, connection refused
 )
 
 // Sentinel classes that core packages wrap (via the helpers below) so that
