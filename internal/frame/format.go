@@ -2,6 +2,7 @@ package frame
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -135,9 +136,19 @@ func AppendJSON(dst []byte, f *Frame) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendSample(dst, f, i, ch)
+			dst = appendJSONSample(dst, f, i, ch)
 		}
 		dst = append(dst, ']')
 	}
 	return append(dst, "]}"...)
+}
+
+// appendJSONSample writes null for NaN and infinities, which JSON cannot carry.
+func appendJSONSample(dst []byte, f *Frame, i, ch int) []byte {
+	if f.SampleType == F32 {
+		if v := f.Float(i, ch); math.IsNaN(v) || math.IsInf(v, 0) {
+			return append(dst, "null"...)
+		}
+	}
+	return appendSample(dst, f, i, ch)
 }

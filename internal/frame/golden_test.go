@@ -1,0 +1,132 @@
+package frame_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"reflect"
+	"testing"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/frame/frametest"
+)
+
+// encodeCase builds the packet of a golden case with this package's encoder.
+func encodeCase(t *testing.T, c *frametest.Case) []byte {
+	t.Helper()
+	var b []byte
+	var err error
+	switch p := c.Packet; p.Type {
+	case frame.TypeData:
+		f := p.Frame
+		f.Data = make([]byte, f.PayloadSize())
+		for i, v := range c.Values {
+			f.PutFloat(i/int(f.Channels), i%int(f.Channels), v)
+		}
+		b, err = frame.AppendFrame(nil, &f)
+	case frame.TypeInfo:
+		b, err = frame.AppendInfo(nil, &p.Info)
+	case frame.TypeLog:
+		b, err = frame.AppendLog(nil, p.Text)
+	case frame.TypeReply:
+		b, err = frame.AppendReply(nil, p.Status, p.Text)
+	}
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	return b
+}
+
+func TestGoldenEncode(t *testing.T) {
+	for _, c := range frametest.Golden {
+		t.Run(c.Name, func(t *testing.T) {
+			got := encodeCase(t, &c)
+			if hex.EncodeToString(got) != c.Hex {
+				t.Errorf("packet\n got %x\nwant %s", got, c.Hex)
+			}
+			if s := frame.AppendSerial(nil, got); hex.EncodeToString(s) != c.Serial {
+				t.Errorf("serial\n got %x\nwant %s", s, c.Serial)
+			}
+		})
+	}
+}
+
+func TestGoldenParse(t *testing.T) {
+	for _, c := range frametest.Golden {
+		t.Run(c.Name, func(t *testing.T) {
+			var p frame.Packet
+			if err := frame.Parse(&p, c.Bytes()); err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			checkPacket(t, &p, &c)
+		})
+	}
+}
+
+func TestGoldenStream(t *testing.T) {
+	var stream []byte
+	for _, c := range frametest.Golden {
+		stream = append(stream, c.SerialBytes()...)
+	}
+	var got []frame.Packet
+	var events []frame.SeqEvent
+	d := frame.NewDecoder(func(p *frame.Packet) { got = append(got, p.Clone()) })
+	d.OnSeq = func(ev frame.SeqEvent) { events = append(events, ev) }
+	for _, b := range stream { // one byte at a time: the hardest split
+		d.Write([]byte{b})
+	}
+	// Seqs 0, 7, 0xFFFFFFFF, 42, 1: 7 reveals the gap 1..6; 0xFFFFFFFF is
+	// 9 behind the expected 8 (a duplicate, dropped); 42 reveals 8..41; 1 is
+	// a duplicate again.
+	wantEvents := []frame.SeqEvent{
+		{Kind: frame.SeqGap, Seq: 7, From: 1, To: 6, Lost: 6},
+		{Kind: frame.SeqDuplicate, Seq: 0xFFFFFFFF},
+		{Kind: frame.SeqGap, Seq: 42, From: 8, To: 41, Lost: 34},
+		{Kind: frame.SeqDuplicate, Seq: 1},
+	}
+	if !reflect.DeepEqual(events, wantEvents) {
+		t.Errorf("events\n got %+v\nwant %+v", events, wantEvents)
+	}
+	delivered := []int{0, 1, 3, 5, 6, 7, 8} // golden indexes not dropped as duplicates
+	if len(got) != len(delivered) {
+		t.Fatalf("decoded %d packets, want %d; stats %+v", len(got), len(delivered), d.Stats())
+	}
+	for i, gi := range delivered {
+		checkPacket(t, &got[i], &frametest.Golden[gi])
+	}
+	want := frame.Stats{Bytes: uint64(len(stream)), Packets: 9, Frames: 3, Gaps: 2, Lost: 40, Duplicates: 2}
+	if st := d.Stats(); st != want {
+		t.Errorf("stats\n got %+v\nwant %+v", st, want)
+	}
+}
+
+func checkPacket(t *testing.T, p *frame.Packet, c *frametest.Case) {
+	t.Helper()
+	if !bytes.Equal(p.Raw, c.Bytes()) {
+		t.Errorf("Raw %x, want %s", p.Raw, c.Hex)
+	}
+	want := c.Packet
+	if p.Type != want.Type {
+		t.Fatalf("type %v, want %v", p.Type, want.Type)
+	}
+	switch p.Type {
+	case frame.TypeData:
+		f := p.Frame
+		f.Data = nil
+		if !reflect.DeepEqual(f, want.Frame) {
+			t.Errorf("header %+v, want %+v", f, want.Frame)
+		}
+		for i, v := range c.Values {
+			if got := p.Frame.Float(i/int(f.Channels), i%int(f.Channels)); got != v {
+				t.Errorf("sample %d = %v, want %v", i, got, v)
+			}
+		}
+	case frame.TypeInfo:
+		if !reflect.DeepEqual(p.Info, want.Info) {
+			t.Errorf("info %+v, want %+v", p.Info, want.Info)
+		}
+	default:
+		if p.Status != want.Status || string(p.Text) != string(want.Text) {
+			t.Errorf("status %d text %q, want %d %q", p.Status, p.Text, want.Status, want.Text)
+		}
+	}
+}

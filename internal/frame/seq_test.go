@@ -1,0 +1,51 @@
+package frame_test
+
+import (
+	"testing"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+func TestSeqTracker(t *testing.T) {
+	type step struct {
+		seq  uint32
+		want frame.SeqEvent
+	}
+	ev := func(k frame.SeqKind, seq, from, to, lost uint32) frame.SeqEvent {
+		return frame.SeqEvent{Kind: k, Seq: seq, From: from, To: to, Lost: lost}
+	}
+	var w uint32 = frame.DuplicateWindow
+	steps := []step{
+		{100, ev(frame.SeqFirst, 100, 0, 0, 0)},
+		{101, ev(frame.SeqInOrder, 101, 0, 0, 0)},
+		{105, ev(frame.SeqGap, 105, 102, 104, 3)},
+		{103, ev(frame.SeqDuplicate, 103, 0, 0, 0)}, // late: dropped, expectation unchanged
+		{106, ev(frame.SeqInOrder, 106, 0, 0, 0)},
+		{0, ev(frame.SeqRestart, 0, 0, 0, 0)}, // the device rebooted
+		{1, ev(frame.SeqInOrder, 1, 0, 0, 0)},
+		{0xFFFFFFFE, ev(frame.SeqDuplicate, 0xFFFFFFFE, 0, 0, 0)}, // 4 behind 2, across the wrap
+		{0xFFFFF000, ev(frame.SeqRestart, 0xFFFFF000, 0, 0, 0)},   // 4098 behind: restart
+		{0xFFFFFFFF, ev(frame.SeqGap, 0xFFFFFFFF, 0xFFFFF001, 0xFFFFFFFE, 0xFFE)},
+		{0, ev(frame.SeqInOrder, 0, 0, 0, 0)}, // wrap is not a restart
+		{3, ev(frame.SeqGap, 3, 1, 2, 2)},
+		{4 - w, ev(frame.SeqDuplicate, 4-w, 0, 0, 0)}, // exactly DuplicateWindow behind 4
+		{3 - w, ev(frame.SeqRestart, 3-w, 0, 0, 0)},   // one further
+
+	}
+	var tr frame.SeqTracker
+	for i, s := range steps {
+		if got := tr.Observe(s.seq); got != s.want {
+			t.Fatalf("step %d seq %d: got %+v, want %+v", i, s.seq, got, s.want)
+		}
+	}
+}
+
+func TestSeqTrackerGapAcrossWrap(t *testing.T) {
+	var tr frame.SeqTracker
+	tr.Expect(0xFFFFFFF0)
+	got := tr.Observe(5)
+	want := frame.SeqEvent{Kind: frame.SeqGap, Seq: 5, From: 0xFFFFFFF0, To: 4, Lost: 21}
+	if got != want {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
