@@ -58,6 +58,15 @@ func NewTextDecoder(onPacket func(p *Packet)) *TextDecoder {
 // Stats returns the counters so far.
 func (t *TextDecoder) Stats() Stats { return t.stats }
 
+// Resync drops a partial line, as after the port was reopened: its bytes
+// are counted as noise. Pending samples stay (call Flush to emit them).
+func (t *TextDecoder) Resync() {
+	if !t.skipping {
+		t.stats.NoiseBytes += uint64(len(t.line))
+	}
+	t.line, t.skipping = t.line[:0], false
+}
+
 // Write feeds text to the decoder. It never fails and consumes all of p.
 func (t *TextDecoder) Write(p []byte) (int, error) {
 	n := len(p)
