@@ -1,0 +1,99 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"syscall"
+
+	"go.bug.st/serial"
+)
+
+// Sentinels wrapped by the errors of this package; test with errors.Is.
+var (
+	ErrNotFound   = errors.New("serial device not found")
+	ErrPermission = errors.New("permission denied")
+	ErrBusy       = errors.New("serial device busy")
+	ErrGone       = errors.New("serial device gone")
+	ErrDown       = errors.New("device is not connected")
+	ErrQueueFull  = errors.New("command queue full")
+)
+
+// openError is an open failure with an actionable message that still
+// matches its sentinel and its cause with errors.Is.
+type openError struct {
+	msg   string
+	kind  error // one of the sentinels, or nil
+	cause error
+}
+
+func (e *openError) Error() string { return e.msg }
+func (e *openError) Unwrap() []error {
+	var errs []error
+	for _, err := range []error{e.kind, e.cause} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// kindOf maps an error from serial.Open to a sentinel. go.bug.st/serial
+// reports busy and permission as *PortError (whose zero code means busy and
+// which has no Unwrap), and a missing device on Unix as a raw errno.
+func kindOf(err error) error {
+	var pe *serial.PortError
+	if errors.As(err, &pe) {
+		switch pe.Code() {
+		case serial.PortBusy:
+			return ErrBusy
+		case serial.PermissionDenied:
+			return ErrPermission
+		case serial.PortNotFound:
+			return ErrNotFound
+		}
+		return nil
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENODEV), errors.Is(err, syscall.ENXIO):
+		return ErrNotFound
+	case errors.Is(err, fs.ErrPermission):
+		return ErrPermission
+	case errors.Is(err, syscall.EBUSY):
+		return ErrBusy
+	}
+	return nil
+}
+
+// classify turns an error from opening path into a message a user can act
+// on. present describes the serial ports that exist, for not-found errors.
+func classify(path string, err error, present []PortInfo) error {
+	kind := kindOf(err)
+	var msg string
+	switch kind {
+	case ErrPermission:
+		msg = fmt.Sprintf("permission denied opening %s: add your user to the dialout group "+
+			"(sudo usermod -aG dialout $USER, then log in again)", path)
+	case ErrBusy:
+		msg = fmt.Sprintf("%s is busy: another program holds it (ModemManager, a serial monitor, "+
+			"another wsbridge); close it or stop ModemManager", path)
+	case ErrNotFound:
+		msg = fmt.Sprintf("%s not found; %s; use --port or --sim", path, describePresent(present))
+	default:
+		msg = fmt.Sprintf("failed to open %s: %v", path, err)
+	}
+	return &openError{msg: msg, kind: kind, cause: err}
+}
+
+// describePresent lists the ports for an error message.
+func describePresent(ports []PortInfo) string {
+	if len(ports) == 0 {
+		return "no serial ports present"
+	}
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = p.Summary()
+	}
+	return "present: " + strings.Join(s, ", ")
+}

@@ -1,0 +1,117 @@
+package capture
+
+import (
+	"os"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+// input turns the bytes read into packets: it runs auto detection, then
+// the frame or text decoder. Owned by the port goroutine.
+type input struct {
+	chosen    string // InputFrames or InputText; "" while detecting
+	h         Handler
+	log       zerolog.Logger
+	port      string // for events
+	fdec      *frame.Decoder
+	tdec      *frame.TextDecoder
+	det       detector
+	lastFlush time.Time
+}
+
+func newInput(o Options, h Handler, log zerolog.Logger) *input {
+	in := &input{h: h, log: log}
+	in.fdec = frame.NewDecoder(h.Packet)
+	in.fdec.OnSeq = in.onSeq
+	in.tdec = frame.NewTextDecoder(h.Packet)
+	in.tdec.FrameSamples, in.tdec.Rate = o.FrameSamples, o.TextRate
+	if o.Input != InputAuto {
+		in.chosen = o.Input
+	}
+	return in
+}
+
+func (in *input) onSeq(ev frame.SeqEvent) {
+	switch ev.Kind {
+	case frame.SeqGap:
+		in.log.Warn().Uint32("from", ev.From).Uint32("to", ev.To).Uint32("lost", ev.Lost).Msg("frames lost")
+		in.h.Event(Event{Kind: Gap, Port: in.port, Seq: ev})
+	case frame.SeqRestart:
+		in.log.Info().Uint32("seq", ev.Seq).Msg("device restarted its frame count")
+		in.h.Event(Event{Kind: Restart, Port: in.port, Seq: ev})
+	}
+}
+
+// timeout is how long a read may wait: short while text samples may be
+// pending or detection is watching, longer for frames.
+func (in *input) timeout() time.Duration {
+	if in.chosen == InputFrames {
+		return framesTimeout
+	}
+	return textQuiet
+}
+
+func (in *input) feed(p []byte, now time.Time) {
+	switch in.chosen {
+	case InputFrames:
+		in.fdec.Write(p)
+	case InputText:
+		in.tdec.Write(p)
+		if now.Sub(in.lastFlush) >= textQuiet {
+			in.tdec.Flush()
+			in.lastFlush = now
+		}
+	default:
+		in.det.add(p, now)
+		in.decide(now)
+	}
+}
+
+// idle is called when a read timed out: the line has been quiet.
+func (in *input) idle(now time.Time) {
+	switch in.chosen {
+	case InputText:
+		in.tdec.Flush()
+		in.lastFlush = now
+	case "":
+		in.decide(now)
+	}
+}
+
+func (in *input) decide(now time.Time) {
+	m, why := in.det.decide(now)
+	if m == "" {
+		return
+	}
+	in.chosen = m
+	in.log.Info().Str("input", m).Str("evidence", why).Msg("input detected")
+	in.h.Event(Event{Kind: InputDetected, Reason: m, Port: in.port})
+	held := in.det.buf
+	in.det = detector{}
+	in.feed(held, now)
+}
+
+// flush emits pending text samples (before the device is reported down).
+func (in *input) flush() {
+	if in.chosen == InputText {
+		in.tdec.Flush()
+	}
+}
+
+// resync drops partial packets and lines after a reopen.
+func (in *input) resync() {
+	in.fdec.Resync()
+	in.tdec.Resync()
+}
+
+func (in *input) stats() (frame.Stats, string) {
+	return in.fdec.Stats().Add(in.tdec.Stats()), in.chosen
+}
+
+func pathExists(path string) bool {
+	_, err := os.Stat(path)
+	return !os.IsNotExist(err)
+}
