@@ -27,20 +27,25 @@ type globals struct {
 	LogFormat string
 	Config    string
 	log       zerolog.Logger
+	started   bool // PersistentPreRunE ran: errors from here on are the command's own
 }
 
 // Execute runs the command line args.
 func Execute(ctx context.Context, args []string, s Streams) error {
-	root := newRoot(s)
+	root, g := newRoot(s)
 	root.SetArgs(args)
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)
 	_, err := root.ExecuteContextC(ctx)
+	if err != nil && !g.started {
+		// cobra failed before any command ran: an unknown command or bad arguments.
+		return Classify(err, ErrUsage)
+	}
 	return err
 }
 
-func newRoot(s Streams) *cobra.Command {
+func newRoot(s Streams) (*cobra.Command, *globals) {
 	g := &globals{}
 	root := &cobra.Command{
 		Use:   "wsbridge",
@@ -64,12 +69,13 @@ Configuration: defaults < --config FILE < WSBRIDGE_* environment < flags.`,
 	pf.StringVar(&g.Config, "config", "", "YAML file of settings; keys are this command's flag names (see configs/)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usagef("%v", err) })
 	root.AddCommand(newVersion(s), newServe(g, s), newSink(g, s), newSim(g, s), newPorts(g, s))
-	return root
+	return root, g
 }
 
 // setup applies configuration (file, environment, flags) to cmd's flags and
 // builds the logger.
 func (g *globals) setup(cmd *cobra.Command, s Streams) error {
+	g.started = true
 	if err := g.applyConfig(cmd); err != nil {
 		return Classify(err, ErrUsage)
 	}

@@ -204,27 +204,22 @@ func distance(a, b string) int {
 // Dump writes the effective value of every configurable flag of fs as YAML,
 // sorted by name, in a form Apply accepts back.
 func Dump(w io.Writer, fs *pflag.FlagSet, include func(string) bool) error {
-	m := map[string]any{}
 	var names []string
+	nodes := map[string]*yaml.Node{}
+	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
-		if !include(f.Name) {
-			return
-		}
-		names = append(names, f.Name)
-		if sv, ok := f.Value.(pflag.SliceValue); ok {
-			m[f.Name] = sv.GetSlice()
-		} else {
-			m[f.Name] = f.Value.String()
+		if include(f.Name) && err == nil {
+			names = append(names, f.Name)
+			nodes[f.Name], err = valueNode(f)
 		}
 	})
+	if err != nil {
+		return err
+	}
 	sort.Strings(names)
 	node := &yaml.Node{Kind: yaml.MappingNode}
 	for _, n := range names {
-		var v yaml.Node
-		if err := v.Encode(m[n]); err != nil {
-			return err
-		}
-		node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: n}, &v)
+		node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: n}, nodes[n])
 	}
 	enc := yaml.NewEncoder(w)
 	enc.SetIndent(2)
@@ -232,4 +227,18 @@ func Dump(w io.Writer, fs *pflag.FlagSet, include func(string) bool) error {
 		return err
 	}
 	return enc.Close()
+}
+
+// valueNode renders a flag's value: lists as sequences, numbers, booleans
+// and durations plain, strings quoted where YAML needs it.
+func valueNode(f *pflag.Flag) (*yaml.Node, error) {
+	var v yaml.Node
+	if sv, ok := f.Value.(pflag.SliceValue); ok {
+		return &v, v.Encode(sv.GetSlice())
+	}
+	switch f.Value.Type() {
+	case "bool", "int", "int64", "uint", "uint32", "uint64", "float64", "duration", "uint16", "uint8", "int32":
+		return &yaml.Node{Kind: yaml.ScalarNode, Value: f.Value.String()}, nil
+	}
+	return &v, v.Encode(f.Value.String())
 }

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/wsbridge/wsbridge/internal/cli"
+)
+
+// exec runs the command line as main does and returns stdout, stderr and the exit code.
+func exec(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	code := cli.ExitCode(err, &errb)
+	return out.String(), errb.String(), code
+}
+
+func TestVersion(t *testing.T) {
+	out, _, code := exec(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "wsbridge ") || !strings.Contains(out, runtime.Version()) {
+		t.Fatalf("code %d out %q", code, out)
+	}
+	out, _, code = exec(t, "version", "--json")
+	var v struct {
+		Version   string `json:"version"`
+		GoVersion string `json:"go_version"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v.GoVersion != runtime.Version() || v.Version == "" {
+		t.Fatalf("code %d out %q", code, out)
+	}
+}
+
+func TestHelpListsCommands(t *testing.T) {
+	out, _, code := exec(t, "--help")
+	for _, c := range []string{"serve", "sink", "sim", "ports", "version", "completion"} {
+		if !strings.Contains(out, "\n  "+c+" ") {
+			t.Errorf("--help does not list %s", c)
+		}
+	}
+	if code != 0 {
+		t.Fatalf("code %d", code)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	cases := [][]string{
+		{"frobnicate"},
+		{"version", "--no-such-flag"},
+		{"version", "extra-arg"},
+		{"--log-level", "loud", "version"},
+		{"--log-format", "xml", "version"},
+		{"--config", "/nonexistent/wsbridge.yaml", "version"},
+	}
+	for _, args := range cases {
+		_, errOut, code := exec(t, args...)
+		if code != cli.ExitUsage || !strings.HasPrefix(errOut, "wsbridge: ") {
+			t.Errorf("%v: code %d stderr %q, want %d", args, code, errOut, cli.ExitUsage)
+		}
+	}
+}
+
+func TestConfigFileUnknownKey(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(p, []byte("jsn: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := exec(t, "--config", p, "version")
+	if code != cli.ExitUsage || !strings.Contains(errOut, `line 1: unknown key "jsn" (did you mean "json"?)`) {
+		t.Fatalf("code %d stderr %q", code, errOut)
+	}
+}
+
+func TestEnvSetsFlag(t *testing.T) {
+	t.Setenv("WSBRIDGE_JSON", "true")
+	out, _, code := exec(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "{") {
+		t.Fatalf("code %d out %q: WSBRIDGE_JSON=true should select --json", code, out)
+	}
+}
