@@ -1,0 +1,288 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// batchSize is how many ring entries a writer takes per lock.
+const batchSize = 64
+
+var (
+	errShutdown = errors.New("server shutting down")
+	errSlow     = errors.New("client too slow")
+	errGone     = errors.New("connection closed")
+)
+
+// client is one WebSocket connection: a cursor into the ring plus three
+// goroutines. The writer (the HTTP handler's goroutine, run) owns all
+// data writes; the reader answers client messages; the pinger keeps the
+// connection alive. Only the writer touches the cursor fields; pos and
+// the counters are atomics read by /api/info.
+type client struct {
+	srv       *Server
+	conn      *websocket.Conn
+	addr      string
+	format    string
+	connected time.Time
+	log       zerolog.Logger
+	cmdDenied *wsproto.Error // why this client may not send commands; nil if it may
+
+	pos    atomic.Uint64
+	sent   atomic.Uint64
+	direct chan []byte // error replies to this client only, sent by the writer
+
+	// writer-only state
+	live     uint64
+	epoch    uint32
+	next     uint32 // seq of the next frame this client expects
+	floor    uint32
+	hasFloor bool
+	buf      [batchSize]*entry
+}
+
+// run serves the client until it leaves, is dropped or the server stops.
+func (c *client) run(st start, hello []byte) {
+	ctx, cancel := context.WithCancel(c.srv.ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); defer cancel(); c.readLoop() }()
+	go func() { defer wg.Done(); c.pingLoop(ctx) }()
+	err := c.writeLoop(ctx, st, hello)
+	c.finish(err)
+	cancel()
+	wg.Wait()
+}
+
+// stopReason says why the client's context ended: server shutdown, or the
+// reader or pinger saw the connection end.
+func (c *client) stopReason() error {
+	if c.srv.ctx.Err() != nil {
+		return errShutdown
+	}
+	return errGone
+}
+
+// finish closes the connection with the status err calls for.
+func (c *client) finish(err error) {
+	ev := c.log.Debug()
+	switch {
+	case errors.Is(err, errShutdown):
+		_ = c.conn.Close(websocket.StatusGoingAway, "server shutting down")
+	case errors.Is(err, errSlow):
+		_ = c.conn.Close(websocket.StatusPolicyViolation, "too slow: fell behind the history; reconnect with ?since=")
+	default:
+		ev = c.log.Info()
+		_ = c.conn.CloseNow()
+	}
+	ev.Err(err).Uint64("messages", c.sent.Load()).Msg("client disconnected")
+}
+
+// writeLoop sends hello, the resume messages, then ring entries until
+// something ends the connection.
+func (c *client) writeLoop(ctx context.Context, st start, hello []byte) error {
+	c.live, c.epoch, c.next = st.live, st.epoch, st.seq
+	c.floor, c.hasFloor = st.floor, st.hasFloor
+	c.pos.Store(st.pos)
+	first := [][]byte{hello}
+	for _, m := range st.pre {
+		first = append(first, mustJSON(m))
+	}
+	if err := c.writeTexts(first); err != nil {
+		return err
+	}
+	for {
+		if err := c.step(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// step sends pending direct messages and the next batch of ring entries,
+// or waits for more.
+func (c *client) step(ctx context.Context) error {
+	if err := c.drainDirect(); err != nil {
+		return err
+	}
+	pos := c.pos.Load()
+	n, behind, base, wait := c.srv.hub.fetch(pos, c.buf[:])
+	switch {
+	case behind != nil:
+		return c.fellBehind(behind, base)
+	case n == 0:
+		select {
+		case <-wait:
+		case m := <-c.direct:
+			return c.writeTexts([][]byte{m})
+		case <-ctx.Done():
+			return c.stopReason()
+		}
+		return nil
+	}
+	if ctx.Err() != nil {
+		return c.stopReason()
+	}
+	return c.writeBatch(pos, c.buf[:n])
+}
+
+func (c *client) writeBatch(pos uint64, batch []*entry) error {
+	wctx, cancel := context.WithTimeout(context.Background(), c.srv.opts.WriteTimeout)
+	defer cancel()
+	for i, e := range batch {
+		msg, bin := c.render(e, pos+uint64(i))
+		batch[i] = nil
+		if msg == nil {
+			continue
+		}
+		if err := c.write(wctx, msg, bin); err != nil {
+			return err
+		}
+		c.pos.Store(pos + uint64(i) + 1)
+	}
+	c.pos.Store(pos + uint64(len(batch)))
+	return nil
+}
+
+// render returns what entry e at position p means for this client: nil to
+// skip it. It advances the client's expected seq.
+func (c *client) render(e *entry, p uint64) ([]byte, bool) {
+	c.epoch = e.epoch
+	switch e.kind {
+	case kindFrame:
+		c.next, c.hasFloor = e.key+1, false
+		return e.encoded(c.format)
+	case kindGap:
+		c.next = e.gap.To + 1
+		if c.hasFloor && e.gap.From-c.floor >= 1<<31 { // resuming inside this gap
+			g := e.gap
+			g.From, g.Count = c.floor, uint64(g.To-c.floor)+1
+			return mustJSON(g), false
+		}
+		return e.raw, false
+	case kindStatus:
+		if e.replay {
+			c.next = e.key
+		}
+	}
+	if !e.replay && p < c.live {
+		return nil, false
+	}
+	return e.raw, false
+}
+
+// fellBehind handles a client whose position was evicted from the ring.
+func (c *client) fellBehind(oldest *entry, base uint64) error {
+	lost, from := uint64(0), c.next
+	cover := oldest.key
+	switch oldest.kind {
+	case kindGap:
+		cover = oldest.gap.From
+	case kindStatus:
+		if oldest.replay { // a restart marker: its key is the new epoch's first seq
+			cover = oldest.key
+		}
+	}
+	if oldest.epoch == c.epoch {
+		lost = uint64(cover - from)
+	}
+	if c.srv.opts.SlowClient == SlowClose {
+		c.srv.stats.slowCloses.Add(1)
+		c.srv.stats.droppedFrames.Add(lost)
+		c.log.Warn().Uint64("behind_frames", lost).Msg("slow client closed (--slow-client close): it fell further behind than the history holds")
+		return errSlow
+	}
+	c.srv.stats.slowSkips.Add(1)
+	c.srv.stats.droppedFrames.Add(lost)
+	c.log.Warn().Uint32("from", from).Uint32("to", cover-1).Uint64("skipped_frames", lost).
+		Msg("slow client skipped ahead: it fell further behind than the history holds")
+	c.pos.Store(base)
+	var msg any = wsproto.Gap{Type: wsproto.TypeGap, From: from, To: cover - 1, Count: lost, Reason: wsproto.GapSlowClient}
+	if oldest.epoch != c.epoch {
+		msg = wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
+			Reason: "the device restarted while this client was behind; frames before the restart were skipped", Seq: cover}
+	} else if lost == 0 {
+		return nil
+	}
+	c.epoch, c.next = oldest.epoch, cover
+	return c.writeTexts([][]byte{mustJSON(msg)})
+}
+
+func (c *client) drainDirect() error {
+	for {
+		select {
+		case m := <-c.direct:
+			if err := c.writeTexts([][]byte{m}); err != nil {
+				return err
+			}
+		default:
+			return nil
+		}
+	}
+}
+
+func (c *client) writeTexts(msgs [][]byte) error {
+	wctx, cancel := context.WithTimeout(context.Background(), c.srv.opts.WriteTimeout)
+	defer cancel()
+	for _, m := range msgs {
+		if err := c.write(wctx, m, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *client) write(ctx context.Context, msg []byte, bin bool) error {
+	typ := websocket.MessageText
+	if bin {
+		typ = websocket.MessageBinary
+	}
+	if err := c.conn.Write(ctx, typ, msg); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			c.srv.stats.writeTimeouts.Add(1)
+			return fmt.Errorf("write did not complete within --write-timeout %v: %w", c.srv.opts.WriteTimeout, err)
+		}
+		return fmt.Errorf("failed to write to client: %w", err)
+	}
+	c.sent.Add(1)
+	c.srv.stats.messagesSent.Add(1)
+	c.srv.stats.bytesSent.Add(uint64(len(msg)))
+	return nil
+}
+
+// send queues an error reply for the writer without ever blocking.
+func (c *client) send(e wsproto.Error) {
+	c.srv.stats.clientErrors.Add(1)
+	select {
+	case c.direct <- mustJSON(e):
+	default:
+		c.srv.stats.errorsDropped.Add(1)
+	}
+}
+
+// lag is how many ring entries the client has yet to send.
+func (c *client) lag() uint64 {
+	_, head := c.srv.hub.bounds()
+	if p := c.pos.Load(); p < head {
+		return head - p
+	}
+	return 0
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("relay: failed to encode message: " + err.Error())
+	}
+	return b
+}

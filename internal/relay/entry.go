@@ -1,0 +1,97 @@
+package relay
+
+import (
+	"encoding/json"
+	"sync/atomic"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// kind is what a ring entry carries.
+type kind uint8
+
+const (
+	kindFrame  kind = iota // a data frame
+	kindGap                // device gap: frames From..To never reached serve
+	kindStatus             // a device state change (down, up, restart)
+	kindText               // any other JSON message: info, log, reply
+)
+
+// Wire formats a client may ask for with ?format=.
+const (
+	FormatBinary = "binary" // one v1 data packet per binary message
+	FormatJSON   = "json"   // one frame.AppendJSON object per text message
+	FormatCSV    = "csv"    // the frame's CSV lines per text message
+)
+
+// entry is one element of the history ring. It is immutable once
+// published, except for the lazily filled json and csv caches.
+type entry struct {
+	kind   kind
+	replay bool   // sent to clients that resume from before it (frames, gaps, restarts)
+	epoch  uint32 // device sequence epoch: increments on each device restart
+	key    uint32 // frames: seq; gaps: To; others: the seq expected next
+	dur    int64  // sample time the frame covers, ns
+	gap    wsproto.Gap
+	frame  frame.Frame // header; Data aliases raw
+	raw    []byte      // frames: the v1 packet; others: the JSON text message
+	json   atomic.Pointer[[]byte]
+	csv    atomic.Pointer[[]byte]
+}
+
+// newFrameEntry copies p (valid only during the caller's call) into an entry.
+func newFrameEntry(p *frame.Packet, epoch uint32) *entry {
+	raw := append([]byte(nil), p.Raw...)
+	e := &entry{kind: kindFrame, replay: true, epoch: epoch, key: p.Frame.Seq, raw: raw, frame: p.Frame}
+	e.frame.Data = raw[frame.PrefixSize+frame.DataHeaderSize : len(raw)-frame.CRCSize]
+	if p.Frame.Rate > 0 {
+		e.dur = int64(p.Frame.Count) * 1e9 / int64(p.Frame.Rate)
+	}
+	return e
+}
+
+// newMessageEntry encodes msg as a JSON text entry.
+func newMessageEntry(k kind, msg any, epoch, key uint32, replay bool) *entry {
+	b, err := json.Marshal(msg)
+	if err != nil { // only plain structs are passed here
+		panic("relay: failed to encode message: " + err.Error())
+	}
+	return &entry{kind: k, replay: replay, epoch: epoch, key: key, raw: b}
+}
+
+// newGapEntry makes the entry for a device gap From..To.
+func newGapEntry(from, to uint32, epoch uint32) *entry {
+	g := wsproto.Gap{Type: wsproto.TypeGap, From: from, To: to, Count: uint64(to-from) + 1, Reason: wsproto.GapDevice}
+	e := newMessageEntry(kindGap, g, epoch, to, true)
+	e.gap = g
+	return e
+}
+
+// encoded returns the message for format fm and whether it is binary.
+// JSON and CSV renderings are made on first request and cached; the
+// cache is safe for concurrent writers (at worst two encode the same
+// bytes and one copy wins).
+func (e *entry) encoded(fm string) ([]byte, bool) {
+	if e.kind != kindFrame {
+		return e.raw, false
+	}
+	switch fm {
+	case FormatJSON:
+		return e.cached(&e.json, func() []byte { return frame.AppendJSON(nil, &e.frame) }), false
+	case FormatCSV:
+		return e.cached(&e.csv, func() []byte {
+			return frame.Append(nil, frame.FormatCSV, &e.frame, &frame.TextOptions{})
+		}), false
+	}
+	return e.raw, true
+}
+
+func (e *entry) cached(p *atomic.Pointer[[]byte], make func() []byte) []byte {
+	if b := p.Load(); b != nil {
+		return *b
+	}
+	b := make()
+	p.CompareAndSwap(nil, &b)
+	return *p.Load()
+}

@@ -1,0 +1,183 @@
+package relay
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/rs/zerolog"
+)
+
+// routes mounts the endpoints. /ws, /api/* and /metrics need the token
+// when one is set; / and /healthz never do.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", s.guard(http.HandlerFunc(s.serveWS)))
+	mux.Handle("GET /api/info", s.guard(http.HandlerFunc(s.serveInfo)))
+	mux.Handle("GET /metrics", s.guard(http.HandlerFunc(s.serveMetrics)))
+	mux.HandleFunc("GET /healthz", s.serveHealth)
+	page := s.opts.Page
+	if page == nil {
+		page = http.HandlerFunc(servePlaceholder)
+	}
+	mux.Handle("/", page)
+	return mux
+}
+
+// guard refuses requests without the right token (when one is set) with
+// 401 and a message saying how to send it.
+func (s *Server) guard(next http.Handler) http.Handler {
+	if s.opts.Token == "" {
+		return next
+	}
+	want := []byte(s.opts.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, how := requestToken(r)
+		if subtle.ConstantTimeCompare([]byte(got), want) == 1 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		s.stats.refusedAuth.Add(1)
+		msg := "unauthorized: this server requires a token: send the header \"Authorization: Bearer TOKEN\" or add ?token=TOKEN to the URL"
+		if how != "" {
+			msg = "unauthorized: wrong token in the " + how
+		}
+		s.opts.Log.Info().Str("client", r.RemoteAddr).Str("path", r.URL.Path).Msg(msg)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="wsbridge"`)
+		http.Error(w, msg, http.StatusUnauthorized)
+	})
+}
+
+// requestToken returns the token the request carries and where it found it.
+func requestToken(r *http.Request) (token, where string) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, _ := strings.Cut(h, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok), "Authorization header"
+		}
+		return "", "Authorization header (want \"Bearer TOKEN\")"
+	}
+	if q := r.URL.Query(); q.Has("token") {
+		return q.Get("token"), "token query parameter"
+	}
+	return "", ""
+}
+
+// checkOrigin allows requests without Origin (non-browser clients), from
+// the same host, or from a host matching an --allow-origin pattern.
+func checkOrigin(r *http.Request, patterns []string) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("forbidden: Origin %q is not a valid URL", origin)
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return nil
+	}
+	for _, p := range patterns {
+		target := u.Host
+		if strings.Contains(p, "://") {
+			target = u.Scheme + "://" + u.Host
+		}
+		if ok, _ := path.Match(strings.ToLower(p), strings.ToLower(target)); ok {
+			return nil
+		}
+	}
+	return fmt.Errorf("forbidden: Origin %s is not allowed to open a WebSocket on %s: serve allows pages from the same host; add --allow-origin %s to allow it", origin, r.Host, u.Host)
+}
+
+func checkOriginPatterns(patterns []string) error {
+	for _, p := range patterns {
+		if _, err := path.Match(p, ""); err != nil || p == "" {
+			return fmt.Errorf("--allow-origin %q is not a valid host pattern (path.Match syntax, e.g. \"*.example.com\"): %w", p, ErrOptions)
+		}
+	}
+	return nil
+}
+
+func servePlaceholder(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>wsbridge</title>
+<h1>wsbridge</h1><p>The live page is not built into this binary yet.
+Stream: <code>/ws</code> (binary v1 frames; <code>?format=json</code> or <code>csv</code> for text),
+device: <a href="/api/info">/api/info</a>, health: <a href="/healthz">/healthz</a>, metrics: <a href="/metrics">/metrics</a>.</p>
+`)
+}
+
+// baseURL is the URL clients use for addr. An unspecified address
+// (0.0.0.0, ::) is shown as 127.0.0.1.
+func baseURL(addr net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// WSURL turns a base URL from Listen into the /ws URL.
+func WSURL(base string) string {
+	return "ws" + strings.TrimPrefix(base, "http") + "/ws"
+}
+
+// warnExposure logs loudly when the server is reachable beyond this
+// machine without a token.
+func (s *Server) warnExposure(addr net.Addr) {
+	if s.opts.Token != "" || isLoopback(addr) {
+		return
+	}
+	s.opts.Log.Warn().Str("listen", addr.String()).Msg("!!! serve is reachable from the network WITHOUT A TOKEN: anyone who can reach " +
+		addr.String() + " can read the stream. Set --token (or WSBRIDGE_TOKEN), or listen on 127.0.0.1")
+	if s.opts.AllowCommands {
+		s.opts.Log.Warn().Msg("--allow-commands without --token beyond loopback: commands are refused until a token is set")
+	}
+}
+
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// newHTTPErrorLog routes net/http's own messages (TLS handshake errors
+// and the like) to the diagnostics logger at debug level.
+func newHTTPErrorLog(l zerolog.Logger) *log.Logger {
+	return log.New(zerologWriter{l}, "", 0)
+}
+
+type zerologWriter struct{ l zerolog.Logger }
+
+func (z zerologWriter) Write(p []byte) (int, error) {
+	z.l.Debug().Msg(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func parseSince(q url.Values) (*uint32, error) {
+	if !q.Has("since") {
+		return nil, nil
+	}
+	v, err := strconv.ParseUint(q.Get("since"), 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("bad since=%q: want a frame sequence number 0..4294967295", q.Get("since"))
+	}
+	s := uint32(v)
+	return &s, nil
+}

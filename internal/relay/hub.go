@@ -1,0 +1,207 @@
+package relay
+
+import (
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// hub is the fan-out: the producer publishes into the history ring, each
+// client's writer reads from it at its own position. Publishing never
+// waits for a client: it takes the mutex for a few pointer writes and
+// wakes waiting writers by closing a channel.
+type hub struct {
+	maxDur, maxBytes int64
+	log              zerolog.Logger
+	stats            *stats
+
+	mu       sync.Mutex
+	ring     ring
+	frames   int           // data frames held in the ring
+	wake     chan struct{} // closed and replaced when entries arrive and a writer waits
+	waiting  bool
+	seq      frame.SeqTracker
+	epoch    uint32 // increments on each device restart
+	epochPos uint64 // ring position where the current epoch starts
+	first    uint32 // first seq of the current epoch
+	state    string // wsproto.StateUp / StateDown, "" before anything is known
+	reason   string
+	device   *wsproto.Device
+	last     frame.Frame // header of the newest frame (Data nil)
+}
+
+func newHub(o *Options, st *stats) *hub {
+	return &hub{maxDur: int64(o.History), maxBytes: o.HistoryBytes, log: o.Log, stats: st,
+		wake: make(chan struct{})}
+}
+
+// publish appends e under the lock, trims the ring and wakes waiting writers.
+func (h *hub) pushLocked(e *entry) {
+	h.ring.push(e)
+	if e.kind == kindFrame {
+		h.frames++
+	}
+	for h.ring.len() > 1 && (h.ring.dur > h.maxDur || h.ring.bytes > h.maxBytes) {
+		if h.ring.at(h.ring.base).kind == kindFrame {
+			h.frames--
+		}
+		h.ring.pop()
+	}
+	if h.waiting {
+		close(h.wake)
+		h.wake, h.waiting = make(chan struct{}), false
+	}
+}
+
+// publishFrame adds a data frame, with a device gap or restart marker
+// before it when its sequence number says so. Duplicates are dropped.
+func (h *hub) publishFrame(p *frame.Packet) {
+	e := newFrameEntry(p, 0)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ev := h.seq.Observe(p.Frame.Seq)
+	switch ev.Kind {
+	case frame.SeqDuplicate:
+		h.stats.duplicates.Add(1)
+		return
+	case frame.SeqGap:
+		h.stats.deviceGaps.Add(1)
+		h.stats.deviceGapFrames.Add(uint64(ev.Lost))
+		h.pushLocked(newGapEntry(ev.From, ev.To, h.epoch))
+	case frame.SeqRestart:
+		h.stats.restarts.Add(1)
+		h.epoch++
+		h.epochPos, h.first = h.ring.head, ev.Seq
+		st := wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
+			Reason: "the device restarted its sequence numbers", Seq: ev.Seq}
+		h.pushLocked(newMessageEntry(kindStatus, st, h.epoch, ev.Seq, true))
+	case frame.SeqFirst:
+		h.epochPos, h.first = h.ring.head, ev.Seq
+	}
+	if h.state == "" {
+		h.state = wsproto.StateUp
+	}
+	e.epoch = h.epoch
+	h.last = p.Frame
+	h.last.Data = nil
+	h.stats.frames.Add(1)
+	h.stats.frameBytes.Add(uint64(len(e.raw)))
+	h.pushLocked(e)
+}
+
+// publishMessage adds a live-only JSON message (info, log, reply, status).
+func (h *hub) publishMessage(k kind, msg any) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	next, _ := h.seq.Next()
+	h.pushLocked(newMessageEntry(k, msg, h.epoch, next, false))
+}
+
+// setInfo records the device description and announces it.
+func (h *hub) setInfo(in *frame.DeviceInfo) {
+	d := wsproto.DeviceFromInfo(in)
+	h.mu.Lock()
+	h.device = &d
+	h.mu.Unlock()
+	h.publishMessage(kindText, wsproto.Info{Type: wsproto.TypeInfo, Device: d})
+}
+
+// setState records a device state change and announces it if it changed.
+func (h *hub) setState(state, reason string) {
+	h.mu.Lock()
+	changed := h.state != state
+	h.state, h.reason = state, reason
+	h.mu.Unlock()
+	if changed {
+		next, _ := h.nextSeq()
+		h.publishMessage(kindStatus, wsproto.Status{Type: wsproto.TypeStatus, State: state, Reason: reason, Seq: next})
+	}
+}
+
+func (h *hub) nextSeq() (uint32, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.seq.Next()
+}
+
+// fetch copies the entries from pos into dst. If pos has been evicted it
+// returns behind=true and the oldest entry with its position. If nothing
+// is there yet it returns a channel that is closed when something arrives.
+func (h *hub) fetch(pos uint64, dst []*entry) (n int, behind *entry, base uint64, wait <-chan struct{}) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if pos < h.ring.base {
+		return 0, h.ring.at(h.ring.base), h.ring.base, nil
+	}
+	for n < len(dst) && pos+uint64(n) < h.ring.head {
+		dst[n] = h.ring.at(pos + uint64(n))
+		n++
+	}
+	if n == 0 {
+		h.waiting = true
+		wait = h.wake
+	}
+	return n, nil, 0, wait
+}
+
+// bounds returns the ring's oldest and next positions.
+func (h *hub) bounds() (base, head uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.ring.base, h.ring.head
+}
+
+// history describes what the ring holds; the caller holds the lock.
+func (h *hub) historyLocked() wsproto.History {
+	hs := wsproto.History{Frames: h.frames, SpanMS: h.maxDur / int64(time.Millisecond)}
+	if h.frames == 0 {
+		return hs
+	}
+	for p := h.ring.base; p < h.ring.head; p++ {
+		if e := h.ring.at(p); e.kind == kindFrame {
+			hs.FirstSeq = e.key
+			break
+		}
+	}
+	hs.LastSeq = h.last.Seq
+	return hs
+}
+
+// snapshot is the device view reported by hello, /healthz and /api/info.
+type snapshot struct {
+	State      string
+	Reason     string
+	Device     *wsproto.Device
+	Rate       uint32
+	Channels   int
+	SampleType string
+	Next       uint32
+	History    wsproto.History
+	RingBytes  int64
+}
+
+func (h *hub) snapshotLocked() snapshot {
+	s := snapshot{State: h.state, Reason: h.reason, History: h.historyLocked(), RingBytes: h.ring.bytes}
+	if s.State == "" {
+		s.State = wsproto.StateDown
+	}
+	s.Next, _ = h.seq.Next()
+	if h.device != nil {
+		d := *h.device
+		s.Device, s.Rate, s.Channels, s.SampleType = &d, d.Rate, d.Channels, d.SampleType
+	}
+	if h.last.Channels != 0 {
+		s.Rate, s.Channels, s.SampleType = h.last.Rate, int(h.last.Channels), h.last.SampleType.String()
+	}
+	return s
+}
+
+func (h *hub) snapshot() snapshot {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.snapshotLocked()
+}

@@ -1,0 +1,86 @@
+package relay
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Slow-client policies (--slow-client).
+const (
+	SlowSkip  = "skip"  // send a slow_client gap and jump to the oldest frame still held
+	SlowClose = "close" // close the connection with 1008 (policy violation)
+)
+
+// Options configure the relay. Field names follow the serve flags.
+type Options struct {
+	Listen        string        // --listen host:port (default 127.0.0.1:8080)
+	History       time.Duration // --history: sample time the ring keeps for resuming clients
+	HistoryBytes  int64         // --history-bytes: hard cap on the ring's packet bytes
+	SlowClient    string        // --slow-client skip|close
+	PingInterval  time.Duration // --ping-interval: keepalive; a dead peer is dropped within ~2 intervals
+	WriteTimeout  time.Duration // --write-timeout: deadline of each write to a client
+	MaxClients    int           // --max-clients: WebSocket clients beyond it get HTTP 503
+	Token         string        // --token: required on /ws, /api/* and /metrics when set
+	AllowOrigin   []string      // --allow-origin: extra Origin host patterns (path.Match syntax)
+	TLSCert       string        // --tls-cert: PEM certificate; with TLSKey serves https/wss
+	TLSKey        string        // --tls-key
+	AllowCommands bool          // --allow-commands: forward client commands to the device
+
+	Page      http.Handler     // served at /; nil serves a placeholder page
+	Commander Commander        // where commands go; nil answers device_down
+	Counters  func() []Counter // device-side counters (capture) for /metrics and /api/info
+	Log       zerolog.Logger
+}
+
+// Commander writes a command line to the device. capture.Capture
+// implements it. Command must be safe for concurrent use.
+type Commander interface {
+	Command(line string) error
+}
+
+// Counter is one counter reported by /metrics and /api/info. Name is the
+// metric name without the wsbridge_ prefix (e.g. "serial_bytes_total").
+type Counter struct {
+	Name  string
+	Help  string
+	Value float64
+	Gauge bool // a gauge rather than a counter
+}
+
+// DefaultOptions returns the documented defaults.
+func DefaultOptions() Options {
+	return Options{
+		Listen:       "127.0.0.1:8080",
+		History:      30 * time.Second,
+		HistoryBytes: 256 << 20,
+		SlowClient:   SlowSkip,
+		PingInterval: 10 * time.Second,
+		WriteTimeout: 10 * time.Second,
+		MaxClients:   64,
+		Log:          zerolog.Nop(),
+	}
+}
+
+// Validate checks the options, naming the flag at fault.
+func (o *Options) Validate() error {
+	switch {
+	case o.History <= 0:
+		return fmt.Errorf("--history must be positive, got %v: %w", o.History, ErrOptions)
+	case o.HistoryBytes < 1<<16:
+		return fmt.Errorf("--history-bytes must be at least 65536, got %d: %w", o.HistoryBytes, ErrOptions)
+	case o.SlowClient != SlowSkip && o.SlowClient != SlowClose:
+		return fmt.Errorf("--slow-client %q: want skip or close: %w", o.SlowClient, ErrOptions)
+	case o.PingInterval <= 0:
+		return fmt.Errorf("--ping-interval must be positive, got %v: %w", o.PingInterval, ErrOptions)
+	case o.WriteTimeout <= 0:
+		return fmt.Errorf("--write-timeout must be positive, got %v: %w", o.WriteTimeout, ErrOptions)
+	case o.MaxClients < 1:
+		return fmt.Errorf("--max-clients must be at least 1, got %d: %w", o.MaxClients, ErrOptions)
+	case (o.TLSCert == "") != (o.TLSKey == ""):
+		return fmt.Errorf("--tls-cert and --tls-key go together: %w", ErrOptions)
+	}
+	return checkOriginPatterns(o.AllowOrigin)
+}

@@ -1,0 +1,90 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// readLoop reads client messages until the connection ends. Reading also
+// processes pongs and the peer's close. Oversize messages make the
+// library close the connection with 1009.
+func (c *client) readLoop() {
+	c.conn.SetReadLimit(wsproto.MaxClientMessage)
+	for {
+		typ, data, err := c.conn.Read(context.Background())
+		if err != nil {
+			if errors.Is(err, websocket.ErrMessageTooBig) {
+				c.srv.stats.oversize.Add(1)
+				c.log.Warn().Int("limit", wsproto.MaxClientMessage).Msg("client message too big: closed with 1009")
+			}
+			return
+		}
+		c.srv.stats.clientMessages.Add(1)
+		c.handle(typ, data)
+	}
+}
+
+// handle answers one client message.
+func (c *client) handle(typ websocket.MessageType, data []byte) {
+	if typ == websocket.MessageBinary {
+		c.send(wsproto.Error{Type: wsproto.TypeError, Code: wsproto.ErrBinary,
+			Message: `binary messages are not accepted from clients: send JSON text, e.g. {"type":"command","line":"info"}`})
+		return
+	}
+	cmd, err := wsproto.ParseClientMessage(data)
+	if err != nil {
+		var pe *wsproto.ParseError
+		if errors.As(err, &pe) {
+			c.send(pe.Reply())
+		}
+		return
+	}
+	if c.cmdDenied != nil {
+		c.send(*c.cmdDenied)
+		return
+	}
+	cmdr := c.srv.opts.Commander
+	if cmdr == nil {
+		c.send(wsproto.Error{Type: wsproto.TypeError, Code: wsproto.ErrDeviceDown, Message: "no device to send commands to"})
+		return
+	}
+	if err := cmdr.Command(cmd.Line); err != nil {
+		c.send(wsproto.Error{Type: wsproto.TypeError, Code: wsproto.ErrDeviceDown, Message: "failed to send command: " + err.Error()})
+		return
+	}
+	c.srv.stats.commands.Add(1)
+	c.log.Info().Str("line", cmd.Line).Msg("command forwarded to the device")
+}
+
+// pingLoop pings every --ping-interval and drops the client if a pong
+// does not come back within the next interval.
+func (c *client) pingLoop(ctx context.Context) {
+	iv := c.srv.opts.PingInterval
+	t := time.NewTicker(iv)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Not derived from ctx: a cancelled write would cut the
+		// connection before the writer can send its close status.
+		pctx, cancel := context.WithTimeout(context.Background(), iv)
+		err := c.conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				c.srv.stats.pingTimeouts.Add(1)
+				c.log.Info().Err(err).Dur("ping_interval", iv).Msg("client did not answer a ping: dropped")
+				_ = c.conn.CloseNow()
+			}
+			return
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package relay
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// shutdownGrace bounds how long Serve waits for clients to acknowledge
+// the close and for HTTP requests to finish.
+const shutdownGrace = 5 * time.Second
+
+// Server is the relay: the history hub plus the HTTP and WebSocket
+// endpoints. Create it with New; feed it with Packet, DeviceUp and
+// DeviceDown (one producer goroutine; they never block on clients);
+// start it with Listen then Serve (or Run). Packet, DeviceUp, DeviceDown
+// and the read-only accessors are safe to call concurrently with Serve.
+type Server struct {
+	opts    Options
+	hub     *hub
+	stats   stats
+	started time.Time
+	http    *http.Server
+	ln      net.Listener
+	url     string
+
+	ctx    context.Context // cancelled at shutdown; clients derive from it
+	cancel context.CancelFunc
+	slots  chan struct{} // one per connected WebSocket client
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	clients map[*client]struct{}
+}
+
+// New checks opts and builds a Server. Zero-valued durations and limits
+// take the documented defaults.
+func New(opts Options) (*Server, error) {
+	applyDefaults(&opts)
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, started: time.Now(), slots: make(chan struct{}, opts.MaxClients),
+		clients: map[*client]struct{}{}}
+	s.hub = newHub(&s.opts, &s.stats)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          newHTTPErrorLog(opts.Log),
+	}
+	return s, nil
+}
+
+func applyDefaults(o *Options) {
+	d := DefaultOptions()
+	if o.Listen == "" {
+		o.Listen = d.Listen
+	}
+	if o.History == 0 {
+		o.History = d.History
+	}
+	if o.HistoryBytes == 0 {
+		o.HistoryBytes = d.HistoryBytes
+	}
+	if o.SlowClient == "" {
+		o.SlowClient = d.SlowClient
+	}
+	if o.PingInterval == 0 {
+		o.PingInterval = d.PingInterval
+	}
+	if o.WriteTimeout == 0 {
+		o.WriteTimeout = d.WriteTimeout
+	}
+	if o.MaxClients == 0 {
+		o.MaxClients = d.MaxClients
+	}
+}
+
+// Packet publishes a decoded packet: data frames go into the history,
+// info, log and reply packets become JSON messages. p is only read during
+// the call. It never blocks on clients.
+func (s *Server) Packet(p *frame.Packet) {
+	switch p.Type {
+	case frame.TypeData:
+		s.hub.publishFrame(p)
+	case frame.TypeInfo:
+		s.hub.setInfo(&p.Info)
+	case frame.TypeLog:
+		s.hub.publishMessage(kindText, wsproto.Log{Type: wsproto.TypeLog, Text: string(p.Text)})
+	case frame.TypeReply:
+		s.hub.publishMessage(kindText, wsproto.Reply{Type: wsproto.TypeReply, OK: p.Status == frame.ReplyOK, Text: string(p.Text)})
+	}
+}
+
+// DeviceUp tells clients the device is (back) up.
+func (s *Server) DeviceUp(reason string) { s.hub.setState(wsproto.StateUp, reason) }
+
+// DeviceDown tells clients the device is gone; they stay connected.
+func (s *Server) DeviceDown(reason string) { s.hub.setState(wsproto.StateDown, reason) }
+
+// Listen binds the listen address and returns the base URL
+// (http://host:port or https://...). Call it once, before Serve.
+func (s *Server) Listen() (string, error) {
+	ln, err := net.Listen("tcp", s.opts.Listen)
+	if err != nil {
+		return "", fmt.Errorf("failed to listen on %s: %w: %w", s.opts.Listen, err, ErrListen)
+	}
+	if s.opts.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(s.opts.TLSCert, s.opts.TLSKey)
+		if err != nil {
+			ln.Close()
+			return "", fmt.Errorf("failed to load --tls-cert %s / --tls-key %s: %w: %w", s.opts.TLSCert, s.opts.TLSKey, err, ErrTLS)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	}
+	s.ln = ln
+	s.url = baseURL(ln.Addr(), s.opts.TLSCert != "")
+	s.warnExposure(ln.Addr())
+	return s.url, nil
+}
+
+// URL is the base URL after Listen.
+func (s *Server) URL() string { return s.url }
+
+// Run listens and serves until ctx is cancelled.
+func (s *Server) Run(ctx context.Context) error {
+	if _, err := s.Listen(); err != nil {
+		return err
+	}
+	return s.Serve(ctx)
+}
+
+// Serve serves on the listener from Listen until ctx is cancelled, then
+// shuts down: every WebSocket client gets close 1001 (going away), HTTP
+// requests get shutdownGrace to finish. It returns nil after a clean
+// shutdown.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.ln == nil {
+		return fmt.Errorf("relay: Serve before Listen: %w", ErrListen)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	select {
+	case err := <-errc:
+		s.cancel()
+		return fmt.Errorf("failed to serve on %s: %w", s.opts.Listen, err)
+	case <-ctx.Done():
+	}
+	s.shutdown()
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("failed to serve on %s: %w", s.opts.Listen, err)
+	}
+	return nil
+}
+
+// shutdown closes every client with 1001 and stops the HTTP server.
+func (s *Server) shutdown() {
+	s.cancel()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace + time.Second):
+		s.opts.Log.Warn().Msg("some WebSocket clients did not close in time")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := s.http.Shutdown(ctx); err != nil {
+		_ = s.http.Close()
+	}
+}

@@ -1,0 +1,30 @@
+package relay
+
+import "sync/atomic"
+
+// stats are the relay's counters, updated with atomics from any goroutine.
+type stats struct {
+	frames          atomic.Uint64 // data frames published
+	frameBytes      atomic.Uint64 // their packet bytes
+	duplicates      atomic.Uint64 // duplicate frames dropped
+	deviceGaps      atomic.Uint64 // device gap incidents
+	deviceGapFrames atomic.Uint64 // frames lost between device and serve
+	restarts        atomic.Uint64 // device sequence restarts
+
+	accepted       atomic.Uint64 // WebSocket clients accepted
+	refusedFull    atomic.Uint64 // refused: --max-clients reached
+	refusedAuth    atomic.Uint64 // refused: missing or wrong token (all endpoints)
+	refusedOrigin  atomic.Uint64 // refused: foreign Origin
+	messagesSent   atomic.Uint64 // WebSocket messages sent to clients
+	bytesSent      atomic.Uint64 // their payload bytes
+	slowSkips      atomic.Uint64 // slow-client incidents answered by skipping ahead
+	slowCloses     atomic.Uint64 // slow-client incidents answered by closing
+	droppedFrames  atomic.Uint64 // frames slow clients skipped
+	writeTimeouts  atomic.Uint64 // clients dropped because a write did not complete in time
+	pingTimeouts   atomic.Uint64 // clients dropped because they did not answer a ping
+	clientMessages atomic.Uint64 // messages received from clients
+	clientErrors   atomic.Uint64 // client messages answered with an error
+	oversize       atomic.Uint64 // clients closed with 1009
+	commands       atomic.Uint64 // commands forwarded to the device
+	errorsDropped  atomic.Uint64 // error replies dropped because the client was not reading
+}

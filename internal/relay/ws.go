@@ -1,0 +1,124 @@
+package relay
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsbridge/wsbridge/internal/buildinfo"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// serveWS upgrades /ws: query checks, Origin, the client limit, then the
+// client runs on this goroutine until it ends.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	switch format {
+	case "":
+		format = FormatBinary
+	case FormatBinary, FormatJSON, FormatCSV:
+	default:
+		http.Error(w, "bad format="+q.Get("format")+": want binary, json or csv", http.StatusBadRequest)
+		return
+	}
+	since, err := parseSince(q)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if err := checkOrigin(r, s.opts.AllowOrigin); err != nil {
+		s.stats.refusedOrigin.Add(1)
+		s.opts.Log.Warn().Str("client", r.RemoteAddr).Str("origin", r.Header.Get("Origin")).Msg("WebSocket refused: foreign Origin")
+		http.Error(w, err.Error(), http.StatusForbidden)
+		return
+	}
+	if !s.acquire(w, r) {
+		return
+	}
+	defer func() { <-s.slots }()
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.AllowOrigin})
+	if err != nil {
+		s.opts.Log.Info().Err(err).Str("client", r.RemoteAddr).Msg("WebSocket handshake failed")
+		return
+	}
+	c := s.newClient(conn, r.RemoteAddr, format)
+	if !s.register(c) {
+		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	defer s.unregister(c)
+	st := s.hub.subscribe(since)
+	c.log.Info().Str("format", format).Uint32("start_seq", st.seq).Int("clients", len(s.slots)).Msg("client connected")
+	c.run(st, mustJSON(s.hello(c, st)))
+}
+
+// acquire takes a client slot or answers 503.
+func (s *Server) acquire(w http.ResponseWriter, r *http.Request) bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	s.stats.refusedFull.Add(1)
+	s.opts.Log.Warn().Str("client", r.RemoteAddr).Int("max_clients", s.opts.MaxClients).Msg("WebSocket refused: --max-clients reached")
+	w.Header().Set("Retry-After", "5")
+	http.Error(w, "busy: this server already has its maximum of "+itoa(s.opts.MaxClients)+
+		" WebSocket clients (--max-clients); try again later", http.StatusServiceUnavailable)
+	return false
+}
+
+func (s *Server) newClient(conn *websocket.Conn, addr, format string) *client {
+	return &client{srv: s, conn: conn, addr: addr, format: format, connected: time.Now(),
+		log:       s.opts.Log.With().Str("client", addr).Logger(),
+		cmdDenied: s.commandPolicy(), direct: make(chan []byte, 16)}
+}
+
+// register adds c unless shutdown has begun.
+func (s *Server) register(c *client) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx.Err() != nil {
+		return false
+	}
+	s.clients[c] = struct{}{}
+	s.wg.Add(1)
+	s.stats.accepted.Add(1)
+	return true
+}
+
+func (s *Server) unregister(c *client) {
+	s.mu.Lock()
+	delete(s.clients, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// commandPolicy is the error a command gets, or nil if commands are allowed.
+func (s *Server) commandPolicy() *wsproto.Error {
+	if !s.opts.AllowCommands {
+		return &wsproto.Error{Type: wsproto.TypeError, Code: wsproto.ErrCommandsDisabled,
+			Message: "commands are disabled on this server: start serve with --allow-commands"}
+	}
+	if s.opts.Token == "" && s.ln != nil && !isLoopback(s.ln.Addr()) {
+		return &wsproto.Error{Type: wsproto.TypeError, Code: wsproto.ErrUnauthorized,
+			Message: "commands need a token when serve listens beyond loopback: start serve with --token"}
+	}
+	return nil
+}
+
+func (s *Server) hello(c *client, st start) wsproto.Hello {
+	sn := st.snap
+	return wsproto.Hello{Type: wsproto.TypeHello, Protocol: wsproto.Version,
+		Server: "wsbridge " + version(), Format: c.format, DeviceState: sn.State, Device: sn.Device,
+		Rate: sn.Rate, Channels: sn.Channels, SampleType: sn.SampleType, Seq: sn.Next, StartSeq: st.seq,
+		History: sn.History, Commands: c.cmdDenied == nil}
+}
+
+func version() string {
+	if v := buildinfo.Get().Version; v != "" {
+		return v
+	}
+	return "dev"
+}
