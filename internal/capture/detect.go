@@ -17,7 +17,7 @@ const (
 	softTime  = 200 * time.Millisecond
 	hardBytes = 64 << 10
 	hardTime  = 2 * time.Second
-	textLines = 3 // lines of numbers that prove text input on their own
+	numericProof = 3 // lines of numbers that prove text input on their own
 )
 
 // detector holds the first bytes until it can tell frames from text.
@@ -47,7 +47,7 @@ func (d *detector) decide(now time.Time) (mode, why string) {
 	switch {
 	case packets > 0:
 		return InputFrames, fmt.Sprintf("%d valid packet(s) in the first %d bytes", packets, len(d.buf))
-	case numeric >= textLines || soft && numeric > 0:
+	case numeric >= numericProof || soft && numeric > 0:
 		return InputText, fmt.Sprintf("%d line(s) of numbers in the first %d bytes", numeric, len(d.buf))
 	case hard:
 		return InputFrames, fmt.Sprintf("no packet and no line of numbers in %d bytes: "+

@@ -1,0 +1,71 @@
+package capture
+
+import (
+	"testing"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/vport"
+)
+
+// Unplug: the pty vanishes (as a USB device does), frames 10..14 are
+// "sent" while nobody can hear them, and the pty comes back at the same
+// path. The capture reports down, up, and exactly the gap 10..14.
+func TestUnplugReopensAndReportsExactGap(t *testing.T) {
+	p := newPort(t)
+	link := p.Link()
+	c, rec := start(t, Options{Port: link, Input: InputFrames})
+	write(t, p, counterFrames(0, 10, 32, 1))
+	rec.waitFor(t, "frames 0..9", func() bool { return len(rec.frames()) >= 10 })
+
+	p.Close()
+	rec.waitFor(t, "device down", rec.hasEvent(DeviceDown, 1))
+	if err := c.Command("info"); err == nil {
+		t.Error("Command while the device is down: want an error")
+	}
+	// Frames 10..14 are generated now and lost: nothing carries them.
+	p2, err := vport.Create(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p2.Close() })
+	rec.waitFor(t, "device up again", rec.hasEvent(DeviceUp, 2))
+	write(t, p2, counterFrames(15, 25, 32, 1))
+	rec.waitFor(t, "frames 15..24", func() bool { return len(rec.frames()) >= 20 })
+
+	var gaps []frame.SeqEvent
+	for _, e := range rec.eventList() {
+		if e.Kind == Gap {
+			gaps = append(gaps, e.Seq)
+		}
+	}
+	if len(gaps) != 1 || gaps[0].From != 10 || gaps[0].To != 14 || gaps[0].Lost != 5 {
+		t.Fatalf("gaps %+v, want one gap 10..14 (5 lost)", gaps)
+	}
+	for i, f := range rec.frames() {
+		want := uint32(i)
+		if i >= 10 {
+			want = uint32(i + 5)
+		}
+		if f.Seq != want {
+			t.Fatalf("frame %d has seq %d, want %d", i, f.Seq, want)
+		}
+		checkCounter(t, f)
+	}
+	s := c.Stats()
+	if s.Reopens != 1 || s.Downs != 1 || s.Gaps != 1 || s.Lost != 5 || s.Frames != 20 || !s.DeviceUp {
+		t.Fatalf("stats %+v", s)
+	}
+	kinds := []EventKind{}
+	for _, e := range rec.eventList() {
+		kinds = append(kinds, e.Kind)
+	}
+	want := []EventKind{DeviceUp, DeviceDown, DeviceUp, Gap}
+	if len(kinds) != len(want) {
+		t.Fatalf("events %v, want %v", kinds, want)
+	}
+	for i := range want {
+		if kinds[i] != want[i] {
+			t.Fatalf("events %v, want %v", kinds, want)
+		}
+	}
+}
