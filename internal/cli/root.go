@@ -68,7 +68,7 @@ Configuration: defaults < --config FILE < WSBRIDGE_* environment < flags.`,
 	pf.StringVar(&g.LogFormat, "log-format", "auto", "diagnostics format: auto (console on a terminal, JSON otherwise), console or json")
 	pf.StringVar(&g.Config, "config", "", "YAML file of settings; keys are this command's flag names (see configs/)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usagef("%v", err) })
-	root.AddCommand(newVersion(s), newServe(g, s), newSink(g, s), newSim(g, s), newPorts(g, s))
+	root.AddCommand(newVersion(s), newHealth(s), newServe(g, s), newSink(g, s), newSim(g, s), newPorts(g, s))
 	return root, g
 }
 
