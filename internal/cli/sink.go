@@ -1,11 +1,82 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"os"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
+
+	"github.com/wsbridge/wsbridge/internal/sink"
+)
 
 func newSink(g *globals, s Streams) *cobra.Command {
-	return &cobra.Command{
+	o := sink.DefaultOptions()
+	cmd := &cobra.Command{
 		Use:   "sink",
-		Short: "(not implemented yet)",
-		RunE:  func(*cobra.Command, []string) error { return ErrNotImplemented },
+		Short: "Write a serve WebSocket stream into a real or virtual serial port (for R)",
+		Long: `sink connects to a wsbridge serve (--url ws://HOST:PORT/ws) and writes the live
+stream into a virtual serial port (--virtual PATH: a pty with a symlink at PATH)
+or a real one (--port /dev/ttyUSB1 --baud N), where R reads it as though the
+ESP32 were wired to this machine. It prints how to open the port from R.
+
+It reconnects forever (backoff 250ms doubling to 10s, with jitter) and resumes
+where it stopped, so a drop shorter than serve's --history loses nothing; every
+gap and every drop (output buffer full) is counted and logged with exact
+frame ranges. Lines written into the port are sent to serve as commands.
+
+Example:
+  wsbridge sink --url ws://sensor:8080/ws --virtual /tmp/ttyESP --header`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Out, o.Log = s.Out, g.log
+			if term := liveTerminal(g, s); term != nil {
+				o.Live = term
+				o.Log = zerolog.New(zerolog.ConsoleWriter{Out: term, TimeFormat: time.TimeOnly}).
+					Level(g.log.GetLevel()).With().Timestamp().Logger()
+			}
+			return classifySink(sink.Run(cmd.Context(), o))
+		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.URL, "url", "", "serve's WebSocket endpoint: ws://HOST:PORT/ws, or wss:// for TLS")
+	f.StringVar(&o.Token, "token", "", "access token serve requires (sent as Authorization: Bearer); env WSBRIDGE_TOKEN")
+	f.StringVar(&o.CACert, "ca-cert", "", "PEM certificate to trust for a wss:// server with a self-signed certificate")
+	f.StringVar(&o.Virtual, "virtual", "", "create a virtual serial port (pty) with a symlink at this path, e.g. /tmp/ttyESP")
+	f.StringVar(&o.Port, "port", "", "write to this real serial port instead, e.g. /dev/ttyUSB1")
+	f.IntVar(&o.Baud, "baud", o.Baud, "baud rate of --port (and the mode shown for R)")
+	f.StringVar(&o.Format, "format", o.Format, "output: csv (one line per sample instant), plain (space separated), plotter (Arduino Serial Plotter), raw (the device's v1 COBS packets)")
+	f.BoolVar(&o.Timestamps, "timestamps", false, "csv, plain: first column is the sample's device time in µs")
+	f.BoolVar(&o.Header, "header", false, "csv: write a header line (channel names) first")
+	f.StringVar(&o.LineEnding, "line-ending", o.LineEnding, "lf or crlf")
+	f.IntVar(&o.Decimate, "decimate", o.Decimate, "keep every Nth sample instant (text formats)")
+	f.DurationVar(&o.Buffer, "buffer", o.Buffer, "output buffer, in duration of stream, for when the port is not read fast enough")
+	f.StringVar(&o.WhenFull, "when-full", o.WhenFull, "when the buffer is full: drop-oldest (keep recent data), drop-newest, or block (stop reading; serve's slow-client policy then applies)")
+	f.BoolVar(&o.RepliesToPort, "replies-to-port", false, "also write command replies into the port as lines starting with '#' (raw: reply packets); default: log only")
+	f.DurationVar(&o.StatusInterval, "status-interval", o.StatusInterval, "log a status line this often when stderr is not a terminal (0: never)")
+	f.DurationVar(&o.PingInterval, "ping-interval", o.PingInterval, "ping serve this often; a silent server is dropped and redialled (0: off)")
+	f.BoolVar(&o.JSON, "json", false, "print the final summary as JSON")
+	return cmd
+}
+
+// liveTerminal returns a shared terminal for the live status line when
+// stderr is a terminal and logs are not JSON.
+func liveTerminal(g *globals, s Streams) *sink.LiveTerm {
+	f, ok := s.Err.(*os.File)
+	if !ok || !isatty.IsTerminal(f.Fd()) || g.LogFormat == "json" {
+		return nil
+	}
+	return sink.NewLiveTerm(s.Err)
+}
+
+func classifySink(err error) error {
+	switch {
+	case errors.Is(err, sink.ErrOptions):
+		return Classify(err, ErrUsage)
+	case errors.Is(err, sink.ErrOutput):
+		return Classify(err, ErrDevice)
+	}
+	return err
 }

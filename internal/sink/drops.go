@@ -1,0 +1,111 @@
+package sink
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// seqRange is an inclusive range of frame sequence numbers.
+type seqRange struct {
+	From uint32 `json:"from"`
+	To   uint32 `json:"to"`
+}
+
+func (r seqRange) String() string {
+	if r.From == r.To {
+		return fmt.Sprint(r.From)
+	}
+	return fmt.Sprintf("%d..%d", r.From, r.To)
+}
+
+// maxRanges is how many separate ranges one report lists.
+const maxRanges = 32
+
+// dropReport describes the frames dropped in one incident: a run of drops
+// with less than the quiet time between them.
+type dropReport struct {
+	Frames, Samples uint64
+	Ranges          []seqRange // merged, at most maxRanges
+	MoreRanges      int        // ranges not listed
+	T0, T1          uint64     // device time of the first and last dropped sample, µs
+	Start, End      time.Time
+}
+
+// RangeText lists the ranges: "100..199, 250..260 (+3 more ranges)".
+func (r *dropReport) RangeText() string {
+	parts := make([]string, len(r.Ranges))
+	for i, x := range r.Ranges {
+		parts[i] = x.String()
+	}
+	s := strings.Join(parts, ", ")
+	if r.MoreRanges > 0 {
+		s += fmt.Sprintf(" (+%d more ranges)", r.MoreRanges)
+	}
+	return s
+}
+
+// incident accumulates drops; the queue's mutex guards it.
+type incident struct {
+	cur                       *dropReport
+	announced                 bool
+	last                      time.Time
+	totalFrames, totalSamples uint64
+	otherChunks               uint64 // dropped reply lines
+}
+
+func (in *incident) add(c *chunk, now time.Time) {
+	putBuf(c.data)
+	if !c.isFrame {
+		in.otherChunks++
+		return
+	}
+	in.totalFrames++
+	in.totalSamples += c.samples
+	if in.cur == nil {
+		in.cur = &dropReport{Start: now, T0: c.t0}
+		in.announced = false
+	}
+	r := in.cur
+	r.Frames++
+	r.Samples += c.samples
+	r.T1, r.End, in.last = c.t1, now, now
+	if n := len(r.Ranges); n > 0 && r.Ranges[n-1].To+1 == c.seq {
+		r.Ranges[n-1].To = c.seq
+	} else if n < maxRanges {
+		r.Ranges = append(r.Ranges, seqRange{c.seq, c.seq})
+	} else {
+		r.MoreRanges++
+	}
+}
+
+// report returns the current incident once when it starts, and again when
+// no drop happened for quiet (or final is set), which ends it.
+func (in *incident) report(now time.Time, quiet time.Duration, final bool) (started, ended *dropReport) {
+	if in.cur == nil {
+		return nil, nil
+	}
+	if !in.announced {
+		in.announced = true
+		cp := *in.cur
+		cp.Ranges = append([]seqRange(nil), in.cur.Ranges...)
+		started = &cp
+	}
+	if final || now.Sub(in.last) >= quiet {
+		ended, in.cur = in.cur, nil
+	}
+	return started, ended
+}
+
+// bufPool recycles chunk buffers: one per frame would otherwise be garbage.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+
+func putBuf(b []byte) {
+	if cap(b) == 0 || cap(b) > 1<<20 {
+		return
+	}
+	bufPool.Put(&b)
+}

@@ -1,0 +1,11 @@
+package sink
+
+import "errors"
+
+// Sentinel errors. Run wraps them; use errors.Is.
+var (
+	// ErrOptions means the options are inconsistent or out of range.
+	ErrOptions = errors.New("invalid sink options")
+	// ErrOutput means the output port could not be opened.
+	ErrOutput = errors.New("cannot open output port")
+)

@@ -1,0 +1,139 @@
+package sink
+
+import (
+	"strings"
+	"time"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// renderer turns packets into output chunks in the chosen format. It is
+// owned by the connection loop.
+type renderer struct {
+	format   string
+	topt     frame.TextOptions
+	decimate int
+	skip     int // sample instants to skip before the next kept one
+	one      frame.Frame
+}
+
+func newRenderer(o *Options) *renderer {
+	return &renderer{format: o.Format, topt: o.textOptions(), decimate: o.Decimate}
+}
+
+// setNames sets the channel labels (plotter, csv header) from device info.
+func (r *renderer) setNames(d *wsproto.Device) {
+	r.topt.Names = r.topt.Names[:0]
+	if d == nil {
+		return
+	}
+	for _, c := range d.ChannelInfo {
+		r.topt.Names = append(r.topt.Names, labelOf(c.Name))
+	}
+}
+
+// labelOf makes a channel name safe for the plotter and csv header forms.
+func labelOf(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', ',', ':', '\t', '\r', '\n', '"':
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// frameChunk renders the data frame in p.
+func (r *renderer) frameChunk(p *frame.Packet) *chunk {
+	f := &p.Frame
+	c := &chunk{isFrame: true, seq: f.Seq, samples: uint64(f.Count), t0: f.TimeUS, data: getBuf()}
+	if f.Count > 0 {
+		c.t1 = frame.SampleTime(f, int(f.Count)-1)
+	}
+	if f.Rate > 0 {
+		c.dur = time.Duration(f.Count) * time.Second / time.Duration(f.Rate)
+	}
+	switch {
+	case r.format == FormatRaw:
+		c.data = frame.AppendSerial(c.data, p.Raw)
+	case r.decimate > 1:
+		c.data = r.appendDecimated(c.data, f)
+	default:
+		c.data = frame.Append(c.data, frame.Format(r.format), f, &r.topt)
+	}
+	return c
+}
+
+// appendDecimated renders every decimate-th sample instant of the stream,
+// one instant at a time so that timestamps stay exact.
+func (r *renderer) appendDecimated(dst []byte, f *frame.Frame) []byte {
+	stride := int(f.Channels) * f.SampleType.Size()
+	n := int(f.Count)
+	i := r.skip
+	for ; i < n; i += r.decimate {
+		r.one = frame.Frame{Seq: f.Seq, TimeUS: frame.SampleTime(f, i), Rate: f.Rate, Channels: f.Channels,
+			SampleType: f.SampleType, Count: 1, Data: f.Data[i*stride : (i+1)*stride]}
+		dst = frame.Append(dst, frame.Format(r.format), &r.one, &r.topt)
+	}
+	r.skip = i - n
+	return dst
+}
+
+// headerChunk is the csv header line for channels.
+func (r *renderer) headerChunk(channels int) *chunk {
+	return &chunk{sticky: true, data: frame.AppendCSVHeader(getBuf(), channels, &r.topt)}
+}
+
+// replyChunk is a device reply (or server error) for the port: a line
+// starting with '#' in text formats, a v1 reply packet in raw.
+func (r *renderer) replyChunk(ok bool, text string) *chunk {
+	c := &chunk{data: getBuf()}
+	if r.format == FormatRaw {
+		status := uint8(frame.ReplyOK)
+		if !ok {
+			status = frame.ReplyError
+		}
+		pkt, _ := frame.AppendReply(nil, status, []byte(text))
+		c.data = frame.AppendSerial(c.data, pkt)
+		return c
+	}
+	word := "# ok "
+	if !ok {
+		word = "# err "
+	}
+	c.data = append(append(c.data, word...), strings.NewReplacer("\r", " ", "\n", " ").Replace(text)...)
+	if r.topt.CRLF {
+		c.data = append(c.data, '\r')
+	}
+	c.data = append(c.data, '\n')
+	return c
+}
+
+// infoChunk is a v1 device info packet for raw output, rebuilt from serve's
+// description of the device; nil if it cannot be encoded.
+func (r *renderer) infoChunk(d *wsproto.Device) *chunk {
+	if r.format != FormatRaw || d == nil {
+		return nil
+	}
+	st, err := frame.ParseSampleType(d.SampleType)
+	if err != nil || d.Channels < 1 || d.Channels > 255 {
+		return nil
+	}
+	info := frame.DeviceInfo{Rate: d.Rate, Channels: uint8(d.Channels), SampleType: st,
+		FrameSamples: uint16(d.FrameSamples), Name: d.Name, Firmware: d.Firmware, ChannelInfo: d.ChannelInfo}
+	pkt, err := frame.AppendInfo(nil, &info)
+	if err != nil {
+		return nil
+	}
+	return &chunk{data: frame.AppendSerial(getBuf(), pkt)}
+}
+
+// probe renders the frame in p without changing the decimation phase, to
+// measure the output size.
+func (r *renderer) probe(p *frame.Packet) []byte {
+	skip := r.skip
+	c := r.frameChunk(p)
+	r.skip = skip
+	return c.data
+}
