@@ -12,10 +12,13 @@
  *   C bytes                                    -> cobs (no delimiter)
  *   K bytes                                    -> crc32c (8 hex digits)
  *   P bytes                                    -> kind:arg per completed line
+ *   B iterations samples                       -> ns per serial-encoded u16 frame
  */
+#define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wsbridge_cmd.h"
 #include "wsbridge_frame.h"
@@ -197,6 +200,32 @@ static void cmd_lines(void)
     puts(any ? "" : "-");
 }
 
+/* bench encodes a 1-channel u16 frame of the given size repeatedly into its
+ * serial form through the streaming API, as a sketch does, and prints the
+ * mean time per frame in ns. */
+static void cmd_bench(void)
+{
+    unsigned long iters = (unsigned long)num(), i;
+    wsb_frame f = {0, 0, 16000, 1, WSB_U16, 0};
+    struct timespec a, b;
+    volatile int32_t sink = 0;
+    f.count = (uint16_t)num();
+    for (i = 0; i < 2u * f.count; i++)
+        in[i] = (uint8_t)(i * 37u);
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (i = 0; i < iters; i++) {
+        wsb_writer w;
+        f.seq = (uint32_t)i;
+        wsb_init(&w, ser, sizeof ser, 1);
+        wsb_begin_data(&w, &f);
+        wsb_put(&w, in, 2u * f.count);
+        sink += wsb_end(&w);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    printf("%.1f %ld\n", ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)iters,
+           (long)sink);
+}
+
 int main(void)
 {
     while (fgets(line, sizeof line, stdin)) {
@@ -219,6 +248,7 @@ int main(void)
             printf("%08lx\n", (unsigned long)wsb_crc32c(in, n));
             break;
         case 'P': cmd_lines(); break;
+        case 'B': cmd_bench(); break;
         default:
             fprintf(stderr, "unknown op %s\n", op);
             return 2;
