@@ -1,11 +1,27 @@
 package cli
 
-import "github.com/spf13/cobra"
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/wsbridge/wsbridge/internal/capture"
+)
 
 func newPorts(g *globals, s Streams) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "ports",
-		Short: "(not implemented yet)",
-		RunE:  func(*cobra.Command, []string) error { return ErrNotImplemented },
+		Short: "List serial ports and mark likely ESP32 boards",
+		Long: `List the serial ports with their USB identity (VID:PID), serial number,
+manufacturer and product, and mark the USB-serial bridges found on ESP32
+boards (CP210x, CH340, CH9102, FTDI, ESP32 native USB).
+
+Use the path with serve --port, or the identity with serve --match VID:PID[:SERIAL]
+to follow the board when it comes back under another name.`,
+		Args: cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			return Classify(capture.ReportPorts(s.Out, asJSON), ErrDevice)
+		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array (for scripts)")
+	return cmd
 }
