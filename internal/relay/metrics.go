@@ -20,7 +20,9 @@ func (s *Server) counters() []Counter {
 		up = 1
 	}
 	c := func(name, help string, v uint64) Counter { return Counter{Name: name, Help: help, Value: float64(v)} }
-	g := func(name, help string, v float64) Counter { return Counter{Name: name, Help: help, Value: v, Gauge: true} }
+	g := func(name, help string, v float64) Counter {
+		return Counter{Name: name, Help: help, Value: v, Gauge: true}
+	}
 	out := []Counter{
 		g("device_up", "1 while the device is delivering, 0 while it is gone.", up),
 		g("uptime_seconds", "Seconds since serve started.", time.Since(s.started).Seconds()),

@@ -1,0 +1,274 @@
+package relay
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// Test stream: 2 channels of i16, 16 samples per frame at 16 kHz: 1 ms per frame.
+const (
+	tCount = 16
+	tChans = 2
+	tRate  = 16000
+)
+
+// testServer starts a Server on 127.0.0.1:0 and stops it at cleanup.
+func testServer(t testing.TB, o Options) (*Server, string) {
+	t.Helper()
+	o.Listen = "127.0.0.1:0"
+	o.Log = zerolog.Nop()
+	if os.Getenv("RELAY_TEST_LOG") != "" {
+		o.Log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr}).With().Timestamp().Logger()
+	}
+	s, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
+	return s, base
+}
+
+// counterPacket is data frame seq of the counter signal: sample i of
+// channel c is (seq*count + i + c) in the sample type's range.
+func counterPacket(t testing.TB, seq uint32, count, chans int, st frame.SampleType) *frame.Packet {
+	t.Helper()
+	f := frame.Frame{Seq: seq, TimeUS: uint64(seq) * 1000, Rate: tRate, Channels: uint8(chans), SampleType: st, Count: uint16(count)}
+	f.Data = make([]byte, f.PayloadSize())
+	base := int64(seq) * int64(count)
+	for i := 0; i < count; i++ {
+		for c := 0; c < chans; c++ {
+			f.PutInt(i, c, base+int64(i+c))
+		}
+	}
+	raw, err := frame.AppendFrame(nil, &f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p frame.Packet
+	if err := frame.Parse(&p, raw); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+// publish sends counter frames seqs[0]..seqs[1]-1 (exclusive end).
+func publish(t testing.TB, s *Server, from, to uint32) {
+	t.Helper()
+	for seq := from; seq != to; seq++ {
+		s.Packet(counterPacket(t, seq, tCount, tChans, frame.I16))
+	}
+}
+
+func wantSample(seq uint32, i, c int) int64 {
+	return int64(int16(int64(seq)*tCount + int64(i+c)))
+}
+
+func dial(t testing.TB, url string, h http.Header) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		t.Fatalf("dial %s: %v (response %v)", url, err, resp)
+	}
+	c.SetReadLimit(1 << 20)
+	t.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
+// msg is one message a test client received.
+type msg struct {
+	typ    string // hello, frame, csv, gap, status, error, reply, info, log
+	seq    uint32 // frame (binary and json)
+	values [][]int64
+	gap    wsproto.Gap
+	status wsproto.Status
+	hello  wsproto.Hello
+	err    wsproto.Error
+	reply  wsproto.Reply
+	raw    []byte
+}
+
+// read reads one message within d and decodes it.
+func read(t testing.TB, c *websocket.Conn, d time.Duration) (msg, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	typ, b, err := c.Read(ctx)
+	if err != nil {
+		return msg{}, err
+	}
+	if typ == websocket.MessageBinary {
+		return decodeBinary(b)
+	}
+	return decodeText(b)
+}
+
+func decodeBinary(b []byte) (msg, error) {
+	var p frame.Packet
+	if err := frame.Parse(&p, b); err != nil {
+		return msg{}, err
+	}
+	m := msg{typ: "frame", seq: p.Frame.Seq, raw: b}
+	for i := 0; i < int(p.Frame.Count); i++ {
+		row := make([]int64, p.Frame.Channels)
+		for c := range row {
+			row[c] = p.Frame.Int(i, c)
+		}
+		m.values = append(m.values, row)
+	}
+	return m, nil
+}
+
+func decodeText(b []byte) (msg, error) {
+	m := msg{raw: b}
+	if len(b) == 0 || b[0] != '{' {
+		m.typ = "csv"
+		for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+			var row []int64
+			for _, f := range strings.Split(line, ",") {
+				v, err := strconv.ParseInt(f, 10, 64)
+				if err != nil {
+					return m, fmt.Errorf("csv %q: %w", b, err)
+				}
+				row = append(row, v)
+			}
+			m.values = append(m.values, row)
+		}
+		return m, nil
+	}
+	var probe struct {
+		Type    string    `json:"type"`
+		Seq     uint32    `json:"seq"`
+		Samples [][]int64 `json:"samples"`
+	}
+	if err := json.Unmarshal(b, &probe); err != nil {
+		return m, err
+	}
+	m.typ, m.seq = probe.Type, probe.Seq
+	var err error
+	switch probe.Type {
+	case "frame":
+		for i := range probe.Samples[0] { // per channel -> per instant
+			row := make([]int64, len(probe.Samples))
+			for c := range row {
+				row[c] = probe.Samples[c][i]
+			}
+			m.values = append(m.values, row)
+		}
+	case wsproto.TypeHello:
+		err = json.Unmarshal(b, &m.hello)
+	case wsproto.TypeGap:
+		err = json.Unmarshal(b, &m.gap)
+	case wsproto.TypeStatus:
+		err = json.Unmarshal(b, &m.status)
+	case wsproto.TypeError:
+		err = json.Unmarshal(b, &m.err)
+	case wsproto.TypeReply:
+		err = json.Unmarshal(b, &m.reply)
+	}
+	return m, err
+}
+
+// checkFrame verifies the counter samples of frame seq.
+func checkFrame(t testing.TB, m msg, seq uint32) {
+	t.Helper()
+	if len(m.values) != tCount {
+		t.Fatalf("frame %d: %d sample instants, want %d", seq, len(m.values), tCount)
+	}
+	for i, row := range m.values {
+		for c, v := range row {
+			if w := wantSample(seq, i, c); v != w {
+				t.Fatalf("frame %d sample %d ch %d = %d, want %d", seq, i, c, v, w)
+			}
+		}
+	}
+}
+
+// expectHello reads the first message and checks it is a hello.
+func expectHello(t testing.TB, c *websocket.Conn) wsproto.Hello {
+	t.Helper()
+	m, err := read(t, c, 5*time.Second)
+	if err != nil || m.typ != wsproto.TypeHello {
+		t.Fatalf("first message: %+v, %v; want hello", m, err)
+	}
+	return m.hello
+}
+
+// expectFrames reads frames from..to-1 (exclusive) and checks each one's
+// seq and samples. CSV frames carry no seq: their position tells it.
+func expectFrames(t testing.TB, c *websocket.Conn, from, to uint32) {
+	t.Helper()
+	for seq := from; seq != to; seq++ {
+		m, err := read(t, c, 5*time.Second)
+		if err != nil {
+			t.Fatalf("reading frame %d: %v", seq, err)
+		}
+		if m.typ != "frame" && m.typ != "csv" {
+			t.Fatalf("want frame %d, got %s %s", seq, m.typ, m.raw)
+		}
+		if m.typ == "frame" && m.seq != seq {
+			t.Fatalf("got frame %d, want %d", m.seq, seq)
+		}
+		checkFrame(t, m, seq)
+	}
+}
+
+// expectMsg reads one message and checks its type.
+func expectMsg(t testing.TB, c *websocket.Conn, typ string) msg {
+	t.Helper()
+	m, err := read(t, c, 5*time.Second)
+	if err != nil {
+		t.Fatalf("want %s, got error %v", typ, err)
+	}
+	if m.typ != typ {
+		t.Fatalf("want %s, got %s %s", typ, m.typ, m.raw)
+	}
+	return m
+}
+
+func wsURL(base, query string) string {
+	u := WSURL(base)
+	if query != "" {
+		u += "?" + query
+	}
+	return u
+}
+
+// waitFor polls cond every 5 ms for up to d.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func clients(s *Server) int { return len(s.Info().Clients) }
