@@ -1,0 +1,252 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+)
+
+// The browser tests drive Debian's chromium (or $CHROMIUM) headless against
+// a real serve. Without a browser they skip, except under CI=true where a
+// missing browser is a failure.
+
+var (
+	browserOnce   sync.Once
+	browserCtx    context.Context
+	browserErr    error
+	browserCancel context.CancelFunc
+)
+
+func chromiumPath() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	return ""
+}
+
+// needBrowser returns the shared browser context, starting chromium once.
+func needBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath()
+	if path == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium not found (CI=true): install Debian's chromium package or set $CHROMIUM")
+		}
+		t.Skip("chromium not found: install Debian's chromium package or set $CHROMIUM to run the browser tests")
+	}
+	browserOnce.Do(func() { browserCtx, browserErr = startBrowser(path) })
+	if browserErr != nil {
+		t.Fatalf("failed to start %s: %v", path, browserErr)
+	}
+	return browserCtx
+}
+
+func startBrowser(path string) (context.Context, error) {
+	dir, err := os.MkdirTemp("", "wsbridge-chromium-")
+	if err != nil {
+		return nil, err
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.UserDataDir(dir),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("ignore-certificate-errors", true), // the TLS test's self-signed certificate
+		chromedp.WindowSize(1200, 860),
+	}
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc)
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		cancelAlloc()
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	browserCancel = func() {
+		cancel()
+		cancelAlloc()
+		os.RemoveAll(dir)
+	}
+	return ctx, nil
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if browserCancel != nil {
+		browserCancel()
+	}
+	os.Exit(code)
+}
+
+// tab is one page in the shared browser, recording console errors and
+// uncaught exceptions.
+type tab struct {
+	t        *testing.T
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+}
+
+func newTab(t *testing.T) *tab {
+	t.Helper()
+	tb := &tab{t: t}
+	ctx, cancel := chromedp.NewContext(needBrowser(t), chromedp.WithListener(tb.onEvent))
+	if err := chromedp.Do(ctx); err != nil { // opens the tab, before any timeout
+		cancel()
+		t.Fatalf("failed to open a tab: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	tb.ctx = ctx
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+	})
+	return tb
+}
+
+func (tb *tab) onEvent(ev any) {
+	switch e := ev.(type) {
+	case *runtime.EventConsoleAPICalled:
+		if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning || e.Type == runtime.ConsoleAPICalledTypeAssert {
+			var args []string
+			for _, a := range e.Args {
+				args = append(args, string(a.Value)+a.Description)
+			}
+			tb.mu.Lock()
+			tb.problems = append(tb.problems, fmt.Sprintf("console.%s: %s", e.Type, strings.Join(args, " ")))
+			tb.mu.Unlock()
+		}
+	case *runtime.EventExceptionThrown:
+		d := e.ExceptionDetails
+		msg := d.Text
+		if d.Exception != nil {
+			msg += " " + d.Exception.Description
+		}
+		tb.mu.Lock()
+		tb.problems = append(tb.problems, fmt.Sprintf("uncaught exception at %s:%d: %s", d.URL, d.LineNumber, msg))
+		tb.mu.Unlock()
+	}
+}
+
+// noProblems fails the test if the page logged errors or threw.
+func (tb *tab) noProblems() {
+	tb.t.Helper()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	for _, p := range tb.problems {
+		tb.t.Errorf("page problem: %s", p)
+	}
+}
+
+func (tb *tab) run(actions ...chromedp.Action[chromedp.Void]) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, actions...); err != nil {
+		tb.t.Fatalf("browser: %v", err)
+	}
+}
+
+// eval evaluates a JavaScript expression and decodes its JSON value into out.
+func (tb *tab) eval(expr string, out any) {
+	tb.t.Helper()
+	raw, err := chromedp.Run(tb.ctx, chromedp.Evaluate[[]byte](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("eval %.60q: %v", expr, err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			tb.t.Fatalf("eval %q: %v (value %s)", expr, err, raw)
+		}
+	}
+}
+
+// hook is the page's window.wsbridge counters.
+type hook struct {
+	State        string         `json:"state"`
+	DeviceState  string         `json:"deviceState"`
+	Frames       int64          `json:"frames"`
+	Samples      int64          `json:"samples"`
+	SPS          float64        `json:"sps"`
+	Gaps         int64          `json:"gaps"`
+	LostFrames   int64          `json:"lostFrames"`
+	GapsByReason map[string]int `json:"gapsByReason"`
+	BadPackets   int64          `json:"badPackets"`
+	CRCErrors    int64          `json:"crcErrors"`
+	Restarts     int64          `json:"restarts"`
+	Connects     int64          `json:"connects"`
+	Drawn        int64          `json:"drawn"`
+	Paused       bool           `json:"paused"`
+	Rate         float64        `json:"rate"`
+	Channels     int            `json:"channels"`
+	LastSeq      *uint32        `json:"lastSeq"`
+}
+
+func (tb *tab) hook() hook {
+	tb.t.Helper()
+	var h hook
+	tb.eval(`JSON.parse(JSON.stringify(window.wsbridge || {}))`, &h)
+	return h
+}
+
+// waitFor polls the JavaScript condition cond until it is true.
+func (tb *tab) waitFor(what, cond string, timeout time.Duration) {
+	tb.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var ok bool
+		tb.eval(`!!(`+cond+`)`, &ok)
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.t.Fatalf("timed out after %v waiting for %s (%s); page state %+v", timeout, what, cond, tb.hook())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// tracePixels counts canvas pixels within a small distance of a trace color.
+func (tb *tab) tracePixels() int {
+	tb.t.Helper()
+	var n int
+	tb.eval(`(() => {
+	  const c = document.getElementById("plot");
+	  const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+	  const probe = document.createElement("canvas").getContext("2d");
+	  const rgb = window.wsbridge.traceColors.map((col) => {
+	    probe.fillStyle = col; probe.fillRect(0, 0, 1, 1);
+	    return Array.from(probe.getImageData(0, 0, 1, 1).data.slice(0, 3));
+	  });
+	  let n = 0;
+	  for (let i = 0; i < px.length; i += 4) {
+	    for (const [r, g, b] of rgb) {
+	      if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) < 40) { n++; break; }
+	    }
+	  }
+	  return n;
+	})()`, &n)
+	return n
+}

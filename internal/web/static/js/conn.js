@@ -1,0 +1,150 @@
+// The WebSocket connection to /ws: reconnects with exponential backoff and
+// full jitter, resumes with ?since=<last seq + 1>, and asks for a token when
+// serve runs with --token (kept in this tab's sessionStorage).
+
+const TOKEN_KEY = "wsbridge.token";
+const BASE_MS = 300;
+const MAX_MS = 10000;
+const STABLE_MS = 3000; // a connection open this long resets the backoff
+
+// backoff returns the delay before attempt n (1, 2, ...): a random value in
+// [d/2, d] where d doubles from BASE_MS up to MAX_MS.
+export function backoff(n, rnd = Math.random) {
+  const d = Math.min(MAX_MS, BASE_MS * 2 ** Math.min(16, n - 1));
+  return Math.round(d / 2 + (rnd() * d) / 2);
+}
+
+// Connection calls the handlers: state(name, detail), binary(ArrayBuffer),
+// text(object), and asks since() for the seq to resume from (or null).
+// States: connecting, connected, reconnecting, token.
+export class Connection {
+  constructor(handlers) {
+    this.h = handlers;
+    this.ws = null;
+    this.attempt = 0;
+    this.timer = 0;
+    this.token = this.takeTokenFromURL() || sessionStorage.getItem(TOKEN_KEY) || "";
+    this.everConnected = false;
+  }
+
+  // takeTokenFromURL accepts a ?token= in the page's own URL once, stores it
+  // and removes it from the address bar.
+  takeTokenFromURL() {
+    const u = new URL(location.href);
+    const t = u.searchParams.get("token");
+    if (!t) return "";
+    sessionStorage.setItem(TOKEN_KEY, t);
+    u.searchParams.delete("token");
+    history.replaceState(null, "", u.pathname + u.search + u.hash);
+    return t;
+  }
+
+  url() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const q = new URLSearchParams();
+    const since = this.h.since();
+    if (since !== null) q.set("since", String(since));
+    if (this.token) q.set("token", this.token);
+    const qs = q.toString();
+    return `${proto}//${location.host}/ws${qs ? "?" + qs : ""}`;
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    this.h.state(this.everConnected ? "reconnecting" : "connecting", { attempt: this.attempt });
+    let ws;
+    try {
+      ws = new WebSocket(this.url());
+    } catch (e) {
+      this.h.note(`cannot open WebSocket: ${e.message}`);
+      this.schedule();
+      return;
+    }
+    ws.binaryType = "arraybuffer";
+    this.ws = ws;
+    let openedAt = 0;
+    ws.onopen = () => {
+      openedAt = performance.now();
+      this.everConnected = true;
+      this.h.state("connected", {});
+    };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data === "string") this.onText(ev.data);
+      else this.h.binary(ev.data);
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.onClose(ev, openedAt);
+    };
+  }
+
+  onText(data) {
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      this.h.note(`unreadable text message: ${data.slice(0, 80)}`);
+      return;
+    }
+    if (msg && msg.type === "error" && msg.code === "unauthorized") this.authFailed = true;
+    this.h.text(msg);
+  }
+
+  async onClose(ev, openedAt) {
+    const stable = openedAt && performance.now() - openedAt >= STABLE_MS;
+    if (stable) this.attempt = 0;
+    if (ev.code !== 1006 && ev.code !== 1000) this.h.note(`connection closed: ${ev.code}${ev.reason ? " " + ev.reason : ""}`);
+    if (this.authFailed || (ev.code === 1008 && /token|auth/i.test(ev.reason))) return this.needToken(true);
+    if (!openedAt && (await this.unauthorized())) return this.needToken(!!this.token);
+    this.schedule();
+  }
+
+  // unauthorized asks /api/info whether the token (or its absence) is what
+  // failed: a browser cannot see the status of a refused WebSocket handshake.
+  async unauthorized() {
+    try {
+      const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
+      const r = await fetch("/api/info", { headers, cache: "no-store" });
+      return r.status === 401;
+    } catch {
+      return false;
+    }
+  }
+
+  schedule() {
+    this.attempt++;
+    const delay = backoff(this.attempt);
+    this.h.state("reconnecting", { attempt: this.attempt, delay });
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  needToken(rejected) {
+    this.authFailed = false;
+    clearTimeout(this.timer);
+    if (rejected) {
+      this.token = "";
+      sessionStorage.removeItem(TOKEN_KEY);
+    }
+    this.h.state("token", { rejected });
+  }
+
+  setToken(t) {
+    this.token = t;
+    sessionStorage.setItem(TOKEN_KEY, t);
+    this.attempt = 0;
+    this.connect();
+  }
+
+  retryNow() {
+    if (this.ws) return;
+    this.attempt = 0;
+    this.connect();
+  }
+
+  send(obj) {
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(obj));
+    return true;
+  }
+}

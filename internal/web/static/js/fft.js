@@ -1,0 +1,76 @@
+// A small in-place iterative radix-2 FFT and a magnitude spectrum helper.
+
+const cache = new Map(); // n -> {cos, sin, rev, hann}
+
+function tables(n) {
+  let t = cache.get(n);
+  if (t) return t;
+  const bits = Math.log2(n);
+  t = { cos: new Float64Array(n / 2), sin: new Float64Array(n / 2), rev: new Uint32Array(n), hann: new Float64Array(n) };
+  for (let i = 0; i < n / 2; i++) {
+    t.cos[i] = Math.cos((2 * Math.PI * i) / n);
+    t.sin[i] = -Math.sin((2 * Math.PI * i) / n);
+  }
+  for (let i = 0; i < n; i++) {
+    let r = 0;
+    for (let b = 0; b < bits; b++) r |= ((i >> b) & 1) << (bits - 1 - b);
+    t.rev[i] = r;
+    t.hann[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1));
+  }
+  cache.set(n, t);
+  return t;
+}
+
+// fft transforms re and im (Float64Array, length a power of two) in place.
+export function fft(re, im) {
+  const n = re.length;
+  if (n & (n - 1)) throw new Error(`fft length ${n} is not a power of two`);
+  const t = tables(n);
+  for (let i = 0; i < n; i++) {
+    const j = t.rev[i];
+    if (j > i) {
+      [re[i], re[j]] = [re[j], re[i]];
+      [im[i], im[j]] = [im[j], im[i]];
+    }
+  }
+  for (let size = 2; size <= n; size *= 2) {
+    const half = size / 2, step = n / size;
+    for (let start = 0; start < n; start += size) {
+      for (let k = 0; k < half; k++) {
+        const c = t.cos[k * step], s = t.sin[k * step];
+        const a = start + k, b = a + half;
+        const xr = re[b] * c - im[b] * s;
+        const xi = re[b] * s + im[b] * c;
+        re[b] = re[a] - xr;
+        im[b] = im[a] - xi;
+        re[a] += xr;
+        im[a] += xi;
+      }
+    }
+  }
+}
+
+// spectrum returns the single-sided amplitude spectrum in dB (n/2+1 bins)
+// of the samples x (length n, a power of two) after removing the mean and
+// applying a Hann window. NaN samples count as the mean.
+export function spectrum(x) {
+  const n = x.length;
+  const t = tables(n);
+  let sum = 0, k = 0;
+  for (let i = 0; i < n; i++) if (x[i] === x[i]) { sum += x[i]; k++; }
+  const mean = k ? sum / k : 0;
+  const re = new Float64Array(n), im = new Float64Array(n);
+  let wsum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[i] === x[i] ? x[i] - mean : 0;
+    re[i] = v * t.hann[i];
+    wsum += t.hann[i];
+  }
+  fft(re, im);
+  const out = new Float32Array(n / 2 + 1);
+  for (let i = 0; i <= n / 2; i++) {
+    const amp = (Math.hypot(re[i], im[i]) * (i === 0 || i === n / 2 ? 1 : 2)) / wsum;
+    out[i] = 20 * Math.log10(amp + 1e-12);
+  }
+  return out;
+}

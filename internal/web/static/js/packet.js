@@ -1,0 +1,162 @@
+// Decoding of the wsbridge v1 packet, as carried in one binary WebSocket
+// message (no COBS): prefix (version u8, type u8, body length u16 LE), body,
+// CRC-32C u32 LE over prefix and body. See docs/protocol.md.
+
+export const VERSION = 1;
+export const PREFIX = 4;
+export const CRC_SIZE = 4;
+export const DATA_HEADER = 20;
+export const TYPE_DATA = 1;
+export const TYPE_INFO = 2;
+export const TYPE_LOG = 3;
+export const TYPE_REPLY = 4;
+
+// Sample types: id -> [name, bytes per sample].
+export const SAMPLE_TYPES = {
+  1: ["u16", 2],
+  2: ["i16", 2],
+  3: ["i32", 4],
+  4: ["f32", 4],
+};
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+// crc32c returns the CRC-32C (Castagnoli) of bytes[start:end].
+export function crc32c(bytes, start = 0, end = bytes.length) {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+// PacketError is a packet the page refuses; kind is "crc", "length",
+// "version", "type" or "sample_type".
+export class PacketError extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+// checkPacket validates prefix, length and CRC of the packet in buf
+// (an ArrayBuffer) and returns its type.
+export function checkPacket(buf) {
+  const n = buf.byteLength;
+  if (n < PREFIX + CRC_SIZE) throw new PacketError("length", `packet of ${n} bytes is too short`);
+  const dv = new DataView(buf);
+  if (dv.getUint8(0) !== VERSION) throw new PacketError("version", `packet version ${dv.getUint8(0)}, want ${VERSION}`);
+  const body = dv.getUint16(2, true);
+  if (body + PREFIX + CRC_SIZE !== n) {
+    throw new PacketError("length", `length field ${body}, packet ${n} bytes`);
+  }
+  const want = dv.getUint32(n - CRC_SIZE, true);
+  const got = crc32c(new Uint8Array(buf), 0, n - CRC_SIZE);
+  if (want !== got) throw new PacketError("crc", `CRC-32C mismatch: packet says ${hex(want)}, computed ${hex(got)}`);
+  return dv.getUint8(1);
+}
+
+function hex(v) {
+  return "0x" + v.toString(16).padStart(8, "0");
+}
+
+// parseData decodes a data packet (already checked) into a frame:
+// {seq, tUs, rate, channels, sampleType, count, samples} where samples is a
+// typed array of count*channels interleaved values.
+export function parseData(buf) {
+  const dv = new DataView(buf);
+  const b = PREFIX;
+  const f = {
+    seq: dv.getUint32(b, true),
+    tUs: dv.getUint32(b + 4, true) + dv.getUint32(b + 8, true) * 4294967296,
+    rate: dv.getUint32(b + 12, true),
+    channels: dv.getUint8(b + 16),
+    sampleType: dv.getUint8(b + 17),
+    count: dv.getUint16(b + 18, true),
+    samples: null,
+  };
+  const st = SAMPLE_TYPES[f.sampleType];
+  if (!st) throw new PacketError("sample_type", `frame ${f.seq}: unknown sample type ${f.sampleType}`);
+  const n = f.count * f.channels;
+  const off = PREFIX + DATA_HEADER;
+  if (f.channels === 0 || off + n * st[1] + CRC_SIZE !== buf.byteLength) {
+    throw new PacketError("length", `frame ${f.seq}: ${f.channels} channels x ${f.count} ${st[0]} samples do not fit ${buf.byteLength} bytes`);
+  }
+  f.samples = samplesOf(buf, dv, off, n, f.sampleType);
+  return f;
+}
+
+// samplesOf views (or, on a big-endian host, copies) n samples at off.
+function samplesOf(buf, dv, off, n, type) {
+  if (LITTLE_ENDIAN) {
+    switch (type) {
+      case 1: return new Uint16Array(buf, off, n);
+      case 2: return new Int16Array(buf, off, n);
+      case 3: return new Int32Array(buf, off, n);
+      case 4: return new Float32Array(buf, off, n);
+    }
+  }
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const p = off + i * SAMPLE_TYPES[type][1];
+    switch (type) {
+      case 1: out[i] = dv.getUint16(p, true); break;
+      case 2: out[i] = dv.getInt16(p, true); break;
+      case 3: out[i] = dv.getInt32(p, true); break;
+      case 4: out[i] = dv.getFloat32(p, true); break;
+    }
+  }
+  return out;
+}
+
+// parsePacket checks and decodes any packet type into a plain object with a
+// "type" of "data", "info", "log" or "reply".
+export function parsePacket(buf) {
+  const t = checkPacket(buf);
+  const body = new Uint8Array(buf, PREFIX, buf.byteLength - PREFIX - CRC_SIZE);
+  switch (t) {
+    case TYPE_DATA: return { type: "data", ...parseData(buf) };
+    case TYPE_INFO: return { type: "info", ...parseInfo(body) };
+    case TYPE_LOG: return { type: "log", text: utf8(body) };
+    case TYPE_REPLY: return { type: "reply", ok: body[0] === 0, text: utf8(body.subarray(1)) };
+  }
+  throw new PacketError("type", `unknown packet type ${t}`);
+}
+
+const decoder = new TextDecoder();
+
+function utf8(b) {
+  return decoder.decode(b);
+}
+
+// parseInfo decodes a device info body.
+function parseInfo(b) {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length < 8) throw new PacketError("length", "device info too short");
+  const info = {
+    rate: dv.getUint32(0, true), channels: b[4], sample_type: (SAMPLE_TYPES[b[5]] || ["?"])[0],
+    frame_samples: dv.getUint16(6, true), name: "", firmware: "", channel_info: [],
+  };
+  let p = 8;
+  const str = () => {
+    if (p >= b.length || p + 1 + b[p] > b.length) throw new PacketError("length", "device info string overruns the packet");
+    const s = utf8(b.subarray(p + 1, p + 1 + b[p]));
+    p += 1 + b[p];
+    return s;
+  };
+  info.name = str();
+  info.firmware = str();
+  if (p >= b.length) throw new PacketError("length", "device info without channel count");
+  const n = b[p++];
+  for (let i = 0; i < n; i++) info.channel_info.push({ name: str(), unit: str() });
+  if (p !== b.length) throw new PacketError("length", "device info has trailing bytes");
+  return info;
+}

@@ -1,0 +1,126 @@
+// Per-channel sample history for the plot. Each Track keeps two rings:
+// the raw samples (Float32Array) and a min/max per BUCKET consecutive
+// samples. Ingest costs O(1) per sample; drawing a column costs at most
+// BUCKET raw reads or a few bucket reads, so the redraw cost depends on the
+// canvas width, not on the sample rate. NaN marks a hole (gap or pause).
+
+export const BUCKET = 64;
+export const MAX_WINDOW_S = 10;
+const MAX_RAW = 1 << 20;
+const MAX_BUCKETS = 1 << 18;
+
+function pow2AtLeast(n) {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+export class Track {
+  // rate sizes the rings to hold MAX_WINDOW_S seconds, within memory caps.
+  constructor(rate, channels) {
+    const want = Math.max(1024, Math.ceil(rate * MAX_WINDOW_S));
+    const rawCap = Math.min(pow2AtLeast(want), channels > 4 ? MAX_RAW / 4 : MAX_RAW);
+    const bCap = Math.min(pow2AtLeast(Math.ceil(want / BUCKET)), MAX_BUCKETS);
+    this.raw = new Float32Array(rawCap).fill(NaN);
+    this.rawMask = rawCap - 1;
+    this.bmin = new Float32Array(bCap).fill(Infinity);
+    this.bmax = new Float32Array(bCap).fill(-Infinity);
+    this.bMask = bCap - 1;
+    this.total = 0; // samples ever written: the next sample's index
+    this.accMin = Infinity;
+    this.accMax = -Infinity;
+  }
+
+  // rawFrom is the oldest index the raw ring still holds.
+  rawFrom() {
+    return Math.max(0, this.total - this.raw.length);
+  }
+
+  // bucketFrom is the oldest index the bucket ring still covers.
+  bucketFrom() {
+    const full = Math.floor(this.total / BUCKET);
+    return Math.max(0, (full - this.bmin.length) * BUCKET);
+  }
+
+  // push appends count samples taken from src at off, off+stride, ...
+  push(src, off, stride, count) {
+    const raw = this.raw, mask = this.rawMask;
+    let t = this.total, mn = this.accMin, mx = this.accMax;
+    for (let i = 0, j = off; i < count; i++, j += stride) {
+      const v = src[j];
+      raw[t & mask] = v;
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+      t++;
+      if (t % BUCKET === 0) {
+        const b = (t / BUCKET - 1) & this.bMask;
+        this.bmin[b] = mn;
+        this.bmax[b] = mx;
+        mn = Infinity;
+        mx = -Infinity;
+      }
+    }
+    this.total = t;
+    this.accMin = mn;
+    this.accMax = mx;
+  }
+
+  // hole appends n NaN samples to break the trace: the raw ring gets at most
+  // one ring's worth of NaN, the bucket ring is cleared over the rest.
+  hole(n) {
+    const k = Math.min(n, this.raw.length);
+    const nan = new Float32Array(Math.min(k, 65536)).fill(NaN);
+    for (let left = k; left > 0; left -= nan.length) this.push(nan, 0, 1, Math.min(left, nan.length));
+    if (n === k) return;
+    const first = Math.floor(this.total / BUCKET);
+    const last = Math.floor((this.total + n - k) / BUCKET);
+    for (let b = first; b <= last && b - first <= this.bMask; b++) {
+      this.bmin[b & this.bMask] = Infinity;
+      this.bmax[b & this.bMask] = -Infinity;
+    }
+    this.total += n - k;
+    this.accMin = Infinity;
+    this.accMax = -Infinity;
+  }
+
+  // at returns sample index i, or NaN if the ring no longer holds it.
+  at(i) {
+    if (i < this.rawFrom() || i >= this.total) return NaN;
+    return this.raw[i & this.rawMask];
+  }
+
+  // range returns [min, max] over indices [s0, s1), NaN-free, or null if no
+  // sample there is held. Uses buckets when the span is wide enough.
+  range(s0, s1, out) {
+    let mn = Infinity, mx = -Infinity;
+    const rf = this.rawFrom();
+    if (s1 - s0 >= 2 * BUCKET || s0 < rf) {
+      const bf = this.bucketFrom();
+      const full = Math.floor(this.total / BUCKET) * BUCKET;
+      let b = Math.max(Math.floor(s0 / BUCKET), Math.ceil(bf / BUCKET));
+      for (; b * BUCKET < s1 && (b + 1) * BUCKET <= full; b++) {
+        const k = b & this.bMask;
+        if (this.bmin[k] < mn) mn = this.bmin[k];
+        if (this.bmax[k] > mx) mx = this.bmax[k];
+      }
+      s0 = Math.max(s0, b * BUCKET); // the tail not yet in a full bucket
+    }
+    s0 = Math.max(s0, rf);
+    for (let i = s0; i < s1 && i < this.total; i++) {
+      const v = this.raw[i & this.rawMask];
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
+    if (mn > mx) return null;
+    out[0] = mn;
+    out[1] = mx;
+    return out;
+  }
+
+  // copy returns the raw samples [s0, s1) (NaN where not held).
+  copy(s0, s1) {
+    const out = new Float32Array(Math.max(0, s1 - s0));
+    for (let i = s0; i < s1; i++) out[i - s0] = this.at(i);
+    return out;
+  }
+}
