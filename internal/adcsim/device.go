@@ -1,0 +1,218 @@
+package adcsim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+const (
+	flushSize   = 64 << 10               // write the output buffer once it holds this much
+	minInterval = 500 * time.Microsecond // frames due closer together than this are written together
+	idleWake    = time.Hour              // wake-up interval while stopped
+)
+
+// Device is a simulated ESP32: it generates data frames of the configured
+// signal in real time and writes them to a port, answers text commands read
+// from the port, and injects the configured faults.
+//
+// The device's clock runs from the first Run: it keeps generating (and
+// counting as detached) while no Run is active, so a later Run continues
+// with the sequence number a real device would have reached. Run must not
+// be called concurrently with itself; Stats is safe to call at any time.
+type Device struct {
+	cfg  Config
+	st   frame.SampleType
+	src  source
+	text bool
+	rng  *rand.Rand // faults
+
+	// Owned by the goroutine in Run.
+	rate     uint32
+	fs       int // sample instants per frame
+	seq      uint32
+	idx      uint64 // running sample index of the next frame
+	running  bool
+	t0       time.Time // device start
+	base     time.Time // when sample baseIdx was taken
+	baseIdx  uint64
+	baseUS   uint64 // device time of sample baseIdx
+	lastEmit time.Time
+	linkFree time.Time // --baud: when the simulated UART is idle again
+	nextFlip int64     // --corrupt-rate: bytes to pass before the next flip
+
+	frm     frame.Frame
+	payload []byte
+	pkt     []byte
+	out     []byte
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// NewDevice validates cfg and builds a device; a wav: signal's file is read
+// here.
+func NewDevice(cfg Config) (*Device, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	seed := cfg.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+		cfg.Log.Info().Uint64("seed", seed).Msg("random seed; pass --seed to repeat this run")
+	}
+	d := &Device{cfg: cfg, text: cfg.Wire == WireText, running: true,
+		rng: rand.New(rand.NewPCG(seed, 2))}
+	d.st, _ = frame.ParseSampleType(cfg.SampleType)
+	src, rate, err := newSource(&cfg, rand.New(rand.NewPCG(seed, 1)))
+	if err != nil {
+		return nil, configError{err}
+	}
+	d.src, d.rate = src, rate
+	d.fs = d.frameSamples(rate)
+	d.nextFlip = d.geom()
+	return d, nil
+}
+
+// frameSamples is the configured frame size, or 10 ms of samples.
+func (d *Device) frameSamples(rate uint32) int {
+	if d.cfg.FrameSamples > 0 {
+		return d.cfg.FrameSamples
+	}
+	maxN := min(math.MaxUint16, frame.MaxPayload/(d.cfg.Channels*d.st.Size()))
+	return min(max(1, int(rate/100)), maxN)
+}
+
+// Rate is the sample rate the device starts with (the wav file's rate for
+// wav: signals without an explicit rate).
+func (d *Device) Rate() uint32 { return d.rate }
+
+// FrameSamples is the number of sample instants per frame at the start rate.
+func (d *Device) FrameSamples() int { return d.frameSamples(d.rate) }
+
+// Stats returns a copy of the counters.
+func (d *Device) Stats() Stats {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stats.clone()
+}
+
+func (d *Device) count(f func(s *Stats)) {
+	d.mu.Lock()
+	f(&d.stats)
+	d.mu.Unlock()
+}
+
+// mulDiv is a*b/c without overflow in between (saturating).
+func mulDiv(a, b uint64, c uint32) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	if hi >= uint64(c) {
+		return math.MaxUint64
+	}
+	q, _ := bits.Div64(hi, lo, uint64(c))
+	return q
+}
+
+// at is when sample idx is taken, on the monotonic clock.
+func (d *Device) at(idx uint64) time.Time {
+	return d.base.Add(time.Duration(mulDiv(idx-d.baseIdx, 1e9, d.rate)))
+}
+
+// due is when the next frame is complete and can be sent.
+func (d *Device) due() time.Time { return d.at(d.idx + uint64(d.fs)) }
+
+// timeUS is the device time of the next frame's first sample.
+func (d *Device) timeUS() uint64 { return d.baseUS + mulDiv(d.idx-d.baseIdx, 1e6, d.rate) }
+
+// rebase restarts pacing: sample idx is taken at t, device time us.
+func (d *Device) rebase(t time.Time, us uint64) {
+	d.base, d.baseIdx, d.baseUS = t, d.idx, us
+}
+
+// skip generates the next frame without sending it.
+func (d *Device) skip(counter func(s *Stats) *uint64) {
+	d.seq++
+	d.idx += uint64(d.fs)
+	d.count(func(s *Stats) { s.Frames++; *counter(s)++ })
+}
+
+// Run attaches the device to port and runs it until ctx is done (it then
+// returns nil), writing to port fails (the error), or a simulated unplug is
+// due (ErrUnplugged, after the port's reader has taken every byte sent).
+//
+// If port has SetDeadline (a vport.Port, a net.Conn), cancelling ctx
+// unblocks a pending Write, and a Read deadline stops the command reader
+// before Run returns; otherwise the command reader ends when the caller
+// closes port.
+func (d *Device) Run(ctx context.Context, port io.ReadWriter) error {
+	if err := d.attach(ctx, port); err != nil {
+		return d.exitErr(ctx, err)
+	}
+	lines, stopReader := startReader(port)
+	defer stopReader()
+	stopAfter := context.AfterFunc(ctx, func() { setDeadline(port, time.Now()) })
+	defer stopAfter()
+	var unplugAt time.Time
+	if d.cfg.UnplugEvery > 0 {
+		unplugAt = time.Now().Add(d.cfg.UnplugEvery)
+	}
+	timer := time.NewTimer(time.Until(d.nextWake(unplugAt)))
+	defer timer.Stop()
+	for {
+		var err error
+		select {
+		case <-ctx.Done():
+			return nil
+		case line, ok := <-lines:
+			if !ok {
+				lines = nil
+				continue
+			}
+			err = d.command(ctx, port, line)
+		case <-timer.C:
+			if !unplugAt.IsZero() && !time.Now().Before(unplugAt) {
+				return d.unplug(ctx, port)
+			}
+			err = d.emitDue(ctx, port)
+		}
+		if err != nil {
+			return d.exitErr(ctx, err)
+		}
+		timer.Reset(time.Until(d.nextWake(unplugAt)))
+	}
+}
+
+func (d *Device) exitErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("failed to write to the port: %w", err)
+}
+
+func setDeadline(port io.ReadWriter, t time.Time) {
+	if p, ok := port.(interface{ SetDeadline(time.Time) error }); ok {
+		p.SetDeadline(t)
+	}
+}
+
+// nextWake is when the loop must run next: the next frame or the unplug.
+func (d *Device) nextWake(unplugAt time.Time) time.Time {
+	wake := time.Now().Add(idleWake)
+	if d.running {
+		wake = d.due()
+		if w := d.lastEmit.Add(minInterval); w.After(wake) {
+			wake = w
+		}
+	}
+	if !unplugAt.IsZero() && unplugAt.Before(wake) {
+		wake = unplugAt
+	}
+	return wake
+}

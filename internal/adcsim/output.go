@@ -1,0 +1,186 @@
+package adcsim
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+// attach starts the device on its first Run, or resumes it after an
+// unplug, and sends the device info.
+func (d *Device) attach(ctx context.Context, w io.Writer) error {
+	now := time.Now()
+	d.linkFree = now
+	if d.t0.IsZero() {
+		d.t0, d.base, d.lastEmit = now, now, now
+		d.appendBoot()
+	} else {
+		d.skipDetached(now)
+	}
+	d.appendInfo()
+	return d.flush(ctx, w)
+}
+
+// skipDetached counts the frames generated while no port was attached.
+func (d *Device) skipDetached(now time.Time) {
+	first, n := d.seq, 0
+	for d.running && !d.due().After(now) {
+		d.skip(func(s *Stats) *uint64 { return &s.Detached })
+		n++
+	}
+	if n > 0 {
+		d.cfg.Log.Info().Int("frames", n).Uint32("from", first).Uint32("to", d.seq-1).
+			Msg("re-attached; frames generated while unplugged are lost")
+	}
+}
+
+// emitDue writes every frame that is due, dropping those that are more
+// than MaxLag late (a real device's transmit buffer overflows the same way).
+func (d *Device) emitDue(ctx context.Context, w io.Writer) error {
+	now := time.Now()
+	d.lastEmit = now
+	dropFrom, dropped := d.seq, 0
+	for d.running && !d.due().After(now) {
+		if now.Sub(d.due()) > d.cfg.MaxLag {
+			d.skip(func(s *Stats) *uint64 { return &s.Dropped })
+			dropped++
+			continue
+		}
+		if err := d.appendFrame(); err != nil {
+			return err
+		}
+		if len(d.out) >= flushSize {
+			if err := d.flush(ctx, w); err != nil {
+				return err
+			}
+		}
+	}
+	if dropped > 0 {
+		d.cfg.Log.Warn().Int("frames", dropped).Uint32("from", dropFrom).Uint32("to", dropFrom+uint32(dropped)-1).
+			Dur("max_lag", d.cfg.MaxLag).Msg("dropped frames: output fell behind real time (is anyone reading the port? is --baud too low for the data?)")
+	}
+	return d.flush(ctx, w)
+}
+
+// appendFrame generates the next frame into the output buffer.
+func (d *Device) appendFrame() error {
+	n := d.fs * d.cfg.Channels * d.st.Size()
+	if cap(d.payload) < n {
+		d.payload = make([]byte, n)
+	}
+	d.frm = frame.Frame{Seq: d.seq, TimeUS: d.timeUS(), Rate: d.rate, Channels: uint8(d.cfg.Channels),
+		SampleType: d.st, Count: uint16(d.fs), Data: d.payload[:n]}
+	d.src.fill(&d.frm, d.idx)
+	start := len(d.out)
+	var err error
+	if d.out, err = d.appendEncoded(d.out, &d.frm); err != nil {
+		return err
+	}
+	flipped := d.corrupt(d.out[start:])
+	seq := d.seq
+	d.seq++
+	d.idx += uint64(d.fs)
+	d.count(func(s *Stats) {
+		s.Frames++
+		s.Sent++
+		if flipped > 0 {
+			s.Corrupted++
+			s.CorruptedBytes += uint64(flipped)
+			if len(s.CorruptedSeqs) < MaxCorruptedSeqs {
+				s.CorruptedSeqs = append(s.CorruptedSeqs, seq)
+			}
+		}
+	})
+	return nil
+}
+
+// appendOther appends an info packet, reply or text line and applies the
+// corruption fault to it.
+func (d *Device) appendOther(b []byte) {
+	start := len(d.out)
+	d.out = append(d.out, b...)
+	if flipped := d.corrupt(d.out[start:]); flipped > 0 {
+		d.count(func(s *Stats) { s.CorruptedOther++; s.CorruptedBytes += uint64(flipped) })
+	}
+}
+
+// flush writes the output buffer: in one Write, or paced like a UART of
+// --baud in chunks of about a millisecond of line time.
+func (d *Device) flush(ctx context.Context, w io.Writer) error {
+	defer func() { d.out = d.out[:0] }()
+	if len(d.out) == 0 {
+		return nil
+	}
+	if d.cfg.Baud == 0 {
+		return d.write(w, d.out)
+	}
+	perSec := float64(d.cfg.Baud) / 10
+	chunk := max(16, int(perSec/1000))
+	for p := d.out; len(p) > 0; {
+		n := min(chunk, len(p))
+		d.linkFree = later(d.linkFree, time.Now()).Add(time.Duration(float64(n) / perSec * 1e9))
+		if !sleepUntil(ctx, d.linkFree) {
+			return ctx.Err()
+		}
+		if err := d.write(w, p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+func (d *Device) write(w io.Writer, b []byte) error {
+	n, err := w.Write(b)
+	d.count(func(s *Stats) { s.Bytes += uint64(n) })
+	return err
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// sleepUntil waits until t; false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-timer.C:
+		return true
+	}
+}
+
+// unplug waits until the port's reader has taken every byte sent (so the
+// frames lost are exactly those generated while detached) and reports the
+// unplug.
+func (d *Device) unplug(ctx context.Context, port io.ReadWriter) error {
+	if b, ok := port.(interface{ Buffered() (int, error) }); ok {
+		zeros := 0
+		for deadline := time.Now().Add(time.Second); zeros < 2 && time.Now().Before(deadline); {
+			if n, err := b.Buffered(); err != nil || n > 0 {
+				zeros = 0
+			} else {
+				zeros++
+			}
+			if !sleepUntil(ctx, time.Now().Add(2*time.Millisecond)) {
+				return nil
+			}
+		}
+		if zeros < 2 {
+			d.cfg.Log.Warn().Msg("unplugging with bytes the reader has not taken: they are lost too")
+		}
+	}
+	d.count(func(s *Stats) { s.Unplugs++ })
+	return ErrUnplugged
+}
