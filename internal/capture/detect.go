@@ -13,10 +13,10 @@ import (
 // softTime from the first byte; with no evidence at all, default to frames
 // after hardBytes or hardTime.
 const (
-	softBytes = 4 << 10
-	softTime  = 200 * time.Millisecond
-	hardBytes = 64 << 10
-	hardTime  = 2 * time.Second
+	softBytes    = 4 << 10
+	softTime     = 200 * time.Millisecond
+	hardBytes    = 64 << 10
+	hardTime     = 2 * time.Second
 	numericProof = 3 // lines of numbers that prove text input on their own
 )
 

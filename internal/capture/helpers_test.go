@@ -144,12 +144,18 @@ func newPort(t testing.TB) *vport.Port {
 // when the test ends.
 func start(t testing.TB, opts Options) (*Capture, *recorder) {
 	t.Helper()
+	return startWith(t, opts, func() ([]PortInfo, error) { return nil, nil })
+}
+
+// startWith is start with a stubbed port enumeration.
+func startWith(t testing.TB, opts Options, list func() ([]PortInfo, error)) (*Capture, *recorder) {
+	t.Helper()
 	opts.Log = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
 	c, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.list = func() ([]PortInfo, error) { return nil, nil }
+	c.list = list
 	rec := newRecorder()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -6,6 +6,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.bug.st/serial"
+
+	"github.com/wsbridge/wsbridge/internal/adcsim"
 )
 
 // Input modes.
@@ -41,7 +43,7 @@ type Options struct {
 	TextRate     uint32
 
 	// Sim, if non-nil, runs the in-process simulator instead of a port.
-	Sim *simConfig
+	Sim *adcsim.Config
 
 	Log zerolog.Logger
 }

@@ -18,8 +18,8 @@ type PortInfo struct {
 	Serial       string `json:"serial,omitempty"`
 	Manufacturer string `json:"manufacturer,omitempty"`
 	Product      string `json:"product,omitempty"`
-	Chip         string `json:"chip,omitempty"`  // USB-serial bridge, e.g. "CP210x", when known
-	ESP32        bool   `json:"likely_esp32"` // a bridge found on ESP32 boards
+	Chip         string `json:"chip,omitempty"` // USB-serial bridge, e.g. "CP210x", when known
+	ESP32        bool   `json:"likely_esp32"`   // a bridge found on ESP32 boards
 }
 
 // ID is "vid:pid", or "" for a port that is not USB.

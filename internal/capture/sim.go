@@ -2,15 +2,18 @@ package capture
 
 import (
 	"context"
-	"errors"
 	"io"
+
+	"github.com/wsbridge/wsbridge/internal/adcsim"
 )
 
-// simConfig is a placeholder until internal/adcsim lands.
-type simConfig struct{}
+// simConfig is the simulator's configuration (Options.Sim).
+type simConfig = adcsim.Config
 
+// simOpener opens the in-process simulator: each open starts a device
+// that runs until the port is closed or ctx ends.
 func simOpener(cfg simConfig) func(ctx context.Context) (io.ReadWriteCloser, error) {
-	return func(context.Context) (io.ReadWriteCloser, error) {
-		return nil, errors.New("simulator not available")
+	return func(ctx context.Context) (io.ReadWriteCloser, error) {
+		return adcsim.Open(ctx, cfg)
 	}
 }

@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
@@ -67,5 +69,47 @@ func TestUnplugReopensAndReportsExactGap(t *testing.T) {
 		if kinds[i] != want[i] {
 			t.Fatalf("events %v, want %v", kinds, want)
 		}
+	}
+}
+
+// With Match, the device is found by USB identity: when it comes back
+// under another path (ttyUSB0 -> ttyUSB1), capture follows it. The ptys are
+// real; only the USB enumeration is stubbed, as ptys have no USB identity.
+func TestMatchFollowsDeviceToNewPath(t *testing.T) {
+	p := newPort(t)
+	var mu sync.Mutex
+	present := []PortInfo{{Path: p.Name(), USB: true, VID: "10c4", PID: "ea60", Serial: "A1"}}
+	opts := Options{Match: "10c4:ea60:A1", Input: InputFrames}
+	c, rec := startWith(t, opts, func() ([]PortInfo, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]PortInfo(nil), present...), nil
+	})
+	write(t, p, counterFrames(0, 5, 32, 1))
+	rec.waitFor(t, "frames 0..4", func() bool { return len(rec.frames()) >= 5 })
+	p.Close()
+	rec.waitFor(t, "device down", rec.hasEvent(DeviceDown, 1))
+
+	first := p.Name()
+	decoy := newPort(t) // another board, same model: takes the freed pty number
+	p2, err := vport.Create(filepath.Join(t.TempDir(), "ttyOther"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p2.Close() })
+	if p2.Name() == first {
+		t.Fatalf("the device came back under the same path %s; the test needs a new one", first)
+	}
+	mu.Lock()
+	present = []PortInfo{
+		{Path: decoy.Name(), USB: true, VID: "10c4", PID: "ea60", Serial: "B2"},
+		{Path: p2.Name(), USB: true, VID: "10c4", PID: "ea60", Serial: "A1"},
+	}
+	mu.Unlock()
+	rec.waitFor(t, "device up again", rec.hasEvent(DeviceUp, 2))
+	write(t, p2, counterFrames(5, 10, 32, 1))
+	rec.waitFor(t, "frames 5..9", func() bool { return len(rec.frames()) >= 10 })
+	if s := c.Stats(); s.Port != p2.Name() || s.Gaps != 0 || s.Reopens != 1 {
+		t.Fatalf("stats %+v, want port %s", s, p2.Name())
 	}
 }
