@@ -1,24 +1,277 @@
 package web
 
 import (
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
-func TestPageStreamsAndPlots(t *testing.T) {
+var screenshotPath = flag.String("screenshot", "", "also write the live view screenshot to this PNG file (e.g. ../../docs/img/live-view.png)")
+
+// open loads the page from s and waits until frames flow.
+func (tb *tab) open(url string) {
+	tb.t.Helper()
+	tb.run(chromedp.Navigate(url + "/"))
+	tb.waitFor("connected with frames", `window.wsbridge && wsbridge.state === "connected" && wsbridge.frames > 10`, 15*time.Second)
+}
+
+func (tb *tab) text(id string) string {
+	tb.t.Helper()
+	var s string
+	tb.eval(`document.getElementById(`+strconv.Quote(id)+`).textContent`, &s)
+	return s
+}
+
+// rateOver measures the sample instants per second the page received
+// over d of wall time.
+func (tb *tab) rateOver(d time.Duration) float64 {
+	tb.t.Helper()
+	h0, t0 := tb.hook(), time.Now()
+	time.Sleep(d)
+	h1 := tb.hook()
+	return float64(h1.Samples-h0.Samples) / time.Since(t0).Seconds()
+}
+
+func TestPageStreamsPlotsAndPauses(t *testing.T) {
 	tb := newTab(t)
-	srv := startFake(t, simOpts{Signal: "sine", Rate: 48000, Channels: 2})
-	tb.run(chromedp.Navigate(srv.url + "/"))
-	tb.waitFor("connected", `window.wsbridge && wsbridge.state === "connected" && wsbridge.frames > 20`, 15*time.Second)
-	time.Sleep(2500 * time.Millisecond)
-	h := tb.hook()
-	t.Logf("hook: %+v", h)
-	t.Logf("trace pixels: %d", tb.tracePixels())
-	buf, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
-	if err == nil {
-		writeFile(t, "/tmp/live-view-dev.png", buf)
+	srv := startServe(t, simOpts{Signal: "sine", Rate: 48000, Channels: 2})
+	tb.open(srv.URL)
+
+	got := tb.rateOver(2 * time.Second)
+	if got < 0.8*48000 || got > 1.2*48000 {
+		t.Errorf("page received %.0f samples/s, want about 48000", got)
 	}
+	h := tb.hook()
+	if h.Gaps != 0 || h.LostFrames != 0 || h.BadPackets != 0 || h.CRCErrors != 0 {
+		t.Errorf("gaps %d lost %d bad %d crc %d on a clean local stream, want 0", h.Gaps, h.LostFrames, h.BadPackets, h.CRCErrors)
+	}
+	if h.Rate != 48000 || h.Channels != 2 {
+		t.Errorf("page shows rate %v channels %d, want 48000 and 2", h.Rate, h.Channels)
+	}
+	if dev := tb.text("m-device"); !strings.Contains(dev, "wsbridge-sim") {
+		t.Errorf("device shown as %q, want the simulator's name", dev)
+	}
+	if sps := tb.text("m-sps"); !strings.HasSuffix(sps, "kS/s") {
+		t.Errorf("received rate shown as %q, want kS/s", sps)
+	}
+	assertPlotted(t, tb, "time view, 1 s window")
+
+	// Space pauses: nothing is drawn while frames keep arriving.
+	tb.run(chromedp.KeyEvent(" "))
+	tb.waitFor("paused", `wsbridge.paused === true`, 2*time.Second)
+	time.Sleep(100 * time.Millisecond)
+	p0 := tb.hook()
+	time.Sleep(800 * time.Millisecond)
+	p1 := tb.hook()
+	if p1.Drawn != p0.Drawn {
+		t.Errorf("paused, yet the plot was redrawn %d times", p1.Drawn-p0.Drawn)
+	}
+	if p1.Frames <= p0.Frames {
+		t.Errorf("paused, frames stopped arriving (%d -> %d); pause must only freeze the plot", p0.Frames, p1.Frames)
+	}
+	if b := tb.text("pause"); b != "Resume" {
+		t.Errorf("pause button says %q while paused, want Resume", b)
+	}
+	tb.run(chromedp.Click(chromedp.ID("pause")))
+	tb.waitFor("drawing again", fmt.Sprintf(`!wsbridge.paused && wsbridge.drawn > %d`, p1.Drawn+5), 3*time.Second)
+
+	tb.run(chromedp.KeyEvent("f"))
+	tb.waitFor("spectrum view", `wsbridge.view === "spectrum"`, 2*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	assertPlotted(t, tb, "spectrum view")
+	tb.run(chromedp.KeyEvent("f"))
+
+	tb.run(chromedp.SetValue(chromedp.ID("window"), "0.01"), chromedp.Evaluate[chromedp.Void](
+		`document.getElementById("window").dispatchEvent(new Event("change"))`))
+	tb.waitFor("10 ms window", `wsbridge.windowS === 0.01`, 2*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	assertPlotted(t, tb, "time view, 10 ms window")
+	saveScreenshot(t, tb)
+	tb.noProblems()
+}
+
+// assertPlotted fails unless the canvas shows a trace: pixels in the trace
+// colors, at least one per column and lane.
+func assertPlotted(t *testing.T, tb *tab, what string) {
+	t.Helper()
+	var width int
+	tb.eval(`document.getElementById("plot").width`, &width)
+	n := tb.tracePixels()
+	t.Logf("%s: %d trace pixels on a %d-pixel-wide canvas", what, n, width)
+	if n < width {
+		t.Errorf("%s: only %d pixels in trace colors on a %d-pixel-wide canvas: the plot is blank", what, n, width)
+	}
+}
+
+func saveScreenshot(t *testing.T, tb *tab) {
+	t.Helper()
+	buf, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	paths := []string{filepath.Join(t.TempDir(), "live-view.png")}
+	if *screenshotPath != "" {
+		paths = append(paths, *screenshotPath)
+	}
+	for _, p := range paths {
+		writeFile(t, p, buf)
+		t.Logf("screenshot: %s", p)
+	}
+}
+
+// TestPageDecodesCounterExactly checks the values the page decoded (and
+// would plot and export) against the simulator's counter: channel c at
+// instant i is int16(i+c).
+func TestPageDecodesCounterExactly(t *testing.T) {
+	tb := newTab(t)
+	srv := startServe(t, simOpts{Signal: "counter", Rate: 8000, Channels: 2})
+	tb.open(srv.URL)
+	tb.waitFor("2000 samples", `wsbridge.samples > 2000`, 5*time.Second)
+	tb.run(chromedp.KeyEvent(" ")) // pause so both tails are the same instants
+	tb.waitFor("paused", `wsbridge.paused`, 2*time.Second)
+	var tails [2][]float64
+	tb.eval(`[wsbridge.tail(0, 2000), wsbridge.tail(1, 2000)]`, &tails)
+	for i := range tails[0] {
+		if d := int16(tails[1][i]) - int16(tails[0][i]); d != 1 {
+			t.Fatalf("instant %d: ch2 %v ch1 %v, want ch2 = ch1 + 1", i, tails[1][i], tails[0][i])
+		}
+		if i > 0 && int16(tails[0][i])-int16(tails[0][i-1]) != 1 {
+			t.Fatalf("ch1 instants %d,%d: %v then %v, want consecutive counter values", i-1, i, tails[0][i-1], tails[0][i])
+		}
+	}
+	checkCSV(t, tb)
+	tb.noProblems()
+}
+
+// checkCSV downloads the visible window (100 ms) as CSV through the button
+// and checks header, row count, time step and the counter values.
+func checkCSV(t *testing.T, tb *tab) {
+	dir := t.TempDir()
+	_, err := chromedp.CallBrowser(tb.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
+	if err != nil {
+		t.Fatalf("set download dir: %v", err)
+	}
+	tb.run(chromedp.SetValue(chromedp.ID("window"), "0.1"), chromedp.Evaluate[chromedp.Void](
+		`document.getElementById("window").dispatchEvent(new Event("change"))`), chromedp.Click(chromedp.ID("csv")))
+	var files []string
+	for i := 0; i < 100 && len(files) == 0; i++ {
+		time.Sleep(50 * time.Millisecond)
+		files, _ = filepath.Glob(filepath.Join(dir, "*.csv"))
+	}
+	if len(files) != 1 {
+		t.Fatalf("no CSV downloaded into %s", dir)
+	}
+	b, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if !strings.HasPrefix(lines[0], "time_s,") || len(strings.Split(lines[0], ",")) != 3 {
+		t.Fatalf("CSV header %q, want time_s and two channel columns", lines[0])
+	}
+	if rows := len(lines) - 1; rows != 800 {
+		t.Fatalf("CSV has %d rows for 100 ms at 8000 S/s, want 800", rows)
+	}
+	prevT, prevV := 0.0, 0
+	for i, l := range lines[1:] {
+		f := strings.Split(l, ",")
+		ts, _ := strconv.ParseFloat(f[0], 64)
+		v0, _ := strconv.Atoi(f[1])
+		v1, _ := strconv.Atoi(f[2])
+		if int16(v1-v0) != 1 || (i > 0 && (int16(v0-prevV) != 1 || math.Abs(ts-prevT-1.0/8000) > 2e-6)) {
+			t.Fatalf("CSV row %d %q after t=%v v=%d: want t step 125 µs, consecutive counter, ch2 = ch1 + 1", i+1, l, prevT, prevV)
+		}
+		prevT, prevV = ts, v0
+	}
+}
+
+func TestPageReconnectsAfterServeRestart(t *testing.T) {
+	tb := newTab(t)
+	first := startServe(t, simOpts{Signal: "sine", Rate: 16000, Channels: 1})
+	addr := strings.TrimPrefix(first.URL, "http://")
+	tb.open(first.URL)
+
+	first.Stop()
+	tb.waitFor("reconnecting banner", `wsbridge.state === "reconnecting" && !document.getElementById("banner").hidden`, 5*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	h := tb.hook()
+
+	second := startServe(t, simOpts{Addr: addr, Signal: "sine", Rate: 16000, Channels: 1})
+	waitHTTP(t, second.URL)
+	tb.waitFor("connected again with new frames", fmt.Sprintf(
+		`wsbridge.state === "connected" && wsbridge.connects >= 2 && wsbridge.frames > %d`, h.Frames+20), 20*time.Second)
+	tb.waitFor("banner gone", `document.getElementById("banner").hidden`, time.Second)
+	after := tb.hook()
+	t.Logf("before restart %+v\nafter %+v", h, after)
+	if after.BadPackets != 0 {
+		t.Errorf("%d bad packets after the restart", after.BadPackets)
+	}
+	tb.noProblems()
+}
+
+func TestPageAsksForTokenOnce(t *testing.T) {
+	tb := newTab(t)
+	const token = "s3cret-t0ken"
+	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 1, Token: token})
+	tb.run(chromedp.Navigate(srv.URL + "/"))
+	tb.waitFor("token form", `wsbridge.state === "token" && !document.getElementById("token-form").hidden`, 10*time.Second)
+
+	tb.run(chromedp.SendKeys(chromedp.ID("token-input"), "wrong-token"), chromedp.Click(chromedp.CSS("#token-form button")))
+	tb.waitFor("token refused", `wsbridge.state === "token" && !document.getElementById("token-form").hidden &&
+		document.getElementById("token-why").textContent.includes("refused")`, 10*time.Second)
+
+	tb.run(chromedp.SendKeys(chromedp.ID("token-input"), token), chromedp.Click(chromedp.CSS("#token-form button")))
+	tb.waitFor("connected with the token", `wsbridge.state === "connected" && wsbridge.frames > 5`, 10*time.Second)
+	var stored string
+	tb.eval(`sessionStorage.getItem("wsbridge.token")`, &stored)
+	if stored != token {
+		t.Errorf("sessionStorage holds %q, want the token", stored)
+	}
+
+	// A reload in the same tab reconnects without asking again.
+	tb.run(chromedp.Reload())
+	tb.waitFor("connected after reload", `window.wsbridge && wsbridge.state === "connected" && wsbridge.frames > 5`, 10*time.Second)
+	var hidden bool
+	tb.eval(`document.getElementById("token-form").hidden`, &hidden)
+	if !hidden {
+		t.Error("the token form is shown again after a reload")
+	}
+	tb.noProblems()
+}
+
+func TestPageFitsPhoneInDarkScheme(t *testing.T) {
+	tb := newTab(t)
+	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 2})
+	_, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb.run(chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
+	tb.open(srv.URL)
+	var layout struct {
+		ScrollWidth, ClientWidth int
+		Background               string
+	}
+	tb.eval(`({ScrollWidth: document.documentElement.scrollWidth, ClientWidth: document.documentElement.clientWidth,
+		Background: getComputedStyle(document.body).backgroundColor})`, &layout)
+	if layout.ScrollWidth > layout.ClientWidth {
+		t.Errorf("page is %d px wide on a %d px phone screen: it scrolls sideways", layout.ScrollWidth, layout.ClientWidth)
+	}
+	if layout.Background != "rgb(17, 20, 24)" {
+		t.Errorf("dark scheme: body background %s, want the dark rgb(17, 20, 24)", layout.Background)
+	}
+	assertPlotted(t, tb, "phone, dark")
 	tb.noProblems()
 }

@@ -18,6 +18,8 @@ const S = {
   gaps: 0, lostFrames: 0, gapsByReason: {}, restarts: 0,
   connects: 0, lastSeq: null, drawn: 0, paused: false, view: "time", windowS: 1,
   rate: 0, channels: 0, traceColors: [], background: "",
+  drawMs: 0, // smoothed time of one redraw, ms
+  ingestMs: 0, // total time spent decoding and storing frames, ms
   tail: (ch, n) => (tracks[ch] ? Array.from(tracks[ch].copy(tracks[ch].total - n, tracks[ch].total)) : []),
 };
 window.wsbridge = S;
@@ -41,6 +43,12 @@ const conn = new Connection({
 // ---- ingest ---------------------------------------------------------------
 
 function onBinary(buf) {
+  const t0 = performance.now();
+  ingest(buf);
+  S.ingestMs += performance.now() - t0;
+}
+
+function ingest(buf) {
   S.bytes += buf.byteLength;
   let f;
   try {
@@ -100,8 +108,8 @@ function onHello(m) {
 }
 
 function onStatus(m) {
-  S.deviceState = m.state;
-  if (m.state === "restart") gaps.restart(m.seq);
+  if (m.state === "restart") gaps.restart(m.seq); // seq numbering restarted; the device is up
+  else S.deviceState = m.state;
   note(`device ${m.state}${m.reason ? ": " + m.reason : ""}`, m.state === "down");
   render();
 }
@@ -139,6 +147,7 @@ function sizeCanvas() {
 }
 
 function draw() {
+  const t0 = performance.now();
   const view = {
     tracks, rate: S.rate, windowS: S.windowS, scales, titles, colors, dpr: window.devicePixelRatio || 1,
   };
@@ -148,6 +157,7 @@ function draw() {
   } else if (S.view === "spectrum") drawSpectrum(ctx, canvas, view);
   else drawTime(ctx, canvas, view);
   S.drawn++;
+  S.drawMs = 0.9 * S.drawMs + 0.1 * (performance.now() - t0);
 }
 
 function tick() {
@@ -283,8 +293,11 @@ function wire() {
 
 function onKey(e) {
   if (e.ctrlKey || e.metaKey || e.altKey) return;
-  if (e.target.closest && e.target.closest("input, select, textarea, button, a, [contenteditable]")) return;
-  if (e.key === " ") setPaused(!S.paused);
+  const inField = e.target.closest && e.target.closest("input, select, textarea, [contenteditable]");
+  const activates = e.target.closest && e.target.closest("button, a, summary");
+  if (inField) return; // typing, or choosing an option
+  if (e.key === " " && !activates) setPaused(!S.paused); // on a button, Space presses it
+  else if (e.key === " ") return;
   else if (e.key === "f" || e.key === "F") setView(S.view === "spectrum" ? "time" : "spectrum");
   else if (e.key === "[") stepWindow(-1);
   else if (e.key === "]") stepWindow(1);
@@ -335,7 +348,7 @@ function fmtRate(r) {
 
 function render() {
   const d = S.device;
-  $("m-device").textContent = d ? `${d.name || "unnamed"}${d.firmware ? " " + d.firmware : ""}` : "–";
+  $("m-device").textContent = d ? `${d.name || "unnamed"}${d.firmware ? " · fw " + d.firmware : ""}` : "–";
   $("m-state").textContent = S.deviceState || "–";
   $("m-state").className = S.deviceState === "down" ? "bad" : "";
   $("m-rate").textContent = S.rate ? `${fmtRate(S.rate)} × ${S.channels} ch${d ? " " + d.sample_type : ""}` : "–";
