@@ -63,6 +63,8 @@ type Options struct {
 	FlushTimeout time.Duration
 	// Ready, if set, is called once the output port exists (tests use it).
 	Ready func(PortInfo)
+
+	onSink func(*Sink) // tests: the running sink
 }
 
 // DefaultOptions returns the defaults the command line starts from.

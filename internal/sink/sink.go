@@ -37,6 +37,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer s.port.Close()
 	fmt.Fprintln(o.Out, howToOpen(s.info, &o))
+	if o.onSink != nil {
+		o.onSink(s)
+	}
 	if o.Ready != nil {
 		o.Ready(s.info)
 	}
