@@ -227,7 +227,7 @@ func (c *Capture) Command(line string) error {
 		return fmt.Errorf("invalid command %q: must be a single line", line)
 	}
 	if c.current() == nil {
-		return fmt.Errorf("failed to send command: %w", ErrDown)
+		return fmt.Errorf("failed to send command: %w", ErrGone)
 	}
 	select {
 	case c.cmds <- line:
@@ -258,7 +258,7 @@ func (c *Capture) writer(ctx context.Context) {
 }
 
 func (c *Capture) writeCommand(b []byte, line string) {
-	err := ErrDown
+	err := ErrGone
 	if cn := c.current(); cn != nil {
 		err = cn.write(b)
 	}

@@ -15,8 +15,8 @@ func TestCommandsReachTheDeviceAsLines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c0.Command("info"); !errors.Is(err, ErrDown) {
-		t.Fatalf("before Run: got %v, want ErrDown", err)
+	if err := c0.Command("info"); !errors.Is(err, ErrGone) {
+		t.Fatalf("before Run: got %v, want ErrGone", err)
 	}
 	p := newPort(t)
 	c, _ := start(t, Options{Port: p.Link(), Input: InputFrames})

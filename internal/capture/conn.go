@@ -66,7 +66,7 @@ func (c *conn) write(p []byte) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return ErrDown
+		return ErrGone
 	}
 	c.inflight.Add(1)
 	c.mu.Unlock()

@@ -15,8 +15,7 @@ var (
 	ErrNotFound   = errors.New("serial device not found")
 	ErrPermission = errors.New("permission denied")
 	ErrBusy       = errors.New("serial device busy")
-	ErrGone       = errors.New("serial device gone")
-	ErrDown       = errors.New("device is not connected")
+	ErrGone       = errors.New("device is not connected") // unplugged (capture waits for it) or not open yet
 	ErrQueueFull  = errors.New("command queue full")
 )
 

@@ -171,3 +171,12 @@ func copyFile(t *testing.T, dst string) {
 		t.Fatal(err)
 	}
 }
+
+func TestUnsupportedSettingIsNamed(t *testing.T) {
+	p := newPort(t)
+	err := runErr(t, Options{Port: p.Name(), StopBits: "1.5"}, nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "failed to open "+p.Name()+": ") ||
+		!strings.Contains(err.Error(), "stop bits invalid or not supported") {
+		t.Fatalf("got %v", err)
+	}
+}

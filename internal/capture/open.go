@@ -99,7 +99,7 @@ func (c *Capture) openNoModemLines(path string, mode *serial.Mode, first error) 
 	m.InitialStatusBits = nil
 	p, err := serial.Open(path, &m)
 	if err != nil {
-		return nil, first
+		return nil, err // it got past the modem lines: the more telling error
 	}
 	if _, err := p.GetModemStatusBits(); err == nil {
 		p.Close()
