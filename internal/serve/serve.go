@@ -1,0 +1,135 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/capture"
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/relay"
+)
+
+// ErrConfig is wrapped by errors about the options (exit code 2 in the CLI).
+var ErrConfig = errors.New("invalid serve configuration")
+
+// Options configure serve: the device side, the network side, and the
+// optional in-process simulator.
+type Options struct {
+	Capture capture.Options
+	Relay   relay.Options
+	Sim     bool          // --sim: read the in-process simulator instead of a port
+	SimCfg  adcsim.Config // its settings (--sim-* flags)
+	Out     io.Writer     // the one "listening" line; nil for none
+	Log     zerolog.Logger
+}
+
+// DefaultOptions returns the documented defaults.
+func DefaultOptions() Options {
+	sim := adcsim.DefaultConfig()
+	return Options{Capture: capture.DefaultOptions(), Relay: relay.DefaultOptions(), SimCfg: sim, Log: zerolog.Nop()}
+}
+
+// Run serves until ctx is cancelled. It returns an error wrapping
+// ErrConfig for bad options, relay.ErrListen or relay.ErrTLS when the
+// address or certificate cannot be used, and capture's errors (ErrNotFound,
+// ErrPermission, ErrBusy) when the device cannot be opened at start.
+func Run(ctx context.Context, o Options) error {
+	capt, srv, err := build(&o)
+	if err != nil {
+		return err
+	}
+	base, err := srv.Listen()
+	if err != nil {
+		return err
+	}
+	if o.Out != nil {
+		fmt.Fprintf(o.Out, "wsbridge serve: page %s/ stream %s\n", base, relay.WSURL(base))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ctx) }()
+	captErr := make(chan error, 1)
+	go func() { captErr <- capt.Run(ctx, handler{srv}) }()
+	select {
+	case err = <-captErr:
+		cancel()
+		if e := <-serveErr; err == nil {
+			err = e
+		}
+	case err = <-serveErr:
+		cancel()
+		<-captErr
+	}
+	return err
+}
+
+// build makes the capture and the relay from o.
+func build(o *Options) (*capture.Capture, *relay.Server, error) {
+	if o.Sim {
+		cfg := o.SimCfg
+		cfg.Log = o.Log.With().Str("part", "sim").Logger()
+		if err := cfg.Validate(); err != nil {
+			return nil, nil, fmt.Errorf("invalid simulator settings (flag names without the sim- prefix): %w: %w", err, ErrConfig)
+		}
+		o.Capture.Sim = &cfg
+	}
+	o.Capture.Log = o.Log
+	capt, err := capture.New(o.Capture)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", err, ErrConfig)
+	}
+	o.Relay.Log = o.Log
+	o.Relay.Commander = capt
+	o.Relay.Counters = func() []relay.Counter { return captureCounters(capt.Stats()) }
+	srv, err := relay.New(o.Relay)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", err, ErrConfig)
+	}
+	return capt, srv, nil
+}
+
+// handler passes capture's packets and device events to the relay. Gap
+// and Restart events are not forwarded: the relay derives them from the
+// frames' sequence numbers itself (the same frame.SeqTracker rules), so
+// they reach clients exactly once and in order with the frames.
+type handler struct{ srv *relay.Server }
+
+func (h handler) Packet(p *frame.Packet) { h.srv.Packet(p) }
+
+func (h handler) Event(e capture.Event) {
+	switch e.Kind {
+	case capture.DeviceUp:
+		h.srv.DeviceUp(e.Reason + " " + e.Port)
+	case capture.DeviceDown:
+		h.srv.DeviceDown(e.Reason)
+	}
+}
+
+// captureCounters exposes the capture's counters to /metrics and /api/info.
+func captureCounters(s capture.Stats) []relay.Counter {
+	c := func(name, help string, v uint64) relay.Counter {
+		return relay.Counter{Name: name, Help: help, Value: float64(v)}
+	}
+	return []relay.Counter{
+		c("serial_bytes_total", "Bytes read from the serial port.", s.Bytes),
+		c("serial_packets_total", "Valid packets decoded (any type).", s.Packets),
+		c("serial_frames_total", "Valid data frames decoded.", s.Frames),
+		c("serial_noise_bytes_total", "Bytes rejected by the decoder (garbage, boot logs, broken packets).", s.NoiseBytes),
+		c("serial_crc_errors_total", "Packets dropped for a failed CRC-32C.", s.CRCErrors),
+		c("serial_malformed_total", "Packets dropped for a bad length, type or field.", s.Malformed),
+		c("serial_oversize_total", "Runs longer than the largest packet, dropped.", s.Oversize),
+		c("serial_seq_gaps_total", "Sequence gaps seen by the decoder.", s.Gaps),
+		c("serial_lost_frames_total", "Frames missing in those gaps.", s.Lost),
+		c("device_opens_total", "Successful opens of the device, including the first.", s.Opens),
+		c("device_reopens_total", "Reopens after the device was lost.", s.Reopens),
+		c("device_downs_total", "Times the device was lost.", s.Downs),
+		c("device_commands_total", "Command lines written to the device.", s.Commands),
+		c("device_command_errors_total", "Command lines that failed to write.", s.CommandErrors),
+	}
+}
