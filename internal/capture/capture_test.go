@@ -2,6 +2,7 @@ package capture
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -198,4 +199,59 @@ func corrupt(seq uint32) []byte {
 	}
 	pkt[frame.PrefixSize+frame.DataHeaderSize+3] ^= 0x55
 	return frame.AppendSerial(nil, pkt)
+}
+
+// What a board prints after reset: ROM noise at the wrong baud, then its
+// boot text, then the data (frames firmware starts with a lone 0x00, as
+// firmware-ref does, so the boot text does not swallow the first packet).
+// Auto detection must see through the noise and the text.
+func TestAutoDetectsAfterBootNoise(t *testing.T) {
+	noise := make([]byte, 300)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range noise {
+		noise[i] = byte(r.UintN(256))
+	}
+	boot := "ets Jun  8 2016 00:22:57\r\n\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\nentry 0x400805e4\r\n"
+	for _, tc := range []struct {
+		want string
+		data []byte
+	}{
+		{InputFrames, append([]byte{0}, counterFrames(0, 50, 64, 1)...)},
+		{InputText, []byte(textLines(0, 50))},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			p := newPort(t)
+			_, rec := start(t, Options{Port: p.Link()})
+			write(t, p, append(append(append([]byte(nil), noise...), boot...), tc.data...))
+			rec.waitFor(t, "detection", func() bool { return detected(rec) != "" })
+			if got := detected(rec); got != tc.want {
+				t.Fatalf("detected %q, want %q", got, tc.want)
+			}
+			if tc.want == InputText {
+				checkText(t, rec, 50)
+				return
+			}
+			rec.waitFor(t, "50 frames", func() bool { return len(rec.frames()) >= 50 })
+			for i, f := range rec.frames() {
+				if f.Seq != uint32(i) {
+					t.Fatalf("frame %d has seq %d", i, f.Seq)
+				}
+			}
+		})
+	}
+}
+
+// Without --port, the one ESP32 bridge present is used.
+func TestNoPortPicksTheOneBoard(t *testing.T) {
+	p := newPort(t)
+	board := PortInfo{Path: p.Name(), USB: true, VID: "1a86", PID: "7523", Chip: "CH340", ESP32: true}
+	uno := PortInfo{Path: "/dev/ttyACM7", USB: true, VID: "2341", PID: "0043"}
+	c, rec := startWith(t, Options{Input: InputFrames}, func() ([]PortInfo, error) {
+		return []PortInfo{uno, board}, nil
+	})
+	write(t, p, counterFrames(0, 3, 16, 1))
+	rec.waitFor(t, "frames", func() bool { return len(rec.frames()) >= 3 })
+	if s := c.Stats(); s.Port != p.Name() {
+		t.Fatalf("port %q, want %q", s.Port, p.Name())
+	}
 }
