@@ -18,10 +18,11 @@ import (
 
 var screenshotPath = flag.String("screenshot", "", "also write the live view screenshot to this PNG file (e.g. ../../docs/img/live-view.png)")
 
-// open loads the page from s and waits until frames flow.
-func (tb *tab) open(url string) {
+// open loads the page (base URL plus optional path and query) and waits
+// until frames flow.
+func (tb *tab) open(url string, pathQuery ...string) {
 	tb.t.Helper()
-	tb.run(chromedp.Navigate(url + "/"))
+	tb.run(chromedp.Navigate(url + strings.Join(append([]string{"/"}, pathQuery...), "")))
 	tb.waitFor("connected with frames", `window.wsbridge && wsbridge.state === "connected" && wsbridge.frames > 10`, 15*time.Second)
 }
 
@@ -48,7 +49,7 @@ func TestPageStreamsPlotsAndPauses(t *testing.T) {
 	tb.open(srv.URL)
 
 	got := tb.rateOver(2 * time.Second)
-	if got < 0.8*48000 || got > 1.2*48000 {
+	if got < 0.5*48000 || got > 1.5*48000 { // loose: a loaded CI machine delays delivery
 		t.Errorf("page received %.0f samples/s, want about 48000", got)
 	}
 	h := tb.hook()
@@ -274,4 +275,10 @@ func TestPageFitsPhoneInDarkScheme(t *testing.T) {
 	}
 	assertPlotted(t, tb, "phone, dark")
 	tb.noProblems()
+}
+
+// setWindow picks a time window (seconds, as in the select's values).
+func setWindow(v string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(chromedp.SetValue(chromedp.ID("window"), v), chromedp.Evaluate[chromedp.Void](
+		`document.getElementById("window").dispatchEvent(new Event("change"))`))
 }

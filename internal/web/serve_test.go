@@ -32,12 +32,14 @@ type simOpts struct {
 	Token      string
 	TLSCert    string
 	TLSKey     string
+	Corrupt    float64 // probability that each serial byte is flipped
 }
 
 func startServe(t *testing.T, o simOpts) *testServe {
 	t.Helper()
 	cfg := adcsim.DefaultConfig()
 	cfg.Signal, cfg.Rate, cfg.Channels = o.Signal, o.Rate, o.Channels
+	cfg.CorruptRate = o.Corrupt
 	if o.SampleType != "" {
 		cfg.SampleType = o.SampleType
 	}

@@ -18,6 +18,7 @@ const S = {
   gaps: 0, lostFrames: 0, gapsByReason: {}, restarts: 0,
   connects: 0, lastSeq: null, drawn: 0, paused: false, view: "time", windowS: 1,
   rate: 0, channels: 0, traceColors: [], background: "",
+  wsURL: "", // the WebSocket URL in use, token elided
   drawMs: 0, // smoothed time of one redraw, ms
   ingestMs: 0, // total time spent decoding and storing frames, ms
   tail: (ch, n) => (tracks[ch] ? Array.from(tracks[ch].copy(tracks[ch].total - n, tracks[ch].total)) : []),
@@ -38,6 +39,7 @@ const conn = new Connection({
   text: onText,
   note,
   since: () => gaps.since(),
+  opening: (url) => (S.wsURL = url),
 });
 
 // ---- ingest ---------------------------------------------------------------

@@ -62,6 +62,7 @@ export class Connection {
     }
     ws.binaryType = "arraybuffer";
     this.ws = ws;
+    this.h.opening(ws.url.replace(/([?&]token=)[^&]*/, "$1…"));
     let openedAt = 0;
     ws.onopen = () => {
       openedAt = performance.now();

@@ -37,6 +37,7 @@ export class Gaps {
       if (missed < WRAP / 2) this.jump({ from: this.expect, to: (seq - 1 + WRAP) % WRAP }, missed, count);
       else this.backwards(seq);
     }
+    if (this.expect === null) this.S.firstSeq = seq;
     this.expect = (seq + 1) % WRAP;
     this.S.lastSeq = seq;
   }

@@ -1,0 +1,100 @@
+package web
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// selfSigned writes a certificate and key for 127.0.0.1 into dir.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
+	return certFile, keyFile
+}
+
+// TestPageOverTLS loads the page over https and checks that it streams
+// over wss (the browser runs with --ignore-certificate-errors for the
+// self-signed certificate), with a token as well.
+func TestPageOverTLS(t *testing.T) {
+	tb := newTab(t)
+	cert, key := selfSigned(t, t.TempDir())
+	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 1, TLSCert: cert, TLSKey: key, Token: "tls-token"})
+	if !strings.HasPrefix(srv.URL, "https://") {
+		t.Fatalf("serve URL %s, want https", srv.URL)
+	}
+	tb.open(srv.URL, "?token=tls-token")
+	var ws, loc string
+	tb.eval(`wsbridge.wsURL`, &ws)
+	tb.eval(`location.href`, &loc)
+	if !strings.HasPrefix(ws, "wss://") {
+		t.Errorf("page connected to %q, want wss://", ws)
+	}
+	if strings.Contains(loc, "tls-token") || strings.Contains(ws, "tls-token") {
+		t.Errorf("token still visible: address bar %q, exposed URL %q", loc, ws)
+	}
+	tb.noProblems()
+}
+
+// TestPageKeepsUpAtOneMegasample streams 1 MS/s (2 MB/s of i16) into the
+// page: it must receive the full rate and keep drawing.
+func TestPageKeepsUpAtOneMegasample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1 MS/s stream: skipped with -short")
+	}
+	tb := newTab(t)
+	srv := startServe(t, simOpts{Signal: "sine", Rate: 1_000_000, Channels: 1})
+	tb.open(srv.URL)
+	tb.run(setWindow("10"))
+	time.Sleep(time.Second)
+	h0, t0 := tb.hook(), time.Now()
+	var ingest0 float64
+	tb.eval(`wsbridge.ingestMs`, &ingest0)
+	time.Sleep(3 * time.Second)
+	h1, dt := tb.hook(), time.Since(t0).Seconds()
+	var ingest1, drawMs float64
+	tb.eval(`wsbridge.ingestMs`, &ingest1)
+	tb.eval(`wsbridge.drawMs`, &drawMs)
+	sps := float64(h1.Samples-h0.Samples) / dt
+	fps := float64(h1.Drawn-h0.Drawn) / dt
+	t.Logf("1 MS/s, 10 s window: received %.0f samples/s, %.1f redraws/s, %.2f ms per redraw, ingest %.1f%% of one core",
+		sps, fps, drawMs, (ingest1-ingest0)/(dt*10))
+	if sps < 0.3e6 { // loose: on a loaded 2-core machine serve and chromium share the CPU
+		t.Errorf("page received %.0f samples/s of 1000000", sps)
+	}
+	if fps < 5 {
+		t.Errorf("page redrew %.1f times/s at 1 MS/s: it is freezing", fps)
+	}
+	if h1.Gaps != 0 || h1.BadPackets != 0 {
+		t.Errorf("gaps %d bad packets %d at 1 MS/s on loopback", h1.Gaps, h1.BadPackets)
+	}
+	assertPlotted(t, tb, "1 MS/s, 10 s window")
+	tb.noProblems()
+}
