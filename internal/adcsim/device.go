@@ -52,6 +52,8 @@ type Device struct {
 	payload []byte
 	pkt     []byte
 	out     []byte
+	pend    pending   // frames in out
+	ready   time.Time // --baud: when the first bytes in out existed
 
 	mu    sync.Mutex
 	stats Stats
@@ -66,7 +68,9 @@ func NewDevice(cfg Config) (*Device, error) {
 	seed := cfg.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
-		cfg.Log.Info().Uint64("seed", seed).Msg("random seed; pass --seed to repeat this run")
+		if cfg.Signal == "noise" || cfg.CorruptRate > 0 || cfg.BootGarbage {
+			cfg.Log.Info().Uint64("seed", seed).Msg("random seed; pass --seed to repeat this run")
+		}
 	}
 	d := &Device{cfg: cfg, text: cfg.Wire == WireText, running: true,
 		rng: rand.New(rand.NewPCG(seed, 2))}
@@ -137,10 +141,19 @@ func (d *Device) rebase(t time.Time, us uint64) {
 }
 
 // skip generates the next frame without sending it.
-func (d *Device) skip(counter func(s *Stats) *uint64) {
+func (d *Device) skip(reason string) {
+	seq := d.seq
 	d.seq++
 	d.idx += uint64(d.fs)
-	d.count(func(s *Stats) { s.Frames++; *counter(s)++ })
+	d.count(func(s *Stats) {
+		s.Frames++
+		if reason == GapDropped {
+			s.Dropped++
+		} else {
+			s.Detached++
+		}
+		s.addGap(seq, reason)
+	})
 }
 
 // Run attaches the device to port and runs it until ctx is done (it then

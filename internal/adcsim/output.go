@@ -12,7 +12,7 @@ import (
 // unplug, and sends the device info.
 func (d *Device) attach(ctx context.Context, w io.Writer) error {
 	now := time.Now()
-	d.linkFree = now
+	d.linkFree, d.ready = now, now
 	if d.t0.IsZero() {
 		d.t0, d.base, d.lastEmit = now, now, now
 		d.appendBoot()
@@ -27,7 +27,7 @@ func (d *Device) attach(ctx context.Context, w io.Writer) error {
 func (d *Device) skipDetached(now time.Time) {
 	first, n := d.seq, 0
 	for d.running && !d.due().After(now) {
-		d.skip(func(s *Stats) *uint64 { return &s.Detached })
+		d.skip(GapDetached)
 		n++
 	}
 	if n > 0 {
@@ -44,7 +44,7 @@ func (d *Device) emitDue(ctx context.Context, w io.Writer) error {
 	dropFrom, dropped := d.seq, 0
 	for d.running && !d.due().After(now) {
 		if now.Sub(d.due()) > d.cfg.MaxLag {
-			d.skip(func(s *Stats) *uint64 { return &s.Dropped })
+			d.skip(GapDropped)
 			dropped++
 			continue
 		}
@@ -74,32 +74,55 @@ func (d *Device) appendFrame() error {
 		SampleType: d.st, Count: uint16(d.fs), Data: d.payload[:n]}
 	d.src.fill(&d.frm, d.idx)
 	start := len(d.out)
+	if start == 0 {
+		d.ready = d.due()
+	}
 	var err error
 	if d.out, err = d.appendEncoded(d.out, &d.frm); err != nil {
 		return err
 	}
 	flipped := d.corrupt(d.out[start:])
-	seq := d.seq
+	d.pend.frames++
+	if flipped > 0 {
+		d.pend.corrupted++
+		d.pend.corruptedBytes += uint64(flipped)
+		d.pend.seqs = append(d.pend.seqs, d.seq)
+	}
 	d.seq++
 	d.idx += uint64(d.fs)
+	d.count(func(s *Stats) { s.Frames++ })
+	return nil
+}
+
+// pending counts what the output buffer holds until it is written.
+type pending struct {
+	frames, corrupted, corruptedBytes uint64
+	seqs                              []uint32
+}
+
+// commit counts the frames of a buffer that was written in full.
+func (d *Device) commit() {
+	p := &d.pend
 	d.count(func(s *Stats) {
-		s.Frames++
-		s.Sent++
-		if flipped > 0 {
-			s.Corrupted++
-			s.CorruptedBytes += uint64(flipped)
+		s.Sent += p.frames
+		s.Corrupted += p.corrupted
+		s.CorruptedBytes += p.corruptedBytes
+		for _, seq := range p.seqs {
 			if len(s.CorruptedSeqs) < MaxCorruptedSeqs {
 				s.CorruptedSeqs = append(s.CorruptedSeqs, seq)
 			}
 		}
 	})
-	return nil
+	*p = pending{seqs: p.seqs[:0]}
 }
 
 // appendOther appends an info packet, reply or text line and applies the
 // corruption fault to it.
 func (d *Device) appendOther(b []byte) {
 	start := len(d.out)
+	if start == 0 {
+		d.ready = time.Now()
+	}
 	d.out = append(d.out, b...)
 	if flipped := d.corrupt(d.out[start:]); flipped > 0 {
 		d.count(func(s *Stats) { s.CorruptedOther++; s.CorruptedBytes += uint64(flipped) })
@@ -109,18 +132,25 @@ func (d *Device) appendOther(b []byte) {
 // flush writes the output buffer: in one Write, or paced like a UART of
 // --baud in chunks of about a millisecond of line time.
 func (d *Device) flush(ctx context.Context, w io.Writer) error {
-	defer func() { d.out = d.out[:0] }()
+	defer func() { d.out, d.pend = d.out[:0], pending{seqs: d.pend.seqs[:0]} }()
 	if len(d.out) == 0 {
 		return nil
 	}
 	if d.cfg.Baud == 0 {
-		return d.write(w, d.out)
+		if err := d.write(w, d.out); err != nil {
+			return err
+		}
+		d.commit()
+		return nil
 	}
 	perSec := float64(d.cfg.Baud) / 10
-	chunk := max(16, int(perSec/1000))
+	chunk := max(16, int(perSec/500))
+	// The UART sends these bytes once it is idle and they exist (when their
+	// frame was due, however late this goroutine runs).
+	ready := d.ready
 	for p := d.out; len(p) > 0; {
 		n := min(chunk, len(p))
-		d.linkFree = later(d.linkFree, time.Now()).Add(time.Duration(float64(n) / perSec * 1e9))
+		d.linkFree = later(d.linkFree, ready).Add(time.Duration(float64(n) / perSec * 1e9))
 		if !sleepUntil(ctx, d.linkFree) {
 			return ctx.Err()
 		}
@@ -129,6 +159,7 @@ func (d *Device) flush(ctx context.Context, w io.Writer) error {
 		}
 		p = p[n:]
 	}
+	d.commit()
 	return nil
 }
 

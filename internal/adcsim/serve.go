@@ -38,13 +38,18 @@ func Serve(ctx context.Context, opts Options) error {
 	if err != nil {
 		return err
 	}
+	return serveDevice(ctx, dev, &opts)
+}
+
+// serveDevice is Serve with the device made.
+func serveDevice(ctx context.Context, dev *Device, opts *Options) error {
 	log := opts.Log.With().Str("signal", opts.Signal).Uint32("rate", dev.Rate()).Logger()
 	if opts.Stdout {
 		log.Info().Str("wire", opts.Wire).Msg("simulated device writing to stdout")
 		return dev.Run(ctx, writeOnly{opts.Out})
 	}
 	for {
-		err := runPTY(ctx, dev, &opts, log)
+		err := runPTY(ctx, dev, opts, log)
 		if !errors.Is(err, ErrUnplugged) {
 			return err
 		}

@@ -1,18 +1,36 @@
 package adcsim
 
-// MaxCorruptedSeqs bounds Stats.CorruptedSeqs.
-const MaxCorruptedSeqs = 4096
+// MaxCorruptedSeqs bounds Stats.CorruptedSeqs, MaxGaps Stats.Gaps.
+const (
+	MaxCorruptedSeqs = 4096
+	MaxGaps          = 4096
+)
+
+// Gap is a range of frames the device generated but did not send.
+type Gap struct {
+	From   uint32 `json:"from"` // first seq, inclusive
+	To     uint32 `json:"to"`   // last seq, inclusive
+	Reason string `json:"reason"`
+}
+
+// Reasons for a Gap.
+const (
+	GapDropped  = "dropped"  // output fell behind real time by more than MaxLag
+	GapDetached = "detached" // generated while unplugged
+)
 
 // Stats are the device's exact counters, for tests to compare with what a
 // receiver saw. Every data frame generated is either sent, dropped or
-// detached: Frames == Sent + Dropped + Detached.
+// detached: Frames == Sent + Dropped + Detached, except for the frames
+// whose write was cut short when Run's context ended.
 type Stats struct {
 	Frames   uint64 `json:"frames"`   // data frames generated (seq advanced this many times)
-	Sent     uint64 `json:"sent"`     // data frames written to the port
+	Sent     uint64 `json:"sent"`     // data frames written to the port in full
 	Dropped  uint64 `json:"dropped"`  // frames dropped because output fell behind real time by more than MaxLag
 	Detached uint64 `json:"detached"` // frames generated while unplugged
 	Unplugs  uint64 `json:"unplugs"`  // simulated unplugs so far
 	Bytes    uint64 `json:"bytes"`    // bytes written to the port
+	Gaps     []Gap  `json:"gaps"`     // the first MaxGaps ranges of dropped and detached frames
 
 	GarbageBytes   uint64   `json:"garbage_bytes"`   // boot garbage bytes (excluding the 0x00 that ends them)
 	CorruptedBytes uint64   `json:"corrupted_bytes"` // bytes flipped by --corrupt-rate
@@ -23,5 +41,18 @@ type Stats struct {
 
 func (s Stats) clone() Stats {
 	s.CorruptedSeqs = append([]uint32(nil), s.CorruptedSeqs...)
+	s.Gaps = append([]Gap(nil), s.Gaps...)
 	return s
+}
+
+// addGap records that frame seq was not sent, extending the last range if
+// it is contiguous and has the same reason.
+func (s *Stats) addGap(seq uint32, reason string) {
+	if n := len(s.Gaps); n > 0 && s.Gaps[n-1].To+1 == seq && s.Gaps[n-1].Reason == reason {
+		s.Gaps[n-1].To = seq
+		return
+	}
+	if len(s.Gaps) < MaxGaps {
+		s.Gaps = append(s.Gaps, Gap{From: seq, To: seq, Reason: reason})
+	}
 }

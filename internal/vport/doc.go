@@ -12,9 +12,10 @@
 // go.bug.st/serial, R's serial package) may change that; one that does not
 // (cat, R's file()) gets raw bytes.
 //
-// Backpressure: the kernel buffers what nobody has read yet (about 64 KiB
-// per direction plus a 4 KiB line buffer). When no program reads the slave,
-// that buffer fills and Write on the master blocks until someone reads.
+// Backpressure: the kernel buffers what nobody has read yet (about 16 KiB
+// measured on Linux 6.x with no reader attached). When no program reads the
+// slave, that buffer fills and Write on the master blocks until someone
+// reads; a reader that opens the port later first gets those stale bytes.
 // Callers that must not block (a simulated device keeping real time) should
 // either set a write deadline (Port supports SetWriteDeadline, Close also
 // unblocks a pending Write) or, like adcsim, keep generating and drop what

@@ -1,0 +1,225 @@
+package adcsim
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+// TestCounterTextConsecutive reads the pty for about a second at 16 kHz,
+// text wire, and checks every line: consecutive integers from 0, wrapping
+// as int16, with nothing missing or repeated.
+func TestCounterTextConsecutive(t *testing.T) {
+	r := startRig(t, counterConfig(WireText, 16000))
+	sc := bufio.NewScanner(r.slave)
+	r.slave.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if !sc.Scan() || sc.Text()[:7] != "# info " {
+		t.Fatalf("first line %q, want the device info line", sc.Text())
+	}
+	start := time.Now()
+	n := 0
+	for time.Since(start) < time.Second && sc.Scan() {
+		v, err := strconv.Atoi(sc.Text())
+		if err != nil {
+			t.Fatalf("line %d: %q is not an integer", n, sc.Text())
+		}
+		if want := int(int16(n)); v != want {
+			t.Fatalf("line %d: %d, want %d", n, v, want)
+		}
+		n++
+	}
+	if n < 14000 {
+		t.Fatalf("only %d lines in a second at 16000 Hz", n)
+	}
+	t.Logf("%d consecutive values in %v", n, time.Since(start))
+}
+
+// TestFramesWireDecodesClean runs every sample type with three channels
+// and checks the decoder saw nothing wrong and every sample is the counter.
+func TestFramesWireDecodesClean(t *testing.T) {
+	for _, st := range []string{"u16", "i16", "i32", "f32"} {
+		t.Run(st, func(t *testing.T) {
+			cfg := counterConfig(WireFrames, 16000)
+			cfg.SampleType, cfg.Channels = st, 3
+			r := startRig(t, cfg)
+			rec := newRecorder()
+			pumped := pump(r.slave, rec)
+			time.Sleep(300 * time.Millisecond)
+			r.drain(t, pumped)
+			ps, s := rec.snapshot()
+			if s.NoiseBytes != 0 || s.CRCErrors != 0 || s.Malformed != 0 || s.Lost != 0 || s.Gaps != 0 {
+				t.Fatalf("decoder stats %+v", s)
+			}
+			if ps[0].Type != frame.TypeInfo || ps[0].Info.Rate != 16000 || ps[0].Info.Channels != 3 || ps[0].Info.SampleType.String() != st {
+				t.Fatalf("first packet %+v, want the device info", ps[0])
+			}
+			fs := rec.frames()
+			if len(fs) < 10 || fs[0].Seq != 0 {
+				t.Fatalf("%d frames, first seq %d", len(fs), fs[0].Seq)
+			}
+			checkCounterFrames(t, fs, 0)
+			if ds := r.dev.Stats(); ds.Sent != uint64(len(fs)) || ds.Dropped != 0 || ds.Bytes != s.Bytes {
+				t.Fatalf("device sent %d frames %d bytes, reader got %d frames %d bytes (%+v)", ds.Sent, ds.Bytes, len(fs), s.Bytes, ds)
+			}
+		})
+	}
+}
+
+// TestPacingRate checks that samples arrive at the configured rate: the
+// arrival time of each frame is compared with when its samples are due
+// (samples before it / rate), and the earliest arrivals at the start and the
+// end of a 1.5 s window must agree within 5% of the window. Taking the
+// earliest of ten frames ignores stalls of the reading goroutine, so the
+// test cannot flake on a loaded machine; BenchmarkPacing reports figures.
+func TestPacingRate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing test")
+	}
+	const rate = 8000
+	r := startRig(t, counterConfig(WireFrames, rate))
+	rec := newRecorder()
+	pumped := pump(r.slave, rec)
+	time.Sleep(1700 * time.Millisecond)
+	r.drain(t, pumped)
+	drift, span := pacingDrift(rec, rate)
+	if drift < -span/20 || drift > span/20 {
+		t.Fatalf("frames drift by %v over %v, more than 5%%", drift, span)
+	}
+	t.Logf("drift %v over %v (%.3f%%)", drift, span, 100*drift.Seconds()/span.Seconds())
+}
+
+// pacingDrift is how much later (positive) the frames at the end of the
+// window arrive, relative to their due times, than those at its start.
+func pacingDrift(rec *recorder, rate float64) (drift, span time.Duration) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var first time.Time
+	var lat []time.Duration
+	n := 0
+	for k, p := range rec.packets {
+		if p.Type != frame.TypeData || rec.arrival[k].Sub(rec.arrival[0]) < 200*time.Millisecond {
+			continue
+		}
+		if first.IsZero() {
+			first = rec.arrival[k]
+		}
+		due := time.Duration(float64(n) / rate * 1e9)
+		lat = append(lat, rec.arrival[k].Sub(first)-due)
+		n += int(p.Frame.Count)
+		span = rec.arrival[k].Sub(first)
+	}
+	if len(lat) < 20 {
+		return time.Hour, span
+	}
+	return slices.Min(lat[len(lat)-10:]) - slices.Min(lat[:10]), span
+}
+
+// TestBaudPacing: at 115200 baud the device delivers 11520 bytes/s even
+// though the signal needs about 33 kB/s; the excess is dropped, and the
+// decoder sees exactly the gaps the device reports. The rate is judged like
+// TestPacingRate: bytes must never arrive earlier than the UART could carry
+// them, nor fall behind by more than 10% of the window.
+func TestBaudPacing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing test")
+	}
+	cfg := counterConfig(WireFrames, 16000)
+	cfg.Baud, cfg.MaxLag = 115200, 100*time.Millisecond
+	r := startRig(t, cfg)
+	rec := newRecorder()
+	arr := &arrivals{w: rec}
+	pumped := pump(r.slave, arr)
+	time.Sleep(1500 * time.Millisecond)
+	r.drain(t, pumped)
+	drift, span := arr.drift(11520)
+	if drift < -span/10 || drift > span/10 {
+		t.Fatalf("bytes drift by %v over %v at 115200 baud, more than 10%%", drift, span)
+	}
+	_, s := rec.snapshot()
+	ds := r.dev.Stats()
+	lost := checkGaps(t, rec, ds)
+	if ds.Dropped == 0 || s.Lost != lost || s.NoiseBytes != 0 || s.CRCErrors != 0 {
+		t.Fatalf("device dropped %d (%d before the last frame), decoder lost %d (%+v)", ds.Dropped, lost, s.Lost, s)
+	}
+	t.Logf("drift %v over %v; %d frames dropped, %d of them seen as gaps", drift, span, ds.Dropped, s.Lost)
+}
+
+// arrivals records when each chunk of bytes arrived.
+type arrivals struct {
+	w     io.Writer
+	mu    sync.Mutex
+	times []time.Time
+	total []int // bytes before this chunk
+	n     int
+}
+
+func (a *arrivals) Write(b []byte) (int, error) {
+	a.mu.Lock()
+	a.times, a.total = append(a.times, time.Now()), append(a.total, a.n)
+	a.n += len(b)
+	a.mu.Unlock()
+	return a.w.Write(b)
+}
+
+// drift compares chunk arrivals after the first 200 ms with a link of
+// perSec bytes/s: the earliest of the last 50 against the earliest of the
+// first 50.
+func (a *arrivals) drift(perSec float64) (drift, span time.Duration) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var lat []time.Duration
+	k0 := -1
+	for k := range a.times {
+		if a.times[k].Sub(a.times[0]) < 200*time.Millisecond {
+			continue
+		}
+		if k0 < 0 {
+			k0 = k
+		}
+		due := time.Duration(float64(a.total[k]-a.total[k0]) / perSec * 1e9)
+		lat = append(lat, a.times[k].Sub(a.times[k0])-due)
+		span = a.times[k].Sub(a.times[k0])
+	}
+	if len(lat) < 100 {
+		return time.Hour, span
+	}
+	return slices.Min(lat[len(lat)-50:]) - slices.Min(lat[:50]), span
+}
+
+// TestMaxLagDropsWhileNobodyReads: with no reader the pty fills and writes
+// block; the device keeps real time by dropping frames, and a reader that
+// comes later sees gaps of exactly the frames the device says it dropped.
+func TestMaxLagDropsWhileNobodyReads(t *testing.T) {
+	cfg := counterConfig(WireFrames, 16000)
+	cfg.MaxLag = 50 * time.Millisecond
+	r := startRig(t, cfg)
+	time.Sleep(700 * time.Millisecond) // nobody reads: about 16 KiB fit in the pty
+	rec := newRecorder()
+	pumped := pump(r.slave, rec)
+	time.Sleep(300 * time.Millisecond)
+	r.drain(t, pumped)
+	_, s := rec.snapshot()
+	ds := r.dev.Stats()
+	lost := checkGaps(t, rec, ds)
+	if ds.Dropped == 0 || s.Lost != lost || s.NoiseBytes != 0 {
+		t.Fatalf("device dropped %d frames (%d before the last frame), decoder lost %d (%+v)", ds.Dropped, lost, s.Lost, s)
+	}
+	if uint64(len(rec.frames())) != ds.Sent {
+		t.Fatalf("device sent %d frames, reader got %d", ds.Sent, len(rec.frames()))
+	}
+	t.Logf("dropped %d frames in %d gaps", ds.Dropped, s.Gaps)
+}
+
+func ExampleConfig_Validate() {
+	cfg := DefaultConfig()
+	cfg.Rate = 0
+	fmt.Println(cfg.Validate())
+	// Output: rate: must be 1..2000000 Hz, got 0
+}
