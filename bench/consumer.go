@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+// How a consumer talks to a bridge.
+const (
+	wireTCP      = "tcp"       // raw TCP: the device's COBS byte stream (ser2net, socat)
+	wireWSStream = "ws-stream" // WebSocket binary messages, each a chunk of the COBS stream (py, node)
+	wireWSPacket = "ws-packet" // WebSocket binary messages, each one v1 packet (wsbridge)
+)
+
+// tally is what one consumer saw. Written by the consumer goroutine only;
+// read after it has stopped (done), except progress which is atomic.
+type tally struct {
+	frames      uint64 // distinct in-order data frames received
+	sampleBytes uint64 // sample payload bytes of those frames
+	missing     uint64 // frames skipped over (seq jumped forward)
+	dups        uint64 // frames at or below a seq already seen
+	badSamples  uint64 // frames whose samples are not the counter signal
+	gapMsgs     uint64 // gap messages the bridge sent (wsbridge reports its drops)
+	gapFrames   uint64 // frames those messages said were dropped
+	lastUS      uint64 // clock time of the last frame received
+	next        uint32 // seq expected next
+	started     bool
+	lat         hist
+	err         error
+	progress    atomic.Uint64 // frames, for the drain wait
+	checkAll    bool          // verify every sample (paced) or first and last (flat out)
+	frameSample int
+}
+
+// observe accounts for one data frame received at clock time nowUS.
+func (t *tally) observe(f *frame.Frame, nowUS uint64) {
+	switch {
+	case t.started && f.Seq < t.next:
+		t.dups++
+		return
+	case f.Seq > t.next:
+		t.missing += uint64(f.Seq - t.next)
+	}
+	t.started, t.next = true, f.Seq+1
+	if !t.counterOK(f) {
+		t.badSamples++
+	}
+	t.frames++
+	t.sampleBytes += uint64(len(f.Data))
+	t.lastUS = nowUS
+	if nowUS >= f.TimeUS {
+		t.lat.add(nowUS - f.TimeUS)
+	} else {
+		t.lat.add(0)
+	}
+	t.progress.Add(1)
+}
+
+// counterOK checks the counter signal: sample k of frame seq is int16(seq*n+k).
+func (t *tally) counterOK(f *frame.Frame) bool {
+	n := int(f.Count)
+	if f.Channels != 1 || f.SampleType != frame.I16 || n != t.frameSample || len(f.Data) != 2*n {
+		return false
+	}
+	i0 := uint64(f.Seq) * uint64(n)
+	at := func(k int) bool {
+		return binary.LittleEndian.Uint16(f.Data[2*k:]) == uint16(int16(i0+uint64(k)))
+	}
+	if !t.checkAll {
+		return at(0) && at(n-1)
+	}
+	for k := 0; k < n; k++ {
+		if !at(k) {
+			return false
+		}
+	}
+	return true
+}
+
+// consumer is one client of the bridge under test.
+type consumer struct {
+	t       *tally
+	ck      clock
+	done    chan struct{}
+	stop    func() // closes the connection, unblocking the reader
+	stopped atomic.Bool
+}
+
+// dialConsumer connects one consumer and starts its reader goroutine.
+func dialConsumer(ctx context.Context, wire, addr string, ck clock, t *tally) (*consumer, error) {
+	c := &consumer{t: t, ck: ck, done: make(chan struct{})}
+	switch wire {
+	case wireTCP:
+		conn, err := (&net.Dialer{Timeout: 3 * time.Second}).DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		c.stop = func() { conn.Close() }
+		go c.readTCP(conn)
+	case wireWSStream, wireWSPacket:
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		url := "ws://" + addr + "/"
+		if wire == wireWSPacket {
+			url = "ws://" + addr + "/ws"
+		}
+		ws, _, err := websocket.Dial(dctx, url, &websocket.DialOptions{
+			HTTPClient:      &http.Client{Timeout: 5 * time.Second},
+			CompressionMode: websocket.CompressionDisabled})
+		if err != nil {
+			return nil, err
+		}
+		ws.SetReadLimit(1 << 22)
+		// Reads use a context without Done so that coder/websocket sets up
+		// no timer per message; CloseNow unblocks the reader.
+		c.stop = func() { ws.CloseNow() }
+		go c.readWS(context.Background(), ws, wire == wireWSPacket)
+	default:
+		return nil, fmt.Errorf("unknown wire %q", wire)
+	}
+	return c, nil
+}
+
+func (c *consumer) readTCP(conn net.Conn) {
+	defer close(c.done)
+	var now uint64
+	d := frame.NewDecoder(func(p *frame.Packet) {
+		if p.Type == frame.TypeData {
+			c.t.observe(&p.Frame, now)
+		}
+	})
+	buf := make([]byte, 64<<10)
+	for i := 0; i < 1<<40; i++ {
+		n, err := conn.Read(buf)
+		now = c.ck.us()
+		_, _ = d.Write(buf[:n])
+		if err != nil {
+			c.setErr(err)
+			return
+		}
+	}
+}
+
+func (c *consumer) readWS(ctx context.Context, ws *websocket.Conn, packets bool) {
+	defer close(c.done)
+	var now uint64
+	d := frame.NewDecoder(func(p *frame.Packet) {
+		if p.Type == frame.TypeData {
+			c.t.observe(&p.Frame, now)
+		}
+	})
+	var p frame.Packet
+	var buf bytes.Buffer
+	for i := 0; i < 1<<40; i++ {
+		typ, r, err := ws.Reader(ctx)
+		if err == nil {
+			buf.Reset()
+			_, err = buf.ReadFrom(r)
+		}
+		now = c.ck.us()
+		if err != nil {
+			c.setErr(err)
+			return
+		}
+		switch {
+		case typ == websocket.MessageText:
+			c.text(buf.Bytes())
+		case !packets:
+			_, _ = d.Write(buf.Bytes())
+		case frame.Parse(&p, buf.Bytes()) == nil && p.Type == frame.TypeData:
+			c.t.observe(&p.Frame, now)
+		}
+	}
+}
+
+// text handles wsbridge's JSON messages: only gaps matter here.
+func (c *consumer) text(b []byte) {
+	if !bytes.Contains(b, []byte(`"gap"`)) {
+		return
+	}
+	var g struct {
+		Type  string `json:"type"`
+		Count uint64 `json:"count"`
+	}
+	if json.Unmarshal(b, &g) == nil && g.Type == "gap" {
+		c.t.gapMsgs++
+		c.t.gapFrames += g.Count
+	}
+}
+
+func (c *consumer) setErr(err error) {
+	if c.stopped.Load() || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled) ||
+		websocket.CloseStatus(err) != -1 {
+		return
+	}
+	c.t.err = err
+}
+
+// close stops the consumer and waits for its reader (bounded).
+func (c *consumer) close() {
+	c.stopped.Store(true)
+	c.stop()
+	select {
+	case <-c.done:
+	case <-time.After(3 * time.Second):
+	}
+}
+
+// closeAll closes consumers in parallel.
+func closeAll(cs []*consumer) {
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		wg.Add(1)
+		go func() { defer wg.Done(); c.close() }()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,233 @@
+// Command bench measures wsbridge side by side with the tools users would
+// otherwise run (ser2net, socat, a hand-written Python bridge and a
+// hand-written Node bridge, in bench/peers/) on the same input: the
+// simulator's counter stream written into a fresh pty, at 48 kHz mono and
+// flat out, to 1, 10 and 100 consumers. It writes docs/benchmarks-peers.md
+// and docs/img/latency-cdf.svg.
+//
+//	go run ./bench --quick   # under a minute
+//	go run ./bench           # the full run, under 15 minutes
+//
+// Systems run interleaved (A B C A B C ...) and the report gives medians
+// over repetitions and ratios wsbridge/peer: the machine is shared and
+// noisy, so ratios are the claim. Network only on 127.0.0.1.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	quick     bool
+	reps      int
+	consumers []int
+	systems   []string
+	out       string
+	svg       string
+	profile   bool
+	dur48k    time.Duration
+	durFlat   time.Duration
+	command   string
+}
+
+func main() {
+	relayd := flag.Bool("relayd", false, "internal: run capture+relay in-process (used by the bench itself)")
+	var ro relaydOpts
+	flag.StringVar(&ro.port, "relayd-port", "", "internal: pty for -relayd")
+	flag.StringVar(&ro.listen, "relayd-listen", "127.0.0.1:0", "internal: listen address for -relayd")
+	flag.StringVar(&ro.cpuProfile, "relayd-cpuprofile", "", "internal: CPU profile file for -relayd")
+	flag.StringVar(&ro.heapProfile, "relayd-heapprofile", "", "internal: heap profile file for -relayd")
+	flag.IntVar(&ro.maxClients, "relayd-max-clients", 256, "internal: max clients for -relayd")
+	flag.StringVar(&ro.slowClient, "relayd-slow-client", "skip", "internal: slow-client policy for -relayd")
+
+	var c config
+	var consumers, systems string
+	flag.BoolVar(&c.quick, "quick", false, "short run: one repetition, 1 s per run (under a minute)")
+	flag.IntVar(&c.reps, "reps", 0, "repetitions per cell (default 1 with --quick, 3 otherwise)")
+	flag.StringVar(&consumers, "consumers", "1,10,100", "consumer counts")
+	flag.StringVar(&systems, "systems", "wsbridge,ser2net,socat,python,node", "systems to run")
+	flag.StringVar(&c.out, "out", "docs/benchmarks-peers.md", "report file (relative to the repository root)")
+	flag.StringVar(&c.svg, "svg", "docs/img/latency-cdf.svg", "latency CDF plot (relative to the repository root)")
+	flag.BoolVar(&c.profile, "profile", true, "profile wsbridge (runtime/pprof) on the cells where it loses")
+	flag.Parse()
+	if *relayd {
+		if err := runRelayd(ro); err != nil {
+			fmt.Fprintln(os.Stderr, "relayd:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	c.command = "go run ./bench " + strings.Join(os.Args[1:], " ")
+	c.command = strings.TrimSpace(c.command)
+	if err := c.finish(consumers, systems); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	if err := run(&c); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		killAll()
+		os.Exit(1)
+	}
+}
+
+func (c *config) finish(consumers, systems string) error {
+	if c.reps == 0 {
+		c.reps = 3
+		if c.quick {
+			c.reps = 1
+		}
+	}
+	c.dur48k, c.durFlat = 4*time.Second, 3*time.Second
+	if c.quick {
+		c.dur48k, c.durFlat = 1200*time.Millisecond, 800*time.Millisecond
+	}
+	for _, s := range strings.Split(consumers, ",") {
+		var n int
+		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n < 1 || n > 500 {
+			return fmt.Errorf("--consumers: want counts 1..500, got %q", s)
+		}
+		c.consumers = append(c.consumers, n)
+	}
+	known := map[string]bool{}
+	for _, s := range allSystems() {
+		known[s.name] = true
+	}
+	for _, s := range strings.Split(systems, ",") {
+		if !known[s] {
+			return fmt.Errorf("--systems: unknown %q", s)
+		}
+		c.systems = append(c.systems, s)
+	}
+	return nil
+}
+
+func run(c *config) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	defer killAll()
+	e, err := setup()
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(e.tmp)
+	started := time.Now()
+	results, skipped := schedule(ctx, e, c)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	rep := newReport(c, e, results, skipped, time.Since(started))
+	if c.profile {
+		rep.profiles = profileLosses(ctx, e, c, rep)
+	}
+	return rep.write(e.root)
+}
+
+// setup finds the repository root, builds what the systems need.
+func setup() (*env, error) {
+	root, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "wsbridge-bench-")
+	if err != nil {
+		return nil, err
+	}
+	e := &env{root: root, tmp: tmp, python: "/usr/bin/python3"}
+	if e.self, err = os.Executable(); err != nil {
+		return nil, err
+	}
+	if e.wsbridge, err = buildWSBridge(root, tmp); err != nil {
+		note("wsbridge: %v; using the same capture+relay code in-process (-relayd)", err)
+	}
+	if e.node, err = prepareNode(root); err != nil {
+		note("%v", err)
+	}
+	return e, nil
+}
+
+func note(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, "bench/peers")); err == nil {
+				return dir, nil
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return "", fmt.Errorf("run from inside the wsbridge repository (no go.mod with bench/peers above the working directory)")
+}
+
+func workloads(c *config) []workload {
+	return []workload{
+		{name: "48k", title: "48 kHz mono i16 (realistic)", rate: 48000, frameSamples: 480, duration: c.dur48k},
+		{name: "flat", title: "flat out (as fast as the pty takes)", rate: 48000, frameSamples: 480, flat: true, duration: c.durFlat},
+	}
+}
+
+// schedule runs every cell, interleaving systems within each repetition
+// and rotating their order between repetitions.
+func schedule(ctx context.Context, e *env, c *config) ([]runResult, []string) {
+	var sys []system
+	for _, s := range allSystems() {
+		for _, name := range c.systems {
+			if s.name == name {
+				sys = append(sys, s)
+			}
+		}
+	}
+	var out []runResult
+	var skipped []string
+	for _, w := range workloads(c) {
+		for _, n := range c.consumers {
+			for rep := 0; rep < c.reps; rep++ {
+				for k := range sys {
+					s := sys[(k+rep)%len(sys)]
+					if !s.supports(n) {
+						if rep == 0 {
+							skipped = append(skipped, fmt.Sprintf("%s with %d consumers", s.name, n))
+						}
+						continue
+					}
+					if ctx.Err() != nil {
+						return out, skipped
+					}
+					r := runOnce(ctx, e, s, w, n, rep)
+					logRun(&r)
+					out = append(out, r)
+				}
+			}
+		}
+	}
+	return out, skipped
+}
+
+func logRun(r *runResult) {
+	fmt.Fprintf(os.Stderr, "%-5s n=%-3d %-8s rep %d: %7.1f MB/s  p50 %6.0f µs  p99 %6.0f µs  cpu %5.1f%%  hwm %6.1f MB  lost %d/%d%s\n",
+		r.workload, r.consumers, r.system, r.rep, r.mbps, r.lat.quantile(0.5), r.lat.quantile(0.99),
+		r.cpuPct, r.hwmMB, r.lost, r.expected, errSuffix(r.errs))
+}
+
+func errSuffix(errs []string) string {
+	if len(errs) == 0 {
+		return ""
+	}
+	return "  ERR " + strings.Join(errs, "; ")
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/wsbridge/wsbridge/internal/vport"
+)
+
+// workload is one input stream.
+type workload struct {
+	name         string // "48k" or "flat"
+	title        string
+	rate         uint32 // sample rate in the frames (and the pace when !flat)
+	frameSamples int
+	flat         bool
+	duration     time.Duration
+}
+
+// runResult is one run of one system on one workload with n consumers.
+type runResult struct {
+	system    string
+	workload  string
+	consumers int
+	rep       int
+	written   writeResult
+	tallies   []*tally
+	cpuPct    float64 // bridge process group, % of one core over the run
+	rssMB     float64 // VmRSS at the end
+	hwmMB     float64 // VmHWM: peak RSS
+	lat       hist    // merged over consumers
+	mbps      float64 // min over consumers of sample MB/s delivered
+	aggMBps   float64 // sum over consumers
+	lost      uint64  // samples written but not received, summed over consumers
+	reported  uint64  // of those, samples the bridge reported as dropped (gap messages)
+	expected  uint64  // samples written times consumers
+	badFrames uint64  // frames whose samples were not the counter signal
+	errs      []string
+}
+
+// runOnce runs sys on w with n consumers: a fresh pty, the bridge, the
+// consumers, the writer, the drain; everything it starts is stopped.
+func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (res runResult) {
+	res = runResult{system: sys.name, workload: w.name, consumers: n, rep: rep}
+	fail := func(err error) runResult { res.errs = append(res.errs, err.Error()); return res }
+	port, err := vport.Create("")
+	if err != nil {
+		return fail(err)
+	}
+	defer port.Close()
+	tcp, err := freePort()
+	if err != nil {
+		return fail(err)
+	}
+	p, err := sys.start(e, port.Name(), tcp)
+	if err != nil {
+		return fail(err)
+	}
+	defer p.Stop()
+	if err := waitListening(ctx, p, tcp, 10*time.Second); err != nil {
+		return fail(err)
+	}
+	ck := newClock()
+	cs, err := connect(ctx, sys.wire, addr(tcp), ck, w, n)
+	defer closeAll(cs)
+	if err != nil {
+		return fail(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let the bridge open the port and register every client
+	u0, err := groupUsage(p.pid())
+	if err != nil {
+		return fail(fmt.Errorf("%s died before the run: %s", sys.name, p.tail()))
+	}
+	t0 := time.Now()
+	res.written = write(port, w, ck)
+	drain(cs, res.written.frames, 5*time.Second)
+	u1, err := groupUsage(p.pid())
+	if err == nil {
+		res.cpuPct = 100 * (u1.cpu - u0.cpu) / time.Since(t0).Seconds()
+		res.rssMB, res.hwmMB = float64(u1.rss)/1024, float64(u1.hwm)/1024
+	} else {
+		res.errs = append(res.errs, fmt.Sprintf("%s died during the run: %s", sys.name, p.tail()))
+	}
+	closeAll(cs)
+	res.collect(cs, w)
+	return res
+}
+
+func connect(ctx context.Context, wire, a string, ck clock, w workload, n int) ([]*consumer, error) {
+	var cs []*consumer
+	for i := 0; i < n; i++ {
+		t := &tally{checkAll: !w.flat, frameSample: w.frameSamples}
+		c, err := dialConsumer(ctx, wire, a, ck, t)
+		if err != nil {
+			return cs, fmt.Errorf("consumer %d of %d: %w", i+1, n, err)
+		}
+		cs = append(cs, c)
+	}
+	return cs, nil
+}
+
+func write(port *vport.Port, w workload, ck clock) writeResult {
+	s := newStream(w.rate, w.frameSamples)
+	if _, err := port.Write(s.info(nil)); err != nil {
+		return writeResult{err: err}
+	}
+	if w.flat {
+		return writeFlat(port, s, ck, w.duration, 8)
+	}
+	return writePaced(port, s, ck, w.duration)
+}
+
+// drain waits until every consumer has every frame, or progress stops.
+func drain(cs []*consumer, frames uint32, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	var last uint64
+	stall := time.Now()
+	for time.Now().Before(deadline) {
+		var total, least uint64 = 0, ^uint64(0)
+		for _, c := range cs {
+			v := c.t.progress.Load()
+			total += v
+			least = min(least, v)
+		}
+		if least >= uint64(frames) {
+			return
+		}
+		if total != last {
+			last, stall = total, time.Now()
+		} else if time.Since(stall) > 700*time.Millisecond {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// collect turns the tallies into the run's figures.
+func (r *runResult) collect(cs []*consumer, w workload) {
+	if r.written.err != nil {
+		r.errs = append(r.errs, "writer: "+r.written.err.Error())
+	}
+	want := uint64(r.written.frames)
+	per := make([]float64, 0, len(cs))
+	for i, c := range cs {
+		t := c.t
+		r.tallies = append(r.tallies, t)
+		r.lat.merge(&t.lat)
+		got := min(t.frames, want)
+		r.lost += (want - got) * uint64(w.frameSamples)
+		r.reported += t.gapFrames * uint64(w.frameSamples)
+		r.badFrames += t.badSamples
+		if t.err != nil && len(r.errs) < 5 {
+			r.errs = append(r.errs, fmt.Sprintf("consumer %d: %v", i+1, t.err))
+		}
+		span := float64(t.lastUS-r.written.startUS) / 1e6
+		mb := 0.0
+		if t.frames > 0 && span > 0 {
+			mb = float64(t.sampleBytes) / 1e6 / span
+		}
+		per = append(per, mb)
+		r.aggMBps += mb
+	}
+	r.expected = want * uint64(w.frameSamples) * uint64(len(cs))
+	if len(per) > 0 {
+		r.mbps = slices.Min(per)
+	}
+}
