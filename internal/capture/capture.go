@@ -212,7 +212,9 @@ func (c *Capture) publish() {
 	c.mu.Unlock()
 }
 
-// Stats returns a snapshot of the counters. Safe for concurrent use.
+// Stats returns a snapshot of the counters. Safe for concurrent use. The
+// decoder counters are published after each read, so they may trail the
+// Handler calls by one read (at most 64 KiB).
 func (c *Capture) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -22,7 +22,7 @@ func TestFramesDecodedExactly(t *testing.T) {
 		}
 		checkCounter(t, f)
 	}
-	s := c.Stats()
+	s := statsWhen(t, c, framesAtLeast(n))
 	if s.Frames != n || s.Gaps != 0 || s.NoiseBytes != 0 || s.Input != InputFrames || !s.DeviceUp {
 		t.Fatalf("stats %+v", s)
 	}
@@ -106,9 +106,10 @@ func TestTextDecodedExactly(t *testing.T) {
 	p := newPort(t)
 	c, rec := start(t, Options{Port: p.Link(), Input: InputText, FrameSamples: 50})
 	const n = 1000
-	write(t, p, []byte(textLines(0, n)))
+	in := textLines(0, n)
+	write(t, p, []byte(in))
 	checkText(t, rec, n)
-	if s := c.Stats(); s.NoiseBytes != 0 || s.Input != InputText {
+	if s := statsWhen(t, c, bytesAtLeast(len(in))); s.NoiseBytes != 0 || s.Input != InputText {
 		t.Fatalf("stats %+v", s)
 	}
 }
@@ -184,7 +185,7 @@ func TestGarbageAndCorruptPacketsCountedNeverPassed(t *testing.T) {
 	}
 	checkCounter(t, fs[0])
 	checkCounter(t, fs[1])
-	s := c.Stats()
+	s := statsWhen(t, c, bytesAtLeast(len(line)))
 	wantNoise := uint64(len(boot) + len(bad) - 1 + 3)
 	if s.CRCErrors != 1 || s.NoiseBytes != wantNoise || s.Frames != 2 || s.Gaps != 1 || s.Lost != 1 {
 		t.Fatalf("stats %+v, want 1 CRC error, %d noise bytes, 2 frames, 1 gap of 1", s, wantNoise)
@@ -251,7 +252,7 @@ func TestNoPortPicksTheOneBoard(t *testing.T) {
 	})
 	write(t, p, counterFrames(0, 3, 16, 1))
 	rec.waitFor(t, "frames", func() bool { return len(rec.frames()) >= 3 })
-	if s := c.Stats(); s.Port != p.Name() {
+	if s := statsWhen(t, c, framesAtLeast(3)); s.Port != p.Name() {
 		t.Fatalf("port %q, want %q", s.Port, p.Name())
 	}
 }

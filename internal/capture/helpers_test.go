@@ -181,3 +181,21 @@ func write(t testing.TB, p *vport.Port, b []byte) {
 		t.Fatal(err)
 	}
 }
+
+// statsWhen polls c.Stats until ready holds (the snapshot is published
+// after each read, so it may trail the handler by one read) and returns it.
+func statsWhen(t testing.TB, c *Capture, ready func(Stats) bool) Stats {
+	t.Helper()
+	for i := 0; i < 250; i++ {
+		if s := c.Stats(); ready(s) {
+			return s
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return c.Stats()
+}
+
+func framesAtLeast(n uint64) func(Stats) bool { return func(s Stats) bool { return s.Frames >= n } }
+func bytesAtLeast(n int) func(Stats) bool {
+	return func(s Stats) bool { return s.Bytes >= uint64(n) }
+}

@@ -54,7 +54,7 @@ func TestSimFramesThroughCapture(t *testing.T) {
 		}
 		return n >= 2
 	})
-	if s := c.Stats(); s.Port != "sim" || s.Gaps != 0 || s.NoiseBytes != 0 {
+	if s := statsWhen(t, c, framesAtLeast(50)); s.Port != "sim" || s.Gaps != 0 || s.NoiseBytes != 0 {
 		t.Fatalf("stats %+v", s)
 	}
 }
@@ -72,7 +72,7 @@ func TestSimTextThroughCapture(t *testing.T) {
 		t.Fatalf("detected %q", got)
 	}
 	checkSimCounter(t, rec.frames())
-	if s := c.Stats(); s.NoiseBytes != 0 {
+	if s := statsWhen(t, c, framesAtLeast(1)); s.NoiseBytes != 0 {
 		t.Fatalf("stats %+v", s)
 	}
 }

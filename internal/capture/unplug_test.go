@@ -54,7 +54,7 @@ func TestUnplugReopensAndReportsExactGap(t *testing.T) {
 		}
 		checkCounter(t, f)
 	}
-	s := c.Stats()
+	s := statsWhen(t, c, framesAtLeast(20))
 	if s.Reopens != 1 || s.Downs != 1 || s.Gaps != 1 || s.Lost != 5 || s.Frames != 20 || !s.DeviceUp {
 		t.Fatalf("stats %+v", s)
 	}
@@ -110,7 +110,7 @@ func TestMatchFollowsDeviceToNewPath(t *testing.T) {
 	rec.waitFor(t, "device up again", rec.hasEvent(DeviceUp, 2))
 	write(t, p2, counterFrames(5, 10, 32, 1))
 	rec.waitFor(t, "frames 5..9", func() bool { return len(rec.frames()) >= 10 })
-	if s := c.Stats(); s.Port != p2.Name() || s.Gaps != 0 || s.Reopens != 1 {
+	if s := statsWhen(t, c, framesAtLeast(10)); s.Port != p2.Name() || s.Gaps != 0 || s.Reopens != 1 {
 		t.Fatalf("stats %+v, want port %s", s, p2.Name())
 	}
 }
