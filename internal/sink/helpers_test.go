@@ -79,7 +79,7 @@ func (c *tconn) readLoop() {
 // tserver is a small stand-in for serve: it accepts WebSocket connections
 // on 127.0.0.1 and hands them to the test, which scripts what is sent.
 type tserver struct {
-	srv   *httptest.Server
+	srv    *httptest.Server
 	conns  chan *tconn
 	token  string
 	frozen atomic.Bool // next connection never reads: no pongs, like a frozen server
@@ -191,7 +191,6 @@ type running struct {
 	log    *syncBuf
 	cancel context.CancelFunc
 	done   chan error
-	sink   **Sink
 }
 
 // startSink runs a sink with a virtual port in a temp dir; edit adjusts
@@ -306,4 +305,9 @@ func tail(b []byte, n int) []byte {
 
 func lineCount(n int) func([]byte) bool {
 	return func(b []byte) bool { return bytes.Count(b, []byte{'\n'}) >= n }
+}
+
+// openWrite opens the port for writing, as R's second connection would.
+func openWrite(name string) (*os.File, error) {
+	return os.OpenFile(name, os.O_WRONLY|syscall.O_NOCTTY, 0)
 }

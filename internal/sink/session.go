@@ -109,9 +109,9 @@ func (s *Sink) hello(ctx, rctx context.Context, conn *websocket.Conn, buf *bytes
 		Int("history_frames", h.History.Frames).Bool("commands", h.Commands).Uint64("connection", n).
 		Msg("connected to serve")
 	if resume && int32(h.StartSeq-since) < 0 {
-		s.log.Warn().Uint32("expected", since).Uint32("start_seq", h.StartSeq).
-			Msg("serve starts before the resume point: the device or serve restarted; counting from here")
-		s.st.restarts.Add(1)
+		// serve follows with a restart status (counted there) and any gap.
+		s.log.Info().Uint32("expected", since).Uint32("start_seq", h.StartSeq).
+			Msg("serve starts before the resume point: the device restarted its sequence numbers")
 		s.stream.seq.Expect(h.StartSeq)
 	}
 	if h.DeviceState == wsproto.StateDown {
