@@ -1,0 +1,285 @@
+package adcsim
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+// TestBootGarbageResync: the ROM-style burst comes first, has no 0x00,
+// and the decoder counts exactly those bytes as noise, then decodes the
+// info packet and every frame from seq 0.
+func TestBootGarbageResync(t *testing.T) {
+	cfg := counterConfig(WireFrames, 16000)
+	cfg.BootGarbage = true
+	r := startRig(t, cfg)
+	raw := &bytes.Buffer{}
+	rec := newRecorder()
+	pumped := pump(r.slave, io.MultiWriter(raw, rec))
+	time.Sleep(200 * time.Millisecond)
+	r.drain(t, pumped)
+	ds := r.dev.Stats()
+	g := int(ds.GarbageBytes)
+	if g < 200 || bytes.IndexByte(raw.Bytes()[:g], 0) >= 0 || raw.Bytes()[g] != 0 {
+		t.Fatalf("garbage of %d bytes: want >= 200 bytes without 0x00, then 0x00: % x", g, raw.Bytes()[:min(g+1, raw.Len())])
+	}
+	ps, s := rec.snapshot()
+	if s.NoiseBytes != ds.GarbageBytes || s.CRCErrors+s.Malformed+s.Lost != 0 {
+		t.Fatalf("decoder %+v, device sent %d garbage bytes", s, ds.GarbageBytes)
+	}
+	if ps[0].Type != frame.TypeInfo {
+		t.Fatalf("first packet after the garbage is %v, want info", ps[0].Type)
+	}
+	checkCounterFrames(t, rec.frames(), 0)
+}
+
+func TestBootGarbageTextWire(t *testing.T) {
+	cfg := counterConfig(WireText, 16000)
+	cfg.BootGarbage = true
+	r := startRig(t, cfg)
+	var fs []frame.Frame
+	td := frame.NewTextDecoder(func(p *frame.Packet) {
+		if p.Type == frame.TypeData {
+			fs = append(fs, p.Clone().Frame)
+		}
+	})
+	pumped := pump(r.slave, td)
+	time.Sleep(200 * time.Millisecond)
+	r.drain(t, pumped)
+	if s := td.Stats(); s.NoiseBytes != r.dev.Stats().GarbageBytes || s.NoiseBytes == 0 {
+		t.Fatalf("text decoder noise %d, device garbage %d", s.NoiseBytes, r.dev.Stats().GarbageBytes)
+	}
+	i := int64(0)
+	for _, f := range fs {
+		for j := 0; j < int(f.Count); j++ {
+			if f.Int(j, 0) != i {
+				t.Fatalf("value %d, want %d", f.Int(j, 0), i)
+			}
+			i++
+		}
+	}
+	if i < 1000 {
+		t.Fatalf("only %d values", i)
+	}
+}
+
+// TestCorruptRate: every frame the device corrupted is missing at the
+// decoder, and nothing else is: the missing seqs equal Stats.CorruptedSeqs.
+func TestCorruptRate(t *testing.T) {
+	cfg := counterConfig(WireFrames, 16000)
+	cfg.CorruptRate, cfg.Channels = 0.0005, 2
+	r := startRig(t, cfg)
+	rec := newRecorder()
+	pumped := pump(r.slave, rec)
+	time.Sleep(600 * time.Millisecond)
+	r.drain(t, pumped)
+	ds := r.dev.Stats()
+	fs := rec.frames()
+	last := fs[len(fs)-1].Seq
+	var missing []uint32
+	for s := uint32(0); s < fs[0].Seq; s++ { // before the first frame: no gap event
+		missing = append(missing, s)
+	}
+	rec.mu.Lock()
+	for _, ev := range rec.events {
+		for s := ev.From; s <= ev.To; s++ {
+			missing = append(missing, s)
+		}
+	}
+	rec.mu.Unlock()
+	var want []uint32
+	for _, s := range ds.CorruptedSeqs {
+		if s < last {
+			want = append(want, s)
+		}
+	}
+	if len(want) < 5 {
+		t.Fatalf("only %d corrupted frames; the test needs more to mean anything", len(want))
+	}
+	if !slices.Equal(missing, want) {
+		t.Fatalf("missing at the decoder %v\ncorrupted by the device %v", missing, want)
+	}
+	_, s := rec.snapshot()
+	if s.Lost != uint64(len(want))-uint64(fs[0].Seq) || s.NoiseBytes == 0 || uint64(len(ds.CorruptedSeqs)) != ds.Corrupted {
+		t.Fatalf("decoder %+v, device %+v", s, ds)
+	}
+	t.Logf("%d bytes flipped, %d frames corrupted, decoder: %d lost, %d crc errors, %d noise bytes",
+		ds.CorruptedBytes, ds.Corrupted, s.Lost, s.CRCErrors, s.NoiseBytes)
+}
+
+// TestUnplug runs Serve with a link: the link disappears and comes back,
+// the reader reopens it, and the seq gaps are exactly the frames the device
+// generated while unplugged.
+func TestUnplug(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "ttySIM")
+	cfg := counterConfig(WireFrames, 16000)
+	cfg.UnplugEvery, cfg.UnplugPause = 250*time.Millisecond, 150*time.Millisecond
+	dev, err := NewDevice(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		served <- serveDevice(ctx, dev, &Options{Config: cfg, Link: link, JSON: true, Out: out})
+	}()
+	rec := newRecorder()
+	var infos int
+	for attach := 0; attach < 3; attach++ {
+		readUntilHangup(t, link, rec)
+		infos++
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if _, err := os.Lstat(link); !os.IsNotExist(err) {
+		t.Fatalf("link still there after Serve returned: %v", err)
+	}
+	checkUnplugs(t, rec, dev.Stats(), out.String())
+}
+
+func checkUnplugs(t *testing.T, rec *recorder, ds Stats, announced string) {
+	t.Helper()
+	ps, s := rec.snapshot()
+	lost := checkGaps(t, rec, ds)
+	if ds.Unplugs < 2 || ds.Detached == 0 || s.Lost != lost || s.Gaps < 2 || s.NoiseBytes != 0 || s.CRCErrors != 0 {
+		t.Fatalf("decoder %+v\ndevice %+v", s, ds)
+	}
+	for _, g := range ds.Gaps {
+		if g.Reason != GapDetached {
+			t.Fatalf("gap %+v: only unplugs should lose frames here", g)
+		}
+	}
+	// Every attach starts with an info packet, then the counter continues
+	// with the samples of the missing frames skipped.
+	for k := 1; k < len(ps); k++ {
+		if ps[k].Type == frame.TypeData && ps[k-1].Type == frame.TypeData && ps[k].Frame.Seq != ps[k-1].Frame.Seq+1 {
+			t.Fatalf("seq %d follows seq %d without an info packet between", ps[k].Frame.Seq, ps[k-1].Frame.Seq)
+		}
+		if ps[k].Type == frame.TypeData {
+			f := &ps[k].Frame
+			if got, want := f.Int(0, 0), int64(int16(uint64(f.Seq)*uint64(f.Count))); got != want {
+				t.Fatalf("seq %d starts with %d, want %d", f.Seq, got, want)
+			}
+		}
+	}
+	if n := bytes.Count([]byte(announced), []byte(`{"pty":"/dev/pts/`)); uint64(n) != ds.Unplugs+1 && uint64(n) != ds.Unplugs {
+		t.Fatalf("announced %d ports for %d unplugs:\n%s", n, ds.Unplugs, announced)
+	}
+	t.Logf("%d unplugs, %d frames detached, decoder gaps %d lost %d", ds.Unplugs, ds.Detached, s.Gaps, s.Lost)
+}
+
+// readUntilHangup waits for link to appear, opens it and feeds rec until
+// the port goes away.
+func readUntilHangup(t *testing.T, link string, rec io.Writer) {
+	t.Helper()
+	var f *os.File
+	waitFor(t, "the link", func() bool {
+		var err error
+		f, err = os.OpenFile(link, os.O_RDWR, 0)
+		return err == nil
+	})
+	defer f.Close()
+	f.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := f.Read(buf)
+		rec.Write(buf[:n])
+		if err != nil || n == 0 {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatal("the port never went away")
+			}
+			return
+		}
+	}
+}
+
+// TestOpenInProcess: the in-process port carries a clean counter stream,
+// takes commands, and Close is idempotent and ends reads.
+func TestOpenInProcess(t *testing.T) {
+	cfg := counterConfig(WireFrames, 16000)
+	cfg.Log = zerolog.New(zerolog.NewTestWriter(t))
+	p, err := Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newRecorder()
+	pumped := pump(p, rec)
+	waitFor(t, "20 frames", func() bool { return len(rec.frames()) >= 20 })
+	if _, err := p.Write([]byte("info\n")); err != nil {
+		t.Fatal(err)
+	}
+	if r := waitReply(t, rec, 1); string(r.Text) != "info" {
+		t.Fatalf("reply %q", r.Text)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	<-pumped
+	if _, err := p.Read(make([]byte, 10)); err == nil {
+		t.Fatal("Read after Close succeeded")
+	}
+	_, s := rec.snapshot()
+	if s.Lost != 0 || s.NoiseBytes != 0 || s.CRCErrors != 0 {
+		t.Fatalf("decoder %+v", s)
+	}
+	checkCounterFrames(t, rec.frames(), 0)
+}
+
+func TestOpenEndsWithContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := Open(ctx, counterConfig(WireText, 1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	cancel()
+	p.(*Port).SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, p); err != nil {
+		t.Fatalf("read after cancel: %v, want EOF", err)
+	}
+}
+
+func TestOpenRefusesUnplug(t *testing.T) {
+	cfg := counterConfig(WireFrames, 1000)
+	cfg.UnplugEvery = time.Second
+	_, err := Open(context.Background(), cfg)
+	if err == nil || err.Error() != "unplug-every: needs a virtual serial port (wsbridge sim), not the in-process port" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestServeStdout writes text lines to Out instead of a pty.
+func TestServeStdout(t *testing.T) {
+	out := &syncBuffer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	cfg := counterConfig(WireText, 16000)
+	if err := Serve(ctx, Options{Config: cfg, Stdout: true, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix([]byte(out.String()), []byte("\n")), []byte("\n"))
+	if len(lines) < 1000 || !bytes.HasPrefix(lines[0], []byte("# info ")) {
+		t.Fatalf("%d lines, first %q", len(lines), lines[0])
+	}
+	for i, l := range lines[1:] {
+		if want := itoa(int(int16(i))); string(l) != want {
+			t.Fatalf("line %d: %q, want %q", i+1, l, want)
+		}
+	}
+}
