@@ -1,0 +1,368 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/serve"
+	"github.com/wsbridge/wsbridge/internal/sink"
+	"github.com/wsbridge/wsbridge/internal/vport"
+)
+
+// logBuf collects JSON log lines; safe for concurrent use.
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// entries returns the JSON log entries whose message contains msg.
+func (l *logBuf) entries(msg string) []map[string]any {
+	var out []map[string]any
+	for _, line := range strings.Split(l.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil {
+			if s, _ := m["message"].(string); strings.Contains(s, msg) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// newLog returns a JSON logger into buf (if not nil), also to stderr when
+// E2E_LOG is set.
+func newLog(buf io.Writer, part string) zerolog.Logger {
+	var ws []io.Writer
+	if buf != nil {
+		ws = append(ws, buf)
+	}
+	if os.Getenv("E2E_LOG") != "" {
+		ws = append(ws, zerolog.ConsoleWriter{Out: os.Stderr})
+	}
+	if len(ws) == 0 {
+		return zerolog.Nop()
+	}
+	return zerolog.New(zerolog.MultiLevelWriter(ws...)).With().Timestamp().Str("part", part).Logger()
+}
+
+// counterConfig is the simulator stream the suite uses: the counter signal
+// in i32, so that every sample names its own index exactly.
+func counterConfig(rate uint32, chans, frameSamples int) adcsim.Config {
+	c := adcsim.DefaultConfig()
+	c.Signal, c.Rate, c.Channels, c.SampleType, c.FrameSamples, c.Seed = "counter", rate, chans, "i32", frameSamples, 1
+	c.MaxLag = 5 * time.Second
+	return c
+}
+
+// simRig is a simulated ESP32 on a real pty with a stable link, the way
+// `wsbridge sim` runs it, but keeping the Device so tests can read its
+// exact Stats. After each simulated unplug the pty is gone for pause, then
+// a new one appears at the same link, optionally preceded by boot garbage
+// (ROM-log noise, then the 0x00 every sender emits to resynchronise).
+type simRig struct {
+	dev      *adcsim.Device
+	link     string
+	log      *logBuf
+	garbage  atomic.Uint64 // garbage bytes written after replugs
+	attaches atomic.Int64
+	cancel   context.CancelFunc
+	done     chan error
+}
+
+func startSim(t testing.TB, cfg adcsim.Config, pause time.Duration, garbage int) *simRig {
+	t.Helper()
+	r := &simRig{link: filepath.Join(t.TempDir(), "ttyESP"), log: &logBuf{}, done: make(chan error, 1)}
+	cfg.Log = newLog(r.log, "sim")
+	dev, err := adcsim.NewDevice(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.dev = dev
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.done <- r.loop(ctx, pause, garbage) }()
+	t.Cleanup(r.stop)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Stat(r.link); err == nil {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("simulator pty did not appear within 5 s")
+		}
+	}
+}
+
+func (r *simRig) loop(ctx context.Context, pause time.Duration, garbage int) error {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for i := 0; ctx.Err() == nil; i++ {
+		p, err := vport.Create(r.link)
+		if err != nil {
+			return err
+		}
+		if i > 0 && garbage > 0 {
+			if _, err := p.Write(bootGarbage(rng, garbage)); err != nil {
+				p.Close()
+				return err
+			}
+			r.garbage.Add(uint64(garbage))
+		}
+		r.attaches.Add(1)
+		err = r.dev.Run(ctx, p)
+		p.Close()
+		if !errors.Is(err, adcsim.ErrUnplugged) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(pause):
+		}
+	}
+	return nil
+}
+
+// bootGarbage is n bytes of what an ESP32 ROM log looks like at the wrong
+// baud (no 0x00, mostly high-bit bytes) followed by one 0x00.
+func bootGarbage(rng *rand.Rand, n int) []byte {
+	b := make([]byte, n+1)
+	for i := 0; i < n; i++ {
+		b[i] = byte(1 + rng.IntN(255))
+	}
+	return b
+}
+
+func (r *simRig) stop() {
+	r.cancel()
+	select {
+	case <-r.done:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// lostSeqs returns the seqs the device generated but never wrote: those
+// generated while unplugged and those dropped for lag, from its log.
+func (r *simRig) lostSeqs() spans {
+	var out spans
+	for _, msg := range []string{"re-attached", "dropped frames"} {
+		for _, e := range r.log.entries(msg) {
+			from, _ := e["from"].(float64)
+			to, _ := e["to"].(float64)
+			out = union(out, spans{{int64(from), int64(to)}})
+		}
+	}
+	return out
+}
+
+// serveRig is serve.Run in this process on 127.0.0.1:0.
+type serveRig struct {
+	base, ws string
+	log      *logBuf
+	token    string
+	cancel   context.CancelFunc
+	done     chan error
+	stopped  atomic.Bool
+	err      error
+}
+
+// serveOptions are serve's defaults reading the simulator's pty at link.
+func serveOptions(link string) serve.Options {
+	o := serve.DefaultOptions()
+	o.Capture.Port, o.Capture.Input = link, "frames"
+	return o
+}
+
+func startServe(t testing.TB, o serve.Options) *serveRig {
+	t.Helper()
+	r := &serveRig{log: &logBuf{}, done: make(chan error, 1), token: o.Relay.Token}
+	o.Relay.Listen, o.Log = "127.0.0.1:0", newLog(r.log, "serve")
+	pr, pw := io.Pipe()
+	o.Out = pw
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.done <- serve.Run(ctx, o); pw.Close() }()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	go io.Copy(io.Discard, pr)
+	if err != nil {
+		cancel()
+		t.Fatalf("serve printed nothing: %v (Run: %v)", err, <-r.done)
+	}
+	// "wsbridge serve: page http://127.0.0.1:N/ stream ws://127.0.0.1:N/ws"
+	f := strings.Fields(line)
+	r.ws = f[len(f)-1]
+	r.base = "http" + strings.TrimSuffix(strings.TrimPrefix(r.ws, "ws"), "/ws")
+	t.Cleanup(func() { r.stop() })
+	return r
+}
+
+// stop cancels serve and returns Run's error (once).
+func (r *serveRig) stop() error {
+	if r.stopped.CompareAndSwap(false, true) {
+		r.cancel()
+		select {
+		case r.err = <-r.done:
+		case <-time.After(10 * time.Second):
+			r.err = errors.New("serve.Run did not return within 10 s of cancel")
+		}
+	}
+	return r.err
+}
+
+// running fails the test if serve.Run has returned.
+func (r *serveRig) running(t testing.TB) {
+	t.Helper()
+	select {
+	case err := <-r.done:
+		r.stopped.Store(true)
+		t.Fatalf("serve exited: %v", err)
+	default:
+	}
+}
+
+// get fetches a path with the rig's token and returns status and body.
+func (r *serveRig) get(t testing.TB, path string) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", r.base+path, nil)
+	if r.token != "" {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	}
+	cl := &http.Client{Timeout: 5 * time.Second}
+	resp, err := cl.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// metrics parses /metrics into name -> value (without the wsbridge_ prefix).
+func (r *serveRig) metrics(t testing.TB) map[string]float64 {
+	t.Helper()
+	code, b := r.get(t, "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: HTTP %d %s", code, b)
+	}
+	m := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(val, 64); err == nil {
+			m[strings.TrimPrefix(name, "wsbridge_")] = v
+		}
+	}
+	return m
+}
+
+// waitFrames waits until serve has published at least n frames.
+func (r *serveRig) waitFrames(t testing.TB, n float64, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if m := r.metrics(t); m["frames_received_total"] >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve published fewer than %v frames in %v", n, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sinkRig is sink.Run in this process writing csv into a virtual serial
+// port, with a ptyReader on the other end from the moment the port exists.
+type sinkRig struct {
+	reader *ptyReader
+	out    *logBuf
+	log    *logBuf
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startSink(t testing.TB, o sink.Options, chk *counterCheck) *sinkRig {
+	t.Helper()
+	r := &sinkRig{out: &logBuf{}, log: &logBuf{}, done: make(chan error, 1)}
+	o.Virtual, o.JSON, o.Out, o.Log = filepath.Join(t.TempDir(), "ttyR"), true, r.out, newLog(r.log, "sink")
+	ready := make(chan error, 1)
+	o.Ready = func(pi sink.PortInfo) {
+		var err error
+		r.reader, err = openPTYReader(pi.Name, chk)
+		ready <- err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() { r.done <- sink.Run(ctx, o) }()
+	select {
+	case err := <-ready:
+		if err != nil {
+			cancel()
+			t.Fatalf("open the sink's pty as R would: %v", err)
+		}
+	case err := <-r.done:
+		cancel()
+		t.Fatalf("sink.Run returned before its port was ready: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("sink port not ready within 10 s")
+	}
+	t.Cleanup(func() { r.stop(t) })
+	return r
+}
+
+// stop ends the sink (idempotent), lets the reader drain the port, and
+// returns the sink's final summary.
+func (r *sinkRig) stop(t testing.TB) sink.Summary {
+	t.Helper()
+	r.cancel()
+	select {
+	case err := <-r.done:
+		if err != nil {
+			t.Errorf("sink.Run: %v", err)
+		}
+		r.done <- err
+	case <-time.After(10 * time.Second):
+		t.Fatal("sink.Run did not return within 10 s of cancel")
+	}
+	select {
+	case <-r.reader.done:
+	case <-time.After(5 * time.Second):
+		r.reader.close()
+	}
+	var sum sink.Summary
+	out := r.out.String()
+	if i := strings.LastIndex(out, "\n{"); i >= 0 {
+		if err := json.Unmarshal([]byte(out[i+1:]), &sum); err != nil {
+			t.Errorf("sink summary: %v in %q", err, out[i+1:])
+		}
+	}
+	return sum
+}
