@@ -50,8 +50,11 @@
 
 // ADC1 pins, one channel each (ADC2 is not usable in continuous mode).
 // ESP32: GPIO36 (VP) = ADC1_CH0; add 39 (VN), 34, 35, 32, 33 for more.
-// S2/S3: GPIO1..10; C3: GPIO0..4.
-#if CONFIG_IDF_TARGET_ESP32
+// S2/S3: GPIO1..10; C3: GPIO0..4. Or set them from the build, e.g.
+// build_flags = -DWSB_ADC_PINS=36,39 in platformio.ini.
+#if defined(WSB_ADC_PINS)
+static const uint8_t ADC_PINS[] = {WSB_ADC_PINS};
+#elif CONFIG_IDF_TARGET_ESP32
 static const uint8_t ADC_PINS[] = {36};
 #else
 static const uint8_t ADC_PINS[] = {1};
@@ -101,6 +104,9 @@ static bool running = false;
 static uint32_t seq = 0;       // next data frame's seq; 0 at boot
 static uint16_t count = 0;     // sample instants in samples[]
 static uint8_t chanIdx = 0;    // next channel expected within an instant
+static uint8_t ovs = 1;         // ADC instants averaged per sample (see oversampleFor)
+static uint8_t accN = 0;       // ADC instants in acc[]
+static uint32_t acc[NCH];      // per-channel sums of the current sample
 static uint64_t frameT = 0;    // t_dev_us of samples[0]
 static volatile uint32_t overflows = 0;
 static uint32_t overflowsSeen = 0;
@@ -142,6 +148,16 @@ static void flushFrame() {
 }
 
 // ---------------------------------------------------------------------- ADC
+// The ADC's DMA mode has a minimum conversion rate (20 kHz on the ESP32).
+// Slower rates run the ADC ovs times faster and average ovs conversions per
+// sample (a boxcar decimation), so e.g. 16 kHz on an ESP32 samples at 32 kHz.
+#define MAX_OVERSAMPLE 64
+static uint32_t oversampleFor(uint32_t r) {
+  uint64_t conv = (uint64_t)r * NCH;
+  uint64_t k = (SOC_ADC_SAMPLE_FREQ_THRES_LOW + conv - 1) / conv;
+  return k < 1 ? 1 : (uint32_t)k;
+}
+
 static bool IRAM_ATTR onPoolOverflow(adc_continuous_handle_t, const adc_continuous_evt_data_t *, void *) {
   overflows = overflows + 1;
   return false;
@@ -162,7 +178,8 @@ static bool adcStart() {
   adc_continuous_config_t cfg = {};
   cfg.pattern_num = NCH;
   cfg.adc_pattern = pat;
-  cfg.sample_freq_hz = rate * NCH;  // conversions per second, all channels
+  ovs = (uint8_t)oversampleFor(rate);
+  cfg.sample_freq_hz = rate * NCH * ovs;  // conversions per second, all channels
   cfg.conv_mode = ADC_CONV_SINGLE_UNIT_1;
   cfg.format = ADC_FORMAT;
   adc_continuous_evt_cbs_t cbs = {};
@@ -176,6 +193,8 @@ static bool adcStart() {
   }
   count = 0;
   chanIdx = 0;
+  accN = 0;
+  memset(acc, 0, sizeof acc);
   running = true;
   return true;
 }
@@ -191,27 +210,36 @@ static void adcStop() {
 }
 
 // addConversions appends one driver read (n bytes, read at time now) to
-// the frame, sending each frame as it fills.
+// the frame, averaging ovs ADC instants per sample and sending each frame as
+// it fills.
 static void addConversions(const uint8_t *buf, uint32_t n, int64_t now) {
   uint32_t conv = n / SOC_ADC_DIGI_RESULT_BYTES;
-  uint32_t instants = conv / NCH;
-  uint32_t instant = 0;  // index of the current instant within this read
+  uint32_t instants = conv / NCH;  // ADC instants in this read
+  uint32_t instant = 0;            // index of the current one
+  uint64_t hz = (uint64_t)rate * ovs;
   for (uint32_t i = 0; i < conv; i++) {
     const adc_digi_output_data_t *p = (const adc_digi_output_data_t *)&buf[i * SOC_ADC_DIGI_RESULT_BYTES];
-    if (ADC_CHAN(p) != (adcChan[chanIdx] & 0x7)) {  // out of pattern order: restart the instant
+    if (ADC_CHAN(p) != (adcChan[chanIdx] & 0x7)) {  // out of pattern order: drop this sample's sums
       chanIdx = 0;
+      accN = 0;
+      memset(acc, 0, sizeof acc);
       continue;
     }
-    if (count == 0 && chanIdx == 0) {  // first sample of a frame: its time
+    if (count == 0 && chanIdx == 0 && accN == 0) {  // first conversion of a frame: its time
       uint32_t ago = instants > instant ? instants - 1 - instant : 0;
-      frameT = (uint64_t)(now - (int64_t)((uint64_t)ago * 1000000ULL / rate));
+      frameT = (uint64_t)(now - (int64_t)((uint64_t)ago * 1000000ULL / hz));
     }
-    samples[count * NCH + chanIdx] = (uint16_t)ADC_DATA(p);
-    if (++chanIdx == NCH) {
-      chanIdx = 0;
-      instant++;
-      if (++count == FRAME_SAMPLES) flushFrame();
+    acc[chanIdx] += ADC_DATA(p);
+    if (++chanIdx < NCH) continue;
+    chanIdx = 0;
+    instant++;
+    if (++accN < ovs) continue;
+    accN = 0;
+    for (size_t c = 0; c < NCH; c++) {
+      samples[count * NCH + c] = (uint16_t)((acc[c] + ovs / 2) / ovs);
+      acc[c] = 0;
     }
+    if (++count == FRAME_SAMPLES) flushFrame();
   }
 }
 
@@ -239,9 +267,9 @@ static void pumpAdc() {
 // rateProblem returns NULL if r is usable, else why not (in buf).
 static const char *rateProblem(uint32_t r, char *buf, size_t len) {
   uint64_t conv = (uint64_t)r * NCH;
-  if (conv < SOC_ADC_SAMPLE_FREQ_THRES_LOW || conv > SOC_ADC_SAMPLE_FREQ_THRES_HIGH) {
+  if (conv == 0 || oversampleFor(r) > MAX_OVERSAMPLE || conv > SOC_ADC_SAMPLE_FREQ_THRES_HIGH) {
     snprintf(buf, len, "rate %lu out of range: %lu..%lu Hz for %u channel(s) on this chip", (unsigned long)r,
-             (unsigned long)((SOC_ADC_SAMPLE_FREQ_THRES_LOW + NCH - 1) / NCH),
+             (unsigned long)((SOC_ADC_SAMPLE_FREQ_THRES_LOW + NCH * MAX_OVERSAMPLE - 1) / (NCH * MAX_OVERSAMPLE)),
              (unsigned long)(SOC_ADC_SAMPLE_FREQ_THRES_HIGH / NCH), (unsigned)NCH);
     return buf;
   }
@@ -320,7 +348,7 @@ void setup() {
   }
   Serial.write((uint8_t)0);  // end whatever the ROM printed: the host resyncs here
   sendInfo();
-  char msg[64];
+  char msg[100];
   if (rateProblem(rate, msg, sizeof msg) != NULL) {
     sendLog(msg);  // DEFAULT_RATE does not fit WSB_BAUD: wait for "rate N"
   } else if (!adcStart()) {

@@ -32,7 +32,11 @@
 
 // ---------------------------------------------------------------- settings
 #define DEFAULT_RATE 16000  // 16000, 44100 or 48000 (INMP441: 7.8..50 kHz)
+#ifdef SAMPLE_I16_OVERRIDE
+#define SAMPLE_I16 1        // set from the build: -DSAMPLE_I16_OVERRIDE
+#else
 #define SAMPLE_I16 0        // 0: i32 (24-bit), 1: i16 (top 16 bits)
+#endif
 #define FRAME_SAMPLES 256   // 16 ms at 16 kHz, 5.3 ms at 48 kHz
 #define WSB_BAUD 921600     // UART only; see the rate/baud table in the README
 #define MIC_SLOT I2S_STD_SLOT_LEFT  // L/R pin to GND = left; try RIGHT if you read only zeros

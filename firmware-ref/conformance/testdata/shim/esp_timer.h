@@ -1,0 +1,3 @@
+#pragma once
+#include "Arduino.h"
+static inline int64_t esp_timer_get_time(void) { return (int64_t)fake_us; }

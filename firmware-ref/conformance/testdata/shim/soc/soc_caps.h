@@ -1,0 +1,12 @@
+#pragma once
+// Values of ESP-IDF 5.x soc_caps.h for the targets the shim builds.
+#define SOC_ADC_DIGI_MAX_BITWIDTH 12
+#if CONFIG_IDF_TARGET_ESP32
+#define SOC_ADC_DIGI_RESULT_BYTES 2
+#define SOC_ADC_SAMPLE_FREQ_THRES_HIGH (2 * 1000 * 1000)
+#define SOC_ADC_SAMPLE_FREQ_THRES_LOW (20 * 1000)
+#else
+#define SOC_ADC_DIGI_RESULT_BYTES 4
+#define SOC_ADC_SAMPLE_FREQ_THRES_HIGH 83333
+#define SOC_ADC_SAMPLE_FREQ_THRES_LOW 611
+#endif
