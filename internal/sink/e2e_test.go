@@ -115,6 +115,7 @@ func (sp *serveProc) stop() {
 func counterValues(t *testing.T, out []byte, format string) []int64 {
 	t.Helper()
 	var vals []int64
+	out = out[:bytes.LastIndexByte(out, '\n')+1] // the reader may stop mid-line
 	for i, l := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
 		if strings.HasPrefix(l, "#") {
 			continue
@@ -208,7 +209,9 @@ func TestE2EEverySampleOnceInEachFormat(t *testing.T) {
 		if h := holes(t, vals); len(h) != 0 {
 			t.Errorf("%s: samples missing at the reader: %v", f, h)
 		}
-		if uint64(len(vals)) != sum.Samples || vals[0]%e2eF != 0 {
+		// the sink keeps writing after the reader stops: what was read is
+		// a prefix of what the sink wrote, from the first frame it received
+		if uint64(len(vals)) > sum.Samples || len(vals) < 500 || vals[0]%e2eF != 0 {
 			t.Errorf("%s: reader got %d samples from %d, sink wrote %d", f, len(vals), vals[0], sum.Samples)
 		}
 		t.Logf("%s: %d samples %d..%d in order, exactly once", f, len(vals), vals[0], vals[len(vals)-1])
