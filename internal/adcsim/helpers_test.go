@@ -2,7 +2,6 @@ package adcsim
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,7 +32,7 @@ type rig struct {
 
 // startRig creates the pty, opens the slave (so nothing is lost before the
 // reader starts) and runs the device.
-func startRig(t *testing.T, cfg Config) *rig {
+func startRig(t testing.TB, cfg Config) *rig {
 	t.Helper()
 	dev, err := NewDevice(cfg)
 	if err != nil {
@@ -52,7 +51,7 @@ func startRig(t *testing.T, cfg Config) *rig {
 }
 
 // stop ends Run and checks it returned nil.
-func (r *rig) stop(t *testing.T) {
+func (r *rig) stop(t testing.TB) {
 	t.Helper()
 	r.cancel()
 	select {
@@ -68,7 +67,7 @@ func (r *rig) stop(t *testing.T) {
 	}
 }
 
-func openSlave(t *testing.T, path string) *os.File {
+func openSlave(t testing.TB, path string) *os.File {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
 	if err != nil {
@@ -122,7 +121,7 @@ func (r *recorder) frames() []frame.Frame {
 }
 
 // waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 		if cond() {
@@ -152,7 +151,7 @@ func pump(f io.Reader, w io.Writer) <-chan struct{} {
 
 // drain stops the device, then lets the reader take everything left in the
 // pty and stops the reader.
-func (r *rig) drain(t *testing.T, pumped <-chan struct{}) {
+func (r *rig) drain(t testing.TB, pumped <-chan struct{}) {
 	t.Helper()
 	r.stop(t)
 	waitFor(t, "the reader to take all bytes", func() bool { n, err := r.port.Buffered(); return err == nil && n == 0 })
@@ -199,7 +198,6 @@ func counterValue(st frame.SampleType, v uint64) int64 {
 	return int64(float32(float64(v % (1 << 24))))
 }
 
-var errTimeout = errors.New("timeout")
 
 // checkGaps asserts that the gaps the decoder reported are exactly the
 // ranges the device says it did not send, up to the last frame received
