@@ -198,7 +198,6 @@ func counterValue(st frame.SampleType, v uint64) int64 {
 	return int64(float32(float64(v % (1 << 24))))
 }
 
-
 // checkGaps asserts that the gaps the decoder reported are exactly the
 // ranges the device says it did not send, up to the last frame received
 // (ranges after it cannot show as gaps), and returns how many frames that is.
