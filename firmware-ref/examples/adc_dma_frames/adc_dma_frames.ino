@@ -20,6 +20,13 @@
     - a reply packet for every command line: "rate N", "start", "stop",
       "info" (text lines ending in \n).
 
+  Rates: the DMA mode converts at 20 kHz..2 MHz on the ESP32 and
+  611 Hz..83.3 kHz on the S3/C3, shared by all channels. Below the minimum
+  the sketch runs the ADC k times faster and averages k conversions per
+  sample (so the default 16 kHz runs at 32 kHz on an ESP32): per channel
+  313 Hz..2 MHz (ESP32) or 10 Hz..83.3 kHz (S3/C3), divided by the channel
+  count. "rate N" also refuses rates the link cannot carry.
+
   Nothing is lost silently: if the ADC driver's pool overflows (the sketch
   could not keep up, e.g. the UART is too slow for the rate) the partial
   frame is sent, one seq number is skipped so the host reports a gap, and a
@@ -87,14 +94,15 @@ static const uint8_t ADC_PINS[] = {1};
 #endif
 
 // ------------------------------------------------------------------- state
-// RAM: samples 512 B + out 544 B + dma 1 KiB (S3/C3) + line 64 B, plus the
+// RAM (1 channel): samples 512 B + out 544 B + dma 512 B (ESP32) or 1 KiB
+// (S3/C3) + ctl 144 B + line 64 B, plus the
 // driver's pool (ADC_POOL_BYTES) on the heap, allocated once per rate.
 #define ADC_READ_CONV 256
 #define ADC_POOL_BYTES 16384
 static uint16_t samples[FRAME_SAMPLES * NCH];                 // current frame
 static uint8_t out[WSB_DATA_SERIAL_MAX(FRAME_SAMPLES, NCH, 2)]; // its serial form
 static uint8_t dma[ADC_READ_CONV * SOC_ADC_DIGI_RESULT_BYTES];  // one driver read
-static uint8_t ctl[128];                                       // info/log/reply packets
+static uint8_t ctl[128 + 16 * NCH];                            // info/log/reply packets
 static wsb_line line;
 
 static adc_continuous_handle_t adc = NULL;
