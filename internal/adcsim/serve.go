@@ -63,6 +63,9 @@ func serveDevice(ctx context.Context, dev *Device, opts *Options) error {
 // runPTY creates a pty, announces it and runs dev on it until it returns.
 func runPTY(ctx context.Context, dev *Device, opts *Options, log zerolog.Logger) error {
 	p, err := vport.Create(opts.Link)
+	if errors.Is(err, vport.ErrNotSymlink) {
+		return configError{fmt.Errorf("link: %w", err)}
+	}
 	if err != nil {
 		return fmt.Errorf("failed to create the virtual serial port: %w", err)
 	}

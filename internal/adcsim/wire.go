@@ -55,11 +55,12 @@ func (d *Device) Info() frame.DeviceInfo {
 	return info
 }
 
+// firmware is the version the simulated device reports: wsbridge's own.
 func firmware() string {
 	if v := buildinfo.Get().Version; v != "" {
-		return "wsbridge-sim " + v
+		return v
 	}
-	return "wsbridge-sim dev"
+	return "dev"
 }
 
 // appendInfo queues the info packet (frames wire) or an info line

@@ -29,7 +29,6 @@ See docs/sim.md.`,
 				o.Rate = 0 // the file's rate
 			}
 			o.Out, o.Log = s.Out, g.log
-			o.Config.Log = g.log
 			return classifySim(adcsim.Serve(cmd.Context(), o))
 		},
 	}
