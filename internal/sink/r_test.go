@@ -1,0 +1,172 @@
+package sink
+
+import (
+	"fmt"
+
+	"encoding/csv"
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsbridge/wsbridge/internal/testenv"
+)
+
+// runR runs an R script with args and returns its stdout.
+func runR(t *testing.T, script string, args ...string) string {
+	t.Helper()
+	rscript := testenv.Need(t, "Rscript", "r-base-core")
+	f := filepath.Join(t.TempDir(), "test.R")
+	os.WriteFile(f, []byte(script), 0o600)
+	cmd := exec.Command(rscript, append([]string{"--vanilla", f}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	done := make(chan struct{})
+	time.AfterFunc(60*time.Second, func() {
+		select {
+		case <-done:
+		default:
+			cmd.Process.Kill()
+		}
+	})
+	out, err := cmd.Output()
+	close(done)
+	if err != nil {
+		t.Fatalf("Rscript: %v\nstdout: %s\nstderr: %s", err, out, stderr.String())
+	}
+	return string(out)
+}
+
+// readRCSV reads a csv that R's write.csv wrote: a header and numbers.
+func readRCSV(t *testing.T, path string) ([]string, [][]int64) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(recs) < 2 {
+		t.Fatalf("R's csv: %v (%d records)", err, len(recs))
+	}
+	var rows [][]int64
+	for i, rec := range recs[1:] {
+		row := make([]int64, len(rec))
+		for j, s := range rec {
+			if row[j], err = strconv.ParseInt(s, 10, 64); err != nil {
+				t.Fatalf("R's row %d: %q is not an integer", i, s)
+			}
+		}
+		rows = append(rows, row)
+	}
+	return recs[0], rows
+}
+
+// TestRHelperReadsExactCounter: sim -> serve -> sink --virtual --header ->
+// examples/r/wsbridge.R's wsbridge_read in Rscript. R must read 5000 rows
+// of the counter, in order, each exactly once, with the channel names.
+func TestRHelperReadsExactCounter(t *testing.T) {
+	needE2E(t)
+	helper, _ := filepath.Abs("../../examples/r/wsbridge.R")
+	link, _ := startSim(t, 10*e2eRate)
+	sp := startServe(t, link, "127.0.0.1:0", 10*time.Second)
+	r := startSink(t, sp.url, func(o *Options) { o.Header = true })
+	out := filepath.Join(t.TempDir(), "r.csv")
+	stdout := runR(t, `
+options(scipen = 100)
+args <- commandArgs(trailingOnly = TRUE)
+source(args[1])
+t0 <- Sys.time()
+d <- wsbridge_read(args[2], n_max = 5000, timeout = 20)
+el <- as.numeric(Sys.time() - t0, units = "secs")
+write.csv(d, args[3], row.names = FALSE)
+cat(sprintf("rows %d cols %s in %.2fs\n", nrow(d), paste(names(d), collapse = ","), el))
+`, helper, r.info.Link, out)
+	t.Logf("R: %s", strings.TrimSpace(stdout))
+	names, rows := readRCSV(t, out)
+	if strings.Join(names, ",") != "ch0,ch1" || len(rows) != 5000 {
+		t.Fatalf("R read columns %v and %d rows, want ch0,ch1 and 5000", names, len(rows))
+	}
+	checkCounterRows(t, rows)
+	if sum := r.stop(t); sum.Gaps != 0 || sum.DroppedFrames != 0 {
+		t.Errorf("sink summary %+v", sum)
+	}
+}
+
+func checkCounterRows(t *testing.T, rows [][]int64) {
+	t.Helper()
+	if rows[0][0]%e2eF != 0 {
+		t.Errorf("R's first sample %d is not the start of a frame", rows[0][0])
+	}
+	for i, row := range rows {
+		if row[1] != row[0]+1 || i > 0 && row[0] != rows[i-1][0]+1 {
+			t.Fatalf("R row %d = %v after %v: not the next counter sample", i, row, rows[max(i-1, 0)])
+		}
+	}
+	t.Logf("R read samples %d..%d in order, exactly once", rows[0][0], rows[len(rows)-1][0])
+}
+
+// TestRRecipeFromDocs runs the base R recipe printed by the sink and shown
+// in the README: file(raw = TRUE, blocking = FALSE) + readLines.
+func TestRRecipeFromDocs(t *testing.T) {
+	needE2E(t)
+	link, _ := startSim(t, e2eRate)
+	sp := startServe(t, link, "127.0.0.1:0", 10*time.Second)
+	r := startSink(t, sp.url, nil)
+	out := filepath.Join(t.TempDir(), "r.csv")
+	runR(t, `
+options(scipen = 100)
+args <- commandArgs(trailingOnly = TRUE)
+con <- file(args[1], open = "r", raw = TRUE, blocking = FALSE)
+x <- character(0)
+deadline <- Sys.time() + 20
+while (length(x) < 2000 && Sys.time() < deadline) {
+  x <- c(x, readLines(con))
+  Sys.sleep(0.01)
+}
+close(con)
+d <- read.csv(text = x, header = FALSE, col.names = c("ch0", "ch1"))
+write.csv(d, args[2], row.names = FALSE)
+`, r.info.Name, out)
+	_, rows := readRCSV(t, out)
+	if len(rows) < 2000 {
+		t.Fatalf("R read %d rows, want at least 2000", len(rows))
+	}
+	checkCounterRows(t, rows)
+}
+
+// TestRHelperHeaderTimestampsReplies: channel names from the csv header,
+// the time column, and '#' reply lines skipped.
+func TestRHelperHeaderTimestampsReplies(t *testing.T) {
+	helper, _ := filepath.Abs("../../examples/r/wsbridge.R")
+	ts := newTServer(t, false)
+	r := startSink(t, ts.url(), func(o *Options) { o.Header, o.Timestamps, o.RepliesToPort = true, true, true })
+	c := ts.accept(t)
+	c.hello(t, 0, &wsproto.Device{Name: "t", Rate: testRate, Channels: 2, SampleType: "i16", FrameSamples: testSamples,
+		ChannelInfo: []frame.Channel{{Name: "left"}, {Name: "right"}}})
+	c.frames(t, 0, 4)
+	c.sendJSON(t, wsproto.Reply{Type: wsproto.TypeReply, OK: true, Text: "rate 1000"})
+	c.frames(t, 5, 9)
+	out := filepath.Join(t.TempDir(), "r.csv")
+	runR(t, `
+options(scipen = 100)
+args <- commandArgs(trailingOnly = TRUE)
+source(args[1])
+d <- wsbridge_read(args[2], n_max = 100, timeout = 10)
+write.csv(d, args[3], row.names = FALSE)
+`, helper, r.info.Link, out)
+	names, rows := readRCSV(t, out)
+	if strings.Join(names, ",") != "t_us,left,right" || len(rows) != 100 {
+		t.Fatalf("R read columns %v and %d rows, want t_us,left,right and 100", names, len(rows))
+	}
+	for k, row := range rows {
+		if want := []int64{int64(k) * 1000, int64(k), int64(k) + 1}; fmt.Sprint(row) != fmt.Sprint(want) {
+			t.Fatalf("R row %d = %v, want %v", k, row, want)
+		}
+	}
+}
