@@ -1,11 +1,8 @@
 package sink
 
 import (
-	"fmt"
-
 	"encoding/csv"
-	"github.com/wsbridge/wsbridge/internal/frame"
-	"github.com/wsbridge/wsbridge/internal/wsproto"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/testenv"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
 // runR runs an R script with args and returns its stdout.
