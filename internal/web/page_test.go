@@ -116,6 +116,7 @@ func assertPlotted(t *testing.T, tb *tab, what string) {
 
 func saveScreenshot(t *testing.T, tb *tab) {
 	t.Helper()
+	tb.eval(`document.activeElement.blur(); window.scrollTo(0, 0); new Promise((ok) => setTimeout(ok, 300))`, nil)
 	buf, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)

@@ -3,20 +3,17 @@ package web
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
-	"github.com/wsbridge/wsbridge/internal/adcsim"
-	"github.com/wsbridge/wsbridge/internal/frame"
-	"github.com/wsbridge/wsbridge/internal/relay"
+	"github.com/wsbridge/wsbridge/internal/serve"
 )
 
-// testServe is a running serve --sim: the in-process simulator, the frame
-// decoder and the relay with this package's Handler as its page, all real.
-// (internal/serve wires the same parts; when it lands this helper can call
-// serve.Run instead.)
+// testServe is a running `serve --sim` (serve.Run in-process: the
+// simulator, capture, relay) with this package's Handler as its page.
 type testServe struct {
 	URL    string
 	cancel context.CancelFunc
@@ -35,58 +32,56 @@ type simOpts struct {
 	Corrupt    float64 // probability that each serial byte is flipped
 }
 
-func startServe(t *testing.T, o simOpts) *testServe {
-	t.Helper()
-	cfg := adcsim.DefaultConfig()
-	cfg.Signal, cfg.Rate, cfg.Channels = o.Signal, o.Rate, o.Channels
-	cfg.CorruptRate = o.Corrupt
-	if o.SampleType != "" {
-		cfg.SampleType = o.SampleType
-	}
-	ro := relay.DefaultOptions()
-	ro.Listen, ro.Token, ro.TLSCert, ro.TLSKey, ro.Page = o.Addr, o.Token, o.TLSCert, o.TLSKey, Handler()
-	if ro.Listen == "" {
-		ro.Listen = "127.0.0.1:0"
-	}
-	srv, err := relay.New(ro)
-	if err != nil {
-		t.Fatalf("relay.New: %v", err)
-	}
-	url, err := srv.Listen()
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	port, err := adcsim.Open(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatalf("adcsim.Open: %v", err)
-	}
-	s := &testServe{URL: url, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		go pump(port, srv)
-		if err := srv.Serve(ctx); err != nil {
-			t.Errorf("relay: %v", err)
-		}
-		port.Close()
-	}()
-	t.Cleanup(s.Stop)
-	return s
+// lineWriter hands the first line written to it to a channel.
+type lineWriter struct {
+	once sync.Once
+	c    chan string
 }
 
-// pump reads the simulator's serial bytes into the relay until the port closes.
-func pump(port io.Reader, srv *relay.Server) {
-	dec := frame.NewDecoder(srv.Packet)
-	srv.DeviceUp("open")
-	buf := make([]byte, 64<<10)
-	for {
-		n, err := port.Read(buf)
-		dec.Write(buf[:n])
-		if err != nil {
-			return
-		}
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { w.c <- string(p) })
+	return len(p), nil
+}
+
+func startServe(t *testing.T, o simOpts) *testServe {
+	t.Helper()
+	so := serve.DefaultOptions()
+	so.Sim = true
+	so.SimCfg.Signal, so.SimCfg.Rate, so.SimCfg.Channels, so.SimCfg.CorruptRate = o.Signal, o.Rate, o.Channels, o.Corrupt
+	if o.SampleType != "" {
+		so.SimCfg.SampleType = o.SampleType
 	}
+	so.Relay.Listen, so.Relay.Token, so.Relay.TLSCert, so.Relay.TLSKey = o.Addr, o.Token, o.TLSCert, o.TLSKey
+	if so.Relay.Listen == "" {
+		so.Relay.Listen = "127.0.0.1:0"
+	}
+	so.Relay.Page = Handler()
+	out := &lineWriter{c: make(chan string, 1)}
+	so.Out = out
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &testServe{cancel: cancel, done: make(chan struct{})}
+	errc := make(chan error, 1)
+	go func() {
+		defer close(s.done)
+		errc <- serve.Run(ctx, so)
+	}()
+	select {
+	case line := <-out.c: // "wsbridge serve: page URL/ stream ..."
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			cancel()
+			t.Fatalf("unexpected serve output %q", line)
+		}
+		s.URL = strings.TrimSuffix(f[3], "/")
+	case err := <-errc:
+		cancel()
+		t.Fatalf("serve.Run: %v", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		t.Fatal("serve did not start in 10 s")
+	}
+	t.Cleanup(s.Stop)
+	return s
 }
 
 // Stop shuts serve down (clients get close 1001) and waits for it.
