@@ -2,11 +2,13 @@ package adcsim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/bits"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"time"
 
@@ -175,6 +177,11 @@ func (d *Device) Run(ctx context.Context, port io.ReadWriter) error {
 	var unplugAt time.Time
 	if d.cfg.UnplugEvery > 0 {
 		unplugAt = time.Now().Add(d.cfg.UnplugEvery)
+		// A write blocked because nobody reads must not delay the unplug.
+		if p, ok := port.(interface{ SetWriteDeadline(time.Time) error }); ok {
+			p.SetWriteDeadline(unplugAt)
+			defer p.SetWriteDeadline(time.Time{})
+		}
 	}
 	timer := time.NewTimer(time.Until(d.nextWake(unplugAt)))
 	defer timer.Stop()
@@ -194,6 +201,11 @@ func (d *Device) Run(ctx context.Context, port io.ReadWriter) error {
 				return d.unplug(ctx, port)
 			}
 			err = d.emitDue(ctx, port)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) && !unplugAt.IsZero() && !time.Now().Before(unplugAt) {
+			d.cfg.Log.Warn().Msg("unplugging while a write was blocked (nobody reads the port): the frames in it are lost")
+			d.count(func(s *Stats) { s.Unplugs++ })
+			return ErrUnplugged
 		}
 		if err != nil {
 			return d.exitErr(ctx, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
 // TestBootGarbageResync: the ROM-style burst comes first, has no 0x00,
@@ -281,5 +282,31 @@ func TestServeStdout(t *testing.T) {
 		if want := itoa(int(int16(i))); string(l) != want {
 			t.Fatalf("line %d: %q, want %q", i+1, l, want)
 		}
+	}
+}
+
+// TestUnplugWhileNobodyReads: a write blocked on a full pty does not hold
+// up the unplug.
+func TestUnplugWhileNobodyReads(t *testing.T) {
+	cfg := counterConfig(WireFrames, 200000) // fills the pty in about 50 ms
+	cfg.UnplugEvery, cfg.MaxLag = 300*time.Millisecond, time.Hour
+	d, err := NewDevice(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := vport.Create("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	done := make(chan error, 1)
+	go func() { done <- d.Run(context.Background(), p) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrUnplugged) {
+			t.Fatalf("Run: %v, want ErrUnplugged", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the unplug never came")
 	}
 }

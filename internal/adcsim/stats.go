@@ -22,7 +22,8 @@ const (
 // Stats are the device's exact counters, for tests to compare with what a
 // receiver saw. Every data frame generated is either sent, dropped or
 // detached: Frames == Sent + Dropped + Detached, except for the frames
-// whose write was cut short when Run's context ended.
+// whose write was cut short when Run's context ended or when an unplug came
+// while a write was blocked because nobody read the port.
 type Stats struct {
 	Frames   uint64 `json:"frames"`   // data frames generated (seq advanced this many times)
 	Sent     uint64 `json:"sent"`     // data frames written to the port in full
