@@ -50,9 +50,9 @@ func main() {
 
 	var c config
 	var consumers, systems string
-	flag.BoolVar(&c.quick, "quick", false, "short run: one repetition, 1 s per run (under a minute)")
+	flag.BoolVar(&c.quick, "quick", false, "short run: one repetition, 1 and 100 consumers, about 1 s per run (under a minute)")
 	flag.IntVar(&c.reps, "reps", 0, "repetitions per cell (default 1 with --quick, 3 otherwise)")
-	flag.StringVar(&consumers, "consumers", "1,10,100", "consumer counts")
+	flag.StringVar(&consumers, "consumers", "", "consumer counts (default 1,10,100; 1,100 with --quick)")
 	flag.StringVar(&systems, "systems", "wsbridge,ser2net,socat,python,node", "systems to run")
 	flag.StringVar(&c.out, "out", "docs/benchmarks-peers.md", "report file (relative to the repository root)")
 	flag.StringVar(&c.svg, "svg", "docs/img/latency-cdf.svg", "latency CDF plot (relative to the repository root)")
@@ -86,8 +86,16 @@ func (c *config) finish(consumers, systems string) error {
 		}
 	}
 	c.dur48k, c.durFlat = 4*time.Second, 3*time.Second
+	switch {
+	case consumers != "":
+	case c.quick:
+		consumers = "1,100"
+	default:
+		consumers = "1,10,100"
+	}
 	if c.quick {
-		c.dur48k, c.durFlat = 1200*time.Millisecond, 800*time.Millisecond
+		c.dur48k, c.durFlat = time.Second, 600*time.Millisecond
+		settle = 200 * time.Millisecond
 	}
 	for _, s := range strings.Split(consumers, ",") {
 		var n int
@@ -220,9 +228,9 @@ func schedule(ctx context.Context, e *env, c *config) ([]runResult, []string) {
 }
 
 func logRun(r *runResult) {
-	fmt.Fprintf(os.Stderr, "%-5s n=%-3d %-8s rep %d: %7.1f MB/s  p50 %6.0f µs  p99 %6.0f µs  cpu %5.1f%%  hwm %6.1f MB  lost %d/%d%s\n",
+	fmt.Fprintf(os.Stderr, "%-5s n=%-3d %-8s rep %d: %7.1f MB/s  p50 %6.0f µs  p99 %6.0f µs  cpu %5.1f%%  hwm %6.1f MB  lost %d/%d  (%.1fs)%s\n",
 		r.workload, r.consumers, r.system, r.rep, r.mbps, r.lat.quantile(0.5), r.lat.quantile(0.99),
-		r.cpuPct, r.hwmMB, r.lost, r.expected, errSuffix(r.errs))
+		r.cpuPct, r.hwmMB, r.lost, r.expected, r.wall.Seconds(), errSuffix(r.errs))
 }
 
 func errSuffix(errs []string) string {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -33,7 +34,7 @@ func (r *report) wsbridgeHow() string {
 	if r.e.wsbridge != "" {
 		return "`wsbridge serve --port PTY --input frames --max-clients 256` (built from this tree)"
 	}
-	return "capture + relay in one process (`bench -relayd`, the same wiring as `wsbridge serve`, which was not implemented when this ran)"
+	return "serve.Run in the bench binary (`bench -relayd`), the code behind `wsbridge serve`; the wsbridge binary could not be built when this ran"
 }
 
 func (r *report) method(p func(string, ...any)) {
@@ -133,13 +134,20 @@ func (r *report) tables(p func(string, ...any)) {
 		p("")
 		r.errors(p, w.name)
 	}
-	p("![latency CDF](img/%s)", lastPath(r.c.svg))
+	p("![latency CDF](%s)", r.svgLink())
 	p("")
 	p("The plot: the share of frames (y) delivered to a consumer within a given added latency (x, log scale), 48 kHz workload, all repetitions and consumers merged.")
 	p("")
 }
 
-func lastPath(s string) string { return s[strings.LastIndexByte(s, '/')+1:] }
+// svgLink is the plot's path relative to the report.
+func (r *report) svgLink() string {
+	rel, err := filepath.Rel(filepath.Dir(abs(r.e.root, r.c.out)), abs(r.e.root, r.c.svg))
+	if err != nil {
+		return r.c.svg
+	}
+	return filepath.ToSlash(rel)
+}
 
 func (r *report) errors(p func(string, ...any), wl string) {
 	var lines []string

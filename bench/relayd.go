@@ -11,15 +11,14 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/capture"
-	"github.com/wsbridge/wsbridge/internal/frame"
-	"github.com/wsbridge/wsbridge/internal/relay"
+	"github.com/wsbridge/wsbridge/internal/serve"
 )
 
-// relayd is the bench binary's hidden second mode (`-relayd`): the same
-// capture + relay wiring as `wsbridge serve`, in one process, with
-// runtime/pprof. The bench re-executes itself in this mode to profile
-// wsbridge where it loses to a peer (serve has no --pprof flag), and to
-// stand in for serve while `wsbridge serve` does not exist yet.
+// relayd is the bench binary's hidden second mode (`-relayd`): serve.Run,
+// the code behind `wsbridge serve`, in this process with runtime/pprof.
+// The bench re-executes itself in this mode to profile wsbridge where it
+// loses to a peer (serve has no --pprof flag), and as a stand-in when the
+// wsbridge binary cannot be built.
 type relaydOpts struct {
 	port, listen  string
 	cpuProfile    string
@@ -27,43 +26,16 @@ type relaydOpts struct {
 	maxClients    int
 	history       time.Duration
 	slowClient    string
-	profileWindow time.Duration // 0: profile the whole life
-}
-
-// relayHandler adapts capture.Handler to the relay server, as serve does.
-type relayHandler struct{ s *relay.Server }
-
-func (h relayHandler) Packet(p *frame.Packet) { h.s.Packet(p) }
-
-func (h relayHandler) Event(e capture.Event) {
-	switch e.Kind {
-	case capture.DeviceUp:
-		h.s.DeviceUp(e.Reason)
-	case capture.DeviceDown:
-		h.s.DeviceDown(e.Reason)
-	}
 }
 
 func runRelayd(o relaydOpts) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	ro := relay.DefaultOptions()
-	ro.Listen, ro.MaxClients, ro.SlowClient = o.listen, o.maxClients, o.slowClient
+	so := serve.DefaultOptions()
+	so.Capture.Port, so.Capture.Input = o.port, capture.InputFrames
+	so.Relay.Listen, so.Relay.MaxClients, so.Relay.SlowClient = o.listen, o.maxClients, o.slowClient
 	if o.history > 0 {
-		ro.History = o.history
-	}
-	srv, err := relay.New(ro)
-	if err != nil {
-		return err
-	}
-	co := capture.DefaultOptions()
-	co.Port, co.Input = o.port, capture.InputFrames
-	cp, err := capture.New(co)
-	if err != nil {
-		return err
-	}
-	if _, err := srv.Listen(); err != nil {
-		return err
+		so.Relay.History = o.history
 	}
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
@@ -76,13 +48,7 @@ func runRelayd(o relaydOpts) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- cp.Run(ctx, relayHandler{srv}) }()
-	err = srv.Serve(ctx)
-	stop()
-	if cerr := <-errc; err == nil && cerr != nil && ctx.Err() == nil {
-		err = cerr
-	}
+	err := serve.Run(ctx, so)
 	if o.heapProfile != "" {
 		writeHeap(o.heapProfile)
 	}

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/vport"
@@ -38,12 +40,18 @@ type runResult struct {
 	expected  uint64  // samples written times consumers
 	badFrames uint64  // frames whose samples were not the counter signal
 	errs      []string
+	wall      time.Duration // the whole run, start to stop
 }
+
+// settle is the pause between connecting the consumers and the first write.
+var settle = 300 * time.Millisecond
 
 // runOnce runs sys on w with n consumers: a fresh pty, the bridge, the
 // consumers, the writer, the drain; everything it starts is stopped.
 func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (res runResult) {
 	res = runResult{system: sys.name, workload: w.name, consumers: n, rep: rep}
+	began := time.Now()
+	defer func() { res.wall = time.Since(began) }()
 	fail := func(err error) runResult { res.errs = append(res.errs, err.Error()); return res }
 	port, err := vport.Create("")
 	if err != nil {
@@ -62,20 +70,29 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 	if err := waitListening(ctx, p, tcp, 10*time.Second); err != nil {
 		return fail(err)
 	}
+	tListen := time.Now()
 	ck := newClock()
 	cs, err := connect(ctx, sys.wire, addr(tcp), ck, w, n)
 	defer closeAll(cs)
 	if err != nil {
 		return fail(err)
 	}
-	time.Sleep(300 * time.Millisecond) // let the bridge open the port and register every client
+	time.Sleep(settle) // let the bridge open the port and register every client
 	u0, err := groupUsage(p.pid())
 	if err != nil {
 		return fail(fmt.Errorf("%s died before the run: %s", sys.name, p.tail()))
 	}
 	t0 := time.Now()
 	res.written = write(port, w, ck)
+	tDrain := time.Now()
 	drain(cs, res.written.frames, 5*time.Second)
+	tDone := time.Now()
+	defer func() {
+		if os.Getenv("BENCH_DEBUG") != "" {
+			note("phases: start %v connect %v write %v drain %v stop %v", tListen.Sub(began), t0.Sub(tListen),
+				tDrain.Sub(t0), tDone.Sub(tDrain), time.Since(tDone))
+		}
+	}()
 	u1, err := groupUsage(p.pid())
 	if err == nil {
 		res.cpuPct = 100 * (u1.cpu - u0.cpu) / time.Since(t0).Seconds()
@@ -88,17 +105,29 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 	return res
 }
 
+// connect dials n consumers, 16 at a time, all before the first write.
 func connect(ctx context.Context, wire, a string, ck clock, w workload, n int) ([]*consumer, error) {
-	var cs []*consumer
-	for i := 0; i < n; i++ {
-		t := &tally{checkAll: !w.flat, frameSample: w.frameSamples}
-		c, err := dialConsumer(ctx, wire, a, ck, t)
-		if err != nil {
-			return cs, fmt.Errorf("consumer %d of %d: %w", i+1, n, err)
-		}
-		cs = append(cs, c)
+	cs := make([]*consumer, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			t := &tally{checkAll: !w.flat, frameSample: w.frameSamples}
+			cs[i], errs[i] = dialConsumer(ctx, wire, a, ck, t)
+		}()
 	}
-	return cs, nil
+	wg.Wait()
+	ok := slices.DeleteFunc(slices.Clone(cs), func(c *consumer) bool { return c == nil })
+	for i, err := range errs {
+		if err != nil {
+			return ok, fmt.Errorf("consumer %d of %d: %w", i+1, n, err)
+		}
+	}
+	return ok, nil
 }
 
 func write(port *vport.Port, w workload, ck clock) writeResult {
