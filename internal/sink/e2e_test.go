@@ -71,7 +71,7 @@ type serveProc struct {
 
 // startServe runs serve on the device at link, listening on listen
 // (127.0.0.1:0 for any port).
-func startServe(t *testing.T, link, listen string, history time.Duration) *serveProc {
+func startServe(t testing.TB, link, listen string, history time.Duration) *serveProc {
 	t.Helper()
 	o := serve.DefaultOptions()
 	o.Capture.Port, o.Capture.Input = link, "frames"

@@ -195,7 +195,7 @@ type running struct {
 
 // startSink runs a sink with a virtual port in a temp dir; edit adjusts
 // the options. It stops the sink at cleanup.
-func startSink(t *testing.T, url string, edit func(o *Options)) *running {
+func startSink(t testing.TB, url string, edit func(o *Options)) *running {
 	t.Helper()
 	o := DefaultOptions()
 	o.URL = url
@@ -227,7 +227,7 @@ func startSink(t *testing.T, url string, edit func(o *Options)) *running {
 }
 
 // stop ends the sink and returns its summary.
-func (r *running) stop(t *testing.T) Summary {
+func (r *running) stop(t testing.TB) Summary {
 	t.Helper()
 	r.cancel()
 	select {
@@ -249,7 +249,7 @@ func (r *running) stop(t *testing.T) Summary {
 
 // openLikeR opens the pty slave read-only and non-blocking, as R's
 // file(port, "r", raw = TRUE, blocking = FALSE) does.
-func openLikeR(t *testing.T, name string) *os.File {
+func openLikeR(t testing.TB, name string) *os.File {
 	t.Helper()
 	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
 	if err != nil {

@@ -1,0 +1,195 @@
+package sink
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/vport"
+)
+
+// stampPort records when each frame's bytes were written by the device.
+type stampPort struct {
+	*vport.Port
+	mu    sync.Mutex
+	dec   *frame.Decoder
+	sent  map[uint32]time.Time
+	stamp time.Time
+}
+
+func newStampPort(p *vport.Port) *stampPort {
+	sp := &stampPort{Port: p, sent: map[uint32]time.Time{}}
+	sp.dec = frame.NewDecoder(func(pk *frame.Packet) {
+		if pk.Type == frame.TypeData {
+			sp.sent[pk.Frame.Seq] = sp.stamp
+		}
+	})
+	return sp
+}
+
+func (p *stampPort) Write(b []byte) (int, error) {
+	n, err := p.Port.Write(b)
+	p.mu.Lock()
+	p.stamp = time.Now()
+	p.dec.Write(b[:n])
+	p.mu.Unlock()
+	return n, err
+}
+
+func (p *stampPort) sentAt(seq uint32) (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t, ok := p.sent[seq]
+	return t, ok
+}
+
+// benchChain is sim -> serve -> sink --virtual (csv) with a stamping sim.
+func benchChain(b *testing.B, cfg adcsim.Config) (*stampPort, *running, *os.File) {
+	link := b.TempDir() + "/ttySIM"
+	p, err := vport.Create(link)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dev, err := adcsim.NewDevice(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sp := newStampPort(p)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); dev.Run(ctx, sp) }()
+	b.Cleanup(func() { cancel(); p.Close(); <-done })
+	srv := startServe(b, link, "127.0.0.1:0", 10*time.Second)
+	r := startSink(b, srv.url, func(o *Options) { o.Log = zerolog.Nop() })
+	rd, err := os.OpenFile(r.info.Name, os.O_RDONLY|syscall.O_NOCTTY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { rd.Close() })
+	return sp, r, rd
+}
+
+// BenchmarkE2ELatency: device write -> the reader of the sink's pty has the
+// frame's last csv line, at 1000 frames/s (10 kHz, 10 samples per frame,
+// 2 channels of i32). Reports p50 and p99 over 3000 frames.
+func BenchmarkE2ELatency(b *testing.B) {
+	cfg := adcsim.DefaultConfig()
+	cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType, cfg.FrameSamples = "counter", 10000, 2, "i32", 10
+	sp, _, rd := benchChain(b, cfg)
+	var lat []time.Duration
+	buf := make([]byte, 64<<10)
+	var line []byte
+	b.ResetTimer()
+	warm := 0 // frames written before the reader opened are not latency
+	for len(lat) < 3000 {
+		n, err := rd.Read(buf)
+		now := time.Now()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, c := range buf[:n] {
+			if c != '\n' {
+				line = append(line, c)
+				continue
+			}
+			v, _ := strconv.ParseInt(string(line[:bytes.IndexByte(line, ',')]), 10, 64)
+			line = line[:0]
+			if v%10 == 9 {
+				if at, ok := sp.sentAt(uint32(v / 10)); ok {
+					if warm++; warm > 300 {
+						lat = append(lat, now.Sub(at))
+					}
+				}
+			}
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50_µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99_µs")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max_µs")
+}
+
+// BenchmarkE2ESustainedCSV: sim (counter, mono i16) -> serve -> sink csv ->
+// a reader of the pty, for 3 s at each rate; reports whether anything was
+// lost and the sink's CPU share. Run with -benchtime=1x.
+func BenchmarkE2ESustainedCSV(b *testing.B) {
+	for _, rate := range []uint32{300_000, 600_000, 900_000, 1_200_000} {
+		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
+			cfg := adcsim.DefaultConfig()
+			cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType = "counter", rate, 1, "i16"
+			_, r, rd := benchChain(b, cfg)
+			var got int64
+			buf := make([]byte, 256<<10)
+			var ru0, ru1 syscall.Rusage
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+			start := time.Now()
+			for time.Since(start) < 3*time.Second {
+				rd.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+				n, _ := rd.Read(buf)
+				got += int64(bytes.Count(buf[:n], []byte{'\n'}))
+			}
+			el := time.Since(start)
+			syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+			sum := r.stop(b)
+			cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
+			b.ReportMetric(float64(got)/el.Seconds(), "samples/s")
+			b.ReportMetric(float64(got)*2/el.Seconds()/1e6, "MB/s_samples")
+			b.ReportMetric(float64(sum.BytesWritten)/sum.DurationS/1e6, "MB/s_csv")
+			b.ReportMetric(float64(sum.LostFrames+sum.DroppedFrames), "lost+dropped_frames")
+			b.ReportMetric(cpu.Seconds()/el.Seconds()*100/float64(runtime.NumCPU()), "cpu%_all_cores_whole_chain")
+		})
+	}
+}
+
+// BenchmarkSinkCSV measures the sink alone: binary frames (1 channel i16,
+// 480 samples) rendered as csv, queued and written to a pty that a reader
+// drains. Reported as MB/s of samples in.
+func BenchmarkSinkCSV(b *testing.B) {
+	o := DefaultOptions()
+	o.URL, o.Virtual = "ws://127.0.0.1:1/ws", b.TempDir()+"/tty"
+	o.Validate()
+	s, err := newSink(&o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.port.Close()
+	rd, _ := os.OpenFile(s.info.Name, os.O_RDONLY|syscall.O_NOCTTY, 0)
+	defer rd.Close()
+	go func() {
+		buf := make([]byte, 256<<10)
+		for {
+			if _, err := rd.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.writeLoop(ctx)
+	f := frame.Frame{Rate: 48000, Channels: 1, SampleType: frame.I16, Count: 480, Data: make([]byte, 960)}
+	for i := range 480 {
+		f.PutInt(i, 0, int64(i*37-9000))
+	}
+	s.q.policy = Block
+	b.SetBytes(960)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f.Seq = uint32(i)
+		pkt, _ := frame.AppendFrame(nil, &f)
+		s.stream.onBinary(ctx, pkt)
+	}
+}
+
