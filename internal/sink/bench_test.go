@@ -192,4 +192,3 @@ func BenchmarkSinkCSV(b *testing.B) {
 		s.stream.onBinary(ctx, pkt)
 	}
 }
-
