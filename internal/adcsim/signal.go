@@ -1,6 +1,7 @@
 package adcsim
 
 import (
+	"encoding/binary"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -40,14 +41,20 @@ func newSource(cfg *Config, rng *rand.Rand) (source, uint32, error) {
 type counter struct{}
 
 func (counter) fill(f *frame.Frame, i uint64) {
-	nch := int(f.Channels)
-	for j := 0; j < int(f.Count); j++ {
+	nch, sz := int(f.Channels), f.SampleType.Size()
+	b := f.Data[:int(f.Count)*nch*sz]
+	for j, off := 0, 0; j < int(f.Count); j++ {
 		for c := 0; c < nch; c++ {
-			v := i + uint64(j) + uint64(c)
-			if f.SampleType == frame.F32 {
-				v %= 1 << 24
+			v := i + uint64(j+c)
+			switch f.SampleType {
+			case frame.U16, frame.I16:
+				binary.LittleEndian.PutUint16(b[off:], uint16(v))
+			case frame.I32:
+				binary.LittleEndian.PutUint32(b[off:], uint32(v))
+			default: // f32: exact integers up to 2^24
+				binary.LittleEndian.PutUint32(b[off:], math.Float32bits(float32(v%(1<<24))))
 			}
-			f.PutInt(j, c, int64(v)) // PutInt truncates to 16 or 32 bits
+			off += sz
 		}
 	}
 }
