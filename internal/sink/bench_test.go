@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
@@ -57,6 +58,11 @@ func (p *stampPort) sentAt(seq uint32) (time.Time, bool) {
 
 // benchChain is sim -> serve -> sink --virtual (csv) with a stamping sim.
 func benchChain(b *testing.B, cfg adcsim.Config) (*stampPort, *running, *os.File) {
+	sp, _, r, rd := benchChainURL(b, cfg)
+	return sp, r, rd
+}
+
+func benchChainURL(b *testing.B, cfg adcsim.Config) (*stampPort, string, *running, *os.File) {
 	link := b.TempDir() + "/ttySIM"
 	p, err := vport.Create(link)
 	if err != nil {
@@ -78,7 +84,40 @@ func benchChain(b *testing.B, cfg adcsim.Config) (*stampPort, *running, *os.File
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { rd.Close() })
-	return sp, r, rd
+	return sp, srv.url, r, rd
+}
+
+// wsArrivals records when a plain WebSocket client of serve receives each
+// frame: serve's share of the latency.
+func wsArrivals(ctx context.Context, url string) func(seq uint32) (time.Time, bool) {
+	var mu sync.Mutex
+	at := map[uint32]time.Time{}
+	go func() {
+		c, _, err := websocket.Dial(ctx, url+"?format=binary", nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		var p frame.Packet
+		for {
+			typ, b, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			now := time.Now()
+			if typ == websocket.MessageBinary && frame.Parse(&p, b) == nil {
+				mu.Lock()
+				at[p.Frame.Seq] = now
+				mu.Unlock()
+			}
+		}
+	}()
+	return func(seq uint32) (time.Time, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		t, ok := at[seq]
+		return t, ok
+	}
 }
 
 // BenchmarkE2ELatency: device write -> the reader of the sink's pty has the
@@ -87,8 +126,9 @@ func benchChain(b *testing.B, cfg adcsim.Config) (*stampPort, *running, *os.File
 func BenchmarkE2ELatency(b *testing.B) {
 	cfg := adcsim.DefaultConfig()
 	cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType, cfg.FrameSamples = "counter", 10000, 2, "i32", 10
-	sp, _, rd := benchChain(b, cfg)
-	var lat []time.Duration
+	sp, url, _, rd := benchChainURL(b, cfg)
+	wsAt := wsArrivals(b.Context(), url)
+	var lat, serveLat []time.Duration
 	buf := make([]byte, 64<<10)
 	var line []byte
 	b.ResetTimer()
@@ -110,6 +150,9 @@ func BenchmarkE2ELatency(b *testing.B) {
 				if at, ok := sp.sentAt(uint32(v / 10)); ok {
 					if warm++; warm > 300 {
 						lat = append(lat, now.Sub(at))
+						if w, ok := wsAt(uint32(v / 10)); ok {
+							serveLat = append(serveLat, w.Sub(at))
+						}
 					}
 				}
 			}
@@ -120,6 +163,11 @@ func BenchmarkE2ELatency(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50_µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99_µs")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max_µs")
+	slices.Sort(serveLat)
+	if n := len(serveLat); n > 0 {
+		b.ReportMetric(float64(serveLat[n/2].Microseconds()), "serve_only_p50_µs")
+		b.ReportMetric(float64(serveLat[n*99/100].Microseconds()), "serve_only_p99_µs")
+	}
 }
 
 // BenchmarkE2ESustainedCSV: sim (counter, mono i16) -> serve -> sink csv ->

@@ -169,3 +169,42 @@ write.csv(d, args[3], row.names = FALSE)
 		}
 	}
 }
+
+// TestRWritesCommand: R writes a command line into the port on a second
+// connection; it reaches serve as a command and the reply comes back as
+// a '#' line that the helper skips.
+func TestRWritesCommand(t *testing.T) {
+	ts := newTServer(t, false)
+	r := startSink(t, ts.url(), func(o *Options) { o.RepliesToPort = true })
+	c := ts.accept(t)
+	c.hello(t, 0, nil)
+	go func() {
+		select {
+		case m := <-c.msgs:
+			if cmd, err := wsproto.ParseClientMessage(m); err == nil {
+				c.sendJSON(t, wsproto.Reply{Type: wsproto.TypeReply, OK: true, Text: cmd.Line})
+				c.frames(t, 0, 0)
+			}
+		case <-time.After(20 * time.Second):
+		}
+	}()
+	stdout := runR(t, `
+args <- commandArgs(trailingOnly = TRUE)
+w <- file(args[1], open = "w", raw = TRUE)
+writeLines("rate 8000", w)
+flush(w)
+con <- file(args[1], open = "r", raw = TRUE, blocking = FALSE)
+x <- character(0)
+deadline <- Sys.time() + 20
+while (length(x) < 11 && Sys.time() < deadline) {
+  x <- c(x, readLines(con))
+  Sys.sleep(0.01)
+}
+close(w); close(con)
+cat(x, sep = "\n")
+`, r.info.Link)
+	want := "# ok rate 8000\n" + wantCSV(0, 0)
+	if stdout != want {
+		t.Fatalf("R printed %q, want %q", stdout, want)
+	}
+}
