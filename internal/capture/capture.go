@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -82,6 +83,7 @@ func (c *Capture) Run(ctx context.Context, h Handler) error {
 	for reopened := false; ; reopened = true {
 		reason := c.serve(ctx, cn, h, reopened)
 		if ctx.Err() != nil {
+			c.in.flush()
 			c.setDown(false)
 			return nil
 		}
@@ -129,7 +131,7 @@ func (c *Capture) readLoop(ctx context.Context, cn *conn) string {
 			}
 			if time.Since(lastCheck) >= pathCheck {
 				lastCheck = time.Now()
-				if cn.name != "sim" && !pathExists(cn.name) {
+				if filepath.IsAbs(cn.name) && !pathExists(cn.name) { // not "sim", nor COM3
 					return "device path " + cn.name + " is gone"
 				}
 			}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"go.bug.st/serial"
-	"go.bug.st/serial/enumerator"
 )
 
 // PortInfo describes one serial port, as `wsbridge ports` prints it.
@@ -72,16 +71,9 @@ const espressifVID = "303a"
 // ListPorts returns the serial ports present, sorted by path, with their
 // USB identity where the system reports it.
 func ListPorts() ([]PortInfo, error) {
-	details, err := enumerator.GetDetailedPortsList()
+	out, err := usbPorts()
 	if err != nil {
 		return listPlain(err)
-	}
-	out := make([]PortInfo, 0, len(details))
-	for _, d := range details {
-		if d.Name == "" {
-			continue // the enumerator leaves ports without sysfs details unnamed
-		}
-		out = append(out, portInfo(d))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
@@ -100,16 +92,6 @@ func listPlain(detailErr error) ([]PortInfo, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
-}
-
-func portInfo(d *enumerator.PortDetails) PortInfo {
-	p := PortInfo{Path: d.Name, USB: d.IsUSB, Serial: d.SerialNumber,
-		Manufacturer: d.Manufacturer, Product: d.Product,
-		VID: strings.ToLower(d.VID), PID: strings.ToLower(d.PID)}
-	if p.USB {
-		p.Chip, p.ESP32 = chipOf(p.VID, p.PID)
-	}
-	return p
 }
 
 // Match is a USB identity: VID:PID with an optional serial number.
