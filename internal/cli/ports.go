@@ -31,8 +31,6 @@ to follow the board when it comes back under another name.`,
 // o (serve uses them; see docs/capture.md). Start o from
 // capture.DefaultOptions() so that --help shows the defaults. The names
 // double as config keys and WSBRIDGE_* variables.
-//
-//lint:ignore U1000 for serve.go, which the serve work wires up
 func addPortFlags(fs *pflag.FlagSet, o *capture.Options) {
 	fs.StringVar(&o.Port, "port", o.Port, "serial device, e.g. /dev/ttyUSB0 or /dev/serial/by-id/...; empty: the one ESP32 board present (see wsbridge ports)")
 	fs.StringVar(&o.Match, "match", o.Match, "find the device by USB identity VID:PID[:SERIAL] (e.g. 10c4:ea60), and again after a replug under a new path")
