@@ -228,25 +228,37 @@ func (tb *tab) waitFor(what, cond string, timeout time.Duration) {
 	}
 }
 
-// tracePixels counts canvas pixels within a small distance of a trace color.
-func (tb *tab) tracePixels() int {
+// plotCoverage reads the canvas and returns, per channel lane, the
+// fraction of pixel columns holding at least one pixel in a trace color,
+// and the total number of such pixels.
+func (tb *tab) plotCoverage() (lanes []float64, pixels int) {
 	tb.t.Helper()
-	var n int
+	var r struct {
+		Lanes  []float64 `json:"lanes"`
+		Pixels int       `json:"pixels"`
+	}
 	tb.eval(`(() => {
 	  const c = document.getElementById("plot");
-	  const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+	  const W = c.width, H = c.height, px = c.getContext("2d").getImageData(0, 0, W, H).data;
+	  const n = Math.max(1, wsbridge.channels), band = Math.round(18 * (window.devicePixelRatio || 1));
+	  const laneH = (H - band) / n;
 	  const probe = document.createElement("canvas").getContext("2d");
-	  const rgb = window.wsbridge.traceColors.map((col) => {
+	  const rgb = wsbridge.traceColors.map((col) => {
 	    probe.fillStyle = col; probe.fillRect(0, 0, 1, 1);
 	    return Array.from(probe.getImageData(0, 0, 1, 1).data.slice(0, 3));
 	  });
-	  let n = 0;
-	  for (let i = 0; i < px.length; i += 4) {
-	    for (const [r, g, b] of rgb) {
-	      if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) < 40) { n++; break; }
+	  const cols = Array.from({ length: n }, () => new Uint8Array(W));
+	  let pixels = 0;
+	  for (let y = 0; y < H - band; y++) {
+	    const lane = Math.min(n - 1, Math.floor(y / laneH));
+	    for (let x = 0; x < W; x++) {
+	      const i = (y * W + x) * 4;
+	      for (const [r, g, b] of rgb) {
+	        if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) < 40) { pixels++; cols[lane][x] = 1; break; }
+	      }
 	    }
 	  }
-	  return n;
-	})()`, &n)
-	return n
+	  return { pixels, lanes: cols.map((a) => a.reduce((s, v) => s + v, 0) / W) };
+	})()`, &r)
+	return r.Lanes, r.Pixels
 }

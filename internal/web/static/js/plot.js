@@ -201,7 +201,7 @@ function drawLine(ctx, L, c, tr, start, N, scale, color, dpr) {
   ctx.rect(0, top, L.w, L.h);
   ctx.clip();
   ctx.strokeStyle = color;
-  ctx.lineWidth = Math.max(1, 1.5 * dpr);
+  ctx.lineWidth = 2 * dpr; // wide enough that a flat stretch covers one whole pixel row
   ctx.beginPath();
   let pen = false;
   for (let i = 0; i < N; i++) {
@@ -244,19 +244,18 @@ export function drawSpectrum(ctx, canvas, view) {
     for (let i = 1; i < db.length; i++) if (db[i] > peak) peak = db[i];
     const hi = Math.ceil((peak + 5) / 10) * 10, lo = hi - 100;
     const y = yMap(L, c, lo, hi);
-    ctx.strokeStyle = view.colors.traces[c % view.colors.traces.length];
-    ctx.lineWidth = Math.max(1, view.dpr);
-    ctx.beginPath();
-    const bins = db.length - 1;
+    ctx.fillStyle = view.colors.traces[c % view.colors.traces.length];
+    const bins = db.length - 1, top = L.y(c) + 1, bot = L.y(c) + L.h - 1;
+    let prev = NaN;
     for (let x = 0; x < L.w; x++) {
       const b0 = Math.floor((x * bins) / L.w), b1 = Math.max(b0 + 1, Math.floor(((x + 1) * bins) / L.w));
       let m = -Infinity;
       for (let b = b0; b < b1; b++) if (db[b] > m) m = db[b];
-      const yy = Math.min(L.y(c) + L.h - 1, Math.max(L.y(c) + 1, y(m)));
-      if (x === 0) ctx.moveTo(x, yy);
-      else ctx.lineTo(x, yy);
+      const yy = Math.round(Math.min(bot, Math.max(top, y(m))));
+      const y0 = prev === prev ? Math.min(prev, yy) : yy, y1 = prev === prev ? Math.max(prev, yy) : yy;
+      ctx.fillRect(x, y0, 1, y1 - y0 + Math.max(1, Math.round(view.dpr))); // joined to the previous column
+      prev = yy;
     }
-    ctx.stroke();
     laneLabels(ctx, L, c, `${view.titles[c]} · ${size}-point FFT, dB`, lo, hi, view.colors, view.dpr);
   }
 }
