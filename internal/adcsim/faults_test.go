@@ -231,7 +231,7 @@ func TestOpenInProcess(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
 	}
-	<-pumped
+	<-pumped.done
 	if _, err := p.Read(make([]byte, 10)); err == nil {
 		t.Fatal("Read after Close succeeded")
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -131,33 +132,39 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// pump copies from f into w until f fails; it returns a channel closed
-// when it stops.
-func pump(f io.Reader, w io.Writer) <-chan struct{} {
-	done := make(chan struct{})
+// pumper copies from a reader into w in a goroutine, counting bytes.
+type pumper struct {
+	n    atomic.Uint64
+	done chan struct{}
+}
+
+// pump starts copying f into w until f fails.
+func pump(f io.Reader, w io.Writer) *pumper {
+	p := &pumper{done: make(chan struct{})}
 	go func() {
-		defer close(done)
+		defer close(p.done)
 		buf := make([]byte, 64<<10)
 		for {
 			n, err := f.Read(buf)
 			w.Write(buf[:n])
+			p.n.Add(uint64(n))
 			if err != nil {
 				return
 			}
 		}
 	}()
-	return done
+	return p
 }
 
-// drain stops the device, then lets the reader take everything left in the
-// pty and stops the reader.
-func (r *rig) drain(t testing.TB, pumped <-chan struct{}) {
+// drain stops the device, waits until the reader has every byte the
+// device wrote, and stops the reader.
+func (r *rig) drain(t testing.TB, p *pumper) {
 	t.Helper()
 	r.stop(t)
-	waitFor(t, "the reader to take all bytes", func() bool { n, err := r.port.Buffered(); return err == nil && n == 0 })
-	time.Sleep(20 * time.Millisecond)
+	want := r.dev.Stats().Bytes
+	waitFor(t, fmt.Sprintf("the reader to get all %d bytes", want), func() bool { return p.n.Load() >= want })
 	r.slave.SetReadDeadline(time.Now())
-	<-pumped
+	<-p.done
 }
 
 // checkCounterFrames asserts that frames carry the counter without a

@@ -194,21 +194,23 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 
 // unplug waits until the port's reader has taken every byte sent (so the
 // frames lost are exactly those generated while detached) and reports the
-// unplug.
+// unplug. The pty's queue reads empty for a moment each time the reader
+// empties it before the kernel moves more bytes in, so it must read empty
+// several times over 25 ms.
 func (d *Device) unplug(ctx context.Context, port io.ReadWriter) error {
 	if b, ok := port.(interface{ Buffered() (int, error) }); ok {
 		zeros := 0
-		for deadline := time.Now().Add(time.Second); zeros < 2 && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(time.Second); zeros < 5 && time.Now().Before(deadline); {
 			if n, err := b.Buffered(); err != nil || n > 0 {
 				zeros = 0
 			} else {
 				zeros++
 			}
-			if !sleepUntil(ctx, time.Now().Add(2*time.Millisecond)) {
+			if !sleepUntil(ctx, time.Now().Add(5*time.Millisecond)) {
 				return nil
 			}
 		}
-		if zeros < 2 {
+		if zeros < 5 {
 			d.cfg.Log.Warn().Msg("unplugging with bytes the reader has not taken: they are lost too")
 		}
 	}
