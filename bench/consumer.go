@@ -202,10 +202,13 @@ func (c *consumer) text(b []byte) {
 	}
 }
 
+// setErr records why the connection ended, unless the bench ended it.
 func (c *consumer) setErr(err error) {
-	if c.stopped.Load() || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, context.Canceled) ||
-		websocket.CloseStatus(err) != -1 {
+	if c.stopped.Load() || errors.Is(err, context.Canceled) {
 		return
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || websocket.CloseStatus(err) != -1 {
+		err = fmt.Errorf("the bridge closed the connection during the run: %w", err)
 	}
 	c.t.err = err
 }

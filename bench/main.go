@@ -33,6 +33,7 @@ type config struct {
 	out       string
 	svg       string
 	profile   bool
+	settle    time.Duration
 	dur48k    time.Duration
 	durFlat   time.Duration
 	command   string
@@ -56,6 +57,7 @@ func main() {
 	flag.StringVar(&systems, "systems", "wsbridge,ser2net,socat,python,node", "systems to run")
 	flag.StringVar(&c.out, "out", "docs/benchmarks-peers.md", "report file (relative to the repository root)")
 	flag.StringVar(&c.svg, "svg", "docs/img/latency-cdf.svg", "latency CDF plot (relative to the repository root)")
+	flag.DurationVar(&c.settle, "settle", 0, "pause between connecting the consumers and the first write (default 300ms, 200ms with --quick)")
 	flag.BoolVar(&c.profile, "profile", true, "profile wsbridge (runtime/pprof) on the cells where it loses")
 	flag.Parse()
 	if *relayd {
@@ -97,6 +99,9 @@ func (c *config) finish(consumers, systems string) error {
 		c.dur48k, c.durFlat = time.Second, 600*time.Millisecond
 		settle = 200 * time.Millisecond
 	}
+	if c.settle > 0 {
+		settle = c.settle
+	}
 	for _, s := range strings.Split(consumers, ",") {
 		var n int
 		if _, err := fmt.Sscan(strings.TrimSpace(s), &n); err != nil || n < 1 || n > 500 {
@@ -127,11 +132,13 @@ func run(c *config) error {
 	}
 	defer os.RemoveAll(e.tmp)
 	started := time.Now()
+	load0 := loadAvg()
 	results, skipped := schedule(ctx, e, c)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	rep := newReport(c, e, results, skipped, time.Since(started))
+	rep.load = [2]string{load0, loadAvg()}
 	if c.profile {
 		rep.profiles = profileLosses(ctx, e, c, rep)
 	}
@@ -159,6 +166,15 @@ func setup() (*env, error) {
 		note("%v", err)
 	}
 	return e, nil
+}
+
+// loadAvg is the 1-minute load average, to show how busy the machine was.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
 }
 
 func note(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -21,6 +22,7 @@ func (r *report) markdown() string {
 		p("- %s", m)
 	}
 	p("- wsbridge: %s", r.wsbridgeHow())
+	p("- Load average (1 min) at start and end of the run: %s and %s on %d cores: other work shared the machine.", r.load[0], r.load[1], runtime.NumCPU())
 	p("- Repetitions per cell: %d, interleaved (A B C ... then rotated); figures are medians over repetitions. The machine is shared and noisy: read the ratios, not the absolute times.", r.c.reps)
 	p("")
 	r.method(p)
@@ -44,7 +46,8 @@ func (r *report) method(p func(string, ...any)) {
 	p("- Workloads: **48k** = 48 kHz paced, one frame every 10 ms (96 kB/s of samples: more than 921600 baud carries) for %v; **flat** = unpaced, 8 frames per write, as fast as the pty takes for %v.", r.c.dur48k, r.c.durFlat)
 	p("- Consumers run in the bench process (Go), connected before the first write: raw TCP for ser2net and socat, WebSocket for the others; for the peers that forward raw bytes the consumer decodes the COBS stream with internal/frame. Each checks seq and the counter values (every sample at 48k, first and last of each frame flat out).")
 	p("- Figures: **MB/s** = sample payload bytes delivered per consumer per second, the slowest consumer (flat out only); **latency** = consumer receive time minus write time, p50/p99/max over every frame of every consumer (median over repetitions); **CPU %%** = utime+stime of the bridge's process group over the run (100 = one core); **RSS** = VmHWM, the peak resident set; **lost** = samples written but not received, over all consumers (every sample is accounted for by the counter: seq gaps and wrong values).")
-	p("- The bench's own consumers share the 2 cores with the bridge, equally for every system.")
+	p("- The bench's own consumers share the cores with the bridge, equally for every system; flat out with many consumers their decoding, not the bridge, can be the limit, which is why the aggregate column and the CPU figures matter there.")
+	p("- Every consumer is accepted by the bridge before the first write (checked in /proc/net/tcp). Raw TCP consumers connect one at a time: ser2net listens with a backlog of 5, and clients that connect at once beyond it believe they are connected while ser2net never accepts them (they receive nothing, silently); wsbridge and the WebSocket peers complete a handshake, so this cannot go unnoticed there.")
 	p("")
 	for _, s := range allSystems() {
 		if s.note != "" {

@@ -139,17 +139,53 @@ func waitListening(ctx context.Context, p *proc, port int, limit time.Duration) 
 
 // listening reports whether /proc/net/tcp has local address want in LISTEN (0A).
 func listening(want string) bool {
+	_, _, ok := tcpTable(want)
+	return ok
+}
+
+// tcpTable reads /proc/net/tcp for local address want: how many of its
+// connections are established on the server side, how many wait in the
+// listen socket's accept queue, and whether it is listening at all.
+func tcpTable(want string) (established, queued int, listen bool) {
 	b, err := os.ReadFile("/proc/net/tcp")
 	if err != nil {
-		return false
+		return 0, 0, false
 	}
 	for _, l := range strings.Split(string(b), "\n") {
 		f := strings.Fields(l)
-		if len(f) > 3 && f[1] == want && f[3] == "0A" {
-			return true
+		if len(f) < 5 || f[1] != want {
+			continue
+		}
+		switch f[3] {
+		case "01":
+			established++
+		case "0A":
+			listen = true
+			_, rx, _ := strings.Cut(f[4], ":")
+			q, _ := strconv.ParseInt(rx, 16, 64)
+			queued = int(q)
 		}
 	}
-	return false
+	return established, queued, listen
+}
+
+// waitAccepted waits until the bridge has accepted n connections on port:
+// n established server-side sockets and an empty accept queue. A client's
+// connect succeeds before that (the kernel completes the handshake, or
+// pretends to when the backlog is full), so without this wait a bridge
+// with a small listen backlog would miss the start of the stream.
+func waitAccepted(port, n int, limit time.Duration) (time.Duration, error) {
+	want := fmt.Sprintf("0100007F:%04X", port)
+	start := time.Now()
+	var est, q int
+	for i := 0; i < 10000 && time.Since(start) < limit; i++ {
+		est, q, _ = tcpTable(want)
+		if est >= n && q == 0 {
+			return time.Since(start), nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start), fmt.Errorf("only %d of %d connections accepted after %v (%d queued)", est, n, limit, q)
 }
 
 // usage is what /proc says about a process group.

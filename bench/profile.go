@@ -15,7 +15,9 @@ type profileResult struct {
 	consumers int
 	figures   []string
 	file      string // kept under bench/out/ (git-ignored)
-	top       string // go tool pprof -top
+	heapFile  string
+	top       string // go tool pprof -top of the CPU profile
+	heapTop   string // go tool pprof -top -sample_index=inuse_space of the heap at exit
 	err       error
 }
 
@@ -52,9 +54,10 @@ func (pr *profileResult) run(ctx context.Context, e *env, w workload) {
 		return
 	}
 	pr.file = filepath.Join(dir, fmt.Sprintf("wsbridge-%s-%d.cpu.prof", w.name, pr.consumers))
+	pr.heapFile = filepath.Join(dir, fmt.Sprintf("wsbridge-%s-%d.heap.prof", w.name, pr.consumers))
 	sys := system{name: "wsbridge", wire: wireWSPacket, start: func(e *env, pty string, port int) (*proc, error) {
 		p, err := startProc("wsbridge-prof", e.tmp, nil, e.self, "-relayd", "-relayd-port", pty,
-			"-relayd-listen", addr(port), "-relayd-max-clients", "256", "-relayd-cpuprofile", pr.file)
+			"-relayd-listen", addr(port), "-relayd-max-clients", "256", "-relayd-cpuprofile", pr.file, "-relayd-heapprofile", pr.heapFile)
 		if p != nil {
 			p.grace = 3e9
 		}
@@ -62,12 +65,19 @@ func (pr *profileResult) run(ctx context.Context, e *env, w workload) {
 	}}
 	res := runOnce(ctx, e, sys, w, pr.consumers, 0)
 	logRun(&res)
-	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=22", e.self, pr.file).CombinedOutput()
-	if err != nil {
-		pr.err = fmt.Errorf("go tool pprof: %v: %s", err, strings.TrimSpace(string(out)))
-		return
+	pr.top, pr.err = pprofTop(e.self, pr.file, "-nodecount=22")
+	if pr.err == nil {
+		pr.heapTop, pr.err = pprofTop(e.self, pr.heapFile, "-nodecount=12", "-sample_index=inuse_space")
 	}
-	pr.top = trimTop(string(out))
+}
+
+func pprofTop(bin, file string, args ...string) (string, error) {
+	argv := append([]string{"tool", "pprof", "-top"}, args...)
+	out, err := exec.Command("go", append(argv, bin, file)...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go tool pprof %s: %v: %s", file, err, strings.TrimSpace(string(out)))
+	}
+	return trimTop(string(out)), nil
 }
 
 // trimTop drops pprof's preamble lines that name temporary files.
@@ -86,15 +96,23 @@ func trimTop(s string) string {
 func (pr *profileResult) markdown(p func(string, ...any)) {
 	p("### Profile: wsbridge, %s, %d consumers", pr.workload, pr.consumers)
 	p("")
-	p("Losing on: %s. CPU profile of the same capture + relay code run in-process with runtime/pprof (`bench -relayd -relayd-cpuprofile`), same workload; file: `bench/out/%s` (not committed).", strings.Join(pr.figures, "; "), filepath.Base(pr.file))
+	p("Losing on: %s. Profiles of serve.Run (the code of `wsbridge serve`) run in the bench binary with runtime/pprof (`bench -relayd -relayd-cpuprofile F -relayd-heapprofile F`), same workload; files `bench/out/%s` and `%s` (not committed).", strings.Join(pr.figures, "; "), filepath.Base(pr.file), filepath.Base(pr.heapFile))
 	p("")
 	if pr.err != nil {
 		p("Profiling failed: %v", pr.err)
 		p("")
 		return
 	}
+	p("CPU:")
+	p("")
 	p("```")
 	p("%s", pr.top)
+	p("```")
+	p("")
+	p("Heap in use at exit (after GC; the rest of RSS is the Go runtime, stacks and freed-but-unreturned memory):")
+	p("")
+	p("```")
+	p("%s", pr.heapTop)
 	p("```")
 	p("")
 }

@@ -20,12 +20,12 @@ import (
 // loses to a peer (serve has no --pprof flag), and as a stand-in when the
 // wsbridge binary cannot be built.
 type relaydOpts struct {
-	port, listen  string
-	cpuProfile    string
-	heapProfile   string
-	maxClients    int
-	history       time.Duration
-	slowClient    string
+	port, listen string
+	cpuProfile   string
+	heapProfile  string
+	maxClients   int
+	history      time.Duration
+	slowClient   string
 }
 
 func runRelayd(o relaydOpts) error {

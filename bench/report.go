@@ -37,6 +37,7 @@ type report struct {
 	date     time.Time
 	losses   []loss
 	profiles []profileResult
+	load     [2]string // 1-minute load average at start and end
 }
 
 // loss is a figure on which wsbridge is worse than a peer.

@@ -41,6 +41,7 @@ type runResult struct {
 	badFrames uint64  // frames whose samples were not the counter signal
 	errs      []string
 	wall      time.Duration // the whole run, start to stop
+	accept    time.Duration // from the last connect returning to the bridge having accepted all
 }
 
 // settle is the pause between connecting the consumers and the first write.
@@ -72,10 +73,13 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 	}
 	tListen := time.Now()
 	ck := newClock()
-	cs, err := connect(ctx, sys.wire, addr(tcp), ck, w, n)
+	cs, err := connect(ctx, sys.wire, tcp, ck, w, n)
 	defer closeAll(cs)
 	if err != nil {
 		return fail(err)
+	}
+	if res.accept, err = waitAccepted(tcp, n, 20*time.Second); err != nil {
+		return fail(fmt.Errorf("%s: %w", sys.name, err))
 	}
 	time.Sleep(settle) // let the bridge open the port and register every client
 	u0, err := groupUsage(p.pid())
@@ -105,11 +109,19 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 	return res
 }
 
-// connect dials n consumers, 16 at a time, all before the first write.
-func connect(ctx context.Context, wire, a string, ck clock, w workload, n int) ([]*consumer, error) {
+// connect dials n consumers, all before the first write: WebSocket
+// consumers 16 at a time (the handshake proves the bridge accepted them);
+// raw TCP consumers one at a time, each accepted before the next, because
+// ser2net listens with a backlog of 5 and a client that connects beyond it
+// believes it is connected while the server never sees it.
+func connect(ctx context.Context, wire string, port int, ck clock, w workload, n int) ([]*consumer, error) {
+	par := 16
+	if wire == wireTCP {
+		par = 1
+	}
 	cs := make([]*consumer, n)
 	errs := make([]error, n)
-	sem := make(chan struct{}, 16)
+	sem := make(chan struct{}, par)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
@@ -117,7 +129,10 @@ func connect(ctx context.Context, wire, a string, ck clock, w workload, n int) (
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			t := &tally{checkAll: !w.flat, frameSample: w.frameSamples}
-			cs[i], errs[i] = dialConsumer(ctx, wire, a, ck, t)
+			cs[i], errs[i] = dialConsumer(ctx, wire, addr(port), ck, t)
+			if errs[i] == nil && wire == wireTCP {
+				_, errs[i] = waitAccepted(port, i+1, 5*time.Second)
+			}
 		}()
 	}
 	wg.Wait()
