@@ -2,6 +2,7 @@ package relay
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,11 +20,11 @@ type hub struct {
 	log              zerolog.Logger
 	stats            *stats
 
-	mu       sync.Mutex
+	mu       sync.RWMutex // writers read the ring under RLock; publishing takes Lock
 	ring     ring
 	frames   int           // data frames held in the ring
 	wake     chan struct{} // closed and replaced when entries arrive and a writer waits
-	waiting  bool
+	waiting  atomic.Bool   // a writer took wake (set under RLock, cleared under Lock)
 	seq      frame.SeqTracker
 	epoch    uint32 // increments on each device restart
 	epochPos uint64 // ring position where the current epoch starts
@@ -51,9 +52,9 @@ func (h *hub) pushLocked(e *entry) {
 		}
 		h.ring.pop()
 	}
-	if h.waiting {
+	if h.waiting.Swap(false) {
 		close(h.wake)
-		h.wake, h.waiting = make(chan struct{}), false
+		h.wake = make(chan struct{})
 	}
 }
 
@@ -132,8 +133,8 @@ func (h *hub) nextSeq() (uint32, bool) {
 // returns behind=true and the oldest entry with its position. If nothing
 // is there yet it returns a channel that is closed when something arrives.
 func (h *hub) fetch(pos uint64, dst []*entry) (n int, behind *entry, base uint64, wait <-chan struct{}) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	if pos < h.ring.base {
 		return 0, h.ring.at(h.ring.base), h.ring.base, nil
 	}
@@ -142,7 +143,7 @@ func (h *hub) fetch(pos uint64, dst []*entry) (n int, behind *entry, base uint64
 		n++
 	}
 	if n == 0 {
-		h.waiting = true
+		h.waiting.Store(true)
 		wait = h.wake
 	}
 	return n, nil, 0, wait

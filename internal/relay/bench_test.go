@@ -1,0 +1,238 @@
+package relay
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+// benchPacket is a 48 kHz mono i16 frame of 480 samples (10 ms, 988 bytes
+// on the wire): the realistic microphone stream.
+func benchPacket(b *testing.B, seq uint32, count int) *frame.Packet {
+	f := frame.Frame{Seq: seq, Rate: 48000, Channels: 1, SampleType: frame.I16, Count: uint16(count),
+		TimeUS: uint64(time.Now().UnixMicro())}
+	f.Data = make([]byte, f.PayloadSize())
+	raw, err := frame.AppendFrame(nil, &f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var p frame.Packet
+	if err := frame.Parse(&p, raw); err != nil {
+		b.Fatal(err)
+	}
+	return &p
+}
+
+// setSeq rewrites the seq of a binary packet and its CRC.
+func setSeq(p *frame.Packet, seq uint32) {
+	binary.LittleEndian.PutUint32(p.Raw[frame.PrefixSize:], seq)
+	p.Frame.Seq = seq
+	n := len(p.Raw) - frame.CRCSize
+	binary.LittleEndian.PutUint32(p.Raw[n:], frame.Checksum(p.Raw[:n]))
+}
+
+// benchReader reads binary messages into a reused buffer and counts them.
+func benchReader(c *websocket.Conn, got *atomic.Int64, want int64, done *sync.WaitGroup) {
+	defer done.Done()
+	buf := make([]byte, 1<<16)
+	for got.Load() < want {
+		_, r, err := c.Reader(context.Background())
+		if err != nil {
+			return
+		}
+		for {
+			if _, err := r.Read(buf); err == io.EOF {
+				break
+			} else if err != nil {
+				return
+			}
+		}
+		got.Add(1)
+	}
+}
+
+// BenchmarkFanOut measures frames/s and MB/s through the hub to N
+// clients over real loopback WebSockets. The producer stays within 2000
+// frames of the slowest client so that nobody is skipped; clients run in
+// this process and share its CPUs.
+func BenchmarkFanOut(b *testing.B) {
+	for _, size := range []int{480, 4096} {
+		for _, n := range []int{1, 10, 100} {
+			b.Run(fmt.Sprintf("samples=%d/clients=%d", size, n), func(b *testing.B) { benchFanOut(b, n, size) })
+		}
+	}
+}
+
+func benchFanOut(b *testing.B, n, size int) {
+	s, base := testServer(b, Options{History: time.Hour, HistoryBytes: 1 << 30, MaxClients: n, PingInterval: time.Hour})
+	counts := make([]atomic.Int64, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		c := dial(b, wsURL(base, ""), nil)
+		expectHello(b, c)
+		wg.Add(1)
+		go benchReader(c, &counts[i], int64(b.N), &wg)
+	}
+	p := benchPacket(b, 0, size)
+	b.SetBytes(int64(len(p.Raw)))
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		setSeq(p, uint32(i))
+		s.Packet(p)
+		for i%64 == 0 && int64(i)-minCount(counts) > 2000 {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	wg.Wait()
+	el := time.Since(start).Seconds()
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/el, "frames/s")
+	b.ReportMetric(float64(b.N)*float64(n)/el, "deliveries/s")
+	b.ReportMetric(float64(b.N)*float64(n*len(p.Raw))/el/1e6, "out_MB/s")
+	if d := s.Info().Counters["client_dropped_frames_total"]; d != 0 {
+		b.Fatalf("%v frames dropped", d)
+	}
+}
+
+func minCount(c []atomic.Int64) int64 {
+	m := c[0].Load()
+	for i := range c {
+		m = min(m, c[i].Load())
+	}
+	return m
+}
+
+// BenchmarkLatency measures publish -> client receive at 1000 frames/s
+// (48 kHz in 48-sample frames) with N clients, p50 and p99 in µs.
+func BenchmarkLatency(b *testing.B) {
+	for _, n := range []int{1, 10} {
+		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) { benchLatency(b, n) })
+	}
+}
+
+func benchLatency(b *testing.B, n int) {
+	s, base := testServer(b, Options{PingInterval: time.Hour})
+	epoch := time.Now()
+	lat := make([][]time.Duration, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		c := dial(b, wsURL(base, ""), nil)
+		expectHello(b, c)
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for len(lat[i]) < b.N {
+				_, m, err := c.Read(context.Background())
+				if err != nil {
+					return
+				}
+				sent := time.Duration(binary.LittleEndian.Uint64(m[frame.PrefixSize+4:])) * time.Microsecond
+				lat[i] = append(lat[i], time.Since(epoch)-sent)
+			}
+		}(i)
+	}
+	p := benchPacket(b, 0, 48)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		<-tick.C
+		setSeq(p, uint32(i))
+		binary.LittleEndian.PutUint64(p.Raw[frame.PrefixSize+4:], uint64(time.Since(epoch).Microseconds()))
+		s.Packet(p)
+	}
+	wg.Wait()
+	b.StopTimer()
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50_µs")
+	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99_µs")
+}
+
+// BenchmarkMemoryPerClient measures the server's heap and stack per idle
+// client (connected with a raw handshake so the client side costs only a
+// socket), after each got 100 frames.
+func BenchmarkMemoryPerClient(b *testing.B) {
+	const n = 200
+	for i := 0; i < b.N; i++ {
+		s, base := testServer(b, Options{MaxClients: n, PingInterval: time.Hour})
+		before := memInUse()
+		conns := make([]net.Conn, n)
+		for j := range conns {
+			conns[j] = rawHandshake(b, strings.TrimPrefix(base, "http://"))
+		}
+		waitFor(b, 5*time.Second, "clients", func() bool { return clients(s) == n })
+		for seq := uint32(0); seq < 100; seq++ {
+			s.Packet(benchPacket(b, seq, 480))
+		}
+		waitFor(b, 5*time.Second, "writers to catch up", func() bool { return maxLag(s) == 0 })
+		after := memInUse()
+		b.ReportMetric(float64(after-before)/n, "B/client")
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+func maxLag(s *Server) uint64 {
+	var m uint64
+	for _, c := range s.Info().Clients {
+		m = max(m, c.Lag)
+	}
+	return m
+}
+
+func memInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse + m.StackInuse)
+}
+
+// rawHandshake opens a WebSocket with a hand-written request and returns
+// the bare connection.
+func rawHandshake(b *testing.B, host string) net.Conn {
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET /ws HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		b.Fatalf("handshake: %v %v", resp, err)
+	}
+	return c
+}
+
+// BenchmarkPublish is the producer's cost per frame with 100 clients
+// attached: it never waits for them.
+func BenchmarkPublish(b *testing.B) {
+	s, base := testServer(b, Options{MaxClients: 100, PingInterval: time.Hour, History: time.Second})
+	for i := 0; i < 100; i++ {
+		expectHello(b, dial(b, wsURL(base, ""), nil)) // never read again
+	}
+	p := benchPacket(b, 0, 480)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		setSeq(p, uint32(i))
+		s.Packet(p)
+	}
+}
