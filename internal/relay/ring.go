@@ -46,11 +46,3 @@ func (r *ring) pop() {
 	r.bytes -= int64(len(e.raw))
 	r.dur -= e.dur
 }
-
-// trim drops the oldest entries until the ring holds at most maxDur of
-// sample time and maxBytes of packets, keeping at least the newest entry.
-func (r *ring) trim(maxDur, maxBytes int64) {
-	for r.len() > 1 && (r.dur > maxDur || r.bytes > maxBytes) {
-		r.pop()
-	}
-}
