@@ -40,7 +40,7 @@ func newHub(o *Options, st *stats) *hub {
 		wake: make(chan struct{})}
 }
 
-// publish appends e under the lock, trims the ring and wakes waiting writers.
+// pushLocked appends e (the caller holds the lock), trims the ring and wakes waiting writers.
 func (h *hub) pushLocked(e *entry) {
 	h.ring.push(e)
 	if e.kind == kindFrame {
