@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -179,22 +180,28 @@ func BenchmarkE2ESustainedCSV(b *testing.B) {
 			cfg := adcsim.DefaultConfig()
 			cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType = "counter", rate, 1, "i16"
 			_, r, rd := benchChain(b, cfg)
-			var got int64
-			buf := make([]byte, 256<<10)
+			var got atomic.Int64
+			go func() { // reads until the port closes, also while the sink stops
+				buf := make([]byte, 256<<10)
+				for {
+					n, err := rd.Read(buf)
+					got.Add(int64(bytes.Count(buf[:n], []byte{'\n'})))
+					if err != nil {
+						return
+					}
+				}
+			}()
 			var ru0, ru1 syscall.Rusage
 			syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
 			start := time.Now()
-			for time.Since(start) < 3*time.Second {
-				rd.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-				n, _ := rd.Read(buf)
-				got += int64(bytes.Count(buf[:n], []byte{'\n'}))
-			}
+			time.Sleep(3 * time.Second)
 			el := time.Since(start)
+			read := got.Load()
 			syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
 			sum := r.stop(b)
 			cpu := time.Duration(ru1.Utime.Nano()+ru1.Stime.Nano()-ru0.Utime.Nano()-ru0.Stime.Nano()) * time.Nanosecond
-			b.ReportMetric(float64(got)/el.Seconds(), "samples/s")
-			b.ReportMetric(float64(got)*2/el.Seconds()/1e6, "MB/s_samples")
+			b.ReportMetric(float64(read)/el.Seconds(), "samples/s")
+			b.ReportMetric(float64(read)*2/el.Seconds()/1e6, "MB/s_samples")
 			b.ReportMetric(float64(sum.BytesWritten)/sum.DurationS/1e6, "MB/s_csv")
 			b.ReportMetric(float64(sum.LostFrames+sum.DroppedFrames), "lost+dropped_frames")
 			b.ReportMetric(cpu.Seconds()/el.Seconds()*100/float64(runtime.NumCPU()), "cpu%_all_cores_whole_chain")
@@ -213,7 +220,7 @@ func BenchmarkSinkCSV(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.port.Close()
+	defer s.box.close()
 	rd, _ := os.OpenFile(s.info.Name, os.O_RDONLY|syscall.O_NOCTTY, 0)
 	defer rd.Close()
 	go func() {

@@ -120,38 +120,61 @@ func (q *queue) waitRoom(ctx context.Context) bool {
 	}
 }
 
+// sent describes one chunk of a batch handed to the writer: the chunk
+// without its bytes, and where its bytes end in the batch.
+type sent struct {
+	c   chunk
+	end int
+}
+
 // pop appends queued chunks to dst, up to max bytes (at least one chunk),
-// waiting until there is one. It returns false when the queue is closed
-// and empty, or ctx is done.
-func (q *queue) pop(ctx context.Context, dst []byte, max int) ([]byte, bool) {
+// and their descriptions to meta, waiting until there is one. It returns
+// false when the queue is closed and empty, or ctx is done.
+func (q *queue) pop(ctx context.Context, dst []byte, max int, meta []sent) ([]byte, []sent, bool) {
 	for {
 		q.mu.Lock()
 		if q.len() > 0 {
-			dst = q.take(dst, max)
+			dst, meta = q.take(dst, max, meta)
 			q.mu.Unlock()
 			signal(q.room)
-			return dst, true
+			return dst, meta, true
 		}
 		closed := q.closed
 		q.mu.Unlock()
 		if closed {
-			return dst, false
+			return dst, meta, false
 		}
 		select {
 		case <-q.ready:
 		case <-ctx.Done():
-			return dst, false
+			return dst, meta, false
 		}
 	}
 }
 
-func (q *queue) take(dst []byte, max int) []byte {
+// undelivered counts the chunks of a batch whose bytes did not all reach
+// the port (n bytes did) as dropped.
+func (q *queue) undelivered(meta []sent, n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := time.Now()
+	for i := range meta {
+		if meta[i].end > n {
+			q.drops.add(&meta[i].c, now)
+		}
+	}
+}
+
+func (q *queue) take(dst []byte, max int, meta []sent) ([]byte, []sent) {
 	for q.len() > 0 {
 		c := q.items[q.head]
 		if len(dst) > 0 && len(dst)+len(c.data) > max {
 			break
 		}
 		dst = append(dst, c.data...)
+		m := sent{c: *c, end: len(dst)}
+		m.c.data = nil
+		meta = append(meta, m)
 		q.items[q.head] = nil
 		q.head++
 		q.dur -= c.dur
@@ -163,7 +186,22 @@ func (q *queue) take(dst []byte, max int) []byte {
 		clear(q.items[n:])
 		q.items, q.head = q.items[:n], 0
 	}
-	return dst
+	return dst, meta
+}
+
+// dropAll counts everything still queued as dropped (at exit, when the
+// port was not read) and empties the queue.
+func (q *queue) dropAll() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	now := time.Now()
+	for q.len() > 0 {
+		c := q.items[q.head]
+		q.items[q.head] = nil
+		q.head++
+		q.drops.add(c, now)
+	}
+	q.dur, q.bytes = 0, 0
 }
 
 // close makes pop return false once the queue is empty.

@@ -92,7 +92,7 @@ cat(sprintf("rows %d cols %s in %.2fs\n", nrow(d), paste(names(d), collapse = ",
 		t.Fatalf("R read columns %v and %d rows, want ch0,ch1 and 5000", names, len(rows))
 	}
 	checkCounterRows(t, rows)
-	if sum := r.stop(t); sum.Gaps != 0 || sum.DroppedFrames != 0 {
+	if sum := r.stop(t); sum.Gaps != 0 || sum.Duplicates != 0 {
 		t.Errorf("sink summary %+v", sum)
 	}
 }

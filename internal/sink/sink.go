@@ -17,7 +17,7 @@ type Sink struct {
 	q      *queue
 	client *client
 	stream *stream
-	port   outPort
+	box    *portBox
 	info   PortInfo
 }
 
@@ -35,7 +35,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	defer s.port.Close()
+	defer s.box.close()
 	fmt.Fprintln(o.Out, howToOpen(s.info, &o))
 	if o.onSink != nil {
 		o.onSink(s)
@@ -56,9 +56,12 @@ func newSink(o *Options) (*Sink, error) {
 	s := &Sink{o: o, log: o.Log, st: &stats{start: time.Now()}, client: c}
 	s.q = newQueue(o.Buffer, o.MaxBufferBytes, o.WhenFull)
 	s.stream = &stream{o: o, log: o.Log, st: s.st, q: s.q, r: newRenderer(o), checked: s.checkBudget}
-	if s.port, s.info, err = openOutput(o); err != nil {
+	p, info, err := openOutput(o)
+	if err != nil {
 		return nil, err
 	}
+	s.info = info
+	s.box = newPortBox(p, func() (outPort, error) { p, _, err := openOutput(o); return p, err })
 	return s, nil
 }
 
@@ -74,7 +77,7 @@ func (s *Sink) run(ctx context.Context) {
 	wg.Go(func() { s.upstream(ctx) })
 	s.connectLoop(ctx)
 	s.flush(cancelWriter, written)
-	s.port.Close()
+	s.box.close()
 	stopStatus()
 	wg.Wait()
 }

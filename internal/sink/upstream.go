@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"os"
 	"time"
 
@@ -13,12 +12,18 @@ import (
 
 // upstream is the one goroutine that reads the output port: lines that R
 // (or anyone) writes into it are sent to serve as commands. It returns when
-// the port is closed or ctx ends.
+// the port is closed for good or ctx ends.
 func (s *Sink) upstream(ctx context.Context) {
 	buf := make([]byte, 4096)
 	var line []byte
+	p, gen := s.box.get()
 	for ctx.Err() == nil {
-		n, err := s.port.Read(buf)
+		if p == nil {
+			if p, gen = s.box.wait(ctx, gen); p == nil {
+				return
+			}
+		}
+		n, err := p.Read(buf)
 		for _, c := range buf[:n] {
 			if c != '\n' && c != '\r' {
 				if len(line) <= wsproto.MaxCommandLine {
@@ -29,18 +34,34 @@ func (s *Sink) upstream(ctx context.Context) {
 			s.command(ctx, line)
 			line = line[:0]
 		}
-		if err == nil {
+		if n > 0 && err == nil {
 			continue
 		}
-		if errors.Is(err, os.ErrClosed) || errors.Is(err, io.EOF) && !s.info.Virtual {
+		if !s.readFailed(ctx, err, gen) {
 			return
 		}
-		// A pty reports EIO while nobody has the slave open: wait.
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(200 * time.Millisecond):
+		if !s.info.Virtual {
+			p, line = nil, line[:0]
 		}
+	}
+}
+
+// readFailed handles a failed read and reports whether to go on. A pty
+// reports EIO while nobody has the slave open: wait. A real port that
+// reads nothing or fails is gone (unplugged): the writer reopens it.
+func (s *Sink) readFailed(ctx context.Context, err error, gen int) bool {
+	if ctx.Err() != nil || errors.Is(err, os.ErrClosed) && s.info.Virtual {
+		return false
+	}
+	if !s.info.Virtual {
+		s.box.fail(gen)
+		return true
+	}
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(200 * time.Millisecond):
+		return true
 	}
 }
 

@@ -13,27 +13,42 @@ const maxBatch = 64 << 10
 
 // writeLoop is the one goroutine that writes to the output port. It takes
 // everything queued (up to maxBatch) per Write, and returns when the queue
-// is closed and drained, or ctx ends.
+// is closed and drained, or ctx ends. A real port that fails is reopened.
 func (s *Sink) writeLoop(ctx context.Context) {
 	buf := make([]byte, 0, maxBatch)
+	var meta []sent
 	var lastErr time.Time
 	for {
-		b, ok := s.q.pop(ctx, buf[:0], maxBatch)
+		b, m, ok := s.q.pop(ctx, buf[:0], maxBatch, meta[:0])
 		if !ok {
 			return
 		}
-		n, err := s.port.Write(b)
+		meta = m
+		p, gen := s.box.get()
+		if p == nil {
+			if p = s.reopen(ctx); p == nil {
+				s.q.undelivered(meta, 0)
+				return
+			}
+			_, gen = s.box.get()
+		}
+		n, err := p.Write(b)
 		s.st.bytesWritten.Add(uint64(n))
 		if err == nil {
 			continue
 		}
+		s.q.undelivered(meta, n)
 		if errors.Is(err, os.ErrClosed) || ctx.Err() != nil {
 			return
 		}
 		s.st.writeErrors.Add(1)
-		if time.Since(lastErr) > 10*time.Second {
+		if time.Since(lastErr) > 10*time.Second || !s.info.Virtual {
 			s.log.Error().Err(err).Int("bytes_lost", len(b)-n).Str("port", s.info.Name).Msg("failed to write to the output port")
 			lastErr = time.Now()
+		}
+		if !s.info.Virtual {
+			s.box.fail(gen)
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -41,6 +56,23 @@ func (s *Sink) writeLoop(ctx context.Context) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// reopen waits for a failed real port to come back.
+func (s *Sink) reopen(ctx context.Context) outPort {
+	s.log.Warn().Str("port", s.info.Name).Dur("retry_every", reopenEvery).
+		Msg("output port gone: reopening it when it is back; meanwhile the buffer fills and --when-full applies")
+	logged := false
+	p := s.box.reopen(ctx, func(err error) {
+		if !logged {
+			s.log.Warn().Err(err).Msg("output port still away")
+			logged = true
+		}
+	})
+	if p != nil {
+		s.log.Info().Str("port", s.info.Name).Msg("output port back")
+	}
+	return p
 }
 
 // deadliner is a port whose pending Write can be cut short (vport.Port).
@@ -58,12 +90,15 @@ func (s *Sink) flush(cancelWriter context.CancelFunc, done <-chan struct{}) {
 	case <-t.C:
 	}
 	d, b := s.q.level()
-	s.log.Warn().Dur("queued", d).Int("queued_bytes", b).Msg("output port not read: not flushed at exit")
+	s.log.Warn().Dur("queued", d).Int("queued_bytes", b).Dur("waited", s.o.FlushTimeout).
+		Msg("output port not read: what is still queued at exit is dropped (counted)")
 	cancelWriter()
-	if dl, ok := s.port.(deadliner); ok {
+	p, _ := s.box.get()
+	if dl, ok := p.(deadliner); ok {
 		dl.SetWriteDeadline(time.Now())
 	} else {
-		s.port.Close()
+		s.box.close()
 	}
 	<-done
+	s.q.dropAll()
 }
