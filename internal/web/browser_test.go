@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+
+	"github.com/wsbridge/wsbridge/internal/testenv"
 )
 
 // The browser tests drive Debian's chromium (or $CHROMIUM) headless against
@@ -26,30 +27,13 @@ var (
 	browserCancel context.CancelFunc
 )
 
-func chromiumPath() string {
-	if p := os.Getenv("CHROMIUM"); p != "" {
-		return p
-	}
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	return ""
-}
-
-// needBrowser returns the shared browser context, starting chromium once.
+// needBrowser returns the shared browser context, starting chromium (or
+// $CHROMIUM) once. Without it the test skips, or fails under CI=true.
 func needBrowser(t *testing.T) context.Context {
 	t.Helper()
-	path := chromiumPath()
+	path := os.Getenv("CHROMIUM")
 	if path == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not found (CI=true): install Debian's chromium package or set $CHROMIUM")
-		}
-		t.Skip("chromium not found: install Debian's chromium package or set $CHROMIUM to run the browser tests")
+		path = testenv.Need(t, "chromium", "chromium")
 	}
 	browserOnce.Do(func() { browserCtx, browserErr = startBrowser(path) })
 	if browserErr != nil {

@@ -30,6 +30,7 @@ type simOpts struct {
 	TLSCert    string
 	TLSKey     string
 	Corrupt    float64 // probability that each serial byte is flipped
+	Commands   bool    // --allow-commands
 }
 
 // lineWriter hands the first line written to it to a channel.
@@ -56,6 +57,7 @@ func startServe(t *testing.T, o simOpts) *testServe {
 		so.Relay.Listen = "127.0.0.1:0"
 	}
 	so.Relay.Page = Handler()
+	so.Relay.AllowCommands = o.Commands
 	out := &lineWriter{c: make(chan string, 1)}
 	so.Out = out
 	ctx, cancel := context.WithCancel(context.Background())

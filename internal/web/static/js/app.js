@@ -29,6 +29,7 @@ let tracks = [];
 let scales = [];
 let titles = [];
 let lastTimeUs = 0; // device time of the newest ingested sample
+let pausedSamples = 0; // sample instants that arrived (or went missing) while paused
 let dirty = true;
 let colors = readColors(document.documentElement);
 const gaps = new Gaps(S, (n) => hole(n), note);
@@ -66,7 +67,10 @@ function ingest(buf) {
   gaps.frame(f.seq, f.count);
   S.frames++;
   S.samples += f.count;
-  if (S.paused) return;
+  if (S.paused) {
+    pausedSamples += f.count;
+    return;
+  }
   for (let c = 0; c < f.channels; c++) tracks[c].push(f.samples, c, f.channels, f.count);
   lastTimeUs = f.tUs + ((f.count - 1) * 1e6) / f.rate;
   dirty = true;
@@ -79,9 +83,10 @@ function onPacket(p) {
   else if (p.type === "reply") onText({ type: "reply", ok: p.ok, text: p.text });
 }
 
+// hole breaks the trace by n samples (a gap), keeping the time axis exact.
 function hole(n) {
-  if (S.paused) return;
-  for (const t of tracks) t.hole(n);
+  if (S.paused) pausedSamples += n;
+  else for (const t of tracks) t.hole(n);
 }
 
 function onText(m) {
@@ -215,7 +220,9 @@ function channelRow(c, title) {
   };
   const fixed = () => {
     const a = parseFloat(mn.value), b = parseFloat(mx.value);
-    if (a < b) [sc.fixedMin, sc.fixedMax] = [a, b];
+    const ok = a < b;
+    if (ok) [sc.fixedMin, sc.fixedMax] = [a, b];
+    for (const el of [mn, mx]) el.setAttribute("aria-invalid", String(!ok));
     dirty = true;
   };
   mn.onchange = mx.onchange = fixed;
@@ -230,8 +237,11 @@ function setPaused(p) {
   S.paused = p;
   $("pause").textContent = p ? "Resume" : "Pause";
   $("pause").setAttribute("aria-pressed", String(p));
-  if (!p) hole(1); // a break in the trace where the pause was
-  dirty = !p ? true : dirty;
+  if (!p) {
+    hole(Math.max(1, pausedSamples)); // what was not stored, so times stay right
+    pausedSamples = 0;
+    dirty = true;
+  }
   render();
 }
 

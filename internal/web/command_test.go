@@ -1,0 +1,37 @@
+package web
+
+import (
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestPageSendsCommandsAndFollowsRateChange: with --allow-commands the page
+// offers the command box; "rate 8000" reaches the simulator, its reply is
+// listed, and the page re-lays its plot for the new rate from the new info.
+func TestPageSendsCommandsAndFollowsRateChange(t *testing.T) {
+	tb := newTab(t)
+	srv := startServe(t, simOpts{Signal: "sine", Rate: 16000, Channels: 1, Commands: true})
+	tb.open(srv.URL)
+	tb.waitFor("command box", `!document.getElementById("command-form").hidden`, 3*time.Second)
+	tb.run(chromedp.SendKeys(chromedp.ID("command-input"), "rate 8000"), chromedp.Click(chromedp.CSS("#command-form button")))
+	tb.waitFor("the reply", `[...document.querySelectorAll("#log li")].some((li) => li.textContent.includes("reply (ok)"))`, 5*time.Second)
+	tb.waitFor("the new rate", `wsbridge.rate === 8000 && wsbridge.device && wsbridge.device.rate === 8000`, 5*time.Second)
+	t0 := time.Now()
+	got := tb.rateOver(2 * time.Second)
+	if got < 4000 || got > 12000 {
+		t.Errorf("after rate 8000 the page receives %.0f samples/s, want about 8000", got)
+	}
+	t.Logf("rate measured in %v", time.Since(t0))
+	tb.run(setWindow("0.5"))
+	assertPlottedSoon(t, tb, "after the rate change", 200*time.Millisecond)
+	tb.noProblems()
+}
+
+// assertPlottedSoon waits until the window has filled, then checks the plot.
+func assertPlottedSoon(t *testing.T, tb *tab, what string, d time.Duration) {
+	t.Helper()
+	time.Sleep(d)
+	assertPlotted(t, tb, what)
+}
