@@ -139,9 +139,9 @@ func (c *client) step(ctx context.Context) error {
 func (c *client) writeBatch(pos uint64, batch []*entry) error {
 	wctx, cancel := context.WithTimeout(context.Background(), c.srv.opts.WriteTimeout)
 	defer cancel()
+	defer clear(batch) // do not keep evicted entries alive
 	for i, e := range batch {
 		msg, bin := c.render(e, pos+uint64(i))
-		batch[i] = nil
 		if msg == nil {
 			continue
 		}

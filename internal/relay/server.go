@@ -168,13 +168,21 @@ func (s *Server) Serve(ctx context.Context) error {
 
 // shutdown closes every client with 1001 and stops the HTTP server.
 func (s *Server) shutdown() {
+	s.mu.Lock() // no client registers after this
 	s.cancel()
+	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(shutdownGrace + time.Second):
-		s.opts.Log.Warn().Msg("some WebSocket clients did not close in time")
+	case <-time.After(shutdownGrace):
+		s.opts.Log.Warn().Msg("some WebSocket clients did not close in time: cutting them off")
+		s.mu.Lock()
+		for c := range s.clients {
+			_ = c.conn.CloseNow()
+		}
+		s.mu.Unlock()
+		<-done
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
