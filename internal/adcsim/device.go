@@ -19,6 +19,7 @@ const (
 	flushSize   = 64 << 10               // write the output buffer once it holds this much
 	minInterval = 500 * time.Microsecond // frames due closer together than this are written together
 	idleWake    = time.Hour              // wake-up interval while stopped
+	drainQuiet  = 100 * time.Millisecond // how long the pty must stay empty before an unplug
 )
 
 // Device is a simulated ESP32: it generates data frames of the configured
@@ -174,15 +175,8 @@ func (d *Device) Run(ctx context.Context, port io.ReadWriter) error {
 	defer stopReader()
 	stopAfter := context.AfterFunc(ctx, func() { setDeadline(port, time.Now()) })
 	defer stopAfter()
-	var unplugAt time.Time
-	if d.cfg.UnplugEvery > 0 {
-		unplugAt = time.Now().Add(d.cfg.UnplugEvery)
-		// A write blocked because nobody reads must not delay the unplug.
-		if p, ok := port.(interface{ SetWriteDeadline(time.Time) error }); ok {
-			p.SetWriteDeadline(unplugAt)
-			defer p.SetWriteDeadline(time.Time{})
-		}
-	}
+	unplugAt, disarm := d.armUnplug(port)
+	defer disarm()
 	timer := time.NewTimer(time.Until(d.nextWake(unplugAt)))
 	defer timer.Stop()
 	for {
@@ -206,12 +200,26 @@ func (d *Device) Run(ctx context.Context, port io.ReadWriter) error {
 			d.cfg.Log.Warn().Msg("unplugging while a write was blocked (nobody reads the port): the frames in it are lost")
 			d.count(func(s *Stats) { s.Unplugs++ })
 			return ErrUnplugged
-		}
-		if err != nil {
+		} else if err != nil {
 			return d.exitErr(ctx, err)
 		}
 		timer.Reset(time.Until(d.nextWake(unplugAt)))
 	}
+}
+
+// armUnplug returns when the simulated unplug is due (zero for never) and
+// makes a write blocked because nobody reads end then, if port allows.
+func (d *Device) armUnplug(port io.ReadWriter) (time.Time, func()) {
+	if d.cfg.UnplugEvery <= 0 {
+		return time.Time{}, func() {}
+	}
+	at := time.Now().Add(d.cfg.UnplugEvery)
+	p, ok := port.(interface{ SetWriteDeadline(time.Time) error })
+	if !ok {
+		return at, func() {}
+	}
+	p.SetWriteDeadline(at)
+	return at, func() { p.SetWriteDeadline(time.Time{}) }
 }
 
 func (d *Device) exitErr(ctx context.Context, err error) error {

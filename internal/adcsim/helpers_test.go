@@ -207,17 +207,21 @@ func counterValue(st frame.SampleType, v uint64) int64 {
 
 // checkGaps asserts that the gaps the decoder reported are exactly the
 // ranges the device says it did not send, up to the last frame received
-// (ranges after it cannot show as gaps), and returns how many frames that is.
+// (ranges before the first and after the last frame received cannot show
+// as gaps), and returns how many frames that is.
 func checkGaps(t *testing.T, rec *recorder, ds Stats) uint64 {
 	t.Helper()
 	fs := rec.frames()
 	if len(fs) == 0 {
 		t.Fatal("no frames received")
 	}
-	last := fs[len(fs)-1].Seq
+	first, last := fs[0].Seq, fs[len(fs)-1].Seq
 	var want []frame.SeqEvent
 	var lost uint64
 	for _, g := range ds.Gaps {
+		if g.To < first { // before the first frame received: no gap event
+			continue
+		}
 		if g.From > last {
 			break
 		}

@@ -195,22 +195,23 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 // unplug waits until the port's reader has taken every byte sent (so the
 // frames lost are exactly those generated while detached) and reports the
 // unplug. The pty's queue reads empty for a moment each time the reader
-// empties it before the kernel moves more bytes in, so it must read empty
-// several times over 25 ms.
+// empties it before the kernel moves more bytes in, so it must stay empty
+// for drainQuiet; a reader that takes nothing for 2 s loses what is left.
 func (d *Device) unplug(ctx context.Context, port io.ReadWriter) error {
 	if b, ok := port.(interface{ Buffered() (int, error) }); ok {
-		zeros := 0
-		for deadline := time.Now().Add(time.Second); zeros < 5 && time.Now().Before(deadline); {
+		const step = 5 * time.Millisecond
+		quiet := time.Duration(0)
+		for deadline := time.Now().Add(2 * time.Second); quiet < drainQuiet && time.Now().Before(deadline); {
 			if n, err := b.Buffered(); err != nil || n > 0 {
-				zeros = 0
+				quiet = 0
 			} else {
-				zeros++
+				quiet += step
 			}
-			if !sleepUntil(ctx, time.Now().Add(5*time.Millisecond)) {
+			if !sleepUntil(ctx, time.Now().Add(step)) {
 				return nil
 			}
 		}
-		if zeros < 5 {
+		if quiet < drainQuiet {
 			d.cfg.Log.Warn().Msg("unplugging with bytes the reader has not taken: they are lost too")
 		}
 	}
