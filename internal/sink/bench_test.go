@@ -129,7 +129,7 @@ func BenchmarkE2ELatency(b *testing.B) {
 	cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType, cfg.FrameSamples = "counter", 10000, 2, "i32", 10
 	sp, url, _, rd := benchChainURL(b, cfg)
 	wsAt := wsArrivals(b.Context(), url)
-	var lat, serveLat []time.Duration
+	var lat, serveLat, sinkLat []time.Duration
 	buf := make([]byte, 64<<10)
 	var line []byte
 	b.ResetTimer()
@@ -153,6 +153,7 @@ func BenchmarkE2ELatency(b *testing.B) {
 						lat = append(lat, now.Sub(at))
 						if w, ok := wsAt(uint32(v / 10)); ok {
 							serveLat = append(serveLat, w.Sub(at))
+							sinkLat = append(sinkLat, now.Sub(w))
 						}
 					}
 				}
@@ -168,6 +169,9 @@ func BenchmarkE2ELatency(b *testing.B) {
 	if n := len(serveLat); n > 0 {
 		b.ReportMetric(float64(serveLat[n/2].Microseconds()), "serve_only_p50_µs")
 		b.ReportMetric(float64(serveLat[n*99/100].Microseconds()), "serve_only_p99_µs")
+		slices.Sort(sinkLat)
+		b.ReportMetric(float64(sinkLat[n/2].Microseconds()), "sink_share_p50_µs")
+		b.ReportMetric(float64(sinkLat[n*99/100].Microseconds()), "sink_share_p99_µs")
 	}
 }
 
@@ -246,4 +250,96 @@ func BenchmarkSinkCSV(b *testing.B) {
 		pkt, _ := frame.AppendFrame(nil, &f)
 		s.stream.onBinary(ctx, pkt)
 	}
+}
+
+// BenchmarkSinkLatency isolates the sink: a loopback WebSocket server
+// sends one frame (10 samples, 2 channels) per millisecond; latency is from
+// the server's write to the reader of the pty having the frame's last csv
+// line. Reports p50/p99 over 3000 frames.
+func BenchmarkSinkLatency(b *testing.B) {
+	ts := newTServer(b, false)
+	r := startSink(b, ts.url(), func(o *Options) { o.Log = zerolog.Nop() })
+	rd := openLikeR(b, r.info.Name)
+	c := <-ts.conns
+	defer c.release()
+	c.hello(b, 0, nil)
+	var mu sync.Mutex
+	sentAt := map[uint32]time.Time{}
+	go func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for s := uint32(0); s < 3300; s++ {
+			<-tick.C
+			mu.Lock()
+			sentAt[s] = time.Now()
+			mu.Unlock()
+			if c.c.Write(context.Background(), websocket.MessageBinary, counterFrame(s)) != nil {
+				return
+			}
+		}
+	}()
+	var lat []time.Duration
+	buf := make([]byte, 64<<10)
+	var line []byte
+	b.ResetTimer()
+	for len(lat) < 3000 {
+		rd.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := rd.Read(buf)
+		now := time.Now()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, ch := range buf[:n] {
+			if ch != '\n' {
+				line = append(line, ch)
+				continue
+			}
+			v, _ := strconv.ParseInt(string(line[:bytes.IndexByte(line, ',')]), 10, 64)
+			line = line[:0]
+			if v%testSamples == testSamples-1 && v/testSamples >= 100 {
+				mu.Lock()
+				lat = append(lat, now.Sub(sentAt[uint32(v/testSamples)]))
+				mu.Unlock()
+			}
+		}
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50_µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99_µs")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max_µs")
+}
+
+// BenchmarkPtyBaseline is the floor under the sink's latency: one 110-byte
+// write per millisecond into a vport pty, timed until its reader has it.
+func BenchmarkPtyBaseline(b *testing.B) {
+	p, err := vport.Create("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	rd := openLikeR(b, p.Name())
+	msg := bytes.Repeat([]byte("x"), 109)
+	msg = append(msg, '\n')
+	var lat []time.Duration
+	buf := make([]byte, 4096)
+	b.ResetTimer()
+	for range 3000 {
+		time.Sleep(time.Millisecond)
+		t0 := time.Now()
+		p.Write(msg)
+		for got := 0; got < len(msg); {
+			n, err := rd.Read(buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+			got += n
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50_µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99_µs")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max_µs")
 }

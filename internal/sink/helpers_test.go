@@ -85,7 +85,7 @@ type tserver struct {
 	frozen atomic.Bool // next connection never reads: no pongs, like a frozen server
 }
 
-func newTServer(t *testing.T, tlsOn bool) *tserver {
+func newTServer(t testing.TB, tlsOn bool) *tserver {
 	ts := &tserver{conns: make(chan *tconn, 8)}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ts.token != "" && r.Header.Get("Authorization") != "Bearer "+ts.token {
@@ -137,7 +137,7 @@ func (c *tconn) release() {
 	}
 }
 
-func (c *tconn) sendJSON(t *testing.T, v any) {
+func (c *tconn) sendJSON(t testing.TB, v any) {
 	t.Helper()
 	b, _ := json.Marshal(v)
 	if err := c.c.Write(context.Background(), websocket.MessageText, b); err != nil {
@@ -145,7 +145,7 @@ func (c *tconn) sendJSON(t *testing.T, v any) {
 	}
 }
 
-func (c *tconn) hello(t *testing.T, startSeq uint32, dev *wsproto.Device) {
+func (c *tconn) hello(t testing.TB, startSeq uint32, dev *wsproto.Device) {
 	t.Helper()
 	c.sendJSON(t, wsproto.Hello{Type: wsproto.TypeHello, Protocol: 1, Server: "test", Format: "binary",
 		DeviceState: wsproto.StateUp, Device: dev, Rate: testRate, Channels: 2, SampleType: "i16",
