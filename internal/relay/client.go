@@ -37,6 +37,9 @@ type client struct {
 	connected time.Time
 	log       zerolog.Logger
 	cmdDenied *wsproto.Error // why this client may not send commands; nil if it may
+	cork      *corkConn      // the connection under the WebSocket, nil if unknown
+	watchdog  *time.Timer    // cuts the connection when a batch takes longer than --write-timeout
+	timedOut  atomic.Bool
 
 	pos    atomic.Uint64
 	sent   atomic.Uint64
@@ -76,6 +79,9 @@ func (c *client) stopReason() error {
 
 // finish closes the connection with the status err calls for.
 func (c *client) finish(err error) {
+	if c.watchdog != nil {
+		c.watchdog.Stop()
+	}
 	ev := c.log.Debug()
 	switch {
 	case errors.Is(err, errShutdown):
@@ -137,21 +143,51 @@ func (c *client) step(ctx context.Context) error {
 }
 
 func (c *client) writeBatch(pos uint64, batch []*entry) error {
-	wctx, cancel := context.WithTimeout(context.Background(), c.srv.opts.WriteTimeout)
-	defer cancel()
 	defer clear(batch) // do not keep evicted entries alive
+	c.begin()
 	for i, e := range batch {
 		msg, bin := c.render(e, pos+uint64(i))
 		if msg == nil {
 			continue
 		}
-		if err := c.write(wctx, msg, bin); err != nil {
+		if err := c.write(msg, bin); err != nil {
+			c.end()
 			return err
 		}
-		c.pos.Store(pos + uint64(i) + 1)
+	}
+	if err := c.end(); err != nil {
+		return err
 	}
 	c.pos.Store(pos + uint64(len(batch)))
 	return nil
+}
+
+// begin arms the write deadline and corks the connection for a batch.
+func (c *client) begin() {
+	if c.watchdog == nil {
+		c.watchdog = time.AfterFunc(c.srv.opts.WriteTimeout, c.writeTimedOut)
+	} else {
+		c.watchdog.Reset(c.srv.opts.WriteTimeout)
+	}
+	if c.cork != nil {
+		c.cork.cork()
+	}
+}
+
+// end sends what the batch gathered and disarms the deadline.
+func (c *client) end() error {
+	var err error
+	if c.cork != nil {
+		err = c.cork.uncork()
+	}
+	c.watchdog.Stop()
+	return c.writeErr(err)
+}
+
+func (c *client) writeTimedOut() {
+	c.timedOut.Store(true)
+	c.srv.stats.writeTimeouts.Add(1)
+	_ = c.conn.CloseNow()
 }
 
 // render returns what entry e at position p means for this client: nil to
@@ -232,32 +268,40 @@ func (c *client) drainDirect() error {
 }
 
 func (c *client) writeTexts(msgs [][]byte) error {
-	wctx, cancel := context.WithTimeout(context.Background(), c.srv.opts.WriteTimeout)
-	defer cancel()
+	c.begin()
 	for _, m := range msgs {
-		if err := c.write(wctx, m, false); err != nil {
+		if err := c.write(m, false); err != nil {
+			c.end()
 			return err
 		}
 	}
-	return nil
+	return c.end()
 }
 
-func (c *client) write(ctx context.Context, msg []byte, bin bool) error {
+// write sends one message. The deadline is the batch's watchdog, not a
+// context: a context per write costs a timer registration per frame.
+func (c *client) write(msg []byte, bin bool) error {
 	typ := websocket.MessageText
 	if bin {
 		typ = websocket.MessageBinary
 	}
-	if err := c.conn.Write(ctx, typ, msg); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			c.srv.stats.writeTimeouts.Add(1)
-			return fmt.Errorf("write did not complete within --write-timeout %v: %w", c.srv.opts.WriteTimeout, err)
-		}
-		return fmt.Errorf("failed to write to client: %w", err)
+	if err := c.conn.Write(context.Background(), typ, msg); err != nil {
+		return c.writeErr(err)
 	}
 	c.sent.Add(1)
 	c.srv.stats.messagesSent.Add(1)
 	c.srv.stats.bytesSent.Add(uint64(len(msg)))
 	return nil
+}
+
+func (c *client) writeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case c.timedOut.Load():
+		return fmt.Errorf("write did not complete within --write-timeout %v: %w", c.srv.opts.WriteTimeout, err)
+	}
+	return fmt.Errorf("failed to write to client: %w", err)
 }
 
 // send queues an error reply for the writer without ever blocking.

@@ -60,6 +60,7 @@ func New(opts Options) (*Server, error) {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          newHTTPErrorLog(opts.Log),
+		ConnContext:       withConn,
 	}
 	return s, nil
 }
@@ -126,7 +127,7 @@ func (s *Server) Listen() (string, error) {
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
-	s.ln = ln
+	s.ln = corkListener{ln}
 	s.url = baseURL(ln.Addr(), s.opts.TLSCert != "")
 	s.warnExposure(ln.Addr())
 	return s.url, nil

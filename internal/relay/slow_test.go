@@ -149,3 +149,18 @@ func TestPingDropsDeadPeer(t *testing.T) {
 		t.Fatalf("clients %d, counters %v", clients(s), s.Info().Counters)
 	}
 }
+
+// A client that stops reading altogether is dropped once a write cannot
+// complete within --write-timeout, and the metric says so.
+func TestWriteTimeoutDropsStalledClient(t *testing.T) {
+	s, base := testServer(t, Options{History: time.Hour, WriteTimeout: 300 * time.Millisecond, PingInterval: time.Minute})
+	stalled := dial(t, wsURL(base, ""), nil)
+	expectHello(t, stalled)
+	for seq := uint32(0); seq < 4000; seq++ { // 32 MB: more than the socket buffers
+		s.Packet(counterPacket(t, seq, bigCount, tChans, frame.I16))
+	}
+	waitFor(t, 5*time.Second, "the stalled client to be dropped", func() bool { return clients(s) == 0 })
+	if got := s.Info().Counters["client_write_timeouts_total"]; got != 1 {
+		t.Fatalf("client_write_timeouts_total = %v", got)
+	}
+}

@@ -44,6 +44,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.newClient(conn, r.RemoteAddr, format)
+	c.cork = corkOf(r.Context())
 	if !s.register(c) {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return

@@ -1,0 +1,90 @@
+package relay
+
+import (
+	"context"
+	"net"
+	"sync"
+)
+
+// corkMax is how many bytes a corked connection gathers before it writes
+// them anyway.
+const corkMax = 32 << 10
+
+// corkConn lets a client's writer gather the WebSocket messages of one
+// batch into a single write system call: the library flushes after every
+// message, which at high frame rates costs a syscall per frame per client.
+// Writes from other goroutines (pings, close) go through the same buffer
+// while corked. Close is not serialised with Write, so closing the
+// connection unblocks a write in progress.
+type corkConn struct {
+	net.Conn
+	mu     sync.Mutex
+	corked bool
+	buf    []byte
+}
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.corked {
+		return c.Conn.Write(p)
+	}
+	c.buf = append(c.buf, p...)
+	if len(c.buf) >= corkMax {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// cork starts gathering writes.
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.mu.Unlock()
+}
+
+// uncork writes what was gathered and stops gathering.
+func (c *corkConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.corked = false
+	return c.flushLocked()
+}
+
+func (c *corkConn) flushLocked() error {
+	if len(c.buf) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.buf)
+	c.buf = c.buf[:0]
+	if cap(c.buf) > corkMax*2 {
+		c.buf = nil
+	}
+	return err
+}
+
+// corkListener wraps accepted connections in corkConn.
+type corkListener struct{ net.Listener }
+
+func (l corkListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &corkConn{Conn: c}, nil
+}
+
+type connKey struct{}
+
+// withConn stores the connection in each request's context (http.Server.ConnContext).
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// corkOf returns the request's corkConn, or nil.
+func corkOf(ctx context.Context) *corkConn {
+	c, _ := ctx.Value(connKey{}).(*corkConn)
+	return c
+}
