@@ -168,13 +168,13 @@ func (d *Device) skip(reason string) {
 // before Run returns; otherwise the command reader ends when the caller
 // closes port.
 func (d *Device) Run(ctx context.Context, port io.ReadWriter) error {
+	stopAfter := context.AfterFunc(ctx, func() { setDeadline(port, time.Now()) })
+	defer stopAfter()
 	if err := d.attach(ctx, port); err != nil {
 		return d.exitErr(ctx, err)
 	}
 	lines, stopReader := startReader(port)
 	defer stopReader()
-	stopAfter := context.AfterFunc(ctx, func() { setDeadline(port, time.Now()) })
-	defer stopAfter()
 	unplugAt, disarm := d.armUnplug(port)
 	defer disarm()
 	timer := time.NewTimer(time.Until(d.nextWake(unplugAt)))

@@ -310,3 +310,24 @@ func TestUnplugWhileNobodyReads(t *testing.T) {
 		t.Fatal("the unplug never came")
 	}
 }
+
+// TestOpenCancelWhileNobodyReads: cancelling the context stops a device
+// whose host never reads, and the host then reads EOF.
+func TestOpenCancelWhileNobodyReads(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	p, err := Open(ctx, counterConfig(WireFrames, 16000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	time.Sleep(50 * time.Millisecond) // the device is blocked writing its info packet
+	cancel()
+	select {
+	case <-p.(*Port).done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the device did not stop on cancel")
+	}
+	if err := p.(*Port).Err(); err != nil {
+		t.Fatalf("device error %v", err)
+	}
+}
