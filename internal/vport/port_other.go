@@ -1,0 +1,53 @@
+//go:build !linux
+
+package vport
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+)
+
+// ErrUnsupported is returned by Create where virtual ports are not built:
+// everywhere but Linux.
+var ErrUnsupported = errors.New("virtual serial ports are supported on Linux only")
+
+// Port is a virtual serial port. On this platform Create always fails.
+type Port struct{}
+
+// Create fails on this platform with ErrUnsupported and a suggestion.
+func Create(link string) (*Port, error) {
+	hint := "use a real port (--port) instead"
+	if runtime.GOOS == "windows" {
+		hint = "install com0com and pass one end of its pair with --port (see README, Troubleshooting)"
+	}
+	return nil, fmt.Errorf("failed to create virtual port %s: %w on %s: %s", link, ErrUnsupported, runtime.GOOS, hint)
+}
+
+// Name is the device path of the port.
+func (p *Port) Name() string { return "" }
+
+// Link is the symlink path, if any.
+func (p *Port) Link() string { return "" }
+
+// Read fails on this platform.
+func (p *Port) Read([]byte) (int, error) { return 0, ErrUnsupported }
+
+// Write fails on this platform.
+func (p *Port) Write([]byte) (int, error) { return 0, ErrUnsupported }
+
+// SetDeadline fails on this platform.
+func (p *Port) SetDeadline(time.Time) error { return ErrUnsupported }
+
+// SetReadDeadline fails on this platform.
+func (p *Port) SetReadDeadline(time.Time) error { return ErrUnsupported }
+
+// SetWriteDeadline fails on this platform.
+func (p *Port) SetWriteDeadline(time.Time) error { return ErrUnsupported }
+
+// Buffered fails on this platform.
+func (p *Port) Buffered() (int, error) { return 0, ErrUnsupported }
+
+// Close does nothing.
+func (p *Port) Close() error { return nil }
