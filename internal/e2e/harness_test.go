@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/serve"
 	"github.com/wsbridge/wsbridge/internal/sink"
 	"github.com/wsbridge/wsbridge/internal/vport"
@@ -94,13 +95,20 @@ type simRig struct {
 	log      *logBuf
 	garbage  atomic.Uint64 // garbage bytes written after replugs
 	attaches atomic.Int64
+	settle   time.Duration // see wirePort
+	wire     *wireLog
 	cancel   context.CancelFunc
 	done     chan error
 }
 
 func startSim(t testing.TB, cfg adcsim.Config, pause time.Duration, garbage int) *simRig {
+	return startSimSettled(t, cfg, pause, garbage, 0)
+}
+
+func startSimSettled(t testing.TB, cfg adcsim.Config, pause time.Duration, garbage int, settle time.Duration) *simRig {
 	t.Helper()
-	r := &simRig{link: filepath.Join(t.TempDir(), "ttyESP"), log: &logBuf{}, done: make(chan error, 1)}
+	r := &simRig{link: filepath.Join(t.TempDir(), "ttyESP"), log: &logBuf{}, done: make(chan error, 1), settle: settle,
+		wire: newWireLog()}
 	cfg.Log = newLog(r.log, "sim")
 	dev, err := adcsim.NewDevice(cfg)
 	if err != nil {
@@ -136,7 +144,7 @@ func (r *simRig) loop(ctx context.Context, pause time.Duration, garbage int) err
 			r.garbage.Add(uint64(garbage))
 		}
 		r.attaches.Add(1)
-		err = r.dev.Run(ctx, p)
+		err = r.dev.Run(ctx, &wirePort{Port: p, quiet: r.settle, wire: r.wire})
 		p.Close()
 		if !errors.Is(err, adcsim.ErrUnplugged) {
 			return err
@@ -157,6 +165,67 @@ func bootGarbage(rng *rand.Rand, n int) []byte {
 		b[i] = byte(1 + rng.IntN(255))
 	}
 	return b
+}
+
+// wirePort is the simulator's vport.Port with two additions for tests.
+// It decodes every byte the device actually wrote to the pty (wireLog), the
+// ground truth of which frames left the device intact. And with quiet > 0
+// its Buffered also counts bytes written in the last quiet period as
+// unread: the kernel moves bytes written to a pty master into the slave's
+// line discipline asynchronously (the tty flip buffer), so TIOCINQ can read
+// 0 while the last write is still in flight, and the simulator's unplug,
+// which waits for Buffered to read 0, would close the pty on them.
+type wirePort struct {
+	*vport.Port
+	quiet time.Duration
+	wire  *wireLog
+	last  atomic.Int64 // UnixNano of the last write
+}
+
+func (p *wirePort) Write(b []byte) (int, error) {
+	n, err := p.Port.Write(b)
+	p.wire.write(b[:n])
+	p.last.Store(time.Now().UnixNano())
+	return n, err
+}
+
+func (p *wirePort) Buffered() (int, error) {
+	n, err := p.Port.Buffered()
+	if err == nil && n == 0 && time.Since(time.Unix(0, p.last.Load())) < p.quiet {
+		n = 1
+	}
+	return n, err
+}
+
+// wireLog decodes the device's output as written: the seqs of the data
+// frames that left the device intact. Safe for concurrent use.
+type wireLog struct {
+	mu   sync.Mutex
+	dec  *frame.Decoder
+	seqs spans
+}
+
+func newWireLog() *wireLog {
+	w := &wireLog{}
+	w.dec = frame.NewDecoder(func(p *frame.Packet) {
+		if p.Type == frame.TypeData {
+			w.seqs.add(span{int64(p.Frame.Seq), int64(p.Frame.Seq)})
+		}
+	})
+	return w
+}
+
+func (w *wireLog) write(b []byte) {
+	w.mu.Lock()
+	w.dec.Write(b)
+	w.mu.Unlock()
+}
+
+// sent returns the seqs of the intact frames written so far.
+func (w *wireLog) sent() spans {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append(spans(nil), w.seqs...)
 }
 
 func (r *simRig) stop() {
@@ -366,3 +435,5 @@ func (r *sinkRig) stop(t testing.TB) sink.Summary {
 	}
 	return sum
 }
+
+var jsonStd = json.Unmarshal

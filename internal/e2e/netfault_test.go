@@ -119,3 +119,33 @@ func TestNetworkStallsAndBandwidthCap(t *testing.T) {
 	t.Logf("stalls %v, then 2 s at 30 kB/s (reader fell %d samples behind, then caught up): %d reconnects; reader %s",
 		stalls, behind, sum.Reconnects, st)
 }
+
+// TestNetworkOutageBeyondHistoryReportsExactRange: the link is down (cut,
+// then every attempt reset) for 2.5 s while serve keeps 1 s of history.
+// The sink must report exactly the frames the reader never got: one gap,
+// reason history, whose range times the frame size is the reader's hole.
+func TestNetworkOutageBeyondHistoryReportsExactRange(t *testing.T) {
+	c := startChain(t, chainOpts{history: time.Second, sinkPing: time.Second})
+	c.proxy.Refuse(true)
+	c.proxy.Cut(faultproxy.CutRST)
+	time.Sleep(2500 * time.Millisecond)
+	c.proxy.Refuse(false)
+	c.waitConnected(t)
+	time.Sleep(200 * time.Millisecond)
+	sum, st := c.drain(t, 10*time.Second)
+	if st.Dups != 0 || st.NBad != 0 {
+		t.Errorf("reader: %s", st)
+	}
+	if len(sum.GapRanges) != 1 || sum.GapRanges[0].Reason != "history" {
+		t.Fatalf("sink gaps %+v: want exactly one history gap", sum.GapRanges)
+	}
+	g := sum.GapRanges[0]
+	want := spans{{int64(g.From) * chainFS, int64(g.To+1)*chainFS - 1}}
+	if !equalSpans(st.Lost, want) {
+		t.Errorf("reader lost samples %v; sink reported frames %d..%d = samples %v", st.Lost, g.From, g.To, want)
+	}
+	if sum.DroppedFrames != 0 {
+		t.Errorf("sink dropped %d frames besides the gap", sum.DroppedFrames)
+	}
+	t.Logf("2.5 s outage, 1 s history: gap %d..%d (%d frames, %s) = reader's hole %v", g.From, g.To, g.Count, g.Reason, st.Lost)
+}

@@ -101,3 +101,22 @@ func equalSpans(a, b spans) bool {
 	}
 	return true
 }
+
+// minus returns the points of a that are not in b (small sets only).
+func minus(a, b spans) spans {
+	in := map[int64]bool{}
+	for _, s := range b {
+		for p := s.From; p <= s.To; p++ {
+			in[p] = true
+		}
+	}
+	var out spans
+	for _, s := range a {
+		for p := s.From; p <= s.To; p++ {
+			if !in[p] {
+				out.add(span{p, p})
+			}
+		}
+	}
+	return out
+}
