@@ -29,7 +29,7 @@ var (
 
 // needBrowser returns the shared browser context, starting chromium (or
 // $CHROMIUM) once. Without it the test skips, or fails under CI=true.
-func needBrowser(t *testing.T) context.Context {
+func needBrowser(t testing.TB) context.Context {
 	t.Helper()
 	path := os.Getenv("CHROMIUM")
 	if path == "" {
@@ -89,13 +89,13 @@ func TestMain(m *testing.M) {
 // tab is one page in the shared browser, recording console errors and
 // uncaught exceptions.
 type tab struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	mu       sync.Mutex
 	problems []string
 }
 
-func newTab(t *testing.T) *tab {
+func newTab(t testing.TB) *tab {
 	t.Helper()
 	tb := &tab{t: t}
 	ctx, cancel := chromedp.NewContext(needBrowser(t), chromedp.WithListener(tb.onEvent))
@@ -246,3 +246,5 @@ func (tb *tab) plotCoverage() (lanes []float64, pixels int) {
 	})()`, &r)
 	return r.Lanes, r.Pixels
 }
+
+func navigate(url string) chromedp.Action[chromedp.Void] { return chromedp.Navigate(url) }

@@ -51,14 +51,14 @@ export function fft(re, im) {
 }
 
 // spectrum returns the single-sided amplitude spectrum in dB (n/2+1 bins)
-// of the samples x (length n, a power of two) after removing the mean and
-// applying a Hann window. NaN samples count as the mean.
+// of the samples x (length n, a power of two) after removing the (window-
+// weighted) mean and applying a Hann window. NaN samples count as the mean.
 export function spectrum(x) {
   const n = x.length;
   const t = tables(n);
-  let sum = 0, k = 0;
-  for (let i = 0; i < n; i++) if (x[i] === x[i]) { sum += x[i]; k++; }
-  const mean = k ? sum / k : 0;
+  let sum = 0, wk = 0; // the window-weighted mean: removing it empties the DC bin
+  for (let i = 0; i < n; i++) if (x[i] === x[i]) { sum += x[i] * t.hann[i]; wk += t.hann[i]; }
+  const mean = wk ? sum / wk : 0;
   const re = new Float64Array(n), im = new Float64Array(n);
   let wsum = 0;
   for (let i = 0; i < n; i++) {

@@ -123,6 +123,7 @@ function envelope(track, start, n, cols) {
   const lo = colMin.a, hi = colMax.a, r = [0, 0];
   let mn = Infinity, mx = -Infinity;
   const spp = n / cols;
+  if (spp < 1) return interpolate(track, start, spp, cols);
   for (let x = 0; x < cols; x++) {
     const s0 = start + Math.floor(x * spp);
     const s1 = Math.max(s0 + 1, start + Math.floor((x + 1) * spp));
@@ -138,6 +139,33 @@ function envelope(track, start, n, cols) {
   return [mn, mx];
 }
 
+// interpolate fills lo/hi per column when there are fewer samples than
+// columns: the range of the straight lines between samples across the
+// column, so drawing the columns traces the polyline through the samples.
+function interpolate(track, start, spp, cols) {
+  const lo = colMin.a, hi = colMax.a;
+  let mn = Infinity, mx = -Infinity;
+  const v = (t) => {
+    const i = Math.floor(t), a = track.at(start + i), b = track.at(start + i + 1);
+    return b === b ? a + (b - a) * (t - i) : a;
+  };
+  for (let x = 0; x < cols; x++) {
+    const t0 = x * spp - 0.5, t1 = (x + 1) * spp - 0.5; // samples sit at column centres
+    let l = Math.min(v(t0), v(t1)), h = Math.max(v(t0), v(t1));
+    const k = Math.ceil(t0);
+    if (k < t1) {
+      const s = track.at(start + k);
+      if (s < l) l = s;
+      if (s > h) h = s;
+    }
+    lo[x] = l;
+    hi[x] = h;
+    if (l < mn) mn = l;
+    if (h > mx) mx = h;
+  }
+  return [mn, mx];
+}
+
 // drawTime draws every track over the last windowS seconds.
 // view: {tracks, rate, windowS, scales, titles, colors, dpr}
 export function drawTime(ctx, canvas, view) {
@@ -149,9 +177,7 @@ export function drawTime(ctx, canvas, view) {
     const tr = view.tracks[c];
     const start = tr.total - N;
     const color = view.colors.traces[c % view.colors.traces.length];
-    let lo, hi;
-    if (N < L.w) [lo, hi] = drawLine(ctx, L, c, tr, start, N, view.scales[c], color, view.dpr);
-    else [lo, hi] = drawEnvelope(ctx, L, c, tr, start, N, view.scales[c], color);
+    const [lo, hi] = drawEnvelope(ctx, L, c, tr, start, N, view.scales[c], color, view.dpr);
     laneLabels(ctx, L, c, view.titles[c], lo, hi, view.colors, view.dpr);
   }
 }
@@ -161,63 +187,76 @@ function yMap(L, c, lo, hi) {
   return (v) => top + (1 - (v - lo) / (hi - lo)) * h;
 }
 
-function drawEnvelope(ctx, L, c, tr, start, N, scale, color) {
-  const cols = L.w;
-  const [mn, mx] = envelope(tr, start, N, cols);
+// The trace layer: traces are written as pixels into an ImageData (exact
+// colors, no antialiasing, cost proportional to the pixels painted), put on
+// a scratch canvas and composited over the grid with one drawImage per lane.
+const layer = { canvas: null, ctx: null, img: null, u32: null };
+
+function layerFor(w, h) {
+  if (!layer.canvas) {
+    layer.canvas = document.createElement("canvas");
+    layer.ctx = layer.canvas.getContext("2d");
+  }
+  if (!layer.img || layer.img.width !== w || layer.img.height !== h) {
+    layer.canvas.width = w;
+    layer.canvas.height = h;
+    layer.img = layer.ctx.createImageData(w, h);
+    layer.u32 = new Uint32Array(layer.img.data.buffer);
+  }
+  layer.u32.fill(0);
+  return layer;
+}
+
+// rgba32 converts a CSS color to the pixel value of an ImageData's Uint32 view.
+const rgbaCache = new Map();
+function rgba32(color) {
+  let v = rgbaCache.get(color);
+  if (v !== undefined) return v;
+  const probe = layerFor(1, 1).ctx;
+  probe.clearRect(0, 0, 1, 1);
+  probe.fillStyle = color;
+  probe.fillRect(0, 0, 1, 1);
+  v = new Uint32Array(probe.getImageData(0, 0, 1, 1).data.buffer)[0];
+  layer.img = null; // layerFor(1, 1) resized the scratch canvas
+  rgbaCache.set(color, v);
+  return v;
+}
+
+// drawEnvelope draws the min/max envelope of samples [start, start+N).
+function drawEnvelope(ctx, L, c, tr, start, N, scale, color, dpr) {
+  const [mn, mx] = envelope(tr, start, N, L.w);
   const [lo, hi] = scale.fit(mn, mx);
-  const y = yMap(L, c, lo, hi), top = L.y(c), bot = top + L.h;
-  const a = colMin.a, b = colMax.a;
-  ctx.fillStyle = color;
+  drawColumns(ctx, L, c, yMap(L, c, lo, hi), color, dpr);
+  return [lo, hi];
+}
+
+// drawColumns draws each column's range (colMin/colMax, NaN = none) in lane
+// c as a vertical run of pixels, joined to its neighbour so that steep edges
+// stay continuous.
+function drawColumns(ctx, L, c, y, color, dpr) {
+  const cols = L.w, top = L.y(c), h = L.y(c + 1) - top;
+  const px = rgba32(color);
+  const { u32 } = layerFor(cols, h);
+  const a = colMin.a, b = colMax.a, pen = Math.max(1, Math.round(1.5 * dpr)); // line thickness
   let pLo = NaN, pHi = NaN;
   for (let x = 0; x < cols; x++) {
-    let l = a[x], h = b[x];
+    let l = a[x], hv = b[x];
     if (l !== l) {
       pLo = pHi = NaN;
       continue;
     }
     if (pHi === pHi) { // join to the previous column
       if (l > pHi) l = pHi;
-      if (h < pLo) h = pLo;
+      if (hv < pLo) hv = pLo;
     }
     pLo = a[x];
     pHi = b[x];
-    const y0 = Math.max(top, Math.min(bot, y(h))), y1 = Math.max(top, Math.min(bot, y(l)));
-    ctx.fillRect(x, Math.floor(y0), 1, Math.max(1, Math.ceil(y1 - y0)));
+    const y0 = Math.max(0, Math.floor(y(hv) - top - pen / 2));
+    const y1 = Math.min(h - 1, Math.ceil(y(l) - top + pen / 2) - 1);
+    for (let yy = y0, i = y0 * cols + x; yy <= y1; yy++, i += cols) u32[i] = px;
   }
-  return [lo, hi];
-}
-
-function drawLine(ctx, L, c, tr, start, N, scale, color, dpr) {
-  let mn = Infinity, mx = -Infinity;
-  for (let i = start; i < start + N; i++) {
-    const v = tr.at(i);
-    if (v < mn) mn = v;
-    if (v > mx) mx = v;
-  }
-  const [lo, hi] = scale.fit(mn, mx);
-  const y = yMap(L, c, lo, hi), top = L.y(c);
-  ctx.save();
-  ctx.beginPath();
-  ctx.rect(0, top, L.w, L.h);
-  ctx.clip();
-  ctx.strokeStyle = color;
-  ctx.lineWidth = 2 * dpr; // wide enough that a flat stretch covers one whole pixel row
-  ctx.beginPath();
-  let pen = false;
-  for (let i = 0; i < N; i++) {
-    const v = tr.at(start + i);
-    if (v !== v) {
-      pen = false;
-      continue;
-    }
-    const x = ((i + 0.5) / N) * L.w;
-    if (pen) ctx.lineTo(x, y(v));
-    else ctx.moveTo(x, y(v));
-    pen = true;
-  }
-  ctx.stroke();
-  ctx.restore();
-  return [lo, hi];
+  layer.ctx.putImageData(layer.img, 0, 0);
+  ctx.drawImage(layer.canvas, 0, top);
 }
 
 // fftSize is the transform length for a track: a power of two, 256..16384,
@@ -244,18 +283,18 @@ export function drawSpectrum(ctx, canvas, view) {
     for (let i = 1; i < db.length; i++) if (db[i] > peak) peak = db[i];
     const hi = Math.ceil((peak + 5) / 10) * 10, lo = hi - 100;
     const y = yMap(L, c, lo, hi);
-    ctx.fillStyle = view.colors.traces[c % view.colors.traces.length];
-    const bins = db.length - 1, top = L.y(c) + 1, bot = L.y(c) + L.h - 1;
-    let prev = NaN;
+    const bins = db.length - 1;
+    if (colMin.a.length < L.w) {
+      colMin.a = new Float32Array(L.w);
+      colMax.a = new Float32Array(L.w);
+    }
     for (let x = 0; x < L.w; x++) {
       const b0 = Math.floor((x * bins) / L.w), b1 = Math.max(b0 + 1, Math.floor(((x + 1) * bins) / L.w));
       let m = -Infinity;
       for (let b = b0; b < b1; b++) if (db[b] > m) m = db[b];
-      const yy = Math.round(Math.min(bot, Math.max(top, y(m))));
-      const y0 = prev === prev ? Math.min(prev, yy) : yy, y1 = prev === prev ? Math.max(prev, yy) : yy;
-      ctx.fillRect(x, y0, 1, y1 - y0 + Math.max(1, Math.round(view.dpr))); // joined to the previous column
-      prev = yy;
+      colMin.a[x] = colMax.a[x] = Math.max(lo, m);
     }
+    drawColumns(ctx, L, c, y, view.colors.traces[c % view.colors.traces.length], view.dpr);
     laneLabels(ctx, L, c, `${view.titles[c]} · ${size}-point FFT, dB`, lo, hi, view.colors, view.dpr);
   }
 }

@@ -90,31 +90,51 @@ export class Track {
   }
 
   // range returns [min, max] over indices [s0, s1), NaN-free, or null if no
-  // sample there is held. Uses buckets when the span is wide enough.
+  // sample there is held. Wide spans read the whole buckets inside them and
+  // the raw samples at both edges, so the result is exact; only a left edge
+  // older than the raw ring is read from its (wider) bucket.
   range(s0, s1, out) {
-    let mn = Infinity, mx = -Infinity;
+    s1 = Math.min(s1, this.total);
     const rf = this.rawFrom();
-    if (s1 - s0 >= 2 * BUCKET || s0 < rf) {
-      const bf = this.bucketFrom();
-      const full = Math.floor(this.total / BUCKET) * BUCKET;
-      let b = Math.max(Math.floor(s0 / BUCKET), Math.ceil(bf / BUCKET));
-      for (; b * BUCKET < s1 && (b + 1) * BUCKET <= full; b++) {
-        const k = b & this.bMask;
-        if (this.bmin[k] < mn) mn = this.bmin[k];
-        if (this.bmax[k] > mx) mx = this.bmax[k];
-      }
-      s0 = Math.max(s0, b * BUCKET); // the tail not yet in a full bucket
+    const acc = [Infinity, -Infinity];
+    if (s1 - s0 < 2 * BUCKET && s0 >= rf) {
+      this.scanRaw(s0, s1, acc);
+    } else {
+      const firstHeld = Math.ceil(this.bucketFrom() / BUCKET);
+      let b0 = Math.max(Math.ceil(s0 / BUCKET), firstHeld);
+      const b1 = Math.max(b0, Math.floor(s1 / BUCKET));
+      if (s0 < rf && b0 > firstHeld && s0 < b0 * BUCKET) b0--; // edge older than the raw ring
+      else this.scanRaw(Math.max(s0, rf), Math.min(s1, b0 * BUCKET), acc);
+      this.scanBuckets(b0, b1, acc);
+      this.scanRaw(Math.max(b1 * BUCKET, rf, s0), s1, acc);
     }
-    s0 = Math.max(s0, rf);
-    for (let i = s0; i < s1 && i < this.total; i++) {
+    if (acc[0] > acc[1]) return null;
+    out[0] = acc[0];
+    out[1] = acc[1];
+    return out;
+  }
+
+  scanRaw(s0, s1, acc) {
+    let mn = acc[0], mx = acc[1];
+    for (let i = Math.max(s0, this.rawFrom()); i < s1; i++) {
       const v = this.raw[i & this.rawMask];
       if (v < mn) mn = v;
       if (v > mx) mx = v;
     }
-    if (mn > mx) return null;
-    out[0] = mn;
-    out[1] = mx;
-    return out;
+    acc[0] = mn;
+    acc[1] = mx;
+  }
+
+  // scanBuckets folds whole buckets [b0, b1) (indices in bucket units).
+  scanBuckets(b0, b1, acc) {
+    let mn = acc[0], mx = acc[1];
+    for (let b = b0; b < b1; b++) {
+      const k = b & this.bMask;
+      if (this.bmin[k] < mn) mn = this.bmin[k];
+      if (this.bmax[k] > mx) mx = this.bmax[k];
+    }
+    acc[0] = mn;
+    acc[1] = mx;
   }
 
   // copy returns the raw samples [s0, s1) (NaN where not held).

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"net/http/httptest"
+	"strconv"
+	"testing"
+)
+
+// The page's hot paths, timed in headless chromium. Run with
+//
+//	go test ./internal/web/ -run '^$' -bench Page -benchtime 20x
+//
+// ns/op is per operation named in each benchmark.
+
+func benchTab(b *testing.B) *tab {
+	tb := newTab(b)
+	srv := httptest.NewServer(Handler()) // the page only; no stream needed
+	b.Cleanup(srv.Close)
+	tb.run(navigate(srv.URL + "/"))
+	return tb
+}
+
+// BenchmarkPageIngest48kx2: one op = one second of a 48 kHz x 2 channel
+// i16 stream (100 frames of 480 instants): CRC-32C check, parse, and
+// storing into the rings. ns/op / 1e9 is the fraction of a core it costs.
+func BenchmarkPageIngest48kx2(b *testing.B) {
+	tb := benchTab(b)
+	tb.eval(`(async () => {
+	  const P = await import("/js/packet.js"), R = await import("/js/ring.js");
+	  const frames = [];
+	  for (let f = 0; f < 100; f++) {
+	    const n = 480, ch = 2, buf = new ArrayBuffer(4 + 20 + n * ch * 2 + 4), dv = new DataView(buf);
+	    dv.setUint8(0, 1); dv.setUint8(1, 1); dv.setUint16(2, 20 + n * ch * 2, true);
+	    dv.setUint32(4, f, true); dv.setUint32(16, 48000, true); dv.setUint8(20, ch); dv.setUint8(21, 2); dv.setUint16(22, n, true);
+	    for (let i = 0; i < n * ch; i++) dv.setInt16(24 + 2 * i, Math.round(10000 * Math.sin(i / 7)), true);
+	    dv.setUint32(buf.byteLength - 4, P.crc32c(new Uint8Array(buf), 0, buf.byteLength - 4), true);
+	    frames.push(buf);
+	  }
+	  const tracks = [new R.Track(48000, 2), new R.Track(48000, 2)];
+	  window.benchIngest = (loops) => {
+	    for (let l = 0; l < loops; l++) for (const buf of frames) {
+	      P.checkPacket(buf);
+	      const fr = P.parseData(buf);
+	      for (let c = 0; c < fr.channels; c++) tracks[c].push(fr.samples, c, fr.channels, fr.count);
+	    }
+	  };
+	  window.benchIngest(3); // warm up
+	})()`, nil)
+	b.ResetTimer()
+	tb.eval(`benchIngest(`+strconv.Itoa(b.N)+`)`, nil)
+}
+
+// benchDraw fills two tracks with seconds of a rate-Hz sine, then times
+// drawTime of a window on a 1200x400 canvas: one op = one redraw.
+func benchDraw(b *testing.B, rate int, seconds, window float64, channels int) {
+	tb := benchTab(b)
+	tb.eval(`(async () => {
+	  const R = await import("/js/ring.js"), Pl = await import("/js/plot.js");
+	  const rate = `+strconv.Itoa(rate)+`, ch = `+strconv.Itoa(channels)+`, n = Math.round(rate * `+strconv.FormatFloat(seconds, 'f', -1, 64)+`);
+	  const tracks = Array.from({ length: ch }, () => new R.Track(rate, ch));
+	  const block = new Float32Array(65536);
+	  for (let done = 0; done < n; done += block.length) {
+	    for (let i = 0; i < block.length; i++) block[i] = 10000 * Math.sin((2 * Math.PI * 440 * (done + i)) / rate);
+	    for (const t of tracks) t.push(block, 0, 1, Math.min(block.length, n - done));
+	  }
+	  const canvas = document.createElement("canvas");
+	  canvas.width = 1200; canvas.height = 400;
+	  const ctx = canvas.getContext("2d", { alpha: false });
+	  const view = { tracks, rate, windowS: `+strconv.FormatFloat(window, 'f', -1, 64)+`, scales: tracks.map(() => new Pl.Scale()),
+	    titles: tracks.map((_, c) => "ch" + c), colors: Pl.readColors(document.documentElement), dpr: 1 };
+	  window.benchDraw = (loops) => { for (let l = 0; l < loops; l++) Pl.drawTime(ctx, canvas, view); ctx.getImageData(0, 0, 1, 1); };
+	  window.benchDraw(3);
+	})()`, nil)
+	b.ResetTimer()
+	tb.eval(`benchDraw(`+strconv.Itoa(b.N)+`)`, nil)
+}
+
+// One redraw of a 1 s window of 48 kHz x 2 channels.
+func BenchmarkPageDraw48kx2Window1s(b *testing.B) { benchDraw(b, 48000, 2, 1, 2) }
+
+// One redraw of a 10 s window of 1 MS/s (the min/max buckets do the work).
+func BenchmarkPageDraw1MSWindow10s(b *testing.B) { benchDraw(b, 1_000_000, 10, 10, 1) }
+
+// One redraw of a 20 ms window of 48 kHz x 2 channels (a line through samples).
+func BenchmarkPageDraw48kx2Window20ms(b *testing.B) { benchDraw(b, 48000, 1, 0.02, 2) }
