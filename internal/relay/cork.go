@@ -29,6 +29,9 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	if !c.corked {
 		return c.Conn.Write(p)
 	}
+	if c.buf == nil {
+		c.buf = (*corkPool.Get().(*[]byte))[:0]
+	}
 	c.buf = append(c.buf, p...)
 	if len(c.buf) >= corkMax {
 		if err := c.flushLocked(); err != nil {
@@ -53,17 +56,27 @@ func (c *corkConn) uncork() error {
 	return c.flushLocked()
 }
 
+// flushLocked writes the gathered bytes; uncorked, it returns the buffer
+// to the pool so that idle clients hold none.
 func (c *corkConn) flushLocked() error {
-	if len(c.buf) == 0 {
+	if c.buf == nil {
 		return nil
 	}
-	_, err := c.Conn.Write(c.buf)
+	var err error
+	if len(c.buf) > 0 {
+		_, err = c.Conn.Write(c.buf)
+	}
 	c.buf = c.buf[:0]
-	if cap(c.buf) > corkMax*2 {
+	if !c.corked {
+		b := c.buf
+		corkPool.Put(&b)
 		c.buf = nil
 	}
 	return err
 }
+
+// corkPool holds batch buffers between batches.
+var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, corkMax+corkMax/2); return &b }}
 
 // corkListener wraps accepted connections in corkConn.
 type corkListener struct{ net.Listener }
