@@ -26,17 +26,18 @@ import (
 )
 
 type config struct {
-	quick     bool
-	reps      int
-	consumers []int
-	systems   []string
-	out       string
-	svg       string
-	profile   bool
-	settle    time.Duration
-	dur48k    time.Duration
-	durFlat   time.Duration
-	command   string
+	quick        bool
+	reps         int
+	consumers    []int
+	systems      []string
+	out          string
+	svg          string
+	profile      bool
+	settle       time.Duration
+	profileCells []cellKey
+	dur48k       time.Duration
+	durFlat      time.Duration
+	command      string
 }
 
 func main() {
@@ -50,7 +51,7 @@ func main() {
 	flag.StringVar(&ro.slowClient, "relayd-slow-client", "skip", "internal: slow-client policy for -relayd")
 
 	var c config
-	var consumers, systems string
+	var consumers, systems, cells string
 	flag.BoolVar(&c.quick, "quick", false, "short run: one repetition, 1 and 100 consumers, about 1 s per run (under a minute)")
 	flag.IntVar(&c.reps, "reps", 0, "repetitions per cell (default 1 with --quick, 3 otherwise)")
 	flag.StringVar(&consumers, "consumers", "", "consumer counts (default 1,10,100; 1,100 with --quick)")
@@ -58,6 +59,7 @@ func main() {
 	flag.StringVar(&c.out, "out", "docs/benchmarks-peers.md", "report file (relative to the repository root)")
 	flag.StringVar(&c.svg, "svg", "docs/img/latency-cdf.svg", "latency CDF plot (relative to the repository root)")
 	flag.DurationVar(&c.settle, "settle", 0, "pause between connecting the consumers and the first write (default 300ms, 200ms with --quick)")
+	flag.StringVar(&cells, "profile-cells", "", "profile wsbridge on these cells instead of where it loses, e.g. 48k:1,flat:100 (one per workload)")
 	flag.BoolVar(&c.profile, "profile", true, "profile wsbridge (runtime/pprof) on the cells where it loses")
 	flag.Parse()
 	if *relayd {
@@ -69,7 +71,7 @@ func main() {
 	}
 	c.command = "go run ./bench " + strings.Join(os.Args[1:], " ")
 	c.command = strings.TrimSpace(c.command)
-	if err := c.finish(consumers, systems); err != nil {
+	if err := c.finish(consumers, systems, cells); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
@@ -80,7 +82,19 @@ func main() {
 	}
 }
 
-func (c *config) finish(consumers, systems string) error {
+func (c *config) finish(consumers, systems, cells string) error {
+	for _, s := range strings.Split(cells, ",") {
+		if s == "" {
+			continue
+		}
+		wl, n, ok := strings.Cut(s, ":")
+		var k cellKey
+		if _, err := fmt.Sscan(n, &k.consumers); !ok || err != nil || (wl != "48k" && wl != "flat") {
+			return fmt.Errorf("--profile-cells: want WORKLOAD:CONSUMERS (48k:1, flat:100), got %q", s)
+		}
+		k.workload, k.system = wl, "wsbridge"
+		c.profileCells = append(c.profileCells, k)
+	}
 	if c.reps == 0 {
 		c.reps = 3
 		if c.quick {
@@ -225,7 +239,7 @@ func schedule(ctx context.Context, e *env, c *config) ([]runResult, []string) {
 				for k := range sys {
 					s := sys[(k+rep)%len(sys)]
 					if !s.supports(n) {
-						if rep == 0 {
+						if rep == 0 && w.name == workloads(c)[0].name {
 							skipped = append(skipped, fmt.Sprintf("%s with %d consumers", s.name, n))
 						}
 						continue

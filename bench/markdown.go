@@ -45,7 +45,7 @@ func (r *report) method(p func(string, ...any)) {
 	p("- Input: the simulator's counter signal (sample i = int16(i), i16 mono, 480 samples = 10 ms per frame) as COBS-framed v1 packets, written into a fresh pty per run by the bench; the bridge opens the pty's slave as it would a USB serial port. Each frame's t_dev_us carries the bench clock at the moment of its write, so latency is measured against one clock.")
 	p("- Workloads: **48k** = 48 kHz paced, one frame every 10 ms (96 kB/s of samples: more than 921600 baud carries) for %v; **flat** = unpaced, 8 frames per write, as fast as the pty takes for %v.", r.c.dur48k, r.c.durFlat)
 	p("- Consumers run in the bench process (Go), connected before the first write: raw TCP for ser2net and socat, WebSocket for the others; for the peers that forward raw bytes the consumer decodes the COBS stream with internal/frame. Each checks seq and the counter values (every sample at 48k, first and last of each frame flat out).")
-	p("- Figures: **MB/s** = sample payload bytes delivered per consumer per second, the slowest consumer (flat out only); **latency** = consumer receive time minus write time, p50/p99/max over every frame of every consumer (median over repetitions); **CPU %%** = utime+stime of the bridge's process group over the run (100 = one core); **RSS** = VmHWM, the peak resident set; **lost** = samples written but not received, over all consumers (every sample is accounted for by the counter: seq gaps and wrong values).")
+	p("- Figures: **MB/s** = sample payload bytes delivered per consumer per second, the slowest consumer (flat out only); **latency** = consumer receive time minus write time, p50/p99/max over every frame of every consumer (median over repetitions); **CPU %%** = time on CPU of every thread of the bridge's process group over the run, from /proc/PID/task/*/schedstat (100 = one core); **RSS** = VmHWM, the peak resident set; **lost** = samples written but not received, over all consumers (every sample is accounted for by the counter: seq gaps and wrong values).")
 	p("- The bench's own consumers share the cores with the bridge, equally for every system; flat out with many consumers their decoding, not the bridge, can be the limit, which is why the aggregate column and the CPU figures matter there.")
 	p("- Every consumer is accepted by the bridge before the first write (checked in /proc/net/tcp). Raw TCP consumers connect one at a time: ser2net listens with a backlog of 5, and clients that connect at once beyond it believe they are connected while ser2net never accepts them (they receive nothing, silently); wsbridge and the WebSocket peers complete a handshake, so this cannot go unnoticed there.")
 	p("")
@@ -127,7 +127,7 @@ func (r *report) tables(p func(string, ...any)) {
 					continue
 				}
 				if w.flat {
-					p("| %d | %s | %.1f | %.0f | %s / %s / %s | %.0f | %.1f | %s |", n, s, c.mbps, c.agg,
+					p("| %d | %s | %.2f | %.1f | %s / %s / %s | %.0f | %.1f | %s |", n, s, c.mbps, c.agg,
 						us(c.p50), us(c.p99), us(c.max), c.cpu, c.hwm, lostText(c))
 				} else {
 					p("| %d | %s | %s | %s | %s | %.1f | %.1f | %s |", n, s, us(c.p50), us(c.p99), us(c.max), c.cpu, c.hwm, lostText(c))
@@ -195,13 +195,20 @@ func lostText(c *cell) string {
 		return "n/a"
 	}
 	s := fmt.Sprintf("%d of %d", c.lost, c.expected)
-	if c.lost > 0 {
-		s += fmt.Sprintf(" (%.2f%%)", lossPct(c))
+	if c.lost == 0 {
+		return s
+	}
+	s += fmt.Sprintf(" (%.2f%%):", lossPct(c))
+	if gaps := c.lost - c.late; gaps > 0 {
+		s += fmt.Sprintf(" %d in seq gaps", gaps)
 		if c.reported > 0 {
-			s += fmt.Sprintf(", %d reported by gap messages", c.reported)
+			s += fmt.Sprintf(" (%d reported by gap messages)", c.reported)
 		} else {
-			s += ", silently"
+			s += " (silently)"
 		}
+	}
+	if c.late > 0 {
+		s += fmt.Sprintf(" %d still undelivered %v after the writer stopped", c.late, drainLimit)
 	}
 	return s
 }

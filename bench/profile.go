@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // profileResult is a CPU profile of wsbridge on one losing cell.
@@ -26,7 +28,16 @@ type profileResult struct {
 // consumers, and keeps the top of the profile for the report.
 func profileLosses(ctx context.Context, e *env, c *config, r *report) []profileResult {
 	pick := map[string]*profileResult{}
+	if len(c.profileCells) > 0 {
+		for _, k := range c.profileCells {
+			pick[k.workload] = &profileResult{workload: k.workload, consumers: k.consumers,
+				figures: []string{"requested with --profile-cells"}}
+		}
+	}
 	for _, l := range r.losses {
+		if len(c.profileCells) > 0 {
+			break
+		}
 		cur := pick[l.key.workload]
 		if cur == nil || l.key.consumers > cur.consumers {
 			cur = &profileResult{workload: l.key.workload, consumers: l.key.consumers}
@@ -63,6 +74,17 @@ func (pr *profileResult) run(ctx context.Context, e *env, w workload) {
 		}
 		return p, err
 	}}
+	sys.snapshot = func(p *proc) {
+		_ = syscall.Kill(p.pid(), syscall.SIGUSR1)
+		for i := 0; i < 100; i++ { // wait for the profile to be written
+			if st, err := os.Stat(pr.heapFile); err == nil && st.Size() > 0 {
+				time.Sleep(100 * time.Millisecond) // let the write finish
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	_ = os.Remove(pr.heapFile)
 	res := runOnce(ctx, e, sys, w, pr.consumers, 0)
 	logRun(&res)
 	pr.top, pr.err = pprofTop(e.self, pr.file, "-nodecount=22")
@@ -109,7 +131,7 @@ func (pr *profileResult) markdown(p func(string, ...any)) {
 	p("%s", pr.top)
 	p("```")
 	p("")
-	p("Heap in use at exit (after GC; the rest of RSS is the Go runtime, stacks and freed-but-unreturned memory):")
+	p("Heap in use after the drain, every client still connected (after a GC; the rest of RSS is the Go runtime, goroutine stacks and memory freed but not yet returned to the OS):")
 	p("")
 	p("```")
 	p("%s", pr.heapTop)

@@ -48,11 +48,20 @@ func runRelayd(o relaydOpts) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	err := serve.Run(ctx, so)
 	if o.heapProfile != "" {
-		writeHeap(o.heapProfile)
+		// The bench sends SIGUSR1 after the drain, while the history ring
+		// and every client are still live: a heap profile at exit would
+		// show nothing but what shutdown left.
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		defer signal.Stop(usr1)
+		go func() {
+			for range usr1 {
+				writeHeap(o.heapProfile)
+			}
+		}()
 	}
-	return err
+	return serve.Run(ctx, so)
 }
 
 func writeHeap(path string) {

@@ -16,7 +16,7 @@ import (
 type cell struct {
 	runs                                    []runResult
 	mbps, agg, p50, p99, max, cpu, rss, hwm float64 // medians over runs
-	lost, reported, expected, bad           uint64  // sums over runs
+	lost, late, reported, expected, bad     uint64  // sums over runs
 	lat                                     hist    // merged over runs
 	errs                                    []string
 }
@@ -99,6 +99,7 @@ func (c *cell) summarise() {
 	for i := range c.runs {
 		r := &c.runs[i]
 		c.lost += r.lost
+		c.late += r.late
 		c.reported += r.reported
 		c.expected += r.expected
 		c.bad += r.badFrames

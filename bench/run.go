@@ -36,6 +36,7 @@ type runResult struct {
 	mbps      float64 // min over consumers of sample MB/s delivered
 	aggMBps   float64 // sum over consumers
 	lost      uint64  // samples written but not received, summed over consumers
+	late      uint64  // of those, samples after the last one received: still undelivered when the drain ended
 	reported  uint64  // of those, samples the bridge reported as dropped (gap messages)
 	expected  uint64  // samples written times consumers
 	badFrames uint64  // frames whose samples were not the counter signal
@@ -43,6 +44,9 @@ type runResult struct {
 	wall      time.Duration // the whole run, start to stop
 	accept    time.Duration // from the last connect returning to the bridge having accepted all
 }
+
+// drainLimit bounds the wait for the last frames after the writer stops.
+const drainLimit = 5 * time.Second
 
 // settle is the pause between connecting the consumers and the first write.
 var settle = 300 * time.Millisecond
@@ -89,8 +93,11 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 	t0 := time.Now()
 	res.written = write(port, w, ck)
 	tDrain := time.Now()
-	drain(cs, res.written.frames, 5*time.Second)
+	drain(cs, res.written.frames, drainLimit)
 	tDone := time.Now()
+	if sys.snapshot != nil {
+		sys.snapshot(p)
+	}
 	defer func() {
 		if os.Getenv("BENCH_DEBUG") != "" {
 			note("phases: start %v connect %v write %v drain %v stop %v", tListen.Sub(began), t0.Sub(tListen),
@@ -193,6 +200,11 @@ func (r *runResult) collect(cs []*consumer, w workload) {
 		r.lat.merge(&t.lat)
 		got := min(t.frames, want)
 		r.lost += (want - got) * uint64(w.frameSamples)
+		if last := uint64(t.next); !t.started {
+			r.late += want * uint64(w.frameSamples)
+		} else if last < want {
+			r.late += (want - last) * uint64(w.frameSamples)
+		}
 		r.reported += t.gapFrames * uint64(w.frameSamples)
 		r.badFrames += t.badSamples
 		if t.err != nil && len(r.errs) < 5 {

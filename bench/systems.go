@@ -26,6 +26,9 @@ type system struct {
 	note  string // how it is configured, for the report
 	max   int    // most consumers it can serve meaningfully (0 = any)
 	start func(e *env, pty string, port int) (*proc, error)
+	// snapshot, if set, runs after the drain while every client is still
+	// connected (the profile run uses it for the heap profile).
+	snapshot func(p *proc)
 }
 
 func (s system) supports(consumers int) bool { return s.max == 0 || consumers <= s.max }
