@@ -204,6 +204,7 @@ func startSink(t testing.TB, url string, edit func(o *Options)) *running {
 	o.BackoffMin, o.BackoffMax = 20*time.Millisecond, 200*time.Millisecond
 	o.StatusInterval = 0
 	o.JSON = true
+	o.FlushTimeout = 300 * time.Millisecond
 	r := &running{out: &syncBuf{}, log: &syncBuf{}, done: make(chan error, 1)}
 	o.Out = r.out
 	o.Log = zerolog.New(r.log).Level(zerolog.DebugLevel)

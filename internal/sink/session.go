@@ -132,40 +132,44 @@ func (s *Sink) onText(ctx context.Context, b []byte) {
 	}
 	switch probe.Type {
 	case wsproto.TypeGap:
-		var g wsproto.Gap
-		if json.Unmarshal(b, &g) == nil {
+		if g, ok := decode[wsproto.Gap](b); ok {
 			s.stream.onGap(g)
 		}
 	case wsproto.TypeStatus:
-		var st wsproto.Status
-		if json.Unmarshal(b, &st) == nil {
+		if st, ok := decode[wsproto.Status](b); ok {
 			s.onStatus(st)
 		}
 	case wsproto.TypeInfo:
-		var in wsproto.Info
-		if json.Unmarshal(b, &in) == nil {
+		if in, ok := decode[wsproto.Info](b); ok {
 			s.stream.onDevice(ctx, &in.Device)
 		}
 	case wsproto.TypeLog:
-		var l wsproto.Log
-		if json.Unmarshal(b, &l) == nil {
+		if l, ok := decode[wsproto.Log](b); ok {
 			s.log.Info().Str("text", l.Text).Msg("device log")
 		}
 	case wsproto.TypeReply:
-		var r wsproto.Reply
-		if json.Unmarshal(b, &r) == nil {
+		if r, ok := decode[wsproto.Reply](b); ok {
 			s.onReply(ctx, r.OK, r.Text)
 		}
 	case wsproto.TypeError:
-		var e wsproto.Error
-		if json.Unmarshal(b, &e) == nil {
-			s.st.errors.Add(1)
-			s.log.Warn().Str("code", e.Code).Msgf("serve answered: %s", e.Message)
-			s.toPort(ctx, false, e.Code+": "+e.Message)
+		if e, ok := decode[wsproto.Error](b); ok {
+			s.onError(ctx, e)
 		}
 	default:
 		s.log.Debug().Str("type", probe.Type).Msg("ignoring a message of unknown type")
 	}
+}
+
+// decode unmarshals a message of a known type.
+func decode[T any](b []byte) (T, bool) {
+	var v T
+	return v, json.Unmarshal(b, &v) == nil
+}
+
+func (s *Sink) onError(ctx context.Context, e wsproto.Error) {
+	s.st.errors.Add(1)
+	s.log.Warn().Str("code", e.Code).Msgf("serve answered: %s", e.Message)
+	s.toPort(ctx, false, e.Code+": "+e.Message)
 }
 
 func (s *Sink) onStatus(st wsproto.Status) {

@@ -1,0 +1,94 @@
+package sink
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsbridge/wsbridge/internal/vport"
+)
+
+func TestStatusLogLineEveryInterval(t *testing.T) {
+	ts := newTServer(t, false)
+	r := startSink(t, ts.url(), func(o *Options) { o.StatusInterval = 300 * time.Millisecond })
+	c := ts.accept(t)
+	c.hello(t, 0, nil)
+	c.frames(t, 0, 9)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r.log.logLines("status")) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	lines := r.log.logLines("status")
+	if len(lines) < 2 {
+		t.Fatalf("want status lines every 300ms, got %d:\n%s", len(lines), r.log.String())
+	}
+	l := lines[len(lines)-1]
+	if l["connected"] != true || l["frames"] != float64(10) || l["gaps"] != float64(0) || l["dropped_frames"] != float64(0) {
+		t.Errorf("status line %v", l)
+	}
+}
+
+func TestLiveTermRedrawsAroundLogLines(t *testing.T) {
+	var out syncBuf
+	lt := NewLiveTerm(&out)
+	lt.set("connected 1s | 1000 S/s")
+	lt.Write([]byte("10:00:00 WRN gap\n"))
+	lt.set("")
+	want := "\rconnected 1s | 1000 S/s\x1b[K" + "\r\x1b[K" + "10:00:00 WRN gap\n" + "\rconnected 1s | 1000 S/s\x1b[K" + "\r\x1b[K"
+	if out.String() != want {
+		t.Errorf("terminal got %q\nwant %q", out.String(), want)
+	}
+}
+
+func TestDropIncidentLoggedWithExactRanges(t *testing.T) {
+	ts := newTServer(t, false)
+	r := startSink(t, ts.url(), func(o *Options) { o.Buffer, o.WhenFull = 50*time.Millisecond, DropNewest })
+	c := ts.accept(t)
+	c.hello(t, 0, nil)
+	for s := uint32(0); s < 600; s++ { // for 0.6s; nobody reads the port
+		c.frames(t, s, s)
+		time.Sleep(time.Millisecond)
+	}
+	sum := r.stop(t)
+	starts := r.log.logLines("output buffer full")
+	ends := r.log.logLines("that the port could not take")
+	if len(starts) != 1 || len(ends) == 0 {
+		t.Fatalf("want one start and at least one end of the drop incident, got %d and %d:\n%s", len(starts), len(ends), r.log.String())
+	}
+	var frames float64
+	var ranges []string
+	for _, e := range ends {
+		frames += e["frames"].(float64)
+		ranges = append(ranges, e["seq_ranges"].(string))
+	}
+	var want []string
+	for _, d := range sum.DropRanges {
+		want = append(want, d.String())
+	}
+	if uint64(frames) != sum.DroppedFrames || strings.Join(ranges, ", ") != strings.Join(want, ", ") {
+		t.Errorf("logged %v frames in %v; summary %d frames in %v", frames, ranges, sum.DroppedFrames, want)
+	}
+}
+
+func TestBudgetWarnedOnRealPort(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "ttyUSBX")
+	far, err := vport.Create(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer far.Close()
+	ts := newTServer(t, false)
+	r := startSink(t, ts.url(), func(o *Options) { o.Virtual, o.Port, o.Baud = "", link, 9600 })
+	c := ts.accept(t)
+	c.hello(t, 0, nil)
+	c.frames(t, 0, 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r.log.logLines("cannot be delivered")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	l := r.log.logLines("cannot be delivered")
+	if len(l) != 1 || !strings.Contains(l[0]["message"].(string), "but 9600 baud carries 1.0 kB/s") {
+		t.Fatalf("budget warning: %v\n%s", l, r.log.String())
+	}
+}
