@@ -53,8 +53,16 @@ func TestPageStreamsPlotsAndPauses(t *testing.T) {
 		t.Errorf("page received %.0f samples/s, want about 48000", got)
 	}
 	h := tb.hook()
-	if h.Gaps != 0 || h.LostFrames != 0 || h.BadPackets != 0 || h.CRCErrors != 0 {
-		t.Errorf("gaps %d lost %d bad %d crc %d on a clean local stream, want 0", h.Gaps, h.LostFrames, h.BadPackets, h.CRCErrors)
+	if h.BadPackets != 0 || h.CRCErrors != 0 {
+		t.Errorf("bad packets %d (CRC %d) on a clean local stream, want 0", h.BadPackets, h.CRCErrors)
+	}
+	// A starved machine can make the simulator drop frames (it never blocks
+	// for long); the page must then have them announced by serve, not guessed.
+	if h.Gaps != 0 {
+		t.Logf("%d gaps, %d frames lost, by reason %v (a loaded machine)", h.Gaps, h.LostFrames, h.GapsByReason)
+		if h.GapsByReason["unannounced"] != 0 {
+			t.Errorf("gaps by reason %v: a seq jump that serve did not announce", h.GapsByReason)
+		}
 	}
 	if h.Rate != 48000 || h.Channels != 2 {
 		t.Errorf("page shows rate %v channels %d, want 48000 and 2", h.Rate, h.Channels)
