@@ -37,6 +37,7 @@ type wsRec struct {
 	done   chan struct{}
 	frames atomic.Int64
 	keep   bool // record arrivals (lateness)
+	light  bool // check only seqs, not every sample (load tests)
 
 	mu       sync.Mutex
 	hellos   []wsproto.Hello
@@ -54,11 +55,18 @@ type wsRec struct {
 // recording. header may be nil.
 func dialRec(t testing.TB, url, format string, fs int, chans int, header http.Header) *wsRec {
 	t.Helper()
+	return dialRecMode(t, url, format, fs, chans, header, false)
+}
+
+// dialRecMode is dialRec; light records seqs and arrival times only.
+func dialRecMode(t testing.TB, url, format string, fs int, chans int, header http.Header, light bool) *wsRec {
+	t.Helper()
 	conn, err := dialWS(url, header)
 	if err != nil {
 		t.Fatalf("dial %s: %v", url, err)
 	}
-	r := &wsRec{format: format, fs: int64(fs), conn: conn, chk: newCounterCheck(chans), done: make(chan struct{})}
+	r := &wsRec{format: format, fs: int64(fs), conn: conn, chk: newCounterCheck(chans), done: make(chan struct{}),
+		light: light, keep: light}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go r.loop(ctx)
@@ -114,6 +122,10 @@ func (r *wsRec) binary(b []byte, now time.Time) {
 		return
 	}
 	f := &p.Frame
+	if r.light {
+		r.frame(int64(f.Seq), int64(f.Seq)*r.fs, int64(f.Count), now)
+		return
+	}
 	vals := make([]int64, f.Channels)
 	for i := 0; i < int(f.Count); i++ {
 		for ch := range vals {
@@ -145,6 +157,13 @@ func (r *wsRec) text(b []byte, now time.Time) {
 	}
 	if r.format == "csv" && !bytes.HasPrefix(b, []byte("{")) {
 		r.csv(b, now)
+		return
+	}
+	if r.light && bytes.HasPrefix(b, jsonFramePrefix) {
+		rest := b[len(jsonFramePrefix):]
+		i := bytes.IndexByte(rest, ',')
+		seq := atoi64(string(rest[:max(i, 0)]))
+		r.frame(seq, seq*r.fs, r.fs, now)
 		return
 	}
 	if json.Unmarshal(b, &probe) != nil {
@@ -204,7 +223,15 @@ func (r *wsRec) jsonFrame(b []byte, now time.Time) {
 	r.frame(int64(f.Seq), f.Samples[0][0], int64(n), now)
 }
 
+var jsonFramePrefix = []byte(`{"type":"frame","seq":`)
+
 func (r *wsRec) csv(b []byte, now time.Time) {
+	if r.light {
+		i := bytes.IndexAny(b, ",\n")
+		first := atoi64(string(b[:max(i, 0)]))
+		r.frame(first/r.fs, first, int64(bytes.Count(b, []byte{'\n'})), now)
+		return
+	}
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	first := int64(-1)
 	for _, l := range lines {
