@@ -118,8 +118,8 @@ func (p *proc) cpuTime(t testing.TB) time.Duration {
 		t.Fatal(err)
 	}
 	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	ut, _ := strconv.ParseInt(f[11], 10, 64) // field 14 of stat
-	st, _ := strconv.ParseInt(f[12], 10, 64) // field 15
+	ut, _ := strconv.ParseInt(f[11], 10, 64)        // field 14 of stat
+	st, _ := strconv.ParseInt(f[12], 10, 64)        // field 15
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
