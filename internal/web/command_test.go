@@ -19,7 +19,7 @@ func TestPageSendsCommandsAndFollowsRateChange(t *testing.T) {
 	tb.waitFor("the reply", `[...document.querySelectorAll("#log li")].some((li) => li.textContent.includes("reply (ok)"))`, 5*time.Second)
 	tb.waitFor("the new rate", `wsbridge.rate === 8000 && wsbridge.device && wsbridge.device.rate === 8000`, 5*time.Second)
 	t0 := time.Now()
-	got := tb.rateOver(2 * time.Second)
+	got := tb.rateOver(1500 * time.Millisecond)
 	if got < 4000 || got > 12000 {
 		t.Errorf("after rate 8000 the page receives %.0f samples/s, want about 8000", got)
 	}

@@ -76,11 +76,11 @@ func TestPageKeepsUpAtOneMegasample(t *testing.T) {
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 1_000_000, Channels: 1})
 	tb.open(srv.URL)
 	tb.run(setWindow("10"))
-	time.Sleep(time.Second)
+	time.Sleep(500 * time.Millisecond)
 	h0, t0 := tb.hook(), time.Now()
 	var ingest0 float64
 	tb.eval(`wsbridge.ingestMs`, &ingest0)
-	time.Sleep(3 * time.Second)
+	time.Sleep(2 * time.Second)
 	h1, dt := tb.hook(), time.Since(t0).Seconds()
 	var ingest1, drawMs float64
 	tb.eval(`wsbridge.ingestMs`, &ingest1)
