@@ -35,6 +35,7 @@ type config struct {
 	profile      bool
 	settle       time.Duration
 	profileCells []cellKey
+	wsEnv        []string
 	dur48k       time.Duration
 	durFlat      time.Duration
 	command      string
@@ -51,7 +52,7 @@ func main() {
 	flag.StringVar(&ro.slowClient, "relayd-slow-client", "skip", "internal: slow-client policy for -relayd")
 
 	var c config
-	var consumers, systems, cells string
+	var consumers, systems, cells, wsEnv string
 	flag.BoolVar(&c.quick, "quick", false, "short run: one repetition, 1 and 100 consumers, about 1 s per run (under a minute)")
 	flag.IntVar(&c.reps, "reps", 0, "repetitions per cell (default 1 with --quick, 3 otherwise)")
 	flag.StringVar(&consumers, "consumers", "", "consumer counts (default 1,10,100; 1,100 with --quick)")
@@ -60,6 +61,7 @@ func main() {
 	flag.StringVar(&c.svg, "svg", "docs/img/latency-cdf.svg", "latency CDF plot (relative to the repository root)")
 	flag.DurationVar(&c.settle, "settle", 0, "pause between connecting the consumers and the first write (default 300ms, 200ms with --quick)")
 	flag.StringVar(&cells, "profile-cells", "", "profile wsbridge on these cells instead of where it loses, e.g. 48k:1,flat:100 (one per workload)")
+	flag.StringVar(&wsEnv, "wsbridge-env", "", "extra environment for the wsbridge process, e.g. GOMAXPROCS=1 (comma separated)")
 	flag.BoolVar(&c.profile, "profile", true, "profile wsbridge (runtime/pprof) on the cells where it loses")
 	flag.Parse()
 	if *relayd {
@@ -74,6 +76,9 @@ func main() {
 	if err := c.finish(consumers, systems, cells); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
+	}
+	if wsEnv != "" {
+		c.wsEnv = strings.Split(wsEnv, ",")
 	}
 	if err := run(&c); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -144,6 +149,7 @@ func run(c *config) error {
 	if err != nil {
 		return err
 	}
+	e.wsEnv = c.wsEnv
 	defer os.RemoveAll(e.tmp)
 	started := time.Now()
 	load0 := loadAvg()

@@ -193,6 +193,7 @@ type usage struct {
 	cpu   float64 // seconds of user+system time, summed over the group
 	rss   int64   // VmRSS, KiB, summed
 	hwm   int64   // VmHWM (peak RSS), KiB, summed
+	ctxsw int64   // context switches (voluntary + not) of every thread, summed
 	procs int
 }
 
@@ -217,6 +218,7 @@ func groupUsage(pgid int) (usage, error) {
 		if ns, ok := schedOf(pid); ok {
 			cpu = ns
 		}
+		u.ctxsw += switchesOf(pid)
 		rss, hwm := memOf(pid)
 		u.cpu += cpu
 		u.rss += rss
@@ -276,6 +278,30 @@ func schedOf(pid int) (float64, bool) {
 		ns += v
 	}
 	return float64(ns) / 1e9, true
+}
+
+// switchesOf sums the context switches of every thread of pid: how often
+// the bridge went to sleep and was woken (per frame, the cost of its
+// wake-up pattern, which CPU profilers do not show).
+func switchesOf(pid int) int64 {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
+				x, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				n += x
+			}
+		}
+	}
+	return n
 }
 
 // memOf reads VmRSS and VmHWM (KiB) from /proc/PID/status.

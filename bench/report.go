@@ -16,6 +16,7 @@ import (
 type cell struct {
 	runs                                    []runResult
 	mbps, agg, p50, p99, max, cpu, rss, hwm float64 // medians over runs
+	sw                                      float64 // context switches per frame, median
 	lost, late, reported, expected, bad     uint64  // sums over runs
 	lat                                     hist    // merged over runs
 	errs                                    []string
@@ -96,6 +97,7 @@ func (c *cell) summarise() {
 	c.cpu = pick(func(r *runResult) float64 { return r.cpuPct })
 	c.rss = pick(func(r *runResult) float64 { return r.rssMB })
 	c.hwm = pick(func(r *runResult) float64 { return r.hwmMB })
+	c.sw = pick(func(r *runResult) float64 { return r.swPerFrm })
 	for i := range c.runs {
 		r := &c.runs[i]
 		c.lost += r.lost

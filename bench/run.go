@@ -30,6 +30,7 @@ type runResult struct {
 	written   writeResult
 	tallies   []*tally
 	cpuPct    float64 // bridge process group, % of one core over the run
+	swPerFrm  float64 // context switches of the bridge per frame written
 	rssMB     float64 // VmRSS at the end
 	hwmMB     float64 // VmHWM: peak RSS
 	lat       hist    // merged over consumers
@@ -108,6 +109,9 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 	if err == nil {
 		res.cpuPct = 100 * (u1.cpu - u0.cpu) / time.Since(t0).Seconds()
 		res.rssMB, res.hwmMB = float64(u1.rss)/1024, float64(u1.hwm)/1024
+		if res.written.frames > 0 {
+			res.swPerFrm = float64(u1.ctxsw-u0.ctxsw) / float64(res.written.frames)
+		}
 	} else {
 		res.errs = append(res.errs, fmt.Sprintf("%s died during the run: %s", sys.name, p.tail()))
 	}

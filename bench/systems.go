@@ -11,12 +11,13 @@ import (
 
 // env is what every system needs to start: where things are.
 type env struct {
-	root     string // repository root
-	tmp      string // scratch directory for logs, configs, binaries
-	wsbridge string // built wsbridge binary ("" if serve is not usable)
-	self     string // this bench binary, for -relayd
-	node     string // node executable ("" if missing)
-	python   string // /usr/bin/python3
+	root     string   // repository root
+	tmp      string   // scratch directory for logs, configs, binaries
+	wsbridge string   // built wsbridge binary ("" if serve is not usable)
+	self     string   // this bench binary, for -relayd
+	node     string   // node executable ("" if missing)
+	python   string   // /usr/bin/python3
+	wsEnv    []string // extra environment for wsbridge (--wsbridge-env), e.g. GOMAXPROCS=1
 }
 
 // system is one bridge under test.
@@ -52,10 +53,10 @@ func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 // wsbridgeArgs is how the bench runs serve; relayd stands in until serve exists.
 func startWSBridge(e *env, pty string, port int) (*proc, error) {
 	if e.wsbridge != "" {
-		return startProc("wsbridge", e.tmp, nil, e.wsbridge, "serve", "--port", pty, "--input", "frames",
+		return startProc("wsbridge", e.tmp, e.wsEnv, e.wsbridge, "serve", "--port", pty, "--input", "frames",
 			"--listen", addr(port), "--max-clients", "256", "--log-level", "warn")
 	}
-	return startProc("wsbridge", e.tmp, nil, e.self, "-relayd", "-relayd-port", pty,
+	return startProc("wsbridge", e.tmp, e.wsEnv, e.self, "-relayd", "-relayd-port", pty,
 		"-relayd-listen", addr(port), "-relayd-max-clients", "256")
 }
 
