@@ -31,7 +31,6 @@ type chainOpts struct {
 	history      time.Duration
 	servePing    time.Duration
 	sinkPing     time.Duration
-	sinkWhenFull string
 }
 
 func startChain(t *testing.T, co chainOpts) *chain {
@@ -41,22 +40,31 @@ func startChain(t *testing.T, co chainOpts) *chain {
 	so := serveOptions(c.sim.link)
 	so.Relay.History, so.Relay.PingInterval = co.history, co.servePing
 	c.serve = startServe(t, so)
-	u, _ := url.Parse(c.serve.ws)
+	c.proxy = newSoakProxy(t, c.serve)
+	c.sink = startSinkVia(t, c.proxy, c.chk, co.sinkPing)
+	c.sink.reader.waitLines(t, chainFS, 10*time.Second)
+	return c
+}
+
+// newSoakProxy puts a faultproxy in front of serve.
+func newSoakProxy(t testing.TB, srv *serveRig) *faultproxy.Proxy {
+	t.Helper()
+	u, _ := url.Parse(srv.ws)
 	p, err := faultproxy.New(u.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	c.proxy = p
+	return p
+}
+
+// startSinkVia runs a csv sink connected through p with fast reconnects.
+func startSinkVia(t testing.TB, p *faultproxy.Proxy, chk *counterCheck, ping time.Duration) *sinkRig {
+	t.Helper()
 	o := sink.DefaultOptions()
 	o.URL = "ws://" + p.Addr() + "/ws"
-	o.BackoffMin, o.BackoffMax, o.PingInterval, o.StatusInterval = 5*time.Millisecond, 50*time.Millisecond, co.sinkPing, 0
-	if co.sinkWhenFull != "" {
-		o.WhenFull = co.sinkWhenFull
-	}
-	c.sink = startSink(t, o, c.chk)
-	c.sink.reader.waitLines(t, chainFS, 10*time.Second)
-	return c
+	o.BackoffMin, o.BackoffMax, o.PingInterval, o.StatusInterval = 5*time.Millisecond, 50*time.Millisecond, ping, 0
+	return startSink(t, o, chk)
 }
 
 // waitConnected waits until the sink has a connection through the proxy.
