@@ -28,9 +28,9 @@ type chain struct {
 }
 
 type chainOpts struct {
-	history      time.Duration
-	servePing    time.Duration
-	sinkPing     time.Duration
+	history   time.Duration
+	servePing time.Duration
+	sinkPing  time.Duration
 }
 
 func startChain(t *testing.T, co chainOpts) *chain {
