@@ -37,6 +37,7 @@ func (tb *tab) text(id string) string {
 // over d of wall time.
 func (tb *tab) rateOver(d time.Duration) float64 {
 	tb.t.Helper()
+	time.Sleep(300 * time.Millisecond) // past the history replay that fills the first window
 	h0, t0 := tb.hook(), time.Now()
 	time.Sleep(d)
 	h1 := tb.hook()
@@ -297,8 +298,11 @@ func TestPageFitsPhoneInDarkScheme(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb.run(chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
+	time.Sleep(1200 * time.Millisecond) // serve's history now holds more than the 1 s window
 	tb.open(srv.URL)
-	tb.waitFor("a full 1 s window", `wsbridge.samples > 9000`, 5*time.Second)
+	// The first window is filled from serve's history at once (?since on the
+	// first connection), not over the next second.
+	tb.waitFor("the first 1 s window filled from history", `wsbridge.samples >= 8000`, 300*time.Millisecond)
 	var layout struct {
 		ScrollWidth, ClientWidth int
 		Background               string

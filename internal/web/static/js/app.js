@@ -40,6 +40,7 @@ const conn = new Connection({
   text: onText,
   note,
   since: () => gaps.since(),
+  prefill,
   opening: (url) => (S.wsURL = url),
 });
 
@@ -74,6 +75,18 @@ function ingest(buf) {
   for (let c = 0; c < f.channels; c++) tracks[c].push(f.samples, c, f.channels, f.count);
   lastTimeUs = f.tUs + ((f.count - 1) * 1e6) / f.rate;
   dirty = true;
+}
+
+// prefill picks the seq to start from on the first connection: enough of
+// serve's history (/api/info) to fill the current window, or null for live.
+function prefill(info) {
+  const h = info.history || {};
+  const d = info.device || {};
+  const rate = info.rate || d.rate, per = d.frame_samples || Math.ceil((rate || 0) / 100);
+  if (!h.frames || !rate || !per || typeof info.seq !== "number") return null;
+  const held = (info.seq - h.first_seq + 0x100000000) % 0x100000000;
+  const need = Math.min(held, Math.ceil((S.windowS * rate) / per));
+  return need > 0 ? (info.seq - need + 0x100000000) % 0x100000000 : null;
 }
 
 // onPacket handles non-data packets, should serve ever send them as binary.

@@ -39,22 +39,30 @@ export class Connection {
     return t;
   }
 
-  url() {
+  url(since) {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const q = new URLSearchParams();
-    const since = this.h.since();
     if (since !== null) q.set("since", String(since));
     if (this.token) q.set("token", this.token);
     const qs = q.toString();
     return `${proto}//${location.host}/ws${qs ? "?" + qs : ""}`;
   }
 
-  connect() {
+  // connect opens the WebSocket. Before the first connection it asks
+  // /api/info where serve's history stands, so the page can start with the
+  // newest window already filled (and learns at once if a token is needed).
+  async connect() {
     clearTimeout(this.timer);
     this.h.state(this.everConnected ? "reconnecting" : "connecting", { attempt: this.attempt });
+    let since = this.h.since();
+    if (!this.everConnected && since === null) {
+      const r = await this.info();
+      if (r.status === 401) return this.needToken(!!this.token);
+      if (r.info) since = this.h.prefill(r.info);
+    }
     let ws;
     try {
-      ws = new WebSocket(this.url());
+      ws = new WebSocket(this.url(since));
     } catch (e) {
       this.h.note(`cannot open WebSocket: ${e.message}`);
       this.schedule();
@@ -104,12 +112,17 @@ export class Connection {
   // unauthorized asks /api/info whether the token (or its absence) is what
   // failed: a browser cannot see the status of a refused WebSocket handshake.
   async unauthorized() {
+    return (await this.info()).status === 401;
+  }
+
+  // info fetches /api/info: {status, info} (info null unless 200 and JSON).
+  async info() {
     try {
       const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
       const r = await fetch("/api/info", { headers, cache: "no-store" });
-      return r.status === 401;
+      return { status: r.status, info: r.ok ? await r.json() : null };
     } catch {
-      return false;
+      return { status: 0, info: null };
     }
   }
 
