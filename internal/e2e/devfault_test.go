@@ -18,6 +18,7 @@ import (
 // every missing frame with its exact range; serve's counters must agree
 // with the device's own.
 func TestDeviceUnplugGarbageCorruption(t *testing.T) {
+	t.Parallel()
 	cycles := 100
 	if testing.Short() {
 		cycles = 10
