@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 	"time"
@@ -24,7 +25,16 @@ func TestLateReaderBoundedAndExactDrops(t *testing.T) {
 			})
 			maxDur := watchQueue(sk, 500*time.Millisecond)
 			rd := openLikeR(t, r.info.Name)
-			got := seqsOf(t, readQuiet(t, rd, 500*time.Millisecond, 10*time.Second))
+			// read until every frame is either read or counted as dropped
+			var out []byte
+			for end := time.Now().Add(10 * time.Second); time.Now().Before(end); {
+				out = append(out, readQuiet(t, rd, 100*time.Millisecond, time.Second)...)
+				df, _ := sk.q.dropTotals()
+				if uint64(bytes.Count(out, []byte{'\n'})/testSamples)+df >= total {
+					break
+				}
+			}
+			got := seqsOf(t, out)
 			sum := r.stop(t)
 			if d := <-maxDur; d > 200*time.Millisecond {
 				t.Errorf("queue held %s of stream, more than --buffer 200ms", d)

