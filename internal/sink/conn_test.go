@@ -3,6 +3,7 @@ package sink
 import (
 	"encoding/pem"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,5 +126,23 @@ func TestOptionErrorsNameTheFlag(t *testing.T) {
 	o.URL, o.Virtual = "http://127.0.0.1:8080", "/tmp/x"
 	if err := o.Validate(); err != nil || o.URL != "ws://127.0.0.1:8080/ws" {
 		t.Errorf("http URL normalised to %q (%v), want ws://127.0.0.1:8080/ws", o.URL, err)
+	}
+}
+
+func TestTokenInURLNeverPrinted(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a port nobody listens on
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	r := startSink(t, "ws://"+addr+"/ws?token=hunter2", nil)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(r.log.logLines("disconnected from serve")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.stop(t)
+	if all := r.out.String() + r.log.String(); strings.Contains(all, "hunter2") || !strings.Contains(all, "token=REDACTED") {
+		t.Errorf("token printed or not redacted:\n%s", all)
 	}
 }

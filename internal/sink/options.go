@@ -185,6 +185,18 @@ func (o *Options) checkBuffer() error {
 	return nil
 }
 
+// safeURL is --url with a token in the query hidden, for logs and output.
+func (o *Options) safeURL() string {
+	u, err := url.Parse(o.URL)
+	if err != nil || !u.Query().Has("token") {
+		return o.URL
+	}
+	q := u.Query()
+	q.Set("token", "REDACTED")
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
 // textOptions are the frame renderer's options for o.
 func (o *Options) textOptions() frame.TextOptions {
 	return frame.TextOptions{CRLF: o.LineEnding == "crlf", Timestamps: o.Timestamps}

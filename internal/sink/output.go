@@ -66,7 +66,7 @@ func howToOpen(pi PortInfo, o *Options) string {
 	mode := fmt.Sprintf("%d,n,8,1", pi.Baud)
 	if pi.Virtual {
 		rel := strings.TrimPrefix(pi.Name, "/dev/")
-		fmt.Fprintf(&b, "wsbridge sink: writing %s from %s to virtual serial port %s", o.Format, o.URL, pi.Name)
+		fmt.Fprintf(&b, "wsbridge sink: writing %s from %s to virtual serial port %s", o.Format, o.safeURL(), pi.Name)
 		if pi.Link != "" {
 			fmt.Fprintf(&b, " (link %s)", pi.Link)
 		}
@@ -79,7 +79,7 @@ func howToOpen(pi PortInfo, o *Options) string {
 		fmt.Fprintf(&b, "or the helper: source(\"examples/r/wsbridge.R\"); d <- wsbridge_read(%q, n_max = 10000)\n", linkOr(pi))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "wsbridge sink: writing %s from %s to serial port %s at %s\n\n", o.Format, o.URL, pi.Name, mode)
+	fmt.Fprintf(&b, "wsbridge sink: writing %s from %s to serial port %s at %s\n\n", o.Format, o.safeURL(), pi.Name, mode)
 	fmt.Fprintf(&b, "Wire it null-modem to the port R opens (say ttyUSB0 on the R machine), then in R:\n")
 	fmt.Fprintf(&b, "  con <- serial::serialConnection(port = \"ttyUSB0\", mode = %q, translation = \"binary\")\n", mode)
 	fmt.Fprintf(&b, "  open(con); x <- serial::read.serialConnection(con, n = 4096)\n")

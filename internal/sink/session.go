@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -49,7 +50,7 @@ func (s *Sink) session(ctx context.Context) (healthy bool, err error) {
 	u := s.client.dialURL(since, resume)
 	conn, err := s.client.dial(ctx, u)
 	if err != nil {
-		return false, fmt.Errorf("failed to connect to %s: %w", s.o.URL, err)
+		return false, fmt.Errorf("failed to connect to %s: %w", s.o.safeURL(), redact(err))
 	}
 	defer conn.CloseNow()
 	// Reads use a context that shutdown does not cancel (a cancelled read
@@ -85,6 +86,20 @@ func (s *Sink) session(ctx context.Context) (healthy bool, err error) {
 		}
 		s.onText(ctx, buf.Bytes())
 	}
+}
+
+// redact hides a token that an error quotes from the dialled URL.
+func redact(err error) error {
+	msg := err.Error()
+	i := strings.Index(msg, "token=")
+	if i < 0 {
+		return err
+	}
+	j := i + len("token=")
+	for j < len(msg) && msg[j] != '&' && msg[j] != '"' && msg[j] != ' ' && msg[j] != ':' {
+		j++
+	}
+	return errors.New(msg[:i] + "token=REDACTED" + msg[j:])
 }
 
 // hello reads and applies the first message.
