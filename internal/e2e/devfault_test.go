@@ -11,7 +11,7 @@ import (
 )
 
 // TestDeviceUnplugGarbageCorruption: the simulated ESP32 is unplugged
-// every 80 ms (100 cycles; 10 with -short), sends ROM-style boot garbage
+// every 80 ms (100 cycles; 5 with -short), sends ROM-style boot garbage
 // after each replug, and flips each byte with probability 1e-4. serve must
 // never exit; binary, json and csv clients connected throughout must stay
 // connected, receive every frame the device sent intact, and be told of
@@ -21,7 +21,7 @@ func TestDeviceUnplugGarbageCorruption(t *testing.T) {
 	t.Parallel()
 	cycles := 100
 	if testing.Short() {
-		cycles = 10
+		cycles = 5
 	}
 	cfg := counterConfig(chainRate, chainChans, chainFS)
 	cfg.UnplugEvery, cfg.CorruptRate = 80*time.Millisecond, 1e-4

@@ -34,7 +34,7 @@ const loadRSSBoundKiB = 128 << 10
 func TestLoadManyClients(t *testing.T) {
 	readers, stalled, dur := 200, 20, 10*time.Second
 	if testing.Short() {
-		readers, stalled, dur = 50, 5, 6*time.Second
+		readers, stalled, dur = 30, 3, 3*time.Second
 	}
 	p := startServeBinary(t, "--sim", "--sim-signal", "counter", "--sim-rate", fmt.Sprint(loadRate), "--sim-sample-type", "i32",
 		"--sim-frame-samples", fmt.Sprint(loadFS), "--max-clients", "400")
