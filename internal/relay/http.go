@@ -98,7 +98,7 @@ func checkOrigin(r *http.Request, patterns []string) error {
 func checkOriginPatterns(patterns []string) error {
 	for _, p := range patterns {
 		if _, err := path.Match(p, ""); err != nil || p == "" {
-			return fmt.Errorf("--allow-origin %q is not a valid host pattern (path.Match syntax, e.g. \"*.example.com\"): %w", p, ErrOptions)
+			return optionsErr("--allow-origin %q is not a valid host pattern (path.Match syntax, e.g. \"*.example.com\")", p)
 		}
 	}
 	return nil

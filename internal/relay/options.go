@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -68,19 +67,19 @@ func DefaultOptions() Options {
 func (o *Options) Validate() error {
 	switch {
 	case o.History <= 0:
-		return fmt.Errorf("--history must be positive, got %v: %w", o.History, ErrOptions)
+		return optionsErr("--history must be positive, got %v", o.History)
 	case o.HistoryBytes < 1<<16:
-		return fmt.Errorf("--history-bytes must be at least 65536, got %d: %w", o.HistoryBytes, ErrOptions)
+		return optionsErr("--history-bytes must be at least 65536, got %d", o.HistoryBytes)
 	case o.SlowClient != SlowSkip && o.SlowClient != SlowClose:
-		return fmt.Errorf("--slow-client %q: want skip or close: %w", o.SlowClient, ErrOptions)
+		return optionsErr("--slow-client %q: want skip or close", o.SlowClient)
 	case o.PingInterval <= 0:
-		return fmt.Errorf("--ping-interval must be positive, got %v: %w", o.PingInterval, ErrOptions)
+		return optionsErr("--ping-interval must be positive, got %v", o.PingInterval)
 	case o.WriteTimeout <= 0:
-		return fmt.Errorf("--write-timeout must be positive, got %v: %w", o.WriteTimeout, ErrOptions)
+		return optionsErr("--write-timeout must be positive, got %v", o.WriteTimeout)
 	case o.MaxClients < 1:
-		return fmt.Errorf("--max-clients must be at least 1, got %d: %w", o.MaxClients, ErrOptions)
+		return optionsErr("--max-clients must be at least 1, got %d", o.MaxClients)
 	case (o.TLSCert == "") != (o.TLSKey == ""):
-		return fmt.Errorf("--tls-cert and --tls-key go together: %w", ErrOptions)
+		return optionsErr("--tls-cert and --tls-key go together")
 	}
 	return checkOriginPatterns(o.AllowOrigin)
 }

@@ -117,13 +117,13 @@ func (s *Server) DeviceDown(reason string) { s.hub.setState(wsproto.StateDown, r
 func (s *Server) Listen() (string, error) {
 	ln, err := net.Listen("tcp", s.opts.Listen)
 	if err != nil {
-		return "", fmt.Errorf("failed to listen on %s: %w: %w", s.opts.Listen, err, ErrListen)
+		return "", &tagged{fmt.Errorf("failed to listen on %s: %w", s.opts.Listen, err), ErrListen}
 	}
 	if s.opts.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(s.opts.TLSCert, s.opts.TLSKey)
 		if err != nil {
 			ln.Close()
-			return "", fmt.Errorf("failed to load --tls-cert %s / --tls-key %s: %w: %w", s.opts.TLSCert, s.opts.TLSKey, err, ErrTLS)
+			return "", &tagged{fmt.Errorf("failed to load --tls-cert %s / --tls-key %s: %w", s.opts.TLSCert, s.opts.TLSKey, err), ErrTLS}
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -16,6 +17,12 @@ import (
 
 // ErrConfig is wrapped by errors about the options (exit code 2 in the CLI).
 var ErrConfig = errors.New("invalid serve configuration")
+
+// configErr tags err with ErrConfig without changing its message.
+type configErr struct{ err error }
+
+func (e configErr) Error() string   { return e.err.Error() }
+func (e configErr) Unwrap() []error { return []error{e.err, ErrConfig} }
 
 // Options configure serve: the device side, the network side, and the
 // optional in-process simulator.
@@ -34,7 +41,9 @@ func DefaultOptions() Options {
 	return Options{Capture: capture.DefaultOptions(), Relay: relay.DefaultOptions(), SimCfg: sim, Log: zerolog.Nop()}
 }
 
-// Run serves until ctx is cancelled. It returns an error wrapping
+// Run serves until ctx is cancelled. Once it listens and the device is
+// open it prints one line to Out: "wsbridge serve: page URL/ stream WSURL".
+// It returns an error wrapping
 // ErrConfig for bad options, relay.ErrListen or relay.ErrTLS when the
 // address or certificate cannot be used, and capture's errors (ErrNotFound,
 // ErrPermission, ErrBusy) when the device cannot be opened at start.
@@ -47,15 +56,17 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if o.Out != nil {
-		fmt.Fprintf(o.Out, "wsbridge serve: page %s/ stream %s\n", base, relay.WSURL(base))
-	}
+	h := &handler{srv: srv, ready: func() {
+		if o.Out != nil {
+			fmt.Fprintf(o.Out, "wsbridge serve: page %s/ stream %s\n", base, relay.WSURL(base))
+		}
+	}}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx) }()
 	captErr := make(chan error, 1)
-	go func() { captErr <- capt.Run(ctx, handler{srv}) }()
+	go func() { captErr <- capt.Run(ctx, h) }()
 	select {
 	case err = <-captErr:
 		cancel()
@@ -75,21 +86,21 @@ func build(o *Options) (*capture.Capture, *relay.Server, error) {
 		cfg := o.SimCfg
 		cfg.Log = o.Log.With().Str("part", "sim").Logger()
 		if err := cfg.Validate(); err != nil {
-			return nil, nil, fmt.Errorf("invalid simulator settings (flag names without the sim- prefix): %w: %w", err, ErrConfig)
+			return nil, nil, configErr{fmt.Errorf("invalid simulator settings (flag names without the sim- prefix): %w", err)}
 		}
 		o.Capture.Sim = &cfg
 	}
 	o.Capture.Log = o.Log
 	capt, err := capture.New(o.Capture)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", err, ErrConfig)
+		return nil, nil, configErr{err}
 	}
 	o.Relay.Log = o.Log
 	o.Relay.Commander = capt
 	o.Relay.Counters = func() []relay.Counter { return captureCounters(capt.Stats()) }
 	srv, err := relay.New(o.Relay)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", err, ErrConfig)
+		return nil, nil, configErr{err}
 	}
 	return capt, srv, nil
 }
@@ -97,15 +108,21 @@ func build(o *Options) (*capture.Capture, *relay.Server, error) {
 // handler passes capture's packets and device events to the relay. Gap
 // and Restart events are not forwarded: the relay derives them from the
 // frames' sequence numbers itself (the same frame.SeqTracker rules), so
-// they reach clients exactly once and in order with the frames.
-type handler struct{ srv *relay.Server }
+// they reach clients exactly once and in order with the frames. ready runs
+// once, when the device first comes up: then serve announces its URLs.
+type handler struct {
+	srv   *relay.Server
+	ready func()
+	once  sync.Once
+}
 
-func (h handler) Packet(p *frame.Packet) { h.srv.Packet(p) }
+func (h *handler) Packet(p *frame.Packet) { h.srv.Packet(p) }
 
-func (h handler) Event(e capture.Event) {
+func (h *handler) Event(e capture.Event) {
 	switch e.Kind {
 	case capture.DeviceUp:
 		h.srv.DeviceUp(e.Reason + " " + e.Port)
+		h.once.Do(h.ready)
 	case capture.DeviceDown:
 		h.srv.DeviceDown(e.Reason)
 	}
