@@ -105,7 +105,8 @@ func checkDeviceAccounting(t *testing.T, ds adcsim.Stats, sim *simRig, lost span
 	if unexplained := minus(lost, explained); uint64(unexplained.total()) > cut {
 		t.Errorf("frames %v did not leave the device intact and its counters do not say why (only %d cut-short writes)", unexplained, cut)
 	} else if len(unexplained) > 0 {
-		t.Logf("frames %v were cut short by an unplug (the device counts %d such frames, without seqs)", unexplained, cut)
+		t.Logf("frames %v were cut short by an unplug (the device counts %d such frames, without seqs; %d \"write was blocked\" warnings)",
+			unexplained, cut, len(sim.log.entries("unplugging while a write was blocked")))
 	}
 }
 
