@@ -38,9 +38,9 @@ func allSystems() []system {
 	return []system{
 		{name: "wsbridge", wire: wireWSPacket, start: startWSBridge},
 		{name: "ser2net", wire: wireTCP, start: startSer2net,
-			note: "ser2net 4 raw TCP accepter, serialdev connector; max-connections 128, dev-to-net-bufsize 4096 and chardelay off (its defaults, 64 B and on, add ~1 ms)"},
+			note: "ser2net 4 raw TCP accepter `tcp(nodelay)`, serialdev connector; tuned beyond its defaults: max-connections 128 (default 1), dev-to-net-bufsize 4096 (default 64), chardelay off (on adds ~1 ms), nodelay (with Nagle on, a 10 ms frame waits for the consumer's delayed ACK: p50 of several ms in 4 s runs)"},
 		{name: "socat", wire: wireTCP, max: 1, start: startSocat,
-			note: "socat -U TCP-LISTEN:P,fork OPEN:pty,raw: forked children each open the pty and split the bytes, so socat serves one consumer only"},
+			note: "socat -U TCP-LISTEN:P,fork,nodelay OPEN:pty,raw: forked children each open the pty and split the bytes, so socat serves one consumer only"},
 		{name: "python", wire: wireWSStream, start: startPython,
 			note: "bench/peers/py_bridge.py: pyserial reader thread + websockets.broadcast (Debian python3-serial 3.5, python3-websockets 10.4)"},
 		{name: "node", wire: wireWSStream, start: startNode,
@@ -64,7 +64,7 @@ func startSer2net(e *env, pty string, port int) (*proc, error) {
 	cfg := fmt.Sprintf(`%%YAML 1.1
 ---
 connection: &bench
-  accepter: tcp,127.0.0.1,%d
+  accepter: tcp(nodelay),127.0.0.1,%d
   connector: serialdev,%s,921600n81,local
   options:
     kickolduser: false
@@ -82,7 +82,7 @@ connection: &bench
 
 func startSocat(e *env, pty string, port int) (*proc, error) {
 	return startProc("socat", e.tmp, nil, "socat", "-U",
-		fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork", port),
+		fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,nodelay", port),
 		fmt.Sprintf("OPEN:%s,raw,echo=0", pty))
 }
 
