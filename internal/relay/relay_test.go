@@ -125,3 +125,30 @@ func TestDeviceGapAndRestart(t *testing.T) {
 		t.Fatalf("counters = %v", in)
 	}
 }
+
+// Sequence numbers wrap at 2^32: live and resuming clients see one
+// contiguous stream across the wrap, and a history gap across it is exact.
+func TestSeqWrap(t *testing.T) {
+	s, base := testServer(t, Options{History: 20 * time.Millisecond}) // 20 frames
+	const start = uint32(1<<32 - 30)
+	live := dial(t, wsURL(base, ""), nil)
+	expectHello(t, live)
+	for seq := start; seq != 10; seq += 10 { // ..., 4294967295, 0, ..., 9: 40 frames
+		publish(t, s, seq, seq+10)
+		expectFrames(t, live, seq, seq+10)
+	}
+	r := dial(t, wsURL(base, "since=4294967294"), nil) // the ring holds 4294967286..9
+	if h := expectHello(t, r); h.StartSeq != 4294967294 || h.History.FirstSeq != 1<<32-10 || h.History.LastSeq != 9 {
+		t.Fatalf("hello = %+v", h)
+	}
+	expectFrames(t, r, 1<<32-2, 10)
+	old := dial(t, wsURL(base, "since=4294967270"), nil)
+	expectHello(t, old)
+	if g := expectMsg(t, old, wsproto.TypeGap).gap; g.From != 1<<32-26 || g.To != 1<<32-11 || g.Count != 16 || g.Reason != wsproto.GapHistory {
+		t.Fatalf("gap = %+v", g)
+	}
+	expectFrames(t, old, 1<<32-10, 10)
+	if c := s.Info().Counters; c["device_gaps_total"] != 0 || c["device_restarts_total"] != 0 {
+		t.Fatalf("wrap counted as a fault: %v", c)
+	}
+}
