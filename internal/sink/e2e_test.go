@@ -419,3 +419,26 @@ func clipRanges(rs []seqRange, last uint32) []seqRange {
 	}
 	return out
 }
+
+// TestE2EBlockLetsServeDecide: --when-full block with nobody reading the
+// port: the sink drops nothing itself, stops reading the WebSocket, and
+// serve's policy for a client that stops reading applies (its keepalive
+// drops it, or it is skipped ahead). Whatever is lost that way is reported
+// as gaps whose ranges are exactly what the reader misses.
+func TestE2EBlockLetsServeDecide(t *testing.T) {
+	needE2E(t)
+	link, _ := startSim(t, 10*e2eRate)
+	sp := startServe(t, link, "127.0.0.1:0", 500*time.Millisecond)
+	r := startSink(t, sp.url, func(o *Options) { o.WhenFull, o.Buffer = Block, 100*time.Millisecond })
+	time.Sleep(2500 * time.Millisecond) // R not started; serve pings every 1s
+	rd := openLikeR(t, r.info.Name)
+	out := readFor(rd, 2*time.Second)
+	sum := r.stop(t)
+	vals := counterValues(t, out, FormatCSV)
+	sum.DropRanges = clipRanges(sum.DropRanges, uint32(vals[len(vals)-1]/e2eF)) // exit only
+	if len(sum.DropRanges) != 0 {
+		t.Errorf("block dropped %v in the sink", sum.DropRanges)
+	}
+	checkHolesReported(t, vals, sum, 1)
+	t.Logf("reconnects %d, gaps %v", sum.Reconnects, sum.GapRanges)
+}
