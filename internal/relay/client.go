@@ -196,24 +196,39 @@ func (c *client) render(e *entry, p uint64) ([]byte, bool) {
 	c.epoch = e.epoch
 	switch e.kind {
 	case kindFrame:
+		if c.hasFloor && e.key-c.floor >= 1<<31 { // before the resume point
+			return nil, false
+		}
 		c.next, c.hasFloor = e.key+1, false
 		return e.encoded(c.format)
 	case kindGap:
-		c.next = e.gap.To + 1
-		if c.hasFloor && e.gap.From-c.floor >= 1<<31 { // resuming inside this gap
-			g := e.gap
-			g.From, g.Count = c.floor, uint64(g.To-c.floor)+1
-			return mustJSON(g), false
-		}
-		return e.raw, false
+		return c.renderGap(e)
 	case kindStatus:
-		if e.replay {
-			c.next = e.key
+		if e.replay { // a restart: the resume point belonged to the old count
+			c.next, c.hasFloor = e.key, false
 		}
 	}
 	if !e.replay && p < c.live {
 		return nil, false
 	}
+	return e.raw, false
+}
+
+// renderGap clips a device gap to the resume point: a client resuming
+// inside it hears only about the frames it asked for.
+func (c *client) renderGap(e *entry) ([]byte, bool) {
+	g := e.gap
+	if c.hasFloor {
+		if g.To-c.floor >= 1<<31 { // wholly before the resume point
+			return nil, false
+		}
+		if g.From-c.floor >= 1<<31 {
+			g.From, g.Count = c.floor, uint64(g.To-c.floor)+1
+			c.next = g.To + 1
+			return mustJSON(g), false
+		}
+	}
+	c.next = g.To + 1
 	return e.raw, false
 }
 

@@ -152,3 +152,17 @@ func TestSeqWrap(t *testing.T) {
 		t.Fatalf("wrap counted as a fault: %v", c)
 	}
 }
+
+// A since slightly ahead of the newest frame, with no restart seen (this
+// serve just started), waits for that frame: nothing before it, nothing
+// missing after it.
+func TestResumeSlightlyAhead(t *testing.T) {
+	s, base := testServer(t, Options{})
+	publish(t, s, 1000, 1010)
+	c := dial(t, wsURL(base, "since=1013"), nil)
+	if h := expectHello(t, c); h.StartSeq != 1013 || h.Seq != 1010 {
+		t.Fatalf("hello = %+v", h)
+	}
+	publish(t, s, 1010, 1020)
+	expectFrames(t, c, 1013, 1020)
+}

@@ -3,6 +3,8 @@ package relay
 import (
 	"fmt"
 
+	"github.com/wsbridge/wsbridge/internal/frame"
+
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -46,6 +48,10 @@ func (h *hub) resumeLocked(st *start, s, next uint32) {
 	}
 	low, lowPos, ok := h.lowestLocked()
 	switch {
+	case d >= 1<<31 && h.epoch == 0 && s-next <= frame.DuplicateWindow:
+		// Slightly ahead and no restart seen (e.g. this serve just
+		// started): wait for s, skipping anything before it.
+		st.seq, st.floor, st.hasFloor = s, s, true
 	case d >= 1<<31: // s is ahead of anything sent: a client from before a restart
 		st.pre = append(st.pre, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
 			Reason: fmt.Sprintf("since=%d is ahead of the newest frame %d: the device restarted its sequence numbers since this client last read; replaying from the restart", s, next-1),
