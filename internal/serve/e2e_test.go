@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net"
 	"path/filepath"
 	"strings"
@@ -259,4 +261,61 @@ func TestRunErrors(t *testing.T) {
 			t.Errorf("%s: Run = %v, want %v containing %q", tc.name, err, tc.is, tc.text)
 		}
 	}
+}
+
+// Boot garbage and corrupted bytes on the line: every frame a client gets
+// is intact (exact counter samples), every hole is announced as an exact
+// device gap, and the metrics count the damage.
+func TestEndToEndCorruptionNeverForwarded(t *testing.T) {
+	cfg := simConfig()
+	cfg.BootGarbage, cfg.CorruptRate = true, 2e-4 // about one frame in 8 damaged
+	link := startSimPTY(t, cfg, 0)
+	ws, _ := startServe(t, ptyOptions(link))
+	c := dial(t, ws)
+	expectHello(t, c, "binary")
+	var last uint32
+	frames, gaps := 0, 0
+	for frames < 100 {
+		ev := next(t, c)
+		switch ev.typ {
+		case "frame":
+			if frames > 0 && ev.seq != last+1 {
+				t.Fatalf("frame %d after %d without a gap message", ev.seq, last)
+			}
+			checkCounterFrame(t, ev)
+			last, frames = ev.seq, frames+1
+		case wsproto.TypeGap:
+			if g := ev.gap; g.Reason != wsproto.GapDevice || frames > 0 && g.From != last+1 || g.Count != uint64(g.To-g.From)+1 {
+				t.Fatalf("gap %s after frame %d", ev.raw, last)
+			}
+			last, gaps = ev.gap.To, gaps+1
+		case wsproto.TypeInfo, wsproto.TypeLog:
+		default:
+			t.Fatalf("unexpected %s", ev.raw)
+		}
+	}
+	m := metrics(t, ws)
+	if gaps == 0 || m["wsbridge_serial_crc_errors_total"]+m["wsbridge_serial_malformed_total"] == 0 || m["wsbridge_serial_noise_bytes_total"] == 0 {
+		t.Fatalf("gaps %d, metrics %v", gaps, m)
+	}
+}
+
+// metrics scrapes /metrics into a map.
+func metrics(t *testing.T, ws string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(strings.Replace(strings.TrimSuffix(ws, "/ws"), "ws://", "http://", 1) + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		var name string
+		var v float64
+		if _, err := fmt.Sscanf(line, "%s %g", &name, &v); err == nil && !strings.HasPrefix(name, "#") {
+			m[name] = v
+		}
+	}
+	return m
 }
