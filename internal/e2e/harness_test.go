@@ -27,7 +27,12 @@ import (
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
-// logBuf collects JSON log lines; safe for concurrent use.
+// logLimit caps every logBuf (0: no cap). The soak sets it, so that the
+// test's own log collection does not look like a leak.
+var logLimit int
+
+// logBuf collects JSON log lines; safe for concurrent use. Beyond
+// logLimit bytes it drops its oldest half.
 type logBuf struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -36,6 +41,15 @@ type logBuf struct {
 func (l *logBuf) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if logLimit > 0 && l.b.Len()+len(p) > logLimit {
+		keep := l.b.Bytes()[l.b.Len()/2:]
+		if i := bytes.IndexByte(keep, '\n'); i >= 0 {
+			keep = keep[i+1:]
+		}
+		rest := append([]byte(nil), keep...)
+		l.b.Reset()
+		l.b.Write(rest)
+	}
 	return l.b.Write(p)
 }
 

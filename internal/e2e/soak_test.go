@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +20,7 @@ import (
 var (
 	soakDuration = flag.Duration("soak.duration", 10*time.Minute, "how long TestSoak runs")
 	soakEvery    = flag.Duration("soak.every", 30*time.Second, "how often TestSoak prints a row of its table")
+	soakProfile  = flag.String("soak.heapprofile", "", "write heap profiles DIR/early.pprof and DIR/end.pprof (compare with go tool pprof -base)")
 )
 
 // soakRow is one sample of the process's resources.
@@ -42,6 +45,8 @@ type soakRow struct {
 //
 //	go test -tags soak -run TestSoak -timeout 20m ./internal/e2e -soak.duration=10m
 func TestSoak(t *testing.T) {
+	logLimit = 64 << 10
+	defer func() { logLimit = 0 }()
 	c := startSoakChain(t)
 	churn := dialChurn(t, c.serve)
 	defer churn()
@@ -59,12 +64,16 @@ func TestSoak(t *testing.T) {
 		if el >= next {
 			rows = append(rows, soakSample(t, c, el))
 			printRow(rows[len(rows)-1])
+			if len(rows) == 3 {
+				heapProfile(t, "early.pprof")
+			}
 			next += tick
 		}
 		c.serve.running(t)
 	}
 	rows = append(rows, soakSample(t, c, time.Since(start)))
 	printRow(rows[len(rows)-1])
+	heapProfile(t, "end.pprof")
 	checkFlat(t, rows)
 	c.waitConnected(t)
 	sum, st := c.drain(t, 15*time.Second)
@@ -109,6 +118,23 @@ func soakSample(t *testing.T, c *chain, el time.Duration) soakRow {
 	return soakRow{at: el, rssKiB: procStatus(t, os.Getpid(), "VmRSS:"), heapKiB: ms.HeapInuse >> 10,
 		goroutines: runtime.NumGoroutine(), samples: c.chk.state().Samples, reconnects: uint64(m["clients_accepted_total"]),
 		clients: m["clients"]}
+}
+
+// heapProfile writes a heap profile to -soak.heapprofile/name, if set.
+func heapProfile(t *testing.T, name string) {
+	t.Helper()
+	if *soakProfile == "" {
+		return
+	}
+	f, err := os.Create(filepath.Join(*soakProfile, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func printRow(r soakRow) {
