@@ -10,6 +10,7 @@ import (
 )
 
 func TestStatusLogLineEveryInterval(t *testing.T) {
+	t.Parallel() // mostly waiting: overlaps with the other parallel tests
 	ts := newTServer(t, false)
 	r := startSink(t, ts.url(), func(o *Options) { o.StatusInterval = 300 * time.Millisecond })
 	c := ts.accept(t)
@@ -42,6 +43,7 @@ func TestLiveTermRedrawsAroundLogLines(t *testing.T) {
 }
 
 func TestDropIncidentLoggedWithExactRanges(t *testing.T) {
+	t.Parallel() // mostly waiting: overlaps with the other parallel tests
 	ts := newTServer(t, false)
 	r := startSink(t, ts.url(), func(o *Options) { o.Buffer, o.WhenFull = 50*time.Millisecond, DropNewest })
 	c := ts.accept(t)
