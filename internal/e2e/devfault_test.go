@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/sink"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -38,6 +39,8 @@ func TestDeviceUnplugGarbageCorruption(t *testing.T) {
 	for _, r := range recs {
 		r.waitSeq(t, 0, 5*time.Second)
 	}
+	chk := newCounterCheck(chainChans)
+	sk := startSinkDirect(t, srv, chk)
 	downsAfter := srv.metrics(t)["device_downs_total"]
 	start := time.Now()
 	for sim.attaches.Load() <= int64(cycles) {
@@ -70,6 +73,7 @@ func TestDeviceUnplugGarbageCorruption(t *testing.T) {
 				r.format, n, m["device_downs_total"]-downsBefore, m["device_downs_total"]-downsAfter)
 		}
 	}
+	checkDeviceSink(t, sk, chk, lost, last)
 	srv.running(t)
 	if err := srv.stop(); err != nil {
 		t.Errorf("serve.Run returned %v after cancel, want nil", err)
@@ -79,6 +83,48 @@ func TestDeviceUnplugGarbageCorruption(t *testing.T) {
 		ds.Unplugs, time.Since(start).Round(time.Millisecond), sim.garbage.Load(), ds.Frames, ds.Sent, ds.Detached, ds.Dropped,
 		ds.Corrupted, ds.CorruptedBytes, ds.CorruptedOther, len(lost), lost.total(), m["device_gaps_total"], m["device_gap_frames_total"],
 		m["serial_crc_errors_total"], m["serial_malformed_total"], m["serial_noise_bytes_total"], m["device_downs_total"], m["device_reopens_total"])
+}
+
+// startSinkDirect runs a csv sink connected straight to serve.
+func startSinkDirect(t *testing.T, srv *serveRig, chk *counterCheck) *sinkRig {
+	t.Helper()
+	o := sink.DefaultOptions()
+	o.URL, o.StatusInterval = srv.ws, 0
+	sk := startSink(t, o, chk)
+	sk.reader.waitLines(t, 1, 10*time.Second)
+	return sk
+}
+
+// checkDeviceSink checks what R would see through the sink: every sample
+// the device delivered, exactly once, and holes exactly where the device
+// lost frames, which the sink reported as gaps.
+func checkDeviceSink(t *testing.T, sk *sinkRig, chk *counterCheck, lost spans, last int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); chk.state().Next < (last+1)*chainFS; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sink reader at index %d, want %d", chk.state().Next, (last+1)*chainFS)
+		}
+	}
+	sum := sk.stop(t)
+	st := chk.state()
+	first := st.First / chainFS
+	var want spans
+	for _, g := range lost.within(first, last) {
+		want.add(span{g.From * chainFS, (g.To+1)*chainFS - 1})
+	}
+	if st.Dups != 0 || st.NBad != 0 || !equalSpans(st.Lost, want) {
+		t.Errorf("sink reader: %s; want holes exactly at %v", st, want)
+	}
+	// A sink that connects while the device is away starts at the seq
+	// expected next and is told of the frames lost before its first one.
+	if len(sum.GapRanges) > 0 && int64(sum.GapRanges[0].From) < first {
+		first = int64(sum.GapRanges[0].From)
+	}
+	if int64(sum.LostFrames) != lost.within(first, last).total() || sum.DroppedFrames != 0 {
+		t.Errorf("sink reported %d frames lost in %d gaps %v and %d dropped; the device lost %d in %d..%d",
+			sum.LostFrames, sum.Gaps, sum.GapRanges, sum.DroppedFrames, lost.within(first, last).total(), first, last)
+	}
+	t.Logf("sink: %d gaps (%d frames) reported, reader holes match; %d samples", sum.Gaps, sum.LostFrames, st.Samples)
 }
 
 // checkDeviceAccounting checks that the device's own counters explain the
