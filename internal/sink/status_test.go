@@ -94,3 +94,21 @@ func TestBudgetWarnedOnRealPort(t *testing.T) {
 		t.Fatalf("budget warning: %v\n%s", l, r.log.String())
 	}
 }
+
+func TestHowToOpenNamesThePortForBothRWays(t *testing.T) {
+	o := DefaultOptions()
+	o.URL = "ws://h:8080/ws?token=x"
+	got := howToOpen(PortInfo{Name: "/dev/pts/5", Link: "/tmp/ttyESP", Virtual: true, Baud: 921600}, &o)
+	for _, want := range []string{
+		"virtual serial port /dev/pts/5 (link /tmp/ttyESP)",
+		`con <- file("/dev/pts/5", open = "r", raw = TRUE, blocking = FALSE)`,
+		`serial::serialConnection(port = "pts/5", mode = "921600,n,8,1", translation = "binary")`,
+		`read.serialConnection(con, n = 4096)`,
+		`wsbridge_read("/tmp/ttyESP", n_max = 10000)`,
+		"token=REDACTED",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+}
