@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/wsbridge/wsbridge/internal/faultproxy"
 )
@@ -180,4 +183,31 @@ func checkFlat(t *testing.T, rows []soakRow) {
 		}
 	}
 	t.Logf("flat: %s", b.String())
+}
+
+// dialChurn connects a csv client to srv and closes it, once a second,
+// until the returned stop function is called: a per-client leak in serve
+// shows up as growth over a soak.
+func dialChurn(t testing.TB, srv *serveRig) (stop func()) {
+	t.Helper()
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Second):
+			}
+			if c, err := dialWS(srv.ws+"?format=csv", nil); err == nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				_, _, _ = c.Read(ctx) // hello
+				_, _, _ = c.Read(ctx) // a frame
+				cancel()
+				c.Close(websocket.StatusNormalClosure, "")
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }

@@ -374,30 +374,3 @@ func atoi64(s string) int64 {
 	}
 	return n
 }
-
-// dialChurn connects a csv client to srv and closes it, once a second,
-// until the returned stop function is called: a per-client leak in serve
-// shows up as growth over a soak.
-func dialChurn(t testing.TB, srv *serveRig) (stop func()) {
-	t.Helper()
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(time.Second):
-			}
-			if c, err := dialWS(srv.ws+"?format=csv", nil); err == nil {
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-				_, _, _ = c.Read(ctx) // hello
-				_, _, _ = c.Read(ctx) // a frame
-				cancel()
-				c.Close(websocket.StatusNormalClosure, "")
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
-}
