@@ -254,6 +254,10 @@ func schedule(ctx context.Context, e *env, c *config) ([]runResult, []string) {
 						return out, skipped
 					}
 					r := runOnce(ctx, e, s, w, n, rep)
+					if len(r.errs) > 0 && r.written.frames == 0 && ctx.Err() == nil {
+						logRun(&r) // failed before the first write (e.g. slow start): once more
+						r = runOnce(ctx, e, s, w, n, rep)
+					}
 					logRun(&r)
 					out = append(out, r)
 				}

@@ -52,7 +52,7 @@ func (r *report) method(p func(string, ...any)) {
 	p("- Input: the simulator's counter signal (sample i = int16(i), i16 mono, 480 samples = 10 ms per frame) as COBS-framed v1 packets, written into a fresh pty per run by the bench; the bridge opens the pty's slave as it would a USB serial port. Each frame's t_dev_us carries the bench clock at the moment of its write, so latency is measured against one clock.")
 	p("- Workloads: **48k** = 48 kHz paced, one frame every 10 ms (96 kB/s of samples: more than 921600 baud carries) for %v; **flat** = unpaced, 8 frames per write, as fast as the pty takes for %v.", r.c.dur48k, r.c.durFlat)
 	p("- Consumers run in the bench process (Go), connected before the first write: raw TCP for ser2net and socat, WebSocket for the others; for the peers that forward raw bytes the consumer decodes the COBS stream with internal/frame. Each checks seq and the counter values (every sample at 48k, first and last of each frame flat out).")
-	p("- Figures: **MB/s** = sample payload bytes delivered per consumer per second, the slowest consumer (flat out only); **latency** = consumer receive time minus write time, p50/p99/max over every frame of every consumer (median over repetitions); **CPU %%** = time on CPU of every thread of the bridge's process group over the run, from /proc/PID/task/*/schedstat (100 = one core); **context switches per frame** = voluntary and involuntary switches of every thread of the bridge (/proc/PID/task/*/status) per frame written: the cost of a wake-up pattern, which a CPU profile does not show; **RSS** = VmHWM, the peak resident set; **lost** = samples written but not received, over all consumers (every sample is accounted for by the counter: seq gaps and wrong values).")
+	p("- Figures: **MB/s** = sample payload bytes delivered per consumer per second, the slowest consumer (flat out only); **latency** = consumer receive time minus write time, p50/p99/max over every frame of every consumer (median over repetitions); **CPU %%** = time on CPU of every thread of the bridge's process group over the run, from /proc/PID/task/*/schedstat (100 = one core); **CPU ms per MB delivered** (flat out) = that CPU time per MB of samples delivered to all consumers together, since flat out each system moves a different amount; **context switches per frame** = voluntary and involuntary switches of every thread of the bridge (/proc/PID/task/*/status) per frame written: the cost of a wake-up pattern, which a CPU profile does not show; **RSS** = VmHWM, the peak resident set; **lost** = samples written but not received, over all consumers (every sample is accounted for by the counter: seq gaps and wrong values).")
 	p("- The bench's own consumers share the cores with the bridge, equally for every system; flat out with many consumers their decoding, not the bridge, can be the limit, which is why the aggregate column and the CPU figures matter there.")
 	p("- Every consumer is accepted by the bridge before the first write (checked in /proc/net/tcp). Raw TCP consumers connect one at a time: ser2net listens with a backlog of 5, and clients that connect at once beyond it believe they are connected while ser2net never accepts them (they receive nothing, silently); wsbridge and the WebSocket peers complete a handshake, so this cannot go unnoticed there.")
 	p("")
@@ -89,7 +89,7 @@ func (r *report) headline(p func(string, ...any)) {
 		{"CPU % (48k)", "48k", func(c *cell) float64 { return c.cpu }},
 		{"peak RSS (48k)", "48k", func(c *cell) float64 { return c.hwm }},
 		{"MB/s per consumer (flat)", "flat", func(c *cell) float64 { return c.mbps }},
-		{"CPU % (flat)", "flat", func(c *cell) float64 { return c.cpu }},
+		{"CPU per MB delivered (flat)", "flat", cpuPerMB},
 	}
 	for _, row := range rows {
 		for _, n := range r.c.consumers {
@@ -103,6 +103,14 @@ func (r *report) headline(p func(string, ...any)) {
 		}
 	}
 	p("")
+}
+
+// cpuPerMB is CPU time (ms) per MB of samples delivered to all consumers.
+func cpuPerMB(c *cell) float64 {
+	if c.agg <= 0 {
+		return math.NaN()
+	}
+	return 10 * c.cpu / c.agg // (cpu% / 100 * 1000 ms) / (MB/s)
 }
 
 func ratio(w, pc *cell, get func(c *cell) float64) string {
@@ -121,8 +129,8 @@ func (r *report) tables(p func(string, ...any)) {
 		p("## %s", w.title)
 		p("")
 		if w.flat {
-			p("| consumers | system | MB/s per consumer | MB/s all consumers | latency p50 / p99 / max | CPU %% | peak RSS MB | lost samples |")
-			p("|---|---|---|---|---|---|---|---|")
+			p("| consumers | system | MB/s per consumer | MB/s all consumers | latency p50 / p99 / max | CPU %% | CPU ms per MB delivered | peak RSS MB | lost samples |")
+			p("|---|---|---|---|---|---|---|---|---|")
 		} else {
 			p("| consumers | system | latency p50 | p99 | max | CPU %% | context switches per frame | peak RSS MB | lost samples |")
 			p("|---|---|---|---|---|---|---|---|---|")
@@ -134,8 +142,8 @@ func (r *report) tables(p func(string, ...any)) {
 					continue
 				}
 				if w.flat {
-					p("| %d | %s | %.2f | %.1f | %s / %s / %s | %.0f | %.1f | %s |", n, s, c.mbps, c.agg,
-						us(c.p50), us(c.p99), us(c.max), c.cpu, c.hwm, lostText(c))
+					p("| %d | %s | %.2f | %.1f | %s / %s / %s | %.0f | %.1f | %.1f | %s |", n, s, c.mbps, c.agg,
+						us(c.p50), us(c.p99), us(c.max), c.cpu, cpuPerMB(c), c.hwm, lostText(c))
 				} else {
 					p("| %d | %s | %s | %s | %s | %.1f | %.1f | %.1f | %s |", n, s, us(c.p50), us(c.p99), us(c.max), c.cpu, c.sw, c.hwm, lostText(c))
 				}

@@ -130,11 +130,12 @@ func (r *report) findLosses() {
 			ws, pe float64
 			higher bool // higher is better
 		}
-		figs := []fig{{"CPU %", wc.cpu, pc.cpu, false}, {"peak RSS MB", wc.hwm, pc.hwm, false}}
+		figs := []fig{{"peak RSS MB", wc.hwm, pc.hwm, false}}
 		if k.workload == "flat" {
-			figs = append(figs, fig{"MB/s per consumer", wc.mbps, pc.mbps, true})
+			figs = append(figs, fig{"MB/s per consumer", wc.mbps, pc.mbps, true},
+				fig{"CPU ms per MB delivered", cpuPerMB(wc), cpuPerMB(pc), false})
 		} else {
-			figs = append(figs, fig{"latency p50 µs", wc.p50, pc.p50, false},
+			figs = append(figs, fig{"CPU %", wc.cpu, pc.cpu, false}, fig{"latency p50 µs", wc.p50, pc.p50, false},
 				fig{"latency p99 µs", wc.p99, pc.p99, false})
 		}
 		figs = append(figs, fig{"samples lost", lossPct(wc), lossPct(pc), false})

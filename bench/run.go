@@ -73,7 +73,7 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 		return fail(err)
 	}
 	defer p.Stop()
-	if err := waitListening(ctx, p, tcp, 10*time.Second); err != nil {
+	if err := waitListening(ctx, p, tcp, 20*time.Second); err != nil {
 		return fail(err)
 	}
 	tListen := time.Now()
