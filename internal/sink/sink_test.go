@@ -296,3 +296,19 @@ func missing(seqs []uint32, n uint32) []seqRange {
 	}
 	return out
 }
+
+func TestRawRepliesAreReplyPackets(t *testing.T) {
+	ts := newTServer(t, false)
+	r := startSink(t, ts.url(), func(o *Options) { o.Format, o.RepliesToPort = FormatRaw, true })
+	rd := openLikeR(t, r.info.Name)
+	c := ts.accept(t)
+	c.hello(t, 0, nil)
+	c.frames(t, 0, 0)
+	c.sendJSON(t, wsproto.Reply{Type: wsproto.TypeReply, OK: false, Text: "rate: must be 1..2000000 Hz"})
+	reply, _ := frame.AppendReply(nil, frame.ReplyError, []byte("rate: must be 1..2000000 Hz"))
+	want := frame.AppendSerial(frame.AppendSerial(nil, counterFrame(0)), reply)
+	got := readUntil(t, rd, 5*time.Second, func(b []byte) bool { return len(b) >= len(want) })
+	if !bytes.Equal(got, want) {
+		t.Fatalf("raw port got %x, want %x", got, want)
+	}
+}
