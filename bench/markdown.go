@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -21,7 +22,7 @@ func (r *report) markdown() string {
 	for _, m := range machine() {
 		p("- %s", m)
 	}
-	p("- wsbridge: %s", r.wsbridgeHow())
+	p("- wsbridge: %s, source %s", r.wsbridgeHow(), sourceRev(r.e.root))
 	p("- Load average (1 min) at start and end of the run: %s and %s on %d cores: other work shared the machine.", r.load[0], r.load[1], runtime.NumCPU())
 	p("- Repetitions per cell: %d, interleaved (A B C ... then rotated); figures are medians over repetitions. The machine is shared and noisy: read the ratios, not the absolute times.", r.c.reps)
 	p("")
@@ -272,4 +273,25 @@ func (r *report) why(p func(string, ...any)) {
 	p("- Peak RSS: a Go binary with an HTTP server starts near 10 MB, and serve keeps a history ring (--history 30s of frames, about 3 MB at 48 kHz mono) so that reconnecting clients lose nothing; ser2net and socat are small C programs that keep nothing.")
 	p("- Flat out: wsbridge decodes and checks every frame (COBS, CRC-32C, seq), copies it into the history ring and sends it to each consumer as its own WebSocket message (the protocol: a client gets whole, checked frames), where the byte-forwarding peers pass on whatever chunk they read, unchecked; the CPU profile below shows where its time goes. A peer that delivers more here with 100 consumers may also do so by buffering without bound: compare latencies and RSS.")
 	p("")
+}
+
+// sourceRev names the tree that was measured: commit, and "dirty" when
+// the working tree had uncommitted changes.
+func sourceRev(root string) string {
+	out, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	rev := "`" + strings.TrimSpace(string(out)) + "`"
+	st, _ := exec.Command("git", "-C", root, "status", "--porcelain", "--", "internal", "cmd").Output()
+	var dirty []string
+	for _, l := range strings.Split(strings.TrimSpace(string(st)), "\n") {
+		if len(l) > 3 && strings.HasSuffix(l, ".go") && !strings.HasSuffix(l, "_test.go") {
+			dirty = append(dirty, strings.TrimSpace(l[3:]))
+		}
+	}
+	if len(dirty) > 0 {
+		rev += " with uncommitted changes to " + strings.Join(dirty, ", ")
+	}
+	return rev
 }
