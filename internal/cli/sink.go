@@ -45,6 +45,7 @@ Example:
 	f.StringVar(&o.Token, "token", "", "access token serve requires (sent as Authorization: Bearer); env WSBRIDGE_TOKEN")
 	f.StringVar(&o.CACert, "ca-cert", "", "PEM certificate to trust for a wss:// server with a self-signed certificate")
 	f.StringVar(&o.Virtual, "virtual", "", "create a virtual serial port (pty) with a symlink at this path, e.g. /tmp/ttyESP")
+	f.StringVar(&o.VirtualGroup, "virtual-group", "", "let this group's members open the virtual port (mode 0660), for R running as another user")
 	f.StringVar(&o.Port, "port", "", "write to this real serial port instead, e.g. /dev/ttyUSB1")
 	f.IntVar(&o.Baud, "baud", o.Baud, "baud rate of --port (and the mode shown for R)")
 	f.StringVar(&o.Format, "format", o.Format, "output: csv (one line per sample instant), plain (space separated), plotter (Arduino Serial Plotter), raw (the device's v1 COBS packets)")

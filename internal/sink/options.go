@@ -37,6 +37,9 @@ type Options struct {
 	Port    string // --port: a real serial port
 	Baud    int    // --baud: real port speed; shown in the R recipe for a virtual port
 	Virtual string // --virtual PATH: a pty with a symlink at PATH
+	// VirtualGroup (--virtual-group) lets members of this group open the
+	// pty (mode 0660): for R running as another user than the sink.
+	VirtualGroup string
 
 	Format        string        // --format csv|plain|plotter|raw
 	Timestamps    bool          // --timestamps: device time column (csv, plain)
@@ -143,6 +146,8 @@ func (o *Options) checkPort() error {
 		return fmt.Errorf("say where to write: --virtual PATH (a virtual serial port for R) or --port /dev/ttyUSB1")
 	case o.Port != "" && o.Virtual != "":
 		return fmt.Errorf("--port and --virtual are exclusive: use one")
+	case o.VirtualGroup != "" && o.Virtual == "":
+		return fmt.Errorf("--virtual-group applies to --virtual")
 	case o.Baud < 50 || o.Baud > 20_000_000:
 		return fmt.Errorf("--baud %d out of range 50..20000000", o.Baud)
 	}

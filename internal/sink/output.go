@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
+	"os/user"
+	"strconv"
 	"strings"
 
 	"go.bug.st/serial"
@@ -33,6 +36,10 @@ func openOutput(o *Options) (outPort, PortInfo, error) {
 		if err != nil {
 			return nil, PortInfo{}, fmt.Errorf("%w: failed to create virtual port %s: %w", ErrOutput, o.Virtual, err)
 		}
+		if err := shareWithGroup(p.Name(), o.VirtualGroup); err != nil {
+			p.Close()
+			return nil, PortInfo{}, fmt.Errorf("%w: %w", ErrOutput, err)
+		}
 		return p, PortInfo{Name: p.Name(), Link: p.Link(), Virtual: true, Baud: o.Baud}, nil
 	}
 	p, err := serial.Open(o.Port, &serial.Mode{BaudRate: o.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
@@ -40,6 +47,26 @@ func openOutput(o *Options) (outPort, PortInfo, error) {
 		return nil, PortInfo{}, fmt.Errorf("%w: %w", ErrOutput, serialError(o.Port, err))
 	}
 	return p, PortInfo{Name: o.Port, Baud: o.Baud}, nil
+}
+
+// shareWithGroup gives group read and write access to the pty at name, so
+// that R can run as another user (a pty is private to its creator).
+func shareWithGroup(name, group string) error {
+	if group == "" {
+		return nil
+	}
+	g, err := user.LookupGroup(group)
+	if err != nil {
+		return fmt.Errorf("--virtual-group %q: %w", group, err)
+	}
+	gid, _ := strconv.Atoi(g.Gid)
+	if err := os.Chown(name, -1, gid); err != nil {
+		return fmt.Errorf("failed to give %s to group %s (the sink's user must be a member): %w", name, group, err)
+	}
+	if err := os.Chmod(name, 0o660); err != nil {
+		return fmt.Errorf("failed to make %s group-readable: %w", name, err)
+	}
+	return nil
 }
 
 // serialError makes an open failure actionable.
