@@ -43,6 +43,7 @@ type client struct {
 
 	pos    atomic.Uint64
 	sent   atomic.Uint64
+	pong   *atomic.Int64 // UnixNano of the last pong, set by the library's callback
 	direct chan []byte // error replies to this client only, sent by the writer
 
 	// writer-only state
@@ -154,6 +155,7 @@ func (c *client) writeBatch(pos uint64, batch []*entry) error {
 			c.end()
 			return err
 		}
+		c.watchdog.Reset(c.srv.opts.WriteTimeout) // the deadline is per write, not per batch
 	}
 	if err := c.end(); err != nil {
 		return err

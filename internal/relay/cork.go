@@ -4,6 +4,8 @@ import (
 	"context"
 	"net"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // corkMax is how many bytes a corked connection gathers before it writes
@@ -21,13 +23,37 @@ type corkConn struct {
 	mu     sync.Mutex
 	corked bool
 	buf    []byte
+
+	// unblocked is when (UnixNano) a write last completed after waiting
+	// for the peer to make room: proof that the peer is alive and reading,
+	// however slowly, even if its pong is still queued behind our frames.
+	unblocked atomic.Int64
 }
+
+// blockedWrite is how long a write must wait to count as flow-controlled.
+const blockedWrite = 10 * time.Millisecond
+
+// write writes p to the connection, noting a flow-controlled completion.
+func (c *corkConn) write(p []byte) error {
+	start := time.Now()
+	_, err := c.Conn.Write(p)
+	if err == nil {
+		if now := time.Now(); now.Sub(start) >= blockedWrite {
+			c.unblocked.Store(now.UnixNano())
+		}
+	}
+	return err
+}
+
 
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.corked {
-		return c.Conn.Write(p)
+		if err := c.write(p); err != nil {
+			return 0, err
+		}
+		return len(p), nil
 	}
 	if c.buf == nil {
 		c.buf = (*corkPool.Get().(*[]byte))[:0]
@@ -64,7 +90,7 @@ func (c *corkConn) flushLocked() error {
 	}
 	var err error
 	if len(c.buf) > 0 {
-		_, err = c.Conn.Write(c.buf)
+		err = c.write(c.buf)
 	}
 	c.buf = c.buf[:0]
 	if !c.corked {

@@ -61,8 +61,10 @@ func (c *client) handle(typ websocket.MessageType, data []byte) {
 	c.log.Info().Str("line", cmd.Line).Msg("command forwarded to the device")
 }
 
-// pingLoop pings every --ping-interval and drops the client if a pong
-// does not come back within the next interval.
+// pingLoop pings every --ping-interval and drops the client when it has
+// shown no sign of life for deadAfter intervals. Signs of life: any pong
+// (even a late one, queued behind frames the client is still reading), and
+// a write that completed after waiting for the client to make room.
 func (c *client) pingLoop(ctx context.Context) {
 	iv := c.srv.opts.PingInterval
 	t := time.NewTicker(iv)
@@ -75,16 +77,31 @@ func (c *client) pingLoop(ctx context.Context) {
 		}
 		// Not derived from ctx: a cancelled write would cut the
 		// connection before the writer can send its close status.
-		pctx, cancel := context.WithTimeout(context.Background(), iv)
-		err := c.conn.Ping(pctx)
+		pctx, cancel := context.WithTimeout(context.Background(), iv/2)
+		_ = c.conn.Ping(pctx) // the answer is noted by OnPongReceived, however late
 		cancel()
-		if err != nil {
-			if ctx.Err() == nil {
-				c.srv.stats.pingTimeouts.Add(1)
-				c.log.Info().Err(err).Dur("ping_interval", iv).Msg("client did not answer a ping: dropped")
-				_ = c.conn.CloseNow()
-			}
+		if ctx.Err() != nil {
+			return
+		}
+		if silent := time.Since(c.lastSign()); silent > deadAfter*iv {
+			c.srv.stats.pingTimeouts.Add(1)
+			c.log.Info().Dur("silent", silent).Dur("ping_interval", iv).Msg("client did not answer pings: dropped")
+			_ = c.conn.CloseNow()
 			return
 		}
 	}
+}
+
+// deadAfter is how many ping intervals without a sign of life make a
+// client dead.
+const deadAfter = 2
+
+// lastSign is the latest sign of life: connect, a pong, or a write that
+// waited for the client to read.
+func (c *client) lastSign() time.Time {
+	t := max(c.connected.UnixNano(), c.pong.Load())
+	if c.cork != nil {
+		t = max(t, c.cork.unblocked.Load())
+	}
+	return time.Unix(0, t)
 }

@@ -1,7 +1,9 @@
 package relay
 
 import (
+	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -38,13 +40,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { <-s.slots }()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.AllowOrigin})
+	pong := new(atomic.Int64)
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.AllowOrigin,
+		OnPongReceived: func(context.Context, []byte) { pong.Store(time.Now().UnixNano()) }})
 	if err != nil {
 		s.opts.Log.Info().Err(err).Str("client", r.RemoteAddr).Msg("WebSocket handshake failed")
 		return
 	}
 	c := s.newClient(conn, r.RemoteAddr, format)
-	c.cork = corkOf(r.Context())
+	c.cork, c.pong = corkOf(r.Context()), pong
 	if !s.register(c) {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
