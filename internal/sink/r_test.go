@@ -132,7 +132,7 @@ while (length(x) < 2000 && Sys.time() < deadline) {
 close(con)
 d <- read.csv(text = x, header = FALSE, col.names = c("ch0", "ch1"))
 write.csv(d, args[2], row.names = FALSE)
-`, r.info.Name, out)
+`, r.info.Link, out)
 	_, rows := readRCSV(t, out)
 	if len(rows) < 2000 {
 		t.Fatalf("R read %d rows, want at least 2000", len(rows))
