@@ -44,7 +44,7 @@ type client struct {
 	pos    atomic.Uint64
 	sent   atomic.Uint64
 	pong   *atomic.Int64 // UnixNano of the last pong, set by the library's callback
-	direct chan []byte // error replies to this client only, sent by the writer
+	direct chan []byte   // error replies to this client only, sent by the writer
 
 	// writer-only state
 	live     uint64

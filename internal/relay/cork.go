@@ -45,7 +45,6 @@ func (c *corkConn) write(p []byte) error {
 	return err
 }
 
-
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
