@@ -33,8 +33,12 @@ wsbridge_open <- function(port) {
 # wsbridge_read returns up to n_max sample instants, waiting at most
 # timeout seconds for them, as a data.frame. port is a path or a connection
 # from wsbridge_open(). Fewer rows come back if the timeout ends first.
+#
+# Polling: the kernel hands a tty reader at most 4 KiB per read, so when
+# nothing is there the wait starts at 0.2 ms (to keep up with fast streams)
+# and doubles up to poll seconds while the port stays quiet (to save CPU).
 wsbridge_read <- function(port, n_max = 10000, timeout = 5, timestamps = FALSE,
-                          poll = 0.002) {
+                          poll = 0.01) {
   con <- port
   if (is.character(port)) {
     con <- wsbridge_open(port)
@@ -45,6 +49,7 @@ wsbridge_read <- function(port, n_max = 10000, timeout = 5, timestamps = FALSE,
   k <- 0L
   got <- 0L
   header <- NULL
+  wait <- 0.0002
   repeat {
     x <- readLines(con, n = n_max - got, warn = FALSE)
     if (length(x) > 0L) {
@@ -60,7 +65,12 @@ wsbridge_read <- function(port, n_max = 10000, timeout = 5, timestamps = FALSE,
       got <- got + length(x)
     }
     if (got >= n_max || Sys.time() >= deadline) break
-    if (length(x) == 0L) Sys.sleep(poll)
+    if (length(x) == 0L) {
+      Sys.sleep(wait)
+      wait <- min(wait * 2, poll)
+    } else {
+      wait <- 0.0002
+    }
   }
   wsbridge_parse(unlist(chunks[seq_len(k)], use.names = FALSE), header, timestamps)
 }
