@@ -19,15 +19,14 @@ import (
 // history holds, a slow_client gap naming the frames it missed, and the
 // stream continues on the same connection.
 //
-// KNOWN BUG (fails today): the pong answering serve's keepalive ping is
-// queued behind the frames already in the socket buffers, so a client with
-// more than one --ping-interval of backlog answers late, and
-// internal/relay/reader.go (pingLoop) drops it with CloseNow: a TCP reset,
-// no close status, no gap, counted as client_ping_timeouts_total. With the
-// defaults (history 30 s, ping 10 s) a half-rate reader of a 65 kB/s
-// stream is reset after about 24 s, about 12 s behind: the skip policy
-// never gets a chance. Scaled here (history 1 s, ping 2 s, 260 kB/s) so
-// that it shows in seconds.
+// Regression test: the pong answering serve's keepalive ping is queued
+// behind the frames already in the socket buffers, so a client with more
+// than one --ping-interval of backlog answers late. Until relay commit
+// 061645e, pingLoop (internal/relay/reader.go) then dropped it with
+// CloseNow: a TCP reset, no close status, no gap (with the defaults, a
+// half-rate reader of a 65 kB/s stream was reset after about 24 s, 12 s
+// behind). Scaled here (history 1 s, ping 2 s, 260 kB/s) so that it shows
+// in seconds.
 func TestSlowReaderIsSkippedNotReset(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes about 10 s")
