@@ -7,13 +7,13 @@ import (
 	"time"
 )
 
-// seqRange is an inclusive range of frame sequence numbers.
-type seqRange struct {
+// SeqRange is an inclusive range of frame sequence numbers.
+type SeqRange struct {
 	From uint32 `json:"from"`
 	To   uint32 `json:"to"`
 }
 
-func (r seqRange) String() string {
+func (r SeqRange) String() string {
 	if r.From == r.To {
 		return fmt.Sprint(r.From)
 	}
@@ -27,7 +27,7 @@ const maxRanges = 32
 // with less than the quiet time between them.
 type dropReport struct {
 	Frames, Samples uint64
-	Ranges          []seqRange // merged, at most maxRanges
+	Ranges          []SeqRange // merged, at most maxRanges
 	MoreRanges      int        // ranges not listed
 	T0, T1          uint64     // device time of the first and last dropped sample, µs
 	Start, End      time.Time
@@ -74,7 +74,7 @@ func (in *incident) add(c *chunk, now time.Time) {
 	if n := len(r.Ranges); n > 0 && r.Ranges[n-1].To+1 == c.seq {
 		r.Ranges[n-1].To = c.seq
 	} else if n < maxRanges {
-		r.Ranges = append(r.Ranges, seqRange{c.seq, c.seq})
+		r.Ranges = append(r.Ranges, SeqRange{c.seq, c.seq})
 	} else {
 		r.MoreRanges++
 	}
@@ -89,7 +89,7 @@ func (in *incident) report(now time.Time, quiet time.Duration, final bool) (star
 	if !in.announced {
 		in.announced = true
 		cp := *in.cur
-		cp.Ranges = append([]seqRange(nil), in.cur.Ranges...)
+		cp.Ranges = append([]SeqRange(nil), in.cur.Ranges...)
 		started = &cp
 	}
 	if final || now.Sub(in.last) >= quiet {

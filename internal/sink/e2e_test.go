@@ -455,8 +455,8 @@ func TestE2ELateAndStallingReaderBoundedExactDrops(t *testing.T) {
 }
 
 // clipRanges keeps the parts of rs up to seq last.
-func clipRanges(rs []seqRange, last uint32) []seqRange {
-	var out []seqRange
+func clipRanges(rs []SeqRange, last uint32) []SeqRange {
+	var out []SeqRange
 	for _, r := range rs {
 		if r.From > last {
 			break

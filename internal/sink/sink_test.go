@@ -285,12 +285,12 @@ func seqsOf(t *testing.T, csv []byte) []uint32 {
 }
 
 // missing lists the ranges of 0..n-1 not in seqs.
-func missing(seqs []uint32, n uint32) []seqRange {
-	var out []seqRange
+func missing(seqs []uint32, n uint32) []SeqRange {
+	var out []SeqRange
 	next := uint32(0)
 	for _, s := range append(seqs, n) {
 		if s > next {
-			out = append(out, seqRange{next, s - 1})
+			out = append(out, SeqRange{next, s - 1})
 		}
 		next = s + 1
 	}

@@ -37,7 +37,7 @@ type Summary struct {
 	Restarts       uint64        `json:"restarts"`
 	DroppedFrames  uint64        `json:"dropped_frames"`
 	DroppedSamples uint64        `json:"dropped_samples"`
-	DropRanges     []seqRange    `json:"drop_ranges"`
+	DropRanges     []SeqRange    `json:"drop_ranges"`
 	BadPackets     uint64        `json:"bad_packets"`
 	WriteErrors    uint64        `json:"write_errors"`
 	Commands       uint64        `json:"commands"`
@@ -60,7 +60,7 @@ type stats struct {
 	connSince  time.Time // zero when disconnected
 	connected  time.Duration
 	gapRanges  []GapRange
-	dropRanges []seqRange
+	dropRanges []SeqRange
 	lastSeq    *uint32
 }
 
@@ -86,7 +86,7 @@ func (s *stats) addGap(g GapRange) {
 	}
 }
 
-func (s *stats) addDropRanges(r []seqRange) {
+func (s *stats) addDropRanges(r []SeqRange) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, x := range r {
@@ -132,7 +132,7 @@ func (s *stats) summary(q *queue, now time.Time) Summary {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sum.GapRanges = append([]GapRange{}, s.gapRanges...)
-	sum.DropRanges = append([]seqRange{}, s.dropRanges...)
+	sum.DropRanges = append([]SeqRange{}, s.dropRanges...)
 	sum.LastSeq = s.lastSeq
 	return sum
 }
