@@ -43,8 +43,8 @@ type client struct {
 
 	pos    atomic.Uint64
 	sent   atomic.Uint64
-	pong   *atomic.Int64 // UnixNano of the last pong, set by the library's callback
-	direct chan []byte   // error replies to this client only, sent by the writer
+	flow   *flow       // bytes in flight, acknowledged by pongs
+	direct chan []byte // error replies to this client only, sent by the writer
 
 	// writer-only state
 	live     uint64
@@ -60,9 +60,10 @@ func (c *client) run(st start, hello []byte) {
 	ctx, cancel := context.WithCancel(c.srv.ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); defer cancel(); c.readLoop() }()
-	go func() { defer wg.Done(); c.pingLoop(ctx) }()
+	go func() { defer wg.Done(); c.liveLoop(ctx) }()
+	go func() { defer wg.Done(); c.pingSender(ctx) }()
 	err := c.writeLoop(ctx, st, hello)
 	c.finish(err)
 	cancel()
@@ -122,6 +123,9 @@ func (c *client) step(ctx context.Context) error {
 	if err := c.drainDirect(); err != nil {
 		return err
 	}
+	if c.flow.inFlight() > flowWindow {
+		return c.awaitAck(ctx)
+	}
 	pos := c.pos.Load()
 	n, behind, base, wait := c.srv.hub.fetch(pos, c.buf[:])
 	switch {
@@ -143,6 +147,21 @@ func (c *client) step(ctx context.Context) error {
 	return c.writeBatch(pos, c.buf[:n])
 }
 
+// awaitAck waits until the client confirms reading (or sends nothing
+// meanwhile but error replies). Waiting here, not in the kernel, is what
+// lets a slow client fall behind the history and be skipped.
+func (c *client) awaitAck(ctx context.Context) error {
+	c.flow.request()
+	select {
+	case <-c.flow.ackc:
+	case m := <-c.direct:
+		return c.writeTexts([][]byte{m})
+	case <-ctx.Done():
+		return c.stopReason()
+	}
+	return nil
+}
+
 func (c *client) writeBatch(pos uint64, batch []*entry) error {
 	defer clear(batch) // do not keep evicted entries alive
 	c.begin()
@@ -161,6 +180,9 @@ func (c *client) writeBatch(pos uint64, batch []*entry) error {
 		return err
 	}
 	c.pos.Store(pos + uint64(len(batch)))
+	if c.flow.inFlight() > flowWindow/2 {
+		c.flow.request() // confirm early, so that the window keeps moving
+	}
 	return nil
 }
 
@@ -305,6 +327,7 @@ func (c *client) write(msg []byte, bin bool) error {
 	if err := c.conn.Write(context.Background(), typ, msg); err != nil {
 		return c.writeErr(err)
 	}
+	c.flow.sent.Add(int64(len(msg)) + 10) // + the frame header, about
 	c.sent.Add(1)
 	c.srv.stats.messagesSent.Add(1)
 	c.srv.stats.bytesSent.Add(uint64(len(msg)))

@@ -61,11 +61,11 @@ func (c *client) handle(typ websocket.MessageType, data []byte) {
 	c.log.Info().Str("line", cmd.Line).Msg("command forwarded to the device")
 }
 
-// pingLoop pings every --ping-interval and drops the client when it has
-// shown no sign of life for deadAfter intervals. Signs of life: any pong
-// (even a late one, queued behind frames the client is still reading), and
-// a write that completed after waiting for the client to make room.
-func (c *client) pingLoop(ctx context.Context) {
+// liveLoop drops the client when it has shown no sign of life for
+// deadAfter ping intervals. Signs of life: any pong (even a late one,
+// queued behind frames the client is still reading), and a write that
+// completed after waiting for the client to make room.
+func (c *client) liveLoop(ctx context.Context) {
 	iv := c.srv.opts.PingInterval
 	t := time.NewTicker(iv)
 	defer t.Stop()
@@ -74,14 +74,6 @@ func (c *client) pingLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		}
-		// Not derived from ctx: a cancelled write would cut the
-		// connection before the writer can send its close status.
-		pctx, cancel := context.WithTimeout(context.Background(), iv/2)
-		_ = c.conn.Ping(pctx) // the answer is noted by OnPongReceived, however late
-		cancel()
-		if ctx.Err() != nil {
-			return
 		}
 		if silent := time.Since(c.lastSign()); silent > deadAfter*iv {
 			c.srv.stats.pingTimeouts.Add(1)
@@ -99,7 +91,7 @@ const deadAfter = 2
 // lastSign is the latest sign of life: connect, a pong, or a write that
 // waited for the client to read.
 func (c *client) lastSign() time.Time {
-	t := max(c.connected.UnixNano(), c.pong.Load())
+	t := max(c.connected.UnixNano(), c.flow.lastPong.Load())
 	if c.cork != nil {
 		t = max(t, c.cork.unblocked.Load())
 	}

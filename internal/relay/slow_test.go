@@ -150,17 +150,68 @@ func TestPingDropsDeadPeer(t *testing.T) {
 	}
 }
 
-// A client that stops reading altogether is dropped once a write cannot
-// complete within --write-timeout, and the metric says so.
-func TestWriteTimeoutDropsStalledClient(t *testing.T) {
-	s, base := testServer(t, Options{History: time.Hour, WriteTimeout: 300 * time.Millisecond, PingInterval: time.Minute})
+// A client that stops reading altogether is dropped: its writer waits
+// for the flow-control window (or, with tiny socket buffers, a write cannot
+// complete within --write-timeout) and it answers no ping. Meanwhile
+// nothing waits for it.
+func TestStalledClientDropped(t *testing.T) {
+	s, base := testServer(t, Options{History: time.Hour, WriteTimeout: 300 * time.Millisecond, PingInterval: 100 * time.Millisecond})
 	stalled := dial(t, wsURL(base, ""), nil)
 	expectHello(t, stalled)
-	for seq := uint32(0); seq < 4000; seq++ { // 32 MB: more than the socket buffers
+	for seq := uint32(0); seq < 4000; seq++ { // 32 MB
 		s.Packet(counterPacket(t, seq, bigCount, tChans, frame.I16))
 	}
 	waitFor(t, 5*time.Second, "the stalled client to be dropped", func() bool { return clients(s) == 0 })
-	if got := s.Info().Counters["client_write_timeouts_total"]; got != 1 {
-		t.Fatalf("client_write_timeouts_total = %v", got)
+	c := s.Info().Counters
+	if c["client_write_timeouts_total"]+c["client_ping_timeouts_total"] != 1 {
+		t.Fatalf("counters %v", c)
 	}
+}
+
+// A client reading at a third of the stream's rate is skipped ahead with
+// exact slow_client gaps, promptly and on the same connection: the flow
+// control keeps its backlog out of the kernel's buffers.
+func TestSteadySlowReaderSkipped(t *testing.T) {
+	s, base := testServer(t, Options{History: 500 * time.Millisecond, PingInterval: time.Second})
+	c := dial(t, wsURL(base, ""), nil)
+	expectHello(t, c)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // 8 kB frames, 125 ms of samples each, sent 16 per 125 ms: 1 MB/s
+		tk := time.NewTicker(time.Millisecond * 125 / 16)
+		defer tk.Stop()
+		for seq := uint32(0); ; seq++ {
+			select {
+			case <-stop:
+				return
+			case <-tk.C:
+			}
+			s.Packet(counterPacket(t, seq, bigCount, tChans, frame.I16))
+		}
+	}()
+	var next uint32
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		m, err := read(t, c, 5*time.Second)
+		if err != nil {
+			t.Fatalf("slow reader after frame %d: %v", next, err)
+		}
+		switch m.typ {
+		case "frame":
+			if m.seq != next {
+				t.Fatalf("frame %d, want %d", m.seq, next)
+			}
+			next++
+		case wsproto.TypeGap:
+			if m.gap.Reason != wsproto.GapSlowClient || m.gap.From != next || m.gap.Count != uint64(m.gap.To-m.gap.From)+1 {
+				t.Fatalf("gap %+v at %d", m.gap, next)
+			}
+			if cs := s.Info().Counters; cs["client_ping_timeouts_total"] != 0 || cs["slow_client_skips_total"] < 1 {
+				t.Fatalf("counters %v", cs)
+			}
+			return // skipped, exactly, still connected
+		}
+		time.Sleep(3 * time.Millisecond * 125 / 16) // a third of the rate
+	}
+	t.Fatalf("no slow_client gap within 10 s (at frame %d)", next)
 }

@@ -3,7 +3,6 @@ package relay
 import (
 	"context"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -40,15 +39,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { <-s.slots }()
-	pong := new(atomic.Int64)
+	fl := newFlow()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: s.opts.AllowOrigin,
-		OnPongReceived: func(context.Context, []byte) { pong.Store(time.Now().UnixNano()) }})
+		OnPongReceived: func(_ context.Context, p []byte) { fl.onPong(p) }})
 	if err != nil {
 		s.opts.Log.Info().Err(err).Str("client", r.RemoteAddr).Msg("WebSocket handshake failed")
 		return
 	}
 	c := s.newClient(conn, r.RemoteAddr, format)
-	c.cork, c.pong = corkOf(r.Context()), pong
+	c.cork, c.flow = corkOf(r.Context()), fl
 	if !s.register(c) {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
