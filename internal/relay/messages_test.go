@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -188,5 +189,43 @@ func TestDeviceStatusAndEndpoints(t *testing.T) {
 	}
 	if code, body := get(t, base+"/", nil); code != 200 || !strings.Contains(body, "wsbridge") {
 		t.Fatalf("/ %d %s", code, body)
+	}
+}
+
+// fakeListener only reports an address: commandPolicy looks at it.
+type fakeListener struct {
+	net.Listener
+	ip net.IP
+}
+
+func (f fakeListener) Addr() net.Addr { return &net.TCPAddr{IP: f.ip, Port: 8080} }
+
+// Commands beyond loopback need a token even with --allow-commands.
+func TestCommandPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		o        Options
+		loopback bool
+		code     string
+	}{
+		{Options{}, true, wsproto.ErrCommandsDisabled},
+		{Options{AllowCommands: true}, true, ""},
+		{Options{AllowCommands: true}, false, wsproto.ErrUnauthorized},
+		{Options{AllowCommands: true, Token: "t"}, false, ""},
+	} {
+		s, err := New(tc.o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.ln = fakeListener{ip: net.IPv4(192, 168, 1, 20)}
+		if tc.loopback {
+			s.ln = fakeListener{ip: net.IPv4(127, 0, 0, 1)}
+		}
+		got := ""
+		if e := s.commandPolicy(); e != nil {
+			got = e.Code
+		}
+		if got != tc.code {
+			t.Errorf("%+v loopback %v: %q, want %q", tc.o, tc.loopback, got, tc.code)
+		}
 	}
 }
