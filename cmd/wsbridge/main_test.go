@@ -84,3 +84,41 @@ func TestEnvSetsFlag(t *testing.T) {
 		t.Fatalf("code %d out %q: WSBRIDGE_JSON=true should select --json", code, out)
 	}
 }
+
+// TestServeCheckPrecedence drives the real serve command: defaults < file <
+// WSBRIDGE_* < flags, validated and printed by --check without starting.
+func TestServeCheckPrecedence(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "serve.yaml")
+	file := "listen: 127.0.0.1:1111\nhistory: 1m\nmax-clients: 5\nsim: true\n"
+	if err := os.WriteFile(p, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("WSBRIDGE_HISTORY", "2m")
+	t.Setenv("WSBRIDGE_TOKEN", "s3cret")
+	out, errOut, code := exec(t, "serve", "--config", p, "--listen", "127.0.0.1:2222", "--check")
+	if code != 0 {
+		t.Fatalf("code %d stderr %q", code, errOut)
+	}
+	for _, want := range []string{"listen: 127.0.0.1:2222\n", "history: 2m0s\n", "max-clients: 5\n", "sim: true\n", "token: <set>\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--check output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "s3cret") {
+		t.Error("--check printed the token")
+	}
+}
+
+func TestCheckRejectsBadValues(t *testing.T) {
+	cases := map[string][]string{
+		`--slow-client "drop": want skip or close`: {"serve", "--slow-client", "drop", "--check"},
+		"--url is required":                        {"sink", "--check"},
+		"rate: must be 1..2000000 Hz, got 0":       {"sim", "--rate", "0", "--check"},
+	}
+	for want, args := range cases {
+		_, errOut, code := exec(t, args...)
+		if code != cli.ExitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("%v: code %d stderr %q, want exit 2 and %q", args, code, errOut, want)
+		}
+	}
+}

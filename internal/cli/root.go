@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
@@ -100,7 +99,5 @@ func (g *globals) applyConfig(cmd *cobra.Command) error {
 	fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError)
 	fs.AddFlagSet(cmd.Flags())
 	fs.AddFlagSet(cmd.InheritedFlags())
-	return config.Apply(fs, src, func(name string) bool {
-		return !strings.HasPrefix(name, "help") && name != "config"
-	})
+	return config.Apply(fs, src, configurable)
 }

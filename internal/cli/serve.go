@@ -43,6 +43,7 @@ See docs/serve.md.`,
 	addPortFlags(f, &o.Capture)
 	addRelayFlags(f, &o.Relay)
 	addServeSimFlags(f, &o)
+	addCheck(cmd, s, func() error { return serve.Check(o) })
 	return cmd
 }
 

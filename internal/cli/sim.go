@@ -33,6 +33,7 @@ See docs/sim.md.`,
 		},
 	}
 	bindSimFlags(cmd, &o)
+	addCheck(cmd, s, o.Config.Validate)
 	return cmd
 }
 

@@ -59,6 +59,7 @@ Example:
 	f.DurationVar(&o.StatusInterval, "status-interval", o.StatusInterval, "log a status line this often when stderr is not a terminal (0: never)")
 	f.DurationVar(&o.PingInterval, "ping-interval", o.PingInterval, "ping serve this often; a silent server is dropped and redialled (0: off)")
 	f.BoolVar(&o.JSON, "json", false, "print the final summary as JSON")
+	addCheck(cmd, s, o.Validate)
 	return cmd
 }
 

@@ -49,7 +49,10 @@ type given struct {
 
 func snapshot(fs *pflag.FlagSet) []given {
 	var out []given
-	fs.Visit(func(f *pflag.Flag) {
+	fs.VisitAll(func(f *pflag.Flag) { // not Visit: a merged FlagSet has Changed flags Visit does not list
+		if !f.Changed {
+			return
+		}
 		g := given{f: f, str: f.Value.String()}
 		if sv, ok := f.Value.(pflag.SliceValue); ok {
 			g.slice = sv.GetSlice()
@@ -202,15 +205,16 @@ func distance(a, b string) int {
 }
 
 // Dump writes the effective value of every configurable flag of fs as YAML,
-// sorted by name, in a form Apply accepts back.
-func Dump(w io.Writer, fs *pflag.FlagSet, include func(string) bool) error {
+// sorted by name, in a form Apply accepts back. The values of flags for
+// which redact returns true are shown as "<set>" or "" only.
+func Dump(w io.Writer, fs *pflag.FlagSet, include, redact func(string) bool) error {
 	var names []string
 	nodes := map[string]*yaml.Node{}
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
 		if include(f.Name) && err == nil {
 			names = append(names, f.Name)
-			nodes[f.Name], err = valueNode(f)
+			nodes[f.Name], err = valueNode(f, redact(f.Name))
 		}
 	})
 	if err != nil {
@@ -231,8 +235,15 @@ func Dump(w io.Writer, fs *pflag.FlagSet, include func(string) bool) error {
 
 // valueNode renders a flag's value: lists as sequences, numbers, booleans
 // and durations plain, strings quoted where YAML needs it.
-func valueNode(f *pflag.Flag) (*yaml.Node, error) {
+func valueNode(f *pflag.Flag, redact bool) (*yaml.Node, error) {
 	var v yaml.Node
+	if redact {
+		shown := ""
+		if f.Value.String() != "" {
+			shown = "<set>"
+		}
+		return &v, v.Encode(shown)
+	}
 	if sv, ok := f.Value.(pflag.SliceValue); ok {
 		return &v, v.Encode(sv.GetSlice())
 	}

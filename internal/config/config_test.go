@@ -103,12 +103,12 @@ func TestEmptyFileIsFine(t *testing.T) {
 func TestDumpRoundTrips(t *testing.T) {
 	var o opts
 	fs := newFlags(&o)
-	_ = fs.Parse([]string{"--listen", "0.0.0.0:1", "--allow-origin", "a,b"})
+	_ = fs.Parse([]string{"--listen", "0.0.0.0:1", "--allow-origin", "a,b", "--secret", "hunter2"})
 	var buf bytes.Buffer
-	if err := config.Dump(&buf, fs, all); err != nil {
+	if err := config.Dump(&buf, fs, all, func(n string) bool { return n == "secret" }); err != nil {
 		t.Fatal(err)
 	}
-	want := "allow-commands: false\nallow-origin:\n  - a\n  - b\nhistory: 30s\nlisten: 0.0.0.0:1\nsecret: \"\"\n"
+	want := "allow-commands: false\nallow-origin:\n  - a\n  - b\nhistory: 30s\nlisten: 0.0.0.0:1\nsecret: <set>\n"
 	if buf.String() != want {
 		t.Fatalf("dump:\n%s\nwant:\n%s", buf.String(), want)
 	}
@@ -119,5 +119,24 @@ func TestDumpRoundTrips(t *testing.T) {
 	}
 	if o2.Listen != o.Listen || strings.Join(o2.Origins, ",") != "a,b" {
 		t.Fatalf("round trip %+v", o2)
+	}
+}
+
+// The CLI applies config to a FlagSet merged from the command's flags with
+// AddFlagSet; flags given on the command line must still win there.
+func TestPrecedenceOnMergedFlagSet(t *testing.T) {
+	var o opts
+	parsed := newFlags(&o)
+	if err := parsed.Parse([]string{"--listen", "0.0.0.0:9000"}); err != nil {
+		t.Fatal(err)
+	}
+	merged := pflag.NewFlagSet("merged", pflag.ContinueOnError)
+	merged.AddFlagSet(parsed)
+	src := config.Sources{File: strings.NewReader("listen: 127.0.0.1:1\nhistory: 1m\n"), FileName: "f.yaml"}
+	if err := config.Apply(merged, src, all); err != nil {
+		t.Fatal(err)
+	}
+	if o.Listen != "0.0.0.0:9000" || o.History != time.Minute {
+		t.Fatalf("listen %q history %v: the flag must win, the file must apply", o.Listen, o.History)
 	}
 }

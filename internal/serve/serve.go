@@ -150,3 +150,20 @@ func captureCounters(s capture.Stats) []relay.Counter {
 		c("device_command_errors_total", "Command lines that failed to write.", s.CommandErrors),
 	}
 }
+
+// Check validates o as Run would, without opening the device or listening:
+// what `wsbridge serve --check` runs.
+func Check(o Options) error {
+	if o.Sim {
+		if err := o.SimCfg.Validate(); err != nil {
+			return configErr{fmt.Errorf("invalid simulator settings (flag names without the sim- prefix): %w", err)}
+		}
+	}
+	if err := o.Capture.Validate(); err != nil {
+		return configErr{err}
+	}
+	if err := o.Relay.Validate(); err != nil {
+		return configErr{err}
+	}
+	return nil
+}

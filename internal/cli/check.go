@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/wsbridge/wsbridge/internal/config"
+)
+
+// configurable reports whether a flag is a setting (a config key and a
+// WSBRIDGE_* variable) rather than a one-off action.
+func configurable(name string) bool {
+	return !strings.HasPrefix(name, "help") && name != "config" && name != "check"
+}
+
+// secret reports whether a setting must not be printed.
+func secret(name string) bool { return name == "token" }
+
+// addCheck gives cmd a --check flag: validate the effective configuration
+// (defaults, file, environment, flags), print it as YAML on stdout with
+// secrets redacted, and exit without starting. validate runs on the
+// options the flags are bound to.
+func addCheck(cmd *cobra.Command, s Streams, validate func() error) {
+	var check bool
+	cmd.Flags().BoolVar(&check, "check", false, "validate the configuration, print the effective settings as YAML and exit without starting")
+	run := cmd.RunE
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if !check {
+			return run(c, args)
+		}
+		if err := validate(); err != nil {
+			return Classify(err, ErrUsage)
+		}
+		return config.Dump(s.Out, c.Flags(), configurable, secret)
+	}
+}
