@@ -285,7 +285,7 @@ func sourceRev(root string) string {
 	rev := "`" + strings.TrimSpace(string(out)) + "`"
 	st, _ := exec.Command("git", "-C", root, "status", "--porcelain", "--", "internal", "cmd").Output()
 	var dirty []string
-	for _, l := range strings.Split(strings.TrimSpace(string(st)), "\n") {
+	for _, l := range strings.Split(strings.TrimRight(string(st), "\n"), "\n") {
 		if len(l) > 3 && strings.HasSuffix(l, ".go") && !strings.HasSuffix(l, "_test.go") {
 			dirty = append(dirty, strings.TrimSpace(l[3:]))
 		}

@@ -34,7 +34,7 @@ const (
 func cdfSVG(title string, panels []panel) string {
 	lo, hi := xRange(panels)
 	w := panelW*len(panels) + 20
-	h := panelH + 70
+	h := panelH + 44
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11">`+"\n", w, h, w, h)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", w, h)
@@ -42,7 +42,7 @@ func cdfSVG(title string, panels []panel) string {
 	for i, p := range panels {
 		drawPanel(&b, 10+i*panelW, 16, p, lo, hi)
 	}
-	drawLegend(&b, panels, h-18)
+	drawLegend(&b, panels, h-10)
 	b.WriteString("</svg>\n")
 	return b.String()
 }
@@ -77,7 +77,7 @@ func drawPanel(b *strings.Builder, ox, oy int, p panel, lo, hi float64) {
 		fmt.Fprintf(b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#ddd"/>`+"\n", x, y0, x, y0+ph)
 		fmt.Fprintf(b, `<text x="%.1f" y="%.0f" text-anchor="middle">%s</text>`+"\n", x, y0+ph+14, usLabel(d))
 	}
-	for _, q := range []float64{0, 0.5, 0.9, 0.99, 1} {
+	for _, q := range []float64{0, 0.25, 0.5, 0.75, 0.9, 1} {
 		y := fy(q)
 		fmt.Fprintf(b, `<line x1="%.0f" y1="%.1f" x2="%.0f" y2="%.1f" stroke="#eee"/>`+"\n", x0, y, x0+pw, y)
 		fmt.Fprintf(b, `<text x="%.0f" y="%.1f" text-anchor="end">%g</text>`+"\n", x0-4, y+4, q)
