@@ -47,6 +47,7 @@ export class Gaps {
     const i = this.announced.findIndex((g) => overlaps(g, range));
     if (i >= 0) {
       this.announced.splice(i, 1);
+      this.S.pendingGaps = this.announced.length;
       return;
     }
     this.count("unannounced", missed);
@@ -74,6 +75,7 @@ export class Gaps {
       this.announced.push({ from: m.from, to: m.to });
       if (this.announced.length > 16) this.announced.shift();
     }
+    this.S.pendingGaps = this.announced.length;
     this.note(`gap: frames ${m.from}..${m.to} (${m.count}) lost: ${m.reason}`, true);
   }
 
