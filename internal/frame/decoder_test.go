@@ -110,7 +110,6 @@ func TestBootLogWithoutLeadingDelimiter(t *testing.T) {
 func TestCorruptedFrameDroppedAndGapExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	var in []byte
-	var frames []frame.Frame
 	for i := 0; i < 10; i++ {
 		f := randFrame(r, uint32(i))
 		f.Count = 10
@@ -120,7 +119,6 @@ func TestCorruptedFrameDroppedAndGapExact(t *testing.T) {
 			pkt[len(pkt)/2] ^= 0x40 // one flipped bit in the middle
 		}
 		in = frame.AppendSerial(in, pkt)
-		frames = append(frames, f)
 	}
 	var events []frame.SeqEvent
 	var got []uint32
