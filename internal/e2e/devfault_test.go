@@ -66,7 +66,7 @@ func TestDeviceUnplugGarbageCorruption(t *testing.T) {
 			m["device_gap_frames_total"], lost.total(), first, last)
 	}
 	for _, r := range recs {
-		st := r.state()
+		st := waitDowns(r, m["device_downs_total"]-downsAfter)
 		checkDeviceClient(t, r.format, st, lost, last)
 		if n := float64(st.countStatus(wsproto.StateDown)); n < m["device_downs_total"]-downsAfter || n > m["device_downs_total"]-downsBefore {
 			t.Errorf("%s client got %v down statuses; serve counted %v downs, %v of them after the client connected",
@@ -153,6 +153,20 @@ func checkDeviceAccounting(t *testing.T, ds adcsim.Stats, sim *simRig, lost span
 	} else if len(unexplained) > 0 {
 		t.Logf("frames %v were cut short by an unplug (the device counts %d such frames, without seqs; %d \"write was blocked\" warnings)",
 			unexplained, cut, len(sim.log.entries("unplugging while a write was blocked")))
+	}
+}
+
+// waitDowns waits up to 2 s for the client to have at least n down
+// statuses (the last one, from stopping the simulator, may be in flight)
+// and returns its state.
+func waitDowns(r *wsRec, n float64) recState {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		st := r.state()
+		if float64(st.countStatus(wsproto.StateDown)) >= n || time.Now().After(deadline) {
+			return st
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
