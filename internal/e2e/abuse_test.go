@@ -18,11 +18,18 @@ import (
 
 const abuseToken = "s3cret-token"
 
+// The abuse stream: counter, 2 channels of i32 at 1 kHz, 10 samples per
+// frame: 100 frames/s, light enough for many checking clients under -race.
+const (
+	abuseRate = 1000
+	abuseFS   = 10
+)
+
 // simServe runs serve with its in-process simulator (counter, i32).
 func simServe(t testing.TB, edit func(o *serve.Options)) *serveRig {
 	t.Helper()
 	o := serve.DefaultOptions()
-	o.Sim, o.SimCfg = true, counterConfig(chainRate, chainChans, chainFS)
+	o.Sim, o.SimCfg = true, counterConfig(abuseRate, chainChans, abuseFS)
 	if edit != nil {
 		edit(&o)
 	}
@@ -73,7 +80,7 @@ func expectRefusal(t *testing.T, what, rawURL string, h http.Header, code int, b
 // must receive every frame, in order, once.
 func witness(t *testing.T, srv *serveRig) *wsRec {
 	t.Helper()
-	w := dialRec(t, srv.ws+"?format=binary", "binary", chainFS, chainChans, bearer(abuseToken))
+	w := dialRec(t, srv.ws+"?format=binary", "binary", abuseFS, chainChans, bearer(abuseToken))
 	w.waitSeq(t, 0, 5*time.Second)
 	return w
 }
@@ -164,7 +171,7 @@ func floodMaxClients(t *testing.T, srv *serveRig, maxClients int) {
 	t.Helper()
 	var held []*wsRec
 	for i := 1; i < maxClients; i++ {
-		held = append(held, dialRec(t, srv.ws+"?format=json", "json", chainFS, chainChans, bearer(abuseToken)))
+		held = append(held, dialRecMode(t, srv.ws+"?format=json", "json", abuseFS, chainChans, bearer(abuseToken), true))
 	}
 	busy := "busy: this server already has its maximum of 12 WebSocket clients (--max-clients); try again later"
 	for i := 0; i < 20; i++ {
@@ -199,7 +206,7 @@ func TestAbuseMessages(t *testing.T) {
 	t.Parallel()
 	srv := simServe(t, func(o *serve.Options) { o.Relay.Token = abuseToken })
 	w := witness(t, srv)
-	bad := dialRec(t, srv.ws+"?format=csv", "csv", chainFS, chainChans, bearer(abuseToken))
+	bad := dialRec(t, srv.ws+"?format=csv", "csv", abuseFS, chainChans, bearer(abuseToken))
 	bad.waitSeq(t, 0, 5*time.Second)
 	cases := []struct {
 		typ       websocket.MessageType
@@ -290,7 +297,7 @@ func waitError(t *testing.T, r *wsRec, n int) wsproto.Error {
 func TestAbuseSlowHeaders(t *testing.T) {
 	t.Parallel()
 	srv := simServe(t, nil)
-	w := dialRec(t, srv.ws, "binary", chainFS, chainChans, nil)
+	w := dialRec(t, srv.ws, "binary", abuseFS, chainChans, nil)
 	w.waitSeq(t, 0, 5*time.Second)
 	const n = 30
 	addr := strings.TrimPrefix(srv.base, "http://")
