@@ -242,13 +242,28 @@ func TestAbuseMessages(t *testing.T) {
 	if code, reason := bad.closeStatus(t, 5*time.Second); code != websocket.StatusMessageTooBig {
 		t.Errorf("oversize message: connection ended with %d %q, want 1009", code, reason)
 	}
-	m := srv.metrics(t)
+	// serve counts the oversize client after the library has sent 1009.
+	m := waitMetric(t, srv, "client_oversize_total", 1, 2*time.Second)
 	if m["client_oversize_total"] != 1 || m["client_errors_total"] != float64(len(cases)) {
 		t.Errorf("metrics: oversize %v (want 1), client errors %v (want %d)", m["client_oversize_total"], m["client_errors_total"], len(cases))
 	}
 	floodBadMessages(t, srv, 5000)
 	srv.running(t)
 	checkWitness(t, w, srv)
+}
+
+// waitMetric polls /metrics until name reaches want (at most d) and
+// returns the last metrics read.
+func waitMetric(t *testing.T, srv *serveRig, name string, want float64, d time.Duration) map[string]float64 {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		m := srv.metrics(t)
+		if m[name] >= want || time.Now().After(deadline) {
+			return m
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // floodBadMessages sends n malformed messages as fast as possible on a
