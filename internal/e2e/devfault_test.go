@@ -174,7 +174,14 @@ func waitDowns(r *wsRec, n float64) recState {
 // returns its seq.
 func settle(t *testing.T, srv *serveRig, recs []*wsRec) int64 {
 	t.Helper()
-	time.Sleep(200 * time.Millisecond) // let serve read what the pty still held
+	// The simulator is stopped: wait until serve has noticed (its device
+	// counters are final then), then let it publish what it had read.
+	for deadline := time.Now().Add(5 * time.Second); srv.metrics(t)["device_up"] != 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("serve still reports the device up 5 s after the simulator stopped")
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
 	m := srv.metrics(t)
 	if m["frames_received_total"] == 0 {
 		t.Fatal("serve published no frames")
