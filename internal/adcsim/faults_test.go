@@ -331,3 +331,33 @@ func TestOpenCancelWhileNobodyReads(t *testing.T) {
 		t.Fatalf("device error %v", err)
 	}
 }
+
+// TestUnplugRebootsWithBootGarbage: with --boot-garbage every re-attach
+// starts with the ROM log again, as a replugged ESP32 reboots, and the
+// decoder resynchronises after each one.
+func TestUnplugRebootsWithBootGarbage(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "ttySIM")
+	cfg := counterConfig(WireFrames, 16000)
+	cfg.BootGarbage = true
+	cfg.UnplugEvery, cfg.UnplugPause = 250*time.Millisecond, 150*time.Millisecond
+	dev, err := NewDevice(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- serveDevice(ctx, dev, &Options{Config: cfg, Link: link, Out: io.Discard}) }()
+	rec := newRecorder()
+	for attach := 0; attach < 3; attach++ {
+		readUntilHangup(t, link, rec)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	_, s := rec.snapshot()
+	// Three attaches read, each beginning with len(romBoot) bytes of noise.
+	if s.NoiseBytes != 3*uint64(len(romBoot)) || s.CRCErrors+s.Malformed != 0 || s.Frames == 0 {
+		t.Fatalf("decoder %+v: want exactly 3 ROM logs (%d bytes each) of noise and clean frames", s, len(romBoot))
+	}
+}

@@ -9,7 +9,7 @@ import (
 )
 
 // attach starts the device on its first Run, or resumes it after an
-// unplug, and sends the device info.
+// unplug, and sends the boot output and the device info.
 func (d *Device) attach(ctx context.Context, w io.Writer) error {
 	now := time.Now()
 	d.linkFree, d.ready = now, now
@@ -18,6 +18,7 @@ func (d *Device) attach(ctx context.Context, w io.Writer) error {
 		d.appendBoot()
 	} else {
 		d.skipDetached(now)
+		d.appendBoot() // a replugged ESP32 reboots: the ROM log again (with --boot-garbage), then a delimiter
 	}
 	d.appendInfo()
 	return d.flush(ctx, w)
