@@ -45,9 +45,12 @@ func TestTallyAccountsForEverySample(t *testing.T) {
 		}
 	})
 	d.Write(s.info(nil))
+	var early []byte
 	for k := 0; k < 100; k++ {
 		b := s.next(nil, uint64(k)*10000)
 		switch k {
+		case 0:
+			early = b
 		case 40: // lost on the way
 			continue
 		case 70: // one sample changed, CRC recomputed: a bridge that mangles data
@@ -55,8 +58,12 @@ func TestTallyAccountsForEverySample(t *testing.T) {
 		}
 		d.Write(b)
 	}
-	if tl.frames != 99 || tl.missing != 1 || tl.dups != 0 || tl.badSamples != 1 {
-		t.Fatalf("frames %d missing %d dups %d bad %d, want 99 1 0 1", tl.frames, tl.missing, tl.dups, tl.badSamples)
+	d.Write(early) // seq 0 again: a bridge replaying from the start
+	if tl.frames != 99 || tl.missing != 1 || tl.dups != 1 || tl.badSamples != 1 {
+		t.Fatalf("frames %d missing %d dups %d bad %d, want 99 1 1 1", tl.frames, tl.missing, tl.dups, tl.badSamples)
+	}
+	if next, _ := tl.seq.Next(); next != 100 {
+		t.Fatalf("expects seq %d next after the replayed frame, want 100", next)
 	}
 	if tl.sampleBytes != 99*960 || tl.lat.quantile(0.5) != 250 || tl.lat.max != 250 {
 		t.Fatalf("sample bytes %d, latency p50 %v max %d; want %d, 250, 250",

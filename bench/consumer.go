@@ -37,8 +37,7 @@ type tally struct {
 	gapMsgs     uint64 // gap messages the bridge sent (wsbridge reports its drops)
 	gapFrames   uint64 // frames those messages said were dropped
 	lastUS      uint64 // clock time of the last frame received
-	next        uint32 // seq expected next
-	started     bool
+	seq         frame.SeqTracker
 	lat         hist
 	err         error
 	progress    atomic.Uint64 // frames, for the drain wait
@@ -47,15 +46,23 @@ type tally struct {
 }
 
 // observe accounts for one data frame received at clock time nowUS.
+// The bench's stream starts at seq 0 and never restarts, so frames before
+// the first one received are missing, and a seq from the past (which
+// SeqTracker may call a restart) is a duplicate.
 func (t *tally) observe(f *frame.Frame, nowUS uint64) {
-	switch {
-	case t.started && f.Seq < t.next:
+	next, _ := t.seq.Next()
+	switch ev := t.seq.Observe(f.Seq); ev.Kind {
+	case frame.SeqFirst:
+		t.missing += uint64(f.Seq)
+	case frame.SeqGap:
+		t.missing += uint64(ev.Lost)
+	case frame.SeqRestart:
+		t.seq.Expect(next)
+		fallthrough
+	case frame.SeqDuplicate:
 		t.dups++
 		return
-	case f.Seq > t.next:
-		t.missing += uint64(f.Seq - t.next)
 	}
-	t.started, t.next = true, f.Seq+1
 	if !t.counterOK(f) {
 		t.badSamples++
 	}

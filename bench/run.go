@@ -204,10 +204,10 @@ func (r *runResult) collect(cs []*consumer, w workload) {
 		r.lat.merge(&t.lat)
 		got := min(t.frames, want)
 		r.lost += (want - got) * uint64(w.frameSamples)
-		if last := uint64(t.next); !t.started {
+		if next, started := t.seq.Next(); !started {
 			r.late += want * uint64(w.frameSamples)
-		} else if last < want {
-			r.late += (want - last) * uint64(w.frameSamples)
+		} else if uint64(next) < want {
+			r.late += (want - uint64(next)) * uint64(w.frameSamples)
 		}
 		r.reported += t.gapFrames * uint64(w.frameSamples)
 		r.badFrames += t.badSamples
