@@ -32,21 +32,22 @@ type TextDecoder struct {
 	Rate         uint32           // sample rate to announce; 0 estimates it from arrival times
 	Now          func() time.Time // clock; default time.Now
 
-	line     []byte
-	skipping bool
-	vals     []float64
-	names    []string
-	buf      []float64 // pending samples, interleaved
-	channels int
-	isFloat  bool
-	first    time.Time
-	frameT   time.Time
-	lines    uint64
-	seq      uint32
-	enc      []byte
-	payload  []byte
-	p        Packet
-	stats    Stats
+	line       []byte
+	skipping   bool
+	vals       []float64
+	fieldNames [][]byte // names of the current line's fields, aliasing the line
+	names      []string
+	buf        []float64 // pending samples, interleaved
+	channels   int
+	isFloat    bool
+	first      time.Time
+	frameT     time.Time
+	lines      uint64
+	seq        uint32
+	enc        []byte
+	payload    []byte
+	p          Packet
+	stats      Stats
 }
 
 // NewTextDecoder returns a text decoder that calls onPacket for each packet.
@@ -117,26 +118,66 @@ func (t *TextDecoder) handleLine(l []byte) {
 	t.addSample(names)
 }
 
-// parseValues splits l into t.vals and reports the names if the line is in
-// plotter form.
+// parseValues splits l into t.vals and t.fieldNames (nil where a field has
+// no "name:" prefix). It allocates only for non-integer values.
 func (t *TextDecoder) parseValues(l []byte) (names [][]byte, ok bool) {
-	t.vals = t.vals[:0]
-	for _, field := range bytes.FieldsFunc(l, isSep) {
+	t.vals, t.fieldNames = t.vals[:0], t.fieldNames[:0]
+	for len(l) > 0 {
+		i := bytes.IndexAny(l, ", \t")
+		if i < 0 {
+			i = len(l)
+		}
+		field := l[:i]
+		l = l[min(i+1, len(l)):]
+		if len(field) == 0 {
+			continue
+		}
 		name, val, found := bytes.Cut(field, []byte{':'})
 		if !found {
 			val, name = name, nil
 		}
-		v, err := strconv.ParseFloat(string(val), 64)
-		if err != nil {
+		v, ok := parseNumber(val)
+		if !ok {
 			return nil, false
 		}
 		t.vals = append(t.vals, v)
-		names = append(names, name)
+		t.fieldNames = append(t.fieldNames, name)
 	}
-	return names, len(t.vals) > 0 && len(t.vals) <= 255
+	return t.fieldNames, len(t.vals) > 0 && len(t.vals) <= 255
 }
 
-func isSep(r rune) bool { return r == ',' || r == ' ' || r == '\t' }
+// parseNumber parses a decimal integer without allocating, and anything
+// else strconv.ParseFloat accepts.
+func parseNumber(b []byte) (float64, bool) {
+	if n, ok := parseInt(b); ok {
+		return float64(n), true
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	return v, err == nil
+}
+
+// parseInt parses an optionally signed decimal integer of at most 18 digits.
+func parseInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && (b[0] == '-' || b[0] == '+')
+	digits := b
+	if neg {
+		neg, digits = b[0] == '-', b[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if neg {
+		n = -n
+	}
+	return n, true
+}
 
 func (t *TextDecoder) addSample(names [][]byte) {
 	now := t.Now()
