@@ -1,9 +1,7 @@
 package capture
 
 import (
-	"bytes"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
@@ -20,17 +18,28 @@ const (
 	numericProof = 3 // lines of numbers that prove text input on their own
 )
 
-// detector holds the first bytes until it can tell frames from text.
+// detector holds the first bytes until it can tell frames from text. The
+// evidence comes from the real decoders run as probes with no output, so
+// detection accepts exactly what decoding will: the frame probe counts
+// valid packets, and the text probe, cutting a frame at every sample,
+// counts lines of numbers as frames. Each byte is probed once.
 type detector struct {
-	buf   []byte
-	first time.Time
+	buf    []byte
+	first  time.Time
+	frames *frame.Decoder
+	text   *frame.TextDecoder
 }
 
 func (d *detector) add(p []byte, now time.Time) {
 	if len(d.buf) == 0 {
 		d.first = now
+		d.frames = frame.NewDecoder(nil)
+		d.text = frame.NewTextDecoder(nil)
+		d.text.FrameSamples = 1
 	}
 	d.buf = append(d.buf, p...)
+	d.frames.Write(p)
+	d.text.Write(p)
 }
 
 // decide returns the input mode and the evidence, or "" to keep watching.
@@ -40,8 +49,8 @@ func (d *detector) decide(now time.Time) (mode, why string) {
 	if len(d.buf) == 0 {
 		return "", ""
 	}
-	packets := countPackets(d.buf)
-	numeric := countNumericLines(d.buf)
+	packets := d.frames.Stats().Packets
+	numeric := d.text.Stats().Frames
 	soft := len(d.buf) >= softBytes || now.Sub(d.first) >= softTime
 	hard := len(d.buf) >= hardBytes || now.Sub(d.first) >= hardTime
 	switch {
@@ -54,55 +63,4 @@ func (d *detector) decide(now time.Time) (mode, why string) {
 			"defaulting to frames (use --input text if the device prints text)", len(d.buf))
 	}
 	return "", ""
-}
-
-// countPackets counts the complete runs (each ended by 0x00) that are
-// valid packets.
-func countPackets(b []byte) int {
-	end := bytes.LastIndexByte(b, 0)
-	if end < 0 {
-		return 0
-	}
-	var pkt []byte
-	var p frame.Packet
-	n := 0
-	for _, run := range bytes.Split(b[:end], []byte{0}) {
-		var err error
-		if pkt, err = frame.DecodeCOBS(pkt[:0], run); err == nil && frame.Parse(&p, pkt) == nil {
-			n++
-		}
-	}
-	return n
-}
-
-// countNumericLines counts complete lines that hold only numbers, as the
-// text decoder reads them ("12", "1,2,3", "a:1 b:2").
-func countNumericLines(b []byte) int {
-	n := 0
-	for {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			return n
-		}
-		if isNumericLine(bytes.TrimSuffix(b[:i], []byte{'\r'})) {
-			n++
-		}
-		b = b[i+1:]
-	}
-}
-
-func isNumericLine(l []byte) bool {
-	fields := bytes.FieldsFunc(l, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
-	if len(fields) == 0 {
-		return false
-	}
-	for _, f := range fields {
-		if _, v, ok := bytes.Cut(f, []byte{':'}); ok {
-			f = v
-		}
-		if _, err := strconv.ParseFloat(string(f), 64); err != nil {
-			return false
-		}
-	}
-	return true
 }
