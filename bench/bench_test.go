@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"math"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testenv"
 )
 
 func TestHistQuantiles(t *testing.T) {
@@ -97,9 +97,7 @@ func TestSocatRunDeliversEverything(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts socat on a pty (about 1 s)")
 	}
-	if _, err := exec.LookPath("socat"); err != nil {
-		t.Skip("socat not installed")
-	}
+	testenv.Need(t, "socat", "socat")
 	e := &env{tmp: t.TempDir()}
 	var socat system
 	for _, s := range allSystems() {
