@@ -63,27 +63,28 @@ func (d *Decoder) Write(p []byte) (int, error) {
 			d.hold(p)
 			break
 		}
-		switch {
-		case d.discard > 0:
-			d.stats.Oversize++
-			d.stats.NoiseBytes += uint64(d.discard + i)
-			d.discard = 0
-		case len(d.acc) > 0:
-			d.hold(p[:i])
-			if d.discard == 0 {
-				d.run(d.acc)
-				d.acc = d.acc[:0]
-			} else {
-				d.stats.Oversize++
-				d.stats.NoiseBytes += uint64(d.discard)
-				d.discard = 0
-			}
-		default:
+		if d.discard > 0 || len(d.acc) > 0 {
+			d.hold(p[:i]) // the run began in an earlier write
+			d.endHeld()
+		} else {
 			d.run(p[:i])
 		}
 		p = p[i+1:]
 	}
 	return n, nil
+}
+
+// endHeld finishes the run held across writes: an oversize one is counted
+// and dropped, anything else decoded.
+func (d *Decoder) endHeld() {
+	if d.discard > 0 {
+		d.stats.Oversize++
+		d.stats.NoiseBytes += uint64(d.discard)
+		d.discard = 0
+		return
+	}
+	d.run(d.acc)
+	d.acc = d.acc[:0]
 }
 
 // hold keeps the start of a run that continues in a later write.
