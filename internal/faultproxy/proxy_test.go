@@ -58,17 +58,13 @@ func newTarget(t *testing.T, echo bool) *target {
 
 func (tg *target) serve(c net.Conn, echo bool) {
 	defer tg.wg.Done()
-	var err error
+	dst := io.Discard
 	if echo {
-		_, err = io.Copy(c, c)
-		if err == nil {
-			err = io.EOF
-		}
-	} else {
-		_, err = io.Copy(io.Discard, c)
-		if err == nil {
-			err = io.EOF
-		}
+		dst = c
+	}
+	_, err := io.Copy(dst, c)
+	if err == nil {
+		err = io.EOF
 	}
 	tg.mu.Lock()
 	tg.ends = append(tg.ends, err)
@@ -115,6 +111,17 @@ func dial(t *testing.T, p *Proxy) *net.TCPConn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c.(*net.TCPConn)
+}
+
+// echoConn starts an echo target behind a proxy and dials one connection
+// through it that has carried hello both ways.
+func echoConn(t *testing.T, hello string) (*target, *Proxy, *net.TCPConn) {
+	t.Helper()
+	tg := newTarget(t, true)
+	p := newProxy(t, tg)
+	c := dial(t, p)
+	roundTrip(t, c, []byte(hello))
+	return tg, p, c
 }
 
 // roundTrip writes msg and reads the echo within 2 s.
@@ -179,10 +186,7 @@ func TestForwardsBothWaysUnchanged(t *testing.T) {
 }
 
 func TestCutFINGivesBothPeersEOF(t *testing.T) {
-	tg := newTarget(t, true)
-	p := newProxy(t, tg)
-	c := dial(t, p)
-	roundTrip(t, c, []byte("hello"))
+	tg, p, c := echoConn(t, "hello")
 	if n := p.Cut(CutFIN); n != 1 {
 		t.Fatalf("Cut closed %d connections, want 1", n)
 	}
@@ -200,10 +204,7 @@ func TestCutFINGivesBothPeersEOF(t *testing.T) {
 }
 
 func TestCutRSTResetsBothPeers(t *testing.T) {
-	tg := newTarget(t, true)
-	p := newProxy(t, tg)
-	c := dial(t, p)
-	roundTrip(t, c, []byte("hello"))
+	tg, p, c := echoConn(t, "hello")
 	p.Cut(CutRST)
 	c.SetReadDeadline(time.Now().Add(2 * time.Second))
 	if _, err := c.Read(make([]byte, 8)); !errors.Is(err, syscall.ECONNRESET) {
@@ -215,10 +216,7 @@ func TestCutRSTResetsBothPeers(t *testing.T) {
 }
 
 func TestStallDelaysWithoutLoss(t *testing.T) {
-	tg := newTarget(t, true)
-	p := newProxy(t, tg)
-	c := dial(t, p)
-	roundTrip(t, c, []byte("before"))
+	_, p, c := echoConn(t, "before")
 	p.Stall()
 	msg := pattern(100 << 10)
 	if _, err := c.Write(msg); err != nil {
@@ -243,10 +241,7 @@ func TestStallDelaysWithoutLoss(t *testing.T) {
 }
 
 func TestHalfOpenIsSilentBothWays(t *testing.T) {
-	tg := newTarget(t, true)
-	p := newProxy(t, tg)
-	c := dial(t, p)
-	roundTrip(t, c, []byte("hello"))
+	tg, p, c := echoConn(t, "hello")
 	if n := p.HalfOpen(); n != 1 {
 		t.Fatalf("HalfOpen affected %d connections, want 1", n)
 	}
@@ -321,10 +316,7 @@ func TestRefuseResetsNewConnections(t *testing.T) {
 }
 
 func TestCloseEndsEverythingAndIsIdempotent(t *testing.T) {
-	tg := newTarget(t, true)
-	p := newProxy(t, tg)
-	c := dial(t, p)
-	roundTrip(t, c, []byte("hi"))
+	_, p, c := echoConn(t, "hi")
 	p.HalfOpen()
 	done := make(chan struct{})
 	go func() { p.Close(); close(done) }()
