@@ -114,19 +114,14 @@ func (h *hub) setInfo(in *frame.DeviceInfo) {
 // setState records a device state change and announces it if it changed.
 func (h *hub) setState(state, reason string) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	changed := h.state != state
 	h.state, h.reason = state, reason
-	h.mu.Unlock()
 	if changed {
-		next, _ := h.nextSeq()
-		h.publishMessage(kindStatus, wsproto.Status{Type: wsproto.TypeStatus, State: state, Reason: reason, Seq: next})
+		next, _ := h.seq.Next()
+		st := wsproto.Status{Type: wsproto.TypeStatus, State: state, Reason: reason, Seq: next}
+		h.pushLocked(newMessageEntry(kindStatus, st, h.epoch, next, false))
 	}
-}
-
-func (h *hub) nextSeq() (uint32, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.seq.Next()
 }
 
 // fetch copies the entries from pos into dst. If pos has been evicted it
