@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "wsbridge_cmd.h"
+#include "wsbridge_device.h" /* compiled as C99 -pedantic here; run by the sketch tests */
 #include "wsbridge_frame.h"
 
 #define BUF (WSB_SERIAL_MAX(WSB_MAX_PACKET_SIZE) + 16)

@@ -42,8 +42,7 @@
 #include "esp_timer.h"
 #include "soc/soc_caps.h"
 
-#include <wsbridge_cmd.h>
-#include <wsbridge_frame.h>
+#include <wsbridge_device.h>
 
 // ---------------------------------------------------------------- settings
 // Serial speed. Pick it from the rate/baud table in firmware-ref/README.md.
@@ -95,7 +94,7 @@ static const uint8_t ADC_PINS[] = {1};
 
 // ------------------------------------------------------------------- state
 // RAM (1 channel): samples 512 B + out 544 B + dma 512 B (ESP32) or 1 KiB
-// (S3/C3) + ctl 144 B + line 64 B, plus the
+// (S3/C3) + ctl 144 B + dev ~125 B (command line included), plus the
 // driver's pool (ADC_POOL_BYTES) on the heap, allocated once per rate.
 #define ADC_READ_CONV 256
 #define ADC_POOL_BYTES 16384
@@ -103,12 +102,10 @@ static uint16_t samples[FRAME_SAMPLES * NCH];                 // current frame
 static uint8_t out[WSB_DATA_SERIAL_MAX(FRAME_SAMPLES, NCH, 2)]; // its serial form
 static uint8_t dma[ADC_READ_CONV * SOC_ADC_DIGI_RESULT_BYTES];  // one driver read
 static uint8_t ctl[128 + 16 * NCH];                            // info/log/reply packets
-static wsb_line line;
+static wsb_device dev;                                         // protocol: commands, replies, info
 
 static adc_continuous_handle_t adc = NULL;
 static adc_channel_t adcChan[NCH];
-static uint32_t rate = DEFAULT_RATE;
-static bool running = false;
 static uint32_t seq = 0;       // next data frame's seq; 0 at boot
 static uint16_t count = 0;     // sample instants in samples[]
 static uint8_t chanIdx = 0;    // next channel expected within an instant
@@ -120,35 +117,13 @@ static volatile uint32_t overflows = 0;
 static uint32_t overflowsSeen = 0;
 
 // ------------------------------------------------------------------ output
-static void sendCtl(int32_t n) {
-  if (n > 0) Serial.write(ctl, (size_t)n);
-}
-
-static void sendReply(uint8_t status, const char *text) {
-  sendCtl(wsb_encode_reply(ctl, sizeof ctl, 1, status, text, strlen(text)));
-}
-
-static void sendLog(const char *text) {
-  sendCtl(wsb_encode_log(ctl, sizeof ctl, 1, text, strlen(text)));
-}
-
-static void sendInfo() {
-  static char names[NCH][12];
-  wsb_channel ch[NCH];
-  for (size_t i = 0; i < NCH; i++) {
-    snprintf(names[i], sizeof names[i], "GPIO%u", ADC_PINS[i]);
-    ch[i].name = names[i];
-    ch[i].unit = "counts";
-  }
-  wsb_info info = {rate, (uint8_t)NCH, WSB_U16, FRAME_SAMPLES, DEVICE_NAME, FIRMWARE, (uint8_t)NCH, ch};
-  sendCtl(wsb_encode_info(ctl, sizeof ctl, 1, &info));
-}
+static void serialWrite(const uint8_t *buf, size_t n) { Serial.write(buf, n); }
 
 // flushFrame sends the samples collected so far (a full frame, or a shorter
 // one before stop, a rate change or after an overflow) and advances seq.
 static void flushFrame() {
   if (count == 0) return;
-  wsb_frame f = {seq, frameT, rate, (uint8_t)NCH, WSB_U16, count};
+  wsb_frame f = {seq, frameT, dev.info.rate, (uint8_t)NCH, WSB_U16, count};
   int32_t n = wsb_encode_data(out, sizeof out, 1, &f, samples);  // ESP32 is little-endian
   if (n > 0) Serial.write(out, (size_t)n);
   seq++;
@@ -171,7 +146,8 @@ static bool IRAM_ATTR onPoolOverflow(adc_continuous_handle_t, const adc_continuo
   return false;
 }
 
-static bool adcStart() {
+// adcStart starts sampling at dev.info.rate; 0 if the driver refused.
+static int adcStart() {
   adc_continuous_handle_cfg_t hc = {};
   hc.max_store_buf_size = ADC_POOL_BYTES;
   hc.conv_frame_size = sizeof dma;
@@ -186,8 +162,8 @@ static bool adcStart() {
   adc_continuous_config_t cfg = {};
   cfg.pattern_num = NCH;
   cfg.adc_pattern = pat;
-  ovs = (uint8_t)oversampleFor(rate);
-  cfg.sample_freq_hz = rate * NCH * ovs;  // conversions per second, all channels
+  ovs = (uint8_t)oversampleFor(dev.info.rate);
+  cfg.sample_freq_hz = dev.info.rate * NCH * ovs;  // conversions per second, all channels
   cfg.conv_mode = ADC_CONV_SINGLE_UNIT_1;
   cfg.format = ADC_FORMAT;
   adc_continuous_evt_cbs_t cbs = {};
@@ -197,14 +173,13 @@ static bool adcStart() {
       adc_continuous_start(adc) != ESP_OK) {
     adc_continuous_deinit(adc);
     adc = NULL;
-    return false;
+    return 0;
   }
   count = 0;
   chanIdx = 0;
   accN = 0;
   memset(acc, 0, sizeof acc);
-  running = true;
-  return true;
+  return 1;
 }
 
 static void adcStop() {
@@ -214,7 +189,6 @@ static void adcStop() {
     adc = NULL;
   }
   flushFrame();
-  running = false;
 }
 
 // addConversions appends one driver read (n bytes, read at time now) to
@@ -224,7 +198,7 @@ static void addConversions(const uint8_t *buf, uint32_t n, int64_t now) {
   uint32_t conv = n / SOC_ADC_DIGI_RESULT_BYTES;
   uint32_t instants = conv / NCH;  // ADC instants in this read
   uint32_t instant = 0;            // index of the current one
-  uint64_t hz = (uint64_t)rate * ovs;
+  uint64_t hz = (uint64_t)dev.info.rate * ovs;
   for (uint32_t i = 0; i < conv; i++) {
     const adc_digi_output_data_t *p = (const adc_digi_output_data_t *)&buf[i * SOC_ADC_DIGI_RESULT_BYTES];
     if (ADC_CHAN(p) != (adcChan[chanIdx] & 0x7)) {  // out of pattern order: drop this sample's sums
@@ -261,7 +235,7 @@ static void checkOverflow() {
   overflowsSeen = o;
   flushFrame();
   seq++;
-  sendLog(msg);
+  wsb_dev_log(&dev, msg);
 }
 
 static void pumpAdc() {
@@ -272,8 +246,9 @@ static void pumpAdc() {
 }
 
 // ---------------------------------------------------------------- commands
-// rateProblem returns NULL if r is usable, else why not (in buf).
-static const char *rateProblem(uint32_t r, char *buf, size_t len) {
+// adcRateProblem returns NULL if the ADC can sample at r, else why not (in
+// buf); wsb_device adds the link check.
+static const char *adcRateProblem(uint32_t r, char *buf, size_t len) {
   uint64_t conv = (uint64_t)r * NCH;
   if (conv == 0 || oversampleFor(r) > MAX_OVERSAMPLE || conv > SOC_ADC_SAMPLE_FREQ_THRES_HIGH) {
     snprintf(buf, len, "rate %lu out of range: %lu..%lu Hz for %u channel(s) on this chip", (unsigned long)r,
@@ -281,65 +256,7 @@ static const char *rateProblem(uint32_t r, char *buf, size_t len) {
              (unsigned long)(SOC_ADC_SAMPLE_FREQ_THRES_HIGH / NCH), (unsigned)NCH);
     return buf;
   }
-  uint64_t need = (uint64_t)r * WSB_DATA_SERIAL_MAX(FRAME_SAMPLES, NCH, 2) / FRAME_SAMPLES;
-  if (need > LINK_BYTES_PER_S * 90 / 100) {
-    snprintf(buf, len, "rate %lu needs %lu B/s, more than the link carries (%lu B/s)", (unsigned long)r,
-             (unsigned long)need, (unsigned long)LINK_BYTES_PER_S);
-    return buf;
-  }
   return NULL;
-}
-
-static void cmdRate(uint32_t r) {
-  char msg[100];
-  if (rateProblem(r, msg, sizeof msg) != NULL) {
-    sendReply(WSB_REPLY_ERROR, msg);
-    return;
-  }
-  bool was = running;
-  adcStop();
-  rate = r;
-  if (was && !adcStart()) {
-    sendReply(WSB_REPLY_ERROR, "adc failed to restart");
-    return;
-  }
-  snprintf(msg, sizeof msg, "rate %lu", (unsigned long)r);
-  sendReply(WSB_REPLY_OK, msg);
-  sendInfo();
-}
-
-static void handleLine(int rc) {
-  wsb_cmd c = wsb_cmd_parse(line.buf);
-  char msg[WSB_LINE_MAX + 24];
-  if (rc == 2) c.kind = WSB_CMD_TOO_LONG;
-  switch (c.kind) {
-    case WSB_CMD_EMPTY: break;
-    case WSB_CMD_RATE: cmdRate(c.arg); break;
-    case WSB_CMD_START:
-      if (!running && !adcStart()) sendReply(WSB_REPLY_ERROR, "adc failed to start");
-      else sendReply(WSB_REPLY_OK, "start");
-      break;
-    case WSB_CMD_STOP:
-      adcStop();
-      sendReply(WSB_REPLY_OK, "stop");
-      break;
-    case WSB_CMD_INFO:
-      sendInfo();
-      sendReply(WSB_REPLY_OK, "info");
-      break;
-    case WSB_CMD_BAD_ARG: sendReply(WSB_REPLY_ERROR, "rate needs a whole number of Hz, e.g. \"rate 16000\""); break;
-    case WSB_CMD_TOO_LONG: sendReply(WSB_REPLY_ERROR, "command line too long"); break;
-    default:
-      snprintf(msg, sizeof msg, "unknown command \"%s\"", line.buf);
-      sendReply(WSB_REPLY_ERROR, msg);
-  }
-}
-
-static void pollCommands() {
-  while (Serial.available() > 0) {
-    int rc = wsb_line_feed(&line, (char)Serial.read());
-    if (rc != 0) handleLine(rc);
-  }
 }
 
 // -------------------------------------------------------------------- main
@@ -349,24 +266,30 @@ void setup() {
 #endif
   Serial.setRxBufferSize(256);
   Serial.begin(WSB_BAUD);
-  wsb_line_reset(&line);
+  static char names[NCH][12];
+  static wsb_channel ch[NCH];
   for (size_t i = 0; i < NCH; i++) {
     adc_unit_t unit;
     adc_continuous_io_to_channel(ADC_PINS[i], &unit, &adcChan[i]);
+    snprintf(names[i], sizeof names[i], "GPIO%u", ADC_PINS[i]);
+    ch[i].name = names[i];
+    ch[i].unit = "counts";
   }
-  Serial.write((uint8_t)0);  // end whatever the ROM printed: the host resyncs here
-  sendInfo();
-  char msg[100];
-  if (rateProblem(rate, msg, sizeof msg) != NULL) {
-    sendLog(msg);  // DEFAULT_RATE does not fit WSB_BAUD: wait for "rate N"
-  } else if (!adcStart()) {
-    sendLog("adc failed to start: check ADC_PINS are ADC1 pins");
-  }
+  dev.write = serialWrite;
+  dev.start = adcStart;
+  dev.stop = adcStop;
+  dev.rate_problem = adcRateProblem;
+  dev.periph = "adc";
+  dev.link_bytes_per_s = LINK_BYTES_PER_S;
+  dev.ctl = ctl;
+  dev.ctl_cap = sizeof ctl;
+  dev.info = {DEFAULT_RATE, (uint8_t)NCH, WSB_U16, FRAME_SAMPLES, DEVICE_NAME, FIRMWARE, (uint8_t)NCH, ch};
+  wsb_dev_boot(&dev, "adc failed to start: check ADC_PINS are ADC1 pins");
 }
 
 void loop() {
-  pollCommands();
-  if (running) {
+  while (Serial.available() > 0) wsb_dev_feed(&dev, (char)Serial.read());
+  if (dev.running) {
     pumpAdc();  // blocks up to 5 ms waiting for DMA data
   } else {
     delay(1);

@@ -27,8 +27,7 @@
 #include "driver/i2s_std.h"
 #include "esp_timer.h"
 
-#include <wsbridge_cmd.h>
-#include <wsbridge_frame.h>
+#include <wsbridge_device.h>
 
 // ---------------------------------------------------------------- settings
 #define DEFAULT_RATE 16000  // 16000, 44100 or 48000 (INMP441: 7.8..50 kHz)
@@ -76,45 +75,27 @@
 #endif
 
 // ------------------------------------------------------------------- state
-// RAM: raw 1 KiB + out 1058 B (i32) + ctl 128 B + line 64 B; the I2S
+// RAM: raw 1 KiB + out 1058 B (i32) + ctl 128 B + dev ~125 B; the I2S
 // driver's DMA buffers (6 x 240 frames x 4 B) are allocated by begin().
 static int32_t raw[FRAME_SAMPLES];
 static uint8_t out[WSB_DATA_SERIAL_MAX(FRAME_SAMPLES, 1, SAMPLE_SIZE)];
 static uint8_t ctl[128];
-static wsb_line line;
+static wsb_device dev;  // protocol: commands, replies, info
 
 static I2SClass mic;
-static uint32_t rate = DEFAULT_RATE;
-static bool running = false;
 static uint32_t seq = 0;
 static volatile uint32_t overflows = 0;
 static uint32_t overflowsSeen = 0;
 
 // ------------------------------------------------------------------ output
-static void sendCtl(int32_t n) {
-  if (n > 0) Serial.write(ctl, (size_t)n);
-}
-
-static void sendReply(uint8_t status, const char *text) {
-  sendCtl(wsb_encode_reply(ctl, sizeof ctl, 1, status, text, strlen(text)));
-}
-
-static void sendLog(const char *text) {
-  sendCtl(wsb_encode_log(ctl, sizeof ctl, 1, text, strlen(text)));
-}
-
-static void sendInfo() {
-  static const wsb_channel ch[1] = {{"mic", SAMPLE_I16 ? "pcm16" : "pcm24"}};
-  wsb_info info = {rate, 1, SAMPLE_TYPE, FRAME_SAMPLES, DEVICE_NAME, FIRMWARE, 1, ch};
-  sendCtl(wsb_encode_info(ctl, sizeof ctl, 1, &info));
-}
+static void serialWrite(const uint8_t *buf, size_t n) { Serial.write(buf, n); }
 
 // sendFrame packs n raw 32-bit I2S words straight into the serial buffer:
 // header, converted samples and CRC go through COBS in one pass, with no
 // separate packet buffer.
 static void sendFrame(size_t n, uint64_t t) {
   wsb_writer w;
-  wsb_frame f = {seq, t, rate, 1, SAMPLE_TYPE, (uint16_t)n};
+  wsb_frame f = {seq, t, dev.info.rate, 1, SAMPLE_TYPE, (uint16_t)n};
   wsb_init(&w, out, sizeof out, 1);
   wsb_begin_data(&w, &f);
   for (size_t i = 0; i < n; i++) {
@@ -135,9 +116,10 @@ static bool IRAM_ATTR onRecvOverflow(i2s_chan_handle_t, i2s_event_data_t *, void
   return false;
 }
 
-static bool micStart() {
+// micStart starts sampling at dev.info.rate; 0 if the I2S driver refused.
+static int micStart() {
   mic.setPins(PIN_BCLK, PIN_WS, -1, PIN_SD);
-  if (!mic.begin(I2S_MODE_STD, rate, I2S_DATA_BIT_WIDTH_32BIT, I2S_SLOT_MODE_MONO, MIC_SLOT)) return false;
+  if (!mic.begin(I2S_MODE_STD, dev.info.rate, I2S_DATA_BIT_WIDTH_32BIT, I2S_SLOT_MODE_MONO, MIC_SLOT)) return 0;
   // Count DMA receive-queue overflows; callbacks need a disabled channel.
   i2s_event_callbacks_t cbs = {};
   cbs.on_recv_q_ovf = onRecvOverflow;
@@ -146,14 +128,10 @@ static bool micStart() {
   i2s_channel_register_event_callback(rx, &cbs, NULL);
   i2s_channel_enable(rx);
   mic.setTimeout(100);  // readBytes waits at most 100 ms
-  running = true;
-  return true;
+  return 1;
 }
 
-static void micStop() {
-  if (running) mic.end();
-  running = false;
-}
+static void micStop() { mic.end(); }
 
 static void checkOverflow() {
   uint32_t o = overflows;
@@ -162,81 +140,25 @@ static void checkOverflow() {
   snprintf(msg, sizeof msg, "i2s rx overflow x%lu: samples lost", (unsigned long)(o - overflowsSeen));
   overflowsSeen = o;
   seq++;  // a visible gap: the host counts and reports it
-  sendLog(msg);
+  wsb_dev_log(&dev, msg);
 }
 
 static void pumpMic() {
   size_t got = mic.readBytes((char *)raw, sizeof raw) / sizeof raw[0];
   int64_t now = esp_timer_get_time();
   checkOverflow();
-  if (got > 0) sendFrame(got, (uint64_t)(now - (int64_t)((uint64_t)got * 1000000ULL / rate)));
+  if (got > 0) sendFrame(got, (uint64_t)(now - (int64_t)((uint64_t)got * 1000000ULL / dev.info.rate)));
 }
 
 // ---------------------------------------------------------------- commands
-static const char *rateProblem(uint32_t r, char *buf, size_t len) {
+// micRateProblem returns NULL if the microphone runs at r, else why not (in
+// buf); wsb_device adds the link check.
+static const char *micRateProblem(uint32_t r, char *buf, size_t len) {
   if (r < 7813 || r > 50000) {
     snprintf(buf, len, "rate %lu out of range: the INMP441 runs at 7813..50000 Hz", (unsigned long)r);
     return buf;
   }
-  uint64_t need = (uint64_t)r * WSB_DATA_SERIAL_MAX(FRAME_SAMPLES, 1, SAMPLE_SIZE) / FRAME_SAMPLES;
-  if (need > LINK_BYTES_PER_S * 90 / 100) {
-    snprintf(buf, len, "rate %lu needs %lu B/s, more than the link carries (%lu B/s)", (unsigned long)r,
-             (unsigned long)need, (unsigned long)LINK_BYTES_PER_S);
-    return buf;
-  }
   return NULL;
-}
-
-static void cmdRate(uint32_t r) {
-  char msg[100];
-  if (rateProblem(r, msg, sizeof msg) != NULL) {
-    sendReply(WSB_REPLY_ERROR, msg);
-    return;
-  }
-  bool was = running;
-  micStop();
-  rate = r;
-  if (was && !micStart()) {
-    sendReply(WSB_REPLY_ERROR, "i2s failed to restart");
-    return;
-  }
-  snprintf(msg, sizeof msg, "rate %lu", (unsigned long)r);
-  sendReply(WSB_REPLY_OK, msg);
-  sendInfo();
-}
-
-static void handleLine(int rc) {
-  wsb_cmd c = wsb_cmd_parse(line.buf);
-  char msg[WSB_LINE_MAX + 24];
-  if (rc == 2) c.kind = WSB_CMD_TOO_LONG;
-  switch (c.kind) {
-    case WSB_CMD_EMPTY: break;
-    case WSB_CMD_RATE: cmdRate(c.arg); break;
-    case WSB_CMD_START:
-      if (!running && !micStart()) sendReply(WSB_REPLY_ERROR, "i2s failed to start");
-      else sendReply(WSB_REPLY_OK, "start");
-      break;
-    case WSB_CMD_STOP:
-      micStop();
-      sendReply(WSB_REPLY_OK, "stop");
-      break;
-    case WSB_CMD_INFO:
-      sendInfo();
-      sendReply(WSB_REPLY_OK, "info");
-      break;
-    case WSB_CMD_BAD_ARG: sendReply(WSB_REPLY_ERROR, "rate needs a whole number of Hz, e.g. \"rate 16000\""); break;
-    case WSB_CMD_TOO_LONG: sendReply(WSB_REPLY_ERROR, "command line too long"); break;
-    default:
-      snprintf(msg, sizeof msg, "unknown command \"%s\"", line.buf);
-      sendReply(WSB_REPLY_ERROR, msg);
-  }
-}
-
-static void pollCommands() {
-  while (Serial.available() > 0) {
-    int rc = wsb_line_feed(&line, (char)Serial.read());
-    if (rc != 0) handleLine(rc);
-  }
 }
 
 // -------------------------------------------------------------------- main
@@ -246,20 +168,22 @@ void setup() {
 #endif
   Serial.setRxBufferSize(256);
   Serial.begin(WSB_BAUD);  // ignored by native USB CDC
-  wsb_line_reset(&line);
-  Serial.write((uint8_t)0);  // the host resyncs here, past the ROM boot log
-  sendInfo();
-  char msg[100];
-  if (rateProblem(rate, msg, sizeof msg) != NULL) {
-    sendLog(msg);  // DEFAULT_RATE does not fit this link: wait for "rate N"
-  } else if (!micStart()) {
-    sendLog("i2s failed to start: check PIN_BCLK/PIN_WS/PIN_SD");
-  }
+  static const wsb_channel ch[1] = {{"mic", SAMPLE_I16 ? "pcm16" : "pcm24"}};
+  dev.write = serialWrite;
+  dev.start = micStart;
+  dev.stop = micStop;
+  dev.rate_problem = micRateProblem;
+  dev.periph = "i2s";
+  dev.link_bytes_per_s = LINK_BYTES_PER_S;
+  dev.ctl = ctl;
+  dev.ctl_cap = sizeof ctl;
+  dev.info = {DEFAULT_RATE, 1, SAMPLE_TYPE, FRAME_SAMPLES, DEVICE_NAME, FIRMWARE, 1, ch};
+  wsb_dev_boot(&dev, "i2s failed to start: check PIN_BCLK/PIN_WS/PIN_SD");
 }
 
 void loop() {
-  pollCommands();
-  if (running) {
+  while (Serial.available() > 0) wsb_dev_feed(&dev, (char)Serial.read());
+  if (dev.running) {
     pumpMic();  // blocks until one frame of samples (16 ms at 16 kHz)
   } else {
     delay(1);
