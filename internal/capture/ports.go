@@ -73,7 +73,9 @@ const espressifVID = "303a"
 func ListPorts() ([]PortInfo, error) {
 	out, err := usbPorts()
 	if err != nil {
-		return listPlain(err)
+		if out, err = listPlain(err); err != nil {
+			return nil, err
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
@@ -90,7 +92,6 @@ func listPlain(detailErr error) ([]PortInfo, error) {
 	for i, n := range names {
 		out[i] = PortInfo{Path: n}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
 
@@ -138,28 +139,30 @@ func (m Match) Matches(p PortInfo) bool {
 
 // find returns the one port with identity m.
 func (m Match) find(ports []PortInfo) (PortInfo, error) {
-	var hits []PortInfo
-	for _, p := range ports {
-		if m.Matches(p) {
-			hits = append(hits, p)
-		}
-	}
-	switch len(hits) {
-	case 1:
-		return hits[0], nil
-	case 0:
-		return PortInfo{}, &openError{kind: ErrNotFound,
-			msg: fmt.Sprintf("no serial port matches %s; %s; use --port or --sim", m, describePresent(ports))}
-	}
-	return PortInfo{}, &openError{msg: fmt.Sprintf("%d serial ports match %s: %s; add the serial number (VID:PID:SERIAL) or use --port",
-		len(hits), m, describePresent(hits))}
+	return onlyOne(ports, m.Matches,
+		fmt.Sprintf("no serial port matches %s; %s; use --port or --sim", m, describePresent(ports)),
+		func(hits []PortInfo) string {
+			return fmt.Sprintf("%d serial ports match %s: %s; add the serial number (VID:PID:SERIAL) or use --port",
+				len(hits), m, describePresent(hits))
+		})
 }
 
 // pickESP32 returns the one port that looks like an ESP32 board.
 func pickESP32(ports []PortInfo) (PortInfo, error) {
+	return onlyOne(ports, func(p PortInfo) bool { return p.ESP32 },
+		fmt.Sprintf("no ESP32 board found (%s); plug it in, or use --port PATH or --sim", describePresent(ports)),
+		func(hits []PortInfo) string {
+			return fmt.Sprintf("%d ESP32-like boards found (%s); choose one with --port PATH or --match VID:PID[:SERIAL]",
+				len(hits), describePresent(hits))
+		})
+}
+
+// onlyOne returns the one port that ok accepts. With none it fails with
+// ErrNotFound and the message none; with several, with many(hits).
+func onlyOne(ports []PortInfo, ok func(PortInfo) bool, none string, many func([]PortInfo) string) (PortInfo, error) {
 	var hits []PortInfo
 	for _, p := range ports {
-		if p.ESP32 {
+		if ok(p) {
 			hits = append(hits, p)
 		}
 	}
@@ -167,10 +170,7 @@ func pickESP32(ports []PortInfo) (PortInfo, error) {
 	case 1:
 		return hits[0], nil
 	case 0:
-		return PortInfo{}, &openError{kind: ErrNotFound,
-			msg: fmt.Sprintf("no ESP32 board found (%s); plug it in, or use --port PATH or --sim", describePresent(ports))}
+		return PortInfo{}, &openError{kind: ErrNotFound, msg: none}
 	}
-	return PortInfo{}, &openError{
-		msg: fmt.Sprintf("%d ESP32-like boards found (%s); choose one with --port PATH or --match VID:PID[:SERIAL]",
-			len(hits), describePresent(hits))}
+	return PortInfo{}, &openError{msg: many(hits)}
 }
