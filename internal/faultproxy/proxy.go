@@ -2,7 +2,9 @@ package faultproxy
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"time"
 )
@@ -116,7 +118,7 @@ func (p *Proxy) connect(c net.Conn) {
 // says and returns how many it closed. New connections are accepted as
 // usual.
 func (p *Proxy) Cut(mode CutMode) int {
-	ps := p.take(func(*pair) bool { return true })
+	ps := p.takeAll()
 	for _, pr := range ps {
 		pr.close(mode)
 	}
@@ -126,17 +128,12 @@ func (p *Proxy) Cut(mode CutMode) int {
 	return len(ps)
 }
 
-// take removes and returns the pairs for which keep is true.
-func (p *Proxy) take(sel func(*pair) bool) []*pair {
+// takeAll removes and returns every pair.
+func (p *Proxy) takeAll() []*pair {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var out []*pair
-	for pr := range p.pairs {
-		if sel(pr) {
-			out = append(out, pr)
-			delete(p.pairs, pr)
-		}
-	}
+	out := slices.Collect(maps.Keys(p.pairs))
+	clear(p.pairs)
 	return out
 }
 
@@ -211,7 +208,7 @@ func (p *Proxy) Close() error {
 	p.closed = true
 	p.mu.Unlock()
 	err := p.ln.Close()
-	for _, pr := range p.take(func(*pair) bool { return true }) {
+	for _, pr := range p.takeAll() {
 		pr.close(CutFIN)
 	}
 	p.wg.Wait()
