@@ -31,7 +31,7 @@ func BenchmarkGenerate(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				d.out = d.out[:0]
+				d.out, d.pend.frames = d.out[:0], d.pend.frames[:0]
 				if err := d.appendFrame(); err != nil {
 					b.Fatal(err)
 				}

@@ -197,14 +197,26 @@ func (d *Device) Run(ctx context.Context, port io.ReadWriter) error {
 			err = d.emitDue(ctx, port)
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) && !unplugAt.IsZero() && !time.Now().Before(unplugAt) {
-			d.cfg.Log.Warn().Msg("unplugging while a write was blocked (nobody reads the port): the frames in it are lost")
-			d.count(func(s *Stats) { s.Unplugs++ })
-			return ErrUnplugged
+			return d.unplugCut()
 		} else if err != nil {
 			return d.exitErr(ctx, err)
 		}
 		timer.Reset(time.Until(d.nextWake(unplugAt)))
 	}
+}
+
+// unplugCut reports a simulated unplug that came while a write was blocked
+// (the reader had not taken the bytes before): the frames cut short are
+// lost, counted as detached with their exact seq range.
+func (d *Device) unplugCut() error {
+	from, n := d.loseCut()
+	ev := d.cfg.Log.Warn().Int("frames", n)
+	if n > 0 {
+		ev = ev.Uint32("from", from).Uint32("to", from+uint32(n)-1)
+	}
+	ev.Msg("simulated unplug during a write the reader had not taken: the frames cut short are lost")
+	d.count(func(s *Stats) { s.Unplugs++ })
+	return ErrUnplugged
 }
 
 // armUnplug returns when the simulated unplug is due (zero for never) and

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -286,10 +288,14 @@ func TestServeStdout(t *testing.T) {
 }
 
 // TestUnplugWhileNobodyReads: a write blocked on a full pty does not hold
-// up the unplug.
+// up the unplug, and the frames cut short are counted with their exact seq
+// range: a reader that takes what the pty holds afterwards gets every frame
+// counted as sent, then the gap starts.
 func TestUnplugWhileNobodyReads(t *testing.T) {
 	cfg := counterConfig(WireFrames, 200000) // fills the pty in about 50 ms
 	cfg.UnplugEvery, cfg.MaxLag = 300*time.Millisecond, time.Hour
+	logs := &syncBuffer{}
+	cfg.Log = zerolog.New(logs)
 	d, err := NewDevice(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -299,6 +305,7 @@ func TestUnplugWhileNobodyReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
+	slave := openSlave(t, p.Name()) // holds what the device wrote, unread
 	done := make(chan error, 1)
 	go func() { done <- d.Run(context.Background(), p) }()
 	select {
@@ -309,6 +316,38 @@ func TestUnplugWhileNobodyReads(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the unplug never came")
 	}
+	rec := newRecorder()
+	readAvailable(t, slave, rec)
+	ds := d.Stats()
+	fs := rec.frames()
+	if ds.Unplugs != 1 || ds.Detached == 0 || ds.Frames != ds.Sent+ds.Dropped+ds.Detached || uint64(len(fs)) != ds.Sent {
+		t.Fatalf("reader got %d frames; device %+v", len(fs), ds)
+	}
+	want := []Gap{{From: uint32(ds.Sent), To: uint32(ds.Frames - 1), Reason: GapDetached}}
+	if !slices.Equal(ds.Gaps, want) || (len(fs) > 0 && fs[len(fs)-1].Seq+1 != want[0].From) {
+		t.Fatalf("device gaps %+v, want %+v (reader's last frame %+v)", ds.Gaps, want, fs[len(fs)-1])
+	}
+	line := fmt.Sprintf(`"frames":%d,"from":%d,"to":%d,"message":"simulated unplug`, ds.Detached, want[0].From, want[0].To)
+	if !strings.Contains(logs.String(), line) {
+		t.Fatalf("log %s\nwant a line with %s", logs.String(), line)
+	}
+}
+
+// readAvailable feeds w what f holds until it has been quiet for 200 ms.
+func readAvailable(t *testing.T, f *os.File, w io.Writer) {
+	t.Helper()
+	buf := make([]byte, 64<<10)
+	for range 1000 {
+		f.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		n, err := f.Read(buf)
+		w.Write(buf[:n])
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return
+		} else if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+	}
+	t.Fatal("the pty never ran dry")
 }
 
 // TestOpenCancelWhileNobodyReads: cancelling the context stops a device

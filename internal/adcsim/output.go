@@ -13,6 +13,7 @@ import (
 func (d *Device) attach(ctx context.Context, w io.Writer) error {
 	now := time.Now()
 	d.linkFree, d.ready = now, now
+	d.loseCut() // frames cut short when the last Run ended: the host never got them
 	if d.t0.IsZero() {
 		d.t0, d.base, d.lastEmit = now, now, now
 		d.appendBoot()
@@ -82,39 +83,65 @@ func (d *Device) appendFrame() error {
 	if d.out, err = d.appendEncoded(d.out, &d.frm); err != nil {
 		return err
 	}
-	flipped := d.corrupt(d.out[start:])
-	d.pend.frames++
-	if flipped > 0 {
-		d.pend.corrupted++
-		d.pend.corruptedBytes += uint64(flipped)
-		d.pend.seqs = append(d.pend.seqs, d.seq)
+	if len(d.pend.frames) == 0 {
+		d.pend.first = d.seq
 	}
+	d.pend.frames = append(d.pend.frames, pendFrame{end: len(d.out), flipped: d.corrupt(d.out[start:])})
 	d.seq++
 	d.idx += uint64(d.fs)
 	d.count(func(s *Stats) { s.Frames++ })
 	return nil
 }
 
-// pending counts what the output buffer holds until it is written.
+// pending is what the output buffer holds until it is written: the data
+// frames in it, seq first on, each with its end offset in out and the
+// bytes flipped in it.
 type pending struct {
-	frames, corrupted, corruptedBytes uint64
-	seqs                              []uint32
+	first  uint32
+	frames []pendFrame
 }
 
-// commit counts the frames of a buffer that was written in full.
-func (d *Device) commit() {
+type pendFrame struct{ end, flipped int }
+
+// commit counts the pending frames that the first written bytes of out
+// hold in full as sent; the rest (cut short by a failed write) stay
+// pending for loseCut.
+func (d *Device) commit(written int) {
 	p := &d.pend
+	k := 0
+	for k < len(p.frames) && p.frames[k].end <= written {
+		k++
+	}
 	d.count(func(s *Stats) {
-		s.Sent += p.frames
-		s.Corrupted += p.corrupted
-		s.CorruptedBytes += p.corruptedBytes
-		for _, seq := range p.seqs {
+		s.Sent += uint64(k)
+		for i, f := range p.frames[:k] {
+			if f.flipped == 0 {
+				continue
+			}
+			s.Corrupted++
+			s.CorruptedBytes += uint64(f.flipped)
 			if len(s.CorruptedSeqs) < MaxCorruptedSeqs {
-				s.CorruptedSeqs = append(s.CorruptedSeqs, seq)
+				s.CorruptedSeqs = append(s.CorruptedSeqs, p.first+uint32(i))
 			}
 		}
 	})
-	*p = pending{seqs: p.seqs[:0]}
+	p.first += uint32(k)
+	p.frames = append(p.frames[:0], p.frames[k:]...)
+}
+
+// loseCut counts the frames cut short by the write that ended the last
+// Run as detached (the host never gets them) and returns their seq range;
+// n is 0 if there were none.
+func (d *Device) loseCut() (from uint32, n int) {
+	from, n = d.pend.first, len(d.pend.frames)
+	d.count(func(s *Stats) {
+		s.Detached += uint64(n)
+		for i := range n {
+			s.addGap(from+uint32(i), GapDetached)
+		}
+	})
+	d.pend.frames = d.pend.frames[:0]
+	return from, n
 }
 
 // appendOther appends an info packet, reply or text line and applies the
@@ -130,44 +157,49 @@ func (d *Device) appendOther(b []byte) {
 	}
 }
 
-// flush writes the output buffer: in one Write, or paced like a UART of
-// --baud in chunks of about a millisecond of line time.
+// flush writes the output buffer and counts the frames written in full.
 func (d *Device) flush(ctx context.Context, w io.Writer) error {
-	defer func() { d.out, d.pend = d.out[:0], pending{seqs: d.pend.seqs[:0]} }()
-	if len(d.out) == 0 {
-		return nil
-	}
-	if d.cfg.Baud == 0 {
-		if err := d.write(w, d.out); err != nil {
-			return err
-		}
-		d.commit()
-		return nil
+	written, err := d.writeOut(ctx, w)
+	d.commit(written)
+	d.out = d.out[:0]
+	return err
+}
+
+// writeOut writes the output buffer: in one Write, or paced like a UART of
+// --baud in chunks of about a millisecond of line time. It returns how
+// many bytes were written.
+func (d *Device) writeOut(ctx context.Context, w io.Writer) (int, error) {
+	if len(d.out) == 0 || d.cfg.Baud == 0 {
+		return d.write(w, d.out)
 	}
 	perSec := float64(d.cfg.Baud) / 10
 	chunk := max(16, int(perSec/500))
 	// The UART sends these bytes once it is idle and they exist (when their
 	// frame was due, however late this goroutine runs).
 	ready := d.ready
-	for p := d.out; len(p) > 0; {
-		n := min(chunk, len(p))
+	written := 0
+	for written < len(d.out) {
+		n := min(chunk, len(d.out)-written)
 		d.linkFree = later(d.linkFree, ready).Add(time.Duration(float64(n) / perSec * 1e9))
 		if !sleepUntil(ctx, d.linkFree) {
-			return ctx.Err()
+			return written, ctx.Err()
 		}
-		if err := d.write(w, p[:n]); err != nil {
-			return err
+		m, err := d.write(w, d.out[written:written+n])
+		written += m
+		if err != nil {
+			return written, err
 		}
-		p = p[n:]
 	}
-	d.commit()
-	return nil
+	return written, nil
 }
 
-func (d *Device) write(w io.Writer, b []byte) error {
+func (d *Device) write(w io.Writer, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
 	n, err := w.Write(b)
 	d.count(func(s *Stats) { s.Bytes += uint64(n) })
-	return err
+	return n, err
 }
 
 func later(a, b time.Time) time.Time {

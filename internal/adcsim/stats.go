@@ -22,13 +22,14 @@ const (
 // Stats are the device's exact counters, for tests to compare with what a
 // receiver saw. Every data frame generated is either sent, dropped or
 // detached: Frames == Sent + Dropped + Detached, except for the frames
-// whose write was cut short when Run's context ended or when an unplug came
-// while a write was blocked because nobody read the port.
+// whose write was cut short when Run's context ended (they count as
+// detached when Run is called again). Frames cut short by a simulated
+// unplug count as detached at once.
 type Stats struct {
 	Frames   uint64 `json:"frames"`   // data frames generated (seq advanced this many times)
 	Sent     uint64 `json:"sent"`     // data frames written to the port in full
 	Dropped  uint64 `json:"dropped"`  // frames dropped because output fell behind real time by more than MaxLag
-	Detached uint64 `json:"detached"` // frames generated while unplugged
+	Detached uint64 `json:"detached"` // frames generated while unplugged, or cut short by the unplug
 	Unplugs  uint64 `json:"unplugs"`  // simulated unplugs so far
 	Bytes    uint64 `json:"bytes"`    // bytes written to the port
 	Gaps     []Gap  `json:"gaps"`     // the first MaxGaps ranges of dropped and detached frames
