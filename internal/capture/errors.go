@@ -79,6 +79,12 @@ func classify(path string, err error, present []PortInfo) error {
 			"another wsbridge); close it or stop ModemManager", path)
 	case ErrNotFound:
 		msg = fmt.Sprintf("%s not found; %s; use --port or --sim", path, describePresent(present))
+	case nil:
+		if isInvalidPort(err) { // e.g. a regular file or /dev/null: not a tty
+			msg = fmt.Sprintf("failed to open %s: %v; is it a serial port? %s", path, err, describePresent(present))
+			break
+		}
+		fallthrough
 	default:
 		msg = fmt.Sprintf("failed to open %s: %v", path, err)
 	}

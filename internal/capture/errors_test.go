@@ -183,3 +183,17 @@ func TestUnsupportedSettingIsNamed(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A path that is not a serial port (here a regular file) is named as such,
+// with the ports that are.
+func TestNotASerialPortListsWhatIsPresent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ttyUSB0")
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err := runErr(t, Options{Port: path}, []PortInfo{cp2102})
+	if err == nil || !strings.HasPrefix(err.Error(), "failed to open "+path+": Invalid serial port") ||
+		!strings.HasSuffix(err.Error(), "; is it a serial port? present: "+cp2102.Summary()) {
+		t.Fatalf("got %v", err)
+	}
+}
