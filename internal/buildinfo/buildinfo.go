@@ -10,6 +10,7 @@ package buildinfo
 import (
 	"runtime"
 	"runtime/debug"
+	"sync"
 )
 
 // Stamped at build time; see the package doc.
@@ -26,8 +27,10 @@ type Info struct {
 	Platform  string `json:"platform"`
 }
 
-// Get returns the build information of this binary.
-func Get() Info {
+// Get returns the build information of this binary, worked out once.
+var Get = sync.OnceValue(get)
+
+func get() Info {
 	in := Info{Version: Version, Commit: Commit, GoVersion: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -48,6 +51,3 @@ func Get() Info {
 	}
 	return in
 }
-
-// UserAgent is "wsbridge/<version>", as sent in HTTP headers and hellos.
-func UserAgent() string { return "wsbridge/" + Get().Version }

@@ -18,10 +18,9 @@ const (
 // Sentinel classes that core packages wrap (via the helpers below) so that
 // ExitCode can tell them apart without importing every package.
 var (
-	ErrUsage          = errors.New("usage error")
-	ErrDevice         = errors.New("device error")
-	ErrNetwork        = errors.New("network error")
-	ErrNotImplemented = errors.New("not implemented yet")
+	ErrUsage   = errors.New("usage error")
+	ErrDevice  = errors.New("device error")
+	ErrNetwork = errors.New("network error")
 )
 
 // classified is an error tagged with an exit class but printed as itself.

@@ -1,7 +1,6 @@
 package frame
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 )
@@ -16,15 +15,6 @@ const (
 	FormatPlotter Format = "plotter" // "ch0:v0,ch1:v1\n", the Arduino Serial Plotter form
 	FormatJSON    Format = "json"    // one JSON object per frame
 )
-
-// ParseFormat checks a text format name.
-func ParseFormat(s string) (Format, error) {
-	switch f := Format(s); f {
-	case FormatCSV, FormatPlain, FormatPlotter, FormatJSON:
-		return f, nil
-	}
-	return "", fmt.Errorf("unknown format %q: want csv, plain, plotter or json", s)
-}
 
 // TextOptions control the line-oriented renderings.
 type TextOptions struct {
