@@ -63,13 +63,12 @@ func checkLine(line string) error {
 		return &ParseError{ErrBadCommand, "empty command line"}
 	case len(line) > MaxCommandLine:
 		return &ParseError{ErrBadCommand, fmt.Sprintf("command line of %d bytes exceeds %d", len(line), MaxCommandLine)}
-	case !utf8.ValidString(line) || strings.ContainsAny(line, "\r\n\x00"):
+	case !utf8.ValidString(line) || strings.IndexFunc(line, isControl) >= 0:
 		return &ParseError{ErrBadCommand, "command line must be one line of text without control characters"}
-	}
-	for _, r := range line {
-		if r < 0x20 && r != '\t' || r == 0x7f {
-			return &ParseError{ErrBadCommand, "command line must be one line of text without control characters"}
-		}
 	}
 	return nil
 }
+
+// isControl is true for the control characters a command line must not
+// carry (CR, LF and NUL among them); tab is allowed.
+func isControl(r rune) bool { return r < 0x20 && r != '\t' || r == 0x7f }
