@@ -106,7 +106,7 @@ func (o Options) Validate() error {
 	case !slices.Contains(inputs, o.Input):
 		return fmt.Errorf("invalid input %q: want auto, frames or text", o.Input)
 	case o.FrameSamples < 1 || o.FrameSamples > 65535:
-		return fmt.Errorf("invalid frame-samples %d: want 1 to 65535", o.FrameSamples)
+		return fmt.Errorf("invalid text-frame-samples %d: want 1 to 65535", o.FrameSamples)
 	}
 	if o.Match != "" {
 		if _, err := ParseMatch(o.Match); err != nil {

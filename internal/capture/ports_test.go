@@ -87,6 +87,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		{Options{DTR: "yes"}, `invalid dtr "yes"`},
 		{Options{Input: "bin"}, `invalid input "bin"`},
 		{Options{Match: "x"}, `invalid match "x"`},
+		{Options{FrameSamples: -1}, "invalid text-frame-samples -1"},
+		{Options{Baud: -9600}, "invalid baud -9600"},
 	} {
 		_, err := New(c.o)
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
