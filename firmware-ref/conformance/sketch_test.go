@@ -101,12 +101,14 @@ type stepFn func(v int64, f *frame.Frame) int64
 // checkFrames checks the data frames: partial frames only right before a
 // control packet, timestamps advancing by each full frame's duration, and
 // every channel's sample stream continuous (per next) except for exactly one
-// jump of `jump` missing steps, at the one seq gap.
+// jump of `jump` missing steps, at the one seq gap. It fails if the output
+// had no data frames or no consecutive full frames whose timing it checked.
 func checkFrames(t *testing.T, pkts []frame.Packet, full int, next stepFn, jump int) {
 	t.Helper()
 	var prev *frame.Frame
 	var last []int64 // last value per channel
 	var jumps []int  // jumps per channel
+	timed := 0       // frames whose t_dev_us was checked against the previous one
 	for i := range pkts {
 		if pkts[i].Type != frame.TypeData {
 			prev = nil
@@ -121,6 +123,7 @@ func checkFrames(t *testing.T, pkts []frame.Packet, full int, next stepFn, jump 
 			if want := int64(full) * 1e6 / int64(f.Rate); dt < want-per || dt > want+per {
 				t.Fatalf("seq %d: t_dev_us advanced %d µs after a full frame, want %d ± %d", f.Seq, dt, want, per)
 			}
+			timed++
 		}
 		if last == nil {
 			last, jumps = make([]int64, f.Channels), make([]int, f.Channels)
@@ -145,6 +148,9 @@ func checkFrames(t *testing.T, pkts []frame.Packet, full int, next stepFn, jump 
 			}
 		}
 		prev = f
+	}
+	if last == nil || timed == 0 {
+		t.Fatalf("%d packets, %d frame timestamps checked: want data frames, some consecutive and full", len(pkts), timed)
 	}
 	for c, n := range jumps {
 		if n != 1 {
