@@ -42,9 +42,8 @@ type entry struct {
 
 // newFrameEntry copies p (valid only during the caller's call) into an entry.
 func newFrameEntry(p *frame.Packet, epoch uint32) *entry {
-	raw := append([]byte(nil), p.Raw...)
-	e := &entry{kind: kindFrame, replay: true, epoch: epoch, key: p.Frame.Seq, raw: raw, frame: p.Frame}
-	e.frame.Data = raw[frame.PrefixSize+frame.DataHeaderSize : len(raw)-frame.CRCSize]
+	c := p.Clone()
+	e := &entry{kind: kindFrame, replay: true, epoch: epoch, key: c.Frame.Seq, raw: c.Raw, frame: c.Frame}
 	if p.Frame.Rate > 0 {
 		e.dur = int64(p.Frame.Count) * 1e9 / int64(p.Frame.Rate)
 	}
