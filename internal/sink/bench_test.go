@@ -1,3 +1,8 @@
+// Every benchmark here runs through a vport pty (Linux only) and the
+// sustained one reads the process CPU time with getrusage.
+
+//go:build linux
+
 package sink
 
 import (
