@@ -72,12 +72,13 @@ func TestFramesWireDecodesClean(t *testing.T) {
 	}
 }
 
-// TestPacingRate checks that samples arrive at the configured rate: the
-// arrival time of each frame is compared with when its samples are due
-// (samples before it / rate), and the earliest arrivals at the start and the
-// end of a 1.5 s window must agree within 5% of the window. Taking the
-// earliest of ten frames ignores stalls of the reading goroutine, so the
-// test cannot flake on a loaded machine; BenchmarkPacing reports figures.
+// TestPacingRate checks that samples arrive at the configured rate, not a
+// multiple of it: the arrival time of each frame is compared with when its
+// samples are due (samples before it / rate), and the earliest arrivals at
+// the start and the end of a 1.5 s window give the rate the reader sees,
+// which must be within 25% of the configured one. Taking the earliest of
+// ten frames ignores stalls of the reading goroutine. How close the pacing
+// is (drift) is a figure: logged here, measured by BenchmarkPacing.
 func TestPacingRate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test")
@@ -89,43 +90,55 @@ func TestPacingRate(t *testing.T) {
 	time.Sleep(1700 * time.Millisecond)
 	r.drain(t, pumped)
 	drift, span := pacingDrift(rec, rate)
-	if drift < -span/20 || drift > span/20 {
-		t.Fatalf("frames drift by %v over %v, more than 5%%", drift, span)
+	checkRate(t, "samples/s", rate, drift, span)
+}
+
+// checkRate fails unless a stream that should take span at want units/s,
+// and arrived drift later than that, ran within 25% of want; it logs the
+// drift.
+func checkRate(t *testing.T, unit string, want float64, drift, span time.Duration) {
+	t.Helper()
+	got := want * span.Seconds() / (span + drift).Seconds()
+	if span <= 0 || span+drift <= 0 || got < 0.75*want || got > 1.25*want {
+		t.Fatalf("%.0f %s arrived (drift %v over %v), want about %.0f", got, unit, drift, span, want)
 	}
-	t.Logf("drift %v over %v (%.3f%%)", drift, span, 100*drift.Seconds()/span.Seconds())
+	t.Logf("%.1f %s: drift %v over %v (%.0f ppm)", got, unit, drift, span, 1e6*drift.Seconds()/span.Seconds())
 }
 
 // pacingDrift is how much later (positive) the frames at the end of the
-// window arrive, relative to their due times, than those at its start.
+// window arrive, relative to their due times (from their seq, so a dropped
+// frame does not shift the rest), than those at its start: the earliest of
+// the last third against the earliest of the first third, so a stall of
+// the reader or the device shorter than a third of the window cannot move
+// it.
 func pacingDrift(rec *recorder, rate float64) (drift, span time.Duration) {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	var first time.Time
+	var seq0 uint32
 	var lat []time.Duration
-	n := 0
 	for k, p := range rec.packets {
 		if p.Type != frame.TypeData || rec.arrival[k].Sub(rec.arrival[0]) < 200*time.Millisecond {
 			continue
 		}
 		if first.IsZero() {
-			first = rec.arrival[k]
+			first, seq0 = rec.arrival[k], p.Frame.Seq
 		}
-		due := time.Duration(float64(n) / rate * 1e9)
+		due := time.Duration(float64(p.Frame.Seq-seq0) * float64(p.Frame.Count) / rate * 1e9)
 		lat = append(lat, rec.arrival[k].Sub(first)-due)
-		n += int(p.Frame.Count)
 		span = rec.arrival[k].Sub(first)
 	}
 	if len(lat) < 20 {
 		return time.Hour, span
 	}
-	return slices.Min(lat[len(lat)-10:]) - slices.Min(lat[:10]), span
+	g := max(10, len(lat)/3)
+	return slices.Min(lat[len(lat)-g:]) - slices.Min(lat[:g]), span
 }
 
-// TestBaudPacing: at 115200 baud the device delivers 11520 bytes/s even
-// though the signal needs about 33 kB/s; the excess is dropped, and the
-// decoder sees exactly the gaps the device reports. The rate is judged like
-// TestPacingRate: bytes must never arrive earlier than the UART could carry
-// them, nor fall behind by more than 10% of the window.
+// TestBaudPacing: at 115200 baud the device delivers about 11520 bytes/s
+// even though the signal needs about 33 kB/s; the excess is dropped, and
+// the decoder sees exactly the gaps the device reports. The byte rate is
+// judged like TestPacingRate (within 25%, drift logged).
 func TestBaudPacing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("timing test")
@@ -139,16 +152,14 @@ func TestBaudPacing(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	r.drain(t, pumped)
 	drift, span := arr.drift(11520)
-	if drift < -span/10 || drift > span/10 {
-		t.Fatalf("bytes drift by %v over %v at 115200 baud, more than 10%%", drift, span)
-	}
+	checkRate(t, "bytes/s", 11520, drift, span)
 	_, s := rec.snapshot()
 	ds := r.dev.Stats()
 	lost := checkGaps(t, rec, ds)
 	if ds.Dropped == 0 || s.Lost != lost || s.NoiseBytes != 0 || s.CRCErrors != 0 {
 		t.Fatalf("device dropped %d (%d before the last frame), decoder lost %d (%+v)", ds.Dropped, lost, s.Lost, s)
 	}
-	t.Logf("drift %v over %v; %d frames dropped, %d of them seen as gaps", drift, span, ds.Dropped, s.Lost)
+	t.Logf("%d frames dropped, %d of them seen as gaps", ds.Dropped, s.Lost)
 }
 
 // arrivals records when each chunk of bytes arrived.
@@ -169,8 +180,8 @@ func (a *arrivals) Write(b []byte) (int, error) {
 }
 
 // drift compares chunk arrivals after the first 200 ms with a link of
-// perSec bytes/s: the earliest of the last 50 against the earliest of the
-// first 50.
+// perSec bytes/s: the earliest of the last third against the earliest of
+// the first third (at least 50 each).
 func (a *arrivals) drift(perSec float64) (drift, span time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -190,7 +201,8 @@ func (a *arrivals) drift(perSec float64) (drift, span time.Duration) {
 	if len(lat) < 100 {
 		return time.Hour, span
 	}
-	return slices.Min(lat[len(lat)-50:]) - slices.Min(lat[:50]), span
+	g := max(50, len(lat)/3)
+	return slices.Min(lat[len(lat)-g:]) - slices.Min(lat[:g]), span
 }
 
 // TestMaxLagDropsWhileNobodyReads: with no reader the pty fills and writes
