@@ -37,13 +37,7 @@ func testServer(t testing.TB, o Options) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := s.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
+	base, cancel, done := serve(t, s)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -51,6 +45,20 @@ func testServer(t testing.TB, o Options) (*Server, string) {
 		}
 	})
 	return s, base
+}
+
+// serve listens and serves s until cancel; done then receives Serve's
+// result. Tests that stop the server themselves use it directly.
+func serve(t testing.TB, s *Server) (base string, cancel context.CancelFunc, done <-chan error) {
+	t.Helper()
+	base, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Serve(ctx) }()
+	return base, cancel, errc
 }
 
 // counterPacket is data frame seq of the counter signal: sample i of

@@ -127,13 +127,7 @@ func TestShutdownGoingAway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base, err := s.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
+	base, cancel, done := serve(t, s)
 	a, b := dial(t, wsURL(base, ""), nil), dial(t, wsURL(base, "format=csv"), nil)
 	expectHello(t, a)
 	expectHello(t, b)

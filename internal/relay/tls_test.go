@@ -85,13 +85,13 @@ func TestSlowHeadersCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.http.ReadHeaderTimeout = 200 * time.Millisecond
-	base, err := s.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go s.Serve(ctx)
+	base, cancel, done := serve(t, s)
+	t.Cleanup(func() { // after the clients' cleanups
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	})
 	live := dial(t, wsURL(base, ""), nil)
 	expectHello(t, live)
 	slow, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
