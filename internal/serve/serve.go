@@ -85,8 +85,8 @@ func build(o *Options) (*capture.Capture, *relay.Server, error) {
 	if o.Sim {
 		cfg := o.SimCfg
 		cfg.Log = o.Log.With().Str("part", "sim").Logger()
-		if err := cfg.Validate(); err != nil {
-			return nil, nil, configErr{fmt.Errorf("invalid simulator settings (flag names without the sim- prefix): %w", err)}
+		if err := validateSim(&cfg); err != nil {
+			return nil, nil, err
 		}
 		o.Capture.Sim = &cfg
 	}
@@ -155,8 +155,8 @@ func captureCounters(s capture.Stats) []relay.Counter {
 // what `wsbridge serve --check` runs.
 func Check(o Options) error {
 	if o.Sim {
-		if err := o.SimCfg.Validate(); err != nil {
-			return configErr{fmt.Errorf("invalid simulator settings (flag names without the sim- prefix): %w", err)}
+		if err := validateSim(&o.SimCfg); err != nil {
+			return err
 		}
 	}
 	if err := o.Capture.Validate(); err != nil {
@@ -164,6 +164,14 @@ func Check(o Options) error {
 	}
 	if err := o.Relay.Validate(); err != nil {
 		return configErr{err}
+	}
+	return nil
+}
+
+// validateSim checks the --sim-* settings, naming them as the user typed them.
+func validateSim(cfg *adcsim.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return configErr{fmt.Errorf("invalid simulator settings (flag names without the sim- prefix): %w", err)}
 	}
 	return nil
 }
