@@ -13,6 +13,7 @@
  *   K bytes                                    -> crc32c (8 hex digits)
  *   P bytes                                    -> kind:arg per completed line
  *   B iterations samples                       -> ns per serial-encoded u16 frame
+ *   S iterations samples                       -> same, one wsb_put_u16 per sample
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -203,8 +204,9 @@ static void cmd_lines(void)
 
 /* bench encodes a 1-channel u16 frame of the given size repeatedly into its
  * serial form through the streaming API, as a sketch does, and prints the
- * mean time per frame in ns. */
-static void cmd_bench(void)
+ * mean time per frame in ns: the payload in one wsb_put, or (per_sample)
+ * one wsb_put_u16 per sample as a sketch converting samples on the way. */
+static void cmd_bench(int per_sample)
 {
     unsigned long iters = (unsigned long)num(), i;
     wsb_frame f = {0, 0, 16000, 1, WSB_U16, 0};
@@ -219,7 +221,13 @@ static void cmd_bench(void)
         f.seq = (uint32_t)i;
         wsb_init(&w, ser, sizeof ser, 1);
         wsb_begin_data(&w, &f);
-        wsb_put(&w, in, 2u * f.count);
+        if (per_sample) {
+            unsigned k;
+            for (k = 0; k < f.count; k++)
+                wsb_put_u16(&w, (uint16_t)(in[2 * k] | in[2 * k + 1] << 8));
+        } else {
+            wsb_put(&w, in, 2u * f.count);
+        }
         sink += wsb_end(&w);
     }
     clock_gettime(CLOCK_MONOTONIC, &b);
@@ -249,7 +257,8 @@ int main(void)
             printf("%08lx\n", (unsigned long)wsb_crc32c(in, n));
             break;
         case 'P': cmd_lines(); break;
-        case 'B': cmd_bench(); break;
+        case 'B': cmd_bench(0); break;
+        case 'S': cmd_bench(1); break;
         default:
             fprintf(stderr, "unknown op %s\n", op);
             return 2;
