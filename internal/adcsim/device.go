@@ -143,20 +143,23 @@ func (d *Device) rebase(t time.Time, us uint64) {
 	d.base, d.baseIdx, d.baseUS = t, d.idx, us
 }
 
-// skip generates the next frame without sending it.
-func (d *Device) skip(reason string) {
-	seq := d.seq
-	d.seq++
-	d.idx += uint64(d.fs)
-	d.count(func(s *Stats) {
-		s.Frames++
-		if reason == GapDropped {
-			s.Dropped++
-		} else {
-			s.Detached++
-		}
-		s.addGap(seq, reason)
-	})
+// skipWhile generates the frames that are due while lost(due) holds
+// without sending them, counts them as lost for reason, and returns their
+// seq range (n = 0: none).
+func (d *Device) skipWhile(reason string, lost func(due time.Time) bool) (from uint32, n int) {
+	from = d.seq
+	for d.running && lost(d.due()) {
+		d.seq++
+		d.idx += uint64(d.fs)
+		n++
+	}
+	if n > 0 {
+		d.count(func(s *Stats) {
+			s.Frames += uint64(n)
+			s.addLost(from, n, reason)
+		})
+	}
+	return from, n
 }
 
 // Run attaches the device to port and runs it until ctx is done (it then

@@ -27,11 +27,7 @@ func (d *Device) attach(ctx context.Context, w io.Writer) error {
 
 // skipDetached counts the frames generated while no port was attached.
 func (d *Device) skipDetached(now time.Time) {
-	first, n := d.seq, 0
-	for d.running && !d.due().After(now) {
-		d.skip(GapDetached)
-		n++
-	}
+	first, n := d.skipWhile(GapDetached, func(due time.Time) bool { return !due.After(now) })
 	if n > 0 {
 		d.cfg.Log.Info().Int("frames", n).Uint32("from", first).Uint32("to", d.seq-1).
 			Msg("re-attached; frames generated while unplugged are lost")
@@ -43,13 +39,9 @@ func (d *Device) skipDetached(now time.Time) {
 func (d *Device) emitDue(ctx context.Context, w io.Writer) error {
 	now := time.Now()
 	d.lastEmit = now
-	dropFrom, dropped := d.seq, 0
+	// Lateness only falls from frame to frame: the late ones come first.
+	dropFrom, dropped := d.skipWhile(GapDropped, func(due time.Time) bool { return now.Sub(due) > d.cfg.MaxLag })
 	for d.running && !d.due().After(now) {
-		if now.Sub(d.due()) > d.cfg.MaxLag {
-			d.skip(GapDropped)
-			dropped++
-			continue
-		}
 		if err := d.appendFrame(); err != nil {
 			return err
 		}
@@ -134,12 +126,9 @@ func (d *Device) commit(written int) {
 // n is 0 if there were none.
 func (d *Device) loseCut() (from uint32, n int) {
 	from, n = d.pend.first, len(d.pend.frames)
-	d.count(func(s *Stats) {
-		s.Detached += uint64(n)
-		for i := range n {
-			s.addGap(from+uint32(i), GapDetached)
-		}
-	})
+	if n > 0 {
+		d.count(func(s *Stats) { s.addLost(from, n, GapDetached) })
+	}
 	d.pend.frames = d.pend.frames[:0]
 	return from, n
 }

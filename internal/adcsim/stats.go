@@ -47,14 +47,21 @@ func (s Stats) clone() Stats {
 	return s
 }
 
-// addGap records that frame seq was not sent, extending the last range if
-// it is contiguous and has the same reason.
-func (s *Stats) addGap(seq uint32, reason string) {
-	if n := len(s.Gaps); n > 0 && s.Gaps[n-1].To+1 == seq && s.Gaps[n-1].Reason == reason {
-		s.Gaps[n-1].To = seq
+// addLost counts n frames from seq from as dropped or detached and
+// records their range, extending the last range if it is contiguous and
+// has the same reason.
+func (s *Stats) addLost(from uint32, n int, reason string) {
+	if reason == GapDropped {
+		s.Dropped += uint64(n)
+	} else {
+		s.Detached += uint64(n)
+	}
+	to := from + uint32(n-1)
+	if k := len(s.Gaps); k > 0 && s.Gaps[k-1].To+1 == from && s.Gaps[k-1].Reason == reason {
+		s.Gaps[k-1].To = to
 		return
 	}
 	if len(s.Gaps) < MaxGaps {
-		s.Gaps = append(s.Gaps, Gap{From: seq, To: seq, Reason: reason})
+		s.Gaps = append(s.Gaps, Gap{From: from, To: to, Reason: reason})
 	}
 }
