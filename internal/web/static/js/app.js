@@ -15,7 +15,7 @@ const $ = (id) => document.getElementById(id);
 const S = {
   state: "connecting", deviceState: "", device: null, commands: false,
   frames: 0, samples: 0, bytes: 0, sps: 0, badPackets: 0, crcErrors: 0,
-  gaps: 0, lostFrames: 0, gapsByReason: {}, restarts: 0, pendingGaps: 0,
+  gaps: 0, lostFrames: 0, gapsByReason: {}, restarts: 0,
   connects: 0, lastSeq: null, drawn: 0, paused: false, view: "time", windowS: 1,
   rate: 0, channels: 0, traceColors: [], background: "",
   wsURL: "", // the WebSocket URL in use, token elided

@@ -1,7 +1,10 @@
 // Gap accounting. Frames carry a u32 seq; serve announces losses it knows
-// about with gap messages (reason device, history or slow_client). A seq jump
-// that a gap message explains is counted once, under that message's reason;
-// a jump nothing explains is counted as "unannounced".
+// about with gap messages (reason device, history or slow_client), each just
+// before the frame that reveals it. Lost frames are counted from the seq
+// stream alone, when a jump reveals them, so the counters always agree with
+// the frames received; a message only names the reason. A jump that a gap
+// message explains counts as one gap per message, under its reason; a jump
+// nothing explains counts as "unannounced" until a message explains it.
 
 const WRAP = 0x100000000;
 
@@ -16,13 +19,13 @@ function overlaps(a, b) {
 
 export class Gaps {
   // S receives the counters (gaps, lostFrames, gapsByReason, restarts,
-  // lastSeq); hole(n) breaks the trace by n samples; note(text) logs.
+  // firstSeq, lastSeq); hole(n) breaks the trace by n samples; note(text) logs.
   constructor(S, hole, note) {
     this.S = S;
     this.hole = hole;
     this.note = note;
     this.expect = null; // the seq the next frame should carry
-    this.announced = []; // gap messages not yet seen as a jump
+    this.announced = []; // gap messages whose jump has not come yet
     this.unexplained = []; // jumps not (yet) explained by a message
   }
 
@@ -37,20 +40,21 @@ export class Gaps {
       if (missed < WRAP / 2) this.jump({ from: this.expect, to: (seq - 1 + WRAP) % WRAP }, missed, count);
       else this.backwards(seq);
     }
-    if (this.expect === null) this.S.firstSeq = seq;
+    if (this.S.lastSeq === null) this.S.firstSeq = seq;
     this.expect = (seq + 1) % WRAP;
     this.S.lastSeq = seq;
   }
 
   jump(range, missed, count) {
     this.hole(Math.min(missed * count, 1 << 26));
-    const i = this.announced.findIndex((g) => overlaps(g, range));
-    if (i >= 0) {
-      this.announced.splice(i, 1);
-      this.S.pendingGaps = this.announced.length;
+    this.S.lostFrames += missed;
+    const mine = this.announced.filter((g) => overlaps(g, range));
+    if (mine.length) {
+      this.announced = this.announced.filter((g) => !overlaps(g, range));
+      for (const g of mine) this.count(g.reason);
       return;
     }
-    this.count("unannounced", missed);
+    this.count("unannounced");
     this.unexplained.push(range);
     if (this.unexplained.length > 8) this.unexplained.shift();
     this.note(`gap: frames ${range.from}..${range.to} (${missed}) missing`, true);
@@ -58,6 +62,7 @@ export class Gaps {
 
   backwards(seq) {
     this.S.restarts++;
+    this.flush();
     this.hole(1);
     this.note(`seq went back from ${(this.expect - 1 + WRAP) % WRAP} to ${seq}: the device or serve restarted`);
   }
@@ -70,12 +75,11 @@ export class Gaps {
       const by = this.S.gapsByReason;
       by.unannounced--;
       by[m.reason] = (by[m.reason] || 0) + 1;
-    } else {
-      this.count(m.reason, Number(m.count));
-      this.announced.push({ from: m.from, to: m.to });
+    } else if (!this.announced.some((g) => overlaps(g, m))) { // else a replay after a resume
+      if (this.expect === null) this.expect = m.from; // lost before the first frame
+      this.announced.push({ from: m.from, to: m.to, count: Number(m.count), reason: m.reason });
       if (this.announced.length > 16) this.announced.shift();
     }
-    this.S.pendingGaps = this.announced.length;
     this.note(`gap: frames ${m.from}..${m.to} (${m.count}) lost: ${m.reason}`, true);
   }
 
@@ -94,14 +98,24 @@ export class Gaps {
   restart() {
     if (this.expect === null) return;
     this.S.restarts++;
+    this.flush();
     this.expect = null;
     this.S.lastSeq = null;
     this.hole(1);
   }
 
-  count(reason, frames) {
+  // flush counts announced gaps whose revealing frame will never come: the
+  // seq numbering restarted.
+  flush() {
+    for (const g of this.announced) {
+      this.S.lostFrames += g.count;
+      this.count(g.reason);
+    }
+    this.announced = [];
+  }
+
+  count(reason) {
     this.S.gaps++;
-    this.S.lostFrames += frames;
     this.S.gapsByReason[reason] = (this.S.gapsByReason[reason] || 0) + 1;
   }
 }
