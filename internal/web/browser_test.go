@@ -185,6 +185,7 @@ type hook struct {
 	Paused       bool           `json:"paused"`
 	Rate         float64        `json:"rate"`
 	Channels     int            `json:"channels"`
+	FirstSeq     *uint32        `json:"firstSeq"`
 	LastSeq      *uint32        `json:"lastSeq"`
 }
 

