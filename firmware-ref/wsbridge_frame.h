@@ -39,13 +39,14 @@
  *   1           16-entry table: 64 bytes, two lookups per byte.
  *   0           bitwise: no table, 8 shift/xor steps per byte. Choose 0 or 1
  *               where const data lands in RAM (AVR without PROGMEM).
- *   Whole-encoder speed (header + 512-byte payload + CRC + COBS into the
- *   serial buffer), measured on the x86-64 build host with gcc -O2
- *   (go test -bench CEncoder ./firmware-ref/conformance): mode 2 about
- *   170 MB/s, mode 1 about 130 MB/s, mode 0 about 75 MB/s. Expect roughly
- *   ten times less on a 240 MHz ESP32 (not measured here): even mode 0 then
- *   encodes a 16 kHz u16 stream in well under 1% of one core, and far
- *   faster than any UART or USB CDC link can carry.
+ *   Whole-encoder cost (header + 512-byte payload + CRC + COBS into the
+ *   serial buffer), x86-64 instructions per frame with gcc -O2 (valgrind
+ *   --tool=callgrind on the conformance host program): mode 2 about 12k,
+ *   mode 1 about 15k, mode 0 about 46k; putting the payload one sample at a
+ *   time (wsb_put_u16) adds about 6k. Wall-clock figures:
+ *   go test -bench CEncoder ./firmware-ref/conformance. Even mode 0 on a
+ *   240 MHz ESP32 (not measured here) then encodes a 16 kHz u16 stream in
+ *   1-2% of one core, faster than any UART or USB CDC link can carry.
  *   Do NOT substitute the ESP32 ROM/hardware crc32 (esp_rom_crc32_le): it is
  *   the IEEE polynomial, not Castagnoli, and the host rejects every packet.
  *   The table is `static const`, so each translation unit that includes this
@@ -287,37 +288,56 @@ static inline void wsb__open_block(wsb_writer *w)
     w->code = 1;
 }
 
-/* wsb__emit appends one packet byte, COBS-encoding it in serial form. This
- * is the Cheshire-Baker encoder exactly as Go's frame.AppendCOBS: a zero
- * byte or a full 254-byte run closes the block, so a packet whose last run
- * is exactly 254 bytes long ends with an extra 0x01 block. */
-static inline void wsb__emit(wsb_writer *w, uint8_t b)
+/* wsb__cobs appends n packet bytes in COBS form. This is the
+ * Cheshire-Baker encoder exactly as Go's frame.AppendCOBS: a zero byte or a
+ * full 254-byte run closes the block, so a packet whose last run is exactly
+ * 254 bytes long ends with an extra 0x01 block. The writer's fields live in
+ * locals for the loop: this runs for every payload byte. */
+static inline void wsb__cobs(wsb_writer *w, const uint8_t *p, size_t n)
+{
+    uint8_t *out = w->out;
+    size_t len = w->len, cap = w->cap, code_at = w->code_at;
+    uint8_t code = w->code;
+    while (n--) {
+        uint8_t b = *p++;
+        if (b != 0) {
+            if (len >= cap)
+                goto fail;
+            out[len++] = b;
+            if (++code != 0xFF)
+                continue;
+        }
+        out[code_at] = code; /* close the block, open the next */
+        if (len >= cap)
+            goto fail;
+        code_at = len;
+        out[len++] = 0;
+        code = 1;
+    }
+    w->len = len;
+    w->code_at = code_at;
+    w->code = code;
+    return;
+fail:
+    w->state = WSB__FAILED;
+}
+
+/* wsb__bytes emits n bytes (COBS-encoded in serial form), adding them to
+ * the CRC if crc is set. */
+static inline void wsb__bytes(wsb_writer *w, const uint8_t *p, size_t n, int crc)
 {
     if (w->state == WSB__FAILED)
         return;
-    if (!w->cobs || b != 0) {
-        if (w->len >= w->cap) {
-            w->state = WSB__FAILED;
-            return;
-        }
-        w->out[w->len++] = b;
-        if (!w->cobs)
-            return;
-        w->code++;
-    }
-    if (b == 0 || w->code == 0xFF) {
-        w->out[w->code_at] = w->code;
-        wsb__open_block(w);
-    }
-}
-
-/* wsb__bytes emits n bytes, adding them to the CRC if crc is set. */
-static inline void wsb__bytes(wsb_writer *w, const uint8_t *p, size_t n, int crc)
-{
     if (crc)
         w->crc = wsb_crc32c_update(w->crc, p, n);
-    while (n-- && w->state != WSB__FAILED)
-        wsb__emit(w, *p++);
+    if (w->cobs) {
+        wsb__cobs(w, p, n);
+    } else if (n > w->cap - w->len) {
+        w->state = WSB__FAILED;
+    } else {
+        memcpy(w->out + w->len, p, n);
+        w->len += n;
+    }
 }
 
 /* wsb_begin opens a packet of the given type whose body will be exactly
@@ -592,8 +612,7 @@ static inline int32_t wsb_cobs_encode(uint8_t *out, size_t cap, const void *src,
     wsb_writer w;
     wsb_init(&w, out, cap, 1);
     wsb__open_block(&w);
-    while (n-- && w.state != WSB__FAILED)
-        wsb__emit(&w, *p++);
+    wsb__bytes(&w, p, n, 0);
     if (w.state == WSB__FAILED)
         return -1;
     w.out[w.code_at] = w.code;
