@@ -56,7 +56,6 @@ type incident struct {
 }
 
 func (in *incident) add(c *chunk, now time.Time) {
-	putBuf(c.data)
 	if !c.isFrame {
 		in.otherChunks++
 		return
@@ -98,14 +97,20 @@ func (in *incident) report(now time.Time, quiet time.Duration, final bool) (star
 	return started, ended
 }
 
-// bufPool recycles chunk buffers: one per frame would otherwise be garbage.
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+// chunkPool recycles chunks with their buffers: one chunk per frame would
+// otherwise be garbage.
+var chunkPool = sync.Pool{New: func() any { return &chunk{data: make([]byte, 0, 4096)} }}
 
-func getBuf() []byte { return (*bufPool.Get().(*[]byte))[:0] }
+// newChunk is an empty chunk from the pool.
+func newChunk() *chunk { return chunkPool.Get().(*chunk) }
 
-func putBuf(b []byte) {
-	if cap(b) == 0 || cap(b) > 1<<20 {
-		return
+// release returns c to the pool, emptied (a buffer over 1 MiB is let go).
+// c must not be used afterwards.
+func (c *chunk) release() {
+	data := c.data[:0]
+	if cap(data) > 1<<20 {
+		data = nil
 	}
-	bufPool.Put(&b)
+	*c = chunk{data: data}
+	chunkPool.Put(c)
 }

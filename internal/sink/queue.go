@@ -68,12 +68,12 @@ func (q *queue) push(ctx context.Context, c *chunk) {
 	defer q.mu.Unlock()
 	for q.full(c) && !c.sticky {
 		if q.policy == DropNewest {
-			q.drops.add(c, time.Now())
+			q.drop(c)
 			return
 		}
 		if q.policy == Block {
 			if !q.waitRoom(ctx) {
-				q.drops.add(c, time.Now())
+				q.drop(c)
 				return
 			}
 			continue
@@ -100,10 +100,17 @@ func (q *queue) dropOldest() bool {
 		q.items = q.items[:len(q.items)-1]
 		q.dur -= c.dur
 		q.bytes -= len(c.data)
-		q.drops.add(c, time.Now())
+		q.drop(c)
 		return true
 	}
 	return false
+}
+
+// drop counts a chunk taken off (or refused by) the queue as dropped and
+// recycles it.
+func (q *queue) drop(c *chunk) {
+	q.drops.add(c, time.Now())
+	c.release()
 }
 
 // waitRoom releases the lock until the writer takes something or ctx ends.
@@ -179,7 +186,7 @@ func (q *queue) take(dst []byte, max int, meta []sent) ([]byte, []sent) {
 		q.head++
 		q.dur -= c.dur
 		q.bytes -= len(c.data)
-		putBuf(c.data)
+		c.release()
 	}
 	if q.head > 1024 && q.head*2 > len(q.items) {
 		n := copy(q.items, q.items[q.head:])
@@ -194,12 +201,11 @@ func (q *queue) take(dst []byte, max int, meta []sent) ([]byte, []sent) {
 func (q *queue) dropAll() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	now := time.Now()
 	for q.len() > 0 {
 		c := q.items[q.head]
 		q.items[q.head] = nil
 		q.head++
-		q.drops.add(c, now)
+		q.drop(c)
 	}
 	q.dur, q.bytes = 0, 0
 }

@@ -47,7 +47,8 @@ func labelOf(s string) string {
 // frameChunk renders the data frame in p.
 func (r *renderer) frameChunk(p *frame.Packet) *chunk {
 	f := &p.Frame
-	c := &chunk{isFrame: true, seq: f.Seq, samples: uint64(f.Count), t0: f.TimeUS, data: getBuf()}
+	c := newChunk()
+	c.isFrame, c.seq, c.samples, c.t0 = true, f.Seq, uint64(f.Count), f.TimeUS
 	if f.Count > 0 {
 		c.t1 = frame.SampleTime(f, int(f.Count)-1)
 	}
@@ -82,13 +83,15 @@ func (r *renderer) appendDecimated(dst []byte, f *frame.Frame) []byte {
 
 // headerChunk is the csv header line for channels.
 func (r *renderer) headerChunk(channels int) *chunk {
-	return &chunk{sticky: true, data: frame.AppendCSVHeader(getBuf(), channels, &r.topt)}
+	c := newChunk()
+	c.sticky, c.data = true, frame.AppendCSVHeader(c.data, channels, &r.topt)
+	return c
 }
 
 // replyChunk is a device reply (or server error) for the port: a line
 // starting with '#' in text formats, a v1 reply packet in raw.
 func (r *renderer) replyChunk(ok bool, text string) *chunk {
-	c := &chunk{data: getBuf()}
+	c := newChunk()
 	if r.format == FormatRaw {
 		status := uint8(frame.ReplyOK)
 		if !ok {
@@ -126,14 +129,18 @@ func (r *renderer) infoChunk(d *wsproto.Device) *chunk {
 	if err != nil {
 		return nil
 	}
-	return &chunk{data: frame.AppendSerial(getBuf(), pkt)}
+	c := newChunk()
+	c.data = frame.AppendSerial(c.data, pkt)
+	return c
 }
 
-// probe renders the frame in p without changing the decimation phase, to
-// measure the output size.
-func (r *renderer) probe(p *frame.Packet) []byte {
+// probe renders the frame in p without changing the decimation phase and
+// returns the size of its output.
+func (r *renderer) probe(p *frame.Packet) int {
 	skip := r.skip
 	c := r.frameChunk(p)
 	r.skip = skip
-	return c.data
+	n := len(c.data)
+	c.release()
+	return n
 }

@@ -61,7 +61,8 @@ type stats struct {
 	connected  time.Duration
 	gapRanges  []GapRange
 	dropRanges []SeqRange
-	lastSeq    *uint32
+	lastSeq    uint32
+	seqSeen    bool // lastSeq is set
 }
 
 func (s *stats) setConnected(on bool, now time.Time) {
@@ -100,7 +101,7 @@ func (s *stats) addDropRanges(r []SeqRange) {
 
 func (s *stats) setLastSeq(seq uint32) {
 	s.mu.Lock()
-	s.lastSeq = &seq
+	s.lastSeq, s.seqSeen = seq, true
 	s.mu.Unlock()
 }
 
@@ -133,6 +134,9 @@ func (s *stats) summary(q *queue, now time.Time) Summary {
 	defer s.mu.Unlock()
 	sum.GapRanges = append([]GapRange{}, s.gapRanges...)
 	sum.DropRanges = append([]SeqRange{}, s.dropRanges...)
-	sum.LastSeq = s.lastSeq
+	if s.seqSeen {
+		last := s.lastSeq
+		sum.LastSeq = &last
+	}
 	return sum
 }

@@ -143,8 +143,7 @@ func (s *stream) bytesPerInstant(f *frame.Frame) float64 {
 	if f.Count == 0 {
 		return 0
 	}
-	c := s.r.probe(&s.pkt)
-	return float64(len(c)) / float64(f.Count)
+	return float64(s.r.probe(&s.pkt)) / float64(f.Count)
 }
 
 // onDevice takes new device info (from hello or an info message).
