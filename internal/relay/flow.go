@@ -88,15 +88,7 @@ func (f *flow) onPong(payload []byte) {
 // asks, one at a time, until ctx ends.
 func (c *client) pingSender(ctx context.Context) {
 	iv := c.srv.opts.PingInterval
-	t := time.NewTicker(iv)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-c.flow.want:
-		}
+	every(ctx, iv, c.flow.want, func() bool {
 		c.flow.mark()
 		// Not derived from ctx: a cancelled write would cut the
 		// connection before the writer can send its close status. A
@@ -104,8 +96,6 @@ func (c *client) pingSender(ctx context.Context) {
 		pctx, cancel := context.WithTimeout(context.Background(), max(iv, c.srv.opts.WriteTimeout))
 		err := c.conn.Ping(pctx) // the pong is handled by flow.onPong, however late
 		cancel()
-		if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-			return
-		}
-	}
+		return ctx.Err() == nil && !errors.Is(err, net.ErrClosed)
+	})
 }

@@ -67,6 +67,22 @@ func (c *client) handle(typ websocket.MessageType, data []byte) {
 // completed after waiting for the client to make room.
 func (c *client) liveLoop(ctx context.Context) {
 	iv := c.srv.opts.PingInterval
+	every(ctx, iv, nil, func() bool {
+		silent := time.Since(c.lastSign())
+		if silent <= deadAfter*iv {
+			return true
+		}
+		c.srv.stats.pingTimeouts.Add(1)
+		c.log.Info().Dur("silent", silent).Dur("ping_interval", iv).Msg("client did not answer pings: dropped")
+		_ = c.conn.CloseNow()
+		return false
+	})
+}
+
+// every calls f each interval iv, and whenever more delivers, until ctx
+// ends or f returns false. The client's liveness check and ping sender
+// share it.
+func every(ctx context.Context, iv time.Duration, more <-chan struct{}, f func() bool) {
 	t := time.NewTicker(iv)
 	defer t.Stop()
 	for {
@@ -74,11 +90,9 @@ func (c *client) liveLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-more:
 		}
-		if silent := time.Since(c.lastSign()); silent > deadAfter*iv {
-			c.srv.stats.pingTimeouts.Add(1)
-			c.log.Info().Dur("silent", silent).Dur("ping_interval", iv).Msg("client did not answer pings: dropped")
-			_ = c.conn.CloseNow()
+		if !f() {
 			return
 		}
 	}
