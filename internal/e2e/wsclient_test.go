@@ -179,21 +179,13 @@ func (r *wsRec) text(b []byte, now time.Time) {
 	var err error
 	switch probe.Type {
 	case wsproto.TypeHello:
-		var h wsproto.Hello
-		err = json.Unmarshal(b, &h)
-		r.hellos = append(r.hellos, h)
+		err = appendJSON(&r.hellos, b)
 	case wsproto.TypeGap:
-		var g wsproto.Gap
-		err = json.Unmarshal(b, &g)
-		r.gaps = append(r.gaps, g)
+		err = appendJSON(&r.gaps, b)
 	case wsproto.TypeStatus:
-		var s wsproto.Status
-		err = json.Unmarshal(b, &s)
-		r.statuses = append(r.statuses, s)
+		err = appendJSON(&r.statuses, b)
 	case wsproto.TypeError:
-		var e wsproto.Error
-		err = json.Unmarshal(b, &e)
-		r.errs = append(r.errs, e)
+		err = appendJSON(&r.errs, b)
 	case wsproto.TypeInfo, wsproto.TypeLog, wsproto.TypeReply:
 	default:
 		r.other = append(r.other, string(b))
@@ -201,6 +193,15 @@ func (r *wsRec) text(b []byte, now time.Time) {
 	if err != nil {
 		r.other = append(r.other, "undecodable "+probe.Type+": "+err.Error())
 	}
+}
+
+// appendJSON decodes b into a new element of *list (appended even if b
+// does not decode, as the message did arrive).
+func appendJSON[T any](list *[]T, b []byte) error {
+	var v T
+	err := json.Unmarshal(b, &v)
+	*list = append(*list, v)
+	return err
 }
 
 func (r *wsRec) jsonFrame(b []byte, now time.Time) {
