@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -250,11 +249,4 @@ func checkDeviceCounters(t *testing.T, m map[string]float64, attaches int64, gar
 	if m["serial_noise_bytes_total"] < float64(garbage) {
 		t.Errorf("serve counted %v noise bytes, but %d bytes of boot garbage were sent", m["serial_noise_bytes_total"], garbage)
 	}
-}
-
-func jsonUnmarshal(b []byte, v any) error {
-	if err := jsonStd(b, v); err != nil {
-		return fmt.Errorf("%w in %s", err, b)
-	}
-	return nil
 }

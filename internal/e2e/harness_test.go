@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -442,12 +443,19 @@ func (r *sinkRig) stop(t testing.TB) sink.Summary {
 	}
 	var sum sink.Summary
 	out := r.out.String()
-	if i := strings.LastIndex(out, "\n{"); i >= 0 {
-		if err := json.Unmarshal([]byte(out[i+1:]), &sum); err != nil {
-			t.Errorf("sink summary: %v in %q", err, out[i+1:])
-		}
+	i := strings.LastIndex(out, "\n{") + 1
+	if !strings.HasPrefix(out[i:], "{") {
+		t.Errorf("sink printed no JSON summary: %q", out)
+	} else if err := jsonUnmarshal([]byte(out[i:]), &sum); err != nil {
+		t.Errorf("sink summary: %v", err)
 	}
 	return sum
 }
 
-var jsonStd = json.Unmarshal
+// jsonUnmarshal is json.Unmarshal with the text in its error.
+func jsonUnmarshal(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w in %s", err, b)
+	}
+	return nil
+}
