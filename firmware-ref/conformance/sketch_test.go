@@ -184,7 +184,7 @@ func TestSketchADC(t *testing.T) {
 			t.Parallel()
 			bin := buildSketch(t, "adc_dma_frames", c.defines...)
 			out := runSketch(t, bin, "loop 60", fmt.Sprintf("send rate %d", c.rate), "loop 30",
-				"send rate 5", "send foo", "send rate", "send rate 99999999999", "loop 1",
+				"send rate 5", "send foo", "send rate", "send rate 99999999999", "send "+strings.Repeat("x", 70), "loop 1",
 				"overflow", "loop 30", "send stop", "loop 5", "send info", "send start", "loop 10")
 			pkts, st, evs := decodeSketch(t, out)
 			ch := strings.Count(c.names, ",") + 1
@@ -208,6 +208,7 @@ func TestSketchADC(t *testing.T) {
 				`reply 1 unknown command "foo"`,
 				`reply 1 rate needs a whole number of Hz, e.g. "rate 16000"`,
 				`reply 1 rate needs a whole number of Hz, e.g. "rate 16000"`,
+				"reply 1 command line too long",
 				"log adc pool overflow x1: samples lost",
 				"reply 0 stop", fmt.Sprintf("info %s Hz %d ch u16 /256", r, ch), "reply 0 info", "reply 0 start",
 			})
