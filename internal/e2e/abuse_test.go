@@ -90,7 +90,7 @@ func witness(t *testing.T, srv *serveRig) *wsRec {
 func checkWitness(t *testing.T, w *wsRec, srv *serveRig) {
 	t.Helper()
 	// Half a second more than the abuse took (100 frames/s), then all of it.
-	last := max(nextSeqOf(t, srv)-1, w.state().Seqs[0].From+50)
+	last := max(srv.nextSeq(t)-1, w.state().Seqs[0].From+50)
 	w.waitSeq(t, last, 10*time.Second)
 	st := w.state()
 	if ended, err := w.ended(); ended {
@@ -101,16 +101,6 @@ func checkWitness(t *testing.T, w *wsRec, srv *serveRig) {
 		t.Errorf("witness: hellos %d, frames %v, gaps %+v, %s", len(st.Hellos), st.Seqs, st.Gaps, c)
 	}
 	t.Logf("witness: frames %v contiguous, %s", st.Seqs, c)
-}
-
-func nextSeqOf(t *testing.T, srv *serveRig) int64 {
-	t.Helper()
-	_, b := srv.get(t, "/healthz")
-	var h struct{ Seq uint32 }
-	if err := jsonUnmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
-	return int64(h.Seq)
 }
 
 // TestAbuseHTTP: missing and wrong tokens, a foreign Origin, a flood beyond
@@ -180,7 +170,7 @@ func floodMaxClients(t *testing.T, srv *serveRig, maxClients int) {
 			t.Errorf("503 without Retry-After: 5 (%q)", hdr.Get("Retry-After"))
 		}
 	}
-	seq := nextSeqOf(t, srv)
+	seq := srv.nextSeq(t)
 	for _, h := range held {
 		h.waitSeq(t, seq, 5*time.Second) // the held clients are served meanwhile
 		h.close()
@@ -234,7 +224,7 @@ func TestAbuseMessages(t *testing.T) {
 			t.Errorf("%q: got %s %q, want %s %q", c.msg, e.Code, e.Message, c.code, c.text)
 		}
 	}
-	seq := nextSeqOf(t, srv)
+	seq := srv.nextSeq(t)
 	bad.waitSeq(t, seq, 5*time.Second) // still served after every error
 	if err := bad.conn.Write(ctx, websocket.MessageText, []byte(`{"type":"command","line":"`+strings.Repeat("x", 5000)+`"}`)); err != nil {
 		t.Fatalf("write oversize: %v", err)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"net/url"
 	"testing"
 	"time"
@@ -77,22 +76,11 @@ func (c *chain) waitConnected(t *testing.T) {
 	}
 }
 
-// nextSeq is the seq serve will give its next frame (from /healthz).
-func (c *chain) nextSeq(t *testing.T) int64 {
-	t.Helper()
-	_, b := c.serve.get(t, "/healthz")
-	var h struct{ Seq uint32 }
-	if err := json.Unmarshal(b, &h); err != nil {
-		t.Fatalf("/healthz: %v %s", err, b)
-	}
-	return int64(h.Seq)
-}
-
 // drain waits until the reader has every sample serve published so far,
 // then stops the sink and returns its summary and the reader's verdict.
 func (c *chain) drain(t *testing.T, d time.Duration) (sink.Summary, counterState) {
 	t.Helper()
-	want := c.nextSeq(t) * chainFS // index after the last published sample
+	want := c.serve.nextSeq(t) * chainFS // index after the last published sample
 	deadline := time.Now().Add(d)
 	for c.chk.state().Next < want && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

@@ -367,6 +367,17 @@ func (r *serveRig) metrics(t testing.TB) map[string]float64 {
 	return m
 }
 
+// nextSeq is the seq serve will give its next frame (from /healthz).
+func (r *serveRig) nextSeq(t testing.TB) int64 {
+	t.Helper()
+	_, b := r.get(t, "/healthz")
+	var h struct{ Seq uint32 }
+	if err := jsonUnmarshal(b, &h); err != nil {
+		t.Fatalf("/healthz: %v", err)
+	}
+	return int64(h.Seq)
+}
+
 // waitFrames waits until serve has published at least n frames.
 func (r *serveRig) waitFrames(t testing.TB, n float64, d time.Duration) {
 	t.Helper()

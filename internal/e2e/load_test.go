@@ -51,7 +51,7 @@ func TestLoadManyClients(t *testing.T) {
 		stallClient(t, p.ws)
 	}
 	maxRSS := sampleRSS(t, p, dur)
-	last := nextSeqOf(t, srv) - 1
+	last := srv.nextSeq(t) - 1
 	for _, r := range recs {
 		r.waitSeq(t, last, 15*time.Second)
 	}

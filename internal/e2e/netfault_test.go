@@ -113,7 +113,7 @@ func TestNetworkStallsAndBandwidthCap(t *testing.T) {
 	c.proxy.SetRate(30_000)
 	mid := c.chk.state().Next
 	time.Sleep(2 * time.Second)
-	behind := c.nextSeq(t)*chainFS - c.chk.state().Next
+	behind := c.serve.nextSeq(t)*chainFS - c.chk.state().Next
 	c.proxy.SetRate(0)
 	sum, st := c.drain(t, 10*time.Second)
 	expectExact(t, st, sum)
