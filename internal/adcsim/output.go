@@ -155,7 +155,7 @@ func (d *Device) flush(ctx context.Context, w io.Writer) error {
 }
 
 // writeOut writes the output buffer: in one Write, or paced like a UART of
-// --baud in chunks of about a millisecond of line time. It returns how
+// --baud in chunks of about 2 ms of line time. It returns how
 // many bytes were written.
 func (d *Device) writeOut(ctx context.Context, w io.Writer) (int, error) {
 	if len(d.out) == 0 || d.cfg.Baud == 0 {

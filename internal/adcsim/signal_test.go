@@ -44,7 +44,7 @@ func writeWAV(t *testing.T, rate uint32, channels int, samples []int16) string {
 // nextFrame generates the next frame without pacing and decodes it.
 func nextFrame(t *testing.T, d *Device) frame.Frame {
 	t.Helper()
-	d.out = d.out[:0]
+	d.out, d.pend.frames = d.out[:0], d.pend.frames[:0]
 	if err := d.appendFrame(); err != nil {
 		t.Fatal(err)
 	}
