@@ -27,15 +27,7 @@ func benchPacket(b *testing.B, seq uint32, count int) *frame.Packet {
 	f := frame.Frame{Seq: seq, Rate: 48000, Channels: 1, SampleType: frame.I16, Count: uint16(count),
 		TimeUS: uint64(time.Now().UnixMicro())}
 	f.Data = make([]byte, f.PayloadSize())
-	raw, err := frame.AppendFrame(nil, &f)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var p frame.Packet
-	if err := frame.Parse(&p, raw); err != nil {
-		b.Fatal(err)
-	}
-	return &p
+	return packetOf(b, &f)
 }
 
 // setSeq rewrites the seq of a binary packet and its CRC.

@@ -73,7 +73,13 @@ func counterPacket(t testing.TB, seq uint32, count, chans int, st frame.SampleTy
 			f.PutInt(i, c, base+int64(i+c))
 		}
 	}
-	raw, err := frame.AppendFrame(nil, &f)
+	return packetOf(t, &f)
+}
+
+// packetOf encodes f and parses it back: a packet as capture delivers it.
+func packetOf(t testing.TB, f *frame.Frame) *frame.Packet {
+	t.Helper()
+	raw, err := frame.AppendFrame(nil, f)
 	if err != nil {
 		t.Fatal(err)
 	}
