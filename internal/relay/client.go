@@ -259,14 +259,9 @@ func (c *client) renderGap(e *entry) ([]byte, bool) {
 // fellBehind handles a client whose position was evicted from the ring.
 func (c *client) fellBehind(oldest *entry, base uint64) error {
 	lost, from := uint64(0), c.next
-	cover := oldest.key
-	switch oldest.kind {
-	case kindGap:
+	cover := oldest.key // frames: their seq; a restart marker: the new epoch's first seq
+	if oldest.kind == kindGap {
 		cover = oldest.gap.From
-	case kindStatus:
-		if oldest.replay { // a restart marker: its key is the new epoch's first seq
-			cover = oldest.key
-		}
 	}
 	if oldest.epoch == c.epoch {
 		lost = uint64(cover - from)

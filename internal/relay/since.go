@@ -56,7 +56,6 @@ func (h *hub) resumeLocked(st *start, s, next uint32) {
 		st.pre = append(st.pre, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
 			Reason: fmt.Sprintf("since=%d is ahead of the newest frame %d: the device restarted its sequence numbers since this client last read; replaying from the restart", s, next-1),
 			Seq:    h.first})
-		st.seq = h.first
 		if !ok {
 			low, lowPos = next, h.ring.head
 		}
