@@ -12,7 +12,7 @@
  *
  *   static wsb_device dev;
  *   setup():  dev.write = ...; dev.start = ...; ... dev.info = {...};
- *             wsb_dev_boot(&dev, "adc failed to start: check ADC_PINS");
+ *             wsb_dev_boot(&dev);
  *   loop():   while (Serial.available() > 0)
  *               wsb_dev_feed(&dev, (char)Serial.read());
  *             if (dev.running) { read the peripheral, send frames }
@@ -44,7 +44,10 @@ typedef struct {
     /* rate_problem returns NULL if the hardware can sample at rate, else
      * writes why not to buf and returns buf. The link check is done here. */
     const char *(*rate_problem)(uint32_t rate, char *buf, size_t len);
-    const char *periph;        /* "adc", "i2s": names the peripheral in error replies */
+    /* start_failed says what to check when start() fails, e.g. "adc failed to
+     * start: check ADC_PINS are ADC1 pins": logged at boot, replied to
+     * "start" and to a "rate N" whose restart failed. */
+    const char *start_failed;
     uint32_t link_bytes_per_s; /* what the serial link carries */
     uint8_t *ctl;              /* buffer for info, log and reply packets */
     size_t ctl_cap;
@@ -116,8 +119,8 @@ static inline void wsb_dev_stop(wsb_device *d)
 /* wsb_dev_boot resets the line reader, ends whatever the ROM printed with a
  * lone 0x00 (the host resynchronises there), sends the device info and
  * starts sampling at info.rate. If the rate does not fit the link, or the
- * peripheral fails (then start_failed is logged), it waits for commands. */
-static inline void wsb_dev_boot(wsb_device *d, const char *start_failed)
+ * peripheral fails, it logs why and waits for commands. */
+static inline void wsb_dev_boot(wsb_device *d)
 {
     static const uint8_t zero = 0;
     char msg[100];
@@ -128,12 +131,12 @@ static inline void wsb_dev_boot(wsb_device *d, const char *start_failed)
     if (wsb_dev_rate_problem(d, d->info.rate, msg, sizeof msg) != NULL)
         wsb_dev_log(d, msg); /* the default rate does not fit this link: wait for "rate N" */
     else if (!wsb_dev_start(d))
-        wsb_dev_log(d, start_failed);
+        wsb_dev_log(d, d->start_failed);
 }
 
 static inline void wsb__dev_rate(wsb_device *d, uint32_t rate)
 {
-    char msg[100];
+    char msg[128];
     int was = d->running;
     if (wsb_dev_rate_problem(d, rate, msg, sizeof msg) != NULL) {
         wsb_dev_reply(d, WSB_REPLY_ERROR, msg);
@@ -142,7 +145,7 @@ static inline void wsb__dev_rate(wsb_device *d, uint32_t rate)
     wsb_dev_stop(d);
     d->info.rate = rate;
     if (was && !wsb_dev_start(d)) {
-        snprintf(msg, sizeof msg, "%s failed to restart", d->periph);
+        snprintf(msg, sizeof msg, "rate %lu set, but %s", (unsigned long)rate, d->start_failed);
         wsb_dev_reply(d, WSB_REPLY_ERROR, msg);
         return;
     }
@@ -163,12 +166,10 @@ static inline void wsb__dev_command(wsb_device *d, wsb_cmd c)
         wsb__dev_rate(d, c.arg);
         break;
     case WSB_CMD_START:
-        if (!wsb_dev_start(d)) {
-            snprintf(msg, sizeof msg, "%s failed to start", d->periph);
-            wsb_dev_reply(d, WSB_REPLY_ERROR, msg);
-        } else {
+        if (!wsb_dev_start(d))
+            wsb_dev_reply(d, WSB_REPLY_ERROR, d->start_failed);
+        else
             wsb_dev_reply(d, WSB_REPLY_OK, "start");
-        }
         break;
     case WSB_CMD_STOP:
         wsb_dev_stop(d);

@@ -161,7 +161,7 @@ func checkFrames(t *testing.T, pkts []frame.Packet, full int, next stepFn, jump 
 
 // TestSketchADC runs adc_dma_frames on the host for an ESP32 (1 and 2
 // channels) and an ESP32-S3: boot, rate change, bad commands, a driver
-// overflow, stop, info, start.
+// overflow, stop, info, start, then a driver that refuses to start.
 func TestSketchADC(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -185,7 +185,8 @@ func TestSketchADC(t *testing.T) {
 			bin := buildSketch(t, "adc_dma_frames", c.defines...)
 			out := runSketch(t, bin, "loop 60", fmt.Sprintf("send rate %d", c.rate), "loop 30",
 				"send rate 5", "send foo", "send rate", "send rate 99999999999", "send "+strings.Repeat("x", 70), "loop 1",
-				"overflow", "loop 30", "send stop", "loop 5", "send info", "send start", "loop 10")
+				"overflow", "loop 30", "send stop", "loop 5", "send info", "send start", "loop 10",
+				"startfail 1", fmt.Sprintf("send rate %d", c.rate), "send start", "loop 1")
 			pkts, st, evs := decodeSketch(t, out)
 			ch := strings.Count(c.names, ",") + 1
 			info := pkts[0].Info
@@ -211,6 +212,8 @@ func TestSketchADC(t *testing.T) {
 				"reply 1 command line too long",
 				"log adc pool overflow x1: samples lost",
 				"reply 0 stop", fmt.Sprintf("info %s Hz %d ch u16 /256", r, ch), "reply 0 info", "reply 0 start",
+				"reply 1 rate " + r + " set, but adc failed to start: check ADC_PINS are ADC1 pins",
+				"reply 1 adc failed to start: check ADC_PINS are ADC1 pins",
 			})
 			if st.Gaps != 1 || st.Lost != 1 || len(evs) != 1 || evs[0].Kind != frame.SeqGap {
 				t.Fatalf("want exactly one 1-frame seq gap for the overflow; stats %+v events %v", st, evs)
@@ -256,7 +259,8 @@ func TestSketchI2S(t *testing.T) {
 			t.Parallel()
 			bin := buildSketch(t, "i2s_mic_frames", append(c.defines, "FAKE_I2S_CHECK")...)
 			out := runSketch(t, bin, "loop 10", "send "+c.rateCmd, "loop 10", "send rate 60000",
-				"overflow", "loop 5", "send stop", "loop 3", "send start", "loop 5", "check")
+				"overflow", "loop 5", "send stop", "loop 3", "send start", "loop 5", "check",
+				"send stop", "startfail 1", "send start", "loop 1")
 			pkts, st, _ := decodeSketch(t, out)
 			in := pkts[0].Info
 			if pkts[0].Type != frame.TypeInfo || in.Name != "esp32-inmp441" || len(in.ChannelInfo) != 1 ||
@@ -268,7 +272,8 @@ func TestSketchI2S(t *testing.T) {
 				want = append(want, fmt.Sprintf("info 48000 Hz 1 ch %s /256", c.typ))
 			}
 			want = append(want, "reply 1 rate 60000 out of range: the INMP441 runs at 7813..50000 Hz",
-				"log i2s rx overflow x1: samples lost", "reply 0 stop", "reply 0 start")
+				"log i2s rx overflow x1: samples lost", "reply 0 stop", "reply 0 start",
+				"reply 0 stop", "reply 1 i2s failed to start: check PIN_BCLK/PIN_WS/PIN_SD")
 			equalLines(t, "control packets", control(pkts), want)
 			if st.Gaps != 1 || st.Lost != 1 {
 				t.Fatalf("want exactly one 1-frame seq gap for the overflow; stats %+v", st)

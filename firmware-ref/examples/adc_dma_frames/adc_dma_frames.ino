@@ -279,12 +279,12 @@ void setup() {
   dev.start = adcStart;
   dev.stop = adcStop;
   dev.rate_problem = adcRateProblem;
-  dev.periph = "adc";
+  dev.start_failed = "adc failed to start: check ADC_PINS are ADC1 pins";
   dev.link_bytes_per_s = LINK_BYTES_PER_S;
   dev.ctl = ctl;
   dev.ctl_cap = sizeof ctl;
   dev.info = {DEFAULT_RATE, (uint8_t)NCH, WSB_U16, FRAME_SAMPLES, DEVICE_NAME, FIRMWARE, (uint8_t)NCH, ch};
-  wsb_dev_boot(&dev, "adc failed to start: check ADC_PINS are ADC1 pins");
+  wsb_dev_boot(&dev);
 }
 
 void loop() {

@@ -173,12 +173,12 @@ void setup() {
   dev.start = micStart;
   dev.stop = micStop;
   dev.rate_problem = micRateProblem;
-  dev.periph = "i2s";
+  dev.start_failed = "i2s failed to start: check PIN_BCLK/PIN_WS/PIN_SD";
   dev.link_bytes_per_s = LINK_BYTES_PER_S;
   dev.ctl = ctl;
   dev.ctl_cap = sizeof ctl;
   dev.info = {DEFAULT_RATE, 1, SAMPLE_TYPE, FRAME_SAMPLES, DEVICE_NAME, FIRMWARE, 1, ch};
-  wsb_dev_boot(&dev, "i2s failed to start: check PIN_BCLK/PIN_WS/PIN_SD");
+  wsb_dev_boot(&dev);
 }
 
 void loop() {

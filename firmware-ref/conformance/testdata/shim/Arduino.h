@@ -20,6 +20,7 @@ typedef int esp_err_t;
 
 static uint64_t fake_us = 1000000;  // device clock, µs since boot
 static int fake_overflow = 0;       // armed by the script: next read drops samples
+static int fake_start_fails = 0;    // set by the script: the ADC/I2S driver refuses to start
 
 // Serial: writes go to stdout, reads come from the script's "send" lines.
 class FakeSerial {

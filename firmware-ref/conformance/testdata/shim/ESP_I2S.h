@@ -17,7 +17,7 @@ class I2SClass : public Stream {
     pins = bclk >= 0 && ws >= 0 && dout == -1 && din >= 0 && mclk == -1;
   }
   bool begin(i2s_mode_t mode, uint32_t r, i2s_data_bit_width_t bits, i2s_slot_mode_t ch, int8_t mask = -1) {
-    if (!pins || mode != I2S_MODE_STD || bits != I2S_DATA_BIT_WIDTH_32BIT || ch != I2S_SLOT_MODE_MONO ||
+    if (fake_start_fails || !pins || mode != I2S_MODE_STD || bits != I2S_DATA_BIT_WIDTH_32BIT || ch != I2S_SLOT_MODE_MONO ||
         mask != I2S_STD_SLOT_LEFT)
       return false;
     rate = r;

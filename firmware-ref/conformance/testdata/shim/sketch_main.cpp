@@ -5,6 +5,7 @@
 //   tick US     advance the clock by US µs after each loop() (default 0)
 //   send TEXT   queue TEXT + "\n" on Serial's input
 //   overflow    the next driver read reports an overflow and drops samples
+//   startfail N the ADC/I2S driver refuses to start (N=1) or starts (N=0)
 //   check       print nothing; fails (exit 3) if the fakes saw misuse
 // Everything the sketch writes to Serial goes to stdout, unchanged.
 #include "Arduino.h"
@@ -36,6 +37,8 @@ int main() {
     } else if (strncmp(line, "send ", 5) == 0) {
       strcat(line, "\n");
       Serial.feed(line + 5);
+    } else if (strncmp(line, "startfail ", 10) == 0) {
+      fake_start_fails = atoi(line + 10);
     } else if (strcmp(line, "overflow") == 0) {
       fake_overflow = 1;
     } else if (strcmp(line, "check") == 0) {

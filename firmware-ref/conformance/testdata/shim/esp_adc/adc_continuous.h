@@ -119,6 +119,7 @@ static inline esp_err_t adc_continuous_register_event_callbacks(adc_continuous_h
 }
 
 static inline esp_err_t adc_continuous_start(adc_continuous_handle_t h) {
+  if (fake_start_fails) return ESP_FAIL;
   h->running = true;
   return ESP_OK;
 }
