@@ -1,9 +1,11 @@
 package frame
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"slices"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -105,23 +107,19 @@ func AppendReply(dst []byte, status uint8, text []byte) ([]byte, error) {
 // The encoding contains no 0x00 byte and is at most len(src)+len(src)/254+1
 // bytes long.
 func AppendCOBS(dst, src []byte) []byte {
-	codeAt := len(dst)
-	dst = append(dst, 0)
-	code := byte(1)
-	for _, b := range src {
-		if b != 0 {
-			dst = append(dst, b)
-			code++
+	dst = slices.Grow(dst, len(src)+len(src)/254+1)
+	for {
+		run, rest, zero := bytes.Cut(src, []byte{0}) // a block ends at each zero
+		for len(run) >= 254 {                        // full blocks imply no zero
+			dst = append(append(dst, 0xFF), run[:254]...)
+			run = run[254:]
 		}
-		if b == 0 || code == 0xFF {
-			dst[codeAt] = code
-			codeAt = len(dst)
-			dst = append(dst, 0)
-			code = 1
+		dst = append(append(dst, byte(len(run)+1)), run...)
+		if !zero {
+			return dst
 		}
+		src = rest
 	}
-	dst[codeAt] = code
-	return dst
 }
 
 // AppendSerial appends pkt as it travels on the serial line: its COBS
