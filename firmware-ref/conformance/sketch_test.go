@@ -279,14 +279,27 @@ func TestSketchI2S(t *testing.T) {
 				t.Fatalf("want exactly one 1-frame seq gap for the overflow; stats %+v", st)
 			}
 			// Every sample is value(k) for k = 0, 1, 2, ... with 50 missing at the overflow.
+			// Consecutive full frames at one rate are one frame duration apart.
 			k, jumped := int64(0), false
-			for _, p := range pkts {
+			var prev *frame.Frame
+			timed := 0
+			for i := range pkts {
+				p := &pkts[i]
 				if p.Type != frame.TypeData {
+					prev = nil
 					continue
 				}
 				if p.Frame.SampleType != c.typ {
 					t.Fatalf("seq %d is %s, want %s", p.Frame.Seq, p.Frame.SampleType, c.typ)
 				}
+				if prev != nil && p.Frame.Seq == prev.Seq+1 && p.Frame.Rate == prev.Rate && prev.Count == 256 {
+					dt, want := int64(p.Frame.TimeUS-prev.TimeUS), int64(256e6)/int64(p.Frame.Rate)
+					if dt < want-1 || dt > want+1 {
+						t.Fatalf("seq %d: t_dev_us advanced %d µs after a full frame, want %d ± 1", p.Frame.Seq, dt, want)
+					}
+					timed++
+				}
+				prev = &p.Frame
 				for i := 0; i < int(p.Frame.Count); i++ {
 					v := p.Frame.Int(i, 0)
 					if v != c.value(k) && !jumped && v == c.value(k+50) {
@@ -298,8 +311,9 @@ func TestSketchI2S(t *testing.T) {
 					k++
 				}
 			}
-			if !jumped || k < 256*20 {
-				t.Fatalf("saw %d samples, overflow jump %v; want >= %d and one jump", k, jumped, 256*20)
+			if !jumped || k < 256*20 || timed == 0 {
+				t.Fatalf("saw %d samples, overflow jump %v, %d frame timestamps checked; want >= %d, one jump, some timed",
+					k, jumped, timed, 256*20)
 			}
 		})
 	}
