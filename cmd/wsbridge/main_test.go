@@ -122,3 +122,10 @@ func TestCheckRejectsBadValues(t *testing.T) {
 		}
 	}
 }
+
+func TestSimCheckOpensTheWAVFile(t *testing.T) {
+	_, errOut, code := exec(t, "sim", "--signal", "wav:/nonexistent/voice.wav", "--check")
+	if code != cli.ExitUsage || !strings.Contains(errOut, "/nonexistent/voice.wav") {
+		t.Fatalf("code %d stderr %q: --check must report the missing wav file", code, errOut)
+	}
+}

@@ -24,16 +24,21 @@ faults of real hardware: boot garbage, corrupted bytes, USB unplugs.
 
 See docs/sim.md.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		PreRun: func(cmd *cobra.Command, _ []string) { // before RunE and --check alike
 			if cmd.Flags().Changed("signal") && !cmd.Flags().Changed("rate") && strings.HasPrefix(o.Signal, "wav:") {
 				o.Rate = 0 // the file's rate
 			}
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Out, o.Log = s.Out, g.log
 			return classifySim(adcsim.Serve(cmd.Context(), o))
 		},
 	}
 	bindSimFlags(cmd, &o)
-	addCheck(cmd, s, o.Config.Validate)
+	addCheck(cmd, s, func() error { // as Serve would: the settings, and the wav file if any
+		_, err := adcsim.NewDevice(o.Config)
+		return err
+	})
 	return cmd
 }
 
