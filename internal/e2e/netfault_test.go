@@ -9,26 +9,37 @@ import (
 )
 
 // cutEvery cuts the sink's connection n times, waiting a random 50..100 ms
-// between cuts, alternating FIN and RST. A cut that finds no connection
-// (the sink is between attempts) does not count. Bounded by limit.
+// between cuts, alternating FIN and RST. It cuts only a session that has
+// carried frames since the last cut (cutMinBytes down), so that every cut
+// ends an established session, never a handshake still in progress (which
+// the sink counts as a failed attempt, not a reconnect). Bounded by limit.
 func cutEvery(t *testing.T, p *faultproxy.Proxy, n int, limit time.Duration) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 2))
 	deadline := time.Now().Add(limit)
+	down := p.Stats().BytesDown
 	for cuts := 0; cuts < n; {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d cuts within %v: the sink is not reconnecting", cuts, n, limit)
 		}
 		time.Sleep(time.Duration(50+rng.IntN(51)) * time.Millisecond)
+		if p.Stats().BytesDown < down+cutMinBytes {
+			continue
+		}
 		mode := faultproxy.CutFIN
 		if cuts%2 == 1 {
 			mode = faultproxy.CutRST
 		}
 		if p.Cut(mode) > 0 {
 			cuts++
+			down = p.Stats().BytesDown
 		}
 	}
 }
+
+// cutMinBytes is what a new session carries before cutEvery cuts it: the
+// handshake answer, the hello and a few frames of the chain's stream.
+const cutMinBytes = 4 * 650
 
 // TestNetworkCutsLoseNothing: 100 cuts (FIN and RST alternately) at 50 to
 // 100 ms intervals, all within serve's history: the reader of the sink's
