@@ -23,6 +23,7 @@ type corkConn struct {
 	mu     sync.Mutex
 	corked bool
 	buf    []byte
+	pooled *[]byte // buf's backing array as taken from corkPool; nil while buf is nil
 
 	// unblocked is when (UnixNano) a write last completed after waiting
 	// for the peer to make room: proof that the peer is alive and reading,
@@ -55,7 +56,8 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if c.buf == nil {
-		c.buf = (*corkPool.Get().(*[]byte))[:0]
+		c.pooled = corkPool.Get().(*[]byte)
+		c.buf = (*c.pooled)[:0]
 	}
 	c.buf = append(c.buf, p...)
 	if len(c.buf) >= corkMax {
@@ -92,10 +94,10 @@ func (c *corkConn) flushLocked() error {
 		err = c.write(c.buf)
 	}
 	c.buf = c.buf[:0]
-	if !c.corked {
-		b := c.buf
-		corkPool.Put(&b)
-		c.buf = nil
+	if !c.corked { // put back the pointer taken: a new one would cost an allocation per batch
+		*c.pooled = c.buf
+		corkPool.Put(c.pooled)
+		c.buf, c.pooled = nil, nil
 	}
 	return err
 }
