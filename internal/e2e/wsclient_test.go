@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,9 +34,7 @@ type wsRec struct {
 	chk    *counterCheck
 	cancel context.CancelFunc
 	done   chan struct{}
-	frames atomic.Int64
-	keep   bool // record arrivals (lateness)
-	light  bool // check only seqs, not every sample (load tests)
+	light  bool // check only seqs, not every sample, and record arrivals (load tests)
 
 	mu       sync.Mutex
 	hellos   []wsproto.Hello
@@ -66,7 +63,7 @@ func dialRecMode(t testing.TB, url, format string, fs int, chans int, header htt
 		t.Fatalf("dial %s: %v", url, err)
 	}
 	r := &wsRec{format: format, fs: int64(fs), conn: conn, chk: newCounterCheck(chans), done: make(chan struct{}),
-		light: light, keep: light}
+		light: light}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go r.loop(ctx)
@@ -138,7 +135,6 @@ func (r *wsRec) binary(b []byte, now time.Time) {
 
 // frame records a frame seq whose first sample index is first.
 func (r *wsRec) frame(seq, first, count int64, now time.Time) {
-	r.frames.Add(1)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if n := len(r.seqs); n > 0 && seq <= r.seqs[n-1].To {
@@ -146,7 +142,7 @@ func (r *wsRec) frame(seq, first, count int64, now time.Time) {
 		return
 	}
 	r.seqs.add(span{seq, seq})
-	if r.keep {
+	if r.light {
 		r.arrivals = append(r.arrivals, arrival{now, first + count})
 	}
 }
