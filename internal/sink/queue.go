@@ -89,21 +89,34 @@ func (q *queue) push(ctx context.Context, c *chunk) {
 }
 
 // dropOldest removes the oldest chunk that is not sticky; false if none.
+// The sticky chunks before it (a csv header) move up one place, so the
+// cost does not grow with the queue.
 func (q *queue) dropOldest() bool {
 	for i := q.head; i < len(q.items); i++ {
 		c := q.items[i]
 		if c.sticky {
 			continue
 		}
-		copy(q.items[i:], q.items[i+1:])
-		q.items[len(q.items)-1] = nil
-		q.items = q.items[:len(q.items)-1]
+		copy(q.items[q.head+1:i+1], q.items[q.head:i])
+		q.items[q.head] = nil
+		q.head++
 		q.dur -= c.dur
 		q.bytes -= len(c.data)
 		q.drop(c)
+		q.compact()
 		return true
 	}
 	return false
+}
+
+// compact moves the queued chunks to the front of items once the taken
+// ones fill most of it, so that items does not grow without bound.
+func (q *queue) compact() {
+	if q.head > 1024 && q.head*2 > len(q.items) {
+		n := copy(q.items, q.items[q.head:])
+		clear(q.items[n:])
+		q.items, q.head = q.items[:n], 0
+	}
 }
 
 // drop counts a chunk taken off (or refused by) the queue as dropped and
@@ -188,11 +201,7 @@ func (q *queue) take(dst []byte, max int, meta []sent) ([]byte, []sent) {
 		q.bytes -= len(c.data)
 		c.release()
 	}
-	if q.head > 1024 && q.head*2 > len(q.items) {
-		n := copy(q.items, q.items[q.head:])
-		clear(q.items[n:])
-		q.items, q.head = q.items[:n], 0
-	}
+	q.compact()
 	return dst, meta
 }
 
