@@ -16,7 +16,6 @@ import (
 type conn struct {
 	rwc  io.ReadWriteCloser
 	name string // path, or "sim"
-	id   string // USB vid:pid, "" if unknown
 
 	setTimeout func(time.Duration) error // nil if reads cannot time out
 	deadline   func(time.Time) error     // for rwc with SetReadDeadline
@@ -29,8 +28,8 @@ type conn struct {
 	closeErr error
 }
 
-func newConn(rwc io.ReadWriteCloser, name, id string) *conn {
-	c := &conn{rwc: rwc, name: name, id: id}
+func newConn(rwc io.ReadWriteCloser, name string) *conn {
+	c := &conn{rwc: rwc, name: name}
 	switch p := rwc.(type) {
 	case interface{ SetReadTimeout(time.Duration) error }:
 		c.setTimeout = p.SetReadTimeout

@@ -17,7 +17,7 @@ func (c *Capture) open(ctx context.Context) (*conn, error) {
 		if err != nil {
 			return nil, fmt.Errorf("failed to start the simulator: %w", err)
 		}
-		return newConn(rwc, "sim", ""), nil
+		return newConn(rwc, "sim"), nil
 	}
 	path, id, err := c.resolve()
 	if err != nil {
@@ -88,7 +88,7 @@ func (c *Capture) openSerial(path, id string) (*conn, error) {
 	if err != nil {
 		return nil, classify(path, err, c.listQuiet())
 	}
-	return newConn(p, path, id), nil
+	return newConn(p, path), nil
 }
 
 // openNoModemLines retries an open that failed while setting DTR/RTS: a pty
