@@ -102,7 +102,10 @@ func (c *Capture) serve(ctx context.Context, cn *conn, h Handler, reopened bool)
 	defer cn.close()
 	c.setUp(cn, reopened)
 	c.in.port = cn.name
-	reason := map[bool]string{false: "open", true: "reopen"}[reopened]
+	reason := "open"
+	if reopened {
+		reason = "reopen"
+	}
 	c.log.Info().Str("port", cn.name).Str("reason", reason).Msg("device up")
 	h.Event(Event{Kind: DeviceUp, Reason: reason, Port: cn.name})
 	return c.readLoop(ctx, cn)
