@@ -2,6 +2,7 @@ package capture
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,5 +69,26 @@ func benchThroughput(b *testing.B, batch []byte, framesPerBatch uint64) {
 	b.StopTimer()
 	if s := c.Stats(); s.NoiseBytes != 0 || s.CRCErrors != 0 {
 		b.Fatalf("stats %+v", s)
+	}
+}
+
+// BenchmarkDetectNoise64K is auto detection's worst case: 64 KiB with no
+// evidence, arriving in 4 KiB reads, each followed by a decision.
+func BenchmarkDetectNoise64K(b *testing.B) {
+	noise := make([]byte, hardBytes)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range noise {
+		noise[i] = byte(r.UintN(256))
+	}
+	t0 := time.Unix(0, 0)
+	b.SetBytes(int64(len(noise)))
+	for range b.N {
+		var d detector
+		for off := 0; off < len(noise); off += 4 << 10 {
+			d.add(noise[off:off+4<<10], t0)
+			if m, _ := d.decide(t0); m != "" && off+4<<10 < len(noise) {
+				b.Fatalf("decided %q on noise at %d bytes", m, off+4<<10)
+			}
+		}
 	}
 }
