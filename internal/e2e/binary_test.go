@@ -92,12 +92,10 @@ func startServeBinary(t testing.TB, args ...string) *proc {
 	t.Cleanup(func() { p.stop(t) })
 	select {
 	case l := <-lines:
-		f := strings.Fields(l)
-		if len(f) < 2 || !strings.HasPrefix(f[len(f)-1], "ws://") {
+		var ok bool
+		if p.ws, p.base, ok = serveURLs(l); !ok {
 			t.Fatalf("wsbridge serve printed %q", l)
 		}
-		p.ws = f[len(f)-1]
-		p.base = "http" + strings.TrimSuffix(strings.TrimPrefix(p.ws, "ws"), "/ws")
 	case <-time.After(15 * time.Second):
 		t.Fatal("wsbridge serve did not print its address within 15 s")
 	}

@@ -298,12 +298,24 @@ func startServe(t testing.TB, o serve.Options) *serveRig {
 		cancel()
 		t.Fatalf("serve printed nothing: %v (Run: %v)", err, <-r.done)
 	}
-	// "wsbridge serve: page http://127.0.0.1:N/ stream ws://127.0.0.1:N/ws"
-	f := strings.Fields(line)
-	r.ws = f[len(f)-1]
-	r.base = "http" + strings.TrimSuffix(strings.TrimPrefix(r.ws, "ws"), "/ws")
+	var ok bool
+	if r.ws, r.base, ok = serveURLs(line); !ok {
+		cancel()
+		t.Fatalf("serve printed %q", line)
+	}
 	t.Cleanup(func() { r.stop() })
 	return r
+}
+
+// serveURLs reads the stream and page URLs from serve's listening line,
+// "wsbridge serve: page http://127.0.0.1:N/ stream ws://127.0.0.1:N/ws".
+func serveURLs(line string) (ws, base string, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 2 || !strings.HasPrefix(f[len(f)-1], "ws://") {
+		return "", "", false
+	}
+	ws = f[len(f)-1]
+	return ws, "http" + strings.TrimSuffix(strings.TrimPrefix(ws, "ws"), "/ws"), true
 }
 
 // stop cancels serve and returns Run's error (once).
