@@ -16,13 +16,14 @@ var ErrUnsupported = errors.New("virtual serial ports are supported on Linux onl
 // Port is a virtual serial port. On this platform Create always fails.
 type Port struct{}
 
-// Create fails on this platform with ErrUnsupported and a suggestion.
-func Create(link string) (*Port, error) {
+// Create fails on this platform with ErrUnsupported and a suggestion; the
+// caller names the port, as it does for the Linux errors.
+func Create(string) (*Port, error) {
 	hint := "use a real port (--port) instead"
 	if runtime.GOOS == "windows" {
 		hint = "install com0com and pass one end of its pair with --port (see README, Troubleshooting)"
 	}
-	return nil, fmt.Errorf("failed to create virtual port %s: %w on %s: %s", link, ErrUnsupported, runtime.GOOS, hint)
+	return nil, fmt.Errorf("%w on %s: %s", ErrUnsupported, runtime.GOOS, hint)
 }
 
 // Name is the device path of the port.
