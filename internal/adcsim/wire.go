@@ -56,12 +56,7 @@ func (d *Device) Info() frame.DeviceInfo {
 }
 
 // firmware is the version the simulated device reports: wsbridge's own.
-func firmware() string {
-	if v := buildinfo.Get().Version; v != "" {
-		return v
-	}
-	return "dev"
-}
+func firmware() string { return buildinfo.Get().Version } // "dev" when unstamped
 
 // appendInfo queues the info packet (frames wire) or an info line
 // starting with "#" (text wire).

@@ -120,9 +120,4 @@ func (s *Server) hello(c *client, st start) wsproto.Hello {
 		History: sn.History, Commands: c.cmdDenied == nil}
 }
 
-func version() string {
-	if v := buildinfo.Get().Version; v != "" {
-		return v
-	}
-	return "dev"
-}
+func version() string { return buildinfo.Get().Version } // "dev" when unstamped
