@@ -251,15 +251,18 @@ func (r *simRig) stop() {
 	}
 }
 
-// lostSeqs returns the seqs the device generated but never wrote: those
-// generated while unplugged and those dropped for lag, from its log.
+// lostSeqs returns the seqs the device generated but never wrote in full:
+// those generated while unplugged, those cut short by an unplug during a
+// blocked write, and those dropped for lag, from its log.
 func (r *simRig) lostSeqs() spans {
 	var out spans
-	for _, msg := range []string{"re-attached", "dropped frames"} {
+	for _, msg := range []string{"re-attached", "unplug during a write", "dropped frames"} {
 		for _, e := range r.log.entries(msg) {
-			from, _ := e["from"].(float64)
+			from, ok := e["from"].(float64)
 			to, _ := e["to"].(float64)
-			out = union(out, spans{{int64(from), int64(to)}})
+			if ok {
+				out = union(out, spans{{int64(from), int64(to)}})
+			}
 		}
 	}
 	return out
