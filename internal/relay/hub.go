@@ -146,8 +146,8 @@ func (h *hub) fetch(pos uint64, dst []*entry) (n int, behind *entry, base uint64
 
 // bounds returns the ring's oldest and next positions.
 func (h *hub) bounds() (base, head uint64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	return h.ring.base, h.ring.head
 }
 
@@ -196,8 +196,8 @@ func (h *hub) snapshotLocked() snapshot {
 	return s
 }
 
-func (h *hub) snapshot() snapshot {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+func (h *hub) snapshot() snapshot { // read only: /api/info and /healthz must not hold off the producer
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	return h.snapshotLocked()
 }
