@@ -13,7 +13,10 @@ import (
 func (d *Device) attach(ctx context.Context, w io.Writer) error {
 	now := time.Now()
 	d.linkFree, d.ready = now, now
-	d.loseCut() // frames cut short when the last Run ended: the host never got them
+	if from, n := d.loseCut(); n > 0 { // frames cut short when the last Run ended: the host never got them
+		d.cfg.Log.Warn().Int("frames", n).Uint32("from", from).Uint32("to", from+uint32(n)-1).
+			Msg("frames cut short when the port was last closed are lost")
+	}
 	if d.t0.IsZero() {
 		d.t0, d.base, d.lastEmit = now, now, now
 		d.appendBoot()
