@@ -256,7 +256,7 @@ func (r *simRig) stop() {
 // blocked write, and those dropped for lag, from its log.
 func (r *simRig) lostSeqs() spans {
 	var out spans
-	for _, msg := range []string{"re-attached", "unplug during a write", "dropped frames"} {
+	for _, msg := range []string{"re-attached", "unplug during a write", "cut short when the port was last closed", "dropped frames"} {
 		for _, e := range r.log.entries(msg) {
 			from, ok := e["from"].(float64)
 			to, _ := e["to"].(float64)
