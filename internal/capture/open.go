@@ -80,15 +80,21 @@ func (c *Capture) pick() (path, id string, err error) {
 
 // openSerial opens path with the options' line settings.
 func (c *Capture) openSerial(path, id string) (*conn, error) {
-	mode := c.opts.mode(id)
+	rwc, err := openDevice(path, c.opts.mode(id), c.serialOpen)
+	if err != nil {
+		return nil, classify(path, err, c.listQuiet())
+	}
+	return newConn(rwc, path), nil
+}
+
+// serialOpen opens path with go.bug.st/serial, retrying without setting
+// the modem lines where the port has none.
+func (c *Capture) serialOpen(path string, mode *serial.Mode) (serial.Port, error) {
 	p, err := serial.Open(path, mode)
 	if err != nil && mode.InitialStatusBits != nil && isInvalidPort(err) {
 		p, err = c.openNoModemLines(path, mode, err)
 	}
-	if err != nil {
-		return nil, classify(path, err, c.listQuiet())
-	}
-	return newConn(p, path), nil
+	return p, err
 }
 
 // openNoModemLines retries an open that failed while setting DTR/RTS: a pty

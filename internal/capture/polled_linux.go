@@ -1,0 +1,80 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+	"time"
+
+	"go.bug.st/serial"
+)
+
+// polledPort reads and writes a serial port through the Go runtime's
+// network poller (epoll), while go.bug.st/serial keeps the line settings,
+// the modem lines and exclusive access on its own descriptor.
+//
+// go.bug.st/serial reads with a blocking select(2). A goroutine blocked
+// there holds an OS thread in a system call, which the runtime's monitor
+// thread must keep retaking; at a few hundred reads per second that cost
+// serve most of its CPU. A descriptor in the poller parks the goroutine
+// instead, and its thread sleeps until data arrives.
+//
+// Read and SetReadDeadline belong to the port goroutine and Write to the
+// command writer; Close may come from any goroutine, unblocks a Read in
+// progress and is safe to call more than once.
+type polledPort struct {
+	f    *os.File
+	port serial.Port
+}
+
+// openPolled opens path twice: first as a non-blocking file for the
+// poller (before serial.Open, whose exclusive-access lock would refuse a
+// second open), then with go.bug.st/serial to apply mode. The two opens
+// are separate file descriptions, so go.bug.st/serial's blocking mode does
+// not affect ours.
+func openPolled(path string, mode *serial.Mode, open func(string, *serial.Mode) (serial.Port, error)) (*polledPort, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err // the errno; classify names the path itself
+		}
+		return nil, err
+	}
+	p, err := open(path, mode)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &polledPort{f: f, port: p}, nil
+}
+
+func (p *polledPort) Read(b []byte) (int, error)        { return p.f.Read(b) }
+func (p *polledPort) Write(b []byte) (int, error)       { return p.f.Write(b) }
+func (p *polledPort) SetReadDeadline(t time.Time) error { return p.f.SetReadDeadline(t) }
+
+// GetModemStatusBits reports the modem lines (an error on a pty).
+func (p *polledPort) GetModemStatusBits() (*serial.ModemStatusBits, error) {
+	return p.port.GetModemStatusBits()
+}
+
+// Close releases go.bug.st/serial's descriptor (and its exclusive lock),
+// then ours, which wakes a Read parked in the poller with os.ErrClosed.
+func (p *polledPort) Close() error {
+	err1 := p.port.Close()
+	err2 := p.f.Close()
+	if errors.Is(err2, os.ErrClosed) {
+		err2 = nil
+	}
+	if err := errors.Join(err1, err2); err != nil {
+		return fmt.Errorf("failed to close port: %w", err)
+	}
+	return nil
+}
+
+// openDevice opens path for capture: polled, see polledPort.
+func openDevice(path string, mode *serial.Mode, open func(string, *serial.Mode) (serial.Port, error)) (io.ReadWriteCloser, error) {
+	return openPolled(path, mode, open)
+}
