@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.bug.st/serial"
+
+	"github.com/wsbridge/wsbridge/internal/pollio"
 )
 
 // polledPort reads and writes a serial port through the Go runtime's
@@ -19,13 +21,15 @@ import (
 // there holds an OS thread in a system call, which the runtime's monitor
 // thread must keep retaking; at a few hundred reads per second that cost
 // serve most of its CPU. A descriptor in the poller parks the goroutine
-// instead, and its thread sleeps until data arrives.
+// instead, and its thread sleeps until data arrives; pollio's raw reads
+// then spare the monitor thread its wake-up on each read.
 //
 // Read and SetReadDeadline belong to the port goroutine and Write to the
 // command writer; Close may come from any goroutine, unblocks a Read in
 // progress and is safe to call more than once.
 type polledPort struct {
 	f    *os.File
+	fd   *pollio.FD // f, through the raw calls
 	port serial.Port
 }
 
@@ -43,16 +47,22 @@ func openPolled(path string, mode *serial.Mode, open func(string, *serial.Mode) 
 		}
 		return nil, err
 	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
 	p, err := open(path, mode)
 	if err != nil {
 		f.Close()
 		return nil, err
 	}
-	return &polledPort{f: f, port: p}, nil
+	return &polledPort{f: f, fd: pollio.New(rc), port: p}, nil
 }
 
-func (p *polledPort) Read(b []byte) (int, error)        { return p.f.Read(b) }
-func (p *polledPort) Write(b []byte) (int, error)       { return p.f.Write(b) }
+// Read and Write use raw system calls: see internal/pollio.
+func (p *polledPort) Read(b []byte) (int, error)        { return p.fd.Read(b) }
+func (p *polledPort) Write(b []byte) (int, error)       { return p.fd.Write(b) }
 func (p *polledPort) SetReadDeadline(t time.Time) error { return p.f.SetReadDeadline(t) }
 
 // GetModemStatusBits reports the modem lines (an error on a pty).

@@ -20,6 +20,7 @@ const corkMax = 32 << 10
 // connection unblocks a write in progress.
 type corkConn struct {
 	net.Conn
+	raw    func(net.Conn, []byte) (int, error) // writes to the descriptor: see rawWriter
 	mu     sync.Mutex
 	corked bool
 	buf    []byte
@@ -37,7 +38,7 @@ const blockedWrite = 10 * time.Millisecond
 // write writes p to the connection, noting a flow-controlled completion.
 func (c *corkConn) write(p []byte) error {
 	start := time.Now()
-	_, err := c.Conn.Write(p)
+	_, err := c.raw(c.Conn, p)
 	if err == nil {
 		if now := time.Now(); now.Sub(start) >= blockedWrite {
 			c.unblocked.Store(now.UnixNano())
@@ -113,7 +114,11 @@ func (l corkListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &corkConn{Conn: c}, nil
+	return newCorkConn(c), nil
+}
+
+func newCorkConn(c net.Conn) *corkConn {
+	return &corkConn{Conn: c, raw: rawWriter(c)}
 }
 
 type connKey struct{}

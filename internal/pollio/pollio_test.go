@@ -1,0 +1,185 @@
+package pollio
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// openPty returns a pty's master and its slave opened non-blocking, as
+// capture opens a serial port.
+func openPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, s, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := s.Name()
+	s.Close()
+	slave, err = os.OpenFile(name, os.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); slave.Close() })
+	return m, slave
+}
+
+func newFD(t *testing.T, sc syscall.Conn) *FD {
+	t.Helper()
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(rc)
+}
+
+func TestReadPtyWaitsForData(t *testing.T) {
+	m, s := openPty(t)
+	// canonical mode: the line is delivered at its newline
+	fd := newFD(t, s)
+	go func() {
+		time.Sleep(20 * time.Millisecond) // Read must be parked, not spinning on EAGAIN
+		m.Write([]byte("hello\n"))
+	}()
+	buf := make([]byte, 64)
+	var got []byte
+	for len(got) < 6 {
+		n, err := fd.Read(buf)
+		if err != nil {
+			t.Fatalf("Read: %v after %q", err, got)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != "hello\n" {
+		t.Errorf("got %q, want %q", got, "hello\n")
+	}
+}
+
+func TestReadDeadlineAndClose(t *testing.T) {
+	_, s := openPty(t)
+	fd := newFD(t, s)
+	s.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+	if _, err := fd.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read past the deadline: got %v, want os.ErrDeadlineExceeded", err)
+	}
+	s.SetReadDeadline(time.Time{})
+	done := make(chan error, 1)
+	go func() { _, err := fd.Read(make([]byte, 8)); done <- err }()
+	time.Sleep(20 * time.Millisecond)
+	s.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Read after Close: got nil error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not unblock Read")
+	}
+}
+
+func TestReadHangup(t *testing.T) {
+	m, s := openPty(t)
+	fd := newFD(t, s)
+	m.Close() // the other end goes away, as a USB device does
+	_, err := fd.Read(make([]byte, 8))
+	if !errors.Is(err, syscall.EIO) && !errors.Is(err, io.EOF) {
+		t.Fatalf("Read after hangup: got %v, want EIO or EOF", err)
+	}
+}
+
+// TestWriteAllThroughFullSocket writes far more than the socket buffers
+// hold to a peer that reads slowly: Write must wait in the poller and
+// deliver every byte in order.
+func TestWriteAllThroughFullSocket(t *testing.T) {
+	a, b := tcpPair(t)
+	fd := newFD(t, a)
+	want := make([]byte, 8<<20)
+	for i := range want {
+		want[i] = byte(i * 7)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		time.Sleep(50 * time.Millisecond) // let the buffers fill
+		all, _ := io.ReadAll(b)
+		got <- all
+	}()
+	n, err := fd.Write(want)
+	if err != nil || n != len(want) {
+		t.Fatalf("Write: %d, %v; want %d, nil", n, err, len(want))
+	}
+	a.CloseWrite()
+	select {
+	case g := <-got:
+		if !bytes.Equal(g, want) {
+			t.Fatalf("peer got %d bytes, not the %d written", len(g), len(want))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("peer did not finish reading")
+	}
+}
+
+func TestWriteErrorsAndDeadline(t *testing.T) {
+	a, b := tcpPair(t)
+	fd := newFD(t, a)
+	a.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	_, err := fd.Write(make([]byte, 64<<20)) // the peer never reads
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Write to a stalled peer past the deadline: got %v, want os.ErrDeadlineExceeded", err)
+	}
+	a.SetWriteDeadline(time.Time{})
+	b.(*net.TCPConn).SetLinger(0)
+	b.Close() // reset
+	var last error
+	for range 100 {
+		if _, last = fd.Write([]byte("x")); last != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !errors.Is(last, syscall.ECONNRESET) && !errors.Is(last, syscall.EPIPE) {
+		t.Fatalf("Write to a reset peer: got %v, want ECONNRESET or EPIPE", last)
+	}
+}
+
+func TestNoAllocations(t *testing.T) {
+	a, b := tcpPair(t)
+	fa, fb := newFD(t, a), newFD(t, b.(*net.TCPConn))
+	msg, buf := []byte("frame"), make([]byte, 64)
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := fa.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := fb.Read(buf); err != nil || n == 0 {
+			t.Fatal(n, err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("Write+Read: %v allocations, want 0", allocs)
+	}
+}
+
+func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	a, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a.(*net.TCPConn), b
+}
