@@ -111,9 +111,10 @@ func TestServeCheckPrecedence(t *testing.T) {
 
 func TestCheckRejectsBadValues(t *testing.T) {
 	cases := map[string][]string{
-		`--slow-client "drop": want skip or close`: {"serve", "--slow-client", "drop", "--check"},
-		"--url is required":                        {"sink", "--check"},
-		"rate: must be 1..2000000 Hz, got 0":       {"sim", "--rate", "0", "--check"},
+		`--slow-client "drop": want skip or close`:                 {"serve", "--slow-client", "drop", "--check"},
+		`--procs "two": want auto or a number of CPUs (1 or more)`: {"serve", "--procs", "two", "--check"},
+		"--url is required":                  {"sink", "--check"},
+		"rate: must be 1..2000000 Hz, got 0": {"sim", "--rate", "0", "--check"},
 	}
 	for want, args := range cases {
 		_, errOut, code := exec(t, args...)

@@ -157,6 +157,61 @@ func benchLatency(b *testing.B, n int) {
 	b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99_µs")
 }
 
+// BenchmarkLatencyFloor is the machine's own floor under BenchmarkLatency:
+// the same 1000 messages/s of the same size, written on a plain loopback
+// TCP connection to a reader goroutine, with no WebSocket and no relay.
+// What the relay adds is BenchmarkLatency minus this, run by run.
+func BenchmarkLatencyFloor(b *testing.B) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	w, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	r, err := l.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	msg := benchPacket(b, 0, 48).Raw
+	epoch := time.Now()
+	lat := make([]time.Duration, 0, b.N)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, len(msg))
+		for len(lat) < b.N {
+			if _, err := io.ReadFull(r, buf); err != nil {
+				return
+			}
+			sent := time.Duration(binary.LittleEndian.Uint64(buf)) * time.Microsecond
+			lat = append(lat, time.Since(epoch)-sent)
+		}
+	}()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		<-tick.C
+		binary.LittleEndian.PutUint64(msg, uint64(time.Since(epoch).Microseconds()))
+		if _, err := w.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+	<-done
+	b.StopTimer()
+	if len(lat) < b.N {
+		b.Fatalf("reader got %d of %d messages", len(lat), b.N)
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50_µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99_µs")
+}
+
 // BenchmarkMemoryPerClient measures the server's heap and stack per idle
 // client (connected with a raw handshake so the client side costs only a
 // socket), after each got 100 frames.

@@ -12,6 +12,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/capture"
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/procs"
 	"github.com/wsbridge/wsbridge/internal/relay"
 )
 
@@ -31,6 +32,7 @@ type Options struct {
 	Relay   relay.Options
 	Sim     bool          // --sim: read the in-process simulator instead of a port
 	SimCfg  adcsim.Config // its settings (--sim-* flags)
+	Procs   string        // --procs: GOMAXPROCS policy, procs.Auto or a count (see internal/procs)
 	Out     io.Writer     // the one "listening" line; nil for none
 	Log     zerolog.Logger
 }
@@ -38,7 +40,8 @@ type Options struct {
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
 	sim := adcsim.DefaultConfig()
-	return Options{Capture: capture.DefaultOptions(), Relay: relay.DefaultOptions(), SimCfg: sim, Log: zerolog.Nop()}
+	return Options{Capture: capture.DefaultOptions(), Relay: relay.DefaultOptions(), SimCfg: sim,
+		Procs: procs.Auto, Log: zerolog.Nop()}
 }
 
 // Run serves until ctx is cancelled. Once it listens and the device is
@@ -63,6 +66,9 @@ func Run(ctx context.Context, o Options) error {
 	}}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var adapting sync.WaitGroup
+	defer adapting.Wait() // GOMAXPROCS is restored before Run returns
+	adapting.Go(func() { procs.Adapt(ctx, o.Procs, o.Log) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx) }()
 	captErr := make(chan error, 1)
@@ -82,6 +88,9 @@ func Run(ctx context.Context, o Options) error {
 
 // build makes the capture and the relay from o.
 func build(o *Options) (*capture.Capture, *relay.Server, error) {
+	if err := validateProcs(o.Procs); err != nil {
+		return nil, nil, err
+	}
 	if o.Sim {
 		cfg := o.SimCfg
 		cfg.Log = o.Log.With().Str("part", "sim").Logger()
@@ -154,6 +163,9 @@ func captureCounters(s capture.Stats) []relay.Counter {
 // Check validates o as Run would, without opening the device or listening:
 // what `wsbridge serve --check` runs.
 func Check(o Options) error {
+	if err := validateProcs(o.Procs); err != nil {
+		return err
+	}
 	if o.Sim {
 		if err := validateSim(&o.SimCfg); err != nil {
 			return err
@@ -164,6 +176,14 @@ func Check(o Options) error {
 	}
 	if err := o.Relay.Validate(); err != nil {
 		return configErr{err}
+	}
+	return nil
+}
+
+// validateProcs checks --procs.
+func validateProcs(spec string) error {
+	if _, err := procs.Parse(spec); err != nil {
+		return configErr{fmt.Errorf("--procs %q: %w", spec, err)}
 	}
 	return nil
 }

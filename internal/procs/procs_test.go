@@ -1,0 +1,116 @@
+package procs
+
+import (
+	"context"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+func TestParse(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{{"auto", 0, true}, {"", 0, true}, {"0", 0, true}, {"1", 1, true}, {"4", 4, true}, {"-1", 0, false}, {"two", 0, false}} {
+		n, err := Parse(tc.in)
+		if n != tc.want || (err == nil) != tc.ok {
+			t.Errorf("Parse(%q) = %d, %v; want %d, ok=%v", tc.in, n, err, tc.want, tc.ok)
+		}
+	}
+	if _, err := Parse("two"); err == nil || err.Error() != "want auto or a number of CPUs (1 or more)" {
+		t.Errorf("Parse(two) error = %v", err)
+	}
+}
+
+func TestPolicy(t *testing.T) {
+	p := newPolicy(4)
+	p.calm = 3
+	steps := []struct {
+		load float64
+		want int
+	}{
+		{0.1, 1}, {0.49, 1}, // light: stay at one
+		{0.5, 4},                     // half a core: all CPUs at once
+		{0.1, 4}, {0.1, 4}, {0.3, 4}, // a period between the thresholds resets the count
+		{0.1, 4}, {0.1, 4}, {0.19, 1}, // three calm periods in a row: back to one
+		{1.5, 4}, {0.0, 4}, {0.9, 4}, // busy again
+	}
+	for i, s := range steps {
+		if got := p.next(s.load); got != s.want {
+			t.Fatalf("step %d: next(%v) = %d, want %d", i, s.load, got, s.want)
+		}
+	}
+}
+
+// TestFollowRealLoad burns CPU in this process and checks that GOMAXPROCS
+// rises to the maximum, then falls back to one once the burning stops.
+func TestFollowRealLoad(t *testing.T) {
+	orig := runtime.GOMAXPROCS(0)
+	if orig < 2 {
+		t.Skip("needs 2 or more CPUs")
+	}
+	defer runtime.GOMAXPROCS(orig)
+	p := newPolicy(orig)
+	p.calm = 3
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); follow(ctx, p, 50*time.Millisecond, zerolog.Nop()) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, 1, "at start")
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+		}
+	}()
+	waitFor(t, orig, "with a goroutine spinning")
+	close(stop)
+	waitFor(t, 1, "after it stopped")
+}
+
+func waitFor(t *testing.T, want int, when string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); runtime.GOMAXPROCS(0) != want; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: GOMAXPROCS = %d, want %d", when, runtime.GOMAXPROCS(0), want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestAdaptFixedRestores(t *testing.T) {
+	orig := runtime.GOMAXPROCS(0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); Adapt(ctx, "1", zerolog.Nop()) }()
+	waitFor(t, 1, "with --procs 1")
+	cancel()
+	<-done
+	if got := runtime.GOMAXPROCS(0); got != orig {
+		t.Fatalf("after Adapt returned: GOMAXPROCS = %d, want the original %d", got, orig)
+	}
+}
+
+func TestAdaptAutoLeavesEnvironmentChoice(t *testing.T) {
+	orig := runtime.GOMAXPROCS(0)
+	if orig < 2 {
+		t.Skip("needs 2 or more CPUs")
+	}
+	t.Setenv("GOMAXPROCS", "2")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); Adapt(ctx, Auto, zerolog.Nop()) }()
+	time.Sleep(100 * time.Millisecond)
+	if got := runtime.GOMAXPROCS(0); got != orig {
+		t.Fatalf("GOMAXPROCS set in the environment: Adapt changed it to %d (was %d)", got, orig)
+	}
+	<-done
+}
