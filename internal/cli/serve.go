@@ -43,7 +43,7 @@ See docs/serve.md.`,
 	addPortFlags(f, &o.Capture)
 	addRelayFlags(f, &o.Relay)
 	addServeSimFlags(f, &o)
-	f.StringVar(&o.Procs, "procs", o.Procs, "CPUs running Go code: auto (one while serve is light, all once it uses half a core) or a number; the GOMAXPROCS variable overrides auto")
+	f.StringVar(&o.Procs, "procs", o.Procs, "CPUs running Go code: auto (one while serve is light, all once it uses 30% of a core) or a number; the GOMAXPROCS variable overrides auto")
 	addCheck(cmd, s, func() error { return serve.Check(o) })
 	return cmd
 }

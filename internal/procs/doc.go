@@ -10,9 +10,9 @@
 // receive at 1000 frames/s had a p99 of 1 to 4 ms with two Ps and 0.2 ms
 // with one, and serve at 48 kHz with 3 clients used a third more CPU.
 // Flat out (many clients, tens of MB/s) the second CPU doubles the
-// fan-out, so the policy raises GOMAXPROCS as soon as serve uses half a
-// core and lowers it after it has stayed under a fifth of a core for ten
-// seconds.
+// fan-out, so the policy raises GOMAXPROCS as soon as serve uses 30 % of
+// a core over a quarter second, and lowers it after it has stayed under
+// 10 % for ten seconds.
 //
 // Entry points: Parse checks a --procs value ("auto" or a count); Adapt
 // applies it for as long as its context lasts and then restores the

@@ -27,6 +27,10 @@ func Parse(spec string) (n int, err error) {
 	return n, nil
 }
 
+// period is how often Auto samples the CPU time: short, so that a burst
+// gets every CPU before the history fills (calm counts these periods).
+const period = 250 * time.Millisecond
+
 // policy decides GOMAXPROCS from the CPU the process used in each
 // period, in cores (1.0 = one core busy for the whole period).
 type policy struct {
@@ -39,7 +43,7 @@ type policy struct {
 }
 
 func newPolicy(max int) *policy {
-	return &policy{max: max, raise: 0.5, lower: 0.2, calm: 10, cur: 1}
+	return &policy{max: max, raise: 0.3, lower: 0.1, calm: 40, cur: 1}
 }
 
 // next returns GOMAXPROCS for the next period, given the last one's load.
@@ -85,7 +89,7 @@ func Adapt(ctx context.Context, spec string, log zerolog.Logger) {
 	case os.Getenv("GOMAXPROCS") != "":
 		log.Debug().Str("GOMAXPROCS", os.Getenv("GOMAXPROCS")).Msg("--procs auto: GOMAXPROCS is set, leaving it")
 	case orig > 1:
-		follow(ctx, newPolicy(orig), time.Second, log)
+		follow(ctx, newPolicy(orig), period, log)
 	}
 }
 

@@ -32,10 +32,10 @@ func TestPolicy(t *testing.T) {
 		load float64
 		want int
 	}{
-		{0.1, 1}, {0.49, 1}, // light: stay at one
-		{0.5, 4},                     // half a core: all CPUs at once
-		{0.1, 4}, {0.1, 4}, {0.3, 4}, // a period between the thresholds resets the count
-		{0.1, 4}, {0.1, 4}, {0.19, 1}, // three calm periods in a row: back to one
+		{0.05, 1}, {0.29, 1}, // light: stay at one
+		{0.3, 4},                       // 30 % of a core: all CPUs at once
+		{0.05, 4}, {0.05, 4}, {0.2, 4}, // a period between the thresholds resets the count
+		{0.05, 4}, {0.05, 4}, {0.09, 1}, // three calm periods in a row: back to one
 		{1.5, 4}, {0.0, 4}, {0.9, 4}, // busy again
 	}
 	for i, s := range steps {

@@ -111,10 +111,16 @@ func minCount(c []atomic.Int64) int64 {
 }
 
 // BenchmarkLatency measures publish -> client receive at 1000 frames/s
-// (48 kHz in 48-sample frames) with N clients, p50 and p99 in µs.
+// (48 kHz in 48-sample frames) with N clients, p50 and p99 in µs, with one
+// P (what serve's --procs auto uses at this load) and with every CPU.
 func BenchmarkLatency(b *testing.B) {
-	for _, n := range []int{1, 10} {
-		b.Run(fmt.Sprintf("clients=%d", n), func(b *testing.B) { benchLatency(b, n) })
+	for _, procs := range []int{1, runtime.NumCPU()} {
+		for _, n := range []int{1, 10} {
+			b.Run(fmt.Sprintf("procs=%d/clients=%d", procs, n), func(b *testing.B) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+				benchLatency(b, n)
+			})
+		}
 	}
 }
 
