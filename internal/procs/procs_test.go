@@ -3,6 +3,7 @@ package procs
 import (
 	"context"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,18 +61,13 @@ func TestFollowRealLoad(t *testing.T) {
 	go func() { defer close(done); follow(ctx, p, 50*time.Millisecond, zerolog.Nop()) }()
 	defer func() { cancel(); <-done }()
 	waitFor(t, 1, "at start")
-	stop := make(chan struct{})
+	var stop atomic.Bool
 	go func() {
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+		for !stop.Load() { // burn CPU
 		}
 	}()
 	waitFor(t, orig, "with a goroutine spinning")
-	close(stop)
+	stop.Store(true)
 	waitFor(t, 1, "after it stopped")
 }
 
