@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -57,25 +58,14 @@ func DefaultOptions() Options {
 // withDefaults fills zero fields.
 func (o Options) withDefaults() Options {
 	d := DefaultOptions()
-	fill := func(v *string, def string) {
-		if *v == "" {
-			*v = def
-		}
-	}
-	if o.Baud == 0 {
-		o.Baud = d.Baud
-	}
-	if o.DataBits == 0 {
-		o.DataBits = d.DataBits
-	}
-	if o.FrameSamples == 0 {
-		o.FrameSamples = d.FrameSamples
-	}
-	fill(&o.Parity, d.Parity)
-	fill(&o.StopBits, d.StopBits)
-	fill(&o.DTR, d.DTR)
-	fill(&o.RTS, d.RTS)
-	fill(&o.Input, d.Input)
+	o.Baud = cmp.Or(o.Baud, d.Baud)
+	o.DataBits = cmp.Or(o.DataBits, d.DataBits)
+	o.FrameSamples = cmp.Or(o.FrameSamples, d.FrameSamples)
+	o.Parity = cmp.Or(o.Parity, d.Parity)
+	o.StopBits = cmp.Or(o.StopBits, d.StopBits)
+	o.DTR = cmp.Or(o.DTR, d.DTR)
+	o.RTS = cmp.Or(o.RTS, d.RTS)
+	o.Input = cmp.Or(o.Input, d.Input)
 	return o
 }
 

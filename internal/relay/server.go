@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -67,27 +68,13 @@ func New(opts Options) (*Server, error) {
 
 func applyDefaults(o *Options) {
 	d := DefaultOptions()
-	if o.Listen == "" {
-		o.Listen = d.Listen
-	}
-	if o.History == 0 {
-		o.History = d.History
-	}
-	if o.HistoryBytes == 0 {
-		o.HistoryBytes = d.HistoryBytes
-	}
-	if o.SlowClient == "" {
-		o.SlowClient = d.SlowClient
-	}
-	if o.PingInterval == 0 {
-		o.PingInterval = d.PingInterval
-	}
-	if o.WriteTimeout == 0 {
-		o.WriteTimeout = d.WriteTimeout
-	}
-	if o.MaxClients == 0 {
-		o.MaxClients = d.MaxClients
-	}
+	o.Listen = cmp.Or(o.Listen, d.Listen)
+	o.History = cmp.Or(o.History, d.History)
+	o.HistoryBytes = cmp.Or(o.HistoryBytes, d.HistoryBytes)
+	o.SlowClient = cmp.Or(o.SlowClient, d.SlowClient)
+	o.PingInterval = cmp.Or(o.PingInterval, d.PingInterval)
+	o.WriteTimeout = cmp.Or(o.WriteTimeout, d.WriteTimeout)
+	o.MaxClients = cmp.Or(o.MaxClients, d.MaxClients)
 }
 
 // Packet publishes a decoded packet: data frames go into the history,
