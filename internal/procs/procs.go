@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/periodic"
 )
 
 // Auto is the adaptive setting, the default.
@@ -100,14 +102,7 @@ func follow(ctx context.Context, p *policy, period time.Duration, log zerolog.Lo
 		return
 	}
 	runtime.GOMAXPROCS(p.cur)
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Every(ctx, period, nil, func() bool {
 		now, _ := cpuTime()
 		load := float64(now-last) / float64(period)
 		last = now
@@ -115,5 +110,6 @@ func follow(ctx context.Context, p *policy, period time.Duration, log zerolog.Lo
 			runtime.GOMAXPROCS(want)
 			log.Debug().Int("gomaxprocs", want).Float64("load_cores", load).Msg("adapted GOMAXPROCS to the load")
 		}
-	}
+		return true
+	})
 }

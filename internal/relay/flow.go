@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsbridge/wsbridge/internal/periodic"
 )
 
 // flowWindow is how many bytes a client may have in flight: written to
@@ -88,7 +90,7 @@ func (f *flow) onPong(payload []byte) {
 // asks, one at a time, until ctx ends.
 func (c *client) pingSender(ctx context.Context) {
 	iv := c.srv.opts.PingInterval
-	every(ctx, iv, c.flow.want, func() bool {
+	periodic.Every(ctx, iv, c.flow.want, func() bool {
 		c.flow.mark()
 		// Not derived from ctx: a cancelled write would cut the
 		// connection before the writer can send its close status. A

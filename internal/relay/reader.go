@@ -7,6 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wsbridge/wsbridge/internal/periodic"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -67,7 +68,7 @@ func (c *client) handle(typ websocket.MessageType, data []byte) {
 // completed after waiting for the client to make room.
 func (c *client) liveLoop(ctx context.Context) {
 	iv := c.srv.opts.PingInterval
-	every(ctx, iv, nil, func() bool {
+	periodic.Every(ctx, iv, nil, func() bool {
 		silent := time.Since(c.lastSign())
 		if silent <= deadAfter*iv {
 			return true
@@ -77,25 +78,6 @@ func (c *client) liveLoop(ctx context.Context) {
 		_ = c.conn.CloseNow()
 		return false
 	})
-}
-
-// every calls f each interval iv, and whenever more delivers, until ctx
-// ends or f returns false. The client's liveness check and ping sender
-// share it.
-func every(ctx context.Context, iv time.Duration, more <-chan struct{}, f func() bool) {
-	t := time.NewTicker(iv)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-more:
-		}
-		if !f() {
-			return
-		}
-	}
 }
 
 // deadAfter is how many ping intervals without a sign of life make a

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/wsbridge/wsbridge/internal/periodic"
 )
 
 // healthyAfter is how long a connection must last (after its hello) for
@@ -131,16 +133,9 @@ func pinger(ctx context.Context, conn *websocket.Conn, every time.Duration, paus
 	if every <= 0 {
 		return
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	periodic.Every(ctx, every, nil, func() bool {
 		if paused() {
-			continue
+			return true
 		}
 		pctx, cancel := context.WithTimeout(ctx, every)
 		err := conn.Ping(pctx)
@@ -148,7 +143,8 @@ func pinger(ctx context.Context, conn *websocket.Conn, every time.Duration, paus
 		if err != nil && ctx.Err() == nil && !paused() {
 			dead()
 			conn.CloseNow()
-			return
+			return false
 		}
-	}
+		return true
+	})
 }
