@@ -2,6 +2,8 @@ package capture
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
@@ -50,6 +52,20 @@ func benchThroughput(b *testing.B, batch []byte, framesPerBatch uint64) {
 	for !c.Stats().DeviceUp {
 		time.Sleep(time.Millisecond)
 	}
+	want := uint64(b.N) * framesPerBatch
+	feed(b, p, batch, func() (bool, string) {
+		return h.frames.Load() >= want, fmt.Sprintf("got %d frames, want %d; stats %+v", h.frames.Load(), want, c.Stats())
+	})
+	b.StopTimer()
+	if s := c.Stats(); s.NoiseBytes != 0 || s.CRCErrors != 0 {
+		b.Fatalf("stats %+v", s)
+	}
+}
+
+// feed times writing batch into p b.N times, in writes of 64 KiB, until
+// done reports that the reader has it all (30 s at most; then it fails
+// with done's description of what arrived).
+func feed(b *testing.B, p io.Writer, batch []byte, done func() (bool, string)) {
 	b.SetBytes(int64(len(batch)))
 	b.ResetTimer()
 	for range b.N {
@@ -59,16 +75,14 @@ func benchThroughput(b *testing.B, batch []byte, framesPerBatch uint64) {
 			}
 		}
 	}
-	want := uint64(b.N) * framesPerBatch
-	for deadline := time.Now().Add(30 * time.Second); h.frames.Load() < want; {
-		if time.Now().After(deadline) {
-			b.Fatalf("got %d frames, want %d; stats %+v", h.frames.Load(), want, c.Stats())
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Microsecond) {
+		ok, what := done()
+		if ok {
+			return
 		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	b.StopTimer()
-	if s := c.Stats(); s.NoiseBytes != 0 || s.CRCErrors != 0 {
-		b.Fatalf("stats %+v", s)
+		if time.Now().After(deadline) {
+			b.Fatal(what)
+		}
 	}
 }
 

@@ -1,11 +1,11 @@
 package capture
 
 import (
+	"fmt"
 	"os"
 	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // BenchmarkPtyFloor is the ceiling under BenchmarkPtyThroughput: the same
@@ -31,20 +31,8 @@ func BenchmarkPtyFloor(b *testing.B) {
 			got.Add(int64(n))
 		}
 	}()
-	b.SetBytes(int64(len(batch)))
-	b.ResetTimer()
-	for range b.N {
-		for off := 0; off < len(batch); off += 64 << 10 {
-			if _, err := p.Write(batch[off:min(off+64<<10, len(batch))]); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
 	want := int64(b.N) * int64(len(batch))
-	for deadline := time.Now().Add(30 * time.Second); got.Load() < want; {
-		if time.Now().After(deadline) {
-			b.Fatalf("read %d bytes, want %d", got.Load(), want)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
+	feed(b, p, batch, func() (bool, string) {
+		return got.Load() >= want, fmt.Sprintf("read %d bytes, want %d", got.Load(), want)
+	})
 }
