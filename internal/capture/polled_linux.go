@@ -33,12 +33,12 @@ type polledPort struct {
 	port serial.Port
 }
 
-// openPolled opens path twice: first as a non-blocking file for the
+// openDevice opens path for capture, as a polledPort. It opens path twice: first as a non-blocking file for the
 // poller (before serial.Open, whose exclusive-access lock would refuse a
 // second open), then with go.bug.st/serial to apply mode. The two opens
 // are separate file descriptions, so go.bug.st/serial's blocking mode does
 // not affect ours.
-func openPolled(path string, mode *serial.Mode, open func(string, *serial.Mode) (serial.Port, error)) (*polledPort, error) {
+func openDevice(path string, mode *serial.Mode, open func(string, *serial.Mode) (serial.Port, error)) (io.ReadWriteCloser, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		var pe *os.PathError
@@ -65,13 +65,8 @@ func (p *polledPort) Read(b []byte) (int, error)        { return p.fd.Read(b) }
 func (p *polledPort) Write(b []byte) (int, error)       { return p.fd.Write(b) }
 func (p *polledPort) SetReadDeadline(t time.Time) error { return p.f.SetReadDeadline(t) }
 
-// GetModemStatusBits reports the modem lines (an error on a pty).
-func (p *polledPort) GetModemStatusBits() (*serial.ModemStatusBits, error) {
-	return p.port.GetModemStatusBits()
-}
-
 // Close releases go.bug.st/serial's descriptor (and its exclusive lock),
-// then ours, which wakes a Read parked in the poller with os.ErrClosed.
+// then ours, which wakes a Read parked in the poller with an error.
 func (p *polledPort) Close() error {
 	err1 := p.port.Close()
 	err2 := p.f.Close()
@@ -82,9 +77,4 @@ func (p *polledPort) Close() error {
 		return fmt.Errorf("failed to close port: %w", err)
 	}
 	return nil
-}
-
-// openDevice opens path for capture: polled, see polledPort.
-func openDevice(path string, mode *serial.Mode, open func(string, *serial.Mode) (serial.Port, error)) (io.ReadWriteCloser, error) {
-	return openPolled(path, mode, open)
 }
