@@ -20,7 +20,7 @@ const corkMax = 32 << 10
 // connection unblocks a write in progress.
 type corkConn struct {
 	net.Conn
-	raw    func(net.Conn, []byte) (int, error) // writes to the descriptor: see rawWriter
+	raw    func([]byte) (int, error) // writes to the descriptor: see rawWriter
 	mu     sync.Mutex
 	corked bool
 	buf    []byte
@@ -38,7 +38,7 @@ const blockedWrite = 10 * time.Millisecond
 // write writes p to the connection, noting a flow-controlled completion.
 func (c *corkConn) write(p []byte) error {
 	start := time.Now()
-	_, err := c.raw(c.Conn, p)
+	_, err := c.raw(p)
 	if err == nil {
 		if now := time.Now(); now.Sub(start) >= blockedWrite {
 			c.unblocked.Store(now.UnixNano())

@@ -6,4 +6,4 @@ import "net"
 
 // rawWriter returns how corkConn writes to c: c.Write (internal/pollio is
 // Linux-only).
-func rawWriter(net.Conn) func(net.Conn, []byte) (int, error) { return net.Conn.Write }
+func rawWriter(c net.Conn) func([]byte) (int, error) { return c.Write }
