@@ -1,0 +1,19 @@
+// Command bench measures wsbridge side by side with the tools users would
+// otherwise run (ser2net, socat, a hand-written Python bridge and a
+// hand-written Node bridge, in bench/peers/) on the same input: the
+// simulator's counter stream written into a fresh pty, at 48 kHz mono and
+// flat out, to 1, 10 and 100 consumers. It writes docs/benchmarks-peers.md
+// and docs/img/latency-cdf.svg.
+//
+//	go run ./bench --quick   # under a minute
+//	go run ./bench           # the full run, under 15 minutes
+//
+// Systems run interleaved (A B C A B C ...) and the report gives medians
+// over repetitions and ratios wsbridge/peer: the machine is shared and
+// noisy, so ratios are the claim. Network only on 127.0.0.1.
+//
+// The bench runs on Linux only: it drives ptys, process groups,
+// Pdeathsig, SIGUSR1 and /proc. Its files carry a linux build constraint;
+// elsewhere the command only says so (main_other.go), so that cross
+// builds of ./... still pass.
+package main
