@@ -107,7 +107,7 @@ func TestSocatRunDeliversEverything(t *testing.T) {
 			socat = s
 		}
 	}
-	w := workload{name: "48k", rate: 48000, frameSamples: 480, duration: 500 * time.Millisecond}
+	w := workload{name: "48k", rate: 48000, frameSamples: 480, duration: 500 * time.Millisecond, settle: 300 * time.Millisecond}
 	r := runOnce(context.Background(), e, socat, w, 1, 0)
 	if len(r.errs) > 0 {
 		t.Fatalf("errors: %v", r.errs)

@@ -153,7 +153,7 @@ func (c *consumer) readTCP(conn net.Conn) {
 		}
 	})
 	buf := make([]byte, 64<<10)
-	for i := 0; i < 1<<40; i++ {
+	for {
 		n, err := conn.Read(buf)
 		now = c.ck.us()
 		_, _ = d.Write(buf[:n])
@@ -174,7 +174,7 @@ func (c *consumer) readWS(ctx context.Context, ws *websocket.Conn, packets bool)
 	})
 	var p frame.Packet
 	var buf bytes.Buffer
-	for i := 0; i < 1<<40; i++ {
+	for {
 		typ, r, err := ws.Reader(ctx)
 		if err == nil {
 			buf.Reset()

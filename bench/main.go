@@ -60,8 +60,7 @@ func main() {
 		}
 		return
 	}
-	c.command = "go run ./bench " + strings.Join(os.Args[1:], " ")
-	c.command = strings.TrimSpace(c.command)
+	c.command = strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " "))
 	if err := c.finish(consumers, systems, cells); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
@@ -105,10 +104,12 @@ func (c *config) finish(consumers, systems, cells string) error {
 	}
 	if c.quick {
 		c.dur48k, c.durFlat = time.Second, 600*time.Millisecond
-		settle = 200 * time.Millisecond
 	}
-	if c.settle > 0 {
-		settle = c.settle
+	if c.settle == 0 {
+		c.settle = 300 * time.Millisecond
+		if c.quick {
+			c.settle = 200 * time.Millisecond
+		}
 	}
 	for _, s := range strings.Split(consumers, ",") {
 		var n int
@@ -210,8 +211,9 @@ func repoRoot() (string, error) {
 
 func workloads(c *config) []workload {
 	return []workload{
-		{name: "48k", title: "48 kHz mono i16 (realistic)", rate: 48000, frameSamples: 480, duration: c.dur48k},
-		{name: "flat", title: "flat out (as fast as the pty takes)", rate: 48000, frameSamples: 480, flat: true, duration: c.durFlat},
+		{name: "48k", title: "48 kHz mono i16 (realistic)", rate: 48000, frameSamples: 480, duration: c.dur48k, settle: c.settle},
+		{name: "flat", title: "flat out (as fast as the pty takes)", rate: 48000, frameSamples: 480, flat: true,
+			duration: c.durFlat, settle: c.settle},
 	}
 }
 

@@ -199,7 +199,7 @@ type usage struct {
 	procs int
 }
 
-var clockTicks = 100.0 // USER_HZ on Linux
+const clockTicks = 100.0 // USER_HZ on Linux
 
 // groupUsage sums usage over every process whose process group is pgid.
 func groupUsage(pgid int) (usage, error) {

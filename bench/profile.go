@@ -30,15 +30,13 @@ type profileResult struct {
 // consumers, and keeps the top of the profile for the report.
 func profileLosses(ctx context.Context, e *env, c *config, r *report) []profileResult {
 	pick := map[string]*profileResult{}
-	if len(c.profileCells) > 0 {
-		for _, k := range c.profileCells {
-			pick[k.workload] = &profileResult{workload: k.workload, consumers: k.consumers,
-				figures: []string{"requested with --profile-cells"}}
-		}
+	for _, k := range c.profileCells {
+		pick[k.workload] = &profileResult{workload: k.workload, consumers: k.consumers,
+			figures: []string{"requested with --profile-cells"}}
 	}
 	for _, l := range r.losses {
 		if len(c.profileCells) > 0 {
-			break
+			break // the cells were chosen on the command line
 		}
 		cur := pick[l.key.workload]
 		if cur == nil || l.key.consumers > cur.consumers {
@@ -72,7 +70,7 @@ func (pr *profileResult) run(ctx context.Context, e *env, w workload) {
 		p, err := startProc("wsbridge-prof", e.tmp, nil, e.self, "-relayd", "-relayd-port", pty,
 			"-relayd-listen", addr(port), "-relayd-max-clients", "256", "-relayd-cpuprofile", pr.file, "-relayd-heapprofile", pr.heapFile)
 		if p != nil {
-			p.grace = 3e9
+			p.grace = 3 * time.Second
 		}
 		return p, err
 	}}

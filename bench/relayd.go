@@ -10,7 +10,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"syscall"
-	"time"
 
 	"github.com/wsbridge/wsbridge/internal/capture"
 	"github.com/wsbridge/wsbridge/internal/serve"
@@ -26,7 +25,6 @@ type relaydOpts struct {
 	cpuProfile   string
 	heapProfile  string
 	maxClients   int
-	history      time.Duration
 	slowClient   string
 }
 
@@ -36,9 +34,6 @@ func runRelayd(o relaydOpts) error {
 	so := serve.DefaultOptions()
 	so.Capture.Port, so.Capture.Input = o.port, capture.InputFrames
 	so.Relay.Listen, so.Relay.MaxClients, so.Relay.SlowClient = o.listen, o.maxClients, o.slowClient
-	if o.history > 0 {
-		so.Relay.History = o.history
-	}
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {

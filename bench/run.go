@@ -21,6 +21,7 @@ type workload struct {
 	frameSamples int
 	flat         bool
 	duration     time.Duration
+	settle       time.Duration // pause between connecting the consumers and the first write
 }
 
 // runResult is one run of one system on one workload with n consumers.
@@ -50,9 +51,6 @@ type runResult struct {
 
 // drainLimit bounds the wait for the last frames after the writer stops.
 const drainLimit = 5 * time.Second
-
-// settle is the pause between connecting the consumers and the first write.
-var settle = 300 * time.Millisecond
 
 // runOnce runs sys on w with n consumers: a fresh pty, the bridge, the
 // consumers, the writer, the drain; everything it starts is stopped.
@@ -88,7 +86,7 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 	if res.accept, err = waitAccepted(tcp, n, 20*time.Second); err != nil {
 		return fail(fmt.Errorf("%s: %w", sys.name, err))
 	}
-	time.Sleep(settle) // let the bridge open the port and register every client
+	time.Sleep(w.settle) // let the bridge open the port and register every client
 	u0, err := groupUsage(p.pid())
 	if err != nil {
 		return fail(fmt.Errorf("%s died before the run: %s", sys.name, p.tail()))

@@ -118,7 +118,7 @@ func writeFlat(w deadlineWriter, s *stream, ck clock, d time.Duration, batch int
 	var r writeResult
 	end := time.Now().Add(d)
 	r.startUS = ck.us()
-	for i := 0; time.Now().Before(end) && i < 1<<30; i++ {
+	for time.Now().Before(end) {
 		buf, ends = buf[:0], ends[:0]
 		stamp := ck.us()
 		for k := 0; k < batch; k++ {
