@@ -133,14 +133,3 @@ func (r *renderer) infoChunk(d *wsproto.Device) *chunk {
 	c.data = frame.AppendSerial(c.data, pkt)
 	return c
 }
-
-// probe renders the frame in p without changing the decimation phase and
-// returns the size of its output.
-func (r *renderer) probe(p *frame.Packet) int {
-	skip := r.skip
-	c := r.frameChunk(p)
-	r.skip = skip
-	n := len(c.data)
-	c.release()
-	return n
-}

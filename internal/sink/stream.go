@@ -57,8 +57,8 @@ func (s *stream) onBinary(ctx context.Context, b []byte) {
 		s.log.Warn().Uint32("seq", f.Seq).Msg("device restarted its sequence numbers")
 	}
 	s.st.setLastSeq(f.Seq)
-	s.shape(f)
 	c := s.r.frameChunk(&s.pkt)
+	s.shape(f, len(c.data))
 	s.st.frames.Add(1)
 	s.st.samples.Add(uint64(f.Count))
 	s.st.rateSamples.Add(uint64(f.Count))
@@ -116,9 +116,10 @@ func (s *stream) onRestart(st wsproto.Status) {
 	s.log.Warn().Uint32("seq", st.Seq).Str("reason", st.Reason).Msg("device restarted: sequence numbers start again")
 }
 
-// shape notices a change of rate, channels or sample type, logs it and
-// writes a new csv header when the channel count changes.
-func (s *stream) shape(f *frame.Frame) {
+// shape notices a change of rate, channels or sample type, logs it, writes
+// a new csv header when the channel count changes and checks the output's
+// byte rate; rendered is the size of f's output.
+func (s *stream) shape(f *frame.Frame, rendered int) {
 	p := params{Rate: f.Rate, Channels: f.Channels, SampleType: f.SampleType}
 	if p == s.cur {
 		return
@@ -133,17 +134,9 @@ func (s *stream) shape(f *frame.Frame) {
 		s.q.push(context.Background(), s.r.headerChunk(int(p.Channels)))
 		s.header = int(p.Channels)
 	}
-	if s.checked != nil {
-		s.checked(p, s.bytesPerInstant(f))
+	if s.checked != nil && f.Count > 0 {
+		s.checked(p, float64(rendered)/float64(f.Count))
 	}
-}
-
-// bytesPerInstant estimates the output bytes per sample instant from f.
-func (s *stream) bytesPerInstant(f *frame.Frame) float64 {
-	if f.Count == 0 {
-		return 0
-	}
-	return float64(s.r.probe(&s.pkt)) / float64(f.Count)
 }
 
 // onDevice takes new device info (from hello or an info message).
