@@ -50,9 +50,10 @@ func BenchmarkPageIngest48kx2(b *testing.B) {
 	tb.eval(`benchIngest(`+strconv.Itoa(b.N)+`)`, nil)
 }
 
-// benchDraw fills two tracks with seconds of a rate-Hz sine, then times
-// drawTime of a window on a 1200x400 canvas: one op = one redraw.
-func benchDraw(b *testing.B, rate int, seconds, window float64, channels int) {
+// benchDraw fills the tracks with seconds of a 440 Hz sine at rate, then
+// times draw ("drawTime" or "drawSpectrum") of a window on a 1200x400
+// canvas: one op = one redraw.
+func benchDraw(b *testing.B, draw string, rate int, seconds, window float64, channels int) {
 	tb := benchTab(b)
 	tb.eval(`(async () => {
 	  const R = await import("/js/ring.js"), Pl = await import("/js/plot.js");
@@ -68,7 +69,7 @@ func benchDraw(b *testing.B, rate int, seconds, window float64, channels int) {
 	  const ctx = canvas.getContext("2d", { alpha: false });
 	  const view = { tracks, rate, windowS: `+strconv.FormatFloat(window, 'f', -1, 64)+`, scales: tracks.map(() => new Pl.Scale()),
 	    titles: tracks.map((_, c) => "ch" + c), colors: Pl.readColors(document.documentElement), dpr: 1 };
-	  window.benchDraw = (loops) => { for (let l = 0; l < loops; l++) Pl.drawTime(ctx, canvas, view); ctx.getImageData(0, 0, 1, 1); };
+	  window.benchDraw = (loops) => { for (let l = 0; l < loops; l++) Pl.`+draw+`(ctx, canvas, view); ctx.getImageData(0, 0, 1, 1); };
 	  window.benchDraw(3);
 	})()`, nil)
 	b.ResetTimer()
@@ -76,10 +77,13 @@ func benchDraw(b *testing.B, rate int, seconds, window float64, channels int) {
 }
 
 // One redraw of a 1 s window of 48 kHz x 2 channels.
-func BenchmarkPageDraw48kx2Window1s(b *testing.B) { benchDraw(b, 48000, 2, 1, 2) }
+func BenchmarkPageDraw48kx2Window1s(b *testing.B) { benchDraw(b, "drawTime", 48000, 2, 1, 2) }
 
 // One redraw of a 10 s window of 1 MS/s (the min/max buckets do the work).
-func BenchmarkPageDraw1MSWindow10s(b *testing.B) { benchDraw(b, 1_000_000, 10, 10, 1) }
+func BenchmarkPageDraw1MSWindow10s(b *testing.B) { benchDraw(b, "drawTime", 1_000_000, 10, 10, 1) }
 
 // One redraw of a 20 ms window of 48 kHz x 2 channels (a line through samples).
-func BenchmarkPageDraw48kx2Window20ms(b *testing.B) { benchDraw(b, 48000, 1, 0.02, 2) }
+func BenchmarkPageDraw48kx2Window20ms(b *testing.B) { benchDraw(b, "drawTime", 48000, 1, 0.02, 2) }
+
+// One redraw of the spectrum view of 48 kHz x 2 channels (16384-point FFTs).
+func BenchmarkPageSpectrum48kx2(b *testing.B) { benchDraw(b, "drawSpectrum", 48000, 2, 1, 2) }
