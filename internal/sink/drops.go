@@ -52,12 +52,12 @@ type incident struct {
 	announced                 bool
 	last                      time.Time
 	totalFrames, totalSamples uint64
-	otherChunks               uint64 // dropped reply lines
 }
 
+// add counts a dropped chunk; only frames count (a dropped reply line
+// carries no samples).
 func (in *incident) add(c *chunk, now time.Time) {
 	if !c.isFrame {
-		in.otherChunks++
 		return
 	}
 	in.totalFrames++
