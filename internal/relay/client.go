@@ -241,7 +241,7 @@ func (c *client) render(e *entry, p uint64) ([]byte, bool) {
 // renderGap clips a device gap to the resume point: a client resuming
 // inside it hears only about the frames it asked for.
 func (c *client) renderGap(e *entry) ([]byte, bool) {
-	g := e.gap
+	g := *e.gap
 	if c.hasFloor {
 		if g.To-c.floor >= 1<<31 { // wholly before the resume point
 			return nil, false

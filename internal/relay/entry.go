@@ -29,13 +29,13 @@ const (
 // published, except for the lazily filled json and csv caches.
 type entry struct {
 	kind   kind
-	replay bool   // sent to clients that resume from before it (frames, gaps, restarts)
-	epoch  uint32 // device sequence epoch: increments on each device restart
-	key    uint32 // frames: seq; gaps: To; others: the seq expected next
-	dur    int64  // sample time the frame covers, ns
-	gap    wsproto.Gap
-	frame  frame.Frame // header; Data aliases raw
-	raw    []byte      // frames: the v1 packet; others: the JSON text message
+	replay bool         // sent to clients that resume from before it (frames, gaps, restarts)
+	epoch  uint32       // device sequence epoch: increments on each device restart
+	key    uint32       // frames: seq; gaps: To; others: the seq expected next
+	dur    int64        // sample time the frame covers, ns
+	gap    *wsproto.Gap // gaps only: nil in the frames that fill the ring
+	frame  frame.Frame  // header; Data aliases raw
+	raw    []byte       // frames: the v1 packet; others: the JSON text message
 	json   atomic.Pointer[[]byte]
 	csv    atomic.Pointer[[]byte]
 }
@@ -63,7 +63,7 @@ func newMessageEntry(k kind, msg any, epoch, key uint32, replay bool) *entry {
 func newGapEntry(from, to uint32, epoch uint32) *entry {
 	g := wsproto.Gap{Type: wsproto.TypeGap, From: from, To: to, Count: uint64(to-from) + 1, Reason: wsproto.GapDevice}
 	e := newMessageEntry(kindGap, g, epoch, to, true)
-	e.gap = g
+	e.gap = &g
 	return e
 }
 
