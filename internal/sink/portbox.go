@@ -51,8 +51,9 @@ func (b *portBox) fail(gen int) {
 }
 
 // reopen tries to open the port again every reopenEvery until it succeeds
-// or ctx ends. It returns the new port, or nil.
-func (b *portBox) reopen(ctx context.Context, onErr func(error)) outPort {
+// or ctx ends. It returns the new port and its generation, or nil when
+// ctx ends or the box is closed.
+func (b *portBox) reopen(ctx context.Context, onErr func(error)) (outPort, int) {
 	for {
 		p, err := b.open()
 		if err == nil {
@@ -60,16 +61,16 @@ func (b *portBox) reopen(ctx context.Context, onErr func(error)) outPort {
 			defer b.mu.Unlock()
 			if b.closed {
 				p.Close()
-				return nil
+				return nil, 0
 			}
 			b.p, b.gen = p, b.gen+1
 			b.changed()
-			return p
+			return p, b.gen
 		}
 		onErr(err)
 		select {
 		case <-ctx.Done():
-			return nil
+			return nil, 0
 		case <-time.After(reopenEvery):
 		}
 	}

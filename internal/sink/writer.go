@@ -26,11 +26,10 @@ func (s *Sink) writeLoop(ctx context.Context) {
 		meta = m
 		p, gen := s.box.get()
 		if p == nil {
-			if p = s.reopen(ctx); p == nil {
+			if p, gen = s.reopen(ctx); p == nil {
 				s.q.undelivered(meta, 0)
 				return
 			}
-			_, gen = s.box.get()
 		}
 		n, err := p.Write(b)
 		s.st.bytesWritten.Add(uint64(n))
@@ -58,12 +57,13 @@ func (s *Sink) writeLoop(ctx context.Context) {
 	}
 }
 
-// reopen waits for a failed real port to come back.
-func (s *Sink) reopen(ctx context.Context) outPort {
+// reopen waits for a failed real port to come back and returns it with
+// its generation (nil when ctx ends or the port is closed for good).
+func (s *Sink) reopen(ctx context.Context) (outPort, int) {
 	s.log.Warn().Str("port", s.info.Name).Dur("retry_every", reopenEvery).
 		Msg("output port gone: reopening it when it is back; meanwhile the buffer fills and --when-full applies")
 	logged := false
-	p := s.box.reopen(ctx, func(err error) {
+	p, gen := s.box.reopen(ctx, func(err error) {
 		if !logged {
 			s.log.Warn().Err(err).Msg("output port still away")
 			logged = true
@@ -72,7 +72,7 @@ func (s *Sink) reopen(ctx context.Context) outPort {
 	if p != nil {
 		s.log.Info().Str("port", s.info.Name).Msg("output port back")
 	}
-	return p
+	return p, gen
 }
 
 // deadliner is a port whose pending Write can be cut short (vport.Port).
