@@ -4,13 +4,18 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/heapprofiler"
+	"github.com/chromedp/chromedp"
 )
 
 // The page's hot paths, timed in headless chromium. Run with
 //
 //	go test ./internal/web/ -run '^$' -bench Page -benchtime 20x
 //
-// ns/op is per operation named in each benchmark.
+// ns/op is per operation named in each benchmark; js-B/op is what the
+// page's JavaScript allocated per operation (the -benchmem of the page).
 
 func benchTab(b *testing.B) *tab {
 	tb := newTab(b)
@@ -48,6 +53,7 @@ func BenchmarkPageIngest48kx2(b *testing.B) {
 	})()`, nil)
 	b.ResetTimer()
 	tb.eval(`benchIngest(`+strconv.Itoa(b.N)+`)`, nil)
+	reportJSAllocs(b, tb, "benchIngest")
 }
 
 // benchDraw fills the tracks with seconds of a 440 Hz sine at rate, then
@@ -74,6 +80,38 @@ func benchDraw(b *testing.B, draw string, rate int, seconds, window float64, cha
 	})()`, nil)
 	b.ResetTimer()
 	tb.eval(`benchDraw(`+strconv.Itoa(b.N)+`)`, nil)
+	reportJSAllocs(b, tb, "benchDraw")
+}
+
+// reportJSAllocs runs fn(b.N) once more, untimed, under V8's sampling heap
+// profiler (counting objects already collected too) and reports the bytes
+// allocated per op as js-B/op.
+func reportJSAllocs(b *testing.B, tb *tab, fn string) {
+	b.StopTimer()
+	all := true
+	_, err := chromedp.Call(tb.ctx, heapprofiler.StartSampling, heapprofiler.StartSamplingParams{
+		SamplingInterval: 1024, IncludeObjectsCollectedByMajorGC: &all, IncludeObjectsCollectedByMinorGC: &all})
+	if err != nil {
+		b.Fatalf("failed to start the heap sampler: %v", err)
+	}
+	tb.eval(fn+`(`+strconv.Itoa(b.N)+`)`, nil)
+	res, err := chromedp.Call(tb.ctx, heapprofiler.StopSampling, cdp.Empty{})
+	if err != nil || res.Profile == nil {
+		b.Fatalf("failed to stop the heap sampler: %v", err)
+	}
+	b.ReportMetric(selfSizes(res.Profile.Head)/float64(b.N), "js-B/op")
+}
+
+// selfSizes sums the bytes allocated at n and below.
+func selfSizes(n *heapprofiler.SamplingHeapProfileNode) float64 {
+	if n == nil {
+		return 0
+	}
+	s := n.SelfSize
+	for _, c := range n.Children {
+		s += selfSizes(c)
+	}
+	return s
 }
 
 // One redraw of a 1 s window of 48 kHz x 2 channels.
