@@ -40,10 +40,11 @@ type entry struct {
 	csv    atomic.Pointer[[]byte]
 }
 
-// newFrameEntry copies p (valid only during the caller's call) into an entry.
-func newFrameEntry(p *frame.Packet, epoch uint32) *entry {
+// newFrameEntry copies p (valid only during the caller's call) into an
+// entry; the hub sets its epoch once the seq tracker has seen it.
+func newFrameEntry(p *frame.Packet) *entry {
 	c := p.Clone()
-	e := &entry{kind: kindFrame, replay: true, epoch: epoch, key: c.Frame.Seq, raw: c.Raw, frame: c.Frame}
+	e := &entry{kind: kindFrame, replay: true, key: c.Frame.Seq, raw: c.Raw, frame: c.Frame}
 	if p.Frame.Rate > 0 {
 		e.dur = int64(p.Frame.Count) * 1e9 / int64(p.Frame.Rate)
 	}

@@ -61,7 +61,7 @@ func (h *hub) pushLocked(e *entry) {
 // publishFrame adds a data frame, with a device gap or restart marker
 // before it when its sequence number says so. Duplicates are dropped.
 func (h *hub) publishFrame(p *frame.Packet) {
-	e := newFrameEntry(p, 0)
+	e := newFrameEntry(p) // outside the lock: the copy is the costly part
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ev := h.seq.Observe(p.Frame.Seq)
