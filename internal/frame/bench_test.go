@@ -77,6 +77,20 @@ func BenchmarkAppendCSV(b *testing.B) {
 	b.SetBytes(int64(len(out)))
 }
 
+// BenchmarkAppendPlotter measures the Serial Plotter form, which labels
+// every sample (ch0:v0,ch1:v1); allocs/op must stay 0.
+func BenchmarkAppendPlotter(b *testing.B) {
+	f := frame.Frame{Rate: 16000, Channels: 2, SampleType: frame.I16, Count: 256}
+	f.Data = make([]byte, f.PayloadSize())
+	var out []byte
+	opt := frame.TextOptions{Names: []string{"mic"}} // ch1 has no name
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		out = frame.Append(out[:0], frame.FormatPlotter, &f, &opt)
+	}
+	b.SetBytes(int64(len(out)))
+}
+
 // BenchmarkTextDecode measures the text-line decoder on "1234,567\n" lines.
 func BenchmarkTextDecode(b *testing.B) {
 	var in []byte

@@ -45,7 +45,7 @@ func AppendCSVHeader(dst []byte, channels int, opt *TextOptions) []byte {
 		if ch > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, channelName(opt.Names, ch)...)
+		dst = appendChannelName(dst, opt.Names, ch)
 	}
 	return appendEOL(dst, opt.CRLF)
 }
@@ -62,7 +62,7 @@ func appendLines(dst []byte, f *Frame, opt *TextOptions, sep byte, labels bool) 
 				dst = append(dst, sep)
 			}
 			if labels {
-				dst = append(append(dst, channelName(opt.Names, ch)...), ':')
+				dst = append(appendChannelName(dst, opt.Names, ch), ':')
 			}
 			dst = appendSample(dst, f, i, ch)
 		}
@@ -79,11 +79,13 @@ func SampleTime(f *Frame, i int) uint64 {
 	return f.TimeUS + uint64(i)*1_000_000/uint64(f.Rate)
 }
 
-func channelName(names []string, ch int) string {
+// appendChannelName appends the label of channel ch: its name, or chN if
+// it has none. The plotter form labels every sample, so no string is built.
+func appendChannelName(dst []byte, names []string, ch int) []byte {
 	if ch < len(names) && names[ch] != "" {
-		return names[ch]
+		return append(dst, names[ch]...)
 	}
-	return "ch" + strconv.Itoa(ch)
+	return strconv.AppendInt(append(dst, "ch"...), int64(ch), 10)
 }
 
 func appendEOL(dst []byte, crlf bool) []byte {
