@@ -31,7 +31,7 @@ func (s *Sink) connectLoop(ctx context.Context) {
 		d := bo.next()
 		ev := s.log.Warn()
 		if err.Error() == lastErr && attempt > 2 && attempt%10 != 0 {
-			ev = s.log.Debug()
+			ev = s.log.Debug() // the same failure again: every 10th is a warning
 		}
 		lastErr = err.Error()
 		ev.Err(err).Int("attempt", attempt).Dur("retry_in", d).Msg("disconnected from serve; reconnecting")
@@ -70,15 +70,19 @@ func (s *Sink) session(ctx context.Context) (healthy bool, err error) {
 	}
 	s.client.cur.Store(conn)
 	s.st.setConnected(true, time.Now())
-	defer func() {
-		s.client.cur.Store(nil)
-		s.st.setConnected(false, time.Now())
-		healthy = time.Since(start) >= healthyAfter
-	}()
+	err = s.receive(ctx, sctx, conn, &buf)
+	s.client.cur.Store(nil)
+	s.st.setConnected(false, time.Now())
+	return time.Since(start) >= healthyAfter, err
+}
+
+// receive handles serve's messages, read with rctx, until the connection
+// ends; ctx is the sink's (a full queue under Block waits on it).
+func (s *Sink) receive(ctx, rctx context.Context, conn *websocket.Conn, buf *bytes.Buffer) error {
 	for {
-		typ, err := readMessage(sctx, conn, &buf)
+		typ, err := readMessage(rctx, conn, buf)
 		if err != nil {
-			return false, err
+			return err
 		}
 		if typ == websocket.MessageBinary {
 			s.stream.onBinary(ctx, buf.Bytes())
