@@ -296,3 +296,19 @@ func benchPublish(b *testing.B, n int) {
 		s.Packet(p)
 	}
 }
+
+// BenchmarkEncoded is the cost of a frame's JSON and CSV renderings,
+// made once per frame for all the clients that asked for the format.
+func BenchmarkEncoded(b *testing.B) {
+	for _, fm := range []string{FormatJSON, FormatCSV} {
+		b.Run(fm, func(b *testing.B) {
+			e := newFrameEntry(counterPacket(b, 7, 480, 2, frame.I16))
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				e.json.Store(nil)
+				e.csv.Store(nil)
+				e.encoded(fm)
+			}
+		})
+	}
+}

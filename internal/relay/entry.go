@@ -1,7 +1,9 @@
 package relay
 
 import (
+	"bytes"
 	"encoding/json"
+	"sync"
 	"sync/atomic"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
@@ -78,20 +80,29 @@ func (e *entry) encoded(fm string) ([]byte, bool) {
 	}
 	switch fm {
 	case FormatJSON:
-		return e.cached(&e.json, func() []byte { return frame.AppendJSON(nil, &e.frame) }), false
+		return e.cached(&e.json, func(dst []byte) []byte { return frame.AppendJSON(dst, &e.frame) }), false
 	case FormatCSV:
-		return e.cached(&e.csv, func() []byte {
-			return frame.Append(nil, frame.FormatCSV, &e.frame, &frame.TextOptions{})
+		return e.cached(&e.csv, func(dst []byte) []byte {
+			return frame.Append(dst, frame.FormatCSV, &e.frame, &frame.TextOptions{})
 		}), false
 	}
 	return e.raw, true
 }
 
-func (e *entry) cached(p *atomic.Pointer[[]byte], make func() []byte) []byte {
+// cached returns *p, or renders it with appendTo: into a pooled scratch
+// buffer, kept in the entry as an exact-size copy. Appending to nil would
+// allocate once per doubling and leave the ring holding the spare capacity.
+func (e *entry) cached(p *atomic.Pointer[[]byte], appendTo func([]byte) []byte) []byte {
 	if b := p.Load(); b != nil {
 		return *b
 	}
-	b := make()
+	sp := renderPool.Get().(*[]byte)
+	*sp = appendTo((*sp)[:0])
+	b := bytes.Clone(*sp)
+	renderPool.Put(sp)
 	p.CompareAndSwap(nil, &b)
 	return *p.Load()
 }
+
+// renderPool holds the scratch buffers of JSON and CSV renderings.
+var renderPool = sync.Pool{New: func() any { return new([]byte) }}
