@@ -226,22 +226,6 @@ func TestE2EEverySampleOnceInEachFormat(t *testing.T) {
 	}
 }
 
-// readFor reads f for d.
-func readFor(f interface {
-	Read([]byte) (int, error)
-	SetReadDeadline(time.Time) error
-}, d time.Duration) []byte {
-	var all []byte
-	buf := make([]byte, 64<<10)
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		f.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		n, _ := f.Read(buf)
-		all = append(all, buf[:n]...)
-	}
-	return all
-}
-
 // checkRaw: the sink's raw output is an info packet then data packets
 // that are, byte for byte, a contiguous run of what the device wrote.
 func checkRaw(t *testing.T, out, sim []byte) {

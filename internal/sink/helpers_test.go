@@ -260,8 +260,15 @@ func openLikeR(t testing.TB, name string) *os.File {
 	return f
 }
 
+// ptyEnd is either end of a pty as the tests read it: the slave opened as
+// R does (*os.File) or a vport master (the far end of a --port).
+type ptyEnd interface {
+	io.Reader
+	SetReadDeadline(time.Time) error
+}
+
 // readUntil reads from f until cond(all bytes so far) or timeout.
-func readUntil(t *testing.T, f *os.File, timeout time.Duration, cond func([]byte) bool) []byte {
+func readUntil(t *testing.T, f ptyEnd, timeout time.Duration, cond func([]byte) bool) []byte {
 	t.Helper()
 	var all []byte
 	buf := make([]byte, 64<<10)
@@ -280,8 +287,21 @@ func readUntil(t *testing.T, f *os.File, timeout time.Duration, cond func([]byte
 	return all
 }
 
+// readFor reads f for d.
+func readFor(f ptyEnd, d time.Duration) []byte {
+	var all []byte
+	buf := make([]byte, 64<<10)
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		f.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		n, _ := f.Read(buf)
+		all = append(all, buf[:n]...)
+	}
+	return all
+}
+
 // readQuiet reads until nothing arrives for quiet.
-func readQuiet(t *testing.T, f *os.File, quiet, max time.Duration) []byte {
+func readQuiet(t *testing.T, f ptyEnd, quiet, max time.Duration) []byte {
 	t.Helper()
 	var all []byte
 	buf := make([]byte, 64<<10)

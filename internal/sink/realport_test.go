@@ -10,23 +10,6 @@ import (
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
-// readMaster reads the far end of a pty until cond or timeout.
-func readMaster(t *testing.T, p *vport.Port, timeout time.Duration, cond func([]byte) bool) []byte {
-	t.Helper()
-	var all []byte
-	buf := make([]byte, 64<<10)
-	deadline := time.Now().Add(timeout)
-	for !cond(all) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out with %d bytes: %q", len(all), tail(all, 100))
-		}
-		p.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		n, _ := p.Read(buf)
-		all = append(all, buf[:n]...)
-	}
-	return all
-}
-
 // TestRealPortUnplugReopens: --port on a serial device (a pty opened with
 // go.bug.st/serial, like a USB adapter) that disappears and comes back
 // under the same name. The sink reopens it; what the far end misses is
@@ -42,7 +25,7 @@ func TestRealPortUnplugReopens(t *testing.T) {
 	c := ts.accept(t)
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 99)
-	got := readMaster(t, far, 5*time.Second, lineCount(100*testSamples))
+	got := readUntil(t, far, 5*time.Second, lineCount(100*testSamples))
 	far.Close() // unplugged
 	c.frames(t, 100, 199)
 	time.Sleep(300 * time.Millisecond)
@@ -52,7 +35,7 @@ func TestRealPortUnplugReopens(t *testing.T) {
 	}
 	defer far.Close()
 	c.frames(t, 200, 299)
-	got = append(got, readMaster(t, far, 5*time.Second, func(b []byte) bool {
+	got = append(got, readUntil(t, far, 5*time.Second, func(b []byte) bool {
 		return bytes.HasSuffix(b, []byte(wantCSV(299, 299)))
 	})...)
 	sum := r.stop(t)
