@@ -33,14 +33,7 @@ func TestWrongTokenKeepsRetryingWithActionableLog(t *testing.T) {
 	ts := newTServer(t, false)
 	ts.token = "right"
 	r := startSink(t, ts.url(), func(o *Options) { o.Token = "wrong" })
-	deadline := time.Now().Add(5 * time.Second)
-	for len(r.log.logLines("disconnected from serve")) < 3 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	lines := r.log.logLines("disconnected from serve")
-	if len(lines) < 3 {
-		t.Fatalf("want at least 3 retries logged, got:\n%s", r.log.String())
-	}
+	lines := r.log.waitLogLines(t, "disconnected from serve", 3)
 	if e, _ := lines[0]["error"].(string); !strings.Contains(e, "HTTP 401 bad token): check --token") {
 		t.Errorf("error = %q, want it to say HTTP 401 and --token", e)
 	}
@@ -137,10 +130,7 @@ func TestTokenInURLNeverPrinted(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	r := startSink(t, "ws://"+addr+"/ws?token=hunter2", nil)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(r.log.logLines("disconnected from serve")) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	r.log.waitLogLines(t, "disconnected from serve", 1)
 	r.stop(t)
 	if all := r.out.String() + r.log.String(); strings.Contains(all, "hunter2") || !strings.Contains(all, "token=REDACTED") {
 		t.Errorf("token printed or not redacted:\n%s", all)

@@ -54,6 +54,23 @@ func (s *syncBuf) logLines(msg string) []map[string]any {
 	return out
 }
 
+// waitLogLines waits up to 5s for at least n log entries whose message
+// contains msg and returns them all; fewer fail the test.
+func (s *syncBuf) waitLogLines(t *testing.T, msg string, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lines := s.logLines(msg)
+		if len(lines) >= n {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want %d log lines with %q within 5s, got %d:\n%s", n, msg, len(lines), s.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // tconn is one connection accepted by the test server.
 type tconn struct {
 	c      *websocket.Conn

@@ -16,14 +16,7 @@ func TestStatusLogLineEveryInterval(t *testing.T) {
 	c := ts.accept(t)
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 9)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(r.log.logLines("status")) < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	lines := r.log.logLines("status")
-	if len(lines) < 2 {
-		t.Fatalf("want status lines every 300ms, got %d:\n%s", len(lines), r.log.String())
-	}
+	lines := r.log.waitLogLines(t, "status", 2) // every 300ms
 	l := lines[len(lines)-1]
 	if l["connected"] != true || l["frames"] != float64(10) || l["gaps"] != float64(0) || l["dropped_frames"] != float64(0) {
 		t.Errorf("status line %v", l)
@@ -85,11 +78,7 @@ func TestBudgetWarnedOnRealPort(t *testing.T) {
 	c := ts.accept(t)
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 0)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(r.log.logLines("cannot be delivered")) == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	l := r.log.logLines("cannot be delivered")
+	l := r.log.waitLogLines(t, "cannot be delivered", 1)
 	if len(l) != 1 || !strings.Contains(l[0]["message"].(string), "but 9600 baud carries 1.0 kB/s") {
 		t.Fatalf("budget warning: %v\n%s", l, r.log.String())
 	}
