@@ -9,6 +9,12 @@ export const MAX_WINDOW_S = 10;
 const MAX_RAW = 1 << 20;
 const MAX_BUCKETS = 1 << 18;
 
+// Scratch shared by every Track (the page is single-threaded): the [min,
+// max] accumulator of range, called once per pixel column per redraw, and
+// the NaN samples hole pushes.
+const RANGE_ACC = [Infinity, -Infinity];
+const NANS = new Float32Array(65536).fill(NaN);
+
 function pow2AtLeast(n) {
   let p = 1;
   while (p < n) p *= 2;
@@ -69,8 +75,7 @@ export class Track {
   // one ring's worth of NaN, the bucket ring is cleared over the rest.
   hole(n) {
     const k = Math.min(n, this.raw.length);
-    const nan = new Float32Array(Math.min(k, 65536)).fill(NaN);
-    for (let left = k; left > 0; left -= nan.length) this.push(nan, 0, 1, Math.min(left, nan.length));
+    for (let left = k; left > 0; left -= NANS.length) this.push(NANS, 0, 1, Math.min(left, NANS.length));
     if (n === k) return;
     const first = Math.floor(this.total / BUCKET);
     const last = Math.floor((this.total + n - k) / BUCKET);
@@ -96,7 +101,9 @@ export class Track {
   range(s0, s1, out) {
     s1 = Math.min(s1, this.total);
     const rf = this.rawFrom();
-    const acc = [Infinity, -Infinity];
+    const acc = RANGE_ACC;
+    acc[0] = Infinity;
+    acc[1] = -Infinity;
     if (s1 - s0 < 2 * BUCKET && s0 >= rf) {
       this.scanRaw(s0, s1, acc);
     } else {
