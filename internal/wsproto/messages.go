@@ -122,7 +122,6 @@ const (
 	ErrUnauthorized     = "unauthorized"
 	ErrBinary           = "binary_not_expected"
 	ErrDeviceDown       = "device_down"
-	ErrBusy             = "busy"
 )
 
 // Error answers a client message that could not be served.
