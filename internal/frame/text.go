@@ -179,25 +179,28 @@ func parseInt(b []byte) (int64, bool) {
 	return n, true
 }
 
+// addSample adds the line just parsed into t.vals. The clock is read only
+// for a line that starts a frame (its time is the frame's TimeUS), before
+// any flush, as the line's arrival time.
 func (t *TextDecoder) addSample(names [][]byte) {
-	now := t.Now()
+	reshape := t.shapeChanged(names)
+	toFloat := !t.isFloat && !allInt32(t.vals)
+	var now time.Time
+	if len(t.buf) == 0 || reshape || toFloat {
+		now = t.Now()
+	}
 	if t.lines == 0 {
 		t.first = now
 	}
 	t.lines++
-	if t.shapeChanged(names) {
+	if reshape {
 		t.Flush()
 		t.setShape(names)
 	}
-	if !t.isFloat {
-		for _, v := range t.vals {
-			if v != float64(int32(v)) {
-				t.Flush()
-				t.isFloat = true
-				t.emitInfo()
-				break
-			}
-		}
+	if toFloat {
+		t.Flush()
+		t.isFloat = true
+		t.emitInfo()
 	}
 	if len(t.buf) == 0 {
 		t.frameT = now
@@ -206,6 +209,16 @@ func (t *TextDecoder) addSample(names [][]byte) {
 	if len(t.buf)/t.channels >= t.frameSamples() {
 		t.Flush()
 	}
+}
+
+// allInt32 reports whether every value in vals is an int32.
+func allInt32(vals []float64) bool {
+	for _, v := range vals {
+		if v != float64(int32(v)) {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *TextDecoder) frameSamples() int {

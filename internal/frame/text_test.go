@@ -104,3 +104,42 @@ func TestTextLongLineSkipped(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// A frame's TimeUS is when its first line arrived, counted from the first
+// line; a line that changes the shape or brings the first non-integer
+// starts a frame at its own arrival. The rate is estimated from arrivals.
+func TestTextTimestamps(t *testing.T) {
+	type got struct {
+		seq    uint32
+		timeUS uint64
+		rate   uint32
+	}
+	var frames []got
+	d := frame.NewTextDecoder(func(p *frame.Packet) {
+		if p.Type == frame.TypeData {
+			frames = append(frames, got{p.Frame.Seq, p.Frame.TimeUS, p.Frame.Rate})
+		}
+	})
+	d.FrameSamples = 2
+	clock := time.Unix(100, 0)
+	d.Now = func() time.Time { return clock }
+	for _, l := range []struct {
+		ms   int
+		line string
+	}{
+		{0, "1"}, {10, "2"}, // frame 0 at 0 ms
+		{20, "3"},     // frame 1 at 20 ms, cut short by the shape change
+		{30, "4,5"},   // frame 2 at 30 ms
+		{40, "6,7"},   //
+		{50, "8,9"},   // frame 3 at 50 ms, cut short by the float
+		{60, "1.5,2"}, // frame 4 at 60 ms
+	} {
+		clock = time.Unix(100, 0).Add(time.Duration(l.ms) * time.Millisecond)
+		d.Write([]byte(l.line + "\n"))
+	}
+	d.Flush()
+	want := []got{{0, 0, 100}, {1, 20000, 100}, {2, 30000, 100}, {3, 50000, 100}, {4, 60000, 100}}
+	if !reflect.DeepEqual(frames, want) {
+		t.Fatalf("frames %+v\nwant   %+v", frames, want)
+	}
+}
