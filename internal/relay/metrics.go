@@ -138,5 +138,3 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

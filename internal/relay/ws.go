@@ -3,6 +3,7 @@ package relay
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/coder/websocket"
@@ -68,7 +69,7 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) bool {
 	s.stats.refusedFull.Add(1)
 	s.opts.Log.Warn().Str("client", r.RemoteAddr).Int("max_clients", s.opts.MaxClients).Msg("WebSocket refused: --max-clients reached")
 	w.Header().Set("Retry-After", "5")
-	http.Error(w, "busy: this server already has its maximum of "+itoa(s.opts.MaxClients)+
+	http.Error(w, "busy: this server already has its maximum of "+strconv.Itoa(s.opts.MaxClients)+
 		" WebSocket clients (--max-clients); try again later", http.StatusServiceUnavailable)
 	return false
 }
