@@ -7,20 +7,31 @@ import (
 	"time"
 )
 
+// stickyChunk is a sticky chunk (a csv header) holding s.
+func stickyChunk(s string) *chunk {
+	c := newChunk()
+	c.sticky, c.data = true, append(c.data, s...)
+	return c
+}
+
+// frameOf is a frame chunk: frame seq of samples instants lasting dur,
+// rendered as data.
+func frameOf(seq uint32, samples uint64, dur time.Duration, data []byte) *chunk {
+	c := newChunk()
+	c.isFrame, c.seq, c.samples, c.dur = true, seq, samples, dur
+	c.data = append(c.data, data...)
+	return c
+}
+
 // TestQueueDropOldestKeepsHeaderAndOrder: a full queue under drop-oldest
 // drops the oldest frames, keeps the sticky csv header first and the rest
 // in order, and counts the drops with their exact seq range.
 func TestQueueDropOldestKeepsHeaderAndOrder(t *testing.T) {
 	q := newQueue(10*time.Millisecond, 1<<20, DropOldest)
 	ctx := context.Background()
-	h := newChunk()
-	h.sticky, h.data = true, append(h.data, "H;"...)
-	q.push(ctx, h)
+	q.push(ctx, stickyChunk("H;"))
 	for seq := range uint32(10000) { // 1 ms each: 10 fit, 9990 are dropped
-		c := newChunk()
-		c.isFrame, c.seq, c.samples, c.dur = true, seq, 1, time.Millisecond
-		c.data = fmt.Appendf(c.data, "%d;", seq)
-		q.push(ctx, c)
+		q.push(ctx, frameOf(seq, 1, time.Millisecond, fmt.Appendf(nil, "%d;", seq)))
 	}
 	got, meta, ok := q.pop(ctx, nil, 1<<20, nil)
 	if want := "H;9990;9991;9992;9993;9994;9995;9996;9997;9998;9999;"; !ok || string(got) != want || len(meta) != 11 {
@@ -33,4 +44,33 @@ func TestQueueDropOldestKeepsHeaderAndOrder(t *testing.T) {
 	if cap(q.items) > 4096 {
 		t.Errorf("queue of 11 chunks grew to capacity %d", cap(q.items))
 	}
+}
+
+// BenchmarkQueueDropOldest pushes into a full queue that nobody drains
+// (R not reading) under --when-full drop-oldest: every push drops the
+// oldest frame. The stream is 2 MHz mono in 480-sample frames (240 µs
+// each), so the default 5 s buffer holds about 20800 frames behind a
+// sticky csv header.
+func BenchmarkQueueDropOldest(b *testing.B) {
+	q := newQueue(5*time.Second, 64<<20, DropOldest)
+	ctx := context.Background()
+	q.push(ctx, stickyChunk("t,ch0\n"))
+	data := make([]byte, 64)
+	var seq uint32
+	for ; q.dur+240*time.Microsecond <= q.maxDur; seq++ {
+		q.push(ctx, frameOf(seq, 480, 240*time.Microsecond, data))
+	}
+	b.ResetTimer()
+	for range b.N {
+		q.push(ctx, frameOf(seq, 480, 240*time.Microsecond, data))
+		seq++
+	}
+	b.StopTimer()
+	if f, _ := q.dropTotals(); f != uint64(b.N) {
+		b.Fatalf("dropped %d frames, want %d", f, b.N)
+	}
+	if !q.items[q.head].sticky {
+		b.Fatal("the csv header was dropped")
+	}
+	b.ReportMetric(float64(cap(q.items)), "queue_cap")
 }
