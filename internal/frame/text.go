@@ -123,10 +123,7 @@ func (t *TextDecoder) handleLine(l []byte) {
 func (t *TextDecoder) parseValues(l []byte) (names [][]byte, ok bool) {
 	t.vals, t.fieldNames = t.vals[:0], t.fieldNames[:0]
 	for len(l) > 0 {
-		i := bytes.IndexAny(l, ", \t")
-		if i < 0 {
-			i = len(l)
-		}
+		i := fieldEnd(l)
 		field := l[:i]
 		l = l[min(i+1, len(l)):]
 		if len(field) == 0 {
@@ -144,6 +141,17 @@ func (t *TextDecoder) parseValues(l []byte) (names [][]byte, ok bool) {
 		t.fieldNames = append(t.fieldNames, name)
 	}
 	return t.fieldNames, len(t.vals) > 0 && len(t.vals) <= 255
+}
+
+// fieldEnd is the index of the first separator (comma, space or tab) in
+// l, or len(l). (bytes.IndexAny builds a set of the separators per call.)
+func fieldEnd(l []byte) int {
+	for i, c := range l {
+		if c == ',' || c == ' ' || c == '\t' {
+			return i
+		}
+	}
+	return len(l)
 }
 
 // parseNumber parses a decimal integer without allocating, and anything
