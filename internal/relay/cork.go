@@ -23,8 +23,7 @@ type corkConn struct {
 	raw    func([]byte) (int, error) // writes to the descriptor: see rawWriter
 	mu     sync.Mutex
 	corked bool
-	buf    []byte
-	pooled *[]byte // buf's backing array as taken from corkPool; nil while buf is nil
+	buf    *[]byte // the gathered bytes, from corkPool; nil between batches
 
 	// unblocked is when (UnixNano) a write last completed after waiting
 	// for the peer to make room: proof that the peer is alive and reading,
@@ -57,11 +56,10 @@ func (c *corkConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	if c.buf == nil {
-		c.pooled = corkPool.Get().(*[]byte)
-		c.buf = (*c.pooled)[:0]
+		c.buf = corkPool.Get().(*[]byte)
 	}
-	c.buf = append(c.buf, p...)
-	if len(c.buf) >= corkMax {
+	*c.buf = append(*c.buf, p...)
+	if len(*c.buf) >= corkMax {
 		if err := c.flushLocked(); err != nil {
 			return 0, err
 		}
@@ -91,14 +89,13 @@ func (c *corkConn) flushLocked() error {
 		return nil
 	}
 	var err error
-	if len(c.buf) > 0 {
-		err = c.write(c.buf)
+	if b := *c.buf; len(b) > 0 {
+		err = c.write(b)
+		*c.buf = b[:0]
 	}
-	c.buf = c.buf[:0]
 	if !c.corked { // put back the pointer taken: a new one would cost an allocation per batch
-		*c.pooled = c.buf
-		corkPool.Put(c.pooled)
-		c.buf, c.pooled = nil, nil
+		corkPool.Put(c.buf)
+		c.buf = nil
 	}
 	return err
 }
