@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -59,7 +60,7 @@ func (f *flow) mark() {
 	f.count++
 	f.marks = append(f.marks, flowMark{f.count, f.sent.Load()})
 	if len(f.marks) > 64 { // pongs that never came
-		f.marks = f.marks[1:]
+		f.marks = slices.Delete(f.marks, 0, 1)
 	}
 }
 
@@ -72,10 +73,11 @@ func (f *flow) onPong(payload []byte) {
 	}
 	f.mu.Lock()
 	var off int64 = -1
-	for len(f.marks) > 0 && f.marks[0].id <= id {
-		off = max(off, f.marks[0].offset)
-		f.marks = f.marks[1:]
+	k := 0
+	for ; k < len(f.marks) && f.marks[k].id <= id; k++ {
+		off = max(off, f.marks[k].offset)
 	}
+	f.marks = slices.Delete(f.marks, 0, k) // in place: reslicing past the front cost an allocation per ping
 	f.mu.Unlock()
 	if off > f.acked.Load() {
 		f.acked.Store(off) // only this callback stores acked
