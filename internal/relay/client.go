@@ -37,7 +37,7 @@ type client struct {
 	connected time.Time
 	log       zerolog.Logger
 	cmdDenied *wsproto.Error // why this client may not send commands; nil if it may
-	cork      *corkConn      // the connection under the WebSocket, nil if unknown
+	cork      *corkConn      // the connection under the WebSocket (Listen wraps every one)
 	watchdog  *time.Timer    // cuts the connection when a batch takes longer than --write-timeout
 	timedOut  atomic.Bool
 
@@ -193,17 +193,12 @@ func (c *client) begin() {
 	} else {
 		c.watchdog.Reset(c.srv.opts.WriteTimeout)
 	}
-	if c.cork != nil {
-		c.cork.cork()
-	}
+	c.cork.cork()
 }
 
 // end sends what the batch gathered and disarms the deadline.
 func (c *client) end() error {
-	var err error
-	if c.cork != nil {
-		err = c.cork.uncork()
-	}
+	err := c.cork.uncork()
 	c.watchdog.Stop()
 	return c.writeErr(err)
 }

@@ -125,7 +125,8 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, c)
 }
 
-// corkOf returns the request's corkConn, or nil.
+// corkOf returns the request's corkConn: every connection Serve accepts
+// is one (Listen wraps the listener in corkListener).
 func corkOf(ctx context.Context) *corkConn {
 	c, _ := ctx.Value(connKey{}).(*corkConn)
 	return c

@@ -87,9 +87,5 @@ const deadAfter = 2
 // lastSign is the latest sign of life: connect, a pong, or a write that
 // waited for the client to read.
 func (c *client) lastSign() time.Time {
-	t := max(c.connected.UnixNano(), c.flow.lastPong.Load())
-	if c.cork != nil {
-		t = max(t, c.cork.unblocked.Load())
-	}
-	return time.Unix(0, t)
+	return time.Unix(0, max(c.connected.UnixNano(), c.flow.lastPong.Load(), c.cork.unblocked.Load()))
 }
