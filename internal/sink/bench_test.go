@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -62,35 +63,52 @@ func (p *stampPort) sentAt(seq uint32) (time.Time, bool) {
 	return t, ok
 }
 
-// benchChain is sim -> serve -> sink --virtual (csv) with a stamping sim.
-func benchChain(b *testing.B, cfg adcsim.Config) (*stampPort, *running, *os.File) {
-	sp, _, r, rd := benchChainURL(b, cfg)
-	return sp, r, rd
-}
-
-func benchChainURL(b *testing.B, cfg adcsim.Config) (*stampPort, string, *running, *os.File) {
-	link := b.TempDir() + "/ttySIM"
-	p, err := vport.Create(link)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dev, err := adcsim.NewDevice(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	sp := newStampPort(p)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); dev.Run(ctx, sp) }()
-	b.Cleanup(func() { cancel(); p.Close(); <-done })
+// benchChain is sim -> serve -> sink --virtual (csv) with a stamping sim;
+// it returns the sim's port, serve's URL, the sink and a reader of its pty.
+func benchChain(b *testing.B, cfg adcsim.Config) (*stampPort, string, *running, *os.File) {
+	var sp *stampPort
+	link := runDevice(b, cfg, func(p *vport.Port) io.ReadWriter { sp = newStampPort(p); return sp })
 	srv := startServe(b, link, "127.0.0.1:0", 10*time.Second)
 	r := startSink(b, srv.url, func(o *Options) { o.Log = zerolog.Nop() })
-	rd, err := os.OpenFile(r.info.Name, os.O_RDONLY|syscall.O_NOCTTY, 0)
+	return sp, srv.url, r, openReader(b, r.info.Name)
+}
+
+// openReader opens the pty slave name for reading (without O_NONBLOCK,
+// unlike openLikeR), closed at cleanup.
+func openReader(tb testing.TB, name string) *os.File {
+	tb.Helper()
+	rd, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOCTTY, 0)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { rd.Close() })
-	return sp, srv.url, r, rd
+	tb.Cleanup(func() { rd.Close() })
+	return rd
+}
+
+// firstColumns calls each with the first column of every csv line that b
+// completes; line carries an incomplete line from one call to the next.
+func firstColumns(b []byte, line *[]byte, each func(v int64)) {
+	for _, c := range b {
+		if c != '\n' {
+			*line = append(*line, c)
+			continue
+		}
+		v, _ := strconv.ParseInt(string((*line)[:bytes.IndexByte(*line, ',')]), 10, 64)
+		*line = (*line)[:0]
+		each(v)
+	}
+}
+
+// reportLatency reports the median, 99th percentile and maximum of lat as
+// prefix+"p50_µs", "p99_µs" and "max_µs".
+func reportLatency(b *testing.B, prefix string, lat []time.Duration) {
+	if len(lat) == 0 {
+		return
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), prefix+"p50_µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), prefix+"p99_µs")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), prefix+"max_µs")
 }
 
 // wsArrivals records when a plain WebSocket client of serve receives each
@@ -132,7 +150,7 @@ func wsArrivals(ctx context.Context, url string) func(seq uint32) (time.Time, bo
 func BenchmarkE2ELatency(b *testing.B) {
 	cfg := adcsim.DefaultConfig()
 	cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType, cfg.FrameSamples = "counter", 10000, 2, "i32", 10
-	sp, url, _, rd := benchChainURL(b, cfg)
+	sp, url, _, rd := benchChain(b, cfg)
 	wsAt := wsArrivals(b.Context(), url)
 	var lat, serveLat, sinkLat []time.Duration
 	buf := make([]byte, 64<<10)
@@ -145,39 +163,28 @@ func BenchmarkE2ELatency(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, c := range buf[:n] {
-			if c != '\n' {
-				line = append(line, c)
-				continue
+		firstColumns(buf[:n], &line, func(v int64) {
+			if v%10 != 9 {
+				return
 			}
-			v, _ := strconv.ParseInt(string(line[:bytes.IndexByte(line, ',')]), 10, 64)
-			line = line[:0]
-			if v%10 == 9 {
-				if at, ok := sp.sentAt(uint32(v / 10)); ok {
-					if warm++; warm > 300 {
-						lat = append(lat, now.Sub(at))
-						if w, ok := wsAt(uint32(v / 10)); ok {
-							serveLat = append(serveLat, w.Sub(at))
-							sinkLat = append(sinkLat, now.Sub(w))
-						}
-					}
-				}
+			at, ok := sp.sentAt(uint32(v / 10))
+			if !ok {
+				return
 			}
-		}
+			if warm++; warm <= 300 {
+				return
+			}
+			lat = append(lat, now.Sub(at))
+			if w, ok := wsAt(uint32(v / 10)); ok {
+				serveLat = append(serveLat, w.Sub(at))
+				sinkLat = append(sinkLat, now.Sub(w))
+			}
+		})
 	}
 	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50_µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99_µs")
-	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max_µs")
-	slices.Sort(serveLat)
-	if n := len(serveLat); n > 0 {
-		b.ReportMetric(float64(serveLat[n/2].Microseconds()), "serve_only_p50_µs")
-		b.ReportMetric(float64(serveLat[n*99/100].Microseconds()), "serve_only_p99_µs")
-		slices.Sort(sinkLat)
-		b.ReportMetric(float64(sinkLat[n/2].Microseconds()), "sink_share_p50_µs")
-		b.ReportMetric(float64(sinkLat[n*99/100].Microseconds()), "sink_share_p99_µs")
-	}
+	reportLatency(b, "", lat)
+	reportLatency(b, "serve_only_", serveLat)
+	reportLatency(b, "sink_share_", sinkLat)
 }
 
 // BenchmarkE2ESustainedCSV: sim (counter, mono i16) -> serve -> sink csv ->
@@ -188,7 +195,7 @@ func BenchmarkE2ESustainedCSV(b *testing.B) {
 		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
 			cfg := adcsim.DefaultConfig()
 			cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType = "counter", rate, 1, "i16"
-			_, r, rd := benchChain(b, cfg)
+			_, _, r, rd := benchChain(b, cfg)
 			var got atomic.Int64
 			go func() { // reads until the port closes, also while the sink stops
 				buf := make([]byte, 256<<10)
@@ -230,8 +237,7 @@ func BenchmarkSinkCSV(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.box.close()
-	rd, _ := os.OpenFile(s.info.Name, os.O_RDONLY|syscall.O_NOCTTY, 0)
-	defer rd.Close()
+	rd := openReader(b, s.info.Name)
 	go func() {
 		buf := make([]byte, 256<<10)
 		for {
@@ -295,25 +301,16 @@ func BenchmarkSinkLatency(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, ch := range buf[:n] {
-			if ch != '\n' {
-				line = append(line, ch)
-				continue
-			}
-			v, _ := strconv.ParseInt(string(line[:bytes.IndexByte(line, ',')]), 10, 64)
-			line = line[:0]
+		firstColumns(buf[:n], &line, func(v int64) {
 			if v%testSamples == testSamples-1 && v/testSamples >= 100 {
 				mu.Lock()
 				lat = append(lat, now.Sub(sentAt[uint32(v/testSamples)]))
 				mu.Unlock()
 			}
-		}
+		})
 	}
 	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50_µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99_µs")
-	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max_µs")
+	reportLatency(b, "", lat)
 }
 
 // BenchmarkPtyBaseline is the floor under the sink's latency: one 110-byte
@@ -344,8 +341,5 @@ func BenchmarkPtyBaseline(b *testing.B) {
 		lat = append(lat, time.Since(t0))
 	}
 	b.StopTimer()
-	slices.Sort(lat)
-	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50_µs")
-	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99_µs")
-	b.ReportMetric(float64(lat[len(lat)-1].Microseconds()), "max_µs")
+	reportLatency(b, "", lat)
 }

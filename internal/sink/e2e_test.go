@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -51,24 +52,35 @@ func startSim(t *testing.T, rate uint32) (string, *syncBuf) {
 // may fall (nobody reading, or a starved machine) before it drops frames.
 func startSimLag(t *testing.T, rate uint32, maxLag time.Duration) (string, *syncBuf) {
 	t.Helper()
-	link := filepath.Join(t.TempDir(), "ttySIM")
-	p, err := vport.Create(link)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := adcsim.DefaultConfig()
 	cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType, cfg.FrameSamples = "counter", rate, 2, "i32", e2eF
 	cfg.MaxLag = maxLag
+	raw := &syncBuf{}
+	link := runDevice(t, cfg, func(p *vport.Port) io.ReadWriter { return teePort{p, raw} })
+	return link, raw
+}
+
+// runDevice runs a simulated device with cfg on a new pty until cleanup,
+// writing through port(p) (a recorder around the pty), and returns the
+// pty's link.
+func runDevice(tb testing.TB, cfg adcsim.Config, port func(p *vport.Port) io.ReadWriter) string {
+	tb.Helper()
+	link := filepath.Join(tb.TempDir(), "ttySIM")
+	p, err := vport.Create(link)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	dev, err := adcsim.NewDevice(cfg)
 	if err != nil {
-		t.Fatal(err)
+		p.Close()
+		tb.Fatal(err)
 	}
-	raw := &syncBuf{}
+	w := port(p)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); dev.Run(ctx, teePort{p, raw}) }()
-	t.Cleanup(func() { cancel(); p.Close(); <-done })
-	return link, raw
+	go func() { defer close(done); dev.Run(ctx, w) }()
+	tb.Cleanup(func() { cancel(); p.Close(); <-done })
+	return link
 }
 
 // serveProc is a running serve.
