@@ -42,10 +42,6 @@ func NewDecoder(onPacket func(p *Packet)) *Decoder {
 // Stats returns the counters so far.
 func (d *Decoder) Stats() Stats { return d.stats }
 
-// ResetSeq forgets the sequence history, as when a different device is
-// attached. The next frame counts as the first.
-func (d *Decoder) ResetSeq() { d.seq.Reset() }
-
 // Resync drops any partial packet, as after the port was reopened: the
 // bytes held so far are counted as noise.
 func (d *Decoder) Resync() {

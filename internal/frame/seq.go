@@ -62,6 +62,3 @@ func (t *SeqTracker) Next() (uint32, bool) { return t.next, t.started }
 
 // Expect makes the tracker expect seq next, as after resuming a stream.
 func (t *SeqTracker) Expect(seq uint32) { t.next, t.started = seq, true }
-
-// Reset forgets everything seen.
-func (t *SeqTracker) Reset() { *t = SeqTracker{} }
