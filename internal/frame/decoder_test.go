@@ -2,6 +2,7 @@ package frame_test
 
 import (
 	"bytes"
+	"errors"
 	"math/rand/v2"
 	"reflect"
 	"testing"
@@ -165,7 +166,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for name, c := range cases {
 		var p frame.Packet
-		if err := frame.Parse(&p, c.b); !errorsIs(err, c.want) {
+		if err := frame.Parse(&p, c.b); !errors.Is(err, c.want) {
 			t.Errorf("%s: err %v, want %v", name, err, c.want)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/frame/frametest"
@@ -87,7 +88,7 @@ func FuzzTextDecoder(f *testing.F) {
 				checkInvariants(p)
 				got = append(got, string(p.Raw[4:])) // without the prefix: time fields are fixed below
 			})
-			d.Now = func() (z timeT) { return }
+			d.Now = func() time.Time { return time.Time{} }
 			prev := 0
 			for _, c := range cuts {
 				d.Write(in[prev:c])

@@ -2,13 +2,9 @@ package frame_test
 
 import (
 	"encoding/binary"
-	"errors"
-	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 )
-
-func errorsIs(err, target error) bool { return errors.Is(err, target) }
 
 // reCRC recomputes the CRC trailer of packet b in place.
 func reCRC(b []byte) []byte {
@@ -23,5 +19,3 @@ func badSampleType() []byte {
 	b[frame.PrefixSize+17] = 9
 	return b
 }
-
-type timeT = time.Time
