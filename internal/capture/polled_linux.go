@@ -33,11 +33,11 @@ type polledPort struct {
 	port serial.Port
 }
 
-// openDevice opens path for capture, as a polledPort. It opens path twice: first as a non-blocking file for the
-// poller (before serial.Open, whose exclusive-access lock would refuse a
-// second open), then with go.bug.st/serial to apply mode. The two opens
-// are separate file descriptions, so go.bug.st/serial's blocking mode does
-// not affect ours.
+// openDevice opens path for capture, as a polledPort. It opens path twice:
+// first as a non-blocking file for the poller, then with open (serial.Open)
+// to apply mode. The order matters: serial.Open takes the exclusive-access
+// lock, which would refuse any later open. The two opens are separate file
+// descriptions, so go.bug.st/serial's blocking mode does not affect ours.
 func openDevice(path string, mode *serial.Mode, open func(string, *serial.Mode) (serial.Port, error)) (io.ReadWriteCloser, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
 	if err != nil {
