@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -16,25 +17,21 @@ import (
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
-// runR runs an R script with args and returns its stdout.
+// runR runs an R script with args and returns its stdout; it kills R
+// after 60s.
 func runR(t *testing.T, script string, args ...string) string {
 	t.Helper()
 	rscript := testenv.Need(t, "Rscript", "r-base-core")
 	f := filepath.Join(t.TempDir(), "test.R")
-	os.WriteFile(f, []byte(script), 0o600)
-	cmd := exec.Command(rscript, append([]string{"--vanilla", f}, args...)...)
+	if err := os.WriteFile(f, []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, rscript, append([]string{"--vanilla", f}, args...)...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	done := make(chan struct{})
-	time.AfterFunc(60*time.Second, func() {
-		select {
-		case <-done:
-		default:
-			cmd.Process.Kill()
-		}
-	})
 	out, err := cmd.Output()
-	close(done)
 	if err != nil {
 		t.Fatalf("Rscript: %v\nstdout: %s\nstderr: %s", err, out, stderr.String())
 	}
