@@ -215,7 +215,7 @@ func TestCommandsUpAndRepliesToPort(t *testing.T) {
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 0)
 	readUntil(t, rd, 5*time.Second, lineCount(testSamples))
-	w, err := os.OpenFile(r.info.Link, os.O_WRONLY, 0)
+	w, err := openWrite(r.info.Link)
 	if err != nil {
 		t.Fatal(err)
 	}
