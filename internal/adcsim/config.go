@@ -110,7 +110,7 @@ func knownSignal(s string) bool {
 
 func (c *Config) validateFrameSamples(add addFunc) {
 	st, _ := frame.ParseSampleType(c.SampleType)
-	maxN := min(math.MaxUint16, frame.MaxPayload/(c.Channels*st.Size()))
+	maxN := maxFrameSamples(c.Channels, st)
 	if c.FrameSamples < 0 || c.FrameSamples > maxN {
 		add("frame-samples", "must be 0 (auto) or 1..%d for %d channels of %s, got %d", maxN, c.Channels, st, c.FrameSamples)
 	}

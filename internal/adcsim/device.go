@@ -93,8 +93,13 @@ func (d *Device) frameSamples(rate uint32) int {
 	if d.cfg.FrameSamples > 0 {
 		return d.cfg.FrameSamples
 	}
-	maxN := min(math.MaxUint16, frame.MaxPayload/(d.cfg.Channels*d.st.Size()))
-	return min(max(1, int(rate/100)), maxN)
+	return min(max(1, int(rate/100)), maxFrameSamples(d.cfg.Channels, d.st))
+}
+
+// maxFrameSamples is the most sample instants a frame of channels x st
+// carries.
+func maxFrameSamples(channels int, st frame.SampleType) int {
+	return min(math.MaxUint16, frame.MaxPayload/(channels*st.Size()))
 }
 
 // Rate is the sample rate the device starts with (the wav file's rate for
