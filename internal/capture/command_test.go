@@ -49,7 +49,10 @@ func TestCommandsReachTheDeviceAsLines(t *testing.T) {
 			t.Fatalf("line %d: got %q, want %q", i, got[i], want[i])
 		}
 	}
-	waitStat(t, func() bool { return c.Stats().Commands == senders*each })
+	s := statsWhen(t, c, func(s Stats) bool { return s.Commands >= senders*each })
+	if s.Commands != senders*each || s.CommandErrors != 0 {
+		t.Fatalf("stats %+v: want %d commands, no errors", s, senders*each)
+	}
 }
 
 func readLines(t *testing.T, p interface {
@@ -67,14 +70,4 @@ func readLines(t *testing.T, p interface {
 		t.Fatalf("read %d lines, want %d: %v", len(out), n, sc.Err())
 	}
 	return out
-}
-
-func waitStat(t *testing.T, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 250 && !cond(); i++ {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !cond() {
-		t.Fatal("counter not updated")
-	}
 }
