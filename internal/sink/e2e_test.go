@@ -238,8 +238,10 @@ func TestE2EEverySampleOnceInEachFormat(t *testing.T) {
 	}
 }
 
-// checkRaw: the sink's raw output is an info packet then data packets
-// that are, byte for byte, a contiguous run of what the device wrote.
+// checkRaw: the sink's raw output is the device's info packet, then data
+// packets each byte-identical to one the device wrote. They usually form
+// one contiguous run of its output; that is logged, not required, since a
+// loss on the device's side (reported as a gap) breaks the run.
 func checkRaw(t *testing.T, out, sim []byte) {
 	t.Helper()
 	// cut at a packet boundary: the reader may have stopped mid-packet

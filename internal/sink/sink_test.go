@@ -261,7 +261,7 @@ func TestRepliesOnlyLoggedByDefault(t *testing.T) {
 	}
 }
 
-// sampleRuns returns the frame seqs present in csv output of the test
+// seqsOf returns the frame seqs present in csv output of the test
 // stream, checking each frame is complete and in order.
 func seqsOf(t *testing.T, csv []byte) []uint32 {
 	t.Helper()
