@@ -149,7 +149,7 @@ func downReason(err error) string {
 	case isClosedErr(err):
 		return "port closed: device unplugged?"
 	case errors.Is(err, io.EOF):
-		return "end of stream"
+		return "end of stream: device hung up (unplugged?)"
 	}
 	return "read error: " + err.Error()
 }
