@@ -1,12 +1,16 @@
 // A small in-place iterative radix-2 FFT and a magnitude spectrum helper.
 
-const cache = new Map(); // n -> {cos, sin, rev, hann}
+// n -> {cos, sin, rev, hann, re, im}; re and im are spectrum's scratch.
+const cache = new Map();
 
 function tables(n) {
   let t = cache.get(n);
   if (t) return t;
   const bits = Math.log2(n);
-  t = { cos: new Float64Array(n / 2), sin: new Float64Array(n / 2), rev: new Uint32Array(n), hann: new Float64Array(n) };
+  t = {
+    cos: new Float64Array(n / 2), sin: new Float64Array(n / 2), rev: new Uint32Array(n), hann: new Float64Array(n),
+    re: new Float64Array(n), im: new Float64Array(n),
+  };
   for (let i = 0; i < n / 2; i++) {
     t.cos[i] = Math.cos((2 * Math.PI * i) / n);
     t.sin[i] = -Math.sin((2 * Math.PI * i) / n);
@@ -29,8 +33,12 @@ export function fft(re, im) {
   for (let i = 0; i < n; i++) {
     const j = t.rev[i];
     if (j > i) {
-      [re[i], re[j]] = [re[j], re[i]];
-      [im[i], im[j]] = [im[j], im[i]];
+      let v = re[i];
+      re[i] = re[j];
+      re[j] = v;
+      v = im[i];
+      im[i] = im[j];
+      im[j] = v;
     }
   }
   for (let size = 2; size <= n; size *= 2) {
@@ -50,16 +58,18 @@ export function fft(re, im) {
   }
 }
 
-// spectrum returns the single-sided amplitude spectrum in dB (n/2+1 bins)
-// of the samples x (length n, a power of two) after removing the (window-
-// weighted) mean and applying a Hann window. NaN samples count as the mean.
-export function spectrum(x) {
+// spectrum returns the single-sided amplitude spectrum in dB (n/2+1 bins,
+// written into out if given) of the samples x (length n, a power of two)
+// after removing the (window-weighted) mean and applying a Hann window. NaN
+// samples count as the mean. The transform runs in scratch arrays kept per
+// length, so a redraw allocates nothing (the page is single-threaded).
+export function spectrum(x, out = new Float32Array(x.length / 2 + 1)) {
   const n = x.length;
   const t = tables(n);
   let sum = 0, wk = 0; // the window-weighted mean: removing it empties the DC bin
   for (let i = 0; i < n; i++) if (x[i] === x[i]) { sum += x[i] * t.hann[i]; wk += t.hann[i]; }
   const mean = wk ? sum / wk : 0;
-  const re = new Float64Array(n), im = new Float64Array(n);
+  const re = t.re, im = t.im.fill(0);
   let wsum = 0;
   for (let i = 0; i < n; i++) {
     const v = x[i] === x[i] ? x[i] - mean : 0;
@@ -67,9 +77,8 @@ export function spectrum(x) {
     wsum += t.hann[i];
   }
   fft(re, im);
-  const out = new Float32Array(n / 2 + 1);
   for (let i = 0; i <= n / 2; i++) {
-    const amp = (Math.hypot(re[i], im[i]) * (i === 0 || i === n / 2 ? 1 : 2)) / wsum;
+    const amp = (Math.sqrt(re[i] * re[i] + im[i] * im[i]) * (i === 0 || i === n / 2 ? 1 : 2)) / wsum;
     out[i] = 20 * Math.log10(amp + 1e-12);
   }
   return out;

@@ -110,17 +110,23 @@ function laneLabels(ctx, L, c, title, lo, hi, colors, dpr) {
   label(ctx, fmt(lo), L.w - pad, y0 + L.h - pad, "right", "bottom", colors, dpr);
 }
 
-const colMin = { a: new Float32Array(0) };
-const colMax = { a: new Float32Array(0) };
+// colMin and colMax hold each pixel column's range for drawColumns, kept
+// between redraws and grown by columns.
+let colMin = new Float32Array(0);
+let colMax = new Float32Array(0);
+
+function columns(n) {
+  if (colMin.length < n) {
+    colMin = new Float32Array(n);
+    colMax = new Float32Array(n);
+  }
+}
 
 // envelope fills lo/hi per column for samples [start, start+n) of track;
 // NaN marks a column without data. Returns [min, max] over all columns.
 function envelope(track, start, n, cols) {
-  if (colMin.a.length < cols) {
-    colMin.a = new Float32Array(cols);
-    colMax.a = new Float32Array(cols);
-  }
-  const lo = colMin.a, hi = colMax.a, r = [0, 0];
+  columns(cols);
+  const lo = colMin, hi = colMax, r = [0, 0];
   let mn = Infinity, mx = -Infinity;
   const spp = n / cols;
   if (spp < 1) return interpolate(track, start, spp, cols);
@@ -143,7 +149,7 @@ function envelope(track, start, n, cols) {
 // columns: the range of the straight lines between samples across the
 // column, so drawing the columns traces the polyline through the samples.
 function interpolate(track, start, spp, cols) {
-  const lo = colMin.a, hi = colMax.a;
+  const lo = colMin, hi = colMax;
   let mn = Infinity, mx = -Infinity;
   const v = (t) => {
     const i = Math.floor(t), a = track.at(start + i), b = track.at(start + i + 1);
@@ -237,7 +243,7 @@ function drawColumns(ctx, L, c, y, color, dpr) {
   const cols = L.w, top = L.y(c), h = L.y(c + 1) - top;
   const px = rgba32(color);
   const { u32 } = layerFor(cols, h);
-  const a = colMin.a, b = colMax.a, pen = Math.max(1, Math.round(1.5 * dpr)); // line thickness
+  const a = colMin, b = colMax, pen = Math.max(1, Math.round(1.5 * dpr)); // line thickness
   let pLo = NaN, pHi = NaN;
   for (let x = 0; x < cols; x++) {
     let l = a[x], hv = b[x];
@@ -268,6 +274,10 @@ export function fftSize(track) {
   return n;
 }
 
+// spec holds the samples and the spectrum of one lane, reused across lanes
+// and redraws while the FFT size stays.
+const spec = { x: new Float32Array(0), db: new Float32Array(0) };
+
 // drawSpectrum draws the amplitude spectrum (dB) of each track's newest
 // samples, 0 to rate/2 on a linear frequency axis.
 export function drawSpectrum(ctx, canvas, view) {
@@ -275,24 +285,25 @@ export function drawSpectrum(ctx, canvas, view) {
   const L = lanes(canvas, n, view.dpr);
   const nyq = view.rate / 2;
   grid(ctx, L, n, view.colors, view.dpr, (f) => fmtHz(f * nyq));
+  columns(L.w);
   for (let c = 0; c < n; c++) {
     const tr = view.tracks[c];
     const size = fftSize(tr);
-    const db = spectrum(tr.copy(tr.total - size, tr.total));
+    if (spec.x.length !== size) {
+      spec.x = new Float32Array(size);
+      spec.db = new Float32Array(size / 2 + 1);
+    }
+    const db = spectrum(tr.copy(tr.total - size, tr.total, spec.x), spec.db);
     let peak = -Infinity;
     for (let i = 1; i < db.length; i++) if (db[i] > peak) peak = db[i];
     const hi = Math.ceil((peak + 5) / 10) * 10, lo = hi - 100;
     const y = yMap(L, c, lo, hi);
     const bins = db.length - 1;
-    if (colMin.a.length < L.w) {
-      colMin.a = new Float32Array(L.w);
-      colMax.a = new Float32Array(L.w);
-    }
     for (let x = 0; x < L.w; x++) {
       const b0 = Math.floor((x * bins) / L.w), b1 = Math.max(b0 + 1, Math.floor(((x + 1) * bins) / L.w));
       let m = -Infinity;
       for (let b = b0; b < b1; b++) if (db[b] > m) m = db[b];
-      colMin.a[x] = colMax.a[x] = Math.max(lo, m);
+      colMin[x] = colMax[x] = Math.max(lo, m);
     }
     drawColumns(ctx, L, c, y, view.colors.traces[c % view.colors.traces.length], view.dpr);
     laneLabels(ctx, L, c, `${view.titles[c]} · ${size}-point FFT, dB`, lo, hi, view.colors, view.dpr);

@@ -144,10 +144,15 @@ export class Track {
     acc[1] = mx;
   }
 
-  // copy returns the raw samples [s0, s1) (NaN where not held).
-  copy(s0, s1) {
-    const out = new Float32Array(Math.max(0, s1 - s0));
-    for (let i = s0; i < s1; i++) out[i - s0] = this.at(i);
+  // copy returns the raw samples [s0, s1) (NaN where not held), in out if
+  // given (its length s1 - s0).
+  copy(s0, s1, out = new Float32Array(Math.max(0, s1 - s0))) {
+    const from = this.rawFrom(), to = this.total, raw = this.raw, mask = this.rawMask;
+    for (let i = s0; i < s1; i++) {
+      let v = NaN; // an if: the ?: form boxed every sample in V8 (measured)
+      if (i >= from && i < to) v = raw[i & mask];
+      out[i - s0] = v;
+    }
     return out;
   }
 }
