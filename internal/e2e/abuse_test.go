@@ -38,10 +38,6 @@ func simServe(t testing.TB, edit func(o *serve.Options)) *serveRig {
 	return srv
 }
 
-func bearer(token string) http.Header {
-	return http.Header{"Authorization": {"Bearer " + token}}
-}
-
 // upgrade sends a WebSocket handshake as a plain HTTP request and returns
 // the status, the body and the headers of a refusal.
 func upgrade(t *testing.T, rawURL string, h http.Header) (int, string, http.Header) {
@@ -127,11 +123,11 @@ func TestAbuseHTTP(t *testing.T) {
 	expectRefusal(t, "bad format", srv.ws+"?format=xml&token="+abuseToken, nil, 400, "bad format=xml: want binary, json or csv")
 	expectRefusal(t, "bad since", srv.ws+"?since=-1&token="+abuseToken, nil, 400, `bad since="-1": want a frame sequence number 0..4294967295`)
 	for _, p := range []string{"/metrics", "/api/info"} {
-		if code, _ := upgradeGet(t, srv.base+p); code != 401 {
+		if code, _ := httpGet(t, srv.base+p, nil); code != 401 {
 			t.Errorf("GET %s without token: HTTP %d, want 401", p, code)
 		}
 	}
-	if code, _ := upgradeGet(t, srv.base+"/healthz"); code != 200 {
+	if code, _ := httpGet(t, srv.base+"/healthz", nil); code != 200 {
 		t.Errorf("GET /healthz without token: HTTP %d, want 200", code)
 	}
 	floodMaxClients(t, srv, maxClients)
@@ -141,17 +137,6 @@ func TestAbuseHTTP(t *testing.T) {
 			m["requests_unauthorized_total"], m["clients_refused_origin_total"], m["clients_refused_full_total"])
 	}
 	checkWitness(t, w, srv)
-}
-
-func upgradeGet(t *testing.T, u string) (int, string) {
-	t.Helper()
-	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // floodMaxClients fills every client slot (the witness holds one), checks
@@ -233,27 +218,13 @@ func TestAbuseMessages(t *testing.T) {
 		t.Errorf("oversize message: connection ended with %d %q, want 1009", code, reason)
 	}
 	// serve counts the oversize client after the library has sent 1009.
-	m := waitMetric(t, srv, "client_oversize_total", 1, 2*time.Second)
+	m := srv.waitMetric(t, "client_oversize_total", 1, 2*time.Second)
 	if m["client_oversize_total"] != 1 || m["client_errors_total"] != float64(len(cases)) {
 		t.Errorf("metrics: oversize %v (want 1), client errors %v (want %d)", m["client_oversize_total"], m["client_errors_total"], len(cases))
 	}
 	floodBadMessages(t, srv, 5000)
 	srv.running(t)
 	checkWitness(t, w, srv)
-}
-
-// waitMetric polls /metrics until name reaches want (at most d) and
-// returns the last metrics read.
-func waitMetric(t *testing.T, srv *serveRig, name string, want float64, d time.Duration) map[string]float64 {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		m := srv.metrics(t)
-		if m[name] >= want || time.Now().After(deadline) {
-			return m
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // floodBadMessages sends n malformed messages as fast as possible on a

@@ -185,12 +185,7 @@ func settle(t *testing.T, srv *serveRig, recs []*wsRec) int64 {
 	if m["frames_received_total"] == 0 {
 		t.Fatal("serve published no frames")
 	}
-	_, b := srv.get(t, "/healthz")
-	var h struct{ Seq uint32 }
-	if err := jsonUnmarshal(b, &h); err != nil {
-		t.Fatal(err)
-	}
-	last := int64(h.Seq) - 1
+	last := srv.nextSeq(t) - 1
 	for _, r := range recs {
 		r.waitSeq(t, last, 10*time.Second)
 	}

@@ -348,18 +348,35 @@ func (r *serveRig) running(t testing.TB) {
 // get fetches a path with the rig's token and returns status and body.
 func (r *serveRig) get(t testing.TB, path string) (int, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", r.base+path, nil)
+	var h http.Header
 	if r.token != "" {
-		req.Header.Set("Authorization", "Bearer "+r.token)
+		h = bearer(r.token)
 	}
-	cl := &http.Client{Timeout: 5 * time.Second}
-	resp, err := cl.Do(req)
+	return httpGet(t, r.base+path, h)
+}
+
+// httpGet fetches url with the header h (may be nil) and returns status
+// and body.
+func httpGet(t testing.TB, url string, h http.Header) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
 	if err != nil {
-		t.Fatalf("GET %s: %v", path, err)
+		t.Fatal(err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
+}
+
+func bearer(token string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + token}}
 }
 
 // metrics parses /metrics into name -> value (without the wsbridge_ prefix).
@@ -393,18 +410,25 @@ func (r *serveRig) nextSeq(t testing.TB) int64 {
 	return int64(h.Seq)
 }
 
-// waitFrames waits until serve has published at least n frames.
-func (r *serveRig) waitFrames(t testing.TB, n float64, d time.Duration) {
+// waitMetric polls /metrics until name reaches want (at most d) and
+// returns the last metrics read.
+func (r *serveRig) waitMetric(t testing.TB, name string, want float64, d time.Duration) map[string]float64 {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for {
-		if m := r.metrics(t); m["frames_received_total"] >= n {
-			return
+		m := r.metrics(t)
+		if m[name] >= want || time.Now().After(deadline) {
+			return m
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("serve published fewer than %v frames in %v", n, d)
-		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitFrames waits until serve has published at least n frames.
+func (r *serveRig) waitFrames(t testing.TB, n float64, d time.Duration) {
+	t.Helper()
+	if m := r.waitMetric(t, "frames_received_total", n, d); m["frames_received_total"] < n {
+		t.Fatalf("serve published fewer than %v frames in %v", n, d)
 	}
 }
 
