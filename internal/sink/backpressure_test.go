@@ -23,7 +23,9 @@ func TestLateReaderBoundedAndExactDrops(t *testing.T) {
 				o.Buffer, o.WhenFull = 200*time.Millisecond, policy
 				o.onSink = func(s *Sink) { sk = s }
 			})
-			maxDur := watchQueue(sk, 500*time.Millisecond)
+			// the reader opens once every frame has arrived (or, under
+			// block, the sink waits for room), however slowly they come
+			maxDur := watchQueue(sk, 10*time.Second, func() bool { return sk.st.frames.Load() == total || sk.q.isBlocked() })
 			rd := openLikeR(t, r.info.Name)
 			// read until every frame is either read or counted as dropped
 			var out []byte
@@ -73,11 +75,12 @@ func newTServerURL(t *testing.T, script func(c *tconn)) string {
 	return ts.url()
 }
 
-// watchQueue samples the queue for d and returns the largest duration seen.
-func watchQueue(s *Sink, d time.Duration) time.Duration {
+// watchQueue samples the queue for d, or until done() if done is not nil,
+// and returns the largest duration seen.
+func watchQueue(s *Sink, d time.Duration, done func() bool) time.Duration {
 	end := time.Now().Add(d)
 	var maxD time.Duration
-	for time.Now().Before(end) {
+	for time.Now().Before(end) && (done == nil || !done()) {
 		q, _ := s.q.level()
 		maxD = max(maxD, q)
 		time.Sleep(time.Millisecond)

@@ -435,10 +435,10 @@ func TestE2ELateAndStallingReaderBoundedExactDrops(t *testing.T) {
 		o.Buffer = 200 * time.Millisecond
 		o.onSink = func(s *Sink) { sk = s }
 	})
-	maxQ := watchQueue(sk, time.Second) // nobody reads for 1s
+	maxQ := watchQueue(sk, time.Second, nil) // nobody reads for 1s
 	rd := openLikeR(t, r.info.Name)
 	out := readFor(rd, 500*time.Millisecond)
-	maxQ2 := watchQueue(sk, time.Second) // the reader stalls for 1s
+	maxQ2 := watchQueue(sk, time.Second, nil) // the reader stalls for 1s
 	out = append(out, readFor(rd, time.Second)...)
 	out = out[:bytes.LastIndexByte(out, '\n')+1]
 	sum := r.stop(t)
