@@ -26,27 +26,35 @@ type chain struct {
 	chk   *counterCheck
 }
 
+// chainOpts tune a chain; zero values are serve's and sink's defaults and a
+// device that stays plugged in.
 type chainOpts struct {
 	history   time.Duration
 	servePing time.Duration
 	sinkPing  time.Duration
+	// unplugEvery > 0 unplugs the simulated device that often; it comes
+	// back after replugPause with garbage bytes of boot noise (see startSim).
+	unplugEvery, replugPause time.Duration
+	garbage                  int
 }
 
 func startChain(t *testing.T, co chainOpts) *chain {
 	t.Helper()
 	c := &chain{chk: newCounterCheck(chainChans)}
-	c.sim = startSim(t, counterConfig(chainRate, chainChans, chainFS), 0, 0)
+	cfg := counterConfig(chainRate, chainChans, chainFS)
+	cfg.UnplugEvery = co.unplugEvery
+	c.sim = startSim(t, cfg, co.replugPause, co.garbage)
 	so := serveOptions(c.sim.link)
 	so.Relay.History, so.Relay.PingInterval = co.history, co.servePing
 	c.serve = startServe(t, so)
-	c.proxy = newSoakProxy(t, c.serve)
+	c.proxy = newProxy(t, c.serve)
 	c.sink = startSinkVia(t, c.proxy, c.chk, co.sinkPing)
 	c.sink.reader.waitLines(t, chainFS, 10*time.Second)
 	return c
 }
 
-// newSoakProxy puts a faultproxy in front of serve.
-func newSoakProxy(t testing.TB, srv *serveRig) *faultproxy.Proxy {
+// newProxy puts a faultproxy in front of serve.
+func newProxy(t testing.TB, srv *serveRig) *faultproxy.Proxy {
 	t.Helper()
 	u, _ := url.Parse(srv.ws)
 	p, err := faultproxy.New(u.Host)

@@ -50,7 +50,8 @@ type soakRow struct {
 func TestSoak(t *testing.T) {
 	logLimit = 64 << 10
 	defer func() { logLimit = 0 }()
-	c := startSoakChain(t)
+	c := startChain(t, chainOpts{servePing: 2 * time.Second, sinkPing: 500 * time.Millisecond,
+		unplugEvery: 10 * time.Second, replugPause: 200 * time.Millisecond, garbage: 300})
 	churn := dialChurn(t, c.serve)
 	defer churn()
 	var rows []soakRow
@@ -95,21 +96,6 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("soak %v: %d cuts, %d sink reconnects, %d device gaps (%d frames); reader %s", time.Since(start).Round(time.Second),
 		cuts, sum.Reconnects, sum.Gaps, sum.LostFrames, st)
-}
-
-func startSoakChain(t *testing.T) *chain {
-	t.Helper()
-	c := &chain{chk: newCounterCheck(chainChans)}
-	cfg := counterConfig(chainRate, chainChans, chainFS)
-	cfg.UnplugEvery = 10 * time.Second
-	c.sim = startSim(t, cfg, 200*time.Millisecond, 300)
-	so := serveOptions(c.sim.link)
-	so.Relay.PingInterval = 2 * time.Second
-	c.serve = startServe(t, so)
-	c.proxy = newSoakProxy(t, c.serve)
-	c.sink = startSinkVia(t, c.proxy, c.chk, 500*time.Millisecond)
-	c.sink.reader.waitLines(t, chainFS, 10*time.Second)
-	return c
 }
 
 func soakSample(t *testing.T, c *chain, el time.Duration) soakRow {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -357,17 +358,11 @@ func errString(err error) string {
 	return err.Error()
 }
 
+// atoi64 parses a decimal integer, -1 if s is not one.
 func atoi64(s string) int64 {
-	var n int64
-	neg := strings.HasPrefix(s, "-")
-	for _, c := range strings.TrimPrefix(s, "-") {
-		if c < '0' || c > '9' {
-			return -1
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		return -n
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return -1
 	}
 	return n
 }
