@@ -54,10 +54,13 @@ func TestLateReaderBoundedAndExactDrops(t *testing.T) {
 			case policy != Block && sum.DroppedFrames == 0:
 				t.Errorf("%s dropped nothing: the test did not fill the port", policy)
 			case policy == DropOldest && got[len(got)-1] != total-1:
+				// the newest frame is never dropped under drop-oldest: nothing newer comes
 				t.Errorf("drop-oldest: last frame read %d, want the newest %d", got[len(got)-1], total-1)
-			case policy == DropNewest && got[len(got)-1] == total-1:
-				t.Errorf("drop-newest delivered the newest frame")
 			}
+			// Under drop-newest the newest frame is dropped only if the queue is
+			// full when it arrives, which here depends on when the kernel lets
+			// the pty take more bytes: TestQueueDropNewestKeepsOldest pins
+			// which frames that policy keeps and drops.
 			t.Logf("%s: read %d frames, dropped %v", policy, len(got), sum.DropRanges)
 		})
 	}

@@ -46,6 +46,26 @@ func TestQueueDropOldestKeepsHeaderAndOrder(t *testing.T) {
 	}
 }
 
+// TestQueueDropNewestKeepsOldest: a full queue under drop-newest keeps
+// what it holds and drops every frame that arrives, the newest included,
+// counting them with their exact seq range.
+func TestQueueDropNewestKeepsOldest(t *testing.T) {
+	q := newQueue(10*time.Millisecond, 1<<20, DropNewest)
+	ctx := context.Background()
+	q.push(ctx, stickyChunk("H;"))
+	for seq := range uint32(10000) { // 1 ms each: 10 fit, 9990 are dropped
+		q.push(ctx, frameOf(seq, 1, time.Millisecond, fmt.Appendf(nil, "%d;", seq)))
+	}
+	got, meta, ok := q.pop(ctx, nil, 1<<20, nil)
+	if want := "H;0;1;2;3;4;5;6;7;8;9;"; !ok || string(got) != want || len(meta) != 11 {
+		t.Errorf("queue holds %q (%d chunks), want %q", got, len(meta), want)
+	}
+	_, ended := q.incidentReport(time.Now(), time.Second, true)
+	if f, s := q.dropTotals(); f != 9990 || s != 9990 || ended == nil || ended.RangeText() != "10..9999" {
+		t.Errorf("dropped %d frames, %d samples, report %+v; want 9990 frames in 10..9999", f, s, ended)
+	}
+}
+
 // BenchmarkQueueDropOldest pushes into a full queue that nobody drains
 // (R not reading) under --when-full drop-oldest: every push drops the
 // oldest frame. The stream is 2 MHz mono in 480-sample frames (240 µs
