@@ -275,21 +275,28 @@ func TestRateCapIsNeverExceeded(t *testing.T) {
 	p.SetRate(rate)
 	c := dial(t, p)
 	start := time.Now()
-	if _, err := c.Write(pattern(n)); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(5 * time.Second); p.Stats().BytesUp < n; time.Sleep(2 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of %d bytes forwarded in 5 s at %d B/s", p.Stats().BytesUp, n, rate)
-		}
-	}
+	sendAndWait(t, p, c, n, "at the cap")
 	el := time.Since(start)
 	if min := time.Duration(n) * time.Second / rate; el < min {
 		t.Fatalf("%d bytes went through in %v: faster than the %d B/s cap allows (%v)", n, el, rate, min)
 	}
 	t.Logf("%d bytes at a %d B/s cap took %v", n, rate, el)
-	p.SetRate(0)
-	roundTrip(t, c, nil)
+	p.SetRate(0) // 1 MiB more would take 10 s at the cap, well beyond sendAndWait's 5 s
+	sendAndWait(t, p, c, n+1<<20, "after the cap was lifted")
+}
+
+// sendAndWait writes pattern bytes on c until the proxy has forwarded
+// total bytes upstream, then waits (at most 5 s) until it has.
+func sendAndWait(t *testing.T, p *Proxy, c net.Conn, total uint64, what string) {
+	t.Helper()
+	if _, err := c.Write(pattern(int(total - p.Stats().BytesUp))); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); p.Stats().BytesUp < total; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: only %d of %d bytes forwarded in 5 s", what, p.Stats().BytesUp, total)
+		}
+	}
 }
 
 func TestRefuseResetsNewConnections(t *testing.T) {
