@@ -15,8 +15,6 @@ type pacer struct {
 	bytes uint64
 }
 
-func newPacer() *pacer { return &pacer{} }
-
 func (pc *pacer) setRate(bps int) {
 	pc.mu.Lock()
 	pc.rate = max(bps, 0)

@@ -55,7 +55,7 @@ func New(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to listen on 127.0.0.1: %w", err)
 	}
-	p := &Proxy{target: target, ln: ln, up: newPacer(), down: newPacer(), pairs: map[*pair]struct{}{}}
+	p := &Proxy{target: target, ln: ln, up: &pacer{}, down: &pacer{}, pairs: map[*pair]struct{}{}}
 	p.cond = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.acceptLoop()
@@ -64,9 +64,6 @@ func New(target string) (*Proxy, error) {
 
 // Addr is the proxy's address (127.0.0.1:port): point the client here.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
-
-// Target is the address connections are forwarded to.
-func (p *Proxy) Target() string { return p.target }
 
 func (p *Proxy) acceptLoop() {
 	defer p.wg.Done()
