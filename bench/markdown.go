@@ -267,9 +267,10 @@ func (r *report) why(p func(string, ...any)) {
 	}
 	if w != nil && bestSys != "" {
 		p("- CPU at 48 kHz: wsbridge's threads switch context %.1f times per frame (%d consumer%s), %s %.1f. "+
-			"The CPU profile sees little of it (the time goes to waking goroutines on other threads: the port reader, "+
-			"the hub, each client's writer, the Go scheduler's spinning threads and sysmon), so it is the wake-up chain per frame, "+
-			"not the relay's code, that costs. `--wsbridge-env GOMAXPROCS=1` shows the effect of fewer threads.",
+			"At this load serve runs Go code on one CPU (`--procs auto`) and reads the port and writes to consumers with raw "+
+			"system calls through the Go poller, so a frame costs about one thread wake-up, as in the C peers; most of what "+
+			"remains is the kernel's TCP send to each consumer (on loopback it includes waking the consumer). "+
+			"`--wsbridge-env GOMAXPROCS=2` shows the cost of handing each frame's writers to a second thread.",
 			w.sw, n, plural(n), bestSys, best)
 	}
 	p("- Peak RSS: a Go binary with an HTTP server starts near 10 MB, and serve keeps a history ring (--history 30s of frames, about 3 MB at 48 kHz mono) so that reconnecting clients lose nothing; ser2net and socat are small C programs that keep nothing.")
