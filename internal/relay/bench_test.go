@@ -168,21 +168,7 @@ func benchLatency(b *testing.B, n int) {
 // TCP connection to a reader goroutine, with no WebSocket and no relay.
 // What the relay adds is BenchmarkLatency minus this, run by run.
 func BenchmarkLatencyFloor(b *testing.B) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	w, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer w.Close()
-	r, err := l.Accept()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	w, r := tcpPair(b)
 	msg := benchPacket(b, 0, 48).Raw
 	epoch := time.Now()
 	lat := make([]time.Duration, 0, b.N)
