@@ -59,7 +59,7 @@ func TestLateReaderBoundedAndExactDrops(t *testing.T) {
 			}
 			// Under drop-newest the newest frame is dropped only if the queue is
 			// full when it arrives, which here depends on when the kernel lets
-			// the pty take more bytes: TestQueueDropNewestKeepsOldest pins
+			// the pty take more bytes: TestQueueWhenFull pins
 			// which frames that policy keeps and drops.
 			t.Logf("%s: read %d frames, dropped %v", policy, len(got), sum.DropRanges)
 		})

@@ -23,46 +23,34 @@ func frameOf(seq uint32, samples uint64, dur time.Duration, data []byte) *chunk 
 	return c
 }
 
-// TestQueueDropOldestKeepsHeaderAndOrder: a full queue under drop-oldest
-// drops the oldest frames, keeps the sticky csv header first and the rest
-// in order, and counts the drops with their exact seq range.
-func TestQueueDropOldestKeepsHeaderAndOrder(t *testing.T) {
-	q := newQueue(10*time.Millisecond, 1<<20, DropOldest)
-	ctx := context.Background()
-	q.push(ctx, stickyChunk("H;"))
-	for seq := range uint32(10000) { // 1 ms each: 10 fit, 9990 are dropped
-		q.push(ctx, frameOf(seq, 1, time.Millisecond, fmt.Appendf(nil, "%d;", seq)))
-	}
-	got, meta, ok := q.pop(ctx, nil, 1<<20, nil)
-	if want := "H;9990;9991;9992;9993;9994;9995;9996;9997;9998;9999;"; !ok || string(got) != want || len(meta) != 11 {
-		t.Errorf("queue holds %q (%d chunks), want %q", got, len(meta), want)
-	}
-	_, ended := q.incidentReport(time.Now(), time.Second, true)
-	if f, s := q.dropTotals(); f != 9990 || s != 9990 || ended == nil || ended.RangeText() != "0..9989" {
-		t.Errorf("dropped %d frames, %d samples, report %+v; want 9990 frames in 0..9989", f, s, ended)
-	}
-	if cap(q.items) > 4096 {
-		t.Errorf("queue of 11 chunks grew to capacity %d", cap(q.items))
-	}
-}
-
-// TestQueueDropNewestKeepsOldest: a full queue under drop-newest keeps
-// what it holds and drops every frame that arrives, the newest included,
-// counting them with their exact seq range.
-func TestQueueDropNewestKeepsOldest(t *testing.T) {
-	q := newQueue(10*time.Millisecond, 1<<20, DropNewest)
-	ctx := context.Background()
-	q.push(ctx, stickyChunk("H;"))
-	for seq := range uint32(10000) { // 1 ms each: 10 fit, 9990 are dropped
-		q.push(ctx, frameOf(seq, 1, time.Millisecond, fmt.Appendf(nil, "%d;", seq)))
-	}
-	got, meta, ok := q.pop(ctx, nil, 1<<20, nil)
-	if want := "H;0;1;2;3;4;5;6;7;8;9;"; !ok || string(got) != want || len(meta) != 11 {
-		t.Errorf("queue holds %q (%d chunks), want %q", got, len(meta), want)
-	}
-	_, ended := q.incidentReport(time.Now(), time.Second, true)
-	if f, s := q.dropTotals(); f != 9990 || s != 9990 || ended == nil || ended.RangeText() != "10..9999" {
-		t.Errorf("dropped %d frames, %d samples, report %+v; want 9990 frames in 10..9999", f, s, ended)
+// TestQueueWhenFull: 10000 frames of 1 ms into a queue of 10 ms. Under
+// drop-oldest the queue ends with the newest 10 frames, under drop-newest
+// with the first 10; either way the sticky csv header stays first, the
+// rest is in order, and the drops are counted with their exact seq range.
+func TestQueueWhenFull(t *testing.T) {
+	for _, tc := range []struct{ policy, holds, dropped string }{
+		{DropOldest, "H;9990;9991;9992;9993;9994;9995;9996;9997;9998;9999;", "0..9989"},
+		{DropNewest, "H;0;1;2;3;4;5;6;7;8;9;", "10..9999"},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			q := newQueue(10*time.Millisecond, 1<<20, tc.policy)
+			ctx := context.Background()
+			q.push(ctx, stickyChunk("H;"))
+			for seq := range uint32(10000) { // 1 ms each: 10 fit, 9990 are dropped
+				q.push(ctx, frameOf(seq, 1, time.Millisecond, fmt.Appendf(nil, "%d;", seq)))
+			}
+			got, meta, ok := q.pop(ctx, nil, 1<<20, nil)
+			if !ok || string(got) != tc.holds || len(meta) != 11 {
+				t.Errorf("queue holds %q (%d chunks), want %q", got, len(meta), tc.holds)
+			}
+			_, ended := q.incidentReport(time.Now(), time.Second, true)
+			if f, s := q.dropTotals(); f != 9990 || s != 9990 || ended == nil || ended.RangeText() != tc.dropped {
+				t.Errorf("dropped %d frames, %d samples, report %+v; want 9990 frames in %s", f, s, ended, tc.dropped)
+			}
+			if cap(q.items) > 4096 {
+				t.Errorf("queue of 11 chunks grew to capacity %d", cap(q.items))
+			}
+		})
 	}
 }
 
