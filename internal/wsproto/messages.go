@@ -7,6 +7,15 @@ import (
 // Version is the WebSocket protocol version announced in Hello.
 const Version = 1
 
+// Epoch names one count of a channel's sequence numbers: an opaque string
+// (today 8 lower-case hex digits) that changes whenever the numbering
+// starts over (a new serve process, a device that restarted its count).
+// A frame is named by (epoch, seq); a client resumes with
+// ?since=SEQ&epoch=E, and serve answers a resume from another epoch at
+// once with a restart status that carries the current epoch. Compare
+// epochs for equality only: they have no order.
+type Epoch = string
+
 // Message types, the "type" field of every JSON message.
 const (
 	TypeHello   = "hello"
@@ -55,6 +64,7 @@ func DeviceFromInfo(in *frame.DeviceInfo) Device {
 // History is the span of frames serve can replay to a resuming client.
 type History struct {
 	Frames   int    `json:"frames"`    // frames held; 0 means empty and the seqs are meaningless
+	Epoch    Epoch  `json:"epoch"`     // the epoch of FirstSeq..LastSeq
 	FirstSeq uint32 `json:"first_seq"` // oldest held
 	LastSeq  uint32 `json:"last_seq"`  // newest held
 	SpanMS   int64  `json:"span_ms"`   // configured --history
@@ -65,6 +75,8 @@ type Hello struct {
 	Type        string  `json:"type"` // "hello"
 	Protocol    int     `json:"protocol"`
 	Server      string  `json:"server"`       // "wsbridge <version>"
+	Channel     string  `json:"channel"`      // the channel's name
+	Epoch       Epoch   `json:"epoch"`        // the current count of sequence numbers
 	Format      string  `json:"format"`       // binary, json or csv: what this connection receives
 	DeviceState string  `json:"device_state"` // up or down
 	Device      *Device `json:"device"`       // nil until the device has described itself
@@ -82,7 +94,8 @@ type Status struct {
 	Type   string `json:"type"` // "status"
 	State  string `json:"state"`
 	Reason string `json:"reason,omitempty"`
-	Seq    uint32 `json:"seq"` // for restart: the new first seq
+	Seq    uint32 `json:"seq"`             // for restart: the new first seq
+	Epoch  Epoch  `json:"epoch,omitempty"` // for restart: the new epoch
 }
 
 // Gap names frames this client will never receive, From..To inclusive.
@@ -92,6 +105,7 @@ type Gap struct {
 	To     uint32 `json:"to"`
 	Count  uint64 `json:"count"`
 	Reason string `json:"reason"`
+	Epoch  Epoch  `json:"epoch,omitempty"` // the epoch From..To belong to
 }
 
 // Info announces new device info mid-stream.
