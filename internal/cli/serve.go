@@ -58,6 +58,7 @@ func addRelayFlags(f *pflag.FlagSet, o *relay.Options) {
 	f.IntVar(&o.MaxClients, "max-clients", o.MaxClients, "WebSocket clients at most; more get HTTP 503")
 	f.StringVar(&o.Token, "token", o.Token, "require this token on /ws, /api and /metrics (Authorization: Bearer or ?token=); also WSBRIDGE_TOKEN")
 	f.StringSliceVar(&o.AllowOrigin, "allow-origin", o.AllowOrigin, "also accept WebSockets from pages on these hosts (patterns like *.example.com); same host is always allowed")
+	f.StringSliceVar(&o.AllowHost, "allow-host", o.AllowHost, "also accept requests whose Host header is one of these names (patterns like *.lab.example; * for any): loopback names, IP addresses and, beyond loopback, this machine's name are always accepted")
 	f.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "PEM certificate: serve https and wss")
 	f.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "PEM private key for --tls-cert")
 	f.BoolVar(&o.AllowCommands, "allow-commands", o.AllowCommands, `forward {"type":"command"} messages from clients to the device`)

@@ -27,7 +27,7 @@ func (s *Server) routes() http.Handler {
 		page = http.HandlerFunc(servePlaceholder)
 	}
 	mux.Handle("/", page)
-	return mux
+	return s.guardHost(mux)
 }
 
 // guard refuses requests without the right token (when one is set) with

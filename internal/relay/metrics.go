@@ -39,6 +39,7 @@ func (s *Server) counters() []Counter {
 		c("clients_refused_full_total", "WebSocket clients refused with 503 (--max-clients).", st.refusedFull.Load()),
 		c("requests_unauthorized_total", "Requests refused with 401 (missing or wrong token).", st.refusedAuth.Load()),
 		c("clients_refused_origin_total", "WebSocket clients refused with 403 (foreign Origin).", st.refusedOrigin.Load()),
+		c("requests_refused_host_total", "Requests refused with 421 (Host not a name of this server: DNS rebinding).", st.refusedHost.Load()),
 		c("messages_sent_total", "WebSocket messages sent to clients.", st.messagesSent.Load()),
 		c("bytes_sent_total", "Payload bytes of the WebSocket messages sent.", st.bytesSent.Load()),
 		c("slow_client_skips_total", "Times a slow client was skipped ahead (--slow-client skip).", st.slowSkips.Load()),

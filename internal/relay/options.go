@@ -24,6 +24,7 @@ type Options struct {
 	MaxClients    int           // --max-clients: WebSocket clients beyond it get HTTP 503
 	Token         string        // --token: required on /ws, /api/* and /metrics when set
 	AllowOrigin   []string      // --allow-origin: extra Origin host patterns (path.Match syntax)
+	AllowHost     []string      // --allow-host: extra names requests may carry in Host (path.Match syntax; "*" any)
 	TLSCert       string        // --tls-cert: PEM certificate; with TLSKey serves https/wss
 	TLSKey        string        // --tls-key
 	AllowCommands bool          // --allow-commands: forward client commands to the device
@@ -81,5 +82,8 @@ func (o *Options) Validate() error {
 	case (o.TLSCert == "") != (o.TLSKey == ""):
 		return optionsErr("--tls-cert and --tls-key go together")
 	}
-	return checkOriginPatterns(o.AllowOrigin)
+	if err := checkOriginPatterns(o.AllowOrigin); err != nil {
+		return err
+	}
+	return checkHostPatterns(o.AllowHost)
 }

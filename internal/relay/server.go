@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
@@ -40,6 +41,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
+
+	hosts atomic.Pointer[hostCheck] // set by Listen, from the address bound
 }
 
 // New checks opts and builds a Server. Zero-valued durations and limits
@@ -114,6 +117,7 @@ func (s *Server) Listen() (string, error) {
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
+	s.hosts.Store(newHostCheck(s.opts.AllowHost, isLoopback(ln.Addr())))
 	s.ln = corkListener{ln}
 	s.url = baseURL(ln.Addr(), s.opts.TLSCert != "")
 	s.warnExposure(ln.Addr())

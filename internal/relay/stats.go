@@ -15,6 +15,7 @@ type stats struct {
 	refusedFull    atomic.Uint64 // refused: --max-clients reached
 	refusedAuth    atomic.Uint64 // refused: missing or wrong token (all endpoints)
 	refusedOrigin  atomic.Uint64 // refused: foreign Origin
+	refusedHost    atomic.Uint64 // refused: Host not a name of this server (DNS rebinding)
 	messagesSent   atomic.Uint64 // WebSocket messages sent to clients
 	bytesSent      atomic.Uint64 // their payload bytes
 	slowSkips      atomic.Uint64 // slow-client incidents answered by skipping ahead
