@@ -77,6 +77,9 @@ func classify(path string, err error, present []PortInfo) error {
 	case ErrBusy:
 		msg = fmt.Sprintf("%s is busy: another program holds it (ModemManager, a serial monitor, "+
 			"another wsbridge); close it or stop ModemManager", path)
+		if who := lockHolder(err); who != "" {
+			msg = fmt.Sprintf("%s is busy: %s holds it (another wsbridge serve?); stop it first", path, who)
+		}
 	case ErrNotFound:
 		msg = fmt.Sprintf("%s not found; %s; use --port or --sim", path, describePresent(present))
 	case nil:

@@ -36,7 +36,9 @@ type polledPort struct {
 // openDevice opens path for capture, as a polledPort. It opens path twice:
 // first as a non-blocking file for the poller, then with open (serial.Open)
 // to apply mode. The order matters: serial.Open takes the exclusive-access
-// lock, which would refuse any later open. The two opens are separate file
+// lock, which would refuse any later open. Our descriptor also takes an
+// exclusive flock (lockDevice), which root cannot walk past as it can
+// TIOCEXCL. The two opens are separate file
 // descriptions, so go.bug.st/serial's blocking mode does not affect ours.
 func openDevice(path string, mode *serial.Mode, open func(string, *serial.Mode) (serial.Port, error)) (io.ReadWriteCloser, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
@@ -45,6 +47,10 @@ func openDevice(path string, mode *serial.Mode, open func(string, *serial.Mode) 
 		if errors.As(err, &pe) {
 			err = pe.Err // the errno; classify names the path itself
 		}
+		return nil, err
+	}
+	if err := lockDevice(f); err != nil {
+		f.Close()
 		return nil, err
 	}
 	rc, err := f.SyscallConn()
