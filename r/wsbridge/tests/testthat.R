@@ -1,0 +1,4 @@
+library(testthat)
+library(wsbridge)
+
+test_check("wsbridge")
