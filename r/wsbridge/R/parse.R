@@ -145,6 +145,8 @@ parse_comments <- function(x, row) {
 #   # restart epoch=E seq=S
 #   # ok TEXT | # err TEXT | # reply ok|err TEXT   (command replies)
 #   # reopen OLD -> NEW                             (written by this package)
+#   # skipped LINE                                  (this package: the first
+#                                                    line after opening)
 # Anything else is a "comment". Unknown key=value pairs are ignored, so
 # later additions to these lines do not break older readers.
 parse_comment <- function(line) {
@@ -197,6 +199,10 @@ parse_comment <- function(line) {
       e$type <- "reopen"
       e$text <- rest
     },
+    skipped = {
+      e$type <- "skipped"
+      e$text <- rest
+    },
     {
       e$text <- body
     }
@@ -213,7 +219,8 @@ parse_comment <- function(line) {
 #' Columns: \code{row} (the data row that follows the event; one past the
 #' last row when the event is at the end), \code{type} (\code{"gap"},
 #' \code{"restart"}, \code{"reply"}, \code{"reopen"} when the port was
-#' reopened after the sink restarted, or \code{"comment"}), \code{from},
+#' reopened after the sink restarted, \code{"skipped"} for the first line
+#' after opening (it may have been cut; see \code{\link{wsbridge_open}}), or \code{"comment"}), \code{from},
 #' \code{to} (the missing frames' sequence numbers, inclusive),
 #' \code{frames}, \code{samples} (missing sample instants, \code{NA} when
 #' the sink does not know them), \code{reason} (\code{device},

@@ -21,6 +21,11 @@
 #' \code{sink --virtual /tmp/ttyESP32} works too (as
 #' \code{"../tmp/ttyESP32"}).
 #'
+#' A port opened mid-stream can start in the middle of a line (another
+#' reader took its beginning), so the first line read after opening is
+#' dropped when it is a data line (\code{skip_partial = TRUE}), and a
+#' \code{"skipped"} event shows it. Header and \code{#} lines are kept.
+#'
 #' The port object remembers the column names (from a \code{--header}
 #' line) and any partial line between reads. When \code{port} is a link
 #' and the sink is restarted (a new \code{/dev/pts/N} behind the same
@@ -36,6 +41,9 @@
 #' @param timestamps \code{TRUE} when the sink runs with
 #'   \code{--timestamps} (the first column is then \code{t_us} when no
 #'   header names it).
+#' @param skip_partial drop the first line read after opening when it is a
+#'   data line (it may be the end of a line cut in two); \code{FALSE} for
+#'   a file that starts with complete lines.
 #' @return A \code{wsbridge_port} object.
 #' @seealso \code{\link{wsbridge_read}}, \code{\link{wsbridge_stream}}
 #' @examples
@@ -48,7 +56,7 @@
 #' }
 #' @export
 wsbridge_open <- function(port, via = c("file", "serial"), mode = "921600,n,8,1",
-                          timestamps = FALSE) {
+                          timestamps = FALSE, skip_partial = TRUE) {
   via <- match.arg(via)
   if (!is.character(port) || length(port) != 1L || !nzchar(port)) {
     stop("wsbridge: port must be one path, e.g. \"/tmp/ttyESP32\" or \"/dev/pts/5\"", call. = FALSE)
@@ -62,6 +70,7 @@ wsbridge_open <- function(port, via = c("file", "serial"), mode = "921600,n,8,1"
   p$pending <- character(0)
   p$partial <- ""
   p$owned <- TRUE # a connection this package opened and may reopen
+  p$fresh <- isTRUE(skip_partial) # the next line may be the end of a cut one
   p$last_data <- Sys.time()
   p$last_check <- Sys.time()
   class(p) <- "wsbridge_port"
@@ -79,7 +88,8 @@ port_connect <- function(p) {
                       error = function(e) open_error(p$path, e), warning = function(w) open_error(p$path, w))
     return(invisible(p))
   }
-  if (!requireNamespace("serial", quietly = TRUE)) {
+  # tcltk (under serial) warns that Tk needs a display: only Tcl is used
+  if (!suppressWarnings(requireNamespace("serial", quietly = TRUE))) {
     stop("wsbridge: via = \"serial\" needs the CRAN package 'serial' (install.packages(\"serial\")); ",
          "via = \"file\" needs nothing and is faster", call. = FALSE)
   }
@@ -144,6 +154,7 @@ as_port <- function(port, timestamps = NULL) {
     p$pending <- character(0)
     p$partial <- ""
     p$owned <- FALSE
+    p$fresh <- FALSE
     p$dead <- FALSE
     p$last_data <- Sys.time()
     p$last_check <- Sys.time()

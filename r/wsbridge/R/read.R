@@ -49,6 +49,7 @@ wsbridge_read <- function(port, n_max = 10000, timeout = 5, timestamps = NULL, p
     full <- FALSE
     if (length(x) > 0L) {
       p$last_data <- Sys.time()
+      if (p$fresh) x <- skip_first(p, x)
       cut <- block_end(x, got, n_max, keep_pending = p$owned || p$via == "serial")
       if (cut < length(x)) {
         p$pending <- c(x[(cut + 1L):length(x)], p$pending)
@@ -78,6 +79,17 @@ wsbridge_read <- function(port, n_max = 10000, timeout = 5, timestamps = NULL, p
   b <- parse_block(unlist(chunks[seq_len(k)], use.names = FALSE), p$header, p$timestamps)
   p$header <- b$header
   b$frame
+}
+
+# skip_first turns the first line read after opening into a "# skipped"
+# line when it is a data line: it may be the end of a line whose start
+# another reader took. A header or '#' line first is complete.
+skip_first <- function(p, x) {
+  p$fresh <- FALSE
+  if (line_kind(strip_cr(x[1L])) == "data") {
+    x[1L] <- paste("# skipped", x[1L])
+  }
+  x
 }
 
 # block_end is how many of the new lines x belong to this block: the block

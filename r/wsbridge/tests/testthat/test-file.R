@@ -6,7 +6,7 @@ write_lines <- function(path, x) writeLines(x, path)
 test_that("wsbridge_read keeps the header and the rest of the lines between calls", {
   f <- tempfile()
   write_lines(f, c("a,b", "1,2", "# ok rate 8000", "3,4", "5,6", "a,b,c", "7,8,9"))
-  con <- wsbridge_open(f)
+  con <- wsbridge_open(f, skip_partial = FALSE)
   on.exit(close(con))
   d1 <- wsbridge_read(con, n_max = 2, timeout = 0.2)
   expect_equal(names(d1), c("a", "b"))
@@ -20,10 +20,23 @@ test_that("wsbridge_read keeps the header and the rest of the lines between call
   expect_equal(unlist(d3[1, ]), c(a = 7, b = 8, c = 9))
 })
 
+test_that("the first data line after opening is skipped and said so", {
+  f <- tempfile()
+  write_lines(f, c("5,2", "3,4"))
+  d <- wsbridge_read(f, n_max = 5, timeout = 0.1)
+  expect_equal(d$ch1, 4)
+  e <- wsbridge_events(d)
+  expect_equal(e$type, "skipped")
+  expect_equal(e$text, "5,2")
+  expect_equal(e$row, 1L)
+  write_lines(f, c("a,b", "# ok x", "1,2"))
+  expect_equal(wsbridge_read(f, n_max = 5, timeout = 0.1)$a, 1)
+})
+
 test_that("a path is opened for one call, a plain connection is read as it is", {
   f <- tempfile()
   write_lines(f, c("1,2", "3,4"))
-  expect_equal(wsbridge_read(f, n_max = 5, timeout = 0.1)$ch1, c(2, 4))
+  expect_equal(wsbridge_read(f, n_max = 5, timeout = 0.1)$ch1, 4)
   con <- file(f, open = "r", raw = TRUE, blocking = FALSE)
   on.exit(close(con))
   expect_equal(nrow(wsbridge_read(con, n_max = 1, timeout = 0.1)), 1L)
@@ -34,7 +47,9 @@ test_that("wsbridge_stream calls FUN per block and counts event rows from the st
   f <- tempfile()
   write_lines(f, c(as.character(1:5), "# gap 10..11 frames=2 reason=network epoch=0000abcd", as.character(6:9)))
   seen <- list()
-  res <- wsbridge_stream(f, function(d) {
+  con <- wsbridge_open(f, skip_partial = FALSE)
+  on.exit(close(con))
+  res <- wsbridge_stream(con, function(d) {
     seen[[length(seen) + 1L]] <<- d$ch0
     length(seen) < 3
   }, rows = 4, latency = 0.1, duration = 5)
@@ -55,7 +70,7 @@ test_that("a port behind a link is reopened when the link moves (a restarted sin
   write_lines(a, c("1,2"))
   write_lines(b, c("10,11", "12,13"))
   file.symlink(a, link)
-  con <- wsbridge_open(link)
+  con <- wsbridge_open(link, skip_partial = FALSE)
   on.exit(close(con))
   expect_equal(wsbridge_read(con, n_max = 1, timeout = 0.1)$ch0, 1)
   unlink(link)

@@ -1,0 +1,99 @@
+# Live tests: a sink's virtual port fed by simulator -> serve -> sink, set
+# up by the Go test r/check_test.go (TestRCMDCheck), which names the port
+# in WSBRIDGE_TEST_PORT and checks every value R writes to WSBRIDGE_TEST_OUT.
+# The stream is a counter: sample index k carries k (ch0) and k + 1 (ch1).
+
+live <- Sys.getenv("WSBRIDGE_TEST_PORT")
+pts <- Sys.getenv("WSBRIDGE_TEST_PTS")
+out <- Sys.getenv("WSBRIDGE_TEST_OUT")
+control <- Sys.getenv("WSBRIDGE_TEST_CONTROL")
+why <- "no live sink: run `go test ./r/` (it sets WSBRIDGE_TEST_PORT)"
+
+need_serial <- function() {
+  if (nzchar(Sys.getenv("WSBRIDGE_TEST_SERIAL"))) {
+    expect_true(requireNamespace("serial", quietly = TRUE), label = "the serial package the Go test installed loads")
+  } else {
+    skip("the CRAN serial package is not installed: the Go test installs it from ../shared/r/serial_3.0.tar.gz")
+  }
+}
+
+expect_counter <- function(d, n) {
+  expect_equal(names(d), c("ch0", "ch1"))
+  expect_equal(nrow(d), n)
+  expect_equal(d$ch1, d$ch0 + 1)
+  expect_true(all(diff(d$ch0) == 1), label = "consecutive sample indices")
+  expect_equal(nrow(wsbridge_gaps(d)), 0L)
+}
+
+test_that("base R reads the live stream by the link, every row once across calls", {
+  skip_if(live == "", why)
+  con <- wsbridge_open(live)
+  on.exit(close(con))
+  d1 <- wsbridge_read(con, n_max = 3000, timeout = 30)
+  d2 <- wsbridge_read(con, n_max = 2000, timeout = 30)
+  expect_counter(d1, 3000)
+  expect_counter(d2, 2000)
+  expect_equal(d2$ch0[1], d1$ch0[3000] + 1)
+  write.csv(rbind(d1, d2), file.path(out, "file.csv"), row.names = FALSE)
+})
+
+test_that("wsbridge_stream hands over blocks in order", {
+  skip_if(live == "", why)
+  last <- NA
+  n <- 0
+  res <- wsbridge_stream(live, function(d) {
+    if (!is.na(last)) expect_equal(d$ch0[1], last + 1)
+    last <<- d$ch0[nrow(d)]
+    n <<- n + nrow(d)
+    n < 2000
+  }, rows = 500, duration = 30)
+  expect_gte(res$rows, 2000)
+  expect_equal(res$events$type, "skipped") # the first line after opening
+  expect_equal(res$events$row, 1L)
+})
+
+test_that("the CRAN serial package reads it by the pts/N name", {
+  skip_if(live == "", why)
+  need_serial()
+  expect_match(wsbridge_serial_name(pts), "^pts/[0-9]+$")
+  con <- wsbridge_open(pts, via = "serial")
+  on.exit(close(con))
+  d <- wsbridge_read(con, n_max = 3000, timeout = 30)
+  expect_counter(d, 3000)
+  write.csv(d, file.path(out, "serial-pts.csv"), row.names = FALSE)
+})
+
+test_that("the CRAN serial package reads it by the link, as ../PATH from /dev", {
+  skip_if(live == "", why)
+  need_serial()
+  expect_equal(wsbridge_serial_name(live), paste0("..", live))
+  con <- wsbridge_open(live, via = "serial")
+  on.exit(close(con))
+  d <- wsbridge_read(con, n_max = 3000, timeout = 30)
+  expect_counter(d, 3000)
+  write.csv(d, file.path(out, "serial-link.csv"), row.names = FALSE)
+})
+
+test_that("through the serial package, the link keeps working across a sink restart", {
+  skip_if(live == "" || control == "", why)
+  need_serial()
+  con <- wsbridge_open(live, via = "serial")
+  on.exit(close(con))
+  before <- con$target
+  expect_counter(wsbridge_read(con, n_max = 500, timeout = 30), 500)
+  file.create(file.path(control, "restart"))
+  seen <- NULL
+  deadline <- Sys.time() + 30
+  while (is.null(seen) && Sys.time() < deadline) {
+    e <- wsbridge_events(wsbridge_read(con, n_max = 1e5, timeout = 1))
+    if (any(e$type == "reopen")) seen <- e[e$type == "reopen", ]
+  }
+  expect_false(is.null(seen), label = "a reopen event within 30 s")
+  after <- readLines(file.path(control, "restarted"), warn = FALSE)
+  expect_equal(con$target, after)
+  expect_false(identical(before, after))
+  expect_equal(seen$text, paste(before, "->", after))
+  d <- wsbridge_read(con, n_max = 500, timeout = 30)
+  expect_counter(d, 500)
+  write.csv(d, file.path(out, "restart-after.csv"), row.names = FALSE)
+})
