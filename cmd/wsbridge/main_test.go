@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 
 	"github.com/wsbridge/wsbridge/internal/cli"
 )
@@ -128,5 +132,49 @@ func TestSimCheckOpensTheWAVFile(t *testing.T) {
 	_, errOut, code := exec(t, "sim", "--signal", "wav:/nonexistent/voice.wav", "--check")
 	if code != cli.ExitUsage || !strings.Contains(errOut, "/nonexistent/voice.wav") {
 		t.Fatalf("code %d stderr %q: --check must report the missing wav file", code, errOut)
+	}
+}
+
+// TestServeCheckProbes: --check also says whether the address is free,
+// whether the port exists and opens, and warns about an open listener
+// without a token, with the exit codes serve itself would give.
+func TestServeCheckProbes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	_, errOut, code := exec(t, "serve", "--sim", "--listen", taken, "--check")
+	if code != cli.ExitNetwork || !strings.Contains(errOut, "failed to listen on "+taken) {
+		t.Errorf("address in use: code %d stderr %q, want exit 4", code, errOut)
+	}
+	_, errOut, code = exec(t, "serve", "--port", "/dev/ttyNOPE9", "--listen", "127.0.0.1:0", "--check")
+	if code != cli.ExitDevice || !strings.Contains(errOut, "/dev/ttyNOPE9 not found") {
+		t.Errorf("missing port: code %d stderr %q, want exit 3", code, errOut)
+	}
+	_, errOut, code = exec(t, "serve", "--sim", "--listen", "0.0.0.0:0", "--check", "--log-format", "json")
+	if code != 0 || !strings.Contains(errOut, "WITHOUT A TOKEN") {
+		t.Errorf("open listener without token: code %d stderr %q, want exit 0 and the warning", code, errOut)
+	}
+}
+
+func TestServeCheckOpensThePort(t *testing.T) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer master.Close()
+	defer slave.Close()
+	out, errOut, code := exec(t, "serve", "--port", slave.Name(), "--listen", "127.0.0.1:0", "--check", "--log-format", "json")
+	if code != 0 || !strings.Contains(out, "port: "+slave.Name()) || !strings.Contains(errOut, `"message":"check: the device opens"`) {
+		t.Errorf("a free pty: code %d stdout %q stderr %q", code, out, errOut)
+	}
+	if err := unix.Flock(int(slave.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = exec(t, "serve", "--port", slave.Name(), "--listen", "127.0.0.1:0", "--check")
+	if code != cli.ExitDevice || !strings.Contains(errOut, slave.Name()+" is busy: ") {
+		t.Errorf("a locked pty: code %d stderr %q, want exit 3 and busy", code, errOut)
 	}
 }

@@ -125,3 +125,20 @@ func (c *Capture) listQuiet() []PortInfo {
 	ports, _ := c.list()
 	return ports
 }
+
+// Probe opens the device as Run would and closes it again, returning the
+// same errors Run returns at start: what `serve --check` uses to tell
+// whether the port exists, is free and can be opened. It opens the port
+// with the configured modem lines, as serve would. The simulator always
+// probes fine.
+func (c *Capture) Probe(ctx context.Context) (port string, err error) {
+	if c.openSim != nil {
+		return "sim", nil
+	}
+	cn, err := c.open(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer cn.close()
+	return cn.name, nil
+}

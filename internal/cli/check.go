@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -30,8 +31,20 @@ func addCheck(cmd *cobra.Command, s Streams, validate func() error) {
 			return run(c, args)
 		}
 		if err := validate(); err != nil {
-			return Classify(err, ErrUsage)
+			return classifyCheck(err)
 		}
 		return config.Dump(s.Out, c.Flags(), configurable, secret)
 	}
+}
+
+// classifyCheck keeps the exit code validate chose (serve's check also
+// reports device and network errors, 3 and 4) and makes the rest usage
+// errors (2).
+func classifyCheck(err error) error {
+	for _, class := range []error{ErrUsage, ErrDevice, ErrNetwork} {
+		if errors.Is(err, class) {
+			return err
+		}
+	}
+	return Classify(err, ErrUsage)
 }

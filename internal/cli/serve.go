@@ -44,7 +44,10 @@ See docs/serve.md.`,
 	addRelayFlags(f, &o.Relay)
 	addServeSimFlags(f, &o)
 	f.StringVar(&o.Procs, "procs", o.Procs, "CPUs running Go code: auto (one while serve is light, all once it uses 30% of a core) or a number; the GOMAXPROCS variable overrides auto")
-	addCheck(cmd, s, func() error { return serve.Check(o) })
+	addCheck(cmd, s, func() error {
+		o.Log = g.log
+		return classifyServe(serve.Check(cmd.Context(), o))
+	})
 	return cmd
 }
 

@@ -124,6 +124,17 @@ func (s *Server) Listen() (string, error) {
 	return s.url, nil
 }
 
+// Probe binds the listen address and releases it, logging what Listen
+// would warn about (a listener beyond loopback without a token): what
+// `serve --check` uses. It returns Listen's errors (ErrListen, ErrTLS).
+func (s *Server) Probe() error {
+	if _, err := s.Listen(); err != nil {
+		return err
+	}
+	s.opts.Log.Info().Str("listen", s.ln.Addr().String()).Msg("check: the listen address is free")
+	return s.ln.Close()
+}
+
 // URL is the base URL after Listen.
 func (s *Server) URL() string { return s.url }
 

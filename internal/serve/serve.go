@@ -160,9 +160,52 @@ func captureCounters(s capture.Stats) []relay.Counter {
 	}
 }
 
-// Check validates o as Run would, without opening the device or listening:
-// what `wsbridge serve --check` runs.
-func Check(o Options) error {
+// Check validates o as Run would and probes what Run would use, without
+// serving: the device is opened and closed again, the listen address is
+// bound and released. It warns (on o.Log) about a listen address beyond
+// loopback without a token. What `wsbridge serve --check` runs; its
+// errors are Run's (ErrConfig, relay.ErrListen, capture's ErrNotFound,
+// ErrPermission, ErrBusy).
+func Check(ctx context.Context, o Options) error {
+	if err := validate(o); err != nil {
+		return err
+	}
+	if err := probeListen(o.Relay, o.Log); err != nil {
+		return err
+	}
+	return probeDevice(ctx, o)
+}
+
+// probeListen binds the listen address and releases it.
+func probeListen(ro relay.Options, log zerolog.Logger) error {
+	ro.Log = log
+	srv, err := relay.New(ro)
+	if err != nil {
+		return configErr{err}
+	}
+	return srv.Probe()
+}
+
+// probeDevice opens the device and closes it again.
+func probeDevice(ctx context.Context, o Options) error {
+	if o.Sim {
+		return nil
+	}
+	o.Capture.Log = o.Log
+	capt, err := capture.New(o.Capture)
+	if err != nil {
+		return configErr{err}
+	}
+	port, err := capt.Probe(ctx)
+	if err != nil {
+		return err
+	}
+	o.Log.Info().Str("port", port).Msg("check: the device opens")
+	return nil
+}
+
+// validate checks the options without touching the device or the network.
+func validate(o Options) error {
 	if err := validateProcs(o.Procs); err != nil {
 		return err
 	}
