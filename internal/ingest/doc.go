@@ -1,0 +1,25 @@
+// Package ingest is how devices on the network get their data into
+// wsbridge: the message side of the `/pub/<name>` endpoint that Wi-Fi
+// boards publish to, of boards that serve their own WebSocket (serve's
+// `pull:` devices, `sink --url ws://board:81/`), and the device's resend
+// ring. docs/protocol.md ("Wi-Fi devices") specifies the protocol.
+//
+// Entry points:
+//
+//   - Decoder turns WebSocket messages into frame.Packets: binary messages
+//     holding one v1 packet without COBS, text lines of numbers or the
+//     Serial Plotter form, and JSON such as {"value": 1234}. A message it
+//     refuses is a *MessageError with the close code and the one-line
+//     reason to send the device.
+//   - Greeting is serve's first message to a publisher: the channel's epoch
+//     and the last seq serve has from this run of the device. ParseGreeting
+//     reads it on the device side.
+//   - Ring is the device's resend ring: its recent data frames in a fixed
+//     block of memory, which is also its send queue. Ring.Resume applies
+//     the resend rule to a greeting. The C ring in
+//     firmware-ref/wsbridge_device.h follows the same algorithm, checked
+//     against this one by the conformance tests.
+//
+// The table of good and bad messages every decoder must agree on, with the
+// error each bad one produces, is ingesttest.Messages.
+package ingest
