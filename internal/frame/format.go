@@ -107,8 +107,27 @@ func appendSample(dst []byte, f *Frame, i, ch int) []byte {
 //	{"type":"frame","seq":N,"rate":HZ,"channels":C,"sample_type":"i16","t_dev_us":N,"samples":[[ch0...],[ch1...]]}
 //
 // with one array of samples per channel.
-func AppendJSON(dst []byte, f *Frame) []byte {
-	dst = append(dst, `{"type":"frame","seq":`...)
+func AppendJSON(dst []byte, f *Frame) []byte { return AppendJSONEpoch(dst, f, "") }
+
+// AppendJSONEpoch is AppendJSON with the frame's epoch (the count its seq
+// belongs to) as the second member, the form serve sends:
+//
+//	{"type":"frame","epoch":"1f0c9a2e","seq":N,...}
+//
+// An empty epoch is left out. epoch must need no JSON escaping (serve's
+// are hex digits); other characters are dropped.
+func AppendJSONEpoch(dst []byte, f *Frame, epoch string) []byte {
+	dst = append(dst, `{"type":"frame",`...)
+	if epoch != "" {
+		dst = append(dst, `"epoch":"`...)
+		for i := 0; i < len(epoch); i++ {
+			if c := epoch[i]; c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+				dst = append(dst, c)
+			}
+		}
+		dst = append(dst, `",`...)
+	}
+	dst = append(dst, `"seq":`...)
 	dst = strconv.AppendUint(dst, uint64(f.Seq), 10)
 	dst = append(dst, `,"rate":`...)
 	dst = strconv.AppendUint(dst, uint64(f.Rate), 10)

@@ -36,6 +36,12 @@ func TestFormats(t *testing.T) {
 			t.Errorf("%s %+v:\n got %q\nwant %q", c.fm, c.opt, got, c.want)
 		}
 	}
+	if got := string(frame.AppendJSONEpoch(nil, f, "1f0c9a2e")); got != `{"type":"frame","epoch":"1f0c9a2e","seq":9,"rate":1000,"channels":2,"sample_type":"i16","t_dev_us":1000,"samples":[[1,3],[-2,-4]]}` {
+		t.Errorf("json with epoch %q", got)
+	}
+	if got := string(frame.AppendJSONEpoch(nil, f, "a\"b\\c\n")); !json.Valid([]byte(got)) {
+		t.Errorf("json with a hostile epoch is not valid JSON: %q", got)
+	}
 	if got := string(frame.AppendCSVHeader(nil, 2, &frame.TextOptions{Timestamps: true, Names: []string{"mic", "vbat"}})); got != "t_us,mic,vbat\n" {
 		t.Errorf("header %q", got)
 	}

@@ -48,10 +48,11 @@ type client struct {
 
 	// writer-only state
 	live     uint64
-	epoch    uint32
-	next     uint32 // seq of the next frame this client expects
+	epoch    wsproto.Epoch // the epoch of the last entry sent
+	next     uint32        // seq of the next frame this client expects
 	floor    uint32
 	hasFloor bool
+	announce string // a restart status to send before the first frame or gap (see start.announce)
 	buf      [batchSize]*entry
 }
 
@@ -101,7 +102,7 @@ func (c *client) finish(err error) {
 // something ends the connection.
 func (c *client) writeLoop(ctx context.Context, st start, hello []byte) error {
 	c.live, c.epoch, c.next = st.live, st.epoch, st.seq
-	c.floor, c.hasFloor = st.floor, st.hasFloor
+	c.floor, c.hasFloor, c.announce = st.floor, st.hasFloor, st.announce
 	c.pos.Store(st.pos)
 	first := [][]byte{hello}
 	for _, m := range st.pre {
@@ -166,6 +167,12 @@ func (c *client) writeBatch(pos uint64, batch []*entry) error {
 	defer clear(batch) // do not keep evicted entries alive
 	c.begin()
 	for i, e := range batch {
+		if c.announce != "" && (e.kind == kindFrame || e.kind == kindGap) {
+			if err := c.write(c.announcement(e), false); err != nil {
+				c.end()
+				return err
+			}
+		}
 		msg, bin := c.render(e, pos+uint64(i))
 		if msg == nil {
 			continue
@@ -233,6 +240,19 @@ func (c *client) render(e *entry, p uint64) ([]byte, bool) {
 	return e.raw, false
 }
 
+// announcement is the restart status a client resuming from another
+// epoch gets before the first frame or gap of an epoch that had none when
+// it connected.
+func (c *client) announcement(e *entry) []byte {
+	seq := e.key
+	if e.kind == kindGap {
+		seq = e.gap.From
+	}
+	st := wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart, Reason: c.announce, Seq: seq, Epoch: e.epoch}
+	c.announce = ""
+	return mustJSON(st)
+}
+
 // renderGap clips a device gap to the resume point: a client resuming
 // inside it hears only about the frames it asked for.
 func (c *client) renderGap(e *entry) ([]byte, bool) {
@@ -272,10 +292,10 @@ func (c *client) fellBehind(oldest *entry, base uint64) error {
 	c.log.Warn().Uint32("from", from).Uint32("to", cover-1).Uint64("skipped_frames", lost).
 		Msg("slow client skipped ahead: it fell further behind than the history holds")
 	c.pos.Store(base)
-	var msg any = wsproto.Gap{Type: wsproto.TypeGap, From: from, To: cover - 1, Count: lost, Reason: wsproto.GapSlowClient}
+	var msg any = wsproto.Gap{Type: wsproto.TypeGap, From: from, To: cover - 1, Count: lost, Reason: wsproto.GapSlowClient, Epoch: c.epoch}
 	if oldest.epoch != c.epoch {
 		msg = wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
-			Reason: "the device restarted while this client was behind; frames before the restart were skipped", Seq: cover}
+			Reason: "the device restarted while this client was behind; frames before the restart were skipped", Seq: cover, Epoch: oldest.epoch}
 	} else if lost == 0 {
 		return nil
 	}

@@ -23,7 +23,7 @@ const (
 // Wire formats a client may ask for with ?format=.
 const (
 	FormatBinary = "binary" // one v1 data packet per binary message
-	FormatJSON   = "json"   // one frame.AppendJSON object per text message
+	FormatJSON   = "json"   // one frame.AppendJSONEpoch object per text message
 	FormatCSV    = "csv"    // the frame's CSV lines per text message
 )
 
@@ -31,13 +31,13 @@ const (
 // published, except for the lazily filled json and csv caches.
 type entry struct {
 	kind   kind
-	replay bool         // sent to clients that resume from before it (frames, gaps, restarts)
-	epoch  uint32       // device sequence epoch: increments on each device restart
-	key    uint32       // frames: seq; gaps: To; others: the seq expected next
-	dur    int64        // sample time the frame covers, ns
-	gap    *wsproto.Gap // gaps only: nil in the frames that fill the ring
-	frame  frame.Frame  // header; Data aliases raw
-	raw    []byte       // frames: the v1 packet; others: the JSON text message
+	replay bool          // sent to clients that resume from before it (frames, gaps, restarts)
+	epoch  wsproto.Epoch // the count the entry belongs to: new per serve start and device restart
+	key    uint32        // frames: seq; gaps: To; others: the seq expected next
+	dur    int64         // sample time the frame covers, ns
+	gap    *wsproto.Gap  // gaps only: nil in the frames that fill the ring
+	frame  frame.Frame   // header; Data aliases raw
+	raw    []byte        // frames: the v1 packet; others: the JSON text message
 	json   atomic.Pointer[[]byte]
 	csv    atomic.Pointer[[]byte]
 }
@@ -54,7 +54,7 @@ func newFrameEntry(p *frame.Packet) *entry {
 }
 
 // newMessageEntry encodes msg as a JSON text entry.
-func newMessageEntry(k kind, msg any, epoch, key uint32, replay bool) *entry {
+func newMessageEntry(k kind, msg any, epoch wsproto.Epoch, key uint32, replay bool) *entry {
 	b, err := json.Marshal(msg)
 	if err != nil { // only plain structs are passed here
 		panic("relay: failed to encode message: " + err.Error())
@@ -63,8 +63,8 @@ func newMessageEntry(k kind, msg any, epoch, key uint32, replay bool) *entry {
 }
 
 // newGapEntry makes the entry for a device gap From..To.
-func newGapEntry(from, to uint32, epoch uint32) *entry {
-	g := wsproto.Gap{Type: wsproto.TypeGap, From: from, To: to, Count: uint64(to-from) + 1, Reason: wsproto.GapDevice}
+func newGapEntry(from, to uint32, epoch wsproto.Epoch) *entry {
+	g := wsproto.Gap{Type: wsproto.TypeGap, From: from, To: to, Count: uint64(to-from) + 1, Reason: wsproto.GapDevice, Epoch: epoch}
 	e := newMessageEntry(kindGap, g, epoch, to, true)
 	e.gap = &g
 	return e
@@ -80,7 +80,7 @@ func (e *entry) encoded(fm string) ([]byte, bool) {
 	}
 	switch fm {
 	case FormatJSON:
-		return e.cached(&e.json, func(dst []byte) []byte { return frame.AppendJSON(dst, &e.frame) }), false
+		return e.cached(&e.json, func(dst []byte) []byte { return frame.AppendJSONEpoch(dst, &e.frame, e.epoch) }), false
 	case FormatCSV:
 		return e.cached(&e.csv, func(dst []byte) []byte {
 			return frame.Append(dst, frame.FormatCSV, &e.frame, &frame.TextOptions{})

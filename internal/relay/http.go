@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 
 	"github.com/rs/zerolog"
@@ -168,16 +167,4 @@ type zerologWriter struct{ l zerolog.Logger }
 func (z zerologWriter) Write(p []byte) (int, error) {
 	z.l.Debug().Msg(strings.TrimSpace(string(p)))
 	return len(p), nil
-}
-
-func parseSince(q url.Values) (*uint32, error) {
-	if !q.Has("since") {
-		return nil, nil
-	}
-	v, err := strconv.ParseUint(q.Get("since"), 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("bad since=%q: want a frame sequence number 0..4294967295", q.Get("since"))
-	}
-	s := uint32(v)
-	return &s, nil
 }

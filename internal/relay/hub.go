@@ -25,19 +25,21 @@ type hub struct {
 	frames   int           // data frames held in the ring
 	wake     chan struct{} // closed and replaced when entries arrive and a writer waits
 	waiting  atomic.Bool   // a writer took wake (set under RLock, cleared under Lock)
+	name     string        // the channel's name, in hello
 	seq      frame.SeqTracker
-	epoch    uint32 // increments on each device restart
-	epochPos uint64 // ring position where the current epoch starts
-	first    uint32 // first seq of the current epoch
-	state    string // wsproto.StateUp / StateDown, "" before anything is known
+	epoch    wsproto.Epoch // the current count: new at start and on each device restart
+	epochPos uint64        // ring position where the current epoch starts
+	first    uint32        // first seq of the current epoch (once a frame came)
+	epochN   int           // data frames of the current epoch held in the ring
+	state    string        // wsproto.StateUp / StateDown, "" before anything is known
 	reason   string
 	device   *wsproto.Device
 	last     frame.Frame // header of the newest frame (Data nil)
 }
 
 func newHub(o *Options, st *stats) *hub {
-	return &hub{maxDur: int64(o.History), maxBytes: o.HistoryBytes, log: o.Log, stats: st,
-		wake: make(chan struct{})}
+	return &hub{name: o.Channel, maxDur: int64(o.History), maxBytes: o.HistoryBytes, log: o.Log, stats: st,
+		wake: make(chan struct{}), epoch: newEpoch()}
 }
 
 // pushLocked appends e (the caller holds the lock), trims the ring and wakes waiting writers.
@@ -45,10 +47,14 @@ func (h *hub) pushLocked(e *entry) {
 	h.ring.push(e)
 	if e.kind == kindFrame {
 		h.frames++
+		h.epochN++
 	}
 	for h.ring.len() > 1 && (h.ring.dur > h.maxDur || h.ring.bytes > h.maxBytes) {
-		if h.ring.at(h.ring.base).kind == kindFrame {
+		if old := h.ring.at(h.ring.base); old.kind == kindFrame {
 			h.frames--
+			if old.epoch == h.epoch {
+				h.epochN--
+			}
 		}
 		h.ring.pop()
 	}
@@ -75,10 +81,13 @@ func (h *hub) publishFrame(p *frame.Packet) {
 		h.pushLocked(newGapEntry(ev.From, ev.To, h.epoch))
 	case frame.SeqRestart:
 		h.stats.restarts.Add(1)
-		h.epoch++
+		old := h.epoch
+		h.epoch, h.epochN = newEpoch(), 0
 		h.epochPos, h.first = h.ring.head, ev.Seq
 		st := wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
-			Reason: "the device restarted its sequence numbers", Seq: ev.Seq}
+			Reason: "the device restarted its sequence numbers", Seq: ev.Seq, Epoch: h.epoch}
+		h.log.Info().Str("old_epoch", old).Str("epoch", h.epoch).Uint32("seq", ev.Seq).
+			Msg("device restarted its sequence numbers: new epoch")
 		h.pushLocked(newMessageEntry(kindStatus, st, h.epoch, ev.Seq, true))
 	case frame.SeqFirst:
 		h.epochPos, h.first = h.ring.head, ev.Seq
@@ -151,13 +160,14 @@ func (h *hub) bounds() (base, head uint64) {
 	return h.ring.base, h.ring.head
 }
 
-// history describes what the ring holds; the caller holds the lock.
+// historyLocked describes the frames of the current epoch the ring holds
+// (what a resume can replay); the caller holds the lock.
 func (h *hub) historyLocked() wsproto.History {
-	hs := wsproto.History{Frames: h.frames, SpanMS: h.maxDur / int64(time.Millisecond)}
-	if h.frames == 0 {
+	hs := wsproto.History{Frames: h.epochN, Epoch: h.epoch, SpanMS: h.maxDur / int64(time.Millisecond)}
+	if h.epochN == 0 {
 		return hs
 	}
-	for p := h.ring.base; p < h.ring.head; p++ {
+	for p := max(h.ring.base, h.epochPos); p < h.ring.head; p++ {
 		if e := h.ring.at(p); e.kind == kindFrame {
 			hs.FirstSeq = e.key
 			break
@@ -169,6 +179,8 @@ func (h *hub) historyLocked() wsproto.History {
 
 // snapshot is the device view reported by hello, /healthz and /api/info.
 type snapshot struct {
+	Channel    string
+	Epoch      wsproto.Epoch
 	State      string
 	Reason     string
 	Device     *wsproto.Device
@@ -176,12 +188,14 @@ type snapshot struct {
 	Channels   int
 	SampleType string
 	Next       uint32
-	History    wsproto.History
+	History    wsproto.History // of the current epoch
 	RingBytes  int64
+	Frames     int // data frames held, every epoch
 }
 
 func (h *hub) snapshotLocked() snapshot {
-	s := snapshot{State: h.state, Reason: h.reason, History: h.historyLocked(), RingBytes: h.ring.bytes}
+	s := snapshot{Channel: h.name, Epoch: h.epoch, State: h.state, Reason: h.reason,
+		History: h.historyLocked(), RingBytes: h.ring.bytes, Frames: h.frames}
 	if s.State == "" {
 		s.State = wsproto.StateDown
 	}

@@ -32,7 +32,7 @@ func (s *Server) counters() []Counter {
 		c("device_gaps_total", "Sequence gaps between the device and serve.", st.deviceGaps.Load()),
 		c("device_gap_frames_total", "Frames lost between the device and serve.", st.deviceGapFrames.Load()),
 		c("device_restarts_total", "Times the device restarted its sequence numbers.", st.restarts.Load()),
-		g("history_frames", "Data frames held in the history ring.", float64(sn.History.Frames)),
+		g("history_frames", "Data frames held in the history ring.", float64(sn.Frames)),
 		g("history_bytes", "Bytes of packets held in the history ring.", float64(sn.RingBytes)),
 		g("clients", "WebSocket clients connected.", float64(len(s.slots))),
 		c("clients_accepted_total", "WebSocket clients accepted.", st.accepted.Load()),
@@ -86,6 +86,8 @@ type ClientInfo struct {
 // Info is the /api/info document.
 type Info struct {
 	Server       string             `json:"server"`
+	Channel      string             `json:"channel"`
+	Epoch        wsproto.Epoch      `json:"epoch"`
 	UptimeS      float64            `json:"uptime_s"`
 	DeviceState  string             `json:"device_state"`
 	DeviceReason string             `json:"device_reason,omitempty"`
@@ -104,7 +106,7 @@ type Info struct {
 // Info returns what /api/info reports.
 func (s *Server) Info() Info {
 	sn := s.hub.snapshot()
-	in := Info{Server: "wsbridge " + version(), UptimeS: time.Since(s.started).Seconds(),
+	in := Info{Server: "wsbridge " + version(), Channel: sn.Channel, Epoch: sn.Epoch, UptimeS: time.Since(s.started).Seconds(),
 		DeviceState: sn.State, DeviceReason: sn.Reason, Device: sn.Device, Rate: sn.Rate, Channels: sn.Channels,
 		SampleType: sn.SampleType, Seq: sn.Next, History: sn.History, MaxClients: s.opts.MaxClients,
 		Commands: s.commandPolicy() == nil, Clients: []ClientInfo{}, Counters: map[string]float64{}}
@@ -129,7 +131,7 @@ func (s *Server) serveInfo(w http.ResponseWriter, _ *http.Request) {
 // while it answers, whether or not the device is attached.
 func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	sn := s.hub.snapshot()
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "device_state": sn.State, "seq": sn.Next})
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "device_state": sn.State, "epoch": sn.Epoch, "seq": sn.Next})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

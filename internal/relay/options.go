@@ -15,6 +15,7 @@ const (
 
 // Options configure the relay. Field names follow the serve flags.
 type Options struct {
+	Channel       string        // the channel's name, in hello and /api/info (default "default")
 	Listen        string        // --listen host:port (default 127.0.0.1:8080)
 	History       time.Duration // --history: sample time the ring keeps for resuming clients
 	HistoryBytes  int64         // --history-bytes: hard cap on the ring's packet bytes
@@ -53,6 +54,7 @@ type Counter struct {
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
 	return Options{
+		Channel:      "default",
 		Listen:       "127.0.0.1:8080",
 		History:      30 * time.Second,
 		HistoryBytes: 256 << 20,
@@ -67,6 +69,8 @@ func DefaultOptions() Options {
 // Validate checks the options, naming the flag at fault.
 func (o *Options) Validate() error {
 	switch {
+	case !ValidChannelName(o.Channel):
+		return optionsErr("channel name %q: %s", o.Channel, channelNameRule)
 	case o.History <= 0:
 		return optionsErr("--history must be positive, got %v", o.History)
 	case o.HistoryBytes < 1<<16:
@@ -86,4 +90,23 @@ func (o *Options) Validate() error {
 		return err
 	}
 	return checkHostPatterns(o.AllowHost)
+}
+
+// channelNameRule says what a channel name may be.
+const channelNameRule = "want 1 to 32 lower-case letters, digits, - or _, starting with a letter or digit (e.g. mic, accel-2)"
+
+// ValidChannelName reports whether name matches ^[a-z0-9][a-z0-9_-]{0,31}$:
+// short, URL-safe, usable as a Prometheus label value as it is.
+func ValidChannelName(name string) bool {
+	if name == "" || len(name) > 32 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '-' || c == '_')
+		if !ok {
+			return false
+		}
+	}
+	return true
 }

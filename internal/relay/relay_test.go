@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -73,21 +74,85 @@ func TestResumeSince(t *testing.T) {
 	expectFrames(t, now, 120, 121)
 }
 
-// A since ahead of the newest frame (a client from before a device
-// restart) is told so and gets what the history holds since the restart.
+// A since ahead of the newest frame without an epoch (a client from
+// before a device restart, or from before epochs) is told at once that
+// the count started over, and gets what the history holds since.
 func TestResumeAheadAfterRestart(t *testing.T) {
 	s, base := testServer(t, Options{})
 	publish(t, s, 0, 500)
 	publish(t, s, 0, 5) // the device restarted
 	c := dial(t, wsURL(base, "since=500"), nil)
-	if h := expectHello(t, c); h.StartSeq != 0 || h.Seq != 5 {
+	h := expectHello(t, c)
+	if h.StartSeq != 0 || h.Seq != 5 || h.History.Epoch != h.Epoch || h.History.Frames != 5 || h.History.FirstSeq != 0 {
 		t.Fatalf("hello = %+v", h)
 	}
 	st := expectMsg(t, c, wsproto.TypeStatus).status
-	if st.State != wsproto.StateRestart || st.Seq != 0 {
-		t.Fatalf("status = %+v, want restart at 0", st)
+	if st.State != wsproto.StateRestart || st.Seq != 0 || st.Epoch != h.Epoch {
+		t.Fatalf("status = %+v, want restart at 0 in epoch %s", st, h.Epoch)
 	}
 	expectFrames(t, c, 0, 5)
+}
+
+// The resume table with epochs (issue 13.1): the same epoch resumes
+// exactly, another epoch is answered at once with a restart status and a
+// replay of the current epoch (with a history gap when its start was
+// trimmed), whatever since says.
+func TestResumeEpochs(t *testing.T) {
+	s, base := testServer(t, Options{History: 50 * time.Millisecond}) // 50 frames
+	first := dial(t, wsURL(base, "format=json"), nil)
+	h0 := expectHello(t, first)
+	if len(h0.Epoch) != 8 || h0.Channel != "default" {
+		t.Fatalf("hello epoch %q channel %q: want 8 hex digits and the channel's name", h0.Epoch, h0.Channel)
+	}
+	publish(t, s, 0, 30)
+	if m := expectMsg(t, first, "frame"); !strings.Contains(string(m.raw), `{"type":"frame","epoch":"`+h0.Epoch+`","seq":0,`) {
+		t.Fatalf("json frame does not carry its epoch: %s", m.raw)
+	}
+
+	same := dial(t, wsURL(base, "since=20&epoch="+h0.Epoch), nil)
+	if h := expectHello(t, same); h.Epoch != h0.Epoch || h.StartSeq != 20 {
+		t.Fatalf("same epoch: hello = %+v", h)
+	}
+	expectFrames(t, same, 20, 30)
+
+	// The device restarts at 0 and sends 80 frames: the ring holds the new
+	// epoch's 30..79 only.
+	publish(t, s, 0, 80)
+	for _, q := range []string{"since=20&epoch=" + h0.Epoch, "since=5&epoch=" + h0.Epoch, "since=5&epoch=deadbeef", "since=81"} {
+		c := dial(t, wsURL(base, q), nil)
+		h := expectHello(t, c)
+		if h.Epoch == h0.Epoch || h.StartSeq != 30 || h.History.FirstSeq != 30 || h.History.Epoch != h.Epoch {
+			t.Fatalf("%s: hello = %+v, want a new epoch starting at 30", q, h)
+		}
+		st := expectMsg(t, c, wsproto.TypeStatus).status
+		if st.State != wsproto.StateRestart || st.Seq != 0 || st.Epoch != h.Epoch {
+			t.Fatalf("%s: status = %+v, want restart at 0 in %s", q, st, h.Epoch)
+		}
+		g := expectMsg(t, c, wsproto.TypeGap).gap
+		if g != (wsproto.Gap{Type: wsproto.TypeGap, From: 0, To: 29, Count: 30, Reason: wsproto.GapHistory, Epoch: h.Epoch}) {
+			t.Fatalf("%s: gap = %+v, want history 0..29 in %s", q, g, h.Epoch)
+		}
+		expectFrames(t, c, 30, 80)
+	}
+}
+
+// A resume from another epoch before the current epoch has any frame (a
+// serve that just started, with a device still silent) is not held back:
+// hello names the new epoch at once, and the restart status comes just
+// before the first frame, with its seq.
+func TestResumeOtherEpochBeforeFirstFrame(t *testing.T) {
+	s, base := testServer(t, Options{})
+	c := dial(t, wsURL(base, "since=500&epoch=0badc0de"), nil)
+	h := expectHello(t, c)
+	if h.Epoch == "0badc0de" || h.Epoch == "" {
+		t.Fatalf("hello = %+v", h)
+	}
+	publish(t, s, 7, 10)
+	st := expectMsg(t, c, wsproto.TypeStatus).status
+	if st.State != wsproto.StateRestart || st.Seq != 7 || st.Epoch != h.Epoch {
+		t.Fatalf("status = %+v, want restart at 7 in %s", st, h.Epoch)
+	}
+	expectFrames(t, c, 7, 10)
 }
 
 // Device gaps and restarts go to live and resuming clients, exactly and in
@@ -95,18 +160,18 @@ func TestResumeAheadAfterRestart(t *testing.T) {
 func TestDeviceGapAndRestart(t *testing.T) {
 	s, base := testServer(t, Options{})
 	live := dial(t, wsURL(base, ""), nil)
-	expectHello(t, live)
+	e0 := expectHello(t, live).Epoch
 	publish(t, s, 0, 10)
 	publish(t, s, 20, 30)
 	publish(t, s, 25, 26) // a duplicate: dropped
 	publish(t, s, 0, 3)   // restart
 	expectFrames(t, live, 0, 10)
-	if g := expectMsg(t, live, wsproto.TypeGap).gap; g != (wsproto.Gap{Type: "gap", From: 10, To: 19, Count: 10, Reason: wsproto.GapDevice}) {
-		t.Fatalf("gap = %+v", g)
+	if g := expectMsg(t, live, wsproto.TypeGap).gap; g != (wsproto.Gap{Type: "gap", From: 10, To: 19, Count: 10, Reason: wsproto.GapDevice, Epoch: e0}) {
+		t.Fatalf("gap = %+v, want device 10..19 in %s", g, e0)
 	}
 	expectFrames(t, live, 20, 30)
-	if st := expectMsg(t, live, wsproto.TypeStatus).status; st.State != wsproto.StateRestart || st.Seq != 0 {
-		t.Fatalf("status = %+v", st)
+	if st := expectMsg(t, live, wsproto.TypeStatus).status; st.State != wsproto.StateRestart || st.Seq != 0 || st.Epoch == e0 || len(st.Epoch) != 8 {
+		t.Fatalf("status = %+v, want restart at 0 with a new epoch", st)
 	}
 	expectFrames(t, live, 0, 3)
 
@@ -153,15 +218,26 @@ func TestSeqWrap(t *testing.T) {
 	}
 }
 
-// A since slightly ahead of the newest frame, with no restart seen (this
-// serve just started), waits for that frame: nothing before it, nothing
-// missing after it.
+// A since slightly ahead of the newest frame in the same epoch waits for
+// that frame: nothing before it, nothing missing after it. Without an
+// epoch, or with another, the same since is a restart at once (issue
+// 13.1: a fresh serve must not make an old client wait).
 func TestResumeSlightlyAhead(t *testing.T) {
 	s, base := testServer(t, Options{})
 	publish(t, s, 1000, 1010)
-	c := dial(t, wsURL(base, "since=1013"), nil)
+	epoch := s.Info().Epoch
+	c := dial(t, wsURL(base, "since=1013&epoch="+epoch), nil)
 	if h := expectHello(t, c); h.StartSeq != 1013 || h.Seq != 1010 {
 		t.Fatalf("hello = %+v", h)
+	}
+	for _, q := range []string{"since=1013", "since=1013&epoch=feedf00d"} {
+		r := dial(t, wsURL(base, q), nil)
+		expectHello(t, r)
+		m, err := read(t, r, 500*time.Millisecond)
+		if err != nil || m.typ != wsproto.TypeStatus || m.status.State != wsproto.StateRestart || m.status.Seq != 1000 || m.status.Epoch != epoch {
+			t.Fatalf("%s: got %+v, %v; want a restart status at once", q, m, err)
+		}
+		expectFrames(t, r, 1000, 1010)
 	}
 	publish(t, s, 1010, 1020)
 	expectFrames(t, c, 1013, 1020)

@@ -110,6 +110,7 @@ func TestBadQuery(t *testing.T) {
 	_, base := testServer(t, Options{})
 	dialErr(t, wsURL(base, "format=xml"), nil, 400, "bad format=xml: want binary, json or csv")
 	dialErr(t, wsURL(base, "since=-1"), nil, 400, "bad since=\"-1\"")
+	dialErr(t, wsURL(base, "since=5&epoch=%22%3E"), nil, 400, "bad epoch=\"\\\">\": want the epoch from hello")
 }
 
 func TestOptionsValidate(t *testing.T) {
@@ -122,6 +123,7 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{TLSCert: "a.pem"}, "--tls-cert and --tls-key go together"},
 		{Options{AllowOrigin: []string{"[x"}}, `--allow-origin "[x" is not a valid host pattern`},
 		{Options{History: -time.Second}, "--history must be positive"},
+		{Options{Channel: "Mic"}, `channel name "Mic": want 1 to 32 lower-case letters`},
 	} {
 		if _, err := New(tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want %q", tc.o, err, tc.want)

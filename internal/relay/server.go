@@ -71,6 +71,7 @@ func New(opts Options) (*Server, error) {
 
 func applyDefaults(o *Options) {
 	d := DefaultOptions()
+	o.Channel = cmp.Or(o.Channel, d.Channel)
 	o.Listen = cmp.Or(o.Listen, d.Listen)
 	o.History = cmp.Or(o.History, d.History)
 	o.HistoryBytes = cmp.Or(o.HistoryBytes, d.HistoryBytes)

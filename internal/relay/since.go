@@ -15,66 +15,95 @@ type start struct {
 	seq      uint32 // the first seq this client will receive (Hello.StartSeq)
 	floor    uint32 // with hasFloor: gaps are clipped to begin at floor (the ?since value)
 	hasFloor bool
-	epoch    uint32
-	pre      []any // messages sent after hello, before the stream
+	epoch    wsproto.Epoch
+	announce string // non-empty: send a restart status with this reason before the first frame
+	pre      []any  // messages sent after hello, before the stream
 	snap     snapshot
 }
 
 // subscribe computes a new client's start and the device snapshot for its
-// hello, atomically with respect to publishing. since is nil for live only.
-func (h *hub) subscribe(since *uint32) start {
+// hello, atomically with respect to publishing. r is nil for live only.
+//
+// The resume table (docs/serve.md, "Resuming"): a resume in the current
+// epoch continues exactly, waiting for a seq at most DuplicateWindow
+// ahead; a resume from another epoch is answered at once with a restart
+// status and a replay of the current epoch; a resume without an epoch
+// (clients from before epochs) is taken as the current epoch when its
+// seq is not ahead of the newest frame, and as another epoch when it is.
+func (h *hub) subscribe(r *resume) start {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := start{pos: h.ring.head, live: h.ring.head, epoch: h.epoch, snap: h.snapshotLocked()}
 	next, started := h.seq.Next()
 	st.seq = next
-	if since == nil {
-		return st
+	switch {
+	case r == nil:
+	case r.epoch == h.epoch:
+		h.resumeLocked(&st, r.since, next, started)
+	case r.epoch == "" && started && next-r.since < 1<<31: // at or behind the newest frame
+		h.resumeLocked(&st, r.since, next, started)
+	case r.epoch == "":
+		h.restartLocked(&st, fmt.Sprintf("since=%d (without epoch) is ahead of the newest frame: the count started over since this client last read (serve or the device restarted); replaying the current epoch %s", r.since, h.epoch))
+	default:
+		h.restartLocked(&st, fmt.Sprintf("epoch %s is over (serve or the device restarted): the count started over; replaying the current epoch %s", r.epoch, h.epoch))
 	}
-	if !started {
-		st.seq = *since
-		return st
-	}
-	h.resumeLocked(&st, *since, next)
 	return st
 }
 
 // resumeLocked positions st at seq s of the current epoch, or explains
 // with a gap or status message why it cannot.
-func (h *hub) resumeLocked(st *start, s, next uint32) {
+func (h *hub) resumeLocked(st *start, s, next uint32, started bool) {
 	d := next - s
+	if !started { // nothing sent in this epoch yet: s is where the client expects it to begin
+		st.seq = s
+		return
+	}
 	if d == 0 {
 		return
 	}
 	low, lowPos, ok := h.lowestLocked()
 	switch {
-	case d >= 1<<31 && h.epoch == 0 && s-next <= frame.DuplicateWindow:
-		// Slightly ahead and no restart seen (e.g. this serve just
-		// started): wait for s, skipping anything before it.
+	case d >= 1<<31 && s-next <= frame.DuplicateWindow:
+		// Slightly ahead in the same epoch: wait for s, skipping
+		// anything before it.
 		st.seq, st.floor, st.hasFloor = s, s, true
-	case d >= 1<<31: // s is ahead of anything sent: a client from before a restart
-		st.pre = append(st.pre, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
-			Reason: fmt.Sprintf("since=%d is ahead of the newest frame %d: the device restarted its sequence numbers since this client last read; replaying from the restart", s, next-1),
-			Seq:    h.first})
-		if !ok {
-			low, lowPos = next, h.ring.head
-		}
-		if low != h.first {
-			st.pre = append(st.pre, historyGap(h.first, low-1))
-		}
-		st.pos, st.seq = lowPos, h.first
+	case d >= 1<<31: // far ahead of anything this epoch sent
+		h.restartLocked(st, fmt.Sprintf("since=%d is ahead of the newest frame %d by more than %d: replaying the current epoch %s", s, next-1, frame.DuplicateWindow, h.epoch))
 	case !ok:
-		st.pre = append(st.pre, historyGap(s, next-1))
+		st.pre = append(st.pre, historyGap(s, next-1, h.epoch))
 	case d > next-low: // older than the ring holds
-		st.pre = append(st.pre, historyGap(s, low-1))
+		st.pre = append(st.pre, historyGap(s, low-1, h.epoch))
 		st.pos, st.seq = lowPos, low
 	default:
 		st.pos, st.seq, st.floor, st.hasFloor = h.searchLocked(lowPos, low, s), s, s, true
 	}
 }
 
-func historyGap(from, to uint32) wsproto.Gap {
-	return wsproto.Gap{Type: wsproto.TypeGap, From: from, To: to, Count: uint64(to-from) + 1, Reason: wsproto.GapHistory}
+// restartLocked answers a resume from another count: at once a restart
+// status naming the current epoch and its first seq, a history gap if
+// the epoch's first frames are no longer held, then a replay from the
+// oldest frame of the epoch still held. Before the epoch's first frame
+// the status goes out just ahead of it (hello already names the epoch).
+func (h *hub) restartLocked(st *start, reason string) {
+	next, started := h.seq.Next()
+	if !started {
+		st.announce = reason
+		return
+	}
+	st.pre = append(st.pre, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
+		Reason: reason, Seq: h.first, Epoch: h.epoch})
+	low, lowPos, ok := h.lowestLocked()
+	if !ok {
+		low, lowPos = next, h.ring.head
+	}
+	if low != h.first {
+		st.pre = append(st.pre, historyGap(h.first, low-1, h.epoch))
+	}
+	st.pos, st.seq, st.floor, st.hasFloor = lowPos, low, 0, false
+}
+
+func historyGap(from, to uint32, epoch wsproto.Epoch) wsproto.Gap {
+	return wsproto.Gap{Type: wsproto.TypeGap, From: from, To: to, Count: uint64(to-from) + 1, Reason: wsproto.GapHistory, Epoch: epoch}
 }
 
 // lowestLocked finds the oldest seq the ring covers in the current epoch:

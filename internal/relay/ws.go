@@ -25,7 +25,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad format="+q.Get("format")+": want binary, json or csv", http.StatusBadRequest)
 		return
 	}
-	since, err := parseSince(q)
+	res, err := parseResume(q)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
@@ -54,8 +54,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.unregister(c)
-	st := s.hub.subscribe(since)
-	c.log.Info().Str("format", format).Uint32("start_seq", st.seq).Int("clients", len(s.slots)).Msg("client connected")
+	st := s.hub.subscribe(res)
+	ev := c.log.Info().Str("format", format).Str("epoch", st.epoch).Uint32("start_seq", st.seq).Int("clients", len(s.slots))
+	if res != nil {
+		ev = ev.Uint32("since", res.since).Str("since_epoch", res.epoch)
+	}
+	ev.Msg("client connected")
 	c.run(st, mustJSON(s.hello(c, st)))
 }
 
@@ -116,7 +120,7 @@ func (s *Server) commandPolicy() *wsproto.Error {
 func (s *Server) hello(c *client, st start) wsproto.Hello {
 	sn := st.snap
 	return wsproto.Hello{Type: wsproto.TypeHello, Protocol: wsproto.Version,
-		Server: "wsbridge " + version(), Format: c.format, DeviceState: sn.State, Device: sn.Device,
+		Server: "wsbridge " + version(), Channel: sn.Channel, Epoch: sn.Epoch, Format: c.format, DeviceState: sn.State, Device: sn.Device,
 		Rate: sn.Rate, Channels: sn.Channels, SampleType: sn.SampleType, Seq: sn.Next, StartSeq: st.seq,
 		History: sn.History, Commands: c.cmdDenied == nil}
 }

@@ -128,6 +128,61 @@ func TestEndToEndResumeLosesNothing(t *testing.T) {
 	}
 }
 
+// Issue 13.1's reproduction: serve and its device restart on the same
+// address; a client resuming with the old epoch and a since ahead of the
+// new count is told at once (a restart status with the new epoch, not a
+// wait for its since), then gets the new device's frames from its first
+// one, exactly. A client resuming in the new epoch continues exactly.
+func TestEndToEndServeRestartEpoch(t *testing.T) {
+	o := DefaultOptions()
+	o.Sim, o.SimCfg = true, simConfig()
+	ws, stop := startServe(t, o)
+	c := dial(t, ws)
+	old := expectHello(t, c, "binary")
+	if len(old.Epoch) != 8 || old.Channel != "sim" {
+		t.Fatalf("hello epoch %q channel %q", old.Epoch, old.Channel)
+	}
+	var last uint32
+	for n := 0; n < 40; n++ { // 0.4 s at 100 frames/s
+		last = nextFrame(t, c).seq
+	}
+	c.CloseNow()
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	o.Relay.Listen = strings.TrimPrefix(strings.TrimSuffix(ws, "/ws"), "ws://") // the same address
+	ws2, _ := startServe(t, o)
+	r := dial(t, fmt.Sprintf("%s?since=%d&epoch=%s", ws2, last+1, old.Epoch))
+	h := expectHello(t, r, "binary")
+	if h.Epoch == old.Epoch || len(h.Epoch) != 8 || h.Seq >= last+1 {
+		t.Fatalf("hello after the restart: %+v (old epoch %s, since %d)", h, old.Epoch, last+1)
+	}
+	ev := next(t, r) // at once: on the old protocol this was a wait, then frame last+1
+	if ev.typ != wsproto.TypeStatus || ev.status.State != wsproto.StateRestart || ev.status.Epoch != h.Epoch || ev.status.Seq != 0 {
+		t.Fatalf("first message after hello: %s; want a restart status at seq 0 in epoch %s", ev.raw, h.Epoch)
+	}
+	var seq uint32
+	for seq = 0; seq < last+10; seq++ { // the new device's first frames all arrive
+		ev := nextFrame(t, r)
+		if ev.seq != seq {
+			t.Fatalf("after the restart: frame %d, want %d", ev.seq, seq)
+		}
+		checkCounterFrame(t, ev)
+	}
+	r.CloseNow()
+
+	same := dial(t, fmt.Sprintf("%s?since=%d&epoch=%s", ws2, seq, h.Epoch))
+	if h2 := expectHello(t, same, "binary"); h2.Epoch != h.Epoch || h2.StartSeq != seq {
+		t.Fatalf("same-epoch resume: hello %+v, want start_seq %d in %s", h2, seq, h.Epoch)
+	}
+	for want := seq; want < seq+10; want++ {
+		if ev := nextFrame(t, same); ev.seq != want {
+			t.Fatalf("same-epoch resume: frame %d, want %d", ev.seq, want)
+		}
+	}
+}
+
 // With --allow-commands a client's command reaches the simulated device
 // and its reply comes back to the client.
 func TestEndToEndCommand(t *testing.T) {

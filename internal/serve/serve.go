@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,7 +41,9 @@ type Options struct {
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
 	sim := adcsim.DefaultConfig()
-	return Options{Capture: capture.DefaultOptions(), Relay: relay.DefaultOptions(), SimCfg: sim,
+	r := relay.DefaultOptions()
+	r.Channel = "" // named after the device kind: see build
+	return Options{Capture: capture.DefaultOptions(), Relay: r, SimCfg: sim,
 		Procs: procs.Auto, Log: zerolog.Nop()}
 }
 
@@ -105,6 +108,7 @@ func build(o *Options) (*capture.Capture, *relay.Server, error) {
 		return nil, nil, configErr{err}
 	}
 	o.Relay.Log = o.Log
+	o.Relay.Channel = cmp.Or(o.Relay.Channel, singleChannel(o))
 	o.Relay.Commander = capt
 	o.Relay.Counters = func() []relay.Counter { return captureCounters(capt.Stats()) }
 	srv, err := relay.New(o.Relay)
@@ -112,6 +116,15 @@ func build(o *Options) (*capture.Capture, *relay.Server, error) {
 		return nil, nil, configErr{err}
 	}
 	return capt, srv, nil
+}
+
+// singleChannel names the one channel of --port or --sim: "sim" for the
+// simulator, "serial" for a port.
+func singleChannel(o *Options) string {
+	if o.Sim {
+		return "sim"
+	}
+	return "serial"
 }
 
 // handler passes capture's packets and device events to the relay. Gap
@@ -217,6 +230,7 @@ func validate(o Options) error {
 	if err := o.Capture.Validate(); err != nil {
 		return configErr{err}
 	}
+	o.Relay.Channel = cmp.Or(o.Relay.Channel, singleChannel(&o))
 	if err := o.Relay.Validate(); err != nil {
 		return configErr{err}
 	}

@@ -67,7 +67,10 @@ func startSimPTY(t *testing.T, cfg adcsim.Config, unplugEvery time.Duration) str
 // function that cancels it and returns Run's error.
 func startServe(t *testing.T, o Options) (string, func() error) {
 	t.Helper()
-	o.Relay.Listen, o.Log = "127.0.0.1:0", testLog()
+	if o.Relay.Listen == DefaultOptions().Relay.Listen {
+		o.Relay.Listen = "127.0.0.1:0"
+	}
+	o.Log = testLog()
 	pr, pw := io.Pipe()
 	o.Out = pw
 	ctx, cancel := context.WithCancel(context.Background())
