@@ -1,0 +1,91 @@
+package testsupport
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+func TestStartServeReadsTheListeningLine(t *testing.T) {
+	stopped := make(chan struct{})
+	s := StartServe(t, func(ctx context.Context, out io.Writer) error {
+		fmt.Fprintln(out, "wsbridge serve: page http://127.0.0.1:4711/ stream ws://127.0.0.1:4711/ws")
+		<-ctx.Done()
+		close(stopped)
+		return io.ErrClosedPipe
+	})
+	if s.Page != "http://127.0.0.1:4711" || s.WS != "ws://127.0.0.1:4711/ws" {
+		t.Fatalf("Page %q WS %q", s.Page, s.WS)
+	}
+	if exited, _ := s.Exited(); exited {
+		t.Fatal("Exited before Stop")
+	}
+	if err := s.Stop(); err != io.ErrClosedPipe {
+		t.Fatalf("Stop = %v, want run's error", err)
+	}
+	<-stopped
+	if err := s.Stop(); err != io.ErrClosedPipe {
+		t.Fatalf("second Stop = %v", err)
+	}
+	if exited, err := s.Exited(); !exited || err != io.ErrClosedPipe {
+		t.Fatalf("Exited = %v, %v", exited, err)
+	}
+}
+
+func TestSelfSignedIsTrustedByItsPool(t *testing.T) {
+	certFile, keyFile, pool := SelfSigned(t)
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	defer srv.Close()
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	res, err := c.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+}
+
+func TestTCPPairCarriesBytes(t *testing.T) {
+	a, b := TCPPair(t)
+	if _, err := a.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	b.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got := make([]byte, 4)
+	if _, err := io.ReadFull(b, got); err != nil || string(got) != "ping" {
+		t.Fatalf("read %q, %v", got, err)
+	}
+}
+
+func TestLogEntriesMatchMessages(t *testing.T) {
+	var b SyncBuffer
+	fmt.Fprintln(&b, `{"level":"info","message":"device up","port":"a"}`)
+	fmt.Fprintln(&b, `not json`)
+	fmt.Fprintln(&b, `{"level":"warn","message":"device down"}`)
+	if got := b.LogEntries("device"); len(got) != 2 || got[0]["port"] != "a" {
+		t.Fatalf("LogEntries(device) = %v", got)
+	}
+	if got := b.WaitLogEntries(t, "down", 1, time.Second); got[0]["level"] != "warn" {
+		t.Fatalf("WaitLogEntries(down) = %v", got)
+	}
+}
+
+func TestWithinReportsTimeout(t *testing.T) {
+	if Within(20*time.Millisecond, time.Millisecond, func() bool { return false }) {
+		t.Fatal("Within(false) = true")
+	}
+	n := 0
+	if !Within(time.Second, time.Millisecond, func() bool { n++; return n == 3 }) || n != 3 {
+		t.Fatalf("Within stopped after %d calls", n)
+	}
+}
