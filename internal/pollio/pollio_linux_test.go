@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // openPty returns a pty's master and its slave opened non-blocking, as
@@ -98,7 +99,7 @@ func TestReadHangup(t *testing.T) {
 // hold to a peer that reads slowly: Write must wait in the poller and
 // deliver every byte in order.
 func TestWriteAllThroughFullSocket(t *testing.T) {
-	a, b := tcpPair(t)
+	a, b := testsupport.TCPPair(t)
 	fd := newFD(t, a)
 	want := make([]byte, 8<<20)
 	for i := range want {
@@ -126,7 +127,7 @@ func TestWriteAllThroughFullSocket(t *testing.T) {
 }
 
 func TestWriteErrorsAndDeadline(t *testing.T) {
-	a, b := tcpPair(t)
+	a, b := testsupport.TCPPair(t)
 	fd := newFD(t, a)
 	a.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 	_, err := fd.Write(make([]byte, 64<<20)) // the peer never reads
@@ -134,7 +135,7 @@ func TestWriteErrorsAndDeadline(t *testing.T) {
 		t.Fatalf("Write to a stalled peer past the deadline: got %v, want os.ErrDeadlineExceeded", err)
 	}
 	a.SetWriteDeadline(time.Time{})
-	b.(*net.TCPConn).SetLinger(0)
+	b.SetLinger(0)
 	b.Close() // reset
 	var last error
 	for range 100 {
@@ -149,8 +150,8 @@ func TestWriteErrorsAndDeadline(t *testing.T) {
 }
 
 func TestNoAllocations(t *testing.T) {
-	a, b := tcpPair(t)
-	fa, fb := newFD(t, a), newFD(t, b.(*net.TCPConn))
+	a, b := testsupport.TCPPair(t)
+	fa, fb := newFD(t, a), newFD(t, b)
 	msg, buf := []byte("frame"), make([]byte, 64)
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := fa.Write(msg); err != nil {
@@ -163,23 +164,4 @@ func TestNoAllocations(t *testing.T) {
 	if allocs != 0 {
 		t.Errorf("Write+Read: %v allocations, want 0", allocs)
 	}
-}
-
-func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	a, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close(); b.Close() })
-	return a.(*net.TCPConn), b
 }
