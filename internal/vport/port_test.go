@@ -8,9 +8,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 func allBytes() []byte {
@@ -19,16 +20,6 @@ func allBytes() []byte {
 		b[i] = byte(i)
 	}
 	return b
-}
-
-func openSlave(t *testing.T, path string) *os.File {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open slave: %v", err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
 }
 
 // readFull reads len(want) bytes from r within 5 s.
@@ -53,7 +44,7 @@ func TestBytesRoundTripUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	s := openSlave(t, p.Name())
+	s := testsupport.OpenSlave(t, p.Name())
 	want := bytes.Repeat(allBytes(), 4) // includes \r, \n, ^C, ^S, ^Q, ^D, 0x7f
 	if _, err := p.Write(want); err != nil {
 		t.Fatal(err)
@@ -90,7 +81,7 @@ func TestLinkCreatedReplacedAndRemoved(t *testing.T) {
 	if p.Link() != link {
 		t.Fatalf("Link() = %q", p.Link())
 	}
-	s := openSlave(t, link)
+	s := testsupport.OpenSlave(t, link)
 	p.Write([]byte{0, 1, 2})
 	if got := readFull(t, s, 3); !bytes.Equal(got, []byte{0, 1, 2}) {
 		t.Fatalf("via link got %x", got)
@@ -131,7 +122,7 @@ func TestCloseUnblocksReadAndHangsUpReader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := openSlave(t, p.Name())
+	s := testsupport.OpenSlave(t, p.Name())
 	done := make(chan error, 1)
 	go func() {
 		_, err := p.Read(make([]byte, 10))
@@ -170,7 +161,7 @@ func TestBufferedCountsUnreadBytes(t *testing.T) {
 	if n != 1000 {
 		t.Fatalf("Buffered = %d, want 1000", n)
 	}
-	s := openSlave(t, p.Name())
+	s := testsupport.OpenSlave(t, p.Name())
 	readFull(t, s, 1000)
 	if n, _ = p.Buffered(); n != 0 {
 		t.Fatalf("Buffered after read = %d, want 0", n)
