@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // waitReply waits for the n-th reply packet (1-based) and returns it.
 func waitReply(t *testing.T, rec *recorder, n int) frame.Packet {
 	t.Helper()
-	waitFor(t, "a reply", func() bool { return len(replies(rec)) >= n })
+	testsupport.WaitFor(t, 10*time.Second, "a reply", func() bool { return len(replies(rec)) >= n })
 	return replies(rec)[n-1]
 }
 
@@ -36,7 +37,7 @@ func TestCommandsFramesWire(t *testing.T) {
 	expect(2, frame.ReplyError, `rate: must be 1..2000000 Hz, got "0"`)
 	send("info")
 	expect(3, frame.ReplyOK, "info")
-	waitFor(t, "frames at 8000 Hz", func() bool { fs := rec.frames(); return fs[len(fs)-1].Rate == 8000 })
+	testsupport.WaitFor(t, 10*time.Second, "frames at 8000 Hz", func() bool { fs := rec.frames(); return fs[len(fs)-1].Rate == 8000 })
 
 	send("stop")
 	expect(4, frame.ReplyOK, "stop")
@@ -47,7 +48,7 @@ func TestCommandsFramesWire(t *testing.T) {
 	}
 	send("start")
 	expect(5, frame.ReplyOK, "start")
-	waitFor(t, "frames after start", func() bool { return len(rec.frames()) > nStop+3 })
+	testsupport.WaitFor(t, 10*time.Second, "frames after start", func() bool { return len(rec.frames()) > nStop+3 })
 	send("\r\nfoo bar\r")
 	expect(6, frame.ReplyError, `unknown command "foo bar"`)
 	r.drain(t, pumped)

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
@@ -29,7 +30,7 @@ func TestBootGarbageResync(t *testing.T) {
 	raw := &bytes.Buffer{}
 	rec := newRecorder()
 	pumped := pump(r.slave, io.MultiWriter(raw, rec))
-	waitFor(t, "10 frames", func() bool { return len(rec.frames()) >= 10 })
+	testsupport.WaitFor(t, 10*time.Second, "10 frames", func() bool { return len(rec.frames()) >= 10 })
 	r.drain(t, pumped)
 	ds := r.dev.Stats()
 	g := int(ds.GarbageBytes)
@@ -57,7 +58,7 @@ func TestBootGarbageTextWire(t *testing.T) {
 		}
 	})
 	pumped := pump(r.slave, td)
-	waitFor(t, "2000 lines", func() bool { return pumped.n.Load() > 12000 })
+	testsupport.WaitFor(t, 10*time.Second, "2000 lines", func() bool { return pumped.n.Load() > 12000 })
 	r.drain(t, pumped)
 	if s := td.Stats(); s.NoiseBytes != r.dev.Stats().GarbageBytes || s.NoiseBytes == 0 {
 		t.Fatalf("text decoder noise %d, device garbage %d", s.NoiseBytes, r.dev.Stats().GarbageBytes)
@@ -84,7 +85,7 @@ func TestCorruptRate(t *testing.T) {
 	r := startRig(t, cfg)
 	rec := newRecorder()
 	pumped := pump(r.slave, rec)
-	waitFor(t, "8 corrupted frames", func() bool { return r.dev.Stats().Corrupted >= 8 })
+	testsupport.WaitFor(t, 10*time.Second, "8 corrupted frames", func() bool { return r.dev.Stats().Corrupted >= 8 })
 	r.drain(t, pumped)
 	ds := r.dev.Stats()
 	fs := rec.frames()
@@ -131,7 +132,7 @@ func TestUnplug(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	out := &testsupport.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
@@ -189,7 +190,7 @@ func checkUnplugs(t *testing.T, rec *recorder, ds Stats, announced string) {
 func readUntilHangup(t *testing.T, link string, rec io.Writer) {
 	t.Helper()
 	var f *os.File
-	waitFor(t, "the link", func() bool {
+	testsupport.WaitFor(t, 10*time.Second, "the link", func() bool {
 		var err error
 		f, err = os.OpenFile(link, os.O_RDWR, 0)
 		return err == nil
@@ -220,7 +221,7 @@ func TestOpenInProcess(t *testing.T) {
 	}
 	rec := newRecorder()
 	pumped := pump(p, rec)
-	waitFor(t, "20 frames", func() bool { return len(rec.frames()) >= 20 })
+	testsupport.WaitFor(t, 10*time.Second, "20 frames", func() bool { return len(rec.frames()) >= 20 })
 	if _, err := p.Write([]byte("info\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +270,7 @@ func TestOpenRefusesUnplug(t *testing.T) {
 
 // TestServeStdout writes text lines to Out instead of a pty.
 func TestServeStdout(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testsupport.SyncBuffer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	cfg := counterConfig(WireText, 16000)
@@ -294,7 +295,7 @@ func TestServeStdout(t *testing.T) {
 func TestUnplugWhileNobodyReads(t *testing.T) {
 	cfg := counterConfig(WireFrames, 200000) // fills the pty in about 50 ms
 	cfg.UnplugEvery, cfg.MaxLag = 300*time.Millisecond, time.Hour
-	logs := &syncBuffer{}
+	logs := &testsupport.SyncBuffer{}
 	cfg.Log = zerolog.New(logs)
 	d, err := NewDevice(cfg)
 	if err != nil {
@@ -305,7 +306,7 @@ func TestUnplugWhileNobodyReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	slave := openSlave(t, p.Name()) // holds what the device wrote, unread
+	slave := testsupport.OpenSlave(t, p.Name()) // holds what the device wrote, unread
 	done := make(chan error, 1)
 	go func() { done <- d.Run(context.Background(), p) }()
 	select {

@@ -3,9 +3,11 @@ package adcsim
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/frame/frametest"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // TestGoldenFramesEncoding: the simulator's encoding of every golden data
@@ -68,7 +70,7 @@ func TestGoldenReplies(t *testing.T) {
 	rec := newRecorder()
 	pumped := pump(r.slave, rec)
 	r.slave.Write([]byte("rate 8000\nfoo\n"))
-	waitFor(t, "two replies", func() bool { return len(replies(rec)) >= 2 })
+	testsupport.WaitFor(t, 10*time.Second, "two replies", func() bool { return len(replies(rec)) >= 2 })
 	r.drain(t, pumped)
 	got := replies(rec)
 	for i, name := range []string{"reply ok", "reply error"} {

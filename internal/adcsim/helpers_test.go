@@ -7,11 +7,11 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
@@ -43,7 +43,7 @@ func startRig(t testing.TB, cfg Config) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{dev: dev, port: p, slave: openSlave(t, p.Name()), done: make(chan error, 1)}
+	r := &rig{dev: dev, port: p, slave: testsupport.OpenSlave(t, p.Name()), done: make(chan error, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.done <- dev.Run(ctx, p) }()
@@ -66,16 +66,6 @@ func (r *rig) stop(t testing.TB) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
-}
-
-func openSlave(t testing.TB, path string) *os.File {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
-	}
-	t.Cleanup(func() { f.Close() })
-	return f
 }
 
 // recorder decodes a frames-wire stream and keeps copies of every packet
@@ -121,17 +111,6 @@ func (r *recorder) frames() []frame.Frame {
 	return fs
 }
 
-// waitFor polls cond for up to 10 s.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // pumper copies from a reader into w in a goroutine, counting bytes.
 type pumper struct {
 	n    atomic.Uint64
@@ -162,7 +141,7 @@ func (r *rig) drain(t testing.TB, p *pumper) {
 	t.Helper()
 	r.stop(t)
 	want := r.dev.Stats().Bytes
-	waitFor(t, fmt.Sprintf("the reader to get all %d bytes", want), func() bool { return p.n.Load() >= want })
+	testsupport.WaitFor(t, 10*time.Second, fmt.Sprintf("the reader to get all %d bytes", want), func() bool { return p.n.Load() >= want })
 	r.slave.SetReadDeadline(time.Now())
 	<-p.done
 }
@@ -242,25 +221,6 @@ func checkGaps(t *testing.T, rec *recorder, ds Stats) uint64 {
 		t.Fatalf("decoder gaps %v\ndevice gaps  %v (all: %+v)", got, want, ds.Gaps)
 	}
 	return lost
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and one reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // TestCounterTextConsecutive reads one second's worth of lines (16000) from
@@ -51,7 +52,7 @@ func TestFramesWireDecodesClean(t *testing.T) {
 			r := startRig(t, cfg)
 			rec := newRecorder()
 			pumped := pump(r.slave, rec)
-			waitFor(t, "20 frames", func() bool { return len(rec.frames()) >= 20 })
+			testsupport.WaitFor(t, 10*time.Second, "20 frames", func() bool { return len(rec.frames()) >= 20 })
 			r.drain(t, pumped)
 			ps, s := rec.snapshot()
 			if s.NoiseBytes != 0 || s.CRCErrors != 0 || s.Malformed != 0 || s.Lost != 0 || s.Gaps != 0 {
