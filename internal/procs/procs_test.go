@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 func TestParse(t *testing.T) {
@@ -60,24 +62,22 @@ func TestFollowRealLoad(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); follow(ctx, p, 50*time.Millisecond, zerolog.Nop()) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, 1, "at start")
+	waitProcs(t, 1, "at start")
 	var stop atomic.Bool
 	go func() {
 		for !stop.Load() { // burn CPU
 		}
 	}()
-	waitFor(t, orig, "with a goroutine spinning")
+	waitProcs(t, orig, "with a goroutine spinning")
 	stop.Store(true)
-	waitFor(t, 1, "after it stopped")
+	waitProcs(t, 1, "after it stopped")
 }
 
-func waitFor(t *testing.T, want int, when string) {
+// waitProcs waits up to 5 s for GOMAXPROCS to be want.
+func waitProcs(t *testing.T, want int, when string) {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); runtime.GOMAXPROCS(0) != want; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: GOMAXPROCS = %d, want %d", when, runtime.GOMAXPROCS(0), want)
-		}
-		time.Sleep(10 * time.Millisecond)
+	if !testsupport.Within(5*time.Second, 10*time.Millisecond, func() bool { return runtime.GOMAXPROCS(0) == want }) {
+		t.Fatalf("%s: GOMAXPROCS = %d, want %d", when, runtime.GOMAXPROCS(0), want)
 	}
 }
 
@@ -86,7 +86,7 @@ func TestAdaptFixedRestores(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); Adapt(ctx, "1", zerolog.Nop()) }()
-	waitFor(t, 1, "with --procs 1")
+	waitProcs(t, 1, "with --procs 1")
 	cancel()
 	<-done
 	if got := runtime.GOMAXPROCS(0); got != orig {
