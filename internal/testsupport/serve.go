@@ -13,9 +13,9 @@ import (
 // Served is a serve started by StartServe. Stop is idempotent and safe to
 // call from any goroutine.
 type Served struct {
-	Page string      // the page's URL without the trailing slash: http://127.0.0.1:N
-	WS   string      // the stream's URL: ws://127.0.0.1:N/ws
-	Out  *SyncBuffer // everything serve printed
+	URL string      // the base URL (the page, /api, /healthz), no trailing slash: http://127.0.0.1:N
+	WS  string      // the stream's URL: ws://127.0.0.1:N/ws
+	Out *SyncBuffer // everything serve printed
 
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run has returned
@@ -47,7 +47,7 @@ func StartServe(t testing.TB, run func(ctx context.Context, out io.Writer) error
 	})
 	switch {
 	case m != nil:
-		s.Page, s.WS = m[1], m[2]
+		s.URL, s.WS = m[1], m[2]
 	case s.exited():
 		t.Fatalf("serve exited before listening: %v; it printed %q", s.err, s.Out.String())
 	default:

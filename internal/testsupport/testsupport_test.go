@@ -19,8 +19,8 @@ func TestStartServeReadsTheListeningLine(t *testing.T) {
 		close(stopped)
 		return io.ErrClosedPipe
 	})
-	if s.Page != "http://127.0.0.1:4711" || s.WS != "ws://127.0.0.1:4711/ws" {
-		t.Fatalf("Page %q WS %q", s.Page, s.WS)
+	if s.URL != "http://127.0.0.1:4711" || s.WS != "ws://127.0.0.1:4711/ws" {
+		t.Fatalf("URL %q WS %q", s.URL, s.WS)
 	}
 	if exited, _ := s.Exited(); exited {
 		t.Fatal("Exited before Stop")
