@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wsbridge/wsbridge/internal/testenv"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // The browser tests drive Debian's chromium (or $CHROMIUM) headless against
@@ -199,17 +200,13 @@ func (tb *tab) hook() hook {
 // waitFor polls the JavaScript condition cond until it is true.
 func (tb *tab) waitFor(what, cond string, timeout time.Duration) {
 	tb.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	ok := testsupport.Within(timeout, 50*time.Millisecond, func() bool {
 		var ok bool
 		tb.eval(`!!(`+cond+`)`, &ok)
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.t.Fatalf("timed out after %v waiting for %s (%s); page state %+v", timeout, what, cond, tb.hook())
-		}
-		time.Sleep(50 * time.Millisecond)
+		return ok
+	})
+	if !ok {
+		tb.t.Fatalf("timed out after %v waiting for %s (%s); page state %+v", timeout, what, cond, tb.hook())
 	}
 }
 

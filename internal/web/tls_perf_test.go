@@ -1,51 +1,19 @@
 package web
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-// selfSigned writes a certificate and key for 127.0.0.1 into dir.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	writeFile(t, certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
-	writeFile(t, keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}))
-	return certFile, keyFile
-}
+	"github.com/wsbridge/wsbridge/internal/testsupport"
+)
 
 // TestPageOverTLS loads the page over https and checks that it streams
 // over wss (the browser runs with --ignore-certificate-errors for the
 // self-signed certificate), with a token as well.
 func TestPageOverTLS(t *testing.T) {
 	tb := newTab(t)
-	cert, key := selfSigned(t, t.TempDir())
+	cert, key, _ := testsupport.SelfSigned(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 1, TLSCert: cert, TLSKey: key, Token: "tls-token"})
 	if !strings.HasPrefix(srv.URL, "https://") {
 		t.Fatalf("serve URL %s, want https", srv.URL)
