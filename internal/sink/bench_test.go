@@ -69,8 +69,8 @@ func benchChain(b *testing.B, cfg adcsim.Config) (*stampPort, string, *running, 
 	var sp *stampPort
 	link := runDevice(b, cfg, func(p *vport.Port) io.ReadWriter { sp = newStampPort(p); return sp })
 	srv := startServe(b, link, "127.0.0.1:0", 10*time.Second)
-	r := startSink(b, srv.url, func(o *Options) { o.Log = zerolog.Nop() })
-	return sp, srv.url, r, openReader(b, r.info.Name)
+	r := startSink(b, srv.WS, func(o *Options) { o.Log = zerolog.Nop() })
+	return sp, srv.WS, r, openReader(b, r.info.Name)
 }
 
 // openReader opens the pty slave name for reading (without O_NONBLOCK,

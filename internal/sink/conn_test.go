@@ -33,7 +33,7 @@ func TestWrongTokenKeepsRetryingWithActionableLog(t *testing.T) {
 	ts := newTServer(t, false)
 	ts.token = "right"
 	r := startSink(t, ts.url(), func(o *Options) { o.Token = "wrong" })
-	lines := r.log.waitLogLines(t, "disconnected from serve", 3)
+	lines := r.log.WaitLogEntries(t, "disconnected from serve", 3, 5*time.Second)
 	if e, _ := lines[0]["error"].(string); !strings.Contains(e, "HTTP 401 bad token): check --token") {
 		t.Errorf("error = %q, want it to say HTTP 401 and --token", e)
 	}
@@ -51,7 +51,7 @@ func TestDeadServerDetectedByPing(t *testing.T) {
 	if got := c2.req.URL.Query().Get("since"); got != "1" {
 		t.Errorf("since = %q, want 1", got)
 	}
-	if len(r.log.logLines("does not answer pings")) != 1 {
+	if len(r.log.LogEntries("does not answer pings")) != 1 {
 		t.Errorf("no log line about pings:\n%s", r.log.String())
 	}
 	t.Logf("redialled after %s", time.Since(start))
@@ -130,7 +130,7 @@ func TestTokenInURLNeverPrinted(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	r := startSink(t, "ws://"+addr+"/ws?token=hunter2", nil)
-	r.log.waitLogLines(t, "disconnected from serve", 1)
+	r.log.WaitLogEntries(t, "disconnected from serve", 1, 5*time.Second)
 	r.stop(t)
 	if all := r.out.String() + r.log.String(); strings.Contains(all, "hunter2") || !strings.Contains(all, "token=REDACTED") {
 		t.Errorf("token printed or not redacted:\n%s", all)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/faultproxy"
 	"github.com/wsbridge/wsbridge/internal/serve"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/vport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
@@ -32,7 +32,7 @@ const (
 // teePort records every byte the simulated device writes.
 type teePort struct {
 	*vport.Port
-	raw *syncBuf
+	raw *testsupport.SyncBuffer
 }
 
 func (p teePort) Write(b []byte) (int, error) {
@@ -43,19 +43,19 @@ func (p teePort) Write(b []byte) (int, error) {
 
 // startSim runs a counter device (2 channels of i32: k and k+1 at sample
 // index k) on a pty and returns the pty's link and the device's bytes.
-func startSim(t *testing.T, rate uint32) (string, *syncBuf) {
+func startSim(t *testing.T, rate uint32) (string, *testsupport.SyncBuffer) {
 	t.Helper()
 	return startSimLag(t, rate, 5*time.Second)
 }
 
 // startSimLag is startSim with the device's max lag: how late its output
 // may fall (nobody reading, or a starved machine) before it drops frames.
-func startSimLag(t *testing.T, rate uint32, maxLag time.Duration) (string, *syncBuf) {
+func startSimLag(t *testing.T, rate uint32, maxLag time.Duration) (string, *testsupport.SyncBuffer) {
 	t.Helper()
 	cfg := adcsim.DefaultConfig()
 	cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType, cfg.FrameSamples = "counter", rate, 2, "i32", e2eF
 	cfg.MaxLag = maxLag
-	raw := &syncBuf{}
+	raw := &testsupport.SyncBuffer{}
 	link := runDevice(t, cfg, func(p *vport.Port) io.ReadWriter { return teePort{p, raw} })
 	return link, raw
 }
@@ -83,52 +83,19 @@ func runDevice(tb testing.TB, cfg adcsim.Config, port func(p *vport.Port) io.Rea
 	return link
 }
 
-// serveProc is a running serve.
-type serveProc struct {
-	url    string
-	cancel context.CancelFunc
-	done   chan error
-}
-
 // startServe runs serve on the device at link, listening on listen
 // (127.0.0.1:0 for any port).
-func startServe(t testing.TB, link, listen string, history time.Duration) *serveProc {
+func startServe(t testing.TB, link, listen string, history time.Duration) *testsupport.Served {
 	t.Helper()
 	o := serve.DefaultOptions()
 	o.Capture.Port, o.Capture.Input = link, "frames"
 	o.Relay.Listen, o.Relay.History, o.Relay.AllowCommands = listen, history, true
 	o.Relay.PingInterval = time.Second
-	out := &syncBuf{}
-	o.Out = out
 	o.Log = zerolog.Nop()
-	ctx, cancel := context.WithCancel(context.Background())
-	sp := &serveProc{cancel: cancel, done: make(chan error, 1)}
-	go func() { sp.done <- serve.Run(ctx, o) }()
-	re := regexp.MustCompile(`stream (ws://\S+)`)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			sp.url = m[1]
-			t.Cleanup(sp.stop)
-			return sp
-		}
-		select {
-		case err := <-sp.done:
-			t.Fatalf("serve: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	t.Fatal("serve did not start")
-	return nil
-}
-
-func (sp *serveProc) stop() {
-	sp.cancel()
-	select {
-	case <-sp.done:
-		sp.done <- nil
-	case <-time.After(5 * time.Second):
-	}
+	return testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
+		o.Out = out
+		return serve.Run(ctx, o)
+	})
 }
 
 // counterValues parses text output of the counter device into sample
@@ -211,7 +178,7 @@ func TestE2EEverySampleOnceInEachFormat(t *testing.T) {
 	sinks := make([]*running, len(formats))
 	readers := make([]chan []byte, len(formats))
 	for i, f := range formats {
-		sinks[i] = startSink(t, sp.url, func(o *Options) { o.Format = f })
+		sinks[i] = startSink(t, sp.WS, func(o *Options) { o.Format = f })
 		rd := openLikeR(t, sinks[i].info.Name)
 		readers[i] = make(chan []byte, 1)
 		go func() { readers[i] <- readFor(rd, 1500*time.Millisecond) }()
@@ -276,7 +243,7 @@ func TestE2ECutsWithinHistoryLoseNothing(t *testing.T) {
 	needE2E(t)
 	link, _ := startSim(t, e2eRate)
 	sp := startServe(t, link, "127.0.0.1:0", 10*time.Second)
-	px, err := faultproxy.New(strings.TrimPrefix(strings.TrimSuffix(sp.url, "/ws"), "ws://"))
+	px, err := faultproxy.New(strings.TrimPrefix(strings.TrimSuffix(sp.WS, "/ws"), "ws://"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +278,7 @@ func TestE2ECutLongerThanHistoryReportsExactRange(t *testing.T) {
 	needE2E(t)
 	link, _ := startSim(t, e2eRate)
 	sp := startServe(t, link, "127.0.0.1:0", 300*time.Millisecond)
-	px, err := faultproxy.New(strings.TrimPrefix(strings.TrimSuffix(sp.url, "/ws"), "ws://"))
+	px, err := faultproxy.New(strings.TrimPrefix(strings.TrimSuffix(sp.WS, "/ws"), "ws://"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,13 +347,13 @@ func TestE2EServeRestartNoDuplicateExactGap(t *testing.T) {
 	// is more than its max lag (1s) late, as a real one whose host vanished.
 	link, _ := startSimLag(t, 10*e2eRate, time.Second)
 	sp := startServe(t, link, "127.0.0.1:0", 10*time.Second)
-	listen := strings.TrimSuffix(strings.TrimPrefix(sp.url, "ws://"), "/ws")
-	r := startSink(t, sp.url, nil)
+	listen := strings.TrimSuffix(strings.TrimPrefix(sp.WS, "ws://"), "/ws")
+	r := startSink(t, sp.WS, nil)
 	rd := openLikeR(t, r.info.Name)
 	got := make(chan []byte, 1)
 	go func() { got <- readFor(rd, 5*time.Second) }()
 	time.Sleep(500 * time.Millisecond)
-	sp.stop()
+	sp.Stop()
 	time.Sleep(2500 * time.Millisecond) // the device keeps sending; nobody captures
 	startServe(t, link, listen, 10*time.Second)
 	out := <-got
@@ -398,7 +365,7 @@ func TestE2ECommandReachesSimAndReplyReturns(t *testing.T) {
 	needE2E(t)
 	link, _ := startSim(t, e2eRate)
 	sp := startServe(t, link, "127.0.0.1:0", 10*time.Second)
-	r := startSink(t, sp.url, func(o *Options) { o.RepliesToPort = true })
+	r := startSink(t, sp.WS, func(o *Options) { o.RepliesToPort = true })
 	rd := openLikeR(t, r.info.Name)
 	readUntil(t, rd, 5*time.Second, lineCount(20))
 	w, err := openWrite(r.info.Link)
@@ -414,10 +381,10 @@ func TestE2ECommandReachesSimAndReplyReturns(t *testing.T) {
 		t.Errorf("reply line %q does not confirm rate 2000", line)
 	}
 	deadline := time.Now().Add(3 * time.Second)
-	for len(r.log.logLines("stream parameters changed")) == 0 && time.Now().Before(deadline) {
+	for len(r.log.LogEntries("stream parameters changed")) == 0 && time.Now().Before(deadline) {
 		readFor(rd, 50*time.Millisecond)
 	}
-	if l := r.log.logLines("stream parameters changed"); len(l) != 1 || l[0]["rate"] != float64(2000) {
+	if l := r.log.LogEntries("stream parameters changed"); len(l) != 1 || l[0]["rate"] != float64(2000) {
 		t.Errorf("want one 'stream parameters changed' to rate 2000, got %v", l)
 	}
 	sum := r.stop(t)
@@ -431,7 +398,7 @@ func TestE2ELateAndStallingReaderBoundedExactDrops(t *testing.T) {
 	link, _ := startSim(t, 10*e2eRate)
 	sp := startServe(t, link, "127.0.0.1:0", 10*time.Second)
 	var sk *Sink
-	r := startSink(t, sp.url, func(o *Options) {
+	r := startSink(t, sp.WS, func(o *Options) {
 		o.Buffer = 200 * time.Millisecond
 		o.onSink = func(s *Sink) { sk = s }
 	})
@@ -475,7 +442,7 @@ func TestE2EBlockLetsServeDecide(t *testing.T) {
 	needE2E(t)
 	link, _ := startSim(t, 10*e2eRate)
 	sp := startServe(t, link, "127.0.0.1:0", 500*time.Millisecond)
-	r := startSink(t, sp.url, func(o *Options) { o.WhenFull, o.Buffer = Block, 100*time.Millisecond })
+	r := startSink(t, sp.WS, func(o *Options) { o.WhenFull, o.Buffer = Block, 100*time.Millisecond })
 	time.Sleep(3500 * time.Millisecond) // R not started; serve pings every 1s
 	rd := openLikeR(t, r.info.Name)
 	out := readFor(rd, 2*time.Second)

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -21,55 +20,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
-
-// syncBuf is a bytes.Buffer safe for concurrent use.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// logLines returns the JSON log entries whose message contains msg.
-func (s *syncBuf) logLines(msg string) []map[string]any {
-	var out []map[string]any
-	for _, l := range strings.Split(s.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && strings.Contains(m["message"].(string), msg) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// waitLogLines waits up to 5s for at least n log entries whose message
-// contains msg and returns them all; fewer fail the test.
-func (s *syncBuf) waitLogLines(t *testing.T, msg string, n int) []map[string]any {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		lines := s.logLines(msg)
-		if len(lines) >= n {
-			return lines
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("want %d log lines with %q within 5s, got %d:\n%s", n, msg, len(lines), s.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // tconn is one connection accepted by the test server.
 type tconn struct {
@@ -204,8 +157,8 @@ func counterFrame(seq uint32) []byte {
 // running is a sink started by a test.
 type running struct {
 	info   PortInfo
-	out    *syncBuf
-	log    *syncBuf
+	out    *testsupport.SyncBuffer
+	log    *testsupport.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -222,7 +175,7 @@ func startSink(t testing.TB, url string, edit func(o *Options)) *running {
 	o.StatusInterval = 0
 	o.JSON = true
 	o.FlushTimeout = 300 * time.Millisecond
-	r := &running{out: &syncBuf{}, log: &syncBuf{}, done: make(chan error, 1)}
+	r := &running{out: &testsupport.SyncBuffer{}, log: &testsupport.SyncBuffer{}, done: make(chan error, 1)}
 	o.Out = r.out
 	o.Log = zerolog.New(r.log).Level(zerolog.DebugLevel)
 	if edit != nil {

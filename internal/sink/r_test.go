@@ -71,7 +71,7 @@ func TestRHelperReadsExactCounter(t *testing.T) {
 	helper, _ := filepath.Abs("../../examples/r/wsbridge.R")
 	link, _ := startSim(t, 10*e2eRate)
 	sp := startServe(t, link, "127.0.0.1:0", 10*time.Second)
-	r := startSink(t, sp.url, func(o *Options) { o.Header = true })
+	r := startSink(t, sp.WS, func(o *Options) { o.Header = true })
 	out := filepath.Join(t.TempDir(), "r.csv")
 	stdout := runR(t, `
 options(scipen = 100)
@@ -114,7 +114,7 @@ func TestRRecipeFromDocs(t *testing.T) {
 	needE2E(t)
 	link, _ := startSim(t, e2eRate)
 	sp := startServe(t, link, "127.0.0.1:0", 10*time.Second)
-	r := startSink(t, sp.url, nil)
+	r := startSink(t, sp.WS, nil)
 	out := filepath.Join(t.TempDir(), "r.csv")
 	runR(t, `
 options(scipen = 100)

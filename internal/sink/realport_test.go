@@ -43,7 +43,7 @@ func TestRealPortUnplugReopens(t *testing.T) {
 	if fmt.Sprint(miss) != fmt.Sprint(sum.DropRanges) {
 		t.Errorf("far end missed frames %v; sink reported drops %v", miss, sum.DropRanges)
 	}
-	if len(r.log.logLines("output port back")) != 1 {
+	if len(r.log.LogEntries("output port back")) != 1 {
 		t.Errorf("no 'output port back' log:\n%s", r.log.String())
 	}
 	t.Logf("missed %v, reported %v, write errors %d", miss, sum.DropRanges, sum.WriteErrors)

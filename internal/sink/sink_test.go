@@ -183,7 +183,7 @@ func TestGapsCountedOnceWithExactRanges(t *testing.T) {
 	if fmt.Sprint(sum.GapRanges) != fmt.Sprint(want) || sum.Gaps != 4 || sum.LostFrames != 20 {
 		t.Errorf("gaps = %v (%d, lost %d), want %v (4, lost 20)", sum.GapRanges, sum.Gaps, sum.LostFrames, want)
 	}
-	if len(r.log.logLines("gap: frames 10..19 (10) will not be received")) != 1 {
+	if len(r.log.LogEntries("gap: frames 10..19 (10) will not be received")) != 1 {
 		t.Errorf("no log line for gap 10..19:\n%s", r.log.String())
 	}
 }
@@ -256,7 +256,7 @@ func TestRepliesOnlyLoggedByDefault(t *testing.T) {
 	if string(got) != wantCSV(0, 0) {
 		t.Fatalf("port got %q", got)
 	}
-	if len(r.log.logLines("device reply: err unknown command")) != 1 {
+	if len(r.log.LogEntries("device reply: err unknown command")) != 1 {
 		t.Errorf("reply not logged:\n%s", r.log.String())
 	}
 }

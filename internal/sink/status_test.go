@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
@@ -16,7 +17,7 @@ func TestStatusLogLineEveryInterval(t *testing.T) {
 	c := ts.accept(t)
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 9)
-	lines := r.log.waitLogLines(t, "status", 2) // every 300ms
+	lines := r.log.WaitLogEntries(t, "status", 2, 5*time.Second) // every 300ms
 	l := lines[len(lines)-1]
 	if l["connected"] != true || l["frames"] != float64(10) || l["gaps"] != float64(0) || l["dropped_frames"] != float64(0) {
 		t.Errorf("status line %v", l)
@@ -24,7 +25,7 @@ func TestStatusLogLineEveryInterval(t *testing.T) {
 }
 
 func TestLiveTermRedrawsAroundLogLines(t *testing.T) {
-	var out syncBuf
+	var out testsupport.SyncBuffer
 	lt := NewLiveTerm(&out)
 	lt.set("connected 1s | 1000 S/s")
 	lt.Write([]byte("10:00:00 WRN gap\n"))
@@ -46,8 +47,8 @@ func TestDropIncidentLoggedWithExactRanges(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	sum := r.stop(t)
-	starts := r.log.logLines("output buffer full")
-	ends := r.log.logLines("that the port could not take")
+	starts := r.log.LogEntries("output buffer full")
+	ends := r.log.LogEntries("that the port could not take")
 	if len(starts) != 1 || len(ends) == 0 {
 		t.Fatalf("want one start and at least one end of the drop incident, got %d and %d:\n%s", len(starts), len(ends), r.log.String())
 	}
@@ -78,7 +79,7 @@ func TestBudgetWarnedOnRealPort(t *testing.T) {
 	c := ts.accept(t)
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 0)
-	l := r.log.waitLogLines(t, "cannot be delivered", 1)
+	l := r.log.WaitLogEntries(t, "cannot be delivered", 1, 5*time.Second)
 	if len(l) != 1 || !strings.Contains(l[0]["message"].(string), "but 9600 baud carries 1.0 kB/s") {
 		t.Fatalf("budget warning: %v\n%s", l, r.log.String())
 	}
