@@ -151,7 +151,7 @@ func checkDeviceAccounting(t *testing.T, ds adcsim.Stats, sim *simRig, lost span
 		t.Errorf("frames %v did not leave the device intact and its counters do not say why (only %d cut-short writes)", unexplained, cut)
 	} else if len(unexplained) > 0 {
 		t.Logf("frames %v were cut short by an unplug (the device counts %d such frames, without seqs; %d \"write was blocked\" warnings)",
-			unexplained, cut, len(sim.log.entries("unplugging while a write was blocked")))
+			unexplained, cut, len(sim.log.LogEntries("unplugging while a write was blocked")))
 	}
 }
 

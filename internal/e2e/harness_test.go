@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,54 +23,16 @@ import (
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/serve"
 	"github.com/wsbridge/wsbridge/internal/sink"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
-// logLimit caps every logBuf (0: no cap). The soak sets it, so that the
+// logLimit caps every log buffer (0: no cap). The soak sets it, so that the
 // test's own log collection does not look like a leak.
 var logLimit int
 
-// logBuf collects JSON log lines; safe for concurrent use. Beyond
-// logLimit bytes it drops its oldest half.
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if logLimit > 0 && l.b.Len()+len(p) > logLimit {
-		keep := l.b.Bytes()[l.b.Len()/2:]
-		if i := bytes.IndexByte(keep, '\n'); i >= 0 {
-			keep = keep[i+1:]
-		}
-		rest := append([]byte(nil), keep...)
-		l.b.Reset()
-		l.b.Write(rest)
-	}
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// entries returns the JSON log entries whose message contains msg.
-func (l *logBuf) entries(msg string) []map[string]any {
-	var out []map[string]any
-	for _, line := range strings.Split(l.String(), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(line), &m) == nil {
-			if s, _ := m["message"].(string); strings.Contains(s, msg) {
-				out = append(out, m)
-			}
-		}
-	}
-	return out
-}
+// newLogBuf collects JSON log lines, capped at logLimit.
+func newLogBuf() *testsupport.SyncBuffer { return &testsupport.SyncBuffer{Limit: logLimit} }
 
 // newLog returns a JSON logger into buf (if not nil), also to stderr when
 // E2E_LOG is set.
@@ -107,7 +67,7 @@ func counterConfig(rate uint32, chans, frameSamples int) adcsim.Config {
 type simRig struct {
 	dev      *adcsim.Device
 	link     string
-	log      *logBuf
+	log      *testsupport.SyncBuffer
 	garbage  atomic.Uint64 // garbage bytes written after replugs
 	attaches atomic.Int64
 	settle   time.Duration // see wirePort
@@ -122,7 +82,7 @@ func startSim(t testing.TB, cfg adcsim.Config, pause time.Duration, garbage int)
 
 func startSimSettled(t testing.TB, cfg adcsim.Config, pause time.Duration, garbage int, settle time.Duration) *simRig {
 	t.Helper()
-	r := &simRig{link: filepath.Join(t.TempDir(), "ttyESP"), log: &logBuf{}, done: make(chan error, 1), settle: settle,
+	r := &simRig{link: filepath.Join(t.TempDir(), "ttyESP"), log: newLogBuf(), done: make(chan error, 1), settle: settle,
 		wire: newWireLog()}
 	cfg.Log = newLog(r.log, "sim")
 	dev, err := adcsim.NewDevice(cfg)
@@ -257,7 +217,7 @@ func (r *simRig) stop() {
 func (r *simRig) lostSeqs() spans {
 	var out spans
 	for _, msg := range []string{"re-attached", "unplug during a write", "cut short when the port was last closed", "dropped frames"} {
-		for _, e := range r.log.entries(msg) {
+		for _, e := range r.log.LogEntries(msg) {
 			from, ok := e["from"].(float64)
 			to, _ := e["to"].(float64)
 			if ok {
@@ -268,15 +228,13 @@ func (r *simRig) lostSeqs() spans {
 	return out
 }
 
-// serveRig is serve.Run in this process on 127.0.0.1:0.
+// serveRig is serve.Run in this process on 127.0.0.1:0 (or, with srv
+// nil, a serve binary's URLs).
 type serveRig struct {
 	base, ws string
-	log      *logBuf
+	log      *testsupport.SyncBuffer
 	token    string
-	cancel   context.CancelFunc
-	done     chan error
-	stopped  atomic.Bool
-	err      error
+	srv      *testsupport.Served
 }
 
 // serveOptions are serve's defaults reading the simulator's pty at link.
@@ -288,25 +246,13 @@ func serveOptions(link string) serve.Options {
 
 func startServe(t testing.TB, o serve.Options) *serveRig {
 	t.Helper()
-	r := &serveRig{log: &logBuf{}, done: make(chan error, 1), token: o.Relay.Token}
+	r := &serveRig{log: newLogBuf(), token: o.Relay.Token}
 	o.Relay.Listen, o.Log = "127.0.0.1:0", newLog(r.log, "serve")
-	pr, pw := io.Pipe()
-	o.Out = pw
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	go func() { r.done <- serve.Run(ctx, o); pw.Close() }()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	go io.Copy(io.Discard, pr)
-	if err != nil {
-		cancel()
-		t.Fatalf("serve printed nothing: %v (Run: %v)", err, <-r.done)
-	}
-	var ok bool
-	if r.ws, r.base, ok = serveURLs(line); !ok {
-		cancel()
-		t.Fatalf("serve printed %q", line)
-	}
-	t.Cleanup(func() { r.stop() })
+	r.srv = testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
+		o.Out = out
+		return serve.Run(ctx, o)
+	})
+	r.base, r.ws = r.srv.URL, r.srv.WS
 	return r
 }
 
@@ -322,26 +268,13 @@ func serveURLs(line string) (ws, base string, ok bool) {
 }
 
 // stop cancels serve and returns Run's error (once).
-func (r *serveRig) stop() error {
-	if r.stopped.CompareAndSwap(false, true) {
-		r.cancel()
-		select {
-		case r.err = <-r.done:
-		case <-time.After(10 * time.Second):
-			r.err = errors.New("serve.Run did not return within 10 s of cancel")
-		}
-	}
-	return r.err
-}
+func (r *serveRig) stop() error { return r.srv.Stop() }
 
 // running fails the test if serve.Run has returned.
 func (r *serveRig) running(t testing.TB) {
 	t.Helper()
-	select {
-	case err := <-r.done:
-		r.stopped.Store(true)
+	if exited, err := r.srv.Exited(); exited {
 		t.Fatalf("serve exited: %v", err)
-	default:
 	}
 }
 
@@ -436,15 +369,15 @@ func (r *serveRig) waitFrames(t testing.TB, n float64, d time.Duration) {
 // port, with a ptyReader on the other end from the moment the port exists.
 type sinkRig struct {
 	reader *ptyReader
-	out    *logBuf
-	log    *logBuf
+	out    *testsupport.SyncBuffer
+	log    *testsupport.SyncBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
 
 func startSink(t testing.TB, o sink.Options, chk *counterCheck) *sinkRig {
 	t.Helper()
-	r := &sinkRig{out: &logBuf{}, log: &logBuf{}, done: make(chan error, 1)}
+	r := &sinkRig{out: newLogBuf(), log: newLogBuf(), done: make(chan error, 1)}
 	o.Virtual, o.JSON, o.Out, o.Log = filepath.Join(t.TempDir(), "ttyR"), true, r.out, newLog(r.log, "sink")
 	ready := make(chan error, 1)
 	o.Ready = func(pi sink.PortInfo) {

@@ -13,6 +13,11 @@ import (
 // logger, a program's output) writes while the test reads. The zero value
 // is ready to use.
 type SyncBuffer struct {
+	// Limit, if positive, caps what is kept, for long tests: a write that
+	// would pass it first drops the older half (up to a line boundary).
+	// Set it before the first write.
+	Limit int
+
 	mu sync.Mutex
 	b  bytes.Buffer
 }
@@ -20,6 +25,15 @@ type SyncBuffer struct {
 func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.Limit > 0 && s.b.Len()+len(p) > s.Limit {
+		keep := s.b.Bytes()[s.b.Len()/2:]
+		if i := bytes.IndexByte(keep, '\n'); i >= 0 {
+			keep = keep[i+1:]
+		}
+		rest := append([]byte(nil), keep...)
+		s.b.Reset()
+		s.b.Write(rest)
+	}
 	return s.b.Write(p)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,5 +88,16 @@ func TestWithinReportsTimeout(t *testing.T) {
 	n := 0
 	if !Within(time.Second, time.Millisecond, func() bool { n++; return n == 3 }) || n != 3 {
 		t.Fatalf("Within stopped after %d calls", n)
+	}
+}
+
+func TestSyncBufferLimitKeepsTheNewestLines(t *testing.T) {
+	b := SyncBuffer{Limit: 40}
+	for i := range 10 {
+		fmt.Fprintf(&b, "line %d\n", i) // 7 bytes each
+	}
+	got := b.String()
+	if len(got) > 40 || !strings.HasPrefix(got, "line ") || !strings.HasSuffix(got, "line 9\n") {
+		t.Fatalf("kept %q", got)
 	}
 }
