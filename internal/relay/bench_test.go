@@ -19,6 +19,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // benchPacket is a 48 kHz mono i16 frame of 480 samples (10 ms, 988 bytes
@@ -168,7 +169,7 @@ func benchLatency(b *testing.B, n int) {
 // TCP connection to a reader goroutine, with no WebSocket and no relay.
 // What the relay adds is BenchmarkLatency minus this, run by run.
 func BenchmarkLatencyFloor(b *testing.B) {
-	w, r := tcpPair(b)
+	w, r := testsupport.TCPPair(b)
 	msg := benchPacket(b, 0, 48).Raw
 	epoch := time.Now()
 	lat := make([]time.Duration, 0, b.N)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // rawWriter's errors match and read as net.Conn.Write's: the connection
@@ -21,15 +23,15 @@ func TestRawWriterErrors(t *testing.T) {
 		}
 	}
 
-	c, _ := tcpPair(t)
+	c, _ := testsupport.TCPPair(t)
 	w := rawWriter(c)
 	c.Close()
 	_, err := w([]byte("x"))
 	check("after Close", c.RemoteAddr().String(), err, net.ErrClosed, net.ErrClosed)
 
-	c, s := tcpPair(t)
+	c, s := testsupport.TCPPair(t)
 	w = rawWriter(c)
-	s.(*net.TCPConn).SetLinger(0) // the peer resets the connection
+	s.SetLinger(0) // the peer resets the connection
 	s.Close()
 	err = nil
 	for i := 0; err == nil && i < 1000; i++ { // the reset arrives within a few writes
