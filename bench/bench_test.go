@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -121,10 +122,48 @@ func TestSocatRunDeliversEverything(t *testing.T) {
 	}
 }
 
+// TestTextTallyAccountsForEveryLine feeds counter lines, split across
+// chunks at awkward places, with one line lost, one repeated and one
+// garbled, through the raw-byte consumer's line splitter, and one JSON
+// frame as wsbridge sends it; the tally says exactly that.
+func TestTextTallyAccountsForEveryLine(t *testing.T) {
+	w := workload{rate: 1000, duration: time.Second}
+	stamps := newLineStamps(w)
+	for v := range 20 {
+		stamps[v].Store(uint64(1000 + v))
+	}
+	tl := &tally{stamps: stamps}
+	c := &consumer{t: tl}
+	now := uint64(0)
+	feed := c.streamDecoder(&now)
+	in := "0\r\n1\r\n2\r\n4\r\n4\r\n5\r\nx5\r\n6\r\n7\r\n"
+	for i := 0; i < len(in); i += 4 {
+		now = 2000
+		feed([]byte(in[i:min(len(in), i+4)]))
+	}
+	if tl.frames != 7 || tl.missing != 1 || tl.dups != 1 || tl.badSamples != 1 {
+		t.Fatalf("lines %d missing %d dups %d bad %d, want 7 1 1 1", tl.frames, tl.missing, tl.dups, tl.badSamples)
+	}
+	if next, ok := tl.next(); !ok || next != 8 {
+		t.Fatalf("next line %d (%v), want 8", next, ok)
+	}
+	if tl.lat.n != 7 || tl.lat.max != 1000 { // line 0 written at 1000 µs, received at 2000 µs
+		t.Fatalf("latency samples %d max %d, want 7 and 1000", tl.lat.n, tl.lat.max)
+	}
+	var got []int64
+	msg := []byte(`{"type":"frame","seq":3,"rate":1000,"channels":1,"sample_type":"i32","t_dev_us":5,"samples":[[8,9,10]]}`)
+	if !jsonFrameValues(msg, func(v int64) { got = append(got, v) }) || !reflect.DeepEqual(got, []int64{8, 9, 10}) {
+		t.Fatalf("json frame values %v, want [8 9 10]", got)
+	}
+	if jsonFrameValues([]byte(`{"type":"frame","samples":[[8,x]]}`), func(int64) {}) {
+		t.Fatal("a frame with a non-number was read")
+	}
+}
+
 // TestReportRatiosAndLosses builds a report from two synthetic runs and
 // checks what a reader relies on: the ratio, the loss named, the plot.
 func TestReportRatiosAndLosses(t *testing.T) {
-	c := &config{reps: 1, consumers: []int{1}, systems: []string{"wsbridge", "ser2net"},
+	c := &config{reps: 1, consumers: []int{1}, systems: []string{"wsbridge", "ser2net"}, workloads: []string{"48k"},
 		out: "docs/benchmarks-peers.md", svg: "docs/img/latency-cdf.svg", command: "go run ./bench --test"}
 	mk := func(sys string, cpu float64, lat uint64) runResult {
 		r := runResult{system: sys, workload: "48k", consumers: 1, cpuPct: cpu, hwmMB: 10, expected: 4800}

@@ -45,6 +45,48 @@ type tally struct {
 	progress    atomic.Uint64 // frames, for the drain wait
 	checkAll    bool          // verify every sample (paced) or first and last (flat out)
 	frameSample int
+
+	// Text workloads: a "frame" above is one line, and lines are followed
+	// by value (the counter) rather than by seq.
+	stamps      lineStamps // write time of each line; nil for the frame workloads
+	nextLine    int64
+	lineStarted bool
+}
+
+// next is the seq (frames) or line (text) expected next, and whether
+// anything arrived.
+func (t *tally) next() (uint64, bool) {
+	if t.stamps != nil {
+		return uint64(t.nextLine), t.lineStarted
+	}
+	n, ok := t.seq.Next()
+	return uint64(n), ok
+}
+
+// observeLine accounts for one counter line of value v received at clock
+// time nowUS: in order, skipped over (missing), or again (duplicate).
+func (t *tally) observeLine(v int64, nowUS uint64) {
+	switch {
+	case !t.lineStarted:
+		t.lineStarted = true
+		t.missing += uint64(v)
+	case v < t.nextLine:
+		t.dups++
+		return
+	case v > t.nextLine:
+		t.missing += uint64(v - t.nextLine)
+	}
+	t.nextLine = v + 1
+	stamp, ok := t.stamps.at(v)
+	if !ok {
+		t.badSamples++ // a value the writer never wrote
+		return
+	}
+	t.frames++
+	t.sampleBytes += 4 // one i32 sample
+	t.lastUS = nowUS
+	t.lat.add(nowUS - min(stamp, nowUS))
+	t.progress.Add(1)
 }
 
 // observe accounts for one data frame received at clock time nowUS.
@@ -124,7 +166,10 @@ func dialConsumer(ctx context.Context, wire, addr string, ck clock, t *tally) (*
 		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		url := "ws://" + addr + "/"
-		if wire == wireWSPacket {
+		switch {
+		case wire == wireWSPacket && t.stamps != nil:
+			url = "ws://" + addr + "/ws?format=json" // what a browser or a script reads
+		case wire == wireWSPacket:
 			url = "ws://" + addr + "/ws"
 		}
 		ws, _, err := websocket.Dial(dctx, url, &websocket.DialOptions{
@@ -144,19 +189,33 @@ func dialConsumer(ctx context.Context, wire, addr string, ck clock, t *tally) (*
 	return c, nil
 }
 
+// streamDecoder returns what a raw-byte consumer feeds its chunks to: the
+// COBS frame decoder, or the line splitter for text workloads. *now is
+// the receive time of the chunk being fed.
+func (c *consumer) streamDecoder(now *uint64) func(b []byte) {
+	if c.t.stamps != nil {
+		var lr lineReader
+		line := func(v int64) { c.t.observeLine(v, *now) }
+		bad := func() { c.t.badSamples++ }
+		return func(b []byte) { lr.feed(b, line, bad) }
+	}
+	d := frame.NewDecoder(func(p *frame.Packet) {
+		if p.Type == frame.TypeData {
+			c.t.observe(&p.Frame, *now)
+		}
+	})
+	return func(b []byte) { _, _ = d.Write(b) }
+}
+
 func (c *consumer) readTCP(conn net.Conn) {
 	defer close(c.done)
 	var now uint64
-	d := frame.NewDecoder(func(p *frame.Packet) {
-		if p.Type == frame.TypeData {
-			c.t.observe(&p.Frame, now)
-		}
-	})
+	feed := c.streamDecoder(&now)
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := conn.Read(buf)
 		now = c.ck.us()
-		_, _ = d.Write(buf[:n])
+		feed(buf[:n])
 		if err != nil {
 			c.setErr(err)
 			return
@@ -167,11 +226,8 @@ func (c *consumer) readTCP(conn net.Conn) {
 func (c *consumer) readWS(ctx context.Context, ws *websocket.Conn, packets bool) {
 	defer close(c.done)
 	var now uint64
-	d := frame.NewDecoder(func(p *frame.Packet) {
-		if p.Type == frame.TypeData {
-			c.t.observe(&p.Frame, now)
-		}
-	})
+	feed := c.streamDecoder(&now)
+	line := func(v int64) { c.t.observeLine(v, now) }
 	var p frame.Packet
 	var buf bytes.Buffer
 	for {
@@ -186,15 +242,21 @@ func (c *consumer) readWS(ctx context.Context, ws *websocket.Conn, packets bool)
 			return
 		}
 		switch {
+		case typ == websocket.MessageText && packets && c.t.stamps != nil && bytes.HasPrefix(buf.Bytes(), jsonFramePrefix):
+			if !jsonFrameValues(buf.Bytes(), line) {
+				c.t.badSamples++
+			}
 		case typ == websocket.MessageText:
 			c.text(buf.Bytes())
 		case !packets:
-			_, _ = d.Write(buf.Bytes())
+			feed(buf.Bytes())
 		case frame.Parse(&p, buf.Bytes()) == nil && p.Type == frame.TypeData:
 			c.t.observe(&p.Frame, now)
 		}
 	}
 }
+
+var jsonFramePrefix = []byte(`{"type":"frame",`)
 
 // text handles wsbridge's JSON messages: only gaps matter here.
 func (c *consumer) text(b []byte) {

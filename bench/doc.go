@@ -2,11 +2,14 @@
 // otherwise run (ser2net, socat, a hand-written Python bridge and a
 // hand-written Node bridge, in bench/peers/) on the same input: the
 // simulator's counter stream written into a fresh pty, at 48 kHz mono and
-// flat out, to 1, 10 and 100 consumers. It writes docs/benchmarks-peers.md
-// and docs/img/latency-cdf.svg.
+// flat out, to 1, 10 and 100 consumers; and the counter as text lines (a
+// plain Serial.println sketch) at 1000 and 48000 lines/s, to 1 and 10
+// consumers. It writes docs/benchmarks-peers.md and docs/img/latency-cdf.svg.
 //
 //	go run ./bench --quick   # under a minute
 //	go run ./bench           # the full run, under 15 minutes
+//	go run ./bench --workloads text1k,text48k --systems wsbridge,ser2net \
+//	    --baseline /tmp/wsbridge-old --out /tmp/ab.md   # before/after a change
 //
 // Systems run interleaved (A B C A B C ...) and the report gives medians
 // over repetitions and ratios wsbridge/peer: the machine is shared and

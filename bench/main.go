@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +29,10 @@ type config struct {
 	dur48k       time.Duration
 	durFlat      time.Duration
 	command      string
+	workloads    []string
+	durText      time.Duration
+	wsbridgeBin  string
+	baseline     string
 }
 
 func main() {
@@ -35,13 +40,14 @@ func main() {
 	var ro relaydOpts
 	flag.StringVar(&ro.port, "relayd-port", "", "internal: pty for -relayd")
 	flag.StringVar(&ro.listen, "relayd-listen", "127.0.0.1:0", "internal: listen address for -relayd")
+	flag.StringVar(&ro.input, "relayd-input", "frames", "internal: serve's --input for -relayd")
 	flag.StringVar(&ro.cpuProfile, "relayd-cpuprofile", "", "internal: CPU profile file for -relayd")
 	flag.StringVar(&ro.heapProfile, "relayd-heapprofile", "", "internal: heap profile file for -relayd")
 	flag.IntVar(&ro.maxClients, "relayd-max-clients", 256, "internal: max clients for -relayd")
 	flag.StringVar(&ro.slowClient, "relayd-slow-client", "skip", "internal: slow-client policy for -relayd")
 
 	var c config
-	var consumers, systems, cells, wsEnv string
+	var consumers, systems, cells, wsEnv, wls string
 	flag.BoolVar(&c.quick, "quick", false, "short run: one repetition, 1 and 100 consumers, about 1 s per run (under a minute)")
 	flag.IntVar(&c.reps, "reps", 0, "repetitions per cell (default 1 with --quick, 3 otherwise)")
 	flag.StringVar(&consumers, "consumers", "", "consumer counts (default 1,10,100; 1,100 with --quick)")
@@ -52,6 +58,9 @@ func main() {
 	flag.StringVar(&cells, "profile-cells", "", "profile wsbridge on these cells instead of where it loses, e.g. 48k:1,flat:100 (one per workload)")
 	flag.StringVar(&wsEnv, "wsbridge-env", "", "extra environment for the wsbridge process, e.g. GOMAXPROCS=1 (comma separated)")
 	flag.BoolVar(&c.profile, "profile", true, "profile wsbridge (runtime/pprof) on the cells where it loses")
+	flag.StringVar(&wls, "workloads", "48k,flat,text1k,text48k", "workloads to run (text ones with at most 10 consumers)")
+	flag.StringVar(&c.baseline, "baseline", "", "also run this wsbridge binary, as the system \"baseline\" (before/after a change in one run)")
+	flag.StringVar(&c.wsbridgeBin, "wsbridge", "", "a wsbridge binary to measure instead of building ./cmd/wsbridge (e.g. one built from main, to compare)")
 	flag.Parse()
 	if *relayd {
 		if err := runRelayd(ro); err != nil {
@@ -61,7 +70,7 @@ func main() {
 		return
 	}
 	c.command = strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " "))
-	if err := c.finish(consumers, systems, cells); err != nil {
+	if err := c.finish(consumers, systems, cells, wls); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
@@ -75,15 +84,15 @@ func main() {
 	}
 }
 
-func (c *config) finish(consumers, systems, cells string) error {
+func (c *config) finish(consumers, systems, cells, wls string) error {
 	for _, s := range strings.Split(cells, ",") {
 		if s == "" {
 			continue
 		}
 		wl, n, ok := strings.Cut(s, ":")
 		var k cellKey
-		if _, err := fmt.Sscan(n, &k.consumers); !ok || err != nil || (wl != "48k" && wl != "flat") {
-			return fmt.Errorf("--profile-cells: want WORKLOAD:CONSUMERS (48k:1, flat:100), got %q", s)
+		if _, err := fmt.Sscan(n, &k.consumers); !ok || err != nil || !slices.Contains(workloadNames, wl) {
+			return fmt.Errorf("--profile-cells: want WORKLOAD:CONSUMERS (48k:1, flat:100, text1k:1), got %q", s)
 		}
 		k.workload, k.system = wl, "wsbridge"
 		c.profileCells = append(c.profileCells, k)
@@ -94,7 +103,7 @@ func (c *config) finish(consumers, systems, cells string) error {
 			c.reps = 1
 		}
 	}
-	c.dur48k, c.durFlat = 4*time.Second, 3*time.Second
+	c.dur48k, c.durFlat, c.durText = 4*time.Second, 3*time.Second, 4*time.Second
 	switch {
 	case consumers != "":
 	case c.quick:
@@ -103,7 +112,7 @@ func (c *config) finish(consumers, systems, cells string) error {
 		consumers = "1,10,100"
 	}
 	if c.quick {
-		c.dur48k, c.durFlat = time.Second, 600*time.Millisecond
+		c.dur48k, c.durFlat, c.durText = time.Second, 600*time.Millisecond, time.Second
 	}
 	if c.settle == 0 {
 		c.settle = 300 * time.Millisecond
@@ -118,6 +127,12 @@ func (c *config) finish(consumers, systems, cells string) error {
 		}
 		c.consumers = append(c.consumers, n)
 	}
+	for _, s := range strings.Split(wls, ",") {
+		if !slices.Contains(workloadNames, s) {
+			return fmt.Errorf("--workloads: unknown %q (want some of %s)", s, strings.Join(workloadNames, ","))
+		}
+		c.workloads = append(c.workloads, s)
+	}
 	known := map[string]bool{}
 	for _, s := range allSystems() {
 		known[s.name] = true
@@ -128,6 +143,9 @@ func (c *config) finish(consumers, systems, cells string) error {
 		}
 		c.systems = append(c.systems, s)
 	}
+	if c.baseline != "" && !slices.Contains(c.systems, "baseline") {
+		c.systems = append(c.systems, "baseline")
+	}
 	return nil
 }
 
@@ -135,11 +153,16 @@ func run(c *config) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer killAll()
-	e, err := setup()
+	e, err := setup(c)
 	if err != nil {
 		return err
 	}
 	e.wsEnv = c.wsEnv
+	if c.baseline != "" {
+		if e.baseline, err = filepath.Abs(c.baseline); err != nil {
+			return err
+		}
+	}
 	defer os.RemoveAll(e.tmp)
 	started := time.Now()
 	load0 := loadAvg()
@@ -156,7 +179,7 @@ func run(c *config) error {
 }
 
 // setup finds the repository root, builds what the systems need.
-func setup() (*env, error) {
+func setup(c *config) (*env, error) {
 	root, err := repoRoot()
 	if err != nil {
 		return nil, err
@@ -169,7 +192,7 @@ func setup() (*env, error) {
 	if e.self, err = os.Executable(); err != nil {
 		return nil, err
 	}
-	if e.wsbridge, err = buildWSBridge(root, tmp); err != nil {
+	if e.wsbridge, err = buildWSBridge(root, tmp, c.wsbridgeBin); err != nil {
 		note("wsbridge: %v; using the same capture+relay code in-process (-relayd)", err)
 	}
 	if e.node, err = prepareNode(root); err != nil {
@@ -209,12 +232,20 @@ func repoRoot() (string, error) {
 	return "", fmt.Errorf("run from inside the wsbridge repository (no go.mod with bench/peers above the working directory)")
 }
 
+var workloadNames = []string{"48k", "flat", "text1k", "text48k"}
+
+// workloads are the chosen workloads, in the order of workloadNames.
 func workloads(c *config) []workload {
-	return []workload{
+	all := []workload{
 		{name: "48k", title: "48 kHz mono i16 (realistic)", rate: 48000, frameSamples: 480, duration: c.dur48k, settle: c.settle},
 		{name: "flat", title: "flat out (as fast as the pty takes)", rate: 48000, frameSamples: 480, flat: true,
 			duration: c.durFlat, settle: c.settle},
+		{name: "text1k", title: "text input, 1000 lines/s (a Serial.println sketch)", rate: 1000, frameSamples: 1, text: true,
+			maxConsumers: 10, duration: c.durText, settle: c.settle},
+		{name: "text48k", title: "text input, 48000 lines/s", rate: 48000, frameSamples: 1, text: true,
+			maxConsumers: 10, duration: c.durText, settle: c.settle},
 	}
+	return slices.DeleteFunc(all, func(w workload) bool { return !slices.Contains(c.workloads, w.name) })
 }
 
 // schedule runs every cell, interleaving systems within each repetition
@@ -232,6 +263,12 @@ func schedule(ctx context.Context, e *env, c *config) ([]runResult, []string) {
 	var skipped []string
 	for _, w := range workloads(c) {
 		for _, n := range c.consumers {
+			if w.maxConsumers > 0 && n > w.maxConsumers {
+				if w.name == "text1k" || !slices.Contains(c.workloads, "text1k") {
+					skipped = append(skipped, fmt.Sprintf("the text workloads with %d consumers", n))
+				}
+				continue
+			}
 			for rep := 0; rep < c.reps; rep++ {
 				for k := range sys {
 					s := sys[(k+rep)%len(sys)]

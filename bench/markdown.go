@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -44,7 +45,11 @@ func (r *report) wsbridgeHow() string {
 
 func (r *report) wsbridgeCmd() string {
 	if r.e.wsbridge != "" {
-		return "`wsbridge serve --port PTY --input frames --max-clients 256` (built from this tree)"
+		how := "built from this tree"
+		if r.c.wsbridgeBin != "" {
+			how = "the binary given with --wsbridge"
+		}
+		return "`wsbridge serve --port PTY --input frames --max-clients 256` (" + how + "); on the text workloads `--input auto`, the default"
 	}
 	return "serve.Run in the bench binary (`bench -relayd`), the code behind `wsbridge serve`; the wsbridge binary could not be built when this ran"
 }
@@ -54,6 +59,9 @@ func (r *report) method(p func(string, ...any)) {
 	p("")
 	p("- Input: the simulator's counter signal (sample i = int16(i), i16 mono, 480 samples = 10 ms per frame) as COBS-framed v1 packets, written into a fresh pty per run by the bench; the bridge opens the pty's slave as it would a USB serial port. Each frame's t_dev_us carries the bench clock at the moment of its write, so latency is measured against one clock.")
 	p("- Workloads: **48k** = 48 kHz paced, one frame every 10 ms (96 kB/s of samples: more than 921600 baud carries) for %v; **flat** = unpaced, 8 frames per write, as fast as the pty takes for %v.", r.c.dur48k, r.c.durFlat)
+	if slices.ContainsFunc(workloads(r.c), func(w workload) bool { return w.text }) {
+		p("- Text workloads (**text1k**, **text48k**, %v each): what a plain Arduino sketch prints, `Serial.println(i++)`: the counter as decimal lines `i\\r\\n`, written every 1 ms with the lines due by then (as full-speed USB delivers them: 1 line per write at 1000 lines/s, 48 at 48000). The writer records the bench-clock time of the write that carried each line; a consumer's latency for a line is its receive time minus that. wsbridge's consumers read `/ws?format=json` (the form a browser or script reads) and check every value; the peers' consumers split the raw bytes into lines. Run with at most 10 consumers.", r.c.durText)
+	}
 	p("- Consumers run in the bench process (Go), connected before the first write: raw TCP for ser2net and socat, WebSocket for the others; for the peers that forward raw bytes the consumer decodes the COBS stream with internal/frame. Each checks seq and the counter values (every sample at 48k, first and last of each frame flat out).")
 	p("- Figures: **MB/s** = sample payload bytes delivered per consumer per second, the slowest consumer (flat out only); **latency** = consumer receive time minus write time, p50/p99/max over every frame of every consumer (median over repetitions); **CPU %%** = time on CPU of every thread of the bridge's process group over the run, from /proc/PID/task/*/schedstat (100 = one core); **CPU ms per MB delivered** (flat out) = that CPU time per MB of samples delivered to all consumers together, since flat out each system moves a different amount; **context switches per frame** = voluntary and involuntary switches of every thread of the bridge (/proc/PID/task/*/status) per frame written: the cost of a wake-up pattern, which a CPU profile does not show; **RSS** = VmHWM, the peak resident set; **lost** = samples written but not received, over all consumers (every sample is accounted for by the counter: seq gaps and wrong values).")
 	p("- The bench's own consumers share the cores with the bridge, equally for every system; flat out with many consumers their decoding, not the bridge, can be the limit, which is why the aggregate column and the CPU figures matter there.")
@@ -93,11 +101,22 @@ func (r *report) headline(p func(string, ...any)) {
 		{"peak RSS (48k)", "48k", func(c *cell) float64 { return c.hwm }},
 		{"MB/s per consumer (flat)", "flat", func(c *cell) float64 { return c.mbps }},
 		{"CPU per MB delivered (flat)", "flat", cpuPerMB},
+		{"latency p50 (text 1k)", "text1k", func(c *cell) float64 { return c.p50 }},
+		{"latency p99 (text 1k)", "text1k", func(c *cell) float64 { return c.p99 }},
+		{"CPU % (text 1k)", "text1k", func(c *cell) float64 { return c.cpu }},
+		{"latency p50 (text 48k)", "text48k", func(c *cell) float64 { return c.p50 }},
+		{"CPU % (text 48k)", "text48k", func(c *cell) float64 { return c.cpu }},
 	}
 	for _, row := range rows {
+		if !slices.Contains(r.c.workloads, row.wl) {
+			continue
+		}
 		for _, n := range r.c.consumers {
-			line := fmt.Sprintf("| %s | %d |", row.fig, n)
 			w := r.cells[cellKey{row.wl, n, "wsbridge"}]
+			if w == nil {
+				continue
+			}
+			line := fmt.Sprintf("| %s | %d |", row.fig, n)
 			for _, s := range r.systems[1:] {
 				pc := r.cells[cellKey{row.wl, n, s}]
 				line += " " + ratio(w, pc, row.get) + " |"
@@ -135,7 +154,11 @@ func (r *report) tables(p func(string, ...any)) {
 			p("| consumers | system | MB/s per consumer | MB/s all consumers | latency p50 / p99 / max | CPU %% | CPU ms per MB delivered | peak RSS MB | lost samples |")
 			p("|---|---|---|---|---|---|---|---|---|")
 		} else {
-			p("| consumers | system | latency p50 | p99 | max | CPU %% | context switches per frame | peak RSS MB | lost samples |")
+			per, lost := "frame", "samples"
+			if w.text {
+				per, lost = "write", "lines"
+			}
+			p("| consumers | system | latency p50 | p99 | max | CPU %% | context switches per %s | peak RSS MB | lost %s |", per, lost)
 			p("|---|---|---|---|---|---|---|---|---|")
 		}
 		for _, n := range r.c.consumers {
@@ -157,7 +180,7 @@ func (r *report) tables(p func(string, ...any)) {
 	}
 	p("![latency CDF](%s)", r.svgLink())
 	p("")
-	p("The plot: the share of frames (y) delivered to a consumer within a given added latency (x, log scale), 48 kHz workload, all repetitions and consumers merged.")
+	p("The plot: the share of frames (y; lines for text) delivered to a consumer within a given added latency (x, log scale), 48 kHz and text 1000 lines/s workloads, all repetitions and consumers merged.")
 	p("")
 }
 

@@ -66,8 +66,12 @@ func (pr *profileResult) run(ctx context.Context, e *env, w workload) {
 	}
 	pr.file = filepath.Join(dir, fmt.Sprintf("wsbridge-%s-%d.cpu.prof", w.name, pr.consumers))
 	pr.heapFile = filepath.Join(dir, fmt.Sprintf("wsbridge-%s-%d.heap.prof", w.name, pr.consumers))
-	sys := system{name: "wsbridge", wire: wireWSPacket, start: func(e *env, pty string, port int) (*proc, error) {
-		p, err := startProc("wsbridge-prof", e.tmp, nil, e.self, "-relayd", "-relayd-port", pty,
+	input := "frames"
+	if w.text {
+		input = "auto"
+	}
+	sys := system{name: "wsbridge", wire: wireWSPacket, start: func(e *env, pty string, port int, _ workload) (*proc, error) {
+		p, err := startProc("wsbridge-prof", e.tmp, nil, e.self, "-relayd", "-relayd-port", pty, "-relayd-input", input,
 			"-relayd-listen", addr(port), "-relayd-max-clients", "256", "-relayd-cpuprofile", pr.file, "-relayd-heapprofile", pr.heapFile)
 		if p != nil {
 			p.grace = 3 * time.Second

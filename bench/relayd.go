@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -22,6 +23,7 @@ import (
 // wsbridge binary cannot be built.
 type relaydOpts struct {
 	port, listen string
+	input        string
 	cpuProfile   string
 	heapProfile  string
 	maxClients   int
@@ -32,7 +34,7 @@ func runRelayd(o relaydOpts) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	so := serve.DefaultOptions()
-	so.Capture.Port, so.Capture.Input = o.port, capture.InputFrames
+	so.Capture.Port, so.Capture.Input = o.port, cmp.Or(o.input, capture.InputFrames)
 	so.Relay.Listen, so.Relay.MaxClients, so.Relay.SlowClient = o.listen, o.maxClients, o.slowClient
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)

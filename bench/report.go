@@ -189,15 +189,19 @@ func (r *report) write(root string) error {
 
 func (r *report) plot() string {
 	var panels []panel
-	for _, n := range r.c.consumers {
-		p := panel{title: fmt.Sprintf("48 kHz mono, %d consumer%s", n, plural(n))}
-		for _, s := range r.systems {
-			if c := r.cells[cellKey{"48k", n, s}]; c != nil && c.lat.n > 0 {
-				xs, ys := c.lat.cdf()
-				p.lines = append(p.lines, series{name: s, xs: xs, ys: ys})
+	for _, wl := range []struct{ name, title string }{{"48k", "48 kHz mono"}, {"text1k", "text, 1000 lines/s"}} {
+		for _, n := range r.c.consumers {
+			p := panel{title: fmt.Sprintf("%s, %d consumer%s", wl.title, n, plural(n))}
+			for _, s := range r.systems {
+				if c := r.cells[cellKey{wl.name, n, s}]; c != nil && c.lat.n > 0 {
+					xs, ys := c.lat.cdf()
+					p.lines = append(p.lines, series{name: s, xs: xs, ys: ys})
+				}
+			}
+			if len(p.lines) > 0 {
+				panels = append(panels, p)
 			}
 		}
-		panels = append(panels, p)
 	}
 	return cdfSVG("Added latency, device write to consumer receive: CDF per system", panels)
 }

@@ -15,11 +15,13 @@ import (
 
 // workload is one input stream.
 type workload struct {
-	name         string // "48k" or "flat"
+	name         string // "48k", "flat", "text1k" or "text48k"
 	title        string
-	rate         uint32 // sample rate in the frames (and the pace when !flat)
-	frameSamples int
+	rate         uint32 // sample rate in the frames (and the pace when !flat); lines/s for text
+	frameSamples int    // 1 for text: a line is one sample instant
 	flat         bool
+	text         bool // counter lines (Serial.println) instead of frames
+	maxConsumers int  // run with at most this many consumers (0: any)
 	duration     time.Duration
 	settle       time.Duration // pause between connecting the consumers and the first write
 }
@@ -68,7 +70,7 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 	if err != nil {
 		return fail(err)
 	}
-	p, err := sys.start(e, port.Name(), tcp)
+	p, err := sys.start(e, port.Name(), tcp, w)
 	if err != nil {
 		return fail(err)
 	}
@@ -78,7 +80,11 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 	}
 	tListen := time.Now()
 	ck := newClock()
-	cs, err := connect(ctx, sys.wire, tcp, ck, w, n)
+	var stamps lineStamps
+	if w.text {
+		stamps = newLineStamps(w)
+	}
+	cs, err := connect(ctx, sys.wire, tcp, ck, w, n, stamps)
 	defer closeAll(cs)
 	if err != nil {
 		return fail(err)
@@ -92,7 +98,7 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 		return fail(fmt.Errorf("%s died before the run: %s", sys.name, p.tail()))
 	}
 	t0 := time.Now()
-	res.written = write(port, w, ck)
+	res.written = write(port, w, ck, stamps)
 	tDrain := time.Now()
 	drain(cs, res.written.frames, drainLimit)
 	tDone := time.Now()
@@ -109,8 +115,8 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 	if err == nil {
 		res.cpuPct = 100 * (u1.cpu - u0.cpu) / time.Since(t0).Seconds()
 		res.rssMB, res.hwmMB = float64(u1.rss)/1024, float64(u1.hwm)/1024
-		if res.written.frames > 0 {
-			res.swPerFrm = float64(u1.ctxsw-u0.ctxsw) / float64(res.written.frames)
+		if res.written.writes > 0 {
+			res.swPerFrm = float64(u1.ctxsw-u0.ctxsw) / float64(res.written.writes)
 		}
 	} else {
 		res.errs = append(res.errs, fmt.Sprintf("%s died during the run: %s", sys.name, p.tail()))
@@ -125,7 +131,7 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 // raw TCP consumers one at a time, each accepted before the next, because
 // ser2net listens with a backlog of 5 and a client that connects beyond it
 // believes it is connected while the server never sees it.
-func connect(ctx context.Context, wire string, port int, ck clock, w workload, n int) ([]*consumer, error) {
+func connect(ctx context.Context, wire string, port int, ck clock, w workload, n int, stamps lineStamps) ([]*consumer, error) {
 	par := 16
 	if wire == wireTCP {
 		par = 1
@@ -139,7 +145,7 @@ func connect(ctx context.Context, wire string, port int, ck clock, w workload, n
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			t := &tally{checkAll: !w.flat, frameSample: w.frameSamples}
+			t := &tally{checkAll: !w.flat, frameSample: w.frameSamples, stamps: stamps}
 			cs[i], errs[i] = dialConsumer(ctx, wire, addr(port), ck, t)
 			if errs[i] == nil && wire == wireTCP {
 				_, errs[i] = waitAccepted(port, i+1, 5*time.Second)
@@ -156,7 +162,10 @@ func connect(ctx context.Context, wire string, port int, ck clock, w workload, n
 	return ok, nil
 }
 
-func write(port *vport.Port, w workload, ck clock) writeResult {
+func write(port *vport.Port, w workload, ck clock, stamps lineStamps) writeResult {
+	if w.text {
+		return writeText(port, w, ck, stamps)
+	}
 	s := newStream(w.rate, w.frameSamples)
 	if _, err := port.Write(s.info(nil)); err != nil {
 		return writeResult{err: err}
@@ -204,10 +213,10 @@ func (r *runResult) collect(cs []*consumer, w workload) {
 		r.lat.merge(&t.lat)
 		got := min(t.frames, want)
 		r.lost += (want - got) * uint64(w.frameSamples)
-		if next, started := t.seq.Next(); !started {
+		if next, started := t.next(); !started {
 			r.late += want * uint64(w.frameSamples)
-		} else if uint64(next) < want {
-			r.late += (want - uint64(next)) * uint64(w.frameSamples)
+		} else if next < want {
+			r.late += (want - next) * uint64(w.frameSamples)
 		}
 		r.reported += t.gapFrames * uint64(w.frameSamples)
 		r.badFrames += t.badSamples

@@ -22,7 +22,7 @@ type panel struct {
 
 var palette = map[string]string{
 	"wsbridge": "#d62728", "ser2net": "#1f77b4", "socat": "#7f7f7f",
-	"python": "#2ca02c", "node": "#9467bd",
+	"python": "#2ca02c", "node": "#9467bd", "baseline": "#ff7f0e",
 }
 
 const (

@@ -70,7 +70,8 @@ func (s *stream) next(dst []byte, stamp uint64) []byte {
 
 // writeResult is what the writer put on the line.
 type writeResult struct {
-	frames  uint32 // complete frames written: seq 0..frames-1
+	frames  uint32 // complete frames written: seq 0..frames-1 (text: lines 0..frames-1)
+	writes  uint64 // write calls that carried them
 	bytes   uint64 // bytes on the line
 	startUS uint64 // clock time of the first data write
 	endUS   uint64 // clock time after the last write returned
@@ -103,6 +104,7 @@ func writePaced(w deadlineWriter, s *stream, ck clock, d time.Duration) writeRes
 			break
 		}
 		r.frames++
+		r.writes++
 		r.bytes += uint64(len(buf))
 	}
 	r.endUS = ck.us()
@@ -127,6 +129,7 @@ func writeFlat(w deadlineWriter, s *stream, ck clock, d time.Duration, batch int
 		}
 		_ = w.SetWriteDeadline(time.Now().Add(2 * time.Second))
 		n, err := w.Write(buf)
+		r.writes++
 		for _, e := range ends {
 			if e <= n {
 				r.frames++
