@@ -20,7 +20,7 @@ const (
 	commandQueue  = 64
 	backoffMin    = 100 * time.Millisecond
 	backoffMax    = 2 * time.Second
-	textQuiet     = 10 * time.Millisecond  // text: flush pending samples after this much quiet
+	detectQuiet   = 10 * time.Millisecond  // auto input: read timeout while detection watches
 	framesTimeout = 250 * time.Millisecond // frames: read timeout, to notice a vanished path
 	pathCheck     = time.Second
 )

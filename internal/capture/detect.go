@@ -21,8 +21,8 @@ const (
 // detector holds the first bytes until it can tell frames from text. The
 // evidence comes from the real decoders run as probes with no output, so
 // detection accepts exactly what decoding will: the frame probe counts
-// valid packets, and the text probe, cutting a frame at every sample,
-// counts lines of numbers as frames. Each byte is probed once.
+// valid packets, and the text probe counts lines of numbers. Each byte is
+// probed once.
 type detector struct {
 	buf    []byte
 	first  time.Time
@@ -35,7 +35,6 @@ func (d *detector) add(p []byte, now time.Time) {
 		d.first = now
 		d.frames = frame.NewDecoder(nil)
 		d.text = frame.NewTextDecoder(nil)
-		d.text.FrameSamples = 1
 	}
 	d.buf = append(d.buf, p...)
 	d.frames.Write(p)
@@ -50,7 +49,7 @@ func (d *detector) decide(now time.Time) (mode, why string) {
 		return "", ""
 	}
 	packets := d.frames.Stats().Packets
-	numeric := d.text.Stats().Frames
+	numeric := d.text.NumericLines()
 	soft := len(d.buf) >= softBytes || now.Sub(d.first) >= softTime
 	hard := len(d.buf) >= hardBytes || now.Sub(d.first) >= hardTime
 	switch {

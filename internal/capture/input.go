@@ -19,7 +19,6 @@ type input struct {
 	fdec      *frame.Decoder
 	tdec      *frame.TextDecoder
 	det       detector
-	lastFlush time.Time
 }
 
 func newInput(o Options, h Handler, log zerolog.Logger) *input {
@@ -45,25 +44,27 @@ func (in *input) onSeq(ev frame.SeqEvent) {
 	}
 }
 
-// timeout is how long a read may wait: short while text samples may be
-// pending or detection is watching, longer for frames.
+// timeout is how long a read may wait: short while detection is
+// watching, longer once the input is known (nothing waits for a timeout
+// then: text frames end with each read).
 func (in *input) timeout() time.Duration {
-	if in.chosen == InputFrames {
-		return framesTimeout
+	if in.chosen == "" {
+		return detectQuiet
 	}
-	return textQuiet
+	return framesTimeout
 }
 
+// feed decodes the bytes of one read. Text input ends a frame when they
+// are used up: a line leaves at once, whatever the rate, and at high rates
+// a read brings many lines and frames still fill up (to
+// --text-frame-samples lines).
 func (in *input) feed(p []byte, now time.Time) {
 	switch in.chosen {
 	case InputFrames:
 		in.fdec.Write(p)
 	case InputText:
 		in.tdec.Write(p)
-		if now.Sub(in.lastFlush) >= textQuiet {
-			in.tdec.Flush()
-			in.lastFlush = now
-		}
+		in.tdec.Flush()
 	default:
 		in.det.add(p, now)
 		in.decide(now)
@@ -72,11 +73,7 @@ func (in *input) feed(p []byte, now time.Time) {
 
 // idle is called when a read timed out: the line has been quiet.
 func (in *input) idle(now time.Time) {
-	switch in.chosen {
-	case InputText:
-		in.tdec.Flush()
-		in.lastFlush = now
-	case "":
+	if in.chosen == "" {
 		in.decide(now)
 	}
 }

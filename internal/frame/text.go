@@ -2,52 +2,90 @@ package frame
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // MaxLineSize is the longest text line the TextDecoder accepts; longer
 // lines are counted as noise and skipped.
 const MaxLineSize = 4096
 
+// confirmLines is how many lines in a row of a new shape (field count or
+// labels) make a channel change; fewer are strays (a line cut short, two
+// lines run together) and are dropped, counted in Stats.Malformed.
+const confirmLines = 2
+
 // TextDecoder turns the text that plain Arduino sketches print into data
 // frames. Each line is one sample instant: one value, several separated by
-// comma, space or tab, or the Serial Plotter form "name:value,name2:value2".
-// Lines end in \n or \r\n.
+// comma, space or tab, or the Serial Plotter form "name:value,name2:value2"
+// (also "name: value"), whose names become the channel names. Lines end in
+// \n or \r\n.
 //
-// The host assigns sequence numbers (from 0) and timestamps (µs since the
-// first line, from Now), and groups lines into frames of FrameSamples lines,
-// or fewer when Flush is called (the capture loop calls it every few ms).
-// Values are i32 until a non-integer appears; from then on frames are f32.
-// A change of channel count or names flushes the frame and emits a new
-// TypeInfo packet. Lines starting with "#" are device text: "# ok ..." and
-// "# err ..." become TypeReply packets, others TypeLog; other lines that are
-// not numbers become TypeLog packets if printable, else noise.
+// The host assigns sequence numbers (from 0) and timestamps: a frame's
+// TimeUS is when its first line arrived (the clock is read once per Write,
+// which is one read from the device), in µs since the first line. A frame
+// ends when Flush is called (capture calls it when a read's bytes are used
+// up), when it holds FrameSamples lines, or when the shape or sample type
+// changes. Values are i32 until a non-integer appears; from then on f32.
+//
+// The sample rate is Rate if set; otherwise it is measured from the line
+// arrivals (see RateWindow): frames carry rate 0 until the first estimate,
+// then the announced rate, which changes only when the measured rate moves
+// by more than RateTolerance for RateHold. Every change of shape, sample
+// type or announced rate is one TypeInfo packet, before the first frame
+// it applies to. A line with a different field count or other labels
+// changes the shape only when confirmLines lines in a row agree.
+//
+// Lines starting with "#" are device text: "# ok ..." and "# err ..."
+// become TypeReply packets, others TypeLog. Other lines that are not
+// numbers become TypeLog packets (a sketch's Serial.println("boot ok")) if
+// they are printable UTF-8; else they are noise.
 //
 // Packets passed to OnPacket are valid only during the call. A TextDecoder
 // is not safe for concurrent use.
 type TextDecoder struct {
 	OnPacket     func(p *Packet)
-	FrameSamples int              // lines per frame; default 64
-	Rate         uint32           // sample rate to announce; 0 estimates it from arrival times
+	FrameSamples int              // most lines per frame; default 64
+	Rate         uint32           // sample rate to announce; 0 measures it
 	Now          func() time.Time // clock; default time.Now
 
 	line       []byte
 	skipping   bool
 	vals       []float64
 	fieldNames [][]byte // names of the current line's fields, aliasing the line
-	names      []string
-	buf        []float64 // pending samples, interleaved
-	channels   int
+	shape      textShape
+	held       heldLines // lines of a new shape, waiting for confirmation
+	buf        []float64 // samples of the open frame, interleaved
 	isFloat    bool
+	now        time.Time // arrival time of the lines of the current Write
 	first      time.Time
 	frameT     time.Time
-	lines      uint64
+	lines      uint64 // sample lines accepted
+	numeric    uint64 // lines of numbers seen (accepted, held or stray)
 	seq        uint32
+	rate       rateTracker
 	enc        []byte
-	payload    []byte
 	p          Packet
 	stats      Stats
+}
+
+// textShape is what a line's fields say about the channels.
+type textShape struct {
+	channels int
+	names    []string // "" where a field has no label
+}
+
+// heldLines are up to confirmLines-1 lines of a shape other than the
+// current one, with when the first arrived.
+type heldLines struct {
+	shape textShape
+	vals  []float64
+	n     int
+	bytes int
+	at    time.Time
 }
 
 // NewTextDecoder returns a text decoder that calls onPacket for each packet.
@@ -59,19 +97,39 @@ func NewTextDecoder(onPacket func(p *Packet)) *TextDecoder {
 // Stats returns the counters so far.
 func (t *TextDecoder) Stats() Stats { return t.stats }
 
-// Resync drops a partial line, as after the port was reopened: its bytes
-// are counted as noise. Pending samples stay (call Flush to emit them).
+// NumericLines is how many lines of numbers the decoder has seen, whether
+// they became samples yet or not (auto input detection counts them).
+func (t *TextDecoder) NumericLines() uint64 { return t.numeric }
+
+// AnnouncedRate is the rate frames carry now: Rate, or the measured rate
+// (0 until it is known).
+func (t *TextDecoder) AnnouncedRate() uint32 {
+	if t.Rate != 0 {
+		return t.Rate
+	}
+	return t.rate.announced
+}
+
+// Resync drops a partial line and any lines held for confirmation, as
+// after the port was reopened (their bytes are counted as noise), and
+// starts the rate measurement over; the announced rate stays until a new
+// measurement differs. Pending samples stay (call Flush to emit them).
 func (t *TextDecoder) Resync() {
 	if !t.skipping {
 		t.stats.NoiseBytes += uint64(len(t.line))
 	}
 	t.line, t.skipping = t.line[:0], false
+	t.dropHeld()
+	t.rate.reset()
 }
 
-// Write feeds text to the decoder. It never fails and consumes all of p.
+// Write feeds text to the decoder: the bytes of one read, all of which
+// arrived by now. It never fails and consumes all of p.
 func (t *TextDecoder) Write(p []byte) (int, error) {
 	n := len(p)
 	t.stats.Bytes += uint64(n)
+	t.now = t.Now()
+	before := t.lines
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
@@ -84,6 +142,15 @@ func (t *TextDecoder) Write(p []byte) (int, error) {
 		}
 		t.line, t.skipping = t.line[:0], false
 		p = p[i+1:]
+	}
+	if t.lines != before && t.Rate == 0 {
+		t.rate.add(t.now, t.lines)
+	}
+	if t.Rate == 0 && t.lines > 0 {
+		if _, changed := t.rate.update(t.now); changed {
+			t.Flush()
+			t.emitInfo()
+		}
 	}
 	return n, nil
 }
@@ -110,18 +177,19 @@ func (t *TextDecoder) handleLine(l []byte) {
 		t.emitText(bytes.TrimSpace(l[1:]))
 		return
 	}
-	names, ok := t.parseValues(l)
-	if !ok {
+	if !t.parseValues(l) {
 		t.emitNonNumeric(l)
 		return
 	}
-	t.addSample(names)
+	t.numeric++
+	t.addLine(len(l))
 }
 
 // parseValues splits l into t.vals and t.fieldNames (nil where a field has
 // no "name:" prefix). It allocates only for non-integer values.
-func (t *TextDecoder) parseValues(l []byte) (names [][]byte, ok bool) {
+func (t *TextDecoder) parseValues(l []byte) bool {
 	t.vals, t.fieldNames = t.vals[:0], t.fieldNames[:0]
+	var label []byte // "name:" with its value in the next field
 	for len(l) > 0 {
 		i := fieldEnd(l)
 		field := l[:i]
@@ -130,17 +198,25 @@ func (t *TextDecoder) parseValues(l []byte) (names [][]byte, ok bool) {
 			continue
 		}
 		name, val, found := bytes.Cut(field, []byte{':'})
-		if !found {
+		switch {
+		case label != nil && found:
+			return false
+		case label != nil:
+			name, val, label = label, field, nil
+		case found && len(val) == 0 && len(name) > 0:
+			label = name // "name: value"
+			continue
+		case !found:
 			val, name = name, nil
 		}
 		v, ok := parseNumber(val)
 		if !ok {
-			return nil, false
+			return false
 		}
 		t.vals = append(t.vals, v)
 		t.fieldNames = append(t.fieldNames, name)
 	}
-	return t.fieldNames, len(t.vals) > 0 && len(t.vals) <= 255
+	return label == nil && len(t.vals) > 0 && len(t.vals) <= 255
 }
 
 // fieldEnd is the index of the first separator (comma, space or tab) in
@@ -155,7 +231,8 @@ func fieldEnd(l []byte) int {
 }
 
 // parseNumber parses a decimal integer without allocating, and anything
-// else strconv.ParseFloat accepts.
+// else strconv.ParseFloat accepts (Arduino prints "nan" and "inf" for
+// such floats: they become f32 samples, null in JSON).
 func parseNumber(b []byte) (float64, bool) {
 	if n, ok := parseInt(b); ok {
 		return float64(n), true
@@ -187,34 +264,90 @@ func parseInt(b []byte) (int64, bool) {
 	return n, true
 }
 
-// addSample adds the line just parsed into t.vals. The clock is read only
-// for a line that starts a frame (its time is the frame's TimeUS), before
-// any flush, as the line's arrival time.
-func (t *TextDecoder) addSample(names [][]byte) {
-	reshape := t.shapeChanged(names)
-	toFloat := !t.isFloat && !allInt32(t.vals)
-	var now time.Time
-	if len(t.buf) == 0 || reshape || toFloat {
-		now = t.Now()
+// addLine takes the line just parsed into t.vals (size bytes): a sample
+// of the current shape, or a line of another shape, held until
+// confirmLines in a row agree (then the shape changes) or a line of the
+// current shape shows it was a stray.
+func (t *TextDecoder) addLine(size int) {
+	if t.matches(&t.shape) {
+		if t.held.n > 0 {
+			t.dropHeld()
+		}
+		t.addSample(t.vals, t.now)
+		return
 	}
+	if t.held.n == 0 || !t.matches(&t.held.shape) {
+		t.dropHeld()
+		t.held.shape.set(len(t.vals), t.fieldNames)
+		t.held.at = t.now
+	}
+	t.held.vals = append(t.held.vals, t.vals...)
+	t.held.n++
+	t.held.bytes += size
+	if t.held.n < confirmLines {
+		return
+	}
+	t.Flush()
+	t.shape, t.held.shape = t.held.shape, textShape{names: t.shape.names[:0]}
+	if !t.isFloat && !allInt32(t.held.vals) {
+		t.isFloat = true // one info for both changes
+	}
+	t.emitInfo()
+	vals, at := t.held.vals, t.held.at
+	for i := 0; i < len(vals); i += t.shape.channels {
+		t.addSample(vals[i:i+t.shape.channels], at)
+	}
+	t.held.vals, t.held.n, t.held.bytes = vals[:0], 0, 0
+}
+
+// matches reports whether the parsed line fits s: as many fields, and
+// each label (where the line has one) the same.
+func (t *TextDecoder) matches(s *textShape) bool {
+	if len(t.vals) != s.channels {
+		return false
+	}
+	for i, n := range t.fieldNames {
+		if len(n) > 0 && string(n) != s.names[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *textShape) set(channels int, names [][]byte) {
+	s.channels = channels
+	s.names = s.names[:0]
+	for _, n := range names {
+		s.names = append(s.names, string(n))
+	}
+}
+
+// dropHeld discards held lines as strays.
+func (t *TextDecoder) dropHeld() {
+	if t.held.n == 0 {
+		return
+	}
+	t.stats.Malformed += uint64(t.held.n)
+	t.stats.NoiseBytes += uint64(t.held.bytes)
+	t.held.vals, t.held.n, t.held.bytes = t.held.vals[:0], 0, 0
+}
+
+// addSample adds one sample instant that arrived at time at.
+func (t *TextDecoder) addSample(vals []float64, at time.Time) {
 	if t.lines == 0 {
-		t.first = now
+		t.first = at
 	}
 	t.lines++
-	if reshape {
-		t.Flush()
-		t.setShape(names)
-	}
-	if toFloat {
+	if !t.isFloat && !allInt32(vals) {
 		t.Flush()
 		t.isFloat = true
 		t.emitInfo()
 	}
 	if len(t.buf) == 0 {
-		t.frameT = now
+		t.frameT = at
 	}
-	t.buf = append(t.buf, t.vals...)
-	if len(t.buf)/t.channels >= t.frameSamples() {
+	t.buf = append(t.buf, vals...)
+	if len(t.buf)/t.shape.channels >= t.frameSamples() {
 		t.Flush()
 	}
 }
@@ -234,29 +367,8 @@ func (t *TextDecoder) frameSamples() int {
 	if n <= 0 {
 		n = 64
 	}
-	maxN := MaxPayload / (4 * t.channels)
+	maxN := MaxPayload / (4 * max(1, t.shape.channels))
 	return min(n, maxN)
-}
-
-func (t *TextDecoder) shapeChanged(names [][]byte) bool {
-	if len(t.vals) != t.channels {
-		return true
-	}
-	for i, n := range names {
-		if len(n) > 0 && string(n) != t.names[i] {
-			return true
-		}
-	}
-	return false
-}
-
-func (t *TextDecoder) setShape(names [][]byte) {
-	t.channels = len(t.vals)
-	t.names = t.names[:0]
-	for _, n := range names {
-		t.names = append(t.names, string(n))
-	}
-	t.emitInfo()
 }
 
 func (t *TextDecoder) sampleType() SampleType {
@@ -266,45 +378,49 @@ func (t *TextDecoder) sampleType() SampleType {
 	return I32
 }
 
-// rate is the configured rate, or the rate estimated from line arrivals.
-func (t *TextDecoder) rate() uint32 {
-	if t.Rate != 0 {
-		return t.Rate
-	}
-	el := t.Now().Sub(t.first).Seconds()
-	if t.lines < 2 || el <= 0 {
-		return 0
-	}
-	return uint32(float64(t.lines-1)/el + 0.5)
-}
-
-// Flush emits the pending samples, if any, as one data frame.
+// Flush emits the samples of the open frame, if any, as one data frame.
+// It builds the packet in place: no copy of the samples and no re-parse.
 func (t *TextDecoder) Flush() {
-	if len(t.buf) == 0 || t.channels == 0 {
+	if len(t.buf) == 0 || t.shape.channels == 0 {
 		return
 	}
 	f := Frame{
-		Seq: t.seq, TimeUS: uint64(t.frameT.Sub(t.first).Microseconds()), Rate: t.rate(),
-		Channels: uint8(t.channels), SampleType: t.sampleType(), Count: uint16(len(t.buf) / t.channels),
+		Seq: t.seq, TimeUS: uint64(t.frameT.Sub(t.first).Microseconds()), Rate: t.AnnouncedRate(),
+		Channels: uint8(t.shape.channels), SampleType: t.sampleType(), Count: uint16(len(t.buf) / t.shape.channels),
 	}
-	t.payload = append(t.payload[:0], make([]byte, f.PayloadSize())...)
-	f.Data = t.payload
-	for i, v := range t.buf {
-		f.PutFloat(i/t.channels, i%t.channels, v)
+	enc, start := appendPrefix(t.enc[:0], TypeData)
+	enc = binary.LittleEndian.AppendUint32(enc, f.Seq)
+	enc = binary.LittleEndian.AppendUint64(enc, f.TimeUS)
+	enc = binary.LittleEndian.AppendUint32(enc, f.Rate)
+	enc = append(enc, f.Channels, byte(f.SampleType))
+	enc = binary.LittleEndian.AppendUint16(enc, f.Count)
+	data := len(enc)
+	if t.isFloat {
+		for _, v := range t.buf {
+			enc = binary.LittleEndian.AppendUint32(enc, math.Float32bits(float32(v)))
+		}
+	} else {
+		for _, v := range t.buf {
+			enc = binary.LittleEndian.AppendUint32(enc, uint32(int32(v)))
+		}
 	}
 	t.buf = t.buf[:0]
+	enc, err := finish(enc, start)
+	t.enc = enc
+	if err != nil { // cannot happen: frameSamples keeps the payload within MaxPayload
+		return
+	}
+	f.Data = enc[data : len(enc)-CRCSize]
 	t.seq++
 	t.stats.Frames++
-	var err error
-	if t.enc, err = AppendFrame(t.enc[:0], &f); err == nil {
-		t.emit()
-	}
+	t.p = Packet{Type: TypeData, Frame: f, Raw: enc}
+	t.deliver()
 }
 
 func (t *TextDecoder) emitInfo() {
-	info := DeviceInfo{Rate: t.Rate, Channels: uint8(t.channels), SampleType: t.sampleType(),
+	info := DeviceInfo{Rate: t.AnnouncedRate(), Channels: uint8(t.shape.channels), SampleType: t.sampleType(),
 		FrameSamples: uint16(t.frameSamples()), Name: "text input"}
-	for i, n := range t.names {
+	for i, n := range t.shape.names {
 		if n == "" {
 			n = "ch" + strconv.Itoa(i)
 		}
@@ -331,17 +447,39 @@ func (t *TextDecoder) emitText(l []byte) {
 	}
 }
 
+// emitNonNumeric passes a line that is not numbers on as a log message if
+// it is printable UTF-8 (a sketch's "boot ok", "Temp: 21 °C"), else
+// counts it as noise (line garbage, a boot log at the wrong baud).
 func (t *TextDecoder) emitNonNumeric(l []byte) {
-	for _, c := range l {
-		if c < 0x20 && c != '\t' || c >= 0x7f {
-			t.stats.NoiseBytes += uint64(len(l))
-			return
-		}
+	if !printable(l) {
+		t.stats.NoiseBytes += uint64(len(l))
+		return
 	}
 	var err error
-	if t.enc, err = AppendLog(t.enc[:0], l); err == nil {
+	if t.enc, err = AppendLog(t.enc[:0], bytes.TrimSpace(l)); err == nil {
 		t.emit()
 	}
+}
+
+// printable reports whether l is valid UTF-8 without control characters
+// other than tab.
+func printable(l []byte) bool {
+	for _, c := range l {
+		if c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	if !utf8.Valid(l) {
+		return false
+	}
+	for len(l) > 0 { // C1 controls (U+0080..U+009F) are garbage too
+		r, size := utf8.DecodeRune(l)
+		if r >= 0x80 && r <= 0x9f {
+			return false
+		}
+		l = l[size:]
+	}
+	return true
 }
 
 // emit parses the packet just encoded in t.enc and hands it on.
@@ -349,6 +487,10 @@ func (t *TextDecoder) emit() {
 	if err := Parse(&t.p, t.enc); err != nil {
 		return
 	}
+	t.deliver()
+}
+
+func (t *TextDecoder) deliver() {
 	t.stats.Packets++
 	if t.OnPacket != nil {
 		t.OnPacket(&t.p)

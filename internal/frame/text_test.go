@@ -1,7 +1,9 @@
 package frame_test
 
 import (
+	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +54,14 @@ func decodeText(t *testing.T, in string, frameSamples int, splits int) (textResu
 	return r, d.Stats()
 }
 
+func channelNames(info frame.DeviceInfo) []string {
+	var names []string
+	for _, c := range info.ChannelInfo {
+		names = append(names, c.Name)
+	}
+	return names
+}
+
 func TestTextForms(t *testing.T) {
 	in := "1\n2\r\n3\n4\n" + // single values, LF and CRLF
 		"5,6\n7 8\n9\t10\n" + // two channels, three separators
@@ -64,17 +74,69 @@ func TestTextForms(t *testing.T) {
 	if !reflect.DeepEqual(r.seqs, []uint32{0, 1, 2, 3, 4}) {
 		t.Fatalf("seqs %v", r.seqs)
 	}
-	if len(r.infos) != 3 || r.infos[2].ChannelInfo[0].Name != "a" || r.infos[2].ChannelInfo[1].Name != "b" ||
-		r.infos[1].ChannelInfo[1].Name != "ch1" {
+	if len(r.infos) != 3 || !reflect.DeepEqual(channelNames(r.infos[1]), []string{"ch0", "ch1"}) ||
+		!reflect.DeepEqual(channelNames(r.infos[2]), []string{"a", "b"}) {
 		t.Fatalf("infos %+v", r.infos)
 	}
-	if st.Frames != 5 || st.NoiseBytes != 0 {
+	if st.Frames != 5 || st.NoiseBytes != 0 || st.Malformed != 0 {
 		t.Fatalf("stats %+v", st)
 	}
 }
 
+// The Serial Plotter's labels name the channels, in every form it takes:
+// "a:1,b:2", "a:1 b:2", "Temp: 21.5 Hum: 40" (as print("Temp: ") then
+// print(t) write it), and labels on some fields only.
+func TestTextPlotterLabels(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		names []string
+		vals  []float64
+	}{
+		{"a:1,b:2\na:3,b:4\n", []string{"a", "b"}, []float64{1, 2, 3, 4}},
+		{"left:1 right:-2\nleft:3 right:-4\n", []string{"left", "right"}, []float64{1, -2, 3, -4}},
+		{"Temp: 21.5 Hum: 40\r\nTemp: 21.75 Hum: 41\r\n", []string{"Temp", "Hum"}, []float64{21.5, 40, 21.75, 41}},
+		{"x:1\t2\nx:3\t4\n", []string{"x", "ch1"}, []float64{1, 2, 3, 4}},
+		{"a:1,b:2\n3,4\n", []string{"a", "b"}, []float64{1, 2, 3, 4}}, // a line without labels keeps them
+	} {
+		r, st := decodeText(t, c.in, 64, 1)
+		if len(r.infos) != 1 || !reflect.DeepEqual(channelNames(r.infos[0]), c.names) {
+			t.Errorf("%q: infos %+v, want one naming %v", c.in, r.infos, c.names)
+		}
+		if len(r.values) != 1 || !reflect.DeepEqual(r.values[0], c.vals) || st.Malformed != 0 {
+			t.Errorf("%q: values %v (malformed %d), want %v", c.in, r.values, st.Malformed, c.vals)
+		}
+	}
+}
+
+// One short or long line among 3-channel lines (a byte lost on the line,
+// two lines run together, a partial first line after opening mid-stream)
+// is dropped and counted; it does not change the channels back and forth.
+// A real change (two lines in a row agree) is one info, and the line that
+// started it is not lost.
+func TestTextShapeChangesOnceAndNeverFlaps(t *testing.T) {
+	in := "34\n" + // the tail of a line cut by the open
+		"1,2,3\n4,5,6\n7\n8,9,10\n11,12,13,14\n15,16,17\n" + // a short and a long stray
+		"18,19\n20,21\n22,23\n" // the sketch now prints 2 values
+	r, st := decodeText(t, in, 64, 3)
+	var got []float64
+	for _, v := range r.values {
+		got = append(got, v...)
+	}
+	want := []float64{1, 2, 3, 4, 5, 6, 8, 9, 10, 15, 16, 17, 18, 19, 20, 21, 22, 23}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("values %v, want %v", got, want)
+	}
+	if len(r.infos) != 2 || r.infos[0].Channels != 3 || r.infos[1].Channels != 2 {
+		t.Fatalf("infos %+v, want 3 channels then 2", r.infos)
+	}
+	if st.Malformed != 3 || st.NoiseBytes != uint64(len("34")+len("7")+len("11,12,13,14")) {
+		t.Fatalf("malformed %d noise %d, want 3 lines of %d bytes", st.Malformed, st.NoiseBytes, len("34711,12,13,14"))
+	}
+}
+
 func TestTextFloatsAndDeviceLines(t *testing.T) {
-	in := "1\n2\n# ok rate 8000\n# err unknown command\n# booting\nhello world\n2.5\n\x01\x02\xff\n3\n"
+	in := "1\n2\n# ok rate 8000\n# err unknown command\n# booting\nhello world\nTempérature: 21 °C\n2.5\n" +
+		"\x01\x02\xff\n\xc2\x85x\n3\n"
 	r, st := decodeText(t, in, 64, 3)
 	want := [][]float64{{1, 2}, {2.5, 3}}
 	if !reflect.DeepEqual(r.values, want) {
@@ -86,11 +148,11 @@ func TestTextFloatsAndDeviceLines(t *testing.T) {
 	if !reflect.DeepEqual(r.replies, []string{"ok rate 8000", "err unknown command"}) {
 		t.Fatalf("replies %q", r.replies)
 	}
-	if !reflect.DeepEqual(r.logs, []string{"booting", "hello world"}) {
+	if !reflect.DeepEqual(r.logs, []string{"booting", "hello world", "Température: 21 °C"}) {
 		t.Fatalf("logs %q", r.logs)
 	}
-	if st.NoiseBytes != 3 {
-		t.Fatalf("noise %d, want 3", st.NoiseBytes)
+	if st.NoiseBytes != 6 {
+		t.Fatalf("noise %d, want 6 (two garbage lines)", st.NoiseBytes)
 	}
 }
 
@@ -107,7 +169,7 @@ func TestTextLongLineSkipped(t *testing.T) {
 
 // A frame's TimeUS is when its first line arrived, counted from the first
 // line; a line that changes the shape or brings the first non-integer
-// starts a frame at its own arrival. The rate is estimated from arrivals.
+// starts a frame at its own arrival.
 func TestTextTimestamps(t *testing.T) {
 	type got struct {
 		seq    uint32
@@ -129,7 +191,7 @@ func TestTextTimestamps(t *testing.T) {
 	}{
 		{0, "1"}, {10, "2"}, // frame 0 at 0 ms
 		{20, "3"},     // frame 1 at 20 ms, cut short by the shape change
-		{30, "4,5"},   // frame 2 at 30 ms
+		{30, "4,5"},   // frame 2 at 30 ms (the shape changes at 40 ms, when it is confirmed)
 		{40, "6,7"},   //
 		{50, "8,9"},   // frame 3 at 50 ms, cut short by the float
 		{60, "1.5,2"}, // frame 4 at 60 ms
@@ -138,8 +200,210 @@ func TestTextTimestamps(t *testing.T) {
 		d.Write([]byte(l.line + "\n"))
 	}
 	d.Flush()
-	want := []got{{0, 0, 100}, {1, 20000, 100}, {2, 30000, 100}, {3, 50000, 100}, {4, 60000, 100}}
+	want := []got{{0, 0, 0}, {1, 20000, 0}, {2, 30000, 0}, {3, 50000, 0}, {4, 60000, 0}}
 	if !reflect.DeepEqual(frames, want) {
 		t.Fatalf("frames %+v\nwant   %+v", frames, want)
+	}
+}
+
+// rateRun feeds a decoder counter lines as reads arrive, flushing after
+// every read as capture does, and records what a client would see.
+type rateRun struct {
+	d      *frame.TextDecoder
+	clock  time.Time
+	next   int64
+	rates  []uint32 // the rate of every frame, in order
+	starts []int64  // the first value of every frame
+	times  []uint64 // TimeUS of every frame
+	infos  []frame.DeviceInfo
+}
+
+func newRateRun() *rateRun {
+	r := &rateRun{clock: time.Unix(1000, 0)}
+	r.d = frame.NewTextDecoder(func(p *frame.Packet) {
+		switch p.Type {
+		case frame.TypeData:
+			r.rates = append(r.rates, p.Frame.Rate)
+			r.starts = append(r.starts, p.Frame.Int(0, 0))
+			r.times = append(r.times, p.Frame.TimeUS)
+		case frame.TypeInfo:
+			r.infos = append(r.infos, p.Clone().Info)
+		}
+	})
+	r.d.Now = func() time.Time { return r.clock }
+	return r
+}
+
+// read delivers n lines arriving at offset at from the start.
+func (r *rateRun) read(at time.Duration, n int) {
+	r.clock = time.Unix(1000, 0).Add(at)
+	var b []byte
+	for range n {
+		b = strconv.AppendInt(b, r.next, 10)
+		b = append(b, '\r', '\n')
+		r.next++
+	}
+	r.d.Write(b)
+	r.d.Flush()
+}
+
+// stream emits lines at rate Hz from start for d, in writes of per lines,
+// each read late by up to jitter (never out of order).
+func (r *rateRun) stream(rng *rand.Rand, start, d time.Duration, rate float64, per int, jitter time.Duration) time.Duration {
+	period := time.Duration(float64(per) / rate * float64(time.Second))
+	last := start
+	for at := start; at < start+d; at += period {
+		when := at
+		if jitter > 0 {
+			when += time.Duration(rng.Int64N(int64(jitter)))
+		}
+		last = max(last, when)
+		r.read(last, per)
+	}
+	return start + d
+}
+
+// announced returns the distinct frame rates in the order they appeared.
+func (r *rateRun) announced() []uint32 {
+	var out []uint32
+	for _, v := range r.rates {
+		if len(out) == 0 || out[len(out)-1] != v {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (r *rateRun) infoRates() []uint32 {
+	var out []uint32
+	for _, in := range r.infos {
+		out = append(out, in.Rate)
+	}
+	return out
+}
+
+// The rate is measured, announced once (frames carry 0 until then), and
+// stays put whatever the arrival jitter: a 1 kHz loop read a line at a
+// time, a 16 kHz stream in 10 ms bursts, a 10 Hz sketch, a delay(1) loop
+// that really runs at 997.3 Hz.
+func TestTextRateSettlesOnce(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		rate   float64
+		per    int
+		jitter time.Duration
+		want   uint32
+	}{
+		{"1kHz line by line", 1000, 1, 300 * time.Microsecond, 1000},
+		{"16kHz in 10ms bursts", 16000, 160, 2 * time.Millisecond, 16000},
+		{"10Hz", 10, 1, 3 * time.Millisecond, 10},
+		{"delay(1) loop", 997.3, 1, 200 * time.Microsecond, 997},
+		{"48kHz in 1ms reads", 48000, 48, 500 * time.Microsecond, 48000},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRateRun()
+			r.stream(rand.New(rand.NewPCG(1, 2)), 0, 10*time.Second, c.rate, c.per, c.jitter)
+			if got := r.announced(); !reflect.DeepEqual(got, []uint32{0, c.want}) {
+				t.Fatalf("frame rates %v, want 0 then %d", got, c.want)
+			}
+			if got := r.infoRates(); !reflect.DeepEqual(got, []uint32{0, c.want}) {
+				t.Fatalf("info rates %v, want 0 (the channels) then %d (the rate, once)", got, c.want)
+			}
+			// The first frame with the rate comes after RateWindow.
+			for i, v := range r.rates {
+				if v != 0 {
+					if at := time.Duration(r.times[i]) * time.Microsecond; at < frame.RateWindow || at > frame.RateWindow+time.Second {
+						t.Errorf("rate announced at %v, want soon after %v", at, frame.RateWindow)
+					}
+					break
+				}
+			}
+			if r.d.AnnouncedRate() != c.want {
+				t.Fatalf("AnnouncedRate %d", r.d.AnnouncedRate())
+			}
+		})
+	}
+}
+
+// A sketch whose delay changes mid-run gets one rate change, announced
+// once; a drift within the tolerance, a pause shorter or longer than
+// RatePause, and a stall of the reader followed by a burst change nothing.
+func TestTextRateChanges(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	type step struct {
+		d    time.Duration
+		rate float64
+	}
+	for _, c := range []struct {
+		name  string
+		steps []step
+		want  []uint32
+	}{
+		{"delay(1) to delay(2)", []step{{6 * time.Second, 1000}, {8 * time.Second, 500}}, []uint32{0, 1000, 500}},
+		{"16k to 8k", []step{{5 * time.Second, 16000}, {8 * time.Second, 8000}}, []uint32{0, 16000, 8000}},
+		{"10Hz to 100Hz", []step{{5 * time.Second, 10}, {8 * time.Second, 100}}, []uint32{0, 10, 100}},
+		{"drift of 1%", []step{{6 * time.Second, 1000}, {8 * time.Second, 1010}}, []uint32{0, 1000}},
+		{"pause of 1s", []step{{5 * time.Second, 1000}, {time.Second, 0}, {6 * time.Second, 1000}}, []uint32{0, 1000}},
+		{"pause of 5s", []step{{5 * time.Second, 1000}, {5 * time.Second, 0}, {6 * time.Second, 1000}}, []uint32{0, 1000}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRateRun()
+			at := time.Duration(0)
+			for _, s := range c.steps {
+				if s.rate == 0 {
+					at += s.d
+					continue
+				}
+				per := max(1, int(s.rate/1000))
+				at = r.stream(rng, at, s.d, s.rate, per, 200*time.Microsecond)
+			}
+			if got := r.announced(); !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("frame rates %v, want %v", got, c.want)
+			}
+			if got := r.infoRates(); !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("info rates %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// A reader that stalls for 300 ms (a loaded host) and then reads the
+// backlog in one burst, every 2 s, does not move the announced rate.
+func TestTextRateIgnoresReaderStalls(t *testing.T) {
+	r := newRateRun()
+	at := time.Duration(0)
+	for i := 0; i < 8; i++ {
+		r.stream(nil, at, 1700*time.Millisecond, 1000, 1, 0)
+		at += 2 * time.Second
+		r.read(at, 300) // the lines of the stall, at once
+	}
+	r.stream(nil, at, 2*time.Second, 1000, 1, 0)
+	if got := r.announced(); !reflect.DeepEqual(got, []uint32{0, 1000}) {
+		t.Fatalf("frame rates %v, want 0 then 1000", got)
+	}
+}
+
+// Timestamps stay exact whatever the announced rate: a frame's TimeUS is
+// its first line's arrival, not its index divided by the rate.
+func TestTextTimeFromArrivalNotRate(t *testing.T) {
+	r := newRateRun()
+	r.stream(nil, 0, 4*time.Second, 997.3, 1, 0) // announced as 997
+	rate := 997.3
+	period := time.Duration(1 / rate * float64(time.Second)) // as stream spaces them
+	for i, start := range r.starts {
+		want := uint64(time.Duration(start) * period / time.Microsecond)
+		if d := int64(r.times[i]) - int64(want); d < -1 || d > 1 {
+			t.Fatalf("frame of line %d at %d µs, want %d", start, r.times[i], want)
+		}
+	}
+}
+
+// A fixed Rate is announced from the first info and never measured.
+func TestTextFixedRate(t *testing.T) {
+	r := newRateRun()
+	r.d.Rate = 1000
+	r.stream(nil, 0, 5*time.Second, 500, 1, 0)
+	if got := r.announced(); !reflect.DeepEqual(got, []uint32{1000}) || !reflect.DeepEqual(r.infoRates(), []uint32{1000}) {
+		t.Fatalf("frame rates %v, info rates %v, want 1000 only", got, r.infoRates())
 	}
 }
