@@ -12,13 +12,13 @@ import (
 // input turns the bytes read into packets: it runs auto detection, then
 // the frame or text decoder. Owned by the port goroutine.
 type input struct {
-	chosen    string // InputFrames or InputText; "" while detecting
-	h         Handler
-	log       zerolog.Logger
-	port      string // for events
-	fdec      *frame.Decoder
-	tdec      *frame.TextDecoder
-	det       detector
+	chosen string // InputFrames or InputText; "" while detecting
+	h      Handler
+	log    zerolog.Logger
+	port   string // for events
+	fdec   *frame.Decoder
+	tdec   *frame.TextDecoder
+	det    detector
 }
 
 func newInput(o Options, h Handler, log zerolog.Logger) *input {
