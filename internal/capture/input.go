@@ -27,6 +27,7 @@ func newInput(o Options, h Handler, log zerolog.Logger) *input {
 	in.fdec.OnSeq = in.onSeq
 	in.tdec = frame.NewTextDecoder(h.Packet)
 	in.tdec.FrameSamples, in.tdec.Rate = o.FrameSamples, o.TextRate
+	in.tdec.ConfirmLines = frame.SerialConfirmLines
 	if o.Input != InputAuto {
 		in.chosen = o.Input
 	}

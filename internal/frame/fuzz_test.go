@@ -89,6 +89,7 @@ func FuzzTextDecoder(f *testing.F) {
 				got = append(got, string(p.Raw[4:])) // without the prefix: time fields are fixed below
 			})
 			d.Now = func() time.Time { return time.Time{} }
+			d.ConfirmLines = frame.SerialConfirmLines
 			prev := 0
 			for _, c := range cuts {
 				d.Write(in[prev:c])

@@ -13,10 +13,10 @@ import (
 // lines are counted as noise and skipped.
 const MaxLineSize = 4096
 
-// confirmLines is how many lines in a row of a new shape (field count or
-// labels) make a channel change; fewer are strays (a line cut short, two
-// lines run together) and are dropped, counted in Stats.Malformed.
-const confirmLines = 2
+// SerialConfirmLines is the ConfirmLines for a serial byte stream, where
+// a line can be cut short (at the open, by a lost byte) or two can run
+// together: one such line must not change the channels back and forth.
+const SerialConfirmLines = 2
 
 // TextDecoder turns the text that plain Arduino sketches print into data
 // frames. Each line is one sample instant: one value, several separated by
@@ -37,7 +37,8 @@ const confirmLines = 2
 // by more than RateTolerance for RateHold. Every change of shape, sample
 // type or announced rate is one TypeInfo packet, before the first frame
 // it applies to. A line with a different field count or other labels
-// changes the shape only when confirmLines lines in a row agree.
+// changes the shape only when ConfirmLines lines in a row agree; fewer
+// are strays, dropped and counted in Stats.Malformed.
 //
 // Lines starting with "#" are device text: "# ok ..." and "# err ..."
 // become TypeReply packets, others TypeLog. Other lines that are not
@@ -51,6 +52,10 @@ type TextDecoder struct {
 	FrameSamples int              // most lines per frame; default 64
 	Rate         uint32           // sample rate to announce; 0 measures it
 	Now          func() time.Time // clock; default time.Now
+	// ConfirmLines is how many lines in a row of a new shape make a change
+	// of channels (the first line is held until then); 0 or 1: every line
+	// stands on its own (whole messages). Capture uses SerialConfirmLines.
+	ConfirmLines int
 
 	line       []byte
 	skipping   bool
@@ -78,7 +83,7 @@ type textShape struct {
 	names    []string // "" where a field has no label
 }
 
-// heldLines are up to confirmLines-1 lines of a shape other than the
+// heldLines are up to ConfirmLines-1 lines of a shape other than the
 // current one, with when the first arrived.
 type heldLines struct {
 	shape textShape
@@ -266,7 +271,7 @@ func parseInt(b []byte) (int64, bool) {
 
 // addLine takes the line just parsed into t.vals (size bytes): a sample
 // of the current shape, or a line of another shape, held until
-// confirmLines in a row agree (then the shape changes) or a line of the
+// ConfirmLines in a row agree (then the shape changes) or a line of the
 // current shape shows it was a stray.
 func (t *TextDecoder) addLine(size int) {
 	if t.matches(&t.shape) {
@@ -284,7 +289,7 @@ func (t *TextDecoder) addLine(size int) {
 	t.held.vals = append(t.held.vals, t.vals...)
 	t.held.n++
 	t.held.bytes += size
-	if t.held.n < confirmLines {
+	if t.held.n < t.ConfirmLines {
 		return
 	}
 	t.Flush()

@@ -44,7 +44,7 @@ func decodeText(t *testing.T, in string, frameSamples int, splits int) (textResu
 			r.replies = append(r.replies, map[uint8]string{0: "ok ", 1: "err "}[p.Status]+string(p.Text))
 		}
 	})
-	d.FrameSamples = frameSamples
+	d.FrameSamples, d.ConfirmLines = frameSamples, frame.SerialConfirmLines
 	d.Now = func() time.Time { clock = clock.Add(time.Millisecond); return clock }
 	step := max(1, len(in)/splits)
 	for i := 0; i < len(in); i += step {
@@ -182,7 +182,7 @@ func TestTextTimestamps(t *testing.T) {
 			frames = append(frames, got{p.Frame.Seq, p.Frame.TimeUS, p.Frame.Rate})
 		}
 	})
-	d.FrameSamples = 2
+	d.FrameSamples, d.ConfirmLines = 2, frame.SerialConfirmLines
 	clock := time.Unix(100, 0)
 	d.Now = func() time.Time { return clock }
 	for _, l := range []struct {
@@ -231,6 +231,7 @@ func newRateRun() *rateRun {
 		}
 	})
 	r.d.Now = func() time.Time { return r.clock }
+	r.d.ConfirmLines = frame.SerialConfirmLines
 	return r
 }
 
