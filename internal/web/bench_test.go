@@ -62,7 +62,7 @@ func BenchmarkPageIngest48kx2(b *testing.B) {
 func benchDraw(b *testing.B, draw string, rate int, seconds, window float64, channels int) {
 	tb := benchTab(b)
 	tb.eval(`(async () => {
-	  const R = await import("/js/ring.js"), Pl = await import("/js/plot.js");
+	  const R = await import("/js/ring.js"), Pl = await import("/js/plot.js"), Sc = await import("/js/scale.js");
 	  const rate = `+strconv.Itoa(rate)+`, ch = `+strconv.Itoa(channels)+`, n = Math.round(rate * `+strconv.FormatFloat(seconds, 'f', -1, 64)+`);
 	  const tracks = Array.from({ length: ch }, () => new R.Track(rate, ch));
 	  const block = new Float32Array(65536);
@@ -73,8 +73,9 @@ func benchDraw(b *testing.B, draw string, rate int, seconds, window float64, cha
 	  const canvas = document.createElement("canvas");
 	  canvas.width = 1200; canvas.height = 400;
 	  const ctx = canvas.getContext("2d", { alpha: false });
-	  const view = { tracks, rate, windowS: `+strconv.FormatFloat(window, 'f', -1, 64)+`, scales: tracks.map(() => new Pl.Scale()),
-	    titles: tracks.map((_, c) => "ch" + c), colors: Pl.readColors(document.documentElement), dpr: 1 };
+	  const view = { tracks, rate, windowS: `+strconv.FormatFloat(window, 'f', -1, 64)+`, scales: tracks.map(() => new Sc.Scale()),
+	    titles: tracks.map((_, c) => "ch" + c), colors: Pl.readColors(document.documentElement), dpr: 1,
+	    cursor: null, ranges: [], labels: [], peaks: [], readout: [] };
 	  window.benchDraw = (loops) => { for (let l = 0; l < loops; l++) Pl.`+draw+`(ctx, canvas, view); ctx.getImageData(0, 0, 1, 1); };
 	  window.benchDraw(3);
 	})()`, nil)

@@ -215,10 +215,22 @@ func (tb *tab) waitFor(what, cond string, timeout time.Duration) {
 // and the total number of such pixels.
 func (tb *tab) plotCoverage() (lanes []float64, pixels int) {
 	tb.t.Helper()
-	var r struct {
-		Lanes  []float64 `json:"lanes"`
-		Pixels int       `json:"pixels"`
-	}
+	c := tb.coverage()
+	return c.Lanes, c.Pixels
+}
+
+// coverage is what the canvas holds in trace colors: per lane, the
+// fraction of pixel columns with a trace pixel (Lanes), the fraction of
+// the lane's area in trace pixels (Fill), and the pixels in all.
+type coverage struct {
+	Lanes  []float64 `json:"lanes"`
+	Fill   []float64 `json:"fill"`
+	Pixels int       `json:"pixels"`
+}
+
+func (tb *tab) coverage() coverage {
+	tb.t.Helper()
+	var r coverage
 	tb.eval(`(() => {
 	  const c = document.getElementById("plot");
 	  const W = c.width, H = c.height, px = c.getContext("2d").getImageData(0, 0, W, H).data;
@@ -230,19 +242,20 @@ func (tb *tab) plotCoverage() (lanes []float64, pixels int) {
 	    return Array.from(probe.getImageData(0, 0, 1, 1).data.slice(0, 3));
 	  });
 	  const cols = Array.from({ length: n }, () => new Uint8Array(W));
+	  const fill = new Array(n).fill(0);
 	  let pixels = 0;
 	  for (let y = 0; y < H - band; y++) {
 	    const lane = Math.min(n - 1, Math.floor(y / laneH));
 	    for (let x = 0; x < W; x++) {
 	      const i = (y * W + x) * 4;
 	      for (const [r, g, b] of rgb) {
-	        if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) < 40) { pixels++; cols[lane][x] = 1; break; }
+	        if (Math.abs(px[i] - r) + Math.abs(px[i + 1] - g) + Math.abs(px[i + 2] - b) < 40) { pixels++; fill[lane]++; cols[lane][x] = 1; break; }
 	      }
 	    }
 	  }
-	  return { pixels, lanes: cols.map((a) => a.reduce((s, v) => s + v, 0) / W) };
+	  return { pixels, lanes: cols.map((a) => a.reduce((s, v) => s + v, 0) / W), fill: fill.map((f) => f / (W * laneH)) };
 	})()`, &r)
-	return r.Lanes, r.Pixels
+	return r
 }
 
 func navigate(url string) chromedp.Action[chromedp.Void] { return chromedp.Navigate(url) }

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -44,48 +43,5 @@ func TestPageCountsEveryLostFrame(t *testing.T) {
 	}
 	tb.waitFor("lost frames shown", `document.getElementById("m-lost").textContent !== "0" &&
 		document.getElementById("m-gaps").title.startsWith("device:")`, 3*time.Second)
-	tb.noProblems()
-}
-
-// TestGapsCountEachLossOnce drives gaps.js with message and frame orders
-// serve produces: a gap replayed after a resume, one jump announced by two
-// messages, a loss before the first frame, an announced loss cut off by a
-// restart, and a jump explained only afterwards.
-func TestGapsCountEachLossOnce(t *testing.T) {
-	tb := newTab(t)
-	srv := httptest.NewServer(Handler())
-	t.Cleanup(srv.Close)
-	tb.run(navigate(srv.URL + "/"))
-	var got map[string]string
-	tb.eval(`(async () => {
-	  const { Gaps } = await import("/js/gaps.js");
-	  const gap = (from, to, reason) => ({ type: "gap", from, to, count: to - from + 1, reason });
-	  const run = (steps) => {
-	    const S = { gaps: 0, lostFrames: 0, gapsByReason: {}, restarts: 0, lastSeq: null };
-	    const g = new Gaps(S, () => {}, () => {});
-	    for (const s of steps) typeof s === "number" ? g.frame(s, 10) : s === "restart" ? g.restart() : g.message(s);
-	    const by = Object.entries(S.gapsByReason).filter(([, v]) => v).sort().map(([k, v]) => k + ":" + v).join(",");
-	    return "lost " + S.lostFrames + " gaps " + S.gaps + " " + by + " restarts " + S.restarts + " seqs " + S.firstSeq + ".." + S.lastSeq;
-	  };
-	  return {
-	    replayed: run([0, 1, gap(2, 4, "device"), gap(2, 4, "device"), 5]),
-	    twoMessages: run([0, gap(1, 2, "device"), gap(3, 4, "slow_client"), 5]),
-	    beforeFirst: run([gap(10, 19, "history"), 20, 21]),
-	    restart: run([0, gap(1, 2, "device"), "restart", 0]),
-	    explainedLater: run([0, 3, gap(1, 2, "device"), 4]),
-	  };
-	})()`, &got)
-	want := map[string]string{
-		"replayed":       "lost 3 gaps 1 device:1 restarts 0 seqs 0..5",
-		"twoMessages":    "lost 4 gaps 2 device:1,slow_client:1 restarts 0 seqs 0..5",
-		"beforeFirst":    "lost 10 gaps 1 history:1 restarts 0 seqs 20..21",
-		"restart":        "lost 2 gaps 1 device:1 restarts 1 seqs 0..0",
-		"explainedLater": "lost 2 gaps 1 device:1 restarts 0 seqs 0..4",
-	}
-	for k, w := range want {
-		if got[k] != w {
-			t.Errorf("%s: %s, want %s", k, got[k], w)
-		}
-	}
 	tb.noProblems()
 }

@@ -306,18 +306,20 @@ func TestPageFitsPhoneInDarkScheme(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb.run(chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
-	time.Sleep(1200 * time.Millisecond) // serve's history now holds more than the 1 s window
-	next := serveNextSeq(t, srv.URL)
+	waitHistory(t, srv.URL, 1000) // serve's history holds more than the window (200 ms at 8 kHz)
 	tb.open(srv.URL)
 	// The first window is filled from serve's history (?since on the first
-	// connection), not over the next second: the first frame the page got is
-	// older than serve's newest before the page was opened. How long the fill
-	// took is a figure, not a pass mark.
+	// connection), not over the next 200 ms: the first frame the page got
+	// is older than serve's next live frame when it said hello. How long
+	// the fill took is a figure, not a pass mark.
 	t0 := time.Now()
-	tb.waitFor("the first 1 s window filled", `wsbridge.samples >= 8000`, 5*time.Second)
-	t.Logf("first 1 s window full %v after the page had its first frames", time.Since(t0).Round(time.Millisecond))
-	if h := tb.hook(); h.FirstSeq == nil || *h.FirstSeq >= next {
-		t.Errorf("page started at seq %s, serve's next seq before it opened was %d: want a start from history", seqText(h.FirstSeq), next)
+	tb.waitFor("the first window filled", `wsbridge.samples >= wsbridge.windowS * 8000`, 5*time.Second)
+	t.Logf("first window full %v after the page had its first frames", time.Since(t0).Round(time.Millisecond))
+	var seqs struct{ First, Start, Live *uint32 }
+	tb.eval(`({First: wsbridge.firstSeq, Start: wsbridge.startSeq, Live: wsbridge.liveSeq})`, &seqs)
+	if seqs.First == nil || seqs.Start == nil || seqs.Live == nil || *seqs.First != *seqs.Start || *seqs.Start+10 > *seqs.Live {
+		t.Errorf("page started at seq %s (asked from %s), serve's next live seq was %s: want a start at least 10 frames back in history",
+			seqText(seqs.First), seqText(seqs.Start), seqText(seqs.Live))
 	}
 	var layout struct {
 		ScrollWidth, ClientWidth int
@@ -346,21 +348,35 @@ func setWindow(v string) chromedp.Action[chromedp.Void] {
 		`document.getElementById("window").dispatchEvent(new Event("change"))`))
 }
 
-// serveNextSeq reads from /api/info the seq serve's next live frame will carry.
-func serveNextSeq(t *testing.T, url string) uint32 {
+// apiInfo reads serve's /api/info.
+func apiInfo(t *testing.T, url string) (info struct {
+	Seq     uint32 `json:"seq"`
+	History struct {
+		Frames int `json:"frames"`
+	} `json:"history"`
+}) {
 	t.Helper()
 	res, err := http.Get(url + "/api/info")
 	if err != nil {
 		t.Fatalf("GET /api/info: %v", err)
 	}
 	defer res.Body.Close()
-	var info struct {
-		Seq uint32 `json:"seq"`
-	}
 	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
 		t.Fatalf("GET /api/info: %v", err)
 	}
-	return info.Seq
+	return info
+}
+
+// waitHistory waits until serve's history holds at least frames frames.
+func waitHistory(t *testing.T, url string, frames int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for apiInfo(t, url).History.Frames < frames {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve's history holds fewer than %d frames after 20 s", frames)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // seqText shows a seq the page may not have yet.

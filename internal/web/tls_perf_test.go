@@ -66,11 +66,21 @@ func TestPageKeepsUpAtOneMegasample(t *testing.T) {
 	if h1.Drawn-h0.Drawn < 2 {
 		t.Errorf("page redrew %d times in 2 s at 1 MS/s: it is frozen", h1.Drawn-h0.Drawn)
 	}
-	if h1.Gaps != 0 || h1.BadPackets != 0 {
-		t.Errorf("gaps %d bad packets %d at 1 MS/s on loopback", h1.Gaps, h1.BadPackets)
+	if h1.BadPackets != 0 {
+		t.Errorf("bad packets %d at 1 MS/s on loopback", h1.BadPackets)
 	}
-	if h1.FirstSeq == nil || h1.LastSeq == nil || int64(*h1.LastSeq-*h1.FirstSeq)+1 != h1.Frames {
-		t.Errorf("page decoded %d frames of seqs %s..%s: every frame must be decoded", h1.Frames, seqText(h1.FirstSeq), seqText(h1.LastSeq))
+	// A starved machine makes the simulator drop frames (serve announces
+	// them as device gaps); the page must decode every frame serve sent
+	// and count exactly the rest.
+	if h1.Gaps != 0 {
+		t.Logf("%d gaps, %d frames lost, by reason %v (a loaded machine)", h1.Gaps, h1.LostFrames, h1.GapsByReason)
+		if h1.GapsByReason["unannounced"] != 0 {
+			t.Errorf("gaps by reason %v: a seq jump that serve did not announce", h1.GapsByReason)
+		}
+	}
+	if h1.FirstSeq == nil || h1.LastSeq == nil || int64(*h1.LastSeq-*h1.FirstSeq)+1-h1.LostFrames != h1.Frames {
+		t.Errorf("page decoded %d frames and counts %d lost of seqs %s..%s: every frame must be decoded or counted lost",
+			h1.Frames, h1.LostFrames, seqText(h1.FirstSeq), seqText(h1.LastSeq))
 	}
 	tb.run(setWindow("1")) // a window the stream has filled
 	time.Sleep(200 * time.Millisecond)

@@ -1,160 +1,71 @@
-// The live view: wires the connection, the per-channel rings, the plot and
-// the controls. window.wsbridge exposes counters for tests and curious users.
+// @ts-check
+// The live view's DOM wiring: the connection feeds a Stream (stream.js, the
+// page's state without the DOM); this module shows that state, draws it
+// once per animation frame when something changed, and handles the
+// controls. window.wsbridge is the Stream's state, for tests and the
+// curious.
 
 import { Connection } from "./conn.js";
-import { checkPacket, parseData, parsePacket, TYPE_DATA } from "./packet.js";
-import { Track } from "./ring.js";
-import { drawSpectrum, drawTime, readColors, Scale } from "./plot.js";
+import { autoWindow, Stream, WINDOWS } from "./stream.js";
+import { drawSpectrum, drawTime, fmtTime, readColors } from "./plot.js";
+import { fmtValue, Scale } from "./scale.js";
 import { toCSV } from "./csv.js";
-import { Gaps } from "./gaps.js";
 
-const WINDOWS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
-const $ = (id) => document.getElementById(id);
+/**
+ * el returns the element with this id, checked to be of the given type.
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {new () => T} type
+ * @returns {T}
+ */
+function el(id, type) {
+  const e = document.getElementById(id);
+  if (!(e instanceof type)) throw new Error(`#${id} is missing or not a ${type.name}`);
+  return e;
+}
 
-// S is the page state; window.wsbridge is S itself, so tests read live values.
-const S = {
-  state: "connecting", deviceState: "", device: null, commands: false,
-  frames: 0, samples: 0, bytes: 0, sps: 0, badPackets: 0, crcErrors: 0,
-  gaps: 0, lostFrames: 0, gapsByReason: {}, restarts: 0,
-  connects: 0, lastSeq: null, drawn: 0, paused: false, view: "time", windowS: 1,
-  rate: 0, channels: 0, traceColors: [], background: "",
-  wsURL: "", // the WebSocket URL in use, token elided
-  drawMs: 0, // smoothed time of one redraw, ms
-  ingestMs: 0, // total time spent decoding and storing frames, ms
-  tail: (ch, n) => (tracks[ch] ? Array.from(tracks[ch].copy(tracks[ch].total - n, tracks[ch].total)) : []),
-};
-window.wsbridge = S;
+/** @param {string} id */
+const $ = (id) => el(id, HTMLElement);
 
-let tracks = [];
+const stream = new Stream({ note, layout, changed: () => (dirty ||= !S.paused) });
+const S = stream.S;
+/** @type {Window & {wsbridge?: import("./stream.js").State}} */ (window).wsbridge = S;
+
+/** @type {Scale[]} */
 let scales = [];
+/** @type {string[]} */
 let titles = [];
-let lastTimeUs = 0; // device time of the newest ingested sample
-let pausedSamples = 0; // sample instants that arrived (or went missing) while paused
 let dirty = true;
 let colors = readColors(document.documentElement);
-const gaps = new Gaps(S, (n) => hole(n), note);
+/** @type {number | null} */
+let cursor = null; // the pointer's x over the plot, in canvas pixels
 
 const conn = new Connection({
   state: onState,
-  binary: onBinary,
-  text: onText,
+  binary: (buf) => stream.binary(buf),
+  text: (m) => stream.text(m),
   note,
-  since: () => gaps.since(),
-  prefill,
+  since: () => stream.since(),
+  prefill: (info) => {
+    const s = stream.prefill(info);
+    showWindow();
+    return s;
+  },
   opening: (url) => (S.wsURL = url),
 });
 
-// ---- ingest ---------------------------------------------------------------
-
-function onBinary(buf) {
-  const t0 = performance.now();
-  ingest(buf);
-  S.ingestMs += performance.now() - t0;
-}
-
-function ingest(buf) {
-  S.bytes += buf.byteLength;
-  let f;
-  try {
-    if (checkPacket(buf) !== TYPE_DATA) return onPacket(parsePacket(buf));
-    f = parseData(buf);
-  } catch (e) {
-    S.badPackets++;
-    if (e.kind === "crc") S.crcErrors++;
-    if (S.badPackets <= 5 || S.badPackets % 100 === 0) note(`bad packet #${S.badPackets}: ${e.message}`, true);
-    return;
-  }
-  if (f.rate !== S.rate || f.channels !== S.channels) layout(f.rate, f.channels);
-  gaps.frame(f.seq, f.count);
-  S.frames++;
-  S.samples += f.count;
-  if (S.paused) {
-    pausedSamples += f.count;
-    return;
-  }
-  for (let c = 0; c < f.channels; c++) tracks[c].push(f.samples, c, f.channels, f.count);
-  lastTimeUs = f.tUs + ((f.count - 1) * 1e6) / f.rate;
-  dirty = true;
-}
-
-// prefill picks the seq to start from on the first connection: enough of
-// serve's history (/api/info) to fill the current window, or null for live.
-function prefill(info) {
-  const h = info.history || {};
-  const d = info.device || {};
-  const rate = info.rate || d.rate, per = d.frame_samples || Math.ceil((rate || 0) / 100);
-  if (!h.frames || !rate || !per || typeof info.seq !== "number") return null;
-  const held = (info.seq - h.first_seq + 0x100000000) % 0x100000000;
-  const need = Math.min(held, Math.ceil((S.windowS * rate) / per));
-  return need > 0 ? (info.seq - need + 0x100000000) % 0x100000000 : null;
-}
-
-// onPacket handles non-data packets, should serve ever send them as binary.
-function onPacket(p) {
-  if (p.type === "info") onText({ type: "info", device: p });
-  else if (p.type === "log") onText({ type: "log", text: p.text });
-  else if (p.type === "reply") onText({ type: "reply", ok: p.ok, text: p.text });
-}
-
-// hole breaks the trace by n samples (a gap), keeping the time axis exact.
-function hole(n) {
-  if (S.paused) pausedSamples += n;
-  else for (const t of tracks) t.hole(n);
-}
-
-function onText(m) {
-  switch (m.type) {
-    case "hello": return onHello(m);
-    case "status": return onStatus(m);
-    case "gap": return gaps.message(m);
-    case "info": return setDevice(m.device);
-    case "log": return note(`device: ${m.text}`);
-    case "reply": return note(`reply (${m.ok ? "ok" : "error"}): ${m.text}`, !m.ok);
-    case "error": return note(`server: ${m.message} (${m.code})`, true);
-  }
-  note(`unknown message type ${JSON.stringify(m.type)}`);
-}
-
-function onHello(m) {
-  S.connects++;
-  S.commands = !!m.commands;
-  $("command-form").hidden = !S.commands;
-  S.deviceState = m.device_state || "";
-  if (m.device) setDevice(m.device);
-  else if (m.rate && m.channels) layout(m.rate, m.channels);
-  gaps.hello(m);
-  note(`connected to ${m.server || "wsbridge"}, ${m.format || "binary"} frames from seq ${m.start_seq}`);
-  render();
-}
-
-function onStatus(m) {
-  if (m.state === "restart") gaps.restart(m.seq); // seq numbering restarted; the device is up
-  else S.deviceState = m.state;
-  note(`device ${m.state}${m.reason ? ": " + m.reason : ""}`, m.state === "down");
-  render();
-}
-
-function setDevice(d) {
-  S.device = d;
-  if (d.rate !== S.rate || d.channels !== S.channels) layout(d.rate, d.channels);
-  else channelControls();
-  render();
-}
-
-// layout (re)allocates one track per channel for a new rate or channel count.
-function layout(rate, channels) {
-  S.rate = rate;
-  S.channels = channels;
-  tracks = Array.from({ length: channels }, () => new Track(rate, channels));
-  scales = Array.from({ length: channels }, (_, c) => scales[c] || new Scale());
+// layout follows a new channel count or rate (or new channel names).
+function layout() {
+  scales = Array.from({ length: S.channels }, (_, c) => scales[c] || new Scale());
   channelControls();
+  showWindow();
   sizeCanvas();
 }
 
 // ---- the view -------------------------------------------------------------
 
-const canvas = $("plot");
-const ctx = canvas.getContext("2d", { alpha: false });
+const canvas = el("plot", HTMLCanvasElement);
+const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", { alpha: false }));
 
 function sizeCanvas() {
   const dpr = window.devicePixelRatio || 1;
@@ -166,18 +77,24 @@ function sizeCanvas() {
   dirty = true;
 }
 
+/** @type {string[]} */
+const readout = [];
+
 function draw() {
   const t0 = performance.now();
   const view = {
-    tracks, rate: S.rate, windowS: S.windowS, scales, titles, colors, dpr: window.devicePixelRatio || 1,
+    tracks: stream.tracks, rate: S.rate, windowS: S.windowS, scales, titles, colors, dpr: window.devicePixelRatio || 1,
+    cursor, ranges: S.ranges, labels: S.axisLabels, peaks: S.peaks, readout,
   };
-  if (!tracks.length) {
+  if (!stream.tracks.length) {
     ctx.fillStyle = colors.bg;
     ctx.fillRect(0, 0, canvas.width, canvas.height);
   } else if (S.view === "spectrum") drawSpectrum(ctx, canvas, view);
   else drawTime(ctx, canvas, view);
   S.drawn++;
   S.drawMs = 0.9 * S.drawMs + 0.1 * (performance.now() - t0);
+  showRanges();
+  showReadout();
 }
 
 function tick() {
@@ -187,10 +104,39 @@ function tick() {
   draw();
 }
 
+// showRanges keeps the disabled Min/Max boxes of autoscaled channels showing
+// the range just drawn, as the axis prints it.
+function showRanges() {
+  if (S.view !== "time") return;
+  document.querySelectorAll("#channels .chan").forEach((row, c) => {
+    const sc = scales[c], lab = S.axisLabels[c];
+    if (!sc || !sc.auto || !lab) return;
+    const [mn, mx] = inputs(row);
+    if (mn.value !== lab[0]) mn.value = lab[0];
+    if (mx.value !== lab[1]) mx.value = lab[1];
+  });
+}
+
+// showReadout writes each lane's peak (spectrum) and the value under the
+// cursor below the plot.
+function showReadout() {
+  const parts = [];
+  for (let c = 0; c < stream.tracks.length; c++) {
+    const bits = [];
+    const pk = S.view === "spectrum" ? S.peaks[c] : null;
+    if (pk) bits.push(`peak ${pk.hz >= 1000 ? (pk.hz / 1000).toFixed(3) + " kHz" : pk.hz.toFixed(1) + " Hz"} at ${pk.db.toFixed(1)} dB`);
+    if (cursor !== null && readout[c]) bits.push(`cursor ${readout[c]}`);
+    if (bits.length) parts.push(`${titles[c]}: ${bits.join(", ")}`);
+  }
+  const text = parts.join(" · ");
+  if (text !== S.cursor) $("readout").textContent = S.cursor = text;
+}
+
 // ---- controls -------------------------------------------------------------
 
+/** @param {number} c */
 function channelName(c) {
-  const ci = (S.device && S.device.channel_info && S.device.channel_info[c]) || {};
+  const ci = (S.device && S.device.channel_info && S.device.channel_info[c]) || { name: "", unit: "" };
   return { name: ci.name || `ch${c + 1}`, unit: ci.unit || "" };
 }
 
@@ -206,28 +152,42 @@ function channelControls() {
   dirty = true;
 }
 
+/**
+ * inputs returns a channel row's Min and Max boxes and its Autoscale box.
+ * @param {Element} row
+ * @returns {[HTMLInputElement, HTMLInputElement, HTMLInputElement]}
+ */
+function inputs(row) {
+  const get = (/** @type {string} */ k) => /** @type {HTMLInputElement} */ (row.querySelector(`[data-k="${k}"]`));
+  return [get("min"), get("max"), get("auto")];
+}
+
+/**
+ * @param {number} c
+ * @param {string} title
+ */
 function channelRow(c, title) {
   const row = document.createElement("div");
   row.className = "chan";
-  const sw = `<span class="swatch" data-c="${c}"></span>`;
-  row.innerHTML = `<span class="name">${sw}<span></span></span>
+  row.innerHTML = `<span class="name"><span class="swatch"></span><span></span></span>
     <label><input type="checkbox" data-k="auto"> Autoscale</label>
     <label>Min <input type="number" step="any" data-k="min"></label>
     <label>Max <input type="number" step="any" data-k="max"></label>`;
-  row.querySelector(".name span:last-child").textContent = title;
-  row.querySelector(".swatch").style.background = colors.traces[c % colors.traces.length];
+  /** @type {HTMLElement} */ (row.querySelector(".name span:last-child")).textContent = title;
+  /** @type {HTMLElement} */ (row.querySelector(".swatch")).style.background = colors.traces[c % colors.traces.length];
   const sc = scales[c];
-  const [auto, mn, mx] = ["auto", "min", "max"].map((k) => row.querySelector(`[data-k="${k}"]`));
+  const [mn, mx, auto] = inputs(row);
   auto.checked = sc.auto;
-  mn.value = fmtInput(sc.auto ? sc.min : sc.fixedMin);
-  mx.value = fmtInput(sc.auto ? sc.max : sc.fixedMax);
+  const [lo, hi] = sc.range();
+  mn.value = fmtValue(lo);
+  mx.value = fmtValue(hi);
   mn.disabled = mx.disabled = sc.auto;
   mn.setAttribute("aria-label", `${title} minimum`);
   mx.setAttribute("aria-label", `${title} maximum`);
   auto.setAttribute("aria-label", `${title} autoscale`);
   auto.onchange = () => {
     sc.auto = auto.checked;
-    if (!sc.auto) [sc.fixedMin, sc.fixedMax, mn.value, mx.value] = [sc.min, sc.max, fmtInput(sc.min), fmtInput(sc.max)];
+    if (!sc.auto) [sc.fixedMin, sc.fixedMax, mn.value, mx.value] = [sc.min, sc.max, fmtValue(sc.min), fmtValue(sc.max)];
     mn.disabled = mx.disabled = sc.auto;
     dirty = true;
   };
@@ -235,52 +195,61 @@ function channelRow(c, title) {
     const a = parseFloat(mn.value), b = parseFloat(mx.value);
     const ok = a < b;
     if (ok) [sc.fixedMin, sc.fixedMax] = [a, b];
-    for (const el of [mn, mx]) el.setAttribute("aria-invalid", String(!ok));
+    for (const e of [mn, mx]) e.setAttribute("aria-invalid", String(!ok));
     dirty = true;
   };
   mn.onchange = mx.onchange = fixed;
   return row;
 }
 
-function fmtInput(v) {
-  return Number.isFinite(v) ? String(+v.toPrecision(6)) : "";
-}
-
+/** @param {boolean} p */
 function setPaused(p) {
-  S.paused = p;
+  stream.setPaused(p);
   $("pause").textContent = p ? "Resume" : "Pause";
   $("pause").setAttribute("aria-pressed", String(p));
-  if (!p) {
-    hole(Math.max(1, pausedSamples)); // what was not stored, so times stay right
-    pausedSamples = 0;
-    dirty = true;
-  }
+  dirty = true;
   render();
 }
 
+/** @param {string} v */
 function setView(v) {
   S.view = v;
   $("spectrum").setAttribute("aria-pressed", String(v === "spectrum"));
   $("plot-caption").textContent = v === "spectrum"
-    ? "Amplitude spectrum of the newest samples (Hann window), 0 Hz to half the sample rate."
+    ? "Amplitude spectrum of the newest samples (Hann window), 0 Hz to half the sample rate; ▼ marks each channel's highest peak."
     : "Newest samples at the right; each pixel column shows the minimum and maximum of its samples.";
   dirty = true;
 }
 
-function setWindow(s) {
-  S.windowS = s;
-  $("window").value = String(s);
+/**
+ * setWindow picks the time window: seconds, or "auto" (from the rate).
+ * @param {string} v
+ */
+function setWindow(v) {
+  S.windowAuto = v === "auto";
+  if (!S.windowAuto) S.windowS = parseFloat(v);
+  else S.windowS = autoWindow(S.rate);
+  showWindow();
   dirty = true;
 }
 
+// showWindow shows the window in use in its select; the automatic choice
+// names the span it picked.
+function showWindow() {
+  const sel = el("window", HTMLSelectElement);
+  sel.options[0].textContent = `Auto (${fmtTime(S.windowS)})`;
+  sel.value = S.windowAuto ? "auto" : String(S.windowS);
+}
+
+/** @param {number} d */
 function stepWindow(d) {
   const i = WINDOWS.indexOf(S.windowS);
-  setWindow(WINDOWS[Math.max(0, Math.min(WINDOWS.length - 1, i + d))]);
+  setWindow(String(WINDOWS[Math.max(0, Math.min(WINDOWS.length - 1, i + d))]));
 }
 
 function download() {
-  if (!tracks.length) return note("nothing to download yet", true);
-  const { text, rows } = toCSV(tracks, S.rate, S.windowS, lastTimeUs, titles);
+  if (!stream.tracks.length) return note("nothing to download yet", "error");
+  const { text, rows } = toCSV(stream.tracks, S.rate, S.windowS, stream.lastTimeUs, titles);
   const a = document.createElement("a");
   a.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
   const name = ((S.device && S.device.name) || "wsbridge").replace(/[^\w.-]+/g, "_");
@@ -295,31 +264,42 @@ function download() {
 function wire() {
   $("pause").onclick = () => setPaused(!S.paused);
   $("spectrum").onclick = () => setView(S.view === "spectrum" ? "time" : "spectrum");
-  $("window").onchange = (e) => setWindow(parseFloat(e.target.value));
+  el("window", HTMLSelectElement).onchange = (e) => setWindow(/** @type {HTMLSelectElement} */ (e.target).value);
   $("csv").onclick = download;
   $("retry").onclick = () => conn.retryNow();
+  const tokenInput = el("token-input", HTMLInputElement), commandInput = el("command-input", HTMLInputElement);
   $("token-form").onsubmit = (e) => {
     e.preventDefault();
-    const t = $("token-input").value.trim();
+    const t = tokenInput.value.trim();
     if (!t) return;
     $("token-form").hidden = true;
-    $("token-input").value = "";
+    tokenInput.value = "";
     conn.setToken(t);
   };
   $("command-form").onsubmit = (e) => {
     e.preventDefault();
-    const line = $("command-input").value.trim();
+    const line = commandInput.value.trim();
     if (line && conn.send({ type: "command", line })) note(`sent: ${line}`);
+  };
+  canvas.onpointermove = (e) => {
+    cursor = Math.max(0, Math.min(canvas.width - 1, Math.floor((e.offsetX * canvas.width) / canvas.clientWidth)));
+    dirty = true;
+  };
+  canvas.onpointerleave = () => {
+    cursor = null;
+    dirty = true;
   };
   document.addEventListener("keydown", onKey);
   new ResizeObserver(sizeCanvas).observe(canvas);
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", recolor);
 }
 
+/** @param {KeyboardEvent} e */
 function onKey(e) {
   if (e.ctrlKey || e.metaKey || e.altKey) return;
-  const inField = e.target.closest && e.target.closest("input, select, textarea, [contenteditable]");
-  const activates = e.target.closest && e.target.closest("button, a, summary");
+  const t = e.target instanceof Element ? e.target : null;
+  const inField = t && t.closest("input, select, textarea, [contenteditable]");
+  const activates = t && t.closest("button, a, summary");
   if (inField) return; // typing, or choosing an option
   if (e.key === " " && !activates) setPaused(!S.paused); // on a button, Space presses it
   else if (e.key === " ") return;
@@ -339,64 +319,74 @@ function recolor() {
 
 // ---- status display ---------------------------------------------------------
 
+/**
+ * @param {string} state
+ * @param {{attempt?: number, delay?: number, rejected?: boolean}} d
+ */
 function onState(state, d) {
   S.state = state;
   const badge = $("conn");
   badge.dataset.state = state;
-  badge.textContent = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", token: "token needed" }[state];
+  badge.textContent = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", token: "token needed" }[state] || state;
   $("banner").hidden = state !== "reconnecting";
+  const since = stream.since();
   if (state === "reconnecting" && d.delay !== undefined) {
-    $("banner-text").textContent = `Connection lost. Reconnecting in ${(d.delay / 1000).toFixed(1)} s (attempt ${d.attempt}); frames missed meanwhile are replayed from seq ${gaps.since() ?? "the newest"}.`;
+    $("banner-text").textContent = `Connection lost. Reconnecting in ${(d.delay / 1000).toFixed(1)} s (attempt ${d.attempt}); ` +
+      `frames missed meanwhile are replayed from seq ${since ? since.seq : "the newest"}.`;
   } else if (state === "reconnecting") {
     $("banner-text").textContent = `Connection lost. Reconnecting now (attempt ${d.attempt})…`;
   }
-  if (state === "token") askToken(d.rejected);
+  if (state === "token") askToken(!!d.rejected);
 }
 
+/** @param {boolean} rejected */
 function askToken(rejected) {
   $("token-why").textContent = rejected
     ? "The token was refused. Enter the token serve was started with (--token or WSBRIDGE_TOKEN)."
     : "This server needs an access token (serve runs with --token). It is kept for this tab only.";
   $("token-form").hidden = false;
-  $("token-input").focus();
+  el("token-input", HTMLInputElement).focus();
 }
 
+/** @param {number} n */
 function fmtCount(n) {
   return n.toLocaleString("en-US");
 }
 
+/** @param {number} r */
 function fmtRate(r) {
   if (r >= 1e6) return `${+(r / 1e6).toPrecision(4)} MS/s`;
   if (r >= 1e3) return `${+(r / 1e3).toPrecision(4)} kS/s`;
   return `${Math.round(r)} S/s`;
 }
 
-function render() {
-  const d = S.device;
-  $("m-device").textContent = d ? `${d.name || "unnamed"}${d.firmware ? " · fw " + d.firmware : ""}` : "–";
-  $("m-state").textContent = S.deviceState || "–";
-  $("m-state").className = S.deviceState === "down" ? "bad" : "";
-  $("m-rate").textContent = S.rate ? `${fmtRate(S.rate)} × ${S.channels} ch${d ? " " + d.sample_type : ""}` : "–";
-  $("m-sps").textContent = S.paused ? `${fmtRate(S.sps)} (plot paused)` : fmtRate(S.sps);
-  $("m-frames").textContent = fmtCount(S.frames);
-  $("m-gaps").textContent = fmtCount(S.gaps);
-  $("m-gaps").title = Object.entries(S.gapsByReason).map(([k, v]) => `${k}: ${v}`).join(", ");
-  $("m-gaps").className = S.gaps ? "bad" : "";
-  $("m-lost").textContent = fmtCount(S.lostFrames);
-  $("m-lost").className = S.lostFrames ? "bad" : "";
-  $("m-bad").textContent = fmtCount(S.badPackets);
-  showAutoRanges();
+/**
+ * show sets an element's text and its "bad" class.
+ * @param {string} id
+ * @param {string} text
+ * @param {boolean} [bad]
+ * @param {string} [title]
+ */
+function show(id, text, bad = false, title) {
+  const e = $(id);
+  if (e.textContent !== text) e.textContent = text;
+  e.className = bad ? "bad" : "";
+  if (title !== undefined) e.title = title;
 }
 
-// showAutoRanges keeps the disabled min/max inputs of autoscaled channels
-// showing the range in use, so switching to fixed starts from it.
-function showAutoRanges() {
-  document.querySelectorAll("#channels .chan").forEach((row, c) => {
-    const sc = scales[c];
-    if (!sc || !sc.auto) return;
-    row.querySelector('[data-k="min"]').value = fmtInput(sc.min);
-    row.querySelector('[data-k="max"]').value = fmtInput(sc.max);
-  });
+function render() {
+  const d = S.device;
+  show("m-device", d ? `${d.name || "unnamed"}${d.firmware ? " · fw " + d.firmware : ""}` : "–");
+  show("m-state", S.deviceState || "–", S.deviceState === "down");
+  show("m-rate", S.rate ? `${fmtRate(S.rate)} × ${S.channels} ch${d ? " " + d.sample_type : ""}` : "–");
+  show("m-sps", S.paused ? `${fmtRate(S.sps)} (plot paused)` : fmtRate(S.sps));
+  show("m-frames", fmtCount(S.frames));
+  show("m-gaps", fmtCount(S.gaps), S.gaps > 0, Object.entries(S.gapsByReason).map(([k, v]) => `${k}: ${v}`).join(", "));
+  show("m-lost", fmtCount(S.lostFrames), S.lostFrames > 0);
+  const restarts = S.restartLog().map((r) => `epoch ${r.from || "?"} ended at seq ${r.lastSeq ?? "?"}, epoch ${r.to || "?"} from seq ${r.seq ?? "?"}`);
+  show("m-restarts", fmtCount(S.restarts), S.restarts > 0, [`epoch ${S.epoch || "–"} now`, ...restarts].join("\n"));
+  show("m-bad", fmtCount(S.badPackets), S.badPackets > 0);
+  $("command-form").hidden = !S.commands;
 }
 
 let prev = { t: performance.now(), samples: 0 };
@@ -407,20 +397,41 @@ function measure() {
   render();
 }
 
-// note appends a line to the message list (newest last, at most 200).
-function note(text, error = false) {
+// note queues a line for the message list (newest last, at most MAX_NOTES);
+// lines are added in batches, so a chatty device costs few layouts.
+const MAX_NOTES = 200;
+/** @type {HTMLLIElement[]} */
+let pending = [];
+let flushTimer = 0;
+
+/**
+ * @param {string} text
+ * @param {"info" | "error" | "device"} [kind]
+ */
+function note(text, kind = "info") {
   const li = document.createElement("li");
   li.textContent = `${new Date().toLocaleTimeString()} ${text}`;
-  if (error) li.className = "error";
+  if (kind !== "info") li.className = kind;
+  pending.push(li);
+  if (pending.length > MAX_NOTES) pending = pending.slice(-MAX_NOTES);
+  if (!flushTimer) flushTimer = window.setTimeout(flushNotes, 100);
+}
+
+function flushNotes() {
+  flushTimer = 0;
   const log = $("log");
-  log.append(li);
-  while (log.children.length > 200) log.firstChild.remove();
-  log.scrollTop = log.scrollHeight;
+  const stick = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+  log.append(...pending);
+  pending = [];
+  while (log.children.length > MAX_NOTES) log.children[0].remove();
+  if (stick) log.scrollTop = log.scrollHeight;
+  render();
 }
 
 recolor();
 wire();
 setView("time");
+showWindow();
 sizeCanvas();
 render();
 setInterval(measure, 1000);

@@ -1,30 +1,71 @@
+// @ts-check
 // The WebSocket connection to /ws: reconnects with exponential backoff and
-// full jitter, resumes with ?since=<last seq + 1>, and asks for a token when
-// serve runs with --token (kept in this tab's sessionStorage).
+// full jitter, resumes with ?since=<last seq + 1>&epoch=<its epoch>, and
+// asks for a token when serve runs with --token (kept in this tab's
+// sessionStorage).
 
 const TOKEN_KEY = "wsbridge.token";
 const BASE_MS = 300;
 const MAX_MS = 10000;
 const STABLE_MS = 3000; // a connection open this long resets the backoff
 
-// backoff returns the delay before attempt n (1, 2, ...): a random value in
-// [d/2, d] where d doubles from BASE_MS up to MAX_MS.
+/**
+ * backoff returns the delay before attempt n (1, 2, ...): a random value in
+ * [d/2, d] where d doubles from BASE_MS up to MAX_MS.
+ * @param {number} n
+ * @param {() => number} [rnd] uniform in [0, 1)
+ */
 export function backoff(n, rnd = Math.random) {
   const d = Math.min(MAX_MS, BASE_MS * 2 ** Math.min(16, n - 1));
   return Math.round(d / 2 + (rnd() * d) / 2);
 }
 
-// Connection calls the handlers: state(name, detail), binary(ArrayBuffer),
-// text(object), and asks since() for the seq to resume from (or null).
-// States: connecting, connected, reconnecting, token.
+/** @typedef {{seq: number, epoch: string}} Since where to resume: a seq within an epoch */
+
+/**
+ * What a Connection calls. States: connecting, connected, reconnecting, token.
+ * @typedef {object} Handlers
+ * @property {(state: string, detail: {attempt?: number, delay?: number, rejected?: boolean}) => void} state
+ * @property {(buf: ArrayBuffer) => void} binary a binary message
+ * @property {(msg: import("./stream.js").Message) => void} text a JSON message
+ * @property {(text: string) => void} note
+ * @property {() => Since | null} since where to resume, or null for live
+ * @property {(info: import("./stream.js").APIInfo) => Since | null} prefill where the first connection starts
+ * @property {(url: string) => void} opening the URL being opened, token elided
+ */
+
+/**
+ * wsURL is the stream's URL on the page's own host: path plus the resume
+ * position and the token.
+ * @param {{protocol: string, host: string}} loc the page's location
+ * @param {string} path
+ * @param {Since | null} since
+ * @param {string} token
+ */
+export function wsURL(loc, path, since, token) {
+  const proto = loc.protocol === "https:" ? "wss:" : "ws:";
+  const q = new URLSearchParams();
+  if (since !== null) {
+    q.set("since", String(since.seq));
+    if (since.epoch) q.set("epoch", since.epoch);
+  }
+  if (token) q.set("token", token);
+  const qs = q.toString();
+  return `${proto}//${loc.host}${path}${qs ? "?" + qs : ""}`;
+}
+
 export class Connection {
+  /** @param {Handlers} handlers */
   constructor(handlers) {
     this.h = handlers;
+    /** @type {WebSocket | null} */
     this.ws = null;
     this.attempt = 0;
-    this.timer = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
     this.token = this.takeTokenFromURL() || sessionStorage.getItem(TOKEN_KEY) || "";
     this.everConnected = false;
+    this.authFailed = false;
   }
 
   // takeTokenFromURL accepts a ?token= in the page's own URL once, stores it
@@ -39,13 +80,9 @@ export class Connection {
     return t;
   }
 
+  /** @param {Since | null} since */
   url(since) {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    const q = new URLSearchParams();
-    if (since !== null) q.set("since", String(since));
-    if (this.token) q.set("token", this.token);
-    const qs = q.toString();
-    return `${proto}//${location.host}/ws${qs ? "?" + qs : ""}`;
+    return wsURL(location, "/ws", since, this.token);
   }
 
   // connect opens the WebSocket. Before the first connection it asks
@@ -64,7 +101,7 @@ export class Connection {
     try {
       ws = new WebSocket(this.url(since));
     } catch (e) {
-      this.h.note(`cannot open WebSocket: ${e.message}`);
+      this.h.note(`cannot open WebSocket: ${e instanceof Error ? e.message : e}`);
       this.schedule();
       return;
     }
@@ -88,6 +125,7 @@ export class Connection {
     };
   }
 
+  /** @param {string} data */
   onText(data) {
     let msg;
     try {
@@ -100,6 +138,10 @@ export class Connection {
     this.h.text(msg);
   }
 
+  /**
+   * @param {CloseEvent} ev
+   * @param {number} openedAt performance.now() when it opened, 0 if it never did
+   */
   async onClose(ev, openedAt) {
     const stable = openedAt && performance.now() - openedAt >= STABLE_MS;
     if (stable) this.attempt = 0;
@@ -115,9 +157,13 @@ export class Connection {
     return (await this.info()).status === 401;
   }
 
-  // info fetches /api/info: {status, info} (info null unless 200 and JSON).
+  /**
+   * info fetches /api/info: {status, info} (info null unless 200 and JSON).
+   * @returns {Promise<{status: number, info: import("./stream.js").APIInfo | null}>}
+   */
   async info() {
     try {
+      /** @type {Record<string, string>} */
       const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
       const r = await fetch("/api/info", { headers, cache: "no-store" });
       return { status: r.status, info: r.ok ? await r.json() : null };
@@ -133,6 +179,7 @@ export class Connection {
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
+  /** @param {boolean} rejected */
   needToken(rejected) {
     this.authFailed = false;
     clearTimeout(this.timer);
@@ -143,6 +190,7 @@ export class Connection {
     this.h.state("token", { rejected });
   }
 
+  /** @param {string} t */
   setToken(t) {
     this.token = t;
     sessionStorage.setItem(TOKEN_KEY, t);
@@ -156,6 +204,7 @@ export class Connection {
     this.connect();
   }
 
+  /** @param {object} obj */
   send(obj) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(obj));

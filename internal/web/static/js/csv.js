@@ -1,13 +1,23 @@
+// @ts-check
 // CSV export of the visible window: one row per sample instant, device
 // time in seconds, then one column per channel. Holes (gaps, pauses) are
 // empty cells.
 
+/** @param {string} s */
 function quote(s) {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-// toCSV renders the last windowS seconds that the raw rings still hold.
-// lastTimeUs is the device time of the newest sample.
+/**
+ * toCSV renders the last windowS seconds that the raw rings still hold.
+ * lastTimeUs is the device time of the newest sample.
+ * @param {import("./ring.js").Track[]} tracks
+ * @param {number} rate
+ * @param {number} windowS
+ * @param {number} lastTimeUs
+ * @param {string[]} titles one per track
+ * @returns {{text: string, rows: number}}
+ */
 export function toCSV(tracks, rate, windowS, lastTimeUs, titles) {
   const end = tracks[0].total;
   let start = end - Math.round(windowS * rate);

@@ -1,39 +1,113 @@
-// Gap accounting. Frames carry a u32 seq; serve announces losses it knows
-// about with gap messages (reason device, history or slow_client), each just
+// @ts-check
+// Gap and restart accounting. Frames carry a u32 seq within an epoch (an
+// opaque id that changes whenever serve's count starts over: a new serve
+// process, a device that restarted). serve announces losses it knows about
+// with gap messages (reason device, history or slow_client), each just
 // before the frame that reveals it. Lost frames are counted from the seq
 // stream alone, when a jump reveals them, so the counters always agree with
 // the frames received; a message only names the reason. A jump that a gap
 // message explains counts as one gap per message, under its reason; a jump
 // nothing explains counts as "unannounced" until a message explains it.
+// A change of epoch is a restart: counted once, whichever message reveals
+// it first (the hello of a resume, or a restart status).
 
 const WRAP = 0x100000000;
 
-// within reports whether seq lies in from..to (inclusive, modulo 2^32).
+/**
+ * The counters Gaps keeps, fields of the page state.
+ * @typedef {object} Counters
+ * @property {number} gaps
+ * @property {number} lostFrames
+ * @property {Record<string, number>} gapsByReason
+ * @property {number} restarts
+ * @property {number | null} firstSeq
+ * @property {number | null} lastSeq
+ * @property {string} epoch the current count's epoch ("" before the first, or from a server without epochs)
+ */
+
+/**
+ * A gap message (wsproto.Gap).
+ * @typedef {object} GapMessage
+ * @property {number} from
+ * @property {number} to
+ * @property {number | string} count
+ * @property {string} reason
+ * @property {string} [epoch]
+ */
+
+/**
+ * The fields of a hello (wsproto.Hello) that decide a resume.
+ * @typedef {object} HelloSeqs
+ * @property {number} seq the seq of the next live frame
+ * @property {number} start_seq the first seq this connection receives
+ * @property {string} [epoch]
+ */
+
+/** @typedef {{from: number, to: number}} Range */
+/** @typedef {Range & {count: number, reason: string}} Announced */
+
+/**
+ * within reports whether seq lies in from..to (inclusive, modulo 2^32).
+ * @param {number} seq
+ * @param {number} from
+ * @param {number} to
+ */
 function within(seq, from, to) {
   return (seq - from + WRAP) % WRAP <= (to - from + WRAP) % WRAP;
 }
 
+/**
+ * @param {Range} a
+ * @param {Range} b
+ */
 function overlaps(a, b) {
   return within(a.from, b.from, b.to) || within(b.from, a.from, a.to);
 }
 
+/**
+ * before reports whether seq a comes before b (modulo 2^32, within 2^31).
+ * @param {number} a
+ * @param {number} b
+ */
+function before(a, b) {
+  const d = (b - a + WRAP) % WRAP;
+  return d > 0 && d < WRAP / 2;
+}
+
 export class Gaps {
-  // S receives the counters (gaps, lostFrames, gapsByReason, restarts,
-  // firstSeq, lastSeq); hole(n) breaks the trace by n samples; note(text) logs.
+  /**
+   * @param {Counters} S receives the counters
+   * @param {(n: number) => void} hole breaks the trace by n samples
+   * @param {(text: string, error?: boolean) => void} note logs a line
+   */
   constructor(S, hole, note) {
     this.S = S;
     this.hole = hole;
     this.note = note;
-    this.expect = null; // the seq the next frame should carry
-    this.announced = []; // gap messages whose jump has not come yet
-    this.unexplained = []; // jumps not (yet) explained by a message
+    /** @type {number | null} the seq the next frame should carry */
+    this.expect = null;
+    /** @type {Announced[]} gap messages whose jump has not come yet */
+    this.announced = [];
+    /** @type {Range[]} jumps not (yet) explained by a message */
+    this.unexplained = [];
+    /** @type {{from: string, to: string, lastSeq: number | null, seq: number | null}[]} the newest restarts */
+    this.history = [];
   }
 
-  // since is the seq to resume from after a reconnect, or null for live.
+  /**
+   * since is where to resume after a reconnect: the next seq and its epoch,
+   * or null for live.
+   * @returns {{seq: number, epoch: string} | null}
+   */
   since() {
-    return this.expect;
+    return this.expect === null ? null : { seq: this.expect, epoch: this.S.epoch };
   }
 
+  /**
+   * frame accounts for a data frame of count sample instants.
+   * @param {number} seq
+   * @param {number} count
+   */
   frame(seq, count) {
     if (this.expect !== null && seq !== this.expect) {
       const missed = (seq - this.expect + WRAP) % WRAP;
@@ -45,6 +119,11 @@ export class Gaps {
     this.S.lastSeq = seq;
   }
 
+  /**
+   * @param {Range} range
+   * @param {number} missed
+   * @param {number} count
+   */
   jump(range, missed, count) {
     this.hole(Math.min(missed * count, 1 << 26));
     this.S.lostFrames += missed;
@@ -60,15 +139,28 @@ export class Gaps {
     this.note(`gap: frames ${range.from}..${range.to} (${missed}) missing`, true);
   }
 
+  // backwards is a seq that went back with no restart message: an old
+  // server, or a device restart it did not see.
+  /** @param {number} seq */
   backwards(seq) {
-    this.S.restarts++;
-    this.flush();
-    this.hole(1);
-    this.note(`seq went back from ${(this.expect - 1 + WRAP) % WRAP} to ${seq}: the device or serve restarted`);
+    const last = (/** @type {number} */ (this.expect) - 1 + WRAP) % WRAP;
+    this.counted(this.S.epoch, last, seq);
+    this.S.lastSeq = null; // a new count: firstSeq starts again
+    this.note(`seq went back from ${last} to ${seq}: the device or serve restarted`);
   }
 
-  // message handles a gap message from serve.
+  /**
+   * message handles a gap message from serve.
+   * @param {GapMessage} m
+   */
   message(m) {
+    if (m.epoch && this.S.epoch && m.epoch !== this.S.epoch) {
+      // Frames of another count: no frame of ours will reveal them.
+      this.S.lostFrames += Number(m.count);
+      this.count(m.reason);
+      this.note(`gap: frames ${m.from}..${m.to} (${m.count}) of epoch ${m.epoch} lost: ${m.reason}`, true);
+      return;
+    }
     const i = this.unexplained.findIndex((u) => overlaps(u, m));
     if (i >= 0) {
       this.unexplained.splice(i, 1);
@@ -83,24 +175,60 @@ export class Gaps {
     this.note(`gap: frames ${m.from}..${m.to} (${m.count}) lost: ${m.reason}`, true);
   }
 
-  // hello checks a resume: a server whose next seq is behind ours restarted
-  // (a new seq space), so the next frame starts a fresh sequence.
+  /**
+   * hello checks a resume. Another epoch than ours is a restart (serve
+   * follows with a restart status, which is then not counted again). A
+   * start behind the seq we asked for means the count started over too
+   * (a server without epochs, or one that would replay frames we have).
+   * @param {HelloSeqs} m
+   */
   hello(m) {
-    if (this.expect === null) return;
-    const behind = (this.expect - m.seq + WRAP) % WRAP;
-    if (behind > 0 && behind < WRAP / 2 && m.start_seq !== this.expect) {
-      this.note(`serve restarted: seq continues at ${m.start_seq} instead of ${this.expect}`);
-      this.restart();
+    const epoch = m.epoch || "";
+    if (this.expect !== null && epoch && this.S.epoch && epoch !== this.S.epoch) {
+      this.restart(null, epoch, `serve's count started over`, m.start_seq);
+    } else if (this.expect !== null && before(m.start_seq, this.expect)) {
+      this.restart(null, epoch, `serve resumed at seq ${m.start_seq}, behind the ${this.expect} asked for`, m.start_seq);
     }
+    this.S.epoch = epoch;
   }
 
-  // restart forgets the expected seq (status "restart" or a new serve).
-  restart() {
-    if (this.expect === null) return;
-    this.S.restarts++;
-    this.flush();
-    this.expect = null;
+  /**
+   * restart starts a new count: a restart status (seq is the first seq of
+   * the new count, epoch its epoch) or a restart the hello revealed (seq
+   * null, from the first seq the connection gets). A restart to the epoch
+   * already current was counted when it became current and only sets
+   * where the count starts.
+   * @param {number | null} seq
+   * @param {string} [epoch]
+   * @param {string} [why] logged
+   * @param {number} [from] the first seq to come, when seq is null
+   */
+  restart(seq, epoch = "", why = "the device restarted its count", from) {
+    const known = epoch !== "" && epoch === this.S.epoch && this.expect === null;
+    if (!known && this.S.lastSeq !== null) {
+      const last = this.S.lastSeq;
+      this.counted(epoch, last, seq ?? from ?? null);
+      this.note(`restart: ${why}; epoch ${this.S.epoch || "?"} ended at seq ${last}, ` +
+        `epoch ${epoch || "?"} goes on from seq ${seq ?? from ?? "?"}`);
+    }
+    if (epoch) this.S.epoch = epoch;
+    this.expect = seq;
     this.S.lastSeq = null;
+  }
+
+  /**
+   * counted records one restart: announced gaps of the old count are lost
+   * for good, and the trace gets a break.
+   * @param {string} to the new epoch
+   * @param {number | null} lastSeq the old count's last seq received
+   * @param {number | null} seq the new count's first seq
+   */
+  counted(to, lastSeq, seq) {
+    this.S.restarts++;
+    this.history.push({ from: this.S.epoch, to, lastSeq, seq });
+    if (this.history.length > 8) this.history.shift();
+    this.flush();
+    this.unexplained = [];
     this.hole(1);
   }
 
@@ -114,6 +242,7 @@ export class Gaps {
     this.announced = [];
   }
 
+  /** @param {string} reason */
   count(reason) {
     this.S.gaps++;
     this.S.gapsByReason[reason] = (this.S.gapsByReason[reason] || 0) + 1;

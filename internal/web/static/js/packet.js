@@ -1,3 +1,4 @@
+// @ts-check
 // Decoding of the wsbridge v1 packet, as carried in one binary WebSocket
 // message (no COBS): prefix (version u8, type u8, body length u16 LE), body,
 // CRC-32C u32 LE over prefix and body. See docs/protocol.md.
@@ -11,7 +12,41 @@ export const TYPE_INFO = 2;
 export const TYPE_LOG = 3;
 export const TYPE_REPLY = 4;
 
-// Sample types: id -> [name, bytes per sample].
+/** @typedef {Uint16Array | Int16Array | Int32Array | Float32Array | Float64Array} Samples */
+
+/**
+ * A data frame: count sample instants of channels interleaved samples.
+ * @typedef {object} DataFrame
+ * @property {number} seq
+ * @property {number} tUs device time of the first sample, microseconds
+ * @property {number} rate samples per second per channel
+ * @property {number} channels
+ * @property {number} sampleType 1 u16, 2 i16, 3 i32, 4 f32
+ * @property {number} count sample instants
+ * @property {Samples} samples count*channels values, interleaved
+ */
+
+/**
+ * A device description: a device info packet, or wsproto's Device in JSON.
+ * @typedef {object} Device
+ * @property {string} name
+ * @property {string} firmware
+ * @property {number} rate
+ * @property {number} channels
+ * @property {string} sample_type
+ * @property {number} frame_samples
+ * @property {{name: string, unit: string}[]} channel_info
+ */
+
+/**
+ * @typedef {({type: "data"} & DataFrame) | ({type: "info"} & Device) |
+ *   {type: "log", text: string} | {type: "reply", ok: boolean, text: string}} Packet
+ */
+
+/**
+ * Sample types: id -> [name, bytes per sample].
+ * @type {Record<number, [string, number]>}
+ */
 export const SAMPLE_TYPES = {
   1: ["u16", 2],
   2: ["i16", 2],
@@ -29,7 +64,10 @@ const CRC_TABLE = (() => {
   return t;
 })();
 
-// crc32c returns the CRC-32C (Castagnoli) of bytes[start:end].
+/**
+ * crc32c returns the CRC-32C (Castagnoli) of bytes[start:end].
+ * @param {Uint8Array} bytes
+ */
 export function crc32c(bytes, start = 0, end = bytes.length) {
   let c = 0xffffffff;
   for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
@@ -38,17 +76,27 @@ export function crc32c(bytes, start = 0, end = bytes.length) {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-// PacketError is a packet the page refuses; kind is "crc", "length",
-// "version", "type" or "sample_type".
+/**
+ * PacketError is a packet the page refuses; kind is "crc", "length",
+ * "version", "type" or "sample_type".
+ */
 export class PacketError extends Error {
+  /**
+   * @param {"crc" | "length" | "version" | "type" | "sample_type"} kind
+   * @param {string} message
+   */
   constructor(kind, message) {
     super(message);
     this.kind = kind;
   }
 }
 
-// checkPacket validates prefix, length and CRC of the packet in buf
-// (an ArrayBuffer) and returns its type.
+/**
+ * checkPacket validates prefix, length and CRC of the packet in buf and
+ * returns its type.
+ * @param {ArrayBuffer} buf
+ * @returns {number}
+ */
 export function checkPacket(buf) {
   const n = buf.byteLength;
   if (n < PREFIX + CRC_SIZE) throw new PacketError("length", `packet of ${n} bytes is too short`);
@@ -64,37 +112,44 @@ export function checkPacket(buf) {
   return dv.getUint8(1);
 }
 
+/** @param {number} v */
 function hex(v) {
   return "0x" + v.toString(16).padStart(8, "0");
 }
 
-// parseData decodes a data packet (already checked) into a frame:
-// {seq, tUs, rate, channels, sampleType, count, samples} where samples is a
-// typed array of count*channels interleaved values.
+/**
+ * parseData decodes a data packet (already checked) into a frame whose
+ * samples view the packet (no copy on little-endian hosts).
+ * @param {ArrayBuffer} buf
+ * @returns {DataFrame}
+ */
 export function parseData(buf) {
   const dv = new DataView(buf);
   const b = PREFIX;
-  const f = {
-    seq: dv.getUint32(b, true),
-    tUs: dv.getUint32(b + 4, true) + dv.getUint32(b + 8, true) * 4294967296,
-    rate: dv.getUint32(b + 12, true),
-    channels: dv.getUint8(b + 16),
-    sampleType: dv.getUint8(b + 17),
-    count: dv.getUint16(b + 18, true),
-    samples: null,
-  };
-  const st = SAMPLE_TYPES[f.sampleType];
-  if (!st) throw new PacketError("sample_type", `frame ${f.seq}: unknown sample type ${f.sampleType}`);
-  const n = f.count * f.channels;
+  const seq = dv.getUint32(b, true), channels = dv.getUint8(b + 16), sampleType = dv.getUint8(b + 17);
+  const count = dv.getUint16(b + 18, true);
+  const st = SAMPLE_TYPES[sampleType];
+  if (!st) throw new PacketError("sample_type", `frame ${seq}: unknown sample type ${sampleType}`);
+  const n = count * channels;
   const off = PREFIX + DATA_HEADER;
-  if (f.channels === 0 || off + n * st[1] + CRC_SIZE !== buf.byteLength) {
-    throw new PacketError("length", `frame ${f.seq}: ${f.channels} channels x ${f.count} ${st[0]} samples do not fit ${buf.byteLength} bytes`);
+  if (channels === 0 || off + n * st[1] + CRC_SIZE !== buf.byteLength) {
+    throw new PacketError("length", `frame ${seq}: ${channels} channels x ${count} ${st[0]} samples do not fit ${buf.byteLength} bytes`);
   }
-  f.samples = samplesOf(buf, dv, off, n, f.sampleType);
-  return f;
+  return {
+    seq, tUs: dv.getUint32(b + 4, true) + dv.getUint32(b + 8, true) * 4294967296, rate: dv.getUint32(b + 12, true),
+    channels, sampleType, count, samples: samplesOf(buf, dv, off, n, sampleType),
+  };
 }
 
-// samplesOf views (or, on a big-endian host, copies) n samples at off.
+/**
+ * samplesOf views (or, on a big-endian host, copies) n samples at off.
+ * @param {ArrayBuffer} buf
+ * @param {DataView} dv
+ * @param {number} off
+ * @param {number} n
+ * @param {number} type
+ * @returns {Samples}
+ */
 function samplesOf(buf, dv, off, n, type) {
   if (LITTLE_ENDIAN) {
     switch (type) {
@@ -117,8 +172,12 @@ function samplesOf(buf, dv, off, n, type) {
   return out;
 }
 
-// parsePacket checks and decodes any packet type into a plain object with a
-// "type" of "data", "info", "log" or "reply".
+/**
+ * parsePacket checks and decodes any packet type into a plain object with a
+ * "type" of "data", "info", "log" or "reply".
+ * @param {ArrayBuffer} buf
+ * @returns {Packet}
+ */
 export function parsePacket(buf) {
   const t = checkPacket(buf);
   const body = new Uint8Array(buf, PREFIX, buf.byteLength - PREFIX - CRC_SIZE);
@@ -133,14 +192,20 @@ export function parsePacket(buf) {
 
 const decoder = new TextDecoder();
 
+/** @param {Uint8Array} b */
 function utf8(b) {
   return decoder.decode(b);
 }
 
-// parseInfo decodes a device info body.
+/**
+ * parseInfo decodes a device info body.
+ * @param {Uint8Array} b
+ * @returns {Device}
+ */
 function parseInfo(b) {
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b.length < 8) throw new PacketError("length", "device info too short");
+  /** @type {Device} */
   const info = {
     rate: dv.getUint32(0, true), channels: b[4], sample_type: (SAMPLE_TYPES[b[5]] || ["?"])[0],
     frame_samples: dv.getUint16(6, true), name: "", firmware: "", channel_info: [],

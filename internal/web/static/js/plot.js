@@ -1,72 +1,100 @@
+// @ts-check
 // Canvas drawing: the time view (a min/max envelope per pixel column) and
 // the spectrum view. Called at most once per animation frame.
 
-import { spectrum } from "./fft.js";
+import { peak, spectrum } from "./fft.js";
+import { fmtValue, Scale } from "./scale.js";
 
 const LABEL_BAND = 18; // CSS pixels under the lanes for the x-axis labels
 
-// Colors are read from the page's CSS custom properties.
+/**
+ * The plot's colors, from the page's CSS custom properties.
+ * @typedef {{bg: string, grid: string, text: string, traces: string[]}} Colors
+ */
+
+/**
+ * What the view draws, and what a draw reports back (ranges, labels,
+ * peaks, readout: one entry per lane).
+ * @typedef {object} View
+ * @property {import("./ring.js").Track[]} tracks
+ * @property {number} rate
+ * @property {number} windowS
+ * @property {Scale[]} scales
+ * @property {string[]} titles
+ * @property {Colors} colors
+ * @property {number} dpr
+ * @property {number | null} cursor the pointer's x in canvas pixels, or null
+ * @property {[number, number][]} ranges out: each lane's vertical range
+ * @property {[string, string][]} labels out: the range as the axis prints it
+ * @property {(import("./fft.js").Peak | null)[]} peaks out, spectrum: each lane's highest peak
+ * @property {string[]} readout out: each lane's value under the cursor ("" without one)
+ */
+
+/**
+ * readColors reads the plot's colors from el's computed style.
+ * @param {Element} el
+ * @returns {Colors}
+ */
 export function readColors(el) {
   const cs = getComputedStyle(el);
-  const v = (name) => cs.getPropertyValue(name).trim();
+  const v = (/** @type {string} */ name) => cs.getPropertyValue(name).trim();
   return {
     bg: v("--plot-bg"), grid: v("--plot-grid"), text: v("--plot-text"),
     traces: [v("--trace-1"), v("--trace-2"), v("--trace-3"), v("--trace-4")],
   };
 }
 
-// Scale holds one channel's vertical range, smoothed so that autoscale does
-// not jitter: it grows at once and shrinks only when the data fills less
-// than half of it.
-export class Scale {
-  constructor() {
-    this.auto = true;
-    this.min = -1;
-    this.max = 1;
-    this.fixedMin = -1;
-    this.fixedMax = 1;
-  }
+/**
+ * The lanes of a canvas, in device pixels.
+ * @typedef {{w: number, band: number, h: number, y: (c: number) => number}} Lanes
+ */
 
-  fit(lo, hi) {
-    if (!this.auto) return [this.fixedMin, this.fixedMax];
-    if (!(lo <= hi)) return [this.min, this.max];
-    if (lo === hi) {
-      const d = Math.max(1, Math.abs(lo) * 0.1);
-      lo -= d;
-      hi += d;
-    }
-    const pad = (hi - lo) * 0.06;
-    lo -= pad;
-    hi += pad;
-    const inside = lo >= this.min && hi <= this.max;
-    if (!inside || hi - lo < 0.5 * (this.max - this.min)) {
-      this.min = lo;
-      this.max = hi;
-    }
-    return [this.min, this.max];
-  }
-}
-
-// Layout of lanes on a canvas, in device pixels.
+/**
+ * @param {HTMLCanvasElement} canvas
+ * @param {number} n
+ * @param {number} dpr
+ * @returns {Lanes}
+ */
 function lanes(canvas, n, dpr) {
   const band = Math.round(LABEL_BAND * dpr);
   const h = (canvas.height - band) / Math.max(1, n);
   return { w: canvas.width, band, h, y: (c) => Math.round(c * h) };
 }
 
-function fmt(v) {
-  const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e5 || a < 1e-2)) return v.toExponential(2);
-  return a >= 100 ? v.toFixed(0) : v.toPrecision(3);
-}
-
-function fmtTime(s) {
+/** @param {number} s */
+export function fmtTime(s) {
   const a = Math.abs(s);
   if (a === 0) return "0";
   return a < 1 ? `${+(s * 1000).toPrecision(3)} ms` : `${+s.toPrecision(3)} s`;
 }
 
-function grid(ctx, L, n, colors, dpr, xLabels) {
+/** @param {number} f */
+function fmtHz(f) {
+  return f >= 1000 ? `${+(f / 1000).toPrecision(3)} kHz` : `${Math.round(f)} Hz`;
+}
+
+/**
+ * fmtHzFine prints a measured frequency: 0.1 Hz below 1 kHz, 1 Hz above.
+ * @param {number} f
+ */
+export function fmtHzFine(f) {
+  return f >= 1000 ? `${(f / 1000).toFixed(3)} kHz` : `${f.toFixed(1)} Hz`;
+}
+
+/** @param {number} db */
+export function fmtDB(db) {
+  return `${db.toFixed(1).replace("-", "\u2212")} dB`;
+}
+
+/**
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Lanes} L
+ * @param {number} n
+ * @param {View} view
+ * @param {(f: number) => string} xLabels the label at fraction f of the width
+ */
+function grid(ctx, L, n, view, xLabels) {
+  const { colors, dpr } = view;
   ctx.fillStyle = colors.bg;
   ctx.fillRect(0, 0, L.w, L.h * n + L.band);
   ctx.fillStyle = colors.grid;
@@ -83,13 +111,23 @@ function grid(ctx, L, n, colors, dpr, xLabels) {
   }
 }
 
-// label draws text with a translucent plate behind it, so it stays
-// readable over a dense trace.
+/**
+ * label draws text with a translucent plate behind it, so it stays
+ * readable over a dense trace.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {string} text
+ * @param {number} x
+ * @param {number} y
+ * @param {CanvasTextAlign} align
+ * @param {CanvasTextBaseline} base
+ * @param {Colors} colors
+ * @param {number} dpr
+ */
 function label(ctx, text, x, y, align, base, colors, dpr) {
   ctx.textAlign = align;
   ctx.textBaseline = base;
   const w = ctx.measureText(text).width, h = 14 * dpr, pad = 2 * dpr;
-  const x0 = align === "right" ? x - w : x, y0 = base === "bottom" ? y - h : y;
+  const x0 = align === "right" ? x - w : align === "center" ? x - w / 2 : x, y0 = base === "bottom" ? y - h : y;
   const fill = ctx.fillStyle;
   ctx.globalAlpha = 0.8;
   ctx.fillStyle = colors.bg;
@@ -99,15 +137,25 @@ function label(ctx, text, x, y, align, base, colors, dpr) {
   ctx.fillText(text, x, y);
 }
 
-function laneLabels(ctx, L, c, title, lo, hi, colors, dpr) {
-  const y0 = L.y(c), pad = 4 * dpr;
+/**
+ * laneLabels draws the lane's title at its top left and its range at the
+ * right: hi at the top, lo at the bottom.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Lanes} L
+ * @param {number} c
+ * @param {string} title
+ * @param {[string, string]} range lo, hi as printed
+ * @param {View} view
+ */
+function laneLabels(ctx, L, c, title, range, view) {
+  const { colors, dpr } = view, y0 = L.y(c), pad = 4 * dpr;
   ctx.fillStyle = colors.traces[c % colors.traces.length];
   ctx.font = `600 ${Math.round(12 * dpr)}px system-ui, sans-serif`;
   label(ctx, title, pad, y0 + pad, "left", "top", colors, dpr);
   ctx.fillStyle = colors.text;
   ctx.font = `${Math.round(11 * dpr)}px system-ui, sans-serif`;
-  label(ctx, fmt(hi), L.w - pad, y0 + pad, "right", "top", colors, dpr);
-  label(ctx, fmt(lo), L.w - pad, y0 + L.h - pad, "right", "bottom", colors, dpr);
+  label(ctx, range[1], L.w - pad, y0 + pad, "right", "top", colors, dpr);
+  label(ctx, range[0], L.w - pad, y0 + L.h - pad, "right", "bottom", colors, dpr);
 }
 
 // colMin and colMax hold each pixel column's range for drawColumns, kept
@@ -115,6 +163,7 @@ function laneLabels(ctx, L, c, title, lo, hi, colors, dpr) {
 let colMin = new Float32Array(0);
 let colMax = new Float32Array(0);
 
+/** @param {number} n */
 function columns(n) {
   if (colMin.length < n) {
     colMin = new Float32Array(n);
@@ -122,8 +171,16 @@ function columns(n) {
   }
 }
 
-// envelope fills lo/hi per column for samples [start, start+n) of track;
-// NaN marks a column without data. Returns [min, max] over all columns.
+/**
+ * envelope fills colMin/colMax per column for samples [start, start+n) of
+ * track; NaN marks a column without data. Returns [min, max] over all
+ * columns.
+ * @param {import("./ring.js").Track} track
+ * @param {number} start
+ * @param {number} n
+ * @param {number} cols
+ * @returns {[number, number]}
+ */
 function envelope(track, start, n, cols) {
   columns(cols);
   const lo = colMin, hi = colMax, r = [0, 0];
@@ -145,13 +202,20 @@ function envelope(track, start, n, cols) {
   return [mn, mx];
 }
 
-// interpolate fills lo/hi per column when there are fewer samples than
-// columns: the range of the straight lines between samples across the
-// column, so drawing the columns traces the polyline through the samples.
+/**
+ * interpolate fills colMin/colMax per column when there are fewer samples
+ * than columns: the range of the straight lines between samples across the
+ * column, so drawing the columns traces the polyline through the samples.
+ * @param {import("./ring.js").Track} track
+ * @param {number} start
+ * @param {number} spp samples per pixel column (< 1)
+ * @param {number} cols
+ * @returns {[number, number]}
+ */
 function interpolate(track, start, spp, cols) {
   const lo = colMin, hi = colMax;
   let mn = Infinity, mx = -Infinity;
-  const v = (t) => {
+  const v = (/** @type {number} */ t) => {
     const i = Math.floor(t), a = track.at(start + i), b = track.at(start + i + 1);
     return b === b ? a + (b - a) * (t - i) : a;
   };
@@ -172,36 +236,111 @@ function interpolate(track, start, spp, cols) {
   return [mn, mx];
 }
 
-// drawTime draws every track over the last windowS seconds.
-// view: {tracks, rate, windowS, scales, titles, colors, dpr}
+/**
+ * drawTime draws every track over the last windowS seconds.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {HTMLCanvasElement} canvas
+ * @param {View} view
+ */
 export function drawTime(ctx, canvas, view) {
   const n = view.tracks.length;
   const L = lanes(canvas, n, view.dpr);
-  grid(ctx, L, n, view.colors, view.dpr, (f) => fmtTime(-(1 - f) * view.windowS));
+  grid(ctx, L, n, view, (f) => fmtTime(-(1 - f) * view.windowS));
   const N = Math.max(2, Math.round(view.windowS * view.rate));
   for (let c = 0; c < n; c++) {
     const tr = view.tracks[c];
     const start = tr.total - N;
     const color = view.colors.traces[c % view.colors.traces.length];
-    const [lo, hi] = drawEnvelope(ctx, L, c, tr, start, N, view.scales[c], color, view.dpr);
-    laneLabels(ctx, L, c, view.titles[c], lo, hi, view.colors, view.dpr);
+    const [mn, mx] = envelope(tr, start, N, L.w);
+    const [lo, hi] = view.scales[c].fit(mn, mx);
+    drawColumns(ctx, L, c, yMap(L, c, lo, hi), color, view.dpr);
+    report(view, c, lo, hi);
+    laneLabels(ctx, L, c, view.titles[c], view.labels[c], view);
+    view.readout[c] = "";
+    if (view.cursor !== null) view.readout[c] = timeReadout(tr, start, N, L.w, view);
+  }
+  cursorLine(ctx, L, n, view);
+}
+
+/**
+ * report records lane c's range, and the range as printed, in view.
+ * @param {View} view
+ * @param {number} c
+ * @param {number} lo
+ * @param {number} hi
+ */
+function report(view, c, lo, hi) {
+  view.ranges[c] = [lo, hi];
+  view.labels[c] = [fmtValue(lo), fmtValue(hi)];
+  view.ranges.length = view.labels.length = view.readout.length = view.peaks.length = view.tracks.length;
+}
+
+/**
+ * timeReadout is the time and the samples' range in the cursor's column.
+ * @param {import("./ring.js").Track} tr
+ * @param {number} start
+ * @param {number} N
+ * @param {number} cols
+ * @param {View} view
+ */
+function timeReadout(tr, start, N, cols, view) {
+  const x = /** @type {number} */ (view.cursor);
+  const spp = N / cols;
+  const s0 = start + Math.floor(x * spp), s1 = Math.max(s0 + 1, start + Math.floor((x + 1) * spp));
+  const t = fmtTime(-(1 - (x + 0.5) / cols) * view.windowS);
+  const r = tr.range(s0, s1, [0, 0]);
+  if (!r) return `${t}: no data`;
+  return r[0] === r[1] ? `${t}: ${fmtValue(r[0])}` : `${t}: ${fmtValue(r[0])} to ${fmtValue(r[1])}`;
+}
+
+/**
+ * cursorLine draws a vertical line at the cursor across every lane.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Lanes} L
+ * @param {number} n
+ * @param {View} view
+ */
+function cursorLine(ctx, L, n, view) {
+  if (view.cursor === null) return;
+  ctx.fillStyle = view.colors.text;
+  ctx.globalAlpha = 0.6;
+  ctx.fillRect(Math.round(view.cursor), 0, Math.max(1, Math.round(view.dpr)), L.h * n);
+  ctx.globalAlpha = 1;
+  ctx.font = `${Math.round(11 * view.dpr)}px system-ui, sans-serif`;
+  const right = view.cursor > L.w / 2, x = view.cursor + (right ? -6 : 6) * view.dpr;
+  for (let c = 0; c < n; c++) {
+    if (!view.readout[c]) continue;
+    ctx.fillStyle = view.colors.text;
+    label(ctx, view.readout[c], x, L.y(c) + L.h / 2 + 4 * view.dpr, right ? "right" : "left", "top", view.colors, view.dpr);
   }
 }
 
+/**
+ * @param {Lanes} L
+ * @param {number} c
+ * @param {number} lo
+ * @param {number} hi
+ */
 function yMap(L, c, lo, hi) {
   const top = L.y(c) + 1, h = L.h - 2;
-  return (v) => top + (1 - (v - lo) / (hi - lo)) * h;
+  return (/** @type {number} */ v) => top + (1 - (v - lo) / (hi - lo)) * h;
 }
 
 // The trace layer: traces are written as pixels into an ImageData (exact
 // colors, no antialiasing, cost proportional to the pixels painted), put on
 // a scratch canvas and composited over the grid with one drawImage per lane.
-const layer = { canvas: null, ctx: null, img: null, u32: null };
+/** @type {{canvas: HTMLCanvasElement | null, ctx: CanvasRenderingContext2D | null, img: ImageData | null, u32: Uint32Array}} */
+const layer = { canvas: null, ctx: null, img: null, u32: new Uint32Array(0) };
 
+/**
+ * layerFor returns the scratch layer sized w x h, cleared.
+ * @param {number} w
+ * @param {number} h
+ */
 function layerFor(w, h) {
-  if (!layer.canvas) {
+  if (!layer.canvas || !layer.ctx) {
     layer.canvas = document.createElement("canvas");
-    layer.ctx = layer.canvas.getContext("2d");
+    layer.ctx = /** @type {CanvasRenderingContext2D} */ (layer.canvas.getContext("2d"));
   }
   if (!layer.img || layer.img.width !== w || layer.img.height !== h) {
     layer.canvas.width = w;
@@ -210,11 +349,13 @@ function layerFor(w, h) {
     layer.u32 = new Uint32Array(layer.img.data.buffer);
   }
   layer.u32.fill(0);
-  return layer;
+  return { canvas: layer.canvas, ctx: layer.ctx, img: layer.img, u32: layer.u32 };
 }
 
 // rgba32 converts a CSS color to the pixel value of an ImageData's Uint32 view.
+/** @type {Map<string, number>} */
 const rgbaCache = new Map();
+/** @param {string} color */
 function rgba32(color) {
   let v = rgbaCache.get(color);
   if (v !== undefined) return v;
@@ -228,21 +369,21 @@ function rgba32(color) {
   return v;
 }
 
-// drawEnvelope draws the min/max envelope of samples [start, start+N).
-function drawEnvelope(ctx, L, c, tr, start, N, scale, color, dpr) {
-  const [mn, mx] = envelope(tr, start, N, L.w);
-  const [lo, hi] = scale.fit(mn, mx);
-  drawColumns(ctx, L, c, yMap(L, c, lo, hi), color, dpr);
-  return [lo, hi];
-}
-
-// drawColumns draws each column's range (colMin/colMax, NaN = none) in lane
-// c as a vertical run of pixels, joined to its neighbour so that steep edges
-// stay continuous.
+/**
+ * drawColumns draws each column's range (colMin/colMax, NaN = none) in lane
+ * c as a vertical run of pixels, joined to its neighbour so that steep edges
+ * stay continuous.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Lanes} L
+ * @param {number} c
+ * @param {(v: number) => number} y
+ * @param {string} color
+ * @param {number} dpr
+ */
 function drawColumns(ctx, L, c, y, color, dpr) {
   const cols = L.w, top = L.y(c), h = L.y(c + 1) - top;
   const px = rgba32(color);
-  const { u32 } = layerFor(cols, h);
+  const lay = layerFor(cols, h), u32 = lay.u32;
   const a = colMin, b = colMax, pen = Math.max(1, Math.round(1.5 * dpr)); // line thickness
   let pLo = NaN, pHi = NaN;
   for (let x = 0; x < cols; x++) {
@@ -261,12 +402,15 @@ function drawColumns(ctx, L, c, y, color, dpr) {
     const y1 = Math.min(h - 1, Math.ceil(y(l) - top + pen / 2) - 1);
     for (let yy = y0, i = y0 * cols + x; yy <= y1; yy++, i += cols) u32[i] = px;
   }
-  layer.ctx.putImageData(layer.img, 0, 0);
-  ctx.drawImage(layer.canvas, 0, top);
+  lay.ctx.putImageData(lay.img, 0, 0);
+  ctx.drawImage(lay.canvas, 0, top);
 }
 
-// fftSize is the transform length for a track: a power of two, 256..16384,
-// no longer than the samples held.
+/**
+ * fftSize is the transform length for a track: a power of two, 256..16384,
+ * no longer than the samples held.
+ * @param {import("./ring.js").Track} track
+ */
 export function fftSize(track) {
   const held = track.total - track.rawFrom();
   let n = 16384;
@@ -274,42 +418,84 @@ export function fftSize(track) {
   return n;
 }
 
-// spec holds the samples and the spectrum of one lane, reused across lanes
-// and redraws while the FFT size stays.
-const spec = { x: new Float32Array(0), db: new Float32Array(0) };
+// spec holds the samples of one lane and the spectrum of each, reused
+// across redraws while the FFT size stays; the spectra stay for the cursor.
+/** @type {{x: Float32Array, db: Float32Array[]}} */
+const spec = { x: new Float32Array(0), db: [] };
 
-// drawSpectrum draws the amplitude spectrum (dB) of each track's newest
-// samples, 0 to rate/2 on a linear frequency axis.
+/**
+ * drawSpectrum draws the amplitude spectrum (dB) of each track's newest
+ * samples, 0 to rate/2 on a linear frequency axis, marks each lane's
+ * highest peak and reads it out with its frequency and level.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {HTMLCanvasElement} canvas
+ * @param {View} view
+ */
 export function drawSpectrum(ctx, canvas, view) {
   const n = view.tracks.length;
   const L = lanes(canvas, n, view.dpr);
   const nyq = view.rate / 2;
-  grid(ctx, L, n, view.colors, view.dpr, (f) => fmtHz(f * nyq));
+  grid(ctx, L, n, view, (f) => fmtHz(f * nyq));
   columns(L.w);
   for (let c = 0; c < n; c++) {
     const tr = view.tracks[c];
     const size = fftSize(tr);
-    if (spec.x.length !== size) {
-      spec.x = new Float32Array(size);
-      spec.db = new Float32Array(size / 2 + 1);
-    }
-    const db = spectrum(tr.copy(tr.total - size, tr.total, spec.x), spec.db);
-    let peak = -Infinity;
-    for (let i = 1; i < db.length; i++) if (db[i] > peak) peak = db[i];
-    const hi = Math.ceil((peak + 5) / 10) * 10, lo = hi - 100;
+    if (spec.x.length !== size) spec.x = new Float32Array(size);
+    if (!spec.db[c] || spec.db[c].length !== size / 2 + 1) spec.db[c] = new Float32Array(size / 2 + 1);
+    const db = spectrum(tr.copy(tr.total - size, tr.total, spec.x), spec.db[c]);
+    const pk = peak(db, view.rate);
+    const top = pk ? pk.db : -100;
+    const hi = Math.ceil((top + 5) / 10) * 10, lo = hi - 100;
     const y = yMap(L, c, lo, hi);
-    const bins = db.length - 1;
-    for (let x = 0; x < L.w; x++) {
-      const b0 = Math.floor((x * bins) / L.w), b1 = Math.max(b0 + 1, Math.floor(((x + 1) * bins) / L.w));
-      let m = -Infinity;
-      for (let b = b0; b < b1; b++) if (db[b] > m) m = db[b];
-      colMin[x] = colMax[x] = Math.max(lo, m);
+    for (let x = 0; x < L.w; x++) colMin[x] = colMax[x] = Math.max(lo, columnLevel(db, x, L.w));
+    const color = view.colors.traces[c % view.colors.traces.length];
+    drawColumns(ctx, L, c, y, color, view.dpr);
+    report(view, c, lo, hi);
+    view.labels[c] = [fmtDB(lo), fmtDB(hi)];
+    view.peaks[c] = pk;
+    if (pk) peakMark(ctx, L, c, (pk.hz / nyq) * L.w, y(pk.db), view);
+    const pkText = pk ? ` · peak ${fmtHzFine(pk.hz)} at ${fmtDB(pk.db)}` : "";
+    laneLabels(ctx, L, c, `${view.titles[c]} · ${size}-point FFT${pkText}`, view.labels[c], view);
+    view.readout[c] = "";
+    if (view.cursor !== null) {
+      const hz = ((view.cursor + 0.5) / L.w) * nyq; // the column's centre; its level is what is drawn there
+      view.readout[c] = `${fmtHzFine(hz)}: ${fmtDB(columnLevel(db, view.cursor, L.w))}`;
     }
-    drawColumns(ctx, L, c, y, view.colors.traces[c % view.colors.traces.length], view.dpr);
-    laneLabels(ctx, L, c, `${view.titles[c]} · ${size}-point FFT, dB`, lo, hi, view.colors, view.dpr);
   }
+  cursorLine(ctx, L, n, view);
 }
 
-function fmtHz(f) {
-  return f >= 1000 ? `${+(f / 1000).toPrecision(3)} kHz` : `${Math.round(f)} Hz`;
+/**
+ * columnLevel is the level drawn in pixel column x of w: the highest of the
+ * bins (of the spectrum db, 0 to half the rate) that fall into it.
+ * @param {Float32Array} db
+ * @param {number} x
+ * @param {number} w
+ */
+function columnLevel(db, x, w) {
+  const bins = db.length - 1;
+  const b0 = Math.floor((x * bins) / w), b1 = Math.max(b0 + 1, Math.floor(((x + 1) * bins) / w));
+  let m = -Infinity;
+  for (let b = b0; b < b1; b++) if (db[b] > m) m = db[b];
+  return m;
+}
+
+/**
+ * peakMark draws a small triangle above the peak at (x, y).
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Lanes} L
+ * @param {number} c
+ * @param {number} x
+ * @param {number} y
+ * @param {View} view
+ */
+function peakMark(ctx, L, c, x, y, view) {
+  const s = 5 * view.dpr, tip = Math.max(L.y(c) + s + 1, y - 3 * view.dpr);
+  ctx.fillStyle = view.colors.text;
+  ctx.beginPath();
+  ctx.moveTo(x, tip);
+  ctx.lineTo(x - s, tip - s);
+  ctx.lineTo(x + s, tip - s);
+  ctx.closePath();
+  ctx.fill();
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Per-channel sample history for the plot. Each Track keeps two rings:
 // the raw samples (Float32Array) and a min/max per BUCKET consecutive
 // samples. Ingest costs O(1) per sample; drawing a column costs at most
@@ -15,6 +16,7 @@ const MAX_BUCKETS = 1 << 18;
 const RANGE_ACC = [Infinity, -Infinity];
 const NANS = new Float32Array(65536).fill(NaN);
 
+/** @param {number} n */
 function pow2AtLeast(n) {
   let p = 1;
   while (p < n) p *= 2;
@@ -22,7 +24,11 @@ function pow2AtLeast(n) {
 }
 
 export class Track {
-  // rate sizes the rings to hold MAX_WINDOW_S seconds, within memory caps.
+  /**
+   * rate sizes the rings to hold MAX_WINDOW_S seconds, within memory caps.
+   * @param {number} rate samples per second
+   * @param {number} channels the stream's channel count (more than 4 get smaller rings)
+   */
   constructor(rate, channels) {
     const want = Math.max(1024, Math.ceil(rate * MAX_WINDOW_S));
     const rawCap = Math.min(pow2AtLeast(want), channels > 4 ? MAX_RAW / 4 : MAX_RAW);
@@ -48,7 +54,13 @@ export class Track {
     return Math.max(0, (full - this.bmin.length) * BUCKET);
   }
 
-  // push appends count samples taken from src at off, off+stride, ...
+  /**
+   * push appends count samples taken from src at off, off+stride, ...
+   * @param {ArrayLike<number>} src
+   * @param {number} off
+   * @param {number} stride
+   * @param {number} count
+   */
   push(src, off, stride, count) {
     const raw = this.raw, mask = this.rawMask;
     let t = this.total, mn = this.accMin, mx = this.accMax;
@@ -71,8 +83,11 @@ export class Track {
     this.accMax = mx;
   }
 
-  // hole appends n NaN samples to break the trace: the raw ring gets at most
-  // one ring's worth of NaN, the bucket ring is cleared over the rest.
+  /**
+   * hole appends n NaN samples to break the trace: the raw ring gets at most
+   * one ring's worth of NaN, the bucket ring is cleared over the rest.
+   * @param {number} n
+   */
   hole(n) {
     const k = Math.min(n, this.raw.length);
     for (let left = k; left > 0; left -= NANS.length) this.push(NANS, 0, 1, Math.min(left, NANS.length));
@@ -88,16 +103,25 @@ export class Track {
     this.accMax = -Infinity;
   }
 
-  // at returns sample index i, or NaN if the ring no longer holds it.
+  /**
+   * at returns sample index i, or NaN if the ring no longer holds it.
+   * @param {number} i
+   */
   at(i) {
     if (i < this.rawFrom() || i >= this.total) return NaN;
     return this.raw[i & this.rawMask];
   }
 
-  // range returns [min, max] over indices [s0, s1), NaN-free, or null if no
-  // sample there is held. Wide spans read the whole buckets inside them and
-  // the raw samples at both edges, so the result is exact; only a left edge
-  // older than the raw ring is read from its (wider) bucket.
+  /**
+   * range returns [min, max] over indices [s0, s1) in out, NaN-free, or null
+   * if no sample there is held. Wide spans read the whole buckets inside
+   * them and the raw samples at both edges, so the result is exact; only a
+   * left edge older than the raw ring is read from its (wider) bucket.
+   * @param {number} s0
+   * @param {number} s1
+   * @param {number[]} out
+   * @returns {number[] | null}
+   */
   range(s0, s1, out) {
     s1 = Math.min(s1, this.total);
     const rf = this.rawFrom();
@@ -121,6 +145,11 @@ export class Track {
     return out;
   }
 
+  /**
+   * @param {number} s0
+   * @param {number} s1
+   * @param {number[]} acc [min, max] so far
+   */
   scanRaw(s0, s1, acc) {
     let mn = acc[0], mx = acc[1];
     for (let i = Math.max(s0, this.rawFrom()); i < s1; i++) {
@@ -132,7 +161,12 @@ export class Track {
     acc[1] = mx;
   }
 
-  // scanBuckets folds whole buckets [b0, b1) (indices in bucket units).
+  /**
+   * scanBuckets folds whole buckets [b0, b1) (indices in bucket units).
+   * @param {number} b0
+   * @param {number} b1
+   * @param {number[]} acc [min, max] so far
+   */
   scanBuckets(b0, b1, acc) {
     let mn = acc[0], mx = acc[1];
     for (let b = b0; b < b1; b++) {
@@ -144,8 +178,13 @@ export class Track {
     acc[1] = mx;
   }
 
-  // copy returns the raw samples [s0, s1) (NaN where not held), in out if
-  // given (its length s1 - s0).
+  /**
+   * copy returns the raw samples [s0, s1) (NaN where not held), in out if
+   * given (its length s1 - s0).
+   * @param {number} s0
+   * @param {number} s1
+   * @param {Float32Array} [out]
+   */
   copy(s0, s1, out = new Float32Array(Math.max(0, s1 - s0))) {
     const from = this.rawFrom(), to = this.total, raw = this.raw, mask = this.rawMask;
     for (let i = s0; i < s1; i++) {

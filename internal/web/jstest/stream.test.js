@@ -1,0 +1,139 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { autoWindow, Stream } from "../static/js/stream.js";
+import { counter, data, packet } from "./packets.js";
+
+/** newStream returns a Stream whose hooks record what the view would do. */
+function newStream() {
+  const seen = { notes: /** @type {[string, string][]} */ ([]), layouts: 0, changed: 0 };
+  const st = new Stream({
+    note: (t, k = "info") => seen.notes.push([k, t]),
+    layout: () => seen.layouts++,
+    changed: () => seen.changed++,
+  });
+  return { st, S: st.S, seen };
+}
+
+/** @param {number} n */
+const arrayBufferOf = (n) => new ArrayBuffer(n);
+
+test("frames are counted and stored exactly, per channel", () => {
+  const { st, S } = newStream();
+  st.text({ type: "hello", epoch: "e1", seq: 0, start_seq: 0, rate: 8000, channels: 2 });
+  for (let f = 0; f < 5; f++) st.binary(data({ seq: f, tUs: f * 1000, rate: 8000, channels: 2, samples: counter(f * 8, 8, 2) }));
+  assert.equal(S.frames, 5);
+  assert.equal(S.samples, 40);
+  assert.equal(S.lastSeq, 4);
+  assert.equal(S.epoch, "e1");
+  assert.deepEqual(S.tail(0, 40), counter(0, 40));
+  assert.deepEqual(S.tail(1, 3), [38, 39, 40]);
+  assert.equal(st.lastTimeUs, 4000 + (7 * 1e6) / 8000);
+  assert.equal(S.badPackets, 0);
+});
+
+test("a rate that wanders within 5% keeps the plot; a real change starts it over", () => {
+  const { st, S, seen } = newStream();
+  st.text({ type: "info", device: { name: "text input", firmware: "", rate: 0, channels: 2, sample_type: "i32", frame_samples: 64, channel_info: [] } });
+  assert.equal(S.layouts, 0, "no tracks before a rate is known");
+  let seq = 0, v = 0;
+  for (const rate of [1001, 1002, 1001, 998, 1002, 1020, 1001]) {
+    st.binary(data({ seq: seq++, rate, channels: 2, sampleType: 3, samples: counter(v, 10, 2) }));
+    v += 10;
+  }
+  assert.equal(S.layouts, 1, "the tracks were made once");
+  assert.equal(S.rate, 1001, "the newest rate is followed");
+  assert.deepEqual(S.tail(0, 70), counter(0, 70), "nothing was thrown away");
+  assert.equal(seen.notes.filter(([, t]) => t.includes("rate changed")).length, 0);
+  st.binary(data({ seq: seq++, rate: 500, channels: 2, sampleType: 3, samples: counter(v, 10, 2) }));
+  assert.equal(S.layouts, 2);
+  assert.equal(S.rate, 500);
+  assert.deepEqual(seen.notes.filter(([, t]) => t.includes("rate changed")), [["info", "rate changed from 1001 to 500 S/s: the plot starts over"]]);
+  st.binary(data({ seq: seq++, rate: 500, channels: 3, sampleType: 3, samples: counter(v, 10, 3) }));
+  assert.equal(S.layouts, 3, "a new channel count lays out");
+  assert.equal(S.channels, 3);
+});
+
+test("the automatic window holds about a thousand sample instants", () => {
+  assert.deepEqual([48000, 16000, 10000, 1000, 100, 10, 1e6, 0].map(autoWindow), [0.05, 0.1, 0.1, 1, 10, 10, 0.01, 1]);
+  const { st, S } = newStream();
+  st.binary(data({ seq: 0, rate: 48000, samples: [1, 2] }));
+  assert.equal(S.windowS, 0.05);
+  S.windowAuto = false;
+  S.windowS = 2;
+  st.binary(data({ seq: 1, rate: 100, samples: [1, 2] }));
+  assert.equal(S.windowS, 2, "a window the user chose stays");
+});
+
+test("prefill asks serve's history for enough frames to fill the window", () => {
+  const { st, S } = newStream();
+  const info = {
+    rate: 1000, seq: 5000, uptime_s: 10, device: null, history: { frames: 5000, first_seq: 0, epoch: "ab12cd34" },
+    counters: { frames_received_total: 5000 },
+  };
+  // 500 frames/s of 2 instants: a 1 s window needs 500 frames, asked with half again as margin.
+  assert.deepEqual(st.prefill(info), { seq: 5000 - 750, epoch: "ab12cd34" });
+  assert.equal(S.windowS, 1);
+  assert.deepEqual(st.prefill({ ...info, history: { frames: 100, first_seq: 4900, epoch: "ab12cd34" } }), { seq: 4900, epoch: "ab12cd34" },
+    "no further back than serve holds");
+  assert.equal(st.prefill({ ...info, history: { frames: 0 } }), null, "an empty history: live");
+});
+
+test("pause keeps counting but stores nothing; resume leaves a hole as long as the pause", () => {
+  const { st, S } = newStream();
+  st.binary(data({ seq: 0, rate: 1000, samples: [1, 2, 3] }));
+  st.setPaused(true);
+  st.binary(data({ seq: 1, rate: 1000, samples: [4, 5, 6] }));
+  assert.equal(S.frames, 2);
+  assert.deepEqual(S.tail(0, 3), [1, 2, 3]);
+  st.setPaused(false);
+  st.binary(data({ seq: 2, rate: 1000, samples: [7] }));
+  assert.deepEqual(S.tail(0, 7), [1, 2, 3, NaN, NaN, NaN, 7]);
+});
+
+test("serve's restart of its count reaches the counters and the log", () => {
+  const { st, S, seen } = newStream();
+  st.text({ type: "hello", epoch: "aaaa0001", seq: 0, start_seq: 0, rate: 100, channels: 1 });
+  for (let f = 0; f < 3; f++) st.binary(data({ seq: f, rate: 100, samples: [f] }));
+  assert.deepEqual(st.since(), { seq: 3, epoch: "aaaa0001" });
+  st.text({ type: "hello", epoch: "bbbb0002", seq: 9, start_seq: 0, rate: 100, channels: 1 });
+  st.text({ type: "status", state: "restart", seq: 0, epoch: "bbbb0002" });
+  st.binary(data({ seq: 0, rate: 100, samples: [0] }));
+  assert.equal(S.restarts, 1);
+  assert.equal(S.epoch, "bbbb0002");
+  assert.equal(S.lostFrames, 0);
+  assert.deepEqual(S.restartLog(), [{ from: "aaaa0001", to: "bbbb0002", lastSeq: 2, seq: 0 }]);
+  assert.ok(seen.notes.some(([, t]) => t.includes("epoch aaaa0001 ended at seq 2, epoch bbbb0002")), JSON.stringify(seen.notes));
+});
+
+test("device log lines are shown as device output", () => {
+  const { st, S, seen } = newStream();
+  st.text({ type: "log", text: "boot ok" });
+  st.binary(packet(3, new TextEncoder().encode("sensor warming up")));
+  assert.equal(S.deviceLines, 2);
+  assert.deepEqual(seen.notes, [["device", "device: boot ok"], ["device", "device: sensor warming up"]]);
+});
+
+test("damaged packets are counted and never stored", () => {
+  const { st, S, seen } = newStream();
+  const good = data({ seq: 0, rate: 100, samples: [1, 2] });
+  const flipped = good.slice(0);
+  new Uint8Array(flipped)[24] ^= 1;
+  st.binary(flipped);
+  st.binary(good.slice(0, good.byteLength - 1));
+  st.binary(arrayBufferOf(3));
+  assert.equal(S.badPackets, 3);
+  assert.equal(S.crcErrors, 1);
+  assert.equal(S.frames, 0);
+  assert.equal(seen.notes.filter(([k]) => k === "error").length, 3);
+});
+
+test("device info names the channels; an unchanged layout keeps the tracks", () => {
+  const { st, S, seen } = newStream();
+  st.binary(data({ seq: 0, rate: 100, channels: 2, samples: [1, 2] }));
+  const before = seen.layouts;
+  st.text({ type: "info", device: { name: "sketch", firmware: "", rate: 100, channels: 2, sample_type: "i32", frame_samples: 1,
+    channel_info: [{ name: "mic", unit: "" }, { name: "vbat", unit: "mV" }] } });
+  assert.equal(S.layouts, 1, "names alone make no new tracks");
+  assert.equal(seen.layouts, before + 1, "but the view relabels");
+  assert.equal(S.device && S.device.channel_info[1].name, "vbat");
+});

@@ -1,0 +1,328 @@
+// @ts-check
+// The page's state without the DOM: what arrived on the WebSocket, decoded,
+// counted and stored per channel. app.js wires it to the document; tests
+// drive it directly (node --test) and read it in the browser as
+// window.wsbridge (the State object).
+
+import { checkPacket, parseData, parsePacket, PacketError, TYPE_DATA } from "./packet.js";
+import { Track } from "./ring.js";
+import { Gaps } from "./gaps.js";
+
+/** The time windows the page offers, in seconds. */
+export const WINDOWS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
+
+/**
+ * A rate that moves by no more than this fraction keeps the plot as it is
+ * (the new rate is followed, nothing is re-laid-out): text input estimates
+ * its rate from line arrivals, and a sketch's delay() drifts.
+ */
+export const RATE_TOLERANCE = 0.05;
+
+/** The automatic window shows at least this many sample instants. */
+export const AUTO_SAMPLES = 1000;
+
+/**
+ * autoWindow is the window picked for a rate: the shortest that holds
+ * AUTO_SAMPLES sample instants (a 440 Hz tone at 48 kHz shows as a wave in
+ * 50 ms, not as a solid band in 1 s), at most 10 s.
+ * @param {number} rate
+ */
+export function autoWindow(rate) {
+  if (!(rate > 0)) return 1;
+  for (const w of WINDOWS) if (w * rate >= AUTO_SAMPLES) return w;
+  return WINDOWS[WINDOWS.length - 1];
+}
+
+/** @typedef {import("./packet.js").Device} Device */
+
+/**
+ * The JSON messages serve sends (package wsproto, docs/protocol.md).
+ * @typedef {{type: "hello", protocol?: number, server?: string, channel?: string, epoch?: string, format?: string,
+ *   device_state?: string, device?: Device | null, rate?: number, channels?: number, sample_type?: string,
+ *   seq: number, start_seq: number, commands?: boolean}} Hello
+ * @typedef {{type: "status", state: string, reason?: string, seq?: number, epoch?: string}} Status
+ * @typedef {{type: "gap"} & import("./gaps.js").GapMessage} Gap
+ * @typedef {{type: "info", device: Device}} Info
+ * @typedef {{type: "log", text: string}} Log
+ * @typedef {{type: "reply", ok: boolean, text: string}} Reply
+ * @typedef {{type: "error", code: string, message: string}} ErrorMessage
+ * @typedef {Hello | Status | Gap | Info | Log | Reply | ErrorMessage} Message
+ */
+
+/**
+ * /api/info, the fields prefill reads.
+ * @typedef {object} APIInfo
+ * @property {number} [rate]
+ * @property {number} [seq] the next live seq
+ * @property {number} [uptime_s]
+ * @property {Device | null} [device]
+ * @property {{frames?: number, first_seq?: number, epoch?: string}} [history]
+ * @property {Record<string, number>} [counters]
+ */
+
+/**
+ * The page's live state; window.wsbridge is this object. The stream fills
+ * the first group, the view (app.js) the second.
+ * @typedef {import("./gaps.js").Counters & {
+ *   state: string, deviceState: string, device: Device | null, commands: boolean,
+ *   frames: number, samples: number, bytes: number, sps: number, badPackets: number, crcErrors: number,
+ *   connects: number, rate: number, channels: number, layouts: number, deviceLines: number,
+ *   startSeq: number | null, liveSeq: number | null,
+ *   wsURL: string, ingestMs: number,
+ *   tail: (ch: number, n: number) => number[],
+ *   restartLog: () => {from: string, to: string, lastSeq: number | null, seq: number | null}[],
+ *   drawn: number, drawMs: number, paused: boolean, view: string, windowS: number, windowAuto: boolean,
+ *   traceColors: string[], background: string, ranges: [number, number][], axisLabels: [string, string][],
+ *   peaks: (import("./fft.js").Peak | null)[], cursor: string,
+ * }} State
+ */
+
+/** @returns {State} */
+export function newState() {
+  return {
+    state: "connecting", deviceState: "", device: null, commands: false,
+    frames: 0, samples: 0, bytes: 0, sps: 0, badPackets: 0, crcErrors: 0,
+    gaps: 0, lostFrames: 0, gapsByReason: {}, restarts: 0, epoch: "", firstSeq: null, lastSeq: null,
+    connects: 0, rate: 0, channels: 0, startSeq: null, liveSeq: null,
+    layouts: 0, // times the tracks were made anew (a new channel count or a rate change beyond RATE_TOLERANCE)
+    deviceLines: 0, // device log lines received
+    wsURL: "", // the WebSocket URL in use, token elided
+    ingestMs: 0, // total time spent decoding and storing frames, ms
+    tail: () => [],
+    restartLog: () => [],
+    // the view's
+    drawn: 0, drawMs: 0, paused: false, view: "time", windowS: 1, windowAuto: true,
+    traceColors: [], background: "", ranges: [], axisLabels: [], peaks: [], cursor: "",
+  };
+}
+
+/**
+ * What the stream tells its view.
+ * @typedef {object} Hooks
+ * @property {(text: string, kind?: "info" | "error" | "device") => void} note a line for the message list
+ * @property {() => void} layout the tracks were made anew (channel count or rate)
+ * @property {() => void} changed anything shown changed (counters, device, samples)
+ */
+
+/**
+ * @param {number} a
+ * @param {number} b
+ */
+function near(a, b) {
+  return b > 0 && Math.abs(a - b) <= RATE_TOLERANCE * b;
+}
+
+export class Stream {
+  /** @param {Hooks} hooks */
+  constructor(hooks) {
+    this.S = newState();
+    this.h = hooks;
+    /** @type {Track[]} one per channel */
+    this.tracks = [];
+    this.lastTimeUs = 0; // device time of the newest stored sample
+    this.pausedSamples = 0; // sample instants that arrived (or went missing) while paused
+    this.gaps = new Gaps(this.S, (n) => this.hole(n), (t, e) => hooks.note(t, e ? "error" : "info"));
+    this.S.tail = (ch, n) => {
+      const t = this.tracks[ch];
+      return t ? Array.from(t.copy(t.total - n, t.total)) : [];
+    };
+    this.S.restartLog = () => this.gaps.history.slice();
+  }
+
+  /**
+   * since is where a reconnect resumes: {seq, epoch}, or null for live.
+   */
+  since() {
+    return this.gaps.since();
+  }
+
+  /**
+   * binary takes one binary WebSocket message: a v1 packet.
+   * @param {ArrayBuffer} buf
+   */
+  binary(buf) {
+    const t0 = performance.now();
+    this.ingest(buf);
+    this.S.ingestMs += performance.now() - t0;
+  }
+
+  /** @param {ArrayBuffer} buf */
+  ingest(buf) {
+    const S = this.S;
+    S.bytes += buf.byteLength;
+    let f;
+    try {
+      if (checkPacket(buf) !== TYPE_DATA) return this.packet(parsePacket(buf));
+      f = parseData(buf);
+    } catch (e) {
+      if (!(e instanceof PacketError)) throw e;
+      S.badPackets++;
+      if (e.kind === "crc") S.crcErrors++;
+      if (S.badPackets <= 5 || S.badPackets % 100 === 0) this.h.note(`bad packet #${S.badPackets}: ${e.message}`, "error");
+      return;
+    }
+    this.adopt(f.rate, f.channels);
+    this.gaps.frame(f.seq, f.count);
+    S.frames++;
+    S.samples += f.count;
+    if (S.paused) {
+      this.pausedSamples += f.count;
+      return;
+    }
+    for (let c = 0; c < f.channels; c++) this.tracks[c].push(f.samples, c, f.channels, f.count);
+    this.lastTimeUs = f.tUs + ((f.count - 1) * 1e6) / f.rate;
+    this.h.changed();
+  }
+
+  /**
+   * packet handles non-data packets, should serve ever send them as binary.
+   * @param {import("./packet.js").Packet} p
+   */
+  packet(p) {
+    if (p.type === "info") this.text({ type: "info", device: p });
+    else if (p.type === "log") this.text({ type: "log", text: p.text });
+    else if (p.type === "reply") this.text({ type: "reply", ok: p.ok, text: p.text });
+  }
+
+  /**
+   * text takes one JSON message from serve.
+   * @param {Message} m
+   */
+  text(m) {
+    switch (m.type) {
+      case "hello": return this.hello(m);
+      case "status": return this.status(m);
+      case "gap": return this.gaps.message(m);
+      case "info": return this.setDevice(m.device);
+      case "log":
+        this.S.deviceLines++;
+        return this.h.note(`device: ${m.text}`, "device");
+      case "reply": return this.h.note(`reply (${m.ok ? "ok" : "error"}): ${m.text}`, m.ok ? "info" : "error");
+      case "error": return this.h.note(`server: ${m.message} (${m.code})`, "error");
+    }
+    this.h.note(`unknown message type ${JSON.stringify(/** @type {{type: unknown}} */ (m).type)}`);
+  }
+
+  /** @param {Hello} m */
+  hello(m) {
+    const S = this.S;
+    S.connects++;
+    S.startSeq = m.start_seq; // the first seq of this connection
+    S.liveSeq = m.seq; // serve's next live seq when it said hello: a start before it came from the history
+    S.commands = !!m.commands;
+    S.deviceState = m.device_state || "";
+    if (m.device) this.setDevice(m.device);
+    else if (m.rate && m.channels) this.adopt(m.rate, m.channels);
+    this.gaps.hello(m);
+    this.h.note(`connected to ${m.server || "wsbridge"}${m.epoch ? ", epoch " + m.epoch : ""}, ` +
+      `${m.format || "binary"} frames from seq ${m.start_seq}`);
+    this.h.changed();
+  }
+
+  /** @param {Status} m */
+  status(m) {
+    if (m.state === "restart") this.gaps.restart(m.seq ?? null, m.epoch || "", m.reason || undefined);
+    else {
+      this.S.deviceState = m.state;
+      this.h.note(`device ${m.state}${m.reason ? ": " + m.reason : ""}`, m.state === "down" ? "error" : "info");
+    }
+    this.h.changed();
+  }
+
+  /** @param {Device} d */
+  setDevice(d) {
+    this.S.device = d;
+    if (!this.adopt(d.rate, d.channels)) this.h.layout(); // names and units
+    this.h.changed();
+  }
+
+  /**
+   * adopt follows a frame's or the device's rate and channel count. A new
+   * channel count, or a rate beyond RATE_TOLERANCE of the one in use, makes
+   * the tracks anew; a smaller rate change is followed without touching the
+   * plot. A rate of 0 (not known yet, as text input's first device info
+   * says) waits for a frame to carry one. Returns whether the view was told
+   * to lay out.
+   * @param {number} rate
+   * @param {number} channels
+   */
+  adopt(rate, channels) {
+    const S = this.S;
+    if (!channels) return false;
+    const same = channels === S.channels;
+    if (same && this.tracks.length && (!rate || near(rate, S.rate))) {
+      if (rate) S.rate = rate;
+      return false;
+    }
+    if (!rate && !S.rate) {
+      if (same) return false;
+      S.channels = channels;
+      this.h.layout();
+      return true;
+    }
+    if (same && S.rate && rate && this.tracks.length) {
+      this.h.note(`rate changed from ${S.rate} to ${rate} S/s: the plot starts over`);
+    }
+    this.layout(rate || S.rate, channels);
+    return true;
+  }
+
+  /**
+   * layout makes one track per channel for a rate and channel count.
+   * @param {number} rate
+   * @param {number} channels
+   */
+  layout(rate, channels) {
+    const S = this.S;
+    S.rate = rate;
+    S.channels = channels;
+    S.layouts++;
+    if (S.windowAuto) S.windowS = autoWindow(rate);
+    this.tracks = Array.from({ length: channels }, () => new Track(rate, channels));
+    this.h.layout();
+  }
+
+  /**
+   * hole breaks the trace by n samples (a gap), keeping the time axis exact.
+   * @param {number} n
+   */
+  hole(n) {
+    if (this.S.paused) this.pausedSamples += n;
+    else for (const t of this.tracks) t.hole(n);
+  }
+
+  /**
+   * setPaused freezes the stored samples (frames are still counted); on
+   * resume, what arrived meanwhile becomes a hole so times stay right.
+   * @param {boolean} p
+   */
+  setPaused(p) {
+    this.S.paused = p;
+    if (!p) {
+      this.hole(Math.max(1, this.pausedSamples));
+      this.pausedSamples = 0;
+    }
+    this.h.changed();
+  }
+
+  /**
+   * prefill picks where the first connection starts: far enough back in
+   * serve's history (/api/info) to fill the current window at once, or
+   * null for live. Frames per second come from serve's counters, as text
+   * input sends frames of any size.
+   * @param {APIInfo} info
+   * @returns {{seq: number, epoch: string} | null}
+   */
+  prefill(info) {
+    const S = this.S;
+    const h = info.history || {}, d = info.device || null, c = info.counters || {};
+    const rate = info.rate || (d && d.rate) || 0;
+    if (S.windowAuto && rate) S.windowS = autoWindow(rate);
+    const fps = c.frames_received_total && info.uptime_s ? c.frames_received_total / info.uptime_s : 0;
+    const per = fps ? rate / fps : (d && d.frame_samples) || rate / 100;
+    if (!h.frames || !rate || !(per > 0) || typeof info.seq !== "number" || typeof h.first_seq !== "number") return null;
+    const held = (info.seq - h.first_seq + 0x100000000) % 0x100000000;
+    const need = Math.min(held, Math.ceil((1.5 * S.windowS * rate) / per));
+    return need > 0 ? { seq: (info.seq - need + 0x100000000) % 0x100000000, epoch: h.epoch || "" } : null;
+  }
+}
