@@ -248,6 +248,11 @@ func TestPageReconnectsAfterServeRestart(t *testing.T) {
 	first := startServe(t, simOpts{Signal: "sine", Rate: 16000, Channels: 1})
 	addr := strings.TrimPrefix(first.URL, "http://")
 	tb.open(first.URL)
+	var epoch1 string
+	tb.eval(`wsbridge.epoch`, &epoch1)
+	if len(epoch1) != 8 {
+		t.Errorf("epoch %q from the first serve's hello, want 8 hex digits", epoch1)
+	}
 
 	first.Stop()
 	tb.waitFor("reconnecting banner", `wsbridge.state === "reconnecting" && !document.getElementById("banner").hidden`, 5*time.Second)
@@ -263,6 +268,33 @@ func TestPageReconnectsAfterServeRestart(t *testing.T) {
 	t.Logf("before restart %+v\nafter %+v", h, after)
 	if after.BadPackets != 0 {
 		t.Errorf("%d bad packets after the restart", after.BadPackets)
+	}
+	// The page resumed with the first serve's epoch: the second answers with
+	// a restart status at once, and the page counts exactly one restart,
+	// names both epochs, and counts no loss it cannot explain.
+	var r struct {
+		Restarts int
+		Epoch    string
+		Log      []struct{ From, To string }
+		Shown    string
+		Notes    []string
+	}
+	tb.waitFor("the restart shown", `document.getElementById("m-restarts").textContent === "1"`, 3*time.Second)
+	tb.eval(`({Restarts: wsbridge.restarts, Epoch: wsbridge.epoch, Log: wsbridge.restartLog().map((x) => ({From: x.from, To: x.to})),
+		Shown: document.getElementById("m-restarts").title,
+		Notes: [...document.querySelectorAll("#log li")].map((li) => li.textContent).filter((t) => t.includes("restart:"))})`, &r)
+	if r.Restarts != 1 || r.Epoch == epoch1 || len(r.Epoch) != 8 || len(r.Log) != 1 || r.Log[0].From != epoch1 || r.Log[0].To != r.Epoch {
+		t.Errorf("after serve restarted: restarts %d, epoch %q (was %q), restart log %+v: want one restart from the old epoch to the new",
+			r.Restarts, r.Epoch, epoch1, r.Log)
+	}
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "epoch "+epoch1+" ended at seq") || !strings.Contains(r.Notes[0], "epoch "+r.Epoch) {
+		t.Errorf("restart messages %q: want one line naming both epochs", r.Notes)
+	}
+	if !strings.Contains(r.Shown, r.Epoch) {
+		t.Errorf("Restarts tooltip %q does not name the epoch", r.Shown)
+	}
+	if after.GapsByReason["unannounced"] != 0 {
+		t.Errorf("gaps by reason %v after the restart: a jump nothing explained", after.GapsByReason)
 	}
 	tb.noProblems()
 }
