@@ -16,6 +16,7 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/capture"
 	"github.com/wsbridge/wsbridge/internal/relay"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -29,11 +30,10 @@ func ptyOptions(link string) Options {
 // expectHello reads hello and checks it describes the simulator.
 func expectHello(t *testing.T, c *websocket.Conn, format string) wsproto.Hello {
 	t.Helper()
-	ev := next(t, c)
-	h := ev.hello
-	if ev.typ != wsproto.TypeHello || h.Format != format || h.DeviceState != wsproto.StateUp ||
+	h := testsupport.ExpectHello(t, c)
+	if h.Format != format || h.DeviceState != wsproto.StateUp ||
 		h.Rate != simRate || h.Channels != simChans || h.SampleType != "i16" {
-		t.Fatalf("hello: %s", ev.raw)
+		t.Fatalf("hello: %+v, want format %s from the simulator", h, format)
 	}
 	return h
 }
@@ -58,7 +58,7 @@ func TestEndToEndPtyAllFormats(t *testing.T) {
 	link := startSimPTY(t, simConfig(), 0)
 	ws, _ := startServe(t, ptyOptions(link))
 	for _, format := range []string{"binary", "json", "csv"} {
-		c := dial(t, ws+"?format="+format)
+		c := testsupport.Dial(t, ws+"?format="+format, nil)
 		h := expectHello(t, c, format)
 		if h.Device == nil || h.Device.Name != "wsbridge-sim" {
 			t.Fatalf("hello device: %+v", h.Device)
@@ -107,7 +107,7 @@ func checkCSVContinues(t *testing.T, prev, ev event) {
 func TestEndToEndResumeLosesNothing(t *testing.T) {
 	link := startSimPTY(t, simConfig(), 0)
 	ws, _ := startServe(t, ptyOptions(link))
-	c := dial(t, ws)
+	c := testsupport.Dial(t, ws, nil)
 	expectHello(t, c, "binary")
 	var last uint32
 	for n := 0; n < 20; n++ {
@@ -115,7 +115,7 @@ func TestEndToEndResumeLosesNothing(t *testing.T) {
 	}
 	c.Close(websocket.StatusNormalClosure, "wifi drop")
 	time.Sleep(300 * time.Millisecond) // about 30 frames go by
-	r := dial(t, fmt.Sprintf("%s?since=%d", ws, last+1))
+	r := testsupport.Dial(t, fmt.Sprintf("%s?since=%d", ws, last+1), nil)
 	if h := expectHello(t, r, "binary"); h.StartSeq != last+1 || h.Seq < last+20 {
 		t.Fatalf("hello after resume: %+v", h)
 	}
@@ -137,7 +137,7 @@ func TestEndToEndServeRestartEpoch(t *testing.T) {
 	o := DefaultOptions()
 	o.Sim, o.SimCfg = true, simConfig()
 	ws, stop := startServe(t, o)
-	c := dial(t, ws)
+	c := testsupport.Dial(t, ws, nil)
 	old := expectHello(t, c, "binary")
 	if len(old.Epoch) != 8 || old.Channel != "sim" {
 		t.Fatalf("hello epoch %q channel %q", old.Epoch, old.Channel)
@@ -153,7 +153,7 @@ func TestEndToEndServeRestartEpoch(t *testing.T) {
 
 	o.Relay.Listen = strings.TrimPrefix(strings.TrimSuffix(ws, "/ws"), "ws://") // the same address
 	ws2, _ := startServe(t, o)
-	r := dial(t, fmt.Sprintf("%s?since=%d&epoch=%s", ws2, last+1, old.Epoch))
+	r := testsupport.Dial(t, fmt.Sprintf("%s?since=%d&epoch=%s", ws2, last+1, old.Epoch), nil)
 	h := expectHello(t, r, "binary")
 	if h.Epoch == old.Epoch || len(h.Epoch) != 8 || h.Seq >= last+1 {
 		t.Fatalf("hello after the restart: %+v (old epoch %s, since %d)", h, old.Epoch, last+1)
@@ -172,7 +172,7 @@ func TestEndToEndServeRestartEpoch(t *testing.T) {
 	}
 	r.CloseNow()
 
-	same := dial(t, fmt.Sprintf("%s?since=%d&epoch=%s", ws2, seq, h.Epoch))
+	same := testsupport.Dial(t, fmt.Sprintf("%s?since=%d&epoch=%s", ws2, seq, h.Epoch), nil)
 	if h2 := expectHello(t, same, "binary"); h2.Epoch != h.Epoch || h2.StartSeq != seq {
 		t.Fatalf("same-epoch resume: hello %+v, want start_seq %d in %s", h2, seq, h.Epoch)
 	}
@@ -190,7 +190,7 @@ func TestEndToEndCommand(t *testing.T) {
 	o := ptyOptions(link)
 	o.Relay.AllowCommands = true
 	ws, _ := startServe(t, o)
-	c := dial(t, ws+"?format=json")
+	c := testsupport.Dial(t, ws+"?format=json", nil)
 	if h := expectHello(t, c, "json"); !h.Commands {
 		t.Fatal("hello.commands = false with --allow-commands")
 	}
@@ -226,7 +226,7 @@ func TestEndToEndUnplug(t *testing.T) {
 	}
 	link := startSimPTY(t, simConfig(), 700*time.Millisecond)
 	ws, _ := startServe(t, ptyOptions(link))
-	c := dial(t, ws)
+	c := testsupport.Dial(t, ws, nil)
 	expectHello(t, c, "binary")
 	var last uint32
 	var sawDown, sawUp bool
@@ -267,7 +267,7 @@ func TestEndToEndShutdown(t *testing.T) {
 	o := DefaultOptions()
 	o.Sim, o.SimCfg = true, simConfig()
 	ws, stop := startServe(t, o)
-	c := dial(t, ws+"?format=csv")
+	c := testsupport.Dial(t, ws+"?format=csv", nil)
 	expectHello(t, c, "csv")
 	nextFrame(t, c)
 	errc := make(chan error, 1)
@@ -326,7 +326,7 @@ func TestEndToEndCorruptionNeverForwarded(t *testing.T) {
 	cfg.BootGarbage, cfg.CorruptRate = true, 2e-4 // about one frame in 8 damaged
 	link := startSimPTY(t, cfg, 0)
 	ws, _ := startServe(t, ptyOptions(link))
-	c := dial(t, ws)
+	c := testsupport.Dial(t, ws, nil)
 	expectHello(t, c, "binary")
 	var last uint32
 	frames, gaps := 0, 0

@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -71,47 +71,12 @@ func startServe(t *testing.T, o Options) (string, func() error) {
 		o.Relay.Listen = "127.0.0.1:0"
 	}
 	o.Log = testLog()
-	pr, pw := io.Pipe()
-	o.Out = pw
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, o); pw.Close() }()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	go io.Copy(io.Discard, pr)
-	if err != nil {
-		cancel()
-		t.Fatalf("serve printed nothing: %v (Run: %v)", err, <-done)
-	}
-	// "wsbridge serve: page http://127.0.0.1:N/ stream ws://127.0.0.1:N/ws"
-	f := strings.Fields(line)
-	if len(f) != 6 || f[1] != "page" && f[2] != "page" {
-		t.Fatalf("listening line %q", line)
-	}
-	stopped := false
-	stop := func() error {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		cancel()
-		return <-done
-	}
-	t.Cleanup(func() { _ = stop() })
-	waitDevice(t, f[len(f)-1])
-	return f[len(f)-1], stop
-}
-
-func dial(t *testing.T, url string) *websocket.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatalf("dial %s: %v", url, err)
-	}
-	c.SetReadLimit(1 << 20)
-	t.Cleanup(func() { c.CloseNow() })
-	return c
+	s := testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
+		o.Out = out
+		return Run(ctx, o)
+	})
+	waitDevice(t, s.WS)
+	return s.WS, s.Stop
 }
 
 // event is one decoded server message.
