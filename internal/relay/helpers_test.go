@@ -252,8 +252,8 @@ func wsURL(base, query string) string {
 
 func clients(s *Server) int { return len(s.Info().Clients) }
 
-// The shared helpers under this package's old names, until the tests in
-// flux (relay_test.go, security_test.go) call testsupport directly.
+// The shared helpers under this package's old names, until bench_test.go
+// (in flux) calls testsupport directly.
 var (
 	dial        = testsupport.Dial
 	expectHello = testsupport.ExpectHello

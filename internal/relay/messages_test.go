@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -57,10 +58,10 @@ func expectError(t *testing.T, c *websocket.Conn, code, text string) {
 // client with 1009; the other client keeps getting every frame.
 func TestClientMessagesAbuse(t *testing.T) {
 	s, base := testServer(t, Options{})
-	other := dial(t, wsURL(base, ""), nil)
-	expectHello(t, other)
-	c := dial(t, wsURL(base, ""), nil)
-	expectHello(t, c)
+	other := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, other)
+	c := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, c)
 	send(t, c, websocket.MessageText, `{"type":"command"`)
 	expectError(t, c, wsproto.ErrBadJSON, "not a JSON object")
 	send(t, c, websocket.MessageText, `{"type":"subscribe"}`)
@@ -84,7 +85,7 @@ func TestClientMessagesAbuse(t *testing.T) {
 	}
 	publish(t, s, 3, 10)
 	expectFrames(t, other, 0, 10)
-	waitFor(t, 2*time.Second, "the oversize client to leave", func() bool { return clients(s) == 1 })
+	testsupport.WaitFor(t, 2*time.Second, "the oversize client to leave", func() bool { return clients(s) == 1 })
 	cs := s.Info().Counters
 	if cs["client_oversize_total"] != 1 || cs["client_errors_total"] != 4 || cs["client_messages_total"] != 4 {
 		t.Fatalf("counters %v", cs)
@@ -96,12 +97,12 @@ func TestClientMessagesAbuse(t *testing.T) {
 func TestCommandsForwarded(t *testing.T) {
 	cmd := &fakeCommander{}
 	s, base := testServer(t, Options{AllowCommands: true, Commander: cmd})
-	c := dial(t, wsURL(base, "format=json"), nil)
-	if h := expectHello(t, c); !h.Commands {
+	c := testsupport.Dial(t, wsURL(base, "format=json"), nil)
+	if h := testsupport.ExpectHello(t, c); !h.Commands {
 		t.Fatalf("hello.commands = false")
 	}
 	send(t, c, websocket.MessageText, `{"type":"command","line":"rate 8000"}`)
-	waitFor(t, 2*time.Second, "the command", func() bool { return len(cmd.got()) == 1 })
+	testsupport.WaitFor(t, 2*time.Second, "the command", func() bool { return len(cmd.got()) == 1 })
 	if got := cmd.got(); got[0] != "rate 8000" {
 		t.Fatalf("commander got %q", got)
 	}
@@ -128,9 +129,9 @@ func TestShutdownGoingAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, cancel, done := serve(t, s)
-	a, b := dial(t, wsURL(base, ""), nil), dial(t, wsURL(base, "format=csv"), nil)
-	expectHello(t, a)
-	expectHello(t, b)
+	a, b := testsupport.Dial(t, wsURL(base, ""), nil), testsupport.Dial(t, wsURL(base, "format=csv"), nil)
+	testsupport.ExpectHello(t, a)
+	testsupport.ExpectHello(t, b)
 	cancel()
 	for _, c := range []*websocket.Conn{a, b} {
 		_, _, err := c.Read(context.Background())
@@ -150,8 +151,8 @@ func TestShutdownGoingAway(t *testing.T) {
 // /healthz, /api/info and /metrics.
 func TestDeviceStatusAndEndpoints(t *testing.T) {
 	s, base := testServer(t, Options{})
-	c := dial(t, wsURL(base, ""), nil)
-	if h := expectHello(t, c); h.DeviceState != wsproto.StateDown || h.Device != nil {
+	c := testsupport.Dial(t, wsURL(base, ""), nil)
+	if h := testsupport.ExpectHello(t, c); h.DeviceState != wsproto.StateDown || h.Device != nil {
 		t.Fatalf("hello before any device: %+v", h)
 	}
 	s.DeviceUp("open")

@@ -8,6 +8,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -21,8 +22,8 @@ func TestFanOutAllFormats(t *testing.T) {
 	queries := []string{"", "format=binary", "format=json", "format=csv", "format=json", ""}
 	conns := make([]*websocket.Conn, len(queries))
 	for i, q := range queries {
-		c := dial(t, wsURL(base, q), nil)
-		h := expectHello(t, c)
+		c := testsupport.Dial(t, wsURL(base, q), nil)
+		h := testsupport.ExpectHello(t, c)
 		want := map[string]string{"": "binary", "format=binary": "binary", "format=json": "json", "format=csv": "csv"}[q]
 		if h.Format != want || h.Protocol != wsproto.Version || h.Seq != 10 || h.StartSeq != 10 ||
 			h.DeviceState != wsproto.StateUp || h.Device == nil || h.Device.Name != "sim" ||
@@ -48,16 +49,16 @@ func TestResumeSince(t *testing.T) {
 	s, base := testServer(t, Options{History: 50 * time.Millisecond})
 	publish(t, s, 0, 100) // holds 50..99
 
-	c := dial(t, wsURL(base, "since=60&format=json"), nil)
-	if h := expectHello(t, c); h.StartSeq != 60 || h.Seq != 100 || h.History.FirstSeq != 50 || h.History.Frames != 50 {
+	c := testsupport.Dial(t, wsURL(base, "since=60&format=json"), nil)
+	if h := testsupport.ExpectHello(t, c); h.StartSeq != 60 || h.Seq != 100 || h.History.FirstSeq != 50 || h.History.Frames != 50 {
 		t.Fatalf("hello = %+v", h)
 	}
 	expectFrames(t, c, 60, 100)
 	publish(t, s, 100, 120)
 	expectFrames(t, c, 100, 120)
 
-	old := dial(t, wsURL(base, "since=10"), nil)
-	if h := expectHello(t, old); h.StartSeq != 70 { // the ring now holds 70..119
+	old := testsupport.Dial(t, wsURL(base, "since=10"), nil)
+	if h := testsupport.ExpectHello(t, old); h.StartSeq != 70 { // the ring now holds 70..119
 		t.Fatalf("hello = %+v", h)
 	}
 	g := expectMsg(t, old, wsproto.TypeGap).gap
@@ -66,8 +67,8 @@ func TestResumeSince(t *testing.T) {
 	}
 	expectFrames(t, old, 70, 120)
 
-	now := dial(t, wsURL(base, "since=120"), nil)
-	if h := expectHello(t, now); h.StartSeq != 120 {
+	now := testsupport.Dial(t, wsURL(base, "since=120"), nil)
+	if h := testsupport.ExpectHello(t, now); h.StartSeq != 120 {
 		t.Fatalf("hello = %+v", h)
 	}
 	publish(t, s, 120, 121)
@@ -81,8 +82,8 @@ func TestResumeAheadAfterRestart(t *testing.T) {
 	s, base := testServer(t, Options{})
 	publish(t, s, 0, 500)
 	publish(t, s, 0, 5) // the device restarted
-	c := dial(t, wsURL(base, "since=500"), nil)
-	h := expectHello(t, c)
+	c := testsupport.Dial(t, wsURL(base, "since=500"), nil)
+	h := testsupport.ExpectHello(t, c)
 	if h.StartSeq != 0 || h.Seq != 5 || h.History.Epoch != h.Epoch || h.History.Frames != 5 || h.History.FirstSeq != 0 {
 		t.Fatalf("hello = %+v", h)
 	}
@@ -99,8 +100,8 @@ func TestResumeAheadAfterRestart(t *testing.T) {
 // trimmed), whatever since says.
 func TestResumeEpochs(t *testing.T) {
 	s, base := testServer(t, Options{History: 50 * time.Millisecond}) // 50 frames
-	first := dial(t, wsURL(base, "format=json"), nil)
-	h0 := expectHello(t, first)
+	first := testsupport.Dial(t, wsURL(base, "format=json"), nil)
+	h0 := testsupport.ExpectHello(t, first)
 	if len(h0.Epoch) != 8 || h0.Channel != "default" {
 		t.Fatalf("hello epoch %q channel %q: want 8 hex digits and the channel's name", h0.Epoch, h0.Channel)
 	}
@@ -109,8 +110,8 @@ func TestResumeEpochs(t *testing.T) {
 		t.Fatalf("json frame does not carry its epoch: %s", m.raw)
 	}
 
-	same := dial(t, wsURL(base, "since=20&epoch="+h0.Epoch), nil)
-	if h := expectHello(t, same); h.Epoch != h0.Epoch || h.StartSeq != 20 {
+	same := testsupport.Dial(t, wsURL(base, "since=20&epoch="+h0.Epoch), nil)
+	if h := testsupport.ExpectHello(t, same); h.Epoch != h0.Epoch || h.StartSeq != 20 {
 		t.Fatalf("same epoch: hello = %+v", h)
 	}
 	expectFrames(t, same, 20, 30)
@@ -119,8 +120,8 @@ func TestResumeEpochs(t *testing.T) {
 	// epoch's 30..79 only.
 	publish(t, s, 0, 80)
 	for _, q := range []string{"since=20&epoch=" + h0.Epoch, "since=5&epoch=" + h0.Epoch, "since=5&epoch=deadbeef", "since=81"} {
-		c := dial(t, wsURL(base, q), nil)
-		h := expectHello(t, c)
+		c := testsupport.Dial(t, wsURL(base, q), nil)
+		h := testsupport.ExpectHello(t, c)
 		if h.Epoch == h0.Epoch || h.StartSeq != 30 || h.History.FirstSeq != 30 || h.History.Epoch != h.Epoch {
 			t.Fatalf("%s: hello = %+v, want a new epoch starting at 30", q, h)
 		}
@@ -142,8 +143,8 @@ func TestResumeEpochs(t *testing.T) {
 // before the first frame, with its seq.
 func TestResumeOtherEpochBeforeFirstFrame(t *testing.T) {
 	s, base := testServer(t, Options{})
-	c := dial(t, wsURL(base, "since=500&epoch=0badc0de"), nil)
-	h := expectHello(t, c)
+	c := testsupport.Dial(t, wsURL(base, "since=500&epoch=0badc0de"), nil)
+	h := testsupport.ExpectHello(t, c)
 	if h.Epoch == "0badc0de" || h.Epoch == "" {
 		t.Fatalf("hello = %+v", h)
 	}
@@ -159,8 +160,8 @@ func TestResumeOtherEpochBeforeFirstFrame(t *testing.T) {
 // order with the frames.
 func TestDeviceGapAndRestart(t *testing.T) {
 	s, base := testServer(t, Options{})
-	live := dial(t, wsURL(base, ""), nil)
-	e0 := expectHello(t, live).Epoch
+	live := testsupport.Dial(t, wsURL(base, ""), nil)
+	e0 := testsupport.ExpectHello(t, live).Epoch
 	publish(t, s, 0, 10)
 	publish(t, s, 20, 30)
 	publish(t, s, 25, 26) // a duplicate: dropped
@@ -178,8 +179,8 @@ func TestDeviceGapAndRestart(t *testing.T) {
 	// Resuming inside the device gap: the gap is clipped to start at since.
 	publish(t, s, 3, 10)
 	publish(t, s, 15, 20)
-	r := dial(t, wsURL(base, "since=12&format=csv"), nil)
-	expectHello(t, r)
+	r := testsupport.Dial(t, wsURL(base, "since=12&format=csv"), nil)
+	testsupport.ExpectHello(t, r)
 	if g := expectMsg(t, r, wsproto.TypeGap).gap; g.From != 12 || g.To != 14 || g.Count != 3 || g.Reason != wsproto.GapDevice {
 		t.Fatalf("clipped gap = %+v", g)
 	}
@@ -196,19 +197,19 @@ func TestDeviceGapAndRestart(t *testing.T) {
 func TestSeqWrap(t *testing.T) {
 	s, base := testServer(t, Options{History: 20 * time.Millisecond}) // 20 frames
 	const start = uint32(1<<32 - 30)
-	live := dial(t, wsURL(base, ""), nil)
-	expectHello(t, live)
+	live := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, live)
 	for seq := start; seq != 10; seq += 10 { // ..., 4294967295, 0, ..., 9: 40 frames
 		publish(t, s, seq, seq+10)
 		expectFrames(t, live, seq, seq+10)
 	}
-	r := dial(t, wsURL(base, "since=4294967294"), nil) // the ring holds 4294967286..9
-	if h := expectHello(t, r); h.StartSeq != 4294967294 || h.History.FirstSeq != 1<<32-10 || h.History.LastSeq != 9 {
+	r := testsupport.Dial(t, wsURL(base, "since=4294967294"), nil) // the ring holds 4294967286..9
+	if h := testsupport.ExpectHello(t, r); h.StartSeq != 4294967294 || h.History.FirstSeq != 1<<32-10 || h.History.LastSeq != 9 {
 		t.Fatalf("hello = %+v", h)
 	}
 	expectFrames(t, r, 1<<32-2, 10)
-	old := dial(t, wsURL(base, "since=4294967270"), nil)
-	expectHello(t, old)
+	old := testsupport.Dial(t, wsURL(base, "since=4294967270"), nil)
+	testsupport.ExpectHello(t, old)
 	if g := expectMsg(t, old, wsproto.TypeGap).gap; g.From != 1<<32-26 || g.To != 1<<32-11 || g.Count != 16 || g.Reason != wsproto.GapHistory {
 		t.Fatalf("gap = %+v", g)
 	}
@@ -226,13 +227,13 @@ func TestResumeSlightlyAhead(t *testing.T) {
 	s, base := testServer(t, Options{})
 	publish(t, s, 1000, 1010)
 	epoch := s.Info().Epoch
-	c := dial(t, wsURL(base, "since=1013&epoch="+epoch), nil)
-	if h := expectHello(t, c); h.StartSeq != 1013 || h.Seq != 1010 {
+	c := testsupport.Dial(t, wsURL(base, "since=1013&epoch="+epoch), nil)
+	if h := testsupport.ExpectHello(t, c); h.StartSeq != 1013 || h.Seq != 1010 {
 		t.Fatalf("hello = %+v", h)
 	}
 	for _, q := range []string{"since=1013", "since=1013&epoch=feedf00d"} {
-		r := dial(t, wsURL(base, q), nil)
-		expectHello(t, r)
+		r := testsupport.Dial(t, wsURL(base, q), nil)
+		testsupport.ExpectHello(t, r)
 		m, err := read(t, r, 500*time.Millisecond)
 		if err != nil || m.typ != wsproto.TypeStatus || m.status.State != wsproto.StateRestart || m.status.Seq != 1000 || m.status.Epoch != epoch {
 			t.Fatalf("%s: got %+v, %v; want a restart status at once", q, m, err)

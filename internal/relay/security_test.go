@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // get performs a plain HTTP GET and returns status and body.
@@ -72,8 +74,8 @@ func TestTokenAuth(t *testing.T) {
 	}
 	dialErr(t, wsURL(base, ""), nil, 401, "this server requires a token")
 	dialErr(t, wsURL(base, "token=nope"), nil, 401, "wrong token")
-	expectHello(t, dial(t, wsURL(base, ""), bearer))
-	expectHello(t, dial(t, wsURL(base, "token=s3cret"), nil))
+	testsupport.ExpectHello(t, testsupport.Dial(t, wsURL(base, ""), bearer))
+	testsupport.ExpectHello(t, testsupport.Dial(t, wsURL(base, "token=s3cret"), nil))
 	if got := s.Info().Counters["requests_unauthorized_total"]; got != 8 {
 		t.Errorf("requests_unauthorized_total = %v, want 8", got)
 	}
@@ -84,9 +86,9 @@ func TestOrigin(t *testing.T) {
 	host := strings.TrimPrefix(base, "http://")
 	dialErr(t, wsURL(base, ""), http.Header{"Origin": {"https://evil.example.com"}}, 403,
 		"Origin https://evil.example.com is not allowed to open a WebSocket")
-	expectHello(t, dial(t, wsURL(base, ""), http.Header{"Origin": {"https://lab.example.org"}}))
-	expectHello(t, dial(t, wsURL(base, ""), http.Header{"Origin": {"http://" + host}}))
-	expectHello(t, dial(t, wsURL(base, ""), nil)) // no Origin: not a browser
+	testsupport.ExpectHello(t, testsupport.Dial(t, wsURL(base, ""), http.Header{"Origin": {"https://lab.example.org"}}))
+	testsupport.ExpectHello(t, testsupport.Dial(t, wsURL(base, ""), http.Header{"Origin": {"http://" + host}}))
+	testsupport.ExpectHello(t, testsupport.Dial(t, wsURL(base, ""), nil)) // no Origin: not a browser
 	if got := s.Info().Counters["clients_refused_origin_total"]; got != 1 {
 		t.Errorf("clients_refused_origin_total = %v", got)
 	}
@@ -94,13 +96,13 @@ func TestOrigin(t *testing.T) {
 
 func TestMaxClients(t *testing.T) {
 	s, base := testServer(t, Options{MaxClients: 2})
-	a := dial(t, wsURL(base, ""), nil)
-	expectHello(t, a)
-	expectHello(t, dial(t, wsURL(base, ""), nil))
+	a := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, a)
+	testsupport.ExpectHello(t, testsupport.Dial(t, wsURL(base, ""), nil))
 	dialErr(t, wsURL(base, ""), nil, 503, "busy: this server already has its maximum of 2 WebSocket clients (--max-clients)")
 	a.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, 2*time.Second, "a slot to free", func() bool { return clients(s) == 1 })
-	expectHello(t, dial(t, wsURL(base, ""), nil))
+	testsupport.WaitFor(t, 2*time.Second, "a slot to free", func() bool { return clients(s) == 1 })
+	testsupport.ExpectHello(t, testsupport.Dial(t, wsURL(base, ""), nil))
 	if got := s.Info().Counters["clients_refused_full_total"]; got != 1 {
 		t.Errorf("clients_refused_full_total = %v", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -20,10 +21,10 @@ const bigCount = 2000
 func slowSetup(t *testing.T, policy string) (*Server, *websocket.Conn, *atomic.Uint32, chan error) {
 	s, base := testServer(t, Options{History: time.Second, SlowClient: policy,
 		WriteTimeout: time.Minute, PingInterval: time.Minute})
-	fast := dial(t, wsURL(base, ""), nil)
-	expectHello(t, fast)
-	slow := dial(t, wsURL(base, ""), nil)
-	expectHello(t, slow)
+	fast := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, fast)
+	slow := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, slow)
 	var got atomic.Uint32
 	errc := make(chan error, 1)
 	go func() { // the fast client checks every seq arrives, in order
@@ -66,7 +67,7 @@ func publishPaced(t *testing.T, s *Server, n uint32, got *atomic.Uint32, errc ch
 			time.Sleep(50 * time.Microsecond)
 		}
 	}
-	waitFor(t, 10*time.Second, "fast client to get every frame", func() bool { return got.Load() == n })
+	testsupport.WaitFor(t, 10*time.Second, "fast client to get every frame", func() bool { return got.Load() == n })
 }
 
 // A client that stops reading never delays or drops frames for another;
@@ -125,15 +126,15 @@ func TestSlowClientClose(t *testing.T) {
 	if c := s.Info().Counters; c["slow_client_closes_total"] != 1 {
 		t.Fatalf("counters %v", c)
 	}
-	waitFor(t, 2*time.Second, "the closed client to leave", func() bool { return clients(s) == 1 })
+	testsupport.WaitFor(t, 2*time.Second, "the closed client to leave", func() bool { return clients(s) == 1 })
 }
 
 // A peer that stops answering pings is dropped within about two
 // intervals; the others stay.
 func TestPingDropsDeadPeer(t *testing.T) {
 	s, base := testServer(t, Options{PingInterval: 50 * time.Millisecond})
-	live := dial(t, wsURL(base, ""), nil)
-	expectHello(t, live)
+	live := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, live)
 	go func() { // keep reading so that pongs are answered
 		for {
 			if _, _, err := live.Read(context.Background()); err != nil {
@@ -141,9 +142,9 @@ func TestPingDropsDeadPeer(t *testing.T) {
 			}
 		}
 	}()
-	dead := dial(t, wsURL(base, ""), nil) // never reads: never answers a ping
+	dead := testsupport.Dial(t, wsURL(base, ""), nil) // never reads: never answers a ping
 	_ = dead
-	waitFor(t, 2*time.Second, "one client to remain", func() bool { return clients(s) == 1 })
+	testsupport.WaitFor(t, 2*time.Second, "one client to remain", func() bool { return clients(s) == 1 })
 	time.Sleep(150 * time.Millisecond) // three more intervals: the reader stays
 	if clients(s) != 1 || s.Info().Counters["client_ping_timeouts_total"] != 1 {
 		t.Fatalf("clients %d, counters %v", clients(s), s.Info().Counters)
@@ -156,12 +157,12 @@ func TestPingDropsDeadPeer(t *testing.T) {
 // nothing waits for it.
 func TestStalledClientDropped(t *testing.T) {
 	s, base := testServer(t, Options{History: time.Hour, WriteTimeout: 300 * time.Millisecond, PingInterval: 100 * time.Millisecond})
-	stalled := dial(t, wsURL(base, ""), nil)
-	expectHello(t, stalled)
+	stalled := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, stalled)
 	for seq := uint32(0); seq < 4000; seq++ { // 32 MB
 		s.Packet(counterPacket(t, seq, bigCount, tChans, frame.I16))
 	}
-	waitFor(t, 5*time.Second, "the stalled client to be dropped", func() bool { return clients(s) == 0 })
+	testsupport.WaitFor(t, 5*time.Second, "the stalled client to be dropped", func() bool { return clients(s) == 0 })
 	c := s.Info().Counters
 	if c["client_write_timeouts_total"]+c["client_ping_timeouts_total"] != 1 {
 		t.Fatalf("counters %v", c)
@@ -173,8 +174,8 @@ func TestStalledClientDropped(t *testing.T) {
 // control keeps its backlog out of the kernel's buffers.
 func TestSteadySlowReaderSkipped(t *testing.T) {
 	s, base := testServer(t, Options{History: 500 * time.Millisecond, PingInterval: time.Second})
-	c := dial(t, wsURL(base, ""), nil)
-	expectHello(t, c)
+	c := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, c)
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() { // 8 kB frames, 125 ms of samples each, sent 16 per 125 ms: 1 MB/s

@@ -30,7 +30,7 @@ func TestTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.CloseNow()
-	expectHello(t, c)
+	testsupport.ExpectHello(t, c)
 	publish(t, s, 0, 5)
 	expectFrames(t, c, 0, 5)
 
@@ -59,8 +59,8 @@ func TestSlowHeadersCutOff(t *testing.T) {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	live := dial(t, wsURL(base, ""), nil)
-	expectHello(t, live)
+	live := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, live)
 	slow, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
