@@ -54,6 +54,7 @@ the network, and back into a serial port on another machine.
 
   wsbridge serve    on the sensor machine: serial port -> WebSocket server + live page
   wsbridge sink     on the analysis machine: WebSocket -> a real or virtual serial port (for R)
+  wsbridge record   WebSocket -> WAV/CSV files with JSON sidecars (training sets)
   wsbridge sim      a simulated ESP32 on a virtual serial port
   wsbridge ports    list serial ports and spot ESP32 boards
 
@@ -67,7 +68,7 @@ Configuration: defaults < --config FILE < WSBRIDGE_* environment < flags.`,
 	pf.StringVar(&g.LogFormat, "log-format", "auto", "diagnostics format: auto (console on a terminal, JSON otherwise), console or json")
 	pf.StringVar(&g.Config, "config", "", "YAML file of settings; keys are this command's flag names (see configs/)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usagef("%v", err) })
-	root.AddCommand(newVersion(s), newHealth(s), newServe(g, s), newSink(g, s), newSim(g, s), newPorts(g, s))
+	root.AddCommand(newVersion(s), newHealth(s), newServe(g, s), newSink(g, s), newRecord(g, s), newSim(g, s), newPorts(g, s))
 	return root, g
 }
 
