@@ -129,7 +129,7 @@ func (s *segment) writeSidecar(now time.Time) error {
 	if s.sc.Rate > 0 {
 		s.sc.DurationS = float64(s.sc.Samples) / float64(s.sc.Rate)
 	}
-	s.sc.EndedAt = now.UTC().Format(time.RFC3339Nano)
+	s.sc.EndedAt = now.UTC().Format(timeFormat)
 	s.dirty = false
 	return writeSidecar(s.sidecar, &s.sc)
 }

@@ -28,20 +28,20 @@ type Sidecar struct {
 	Epoch      wsproto.Epoch     `json:"epoch"`
 	FirstSeq   *uint32           `json:"first_seq"` // nil until a frame is written
 	LastSeq    *uint32           `json:"last_seq"`
-	Frames     uint64            `json:"frames"`       // frames written
-	Samples    uint64            `json:"samples"`      // sample instants in the file, fills included
-	DurationS  float64           `json:"duration_s"`   // Samples / Rate
-	FirstTimeU uint64            `json:"first_t_us"`   // device time of the first sample, µs
-	LastTimeU  uint64            `json:"last_t_us"`    // device time of the last sample, µs
-	StartedAt  string            `json:"started_at"`   // wall clock (UTC) when the first frame arrived
-	EndedAt    string            `json:"ended_at"`     // wall clock when the file was closed (or last flushed)
-	StartedBy  string            `json:"started_by"`   // start, rotate, gap, restart, format
-	EndedBy    string            `json:"ended_by"`     // stop, rotate_duration, rotate_size, wav_limit, gap, restart, format; "" while open
-	OnGap      string            `json:"on_gap"`       // split, zero or keep
-	Gaps       []GapRecord       `json:"gaps"`         // every gap learnt while this file was open (or just before it)
-	Labels     map[string]string `json:"labels"`       // --label key=value
-	Recorder   string            `json:"recorder"`     // "wsbridge <version>"
-	Bytes      int64             `json:"bytes"`        // file size when the sidecar was written
+	Frames     uint64            `json:"frames"`     // frames written
+	Samples    uint64            `json:"samples"`    // sample instants in the file, fills included
+	DurationS  float64           `json:"duration_s"` // Samples / Rate
+	FirstTimeU uint64            `json:"first_t_us"` // device time of the first sample, µs
+	LastTimeU  uint64            `json:"last_t_us"`  // device time of the last sample, µs
+	StartedAt  string            `json:"started_at"` // wall clock (UTC) when the first frame arrived
+	EndedAt    string            `json:"ended_at"`   // wall clock when the file was closed (or last flushed)
+	StartedBy  string            `json:"started_by"` // start, rotate, gap, restart, format
+	EndedBy    string            `json:"ended_by"`   // stop, rotate_duration, rotate_size, wav_limit, gap, restart, format; "" while open
+	OnGap      string            `json:"on_gap"`     // split, zero or keep
+	Gaps       []GapRecord       `json:"gaps"`       // every gap learnt while this file was open (or just before it)
+	Labels     map[string]string `json:"labels"`     // --label key=value
+	Recorder   string            `json:"recorder"`   // "wsbridge <version>"
+	Bytes      int64             `json:"bytes"`      // file size when the sidecar was written
 }
 
 // GapRecord is one gap: frames From..To (inclusive) of Epoch that never
@@ -82,3 +82,7 @@ func writeSidecar(path string, s *Sidecar) error {
 	}
 	return err
 }
+
+// timeFormat is the sidecar's wall-clock format: UTC, fixed width (so the
+// strings sort), microseconds.
+const timeFormat = "2006-01-02T15:04:05.000000Z07:00"

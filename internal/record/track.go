@@ -335,7 +335,7 @@ func (t *track) open(sh shape, f *frame.Frame) error {
 	now := time.Now().UTC()
 	base := fmt.Sprintf("%s-%s-seq%d", t.name, now.Format("20060102T150405Z"), f.Seq)
 	sc := Sidecar{URL: t.url, Server: t.server, Channel: t.channel, Device: t.device, Epoch: t.epoch,
-		StartedAt: now.Format(time.RFC3339Nano), StartedBy: t.startedBy, OnGap: t.o.OnGap,
+		StartedAt: now.Format(timeFormat), StartedBy: t.startedBy, OnGap: t.o.OnGap,
 		Labels: t.o.labels, Recorder: recorderName(), Gaps: t.pending}
 	if sc.Gaps == nil {
 		sc.Gaps = []GapRecord{}

@@ -108,7 +108,6 @@ func (w *wavWriter) header() []byte {
 func (w *wavWriter) blockSize() int { return w.fm.channels * w.fm.bits / 8 }
 
 // size is the file's size once flushed.
-//
 func (w *wavWriter) size() int64 { return w.dataOff + 4 + w.data }
 
 // room is how many more sample instants fit in a WAV.

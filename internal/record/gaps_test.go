@@ -1,0 +1,171 @@
+package record
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// gapScript: frames 0..4, a history gap 5..7 announced by serve, frames
+// 8..9, frames 12..13 (10..11 missing without announcement), a restart
+// into epoch e2 at seq 0, frames 0..2.
+func gapScript(t *testing.T, n int, c *sconn) {
+	if n > 0 {
+		return // a reconnect: nothing more to say
+	}
+	c.hello(t, "e1", 0)
+	c.frames(t, 0, 4)
+	c.json(t, wsproto.Gap{Type: wsproto.TypeGap, From: 5, To: 7, Count: 3, Reason: wsproto.GapHistory, Epoch: "e1"})
+	c.frames(t, 8, 9)
+	c.frames(t, 12, 13)
+	c.json(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart, Seq: 0, Epoch: "e2", Reason: "device restarted"})
+	c.frames(t, 0, 2)
+}
+
+// want is one expected file: its sidecar's main fields, its gaps
+// ("FROM..TO reason@AT+FILLED"), and its samples as runs of the counter
+// (k..k+n) and fills (-n).
+type want struct {
+	epoch          string
+	first, last    uint32
+	startBy, endBy string
+	gaps           string
+	runs           []int // k0, n0, k1, n1, ...; k < 0: a fill of n
+}
+
+func gapString(gs []GapRecord) string {
+	var b []string
+	for _, g := range gs {
+		b = append(b, fmt.Sprintf("%d..%d %s %d@%d+%d", g.From, g.To, g.Reason, g.Frames, g.AtSample, g.Filled))
+	}
+	return strings.Join(b, ", ")
+}
+
+// TestGapsInSidecar: every gap (announced by serve, or seen in the
+// sequence numbers) and the restart are in the sidecars, with --on-gap
+// split, zero and keep, and the samples around them are exact.
+func TestGapsInSidecar(t *testing.T) {
+	e2 := want{"e2", 0, 2, "restart", "stop", "", []int{0, 30}}
+	cases := []struct {
+		onGap, format string
+		files         []want
+	}{
+		{GapSplit, FormatWAV, []want{
+			{"e1", 0, 4, "start", "gap", "5..7 history 3@50+0", []int{0, 50}},
+			{"e1", 8, 9, "gap", "gap", "10..11 sequence 2@20+0", []int{80, 20}},
+			{"e1", 12, 13, "gap", "restart", "", []int{120, 20}},
+			e2}},
+		{GapZero, FormatWAV, []want{
+			{"e1", 0, 13, "start", "restart", "5..7 history 3@50+30, 10..11 sequence 2@100+20",
+				[]int{0, 50, -1, 30, 80, 20, -1, 20, 120, 20}},
+			e2}},
+		{GapKeep, FormatWAV, []want{
+			{"e1", 0, 13, "start", "restart", "5..7 history 3@50+0, 10..11 sequence 2@70+0",
+				[]int{0, 50, 80, 20, 120, 20}},
+			e2}},
+		{GapZero, FormatCSV, []want{
+			{"e1", 0, 13, "start", "restart", "5..7 history 3@50+30, 10..11 sequence 2@100+20",
+				[]int{0, 50, -1, 30, 80, 20, -1, 20, 120, 20}},
+			e2}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.onGap+"-"+tc.format, func(t *testing.T) {
+			t.Parallel()
+			url := scriptServer(t, gapScript)
+			dir := t.TempDir()
+			r := startRecord(t, Options{URLs: []string{url}, Dir: dir, OnGap: tc.onGap, Format: tc.format,
+				Labels: []string{"speaker=ann", "word=yes"}})
+			waitFor(t, "the last frame", func() bool {
+				s := sidecars(t, dir)
+				return len(s) > 0 && s[len(s)-1].Epoch == "e2" && s[len(s)-1].Frames == 3
+			})
+			sum := r.stop(t)
+			got := sidecars(t, dir)
+			if len(got) != len(tc.files) {
+				t.Fatalf("%d files, want %d: %+v", len(got), len(tc.files), got)
+			}
+			for i, w := range tc.files {
+				s := got[i]
+				if s.Epoch != w.epoch || *s.FirstSeq != w.first || *s.LastSeq != w.last || s.StartedBy != w.startBy ||
+					s.EndedBy != w.endBy || gapString(s.Gaps) != w.gaps || !s.Complete {
+					t.Errorf("file %d: epoch %s seq %d..%d started_by %s ended_by %s gaps %q complete %v\n"+
+						"want epoch %s seq %d..%d started_by %s ended_by %s gaps %q complete true",
+						i, s.Epoch, *s.FirstSeq, *s.LastSeq, s.StartedBy, s.EndedBy, gapString(s.Gaps), s.Complete,
+						w.epoch, w.first, w.last, w.startBy, w.endBy, w.gaps)
+				}
+				if s.Labels["speaker"] != "ann" || s.Labels["word"] != "yes" || s.OnGap != tc.onGap ||
+					s.Device == nil || s.Device.Name != "t" || s.Channel != "mic" || s.Rate != testRate || s.Channels != 2 {
+					t.Errorf("file %d: sidecar %+v", i, s)
+				}
+				checkSamples(t, filepath.Join(dir, s.File), tc.format, w.runs, s.Samples)
+			}
+			st := sum.Streams[0]
+			if st.Gaps != 2 || st.LostFrames != 5 || st.Restarts != 1 || len(st.Files) != len(tc.files) {
+				t.Errorf("summary %+v", st)
+			}
+		})
+	}
+}
+
+// checkSamples checks a file's samples against runs (see want) and the
+// sidecar's sample count.
+func checkSamples(t *testing.T, path, format string, runs []int, samples uint64) {
+	t.Helper()
+	var rows []string // "k,-k" or "," for a fill
+	for i := 0; i < len(runs); i += 2 {
+		for j := range runs[i+1] {
+			if runs[i] < 0 {
+				rows = append(rows, ",")
+			} else {
+				k := runs[i] + j
+				rows = append(rows, fmt.Sprintf("%d,%d", k, -k))
+			}
+		}
+	}
+	var got []string
+	if format == FormatWAV {
+		w := readWAV(t, path)
+		if w.tag != 1 || w.channels != 2 || w.bits != 16 || w.rate != testRate {
+			t.Fatalf("%s: fmt %+v", path, w)
+		}
+		v := w.i16s()
+		for i := 0; i+1 < len(v); i += 2 {
+			if v[i] == 0 && v[i+1] == 0 && (len(got) >= len(rows) || rows[len(got)] == ",") {
+				got = append(got, ",")
+			} else {
+				got = append(got, fmt.Sprintf("%d,%d", v[i], v[i+1]))
+			}
+		}
+	} else {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		if lines[0] != "t_us,left,right" {
+			t.Fatalf("%s: header %q", path, lines[0])
+		}
+		for i, l := range lines[1:] {
+			tus, rest, _ := strings.Cut(l, ",")
+			k := i // the test stream's device time is k ms, fills included
+			if len(rows) > i && rows[i] != "," {
+				fmt.Sscan(strings.Split(rows[i], ",")[0], &k)
+			} else if i > 0 {
+				var prev int
+				fmt.Sscan(strings.Split(lines[i], ",")[0], &prev)
+				k = prev/1000 + 1
+			}
+			if tus != fmt.Sprint(k*1000) {
+				t.Fatalf("%s row %d: time %s, want %d", path, i, tus, k*1000)
+			}
+			got = append(got, rest)
+		}
+	}
+	if uint64(len(got)) != samples || strings.Join(got, " ") != strings.Join(rows, " ") {
+		t.Fatalf("%s: %d samples (sidecar %d)\n got %v\nwant %v", path, len(got), samples, got, rows)
+	}
+}
