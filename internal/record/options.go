@@ -3,7 +3,6 @@ package record
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/wsclient"
 )
 
 // File formats (--format).
@@ -98,31 +99,18 @@ func (o *Options) checkURLs() error {
 	}
 	seen := map[string]bool{}
 	for i, s := range o.URLs {
-		u, err := url.Parse(s)
+		u, err := wsclient.ParseURL(s, "/ws")
 		if err != nil {
-			return fmt.Errorf("--url %q: %v", s, err)
+			return err
 		}
-		switch u.Scheme {
-		case "ws", "wss":
-		case "http", "https":
-			u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
-		default:
-			return fmt.Errorf("--url %q: scheme must be ws:// or wss://", s)
-		}
-		if u.Host == "" {
-			return fmt.Errorf("--url %q: no host, e.g. ws://127.0.0.1:8080/ws", s)
-		}
-		if u.Path == "" || u.Path == "/" {
-			u.Path = "/ws"
-		}
-		if o.CACert != "" && u.Scheme != "wss" {
+		if o.CACert != "" && !strings.HasPrefix(u, "wss://") {
 			return fmt.Errorf("--ca-cert needs wss:// URLs, got %q", s)
 		}
-		if seen[u.String()] {
+		if seen[u] {
 			return fmt.Errorf("--url %q is given twice", s)
 		}
-		seen[u.String()] = true
-		o.URLs[i] = u.String()
+		seen[u] = true
+		o.URLs[i] = u
 	}
 	return nil
 }
@@ -205,14 +193,5 @@ func parseSize(s string) (int64, error) {
 	return int64(n * mult), nil
 }
 
-// safeURL is u with a token in the query hidden, for logs and sidecars.
-func safeURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || !u.Query().Has("token") {
-		return s
-	}
-	q := u.Query()
-	q.Set("token", "REDACTED")
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// safeURL is u without a token in its query, for logs and sidecars.
+func safeURL(u string) string { return wsclient.DisplayURL(u) }

@@ -91,6 +91,10 @@ func runStream(ctx context.Context, o *Options, rawURL string, names *nameSet) (
 			if !ok {
 				t.stop()
 				t.sum.Connections = c.connections.Load()
+				if t.err == nil && c.err != nil {
+					t.err = fmt.Errorf("%s: %w", t.url, c.err)
+					t.sum.Error = c.err.Error()
+				}
 				return t.sum, t.err
 			}
 			t.apply(&ev)
