@@ -37,11 +37,12 @@ wsbridge_parse <- function(lines, header = NULL, timestamps = FALSE) {
 # "header" (csv names: starts with a letter, no ':' as in plotter lines)
 # or "empty".
 line_kind <- function(x) {
+  c1 <- substr(x, 1L, 1L)
   k <- rep.int("data", length(x))
-  k[!nzchar(x)] <- "empty"
-  k[startsWith(x, "#")] <- "comment"
-  h <- k == "data" & grepl("^[A-Za-z_]", x, perl = TRUE) & !grepl(":", x, fixed = TRUE)
-  k[h] <- "header"
+  k[c1 == ""] <- "empty"
+  k[c1 == "#"] <- "comment"
+  a <- which(c1 %in% c(letters, LETTERS, "_"))
+  if (length(a) > 0L) k[a[!grepl(":", x[a], fixed = TRUE)]] <- "header"
   k
 }
 
@@ -54,10 +55,13 @@ strip_cr <- function(x) {
 }
 
 # parse_block parses lines into list(frame, header): the data frame (with
-# its events) and the column names in force at the end.
-parse_block <- function(lines, header = NULL, timestamps = FALSE) {
-  lines <- strip_cr(lines)
-  kind <- line_kind(lines)
+# its events) and the column names in force at the end. kind, when given,
+# is line_kind(lines) of lines already stripped of carriage returns.
+parse_block <- function(lines, header = NULL, timestamps = FALSE, kind = NULL) {
+  if (is.null(kind)) {
+    lines <- strip_cr(lines)
+    kind <- line_kind(lines)
+  }
   is_data <- kind == "data"
   rows <- cumsum(is_data)
   hdr <- which(kind == "header")

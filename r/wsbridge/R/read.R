@@ -40,9 +40,19 @@ wsbridge_read <- function(port, n_max = 10000, timeout = 5, timestamps = NULL, p
   if (!inherits(port, "wsbridge_port")) on.exit(close(p))
   deadline <- Sys.time() + timeout
   chunks <- vector("list", 64L)
+  kinds <- vector("list", 64L)
   k <- 0L
   got <- 0
   wait <- 0.0002
+  add <- function(x, kind) {
+    k <<- k + 1L
+    if (k > length(chunks)) {
+      length(chunks) <<- 2L * length(chunks)
+      length(kinds) <<- length(chunks)
+    }
+    chunks[[k]] <<- x
+    kinds[[k]] <<- kind
+  }
   repeat {
     want <- if (is.finite(n_max)) max(n_max - got, 0) else -1L
     x <- port_fetch(p, want)
@@ -50,23 +60,22 @@ wsbridge_read <- function(port, n_max = 10000, timeout = 5, timestamps = NULL, p
     if (length(x) > 0L) {
       p$last_data <- Sys.time()
       if (p$fresh) x <- skip_first(p, x)
-      cut <- block_end(x, got, n_max, keep_pending = p$owned || p$via == "serial")
+      x <- strip_cr(x)
+      kind <- line_kind(x)
+      cut <- block_end(kind, got, n_max, keep_pending = p$owned || p$via == "serial")
       if (cut < length(x)) {
         p$pending <- c(x[(cut + 1L):length(x)], p$pending)
         x <- x[seq_len(cut)]
+        kind <- kind[seq_len(cut)]
         full <- TRUE
       }
-      k <- k + 1L
-      if (k > length(chunks)) length(chunks) <- 2L * length(chunks)
-      chunks[[k]] <- x
-      got <- got + sum(line_kind(x) == "data")
+      add(x, kind)
+      got <- got + sum(kind == "data")
       wait <- 0.0002
     } else {
       moved <- quiet_check(p)
       if (!is.null(moved)) {
-        k <- k + 1L
-        if (k > length(chunks)) length(chunks) <- 2L * length(chunks)
-        chunks[[k]] <- moved
+        add(moved, "comment")
         full <- got > 0 # end this block where the old port ended
       }
     }
@@ -76,7 +85,9 @@ wsbridge_read <- function(port, n_max = 10000, timeout = 5, timestamps = NULL, p
       wait <- min(wait * 2, poll)
     }
   }
-  b <- parse_block(unlist(chunks[seq_len(k)], use.names = FALSE), p$header, p$timestamps)
+  s <- seq_len(k)
+  b <- parse_block(unlist(chunks[s], use.names = FALSE), p$header, p$timestamps,
+                   kind = unlist(kinds[s], use.names = FALSE))
   p$header <- b$header
   b$frame
 }
@@ -86,25 +97,24 @@ wsbridge_read <- function(port, n_max = 10000, timeout = 5, timestamps = NULL, p
 # another reader took. A header or '#' line first is complete.
 skip_first <- function(p, x) {
   p$fresh <- FALSE
-  if (line_kind(strip_cr(x[1L])) == "data") {
+  if (line_kind(sub("\r$", "", x[1L])) == "data") {
     x[1L] <- paste("# skipped", x[1L])
   }
   x
 }
 
-# block_end is how many of the new lines x belong to this block: the block
+# block_end is how many of the new lines (of kinds kind) belong to this block: the block
 # stops at n_max data rows, and before a header line that follows data
 # (the sink writes one when the channel count changes, and a restarted
 # sink writes its own), which then starts the next block. Lines past the
 # end go back to the port (only when keep_pending; a plain connection reads
 # at most n_max lines anyway).
-block_end <- function(x, got, n_max, keep_pending) {
+block_end <- function(kind, got, n_max, keep_pending) {
   if (!keep_pending) {
-    return(length(x))
+    return(length(kind))
   }
-  kind <- line_kind(x)
   rows <- got + cumsum(kind == "data")
-  cut <- length(x)
+  cut <- length(kind)
   over <- which(kind == "data" & rows > n_max)
   if (length(over) > 0L) cut <- over[1L] - 1L
   h <- which(kind == "header" & rows > 0)
