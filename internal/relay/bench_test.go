@@ -290,11 +290,13 @@ func BenchmarkEncoded(b *testing.B) {
 	for _, fm := range []string{FormatJSON, FormatCSV} {
 		b.Run(fm, func(b *testing.B) {
 			e := newFrameEntry(counterPacket(b, 7, 480, 2, frame.I16))
+			o := DefaultOptions()
+			h := newHub(&o, &stats{})
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				e.json.Store(nil)
 				e.csv.Store(nil)
-				e.encoded(fm)
+				h.encoded(e, fm)
 			}
 		})
 	}

@@ -174,7 +174,7 @@ func (c *client) writeBatch(pos uint64, batch []*entry) error {
 			}
 		}
 		msg, bin := c.render(e, pos+uint64(i))
-		if msg == nil {
+		if len(msg) == 0 { // skipped, or a CSV frame without samples
 			continue
 		}
 		if err := c.write(msg, bin); err != nil {
@@ -226,7 +226,7 @@ func (c *client) render(e *entry, p uint64) ([]byte, bool) {
 			return nil, false
 		}
 		c.next, c.hasFloor = e.key+1, false
-		return e.encoded(c.format)
+		return c.srv.hub.encoded(e, c.format)
 	case kindGap:
 		return c.renderGap(e)
 	case kindStatus:

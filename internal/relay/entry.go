@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
@@ -28,7 +29,8 @@ const (
 )
 
 // entry is one element of the history ring. It is immutable once
-// published, except for the lazily filled json and csv caches.
+// published, except for the lazily filled json and csv caches and their
+// accounting (extra).
 type entry struct {
 	kind   kind
 	replay bool          // sent to clients that resume from before it (frames, gaps, restarts)
@@ -40,6 +42,28 @@ type entry struct {
 	raw    []byte        // frames: the v1 packet; others: the JSON text message
 	json   atomic.Pointer[[]byte]
 	csv    atomic.Pointer[[]byte]
+	cost   int64        // memory the entry holds besides its renderings, bytes
+	extra  atomic.Int64 // memory of its renderings counted so far; -1 once evicted
+}
+
+// entrySize is the heap memory of an entry struct: its size rounded up to
+// the allocator's 16-byte classes.
+var entrySize = (int64(unsafe.Sizeof(entry{})) + 15) &^ 15
+
+// gapSize is the heap memory of a gap entry's wsproto.Gap.
+var gapSize = (int64(unsafe.Sizeof(wsproto.Gap{})) + 15) &^ 15
+
+// renderingOverhead is what a cached rendering costs besides its bytes:
+// the slice header the atomic pointer points to.
+const renderingOverhead = 24
+
+// withCost sets e.cost from what it holds and returns e.
+func (e *entry) withCost() *entry {
+	e.cost = entrySize + int64(cap(e.raw))
+	if e.gap != nil {
+		e.cost += gapSize
+	}
+	return e
 }
 
 // newFrameEntry copies p (valid only during the caller's call) into an
@@ -50,7 +74,7 @@ func newFrameEntry(p *frame.Packet) *entry {
 	if p.Frame.Rate > 0 {
 		e.dur = int64(p.Frame.Count) * 1e9 / int64(p.Frame.Rate)
 	}
-	return e
+	return e.withCost()
 }
 
 // newMessageEntry encodes msg as a JSON text entry.
@@ -59,7 +83,7 @@ func newMessageEntry(k kind, msg any, epoch wsproto.Epoch, key uint32, replay bo
 	if err != nil { // only plain structs are passed here
 		panic("relay: failed to encode message: " + err.Error())
 	}
-	return &entry{kind: k, replay: replay, epoch: epoch, key: key, raw: b}
+	return (&entry{kind: k, replay: replay, epoch: epoch, key: key, raw: b}).withCost()
 }
 
 // newGapEntry makes the entry for a device gap From..To.
@@ -67,22 +91,24 @@ func newGapEntry(from, to uint32, epoch wsproto.Epoch) *entry {
 	g := wsproto.Gap{Type: wsproto.TypeGap, From: from, To: to, Count: uint64(to-from) + 1, Reason: wsproto.GapDevice, Epoch: epoch}
 	e := newMessageEntry(kindGap, g, epoch, to, true)
 	e.gap = &g
-	return e
+	return e.withCost()
 }
 
-// encoded returns the message for format fm and whether it is binary.
-// JSON and CSV renderings are made on first request and cached; the
-// cache is safe for concurrent writers (at worst two encode the same
-// bytes and one copy wins).
-func (e *entry) encoded(fm string) ([]byte, bool) {
+// encoded returns the message entry e carries for format fm and whether
+// it is binary. JSON and CSV renderings are made on first request and
+// cached in the entry; the cache is safe for concurrent writers (at worst
+// two encode the same bytes and one copy wins). Each cached rendering
+// counts against --history-bytes while its entry is held. A CSV rendering
+// of a frame without samples is empty: there is nothing to send.
+func (h *hub) encoded(e *entry, fm string) ([]byte, bool) {
 	if e.kind != kindFrame {
 		return e.raw, false
 	}
 	switch fm {
 	case FormatJSON:
-		return e.cached(&e.json, func(dst []byte) []byte { return frame.AppendJSONEpoch(dst, &e.frame, e.epoch) }), false
+		return h.cached(e, &e.json, func(dst []byte) []byte { return frame.AppendJSONEpoch(dst, &e.frame, e.epoch) }), false
 	case FormatCSV:
-		return e.cached(&e.csv, func(dst []byte) []byte {
+		return h.cached(e, &e.csv, func(dst []byte) []byte {
 			return frame.Append(dst, frame.FormatCSV, &e.frame, &frame.TextOptions{})
 		}), false
 	}
@@ -92,7 +118,7 @@ func (e *entry) encoded(fm string) ([]byte, bool) {
 // cached returns *p, or renders it with appendTo: into a pooled scratch
 // buffer, kept in the entry as an exact-size copy. Appending to nil would
 // allocate once per doubling and leave the ring holding the spare capacity.
-func (e *entry) cached(p *atomic.Pointer[[]byte], appendTo func([]byte) []byte) []byte {
+func (h *hub) cached(e *entry, p *atomic.Pointer[[]byte], appendTo func([]byte) []byte) []byte {
 	if b := p.Load(); b != nil {
 		return *b
 	}
@@ -100,7 +126,9 @@ func (e *entry) cached(p *atomic.Pointer[[]byte], appendTo func([]byte) []byte) 
 	*sp = appendTo((*sp)[:0])
 	b := bytes.Clone(*sp)
 	renderPool.Put(sp)
-	p.CompareAndSwap(nil, &b)
+	if p.CompareAndSwap(nil, &b) {
+		h.addRendering(e, int64(cap(b))+renderingOverhead)
+	}
 	return *p.Load()
 }
 

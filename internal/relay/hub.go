@@ -25,6 +25,8 @@ type hub struct {
 	frames   int           // data frames held in the ring
 	wake     chan struct{} // closed and replaced when entries arrive and a writer waits
 	waiting  atomic.Bool   // a writer took wake (set under RLock, cleared under Lock)
+	size     atomic.Int64  // ring.size(), stored under Lock: read by writers without it
+	rendered atomic.Int64  // bytes of the JSON and CSV renderings cached in held entries
 	name     string        // the channel's name, in hello
 	seq      frame.SeqTracker
 	epoch    wsproto.Epoch // the current count: new at start and on each device restart
@@ -49,19 +51,54 @@ func (h *hub) pushLocked(e *entry) {
 		h.frames++
 		h.epochN++
 	}
-	for h.ring.len() > 1 && (h.ring.dur > h.maxDur || h.ring.bytes > h.maxBytes) {
-		if old := h.ring.at(h.ring.base); old.kind == kindFrame {
-			h.frames--
-			if old.epoch == h.epoch {
-				h.epochN--
-			}
-		}
-		h.ring.pop()
+	for h.ring.len() > 1 && (h.ring.dur > h.maxDur || h.overLocked()) {
+		h.popLocked()
 	}
+	h.size.Store(h.ring.size())
 	if h.waiting.Swap(false) {
 		close(h.wake)
 		h.wake = make(chan struct{})
 	}
+}
+
+// overLocked reports whether what the ring holds, renderings included,
+// is over --history-bytes.
+func (h *hub) overLocked() bool { return h.ring.size()+h.rendered.Load() > h.maxBytes }
+
+// popLocked evicts the oldest entry and stops counting its renderings.
+func (h *hub) popLocked() {
+	old := h.ring.pop()
+	h.rendered.Add(-old.extra.Swap(-1))
+	if old.kind == kindFrame {
+		h.frames--
+		if old.epoch == h.epoch {
+			h.epochN--
+		}
+	}
+}
+
+// addRendering counts n bytes of a rendering just cached in e, unless e
+// has left the ring (then it is garbage as soon as the writers holding it
+// let go), and trims the ring if that takes it over --history-bytes.
+func (h *hub) addRendering(e *entry, n int64) {
+	for {
+		v := e.extra.Load()
+		if v < 0 {
+			return
+		}
+		if e.extra.CompareAndSwap(v, v+n) {
+			break
+		}
+	}
+	if h.rendered.Add(n)+h.size.Load() <= h.maxBytes {
+		return
+	}
+	h.mu.Lock()
+	for h.ring.len() > 1 && h.overLocked() {
+		h.popLocked()
+	}
+	h.size.Store(h.ring.size())
+	h.mu.Unlock()
 }
 
 // publishFrame adds a data frame, with a device gap or restart marker
@@ -189,13 +226,13 @@ type snapshot struct {
 	SampleType string
 	Next       uint32
 	History    wsproto.History // of the current epoch
-	RingBytes  int64
+	RingBytes  int64 // memory the history holds, as --history-bytes counts it
 	Frames     int // data frames held, every epoch
 }
 
 func (h *hub) snapshotLocked() snapshot {
 	s := snapshot{Channel: h.name, Epoch: h.epoch, State: h.state, Reason: h.reason,
-		History: h.historyLocked(), RingBytes: h.ring.bytes, Frames: h.frames}
+		History: h.historyLocked(), RingBytes: h.ring.size() + h.rendered.Load(), Frames: h.frames}
 	if s.State == "" {
 		s.State = wsproto.StateDown
 	}

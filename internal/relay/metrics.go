@@ -33,7 +33,7 @@ func (s *Server) counters() []Counter {
 		c("device_gap_frames_total", "Frames lost between the device and serve.", st.deviceGapFrames.Load()),
 		c("device_restarts_total", "Times the device restarted its sequence numbers.", st.restarts.Load()),
 		g("history_frames", "Data frames held in the history ring.", float64(sn.Frames)),
-		g("history_bytes", "Bytes of packets held in the history ring.", float64(sn.RingBytes)),
+		g("history_bytes", "Memory the history holds as --history-bytes counts it: entries, packets, cached JSON and CSV renderings.", float64(sn.RingBytes)),
 		g("clients", "WebSocket clients connected.", float64(len(s.slots))),
 		c("clients_accepted_total", "WebSocket clients accepted.", st.accepted.Load()),
 		c("clients_refused_full_total", "WebSocket clients refused with 503 (--max-clients).", st.refusedFull.Load()),

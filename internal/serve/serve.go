@@ -67,6 +67,7 @@ func Run(ctx context.Context, o Options) error {
 			fmt.Fprintf(o.Out, "wsbridge serve: page %s/ stream %s\n", base, relay.WSURL(base))
 		}
 	}}
+	defer limitMemory(o.Relay.HistoryBytes, o.Log)()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var adapting sync.WaitGroup
