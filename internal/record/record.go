@@ -75,6 +75,7 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 func runStream(ctx context.Context, o *Options, rawURL string, names *nameSet) (StreamSummary, error) {
 	log := o.Log.With().Str("url", safeURL(rawURL)).Logger()
 	t := newTrack(o, rawURL, names, log)
+	t.sum.Files = []string{}
 	c, err := newConn(o, rawURL, log)
 	if err != nil {
 		return t.sum, err
@@ -92,7 +93,7 @@ func runStream(ctx context.Context, o *Options, rawURL string, names *nameSet) (
 				t.stop()
 				t.sum.Connections = c.connections.Load()
 				if t.err == nil && c.err != nil {
-					t.err = fmt.Errorf("%s: %w", t.url, c.err)
+					t.err = c.err // it names the URL
 					t.sum.Error = c.err.Error()
 				}
 				return t.sum, t.err
