@@ -3,6 +3,7 @@ package frame_test
 import (
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -129,4 +130,96 @@ func checkPacket(t *testing.T, p *frame.Packet, c *frametest.Case) {
 			t.Errorf("status %d text %q, want %d %q", p.Status, p.Text, want.Status, want.Text)
 		}
 	}
+}
+
+// TestFailingParse: Parse refuses every malformed packet with the error
+// the table names, and DecodeCOBS then Parse does the same from the
+// serial bytes (a COBS fault fails in DecodeCOBS).
+func TestFailingParse(t *testing.T) {
+	for _, c := range frametest.Failing {
+		t.Run(c.Name, func(t *testing.T) {
+			var p frame.Packet
+			if c.Hex != "" {
+				if err := frame.Parse(&p, c.Bytes()); !errors.Is(err, c.Err) {
+					t.Errorf("Parse: %v, want %v", err, c.Err)
+				}
+			}
+			s := c.SerialBytes()
+			pkt, err := frame.DecodeCOBS(nil, s[:len(s)-1])
+			if err == nil {
+				err = frame.Parse(&p, pkt)
+			}
+			if !errors.Is(err, c.Err) {
+				t.Errorf("from the serial bytes: %v, want %v", err, c.Err)
+			}
+		})
+	}
+}
+
+// TestFailingStream: the streaming decoder passes on no packet for a
+// malformed one, counts it (a CRC error, a malformed packet, an oversize
+// run or noise) and decodes the good packet that follows it.
+func TestFailingStream(t *testing.T) {
+	good := &frametest.Golden[1]
+	for _, c := range frametest.Failing {
+		t.Run(c.Name, func(t *testing.T) {
+			var got []frame.Packet
+			d := frame.NewDecoder(func(p *frame.Packet) { got = append(got, p.Clone()) })
+			s := c.SerialBytes()
+			d.Write(s)
+			d.Write(good.SerialBytes())
+			if len(got) != 1 {
+				t.Fatalf("decoded %d packets, want only the good one after the bad", len(got))
+			}
+			checkPacket(t, &got[0], good)
+			st := d.Stats()
+			want := frame.Stats{Bytes: uint64(len(s) + len(good.Serial)/2), Packets: 1, Frames: 1, NoiseBytes: uint64(len(s) - 1)}
+			switch {
+			case errors.Is(c.Err, frame.ErrCRC):
+				want.CRCErrors = 1
+			case errors.Is(c.Err, frame.ErrTooLarge):
+				want.Oversize = 1
+			case looksLikePacket(s):
+				want.Malformed = 1
+			}
+			if st != want {
+				t.Errorf("stats\n got %+v\nwant %+v", st, want)
+			}
+		})
+	}
+}
+
+// TestEncodersRefuse: what decoders refuse, the encoders will not build,
+// with the same error.
+func TestEncodersRefuse(t *testing.T) {
+	for _, c := range frametest.Failing {
+		if c.Refuse == nil {
+			continue
+		}
+		t.Run(c.Name, func(t *testing.T) {
+			var err error
+			switch p := c.Refuse; p.Type {
+			case frame.TypeData:
+				_, err = frame.AppendFrame(nil, &p.Frame)
+			case frame.TypeInfo:
+				_, err = frame.AppendInfo(nil, &p.Info)
+			case frame.TypeLog:
+				_, err = frame.AppendLog(nil, p.Text)
+			case frame.TypeReply:
+				_, err = frame.AppendReply(nil, p.Status, p.Text)
+			}
+			if !errors.Is(err, c.Err) {
+				t.Errorf("encoding %+v: %v, want %v", c.Refuse, err, c.Err)
+			}
+		})
+	}
+}
+
+// looksLikePacket: the serial bytes s decode (in part at least) to a v1
+// prefix of a known type, which the decoder counts as a malformed packet
+// rather than noise.
+func looksLikePacket(s []byte) bool {
+	pkt, _ := frame.DecodeCOBS(nil, s[:len(s)-1])
+	return len(pkt) >= frame.Overhead && pkt[0] == frame.Version &&
+		pkt[1] >= byte(frame.TypeData) && pkt[1] <= byte(frame.TypeReply)
 }

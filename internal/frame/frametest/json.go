@@ -1,0 +1,94 @@
+package frametest
+
+import (
+	"encoding/json"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+// JSONFile is where JSON's output is checked in, relative to this
+// package's directory, for decoders in other languages (the page's
+// JavaScript, the client examples). TestJSONIsCurrent keeps it in step.
+const JSONFile = "golden.json"
+
+// jsonGood is a good case as golden.json carries it.
+type jsonGood struct {
+	Name   string `json:"name"`
+	Hex    string `json:"hex"`
+	Serial string `json:"serial"`
+	Type   string `json:"type"` // data, info, log, reply
+
+	// data
+	Seq        *uint32   `json:"seq,omitempty"`
+	TimeUS     *uint64   `json:"t_dev_us,omitempty"`
+	Rate       uint32    `json:"rate,omitempty"`
+	Channels   uint8     `json:"channels,omitempty"`
+	SampleType string    `json:"sample_type,omitempty"`
+	Count      *uint16   `json:"count,omitempty"`
+	Values     []float64 `json:"values,omitempty"` // interleaved: instant 0's channels, then instant 1's, ...
+
+	// info
+	FrameSamples uint16          `json:"frame_samples,omitempty"`
+	Device       string          `json:"device,omitempty"`
+	Firmware     string          `json:"firmware,omitempty"`
+	ChannelInfo  []frame.Channel `json:"channel_info,omitempty"`
+
+	// log, reply
+	Text   *string `json:"text,omitempty"`
+	Status *uint8  `json:"status,omitempty"`
+}
+
+// jsonBad is a failing case as golden.json carries it.
+type jsonBad struct {
+	Name   string `json:"name"`
+	Layer  string `json:"layer"`
+	Hex    string `json:"hex,omitempty"`
+	Serial string `json:"serial"`
+	Error  string `json:"error"`
+}
+
+// JSON returns the golden tables (Golden and Failing) as the JSON file
+// that decoders outside Go read: {"good": [...], "bad": [...]}, each
+// case named, with its packet and serial bytes in hex; a good case also
+// has what it decodes to, a bad one its layer and error kind (Bad.Kind).
+func JSON() []byte {
+	doc := struct {
+		About string     `json:"about"`
+		Good  []jsonGood `json:"good"`
+		Bad   []jsonBad  `json:"bad"`
+	}{About: "wsbridge v1 packets that every decoder must agree on (docs/protocol.md). " +
+		"Generated from internal/frame/frametest by `go test ./internal/frame/frametest -update`; do not edit."}
+	for _, c := range Golden {
+		doc.Good = append(doc.Good, goodJSON(&c))
+	}
+	for _, b := range Failing {
+		doc.Bad = append(doc.Bad, jsonBad{Name: b.Name, Layer: b.Layer, Hex: b.Hex, Serial: b.Serial, Error: b.Kind()})
+	}
+	out, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	return append(out, '\n')
+}
+
+func goodJSON(c *Case) jsonGood {
+	p := &c.Packet
+	g := jsonGood{Name: c.Name, Hex: c.Hex, Serial: c.Serial, Type: p.Type.String()}
+	switch p.Type {
+	case frame.TypeData:
+		f := p.Frame
+		g.Seq, g.TimeUS, g.Count = &f.Seq, &f.TimeUS, &f.Count
+		g.Rate, g.Channels, g.SampleType, g.Values = f.Rate, f.Channels, f.SampleType.String(), c.Values
+	case frame.TypeInfo:
+		in := p.Info
+		g.Rate, g.Channels, g.SampleType, g.FrameSamples = in.Rate, in.Channels, in.SampleType.String(), in.FrameSamples
+		g.Device, g.Firmware, g.ChannelInfo = in.Name, in.Firmware, in.ChannelInfo
+	case frame.TypeLog:
+		text := string(p.Text)
+		g.Text = &text
+	case frame.TypeReply:
+		text, status := string(p.Text), p.Status
+		g.Text, g.Status = &text, &status
+	}
+	return g
+}
