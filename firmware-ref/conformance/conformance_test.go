@@ -27,15 +27,18 @@ func infoCmd(in *frame.DeviceInfo) string {
 	return s
 }
 
-// packetCmd is the host command for any golden packet.
+// packetCmd is the host command for any golden packet, or for a packet
+// to refuse (its Frame.Data given).
 func packetCmd(t *testing.T, c *frametest.Case) string {
 	p := &c.Packet
 	switch p.Type {
 	case frame.TypeData:
 		f := p.Frame
-		f.Data = make([]byte, f.PayloadSize())
-		for i, v := range c.Values {
-			f.PutFloat(i/int(f.Channels), i%int(f.Channels), v)
+		if f.Data == nil { // a golden case: its Values
+			f.Data = make([]byte, f.PayloadSize())
+			for i, v := range c.Values {
+				f.PutFloat(i/int(f.Channels), i%int(f.Channels), v)
+			}
 		}
 		return dataCmd(&f, 7)
 	case frame.TypeInfo:

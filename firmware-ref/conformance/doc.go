@@ -7,7 +7,10 @@
 // -O2) once per CRC-32C implementation (bitwise, 16-entry and 256-entry
 // table), drives it over stdin/stdout, and checks its output against the
 // golden table (internal/frame/frametest), the Go encoders, and the Go
-// streaming Decoder. Without gcc the tests skip and say so.
+// streaming Decoder; the C encoder must refuse the packets of the table's
+// failing cases that an encoder could be asked to build (unknown sample
+// type, payload size against the header, no channels, oversize, more
+// channel names than channels). Without gcc the tests skip and say so.
 //
 // Run: go test ./firmware-ref/...
 package conformance
