@@ -2,7 +2,9 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/mattn/go-isatty"
@@ -22,10 +24,14 @@ stream into a virtual serial port (--virtual PATH: a pty with a symlink at PATH)
 or a real one (--port /dev/ttyUSB1 --baud N), where R reads it as though the
 ESP32 were wired to this machine. It prints how to open the port from R.
 
-It reconnects forever (backoff 250ms doubling to 10s, with jitter) and resumes
-where it stopped, so a drop shorter than serve's --history loses nothing; every
-gap and every drop (output buffer full) is counted and logged with exact
-frame ranges. Lines written into the port are sent to serve as commands.
+It reconnects while the trouble can heal (backoff 250ms doubling to 10s, with
+jitter) and resumes where it stopped (?since=SEQ&epoch=E), so a drop shorter
+than serve's --history loses nothing; every gap, drop (output buffer full) and
+restart is counted, logged with exact frame ranges and, in csv and plain,
+written into the port as a '# gap ...' or '# restart ...' line in order with
+the data. A server that refuses the sink for good (bad token, untrusted
+certificate, wrong path, not wsbridge) ends it with exit code 4 unless
+--retry-forever. Lines written into the port are sent to serve as commands.
 
 Example:
   wsbridge sink --url ws://sensor:8080/ws --virtual /tmp/ttyESP --header`,
@@ -56,6 +62,9 @@ Example:
 	f.DurationVar(&o.Buffer, "buffer", o.Buffer, "output buffer, in duration of stream, for when the port is not read fast enough")
 	f.StringVar(&o.WhenFull, "when-full", o.WhenFull, "when the buffer is full: drop-oldest (keep recent data), drop-newest, or block (stop reading; serve's slow-client policy then applies)")
 	f.BoolVar(&o.RepliesToPort, "replies-to-port", false, "also write command replies into the port as lines starting with '#' (raw: reply packets); default: log only")
+	f.Var(&optBool{&o.GapLines}, "gap-lines", "write '# gap FROM..TO frames=N reason=R epoch=E' and '# restart epoch=E seq=S' lines into the port where data is missing: auto (on for csv and plain, off for plotter; raw never), true or false")
+	f.Lookup("gap-lines").NoOptDefVal = "true"
+	f.BoolVar(&o.RetryForever, "retry-forever", false, "keep retrying a server that refuses the sink for good (bad token, untrusted certificate, wrong path) instead of exiting with code 4")
 	f.DurationVar(&o.StatusInterval, "status-interval", o.StatusInterval, "log a status line this often when stderr is not a terminal (0: never)")
 	f.DurationVar(&o.PingInterval, "ping-interval", o.PingInterval, "ping serve this often; a silent server is dropped and redialled (0: off)")
 	f.BoolVar(&o.JSON, "json", false, "print the final summary as JSON")
@@ -79,6 +88,34 @@ func classifySink(err error) error {
 		return Classify(err, ErrUsage)
 	case errors.Is(err, sink.ErrOutput):
 		return Classify(err, ErrDevice)
+	case errors.Is(err, sink.ErrServer):
+		return Classify(err, ErrNetwork)
 	}
 	return err
 }
+
+// optBool is a flag that is true, false or auto (nil: the command
+// decides): --gap-lines, --gap-lines=false, --gap-lines=auto.
+type optBool struct{ p **bool }
+
+func (b *optBool) String() string {
+	if b.p == nil || *b.p == nil {
+		return "auto"
+	}
+	return strconv.FormatBool(**b.p)
+}
+
+func (b *optBool) Set(s string) error {
+	if s == "auto" {
+		*b.p = nil
+		return nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true, false or auto")
+	}
+	*b.p = &v
+	return nil
+}
+
+func (b *optBool) Type() string { return "auto|true|false" }

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"context"
 	"encoding/pem"
 	"errors"
 	"net"
@@ -10,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
+	"github.com/wsbridge/wsbridge/internal/wsclient"
 )
 
 func TestWSSWithCACertAndToken(t *testing.T) {
@@ -29,13 +34,33 @@ func TestWSSWithCACertAndToken(t *testing.T) {
 	}
 }
 
-func TestWrongTokenKeepsRetryingWithActionableLog(t *testing.T) {
+// TestWrongTokenEndsTheSinkOnceAndClearly: a token serve refuses will
+// never work: the sink says so once and Run ends with ErrServer (exit 4),
+// instead of retrying forever and logging "disconnected".
+func TestWrongTokenEndsTheSinkOnceAndClearly(t *testing.T) {
 	ts := newTServer(t, false)
 	ts.token = "right"
-	r := startSink(t, ts.url(), func(o *Options) { o.Token = "wrong" })
-	lines := r.log.WaitLogEntries(t, "disconnected from serve", 3, 5*time.Second)
-	if e, _ := lines[0]["error"].(string); !strings.Contains(e, "HTTP 401 bad token): check --token") {
-		t.Errorf("error = %q, want it to say HTTP 401 and --token", e)
+	o := DefaultOptions()
+	o.URL, o.Token, o.Virtual = ts.url(), "wr0ngT0ken", filepath.Join(t.TempDir(), "tty")
+	var log testsupport.SyncBuffer
+	o.Log = zerolog.New(&log)
+	done := make(chan error, 1)
+	go func() { done <- Run(context.Background(), o) }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sink kept retrying a token serve refuses")
+	}
+	if !errors.Is(err, ErrServer) || !errors.Is(err, wsclient.ErrUnauthorized) ||
+		!strings.Contains(err.Error(), "HTTP 401 Unauthorized: bad token): the token is missing or wrong: check --token") {
+		t.Errorf("Run = %v, want ErrServer naming HTTP 401 and --token", err)
+	}
+	if l := log.String(); strings.Contains(l, "disconnected") || strings.Contains(l, "wr0ngT0ken") {
+		t.Errorf("log says disconnected, or prints the token:\n%s", l)
+	}
+	if len(log.LogEntries("sink stopped")) != 1 {
+		t.Errorf("no stop line:\n%s", log.String())
 	}
 }
 
@@ -51,29 +76,10 @@ func TestDeadServerDetectedByPing(t *testing.T) {
 	if got := c2.req.URL.Query().Get("since"); got != "1" {
 		t.Errorf("since = %q, want 1", got)
 	}
-	if len(r.log.LogEntries("does not answer pings")) != 1 {
+	if len(r.log.LogEntries("stopped answering pings")) != 1 {
 		t.Errorf("no log line about pings:\n%s", r.log.String())
 	}
 	t.Logf("redialled after %s", time.Since(start))
-}
-
-func TestBackoffDoublesWithJitterToCapAndResets(t *testing.T) {
-	b := backoff{min: 250 * time.Millisecond, max: 10 * time.Second, rnd: func() float64 { return 0.999999 }}
-	var got []time.Duration
-	for range 8 {
-		got = append(got, b.next().Round(time.Millisecond))
-	}
-	want := []time.Duration{250, 500, 1000, 2000, 4000, 8000, 10000, 10000}
-	for i := range want {
-		if got[i] != want[i]*time.Millisecond {
-			t.Fatalf("delays %v, want %v ms (upper jitter)", got, want)
-		}
-	}
-	b.rnd = func() float64 { return 0 }
-	b.reset()
-	if d := b.next(); d != 125*time.Millisecond {
-		t.Errorf("after reset with lowest jitter: %s, want 125ms", d)
-	}
 }
 
 func TestBudgetMessage(t *testing.T) {
@@ -130,9 +136,9 @@ func TestTokenInURLNeverPrinted(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	r := startSink(t, "ws://"+addr+"/ws?token=hunter2", nil)
-	r.log.WaitLogEntries(t, "disconnected from serve", 1, 5*time.Second)
+	r.log.WaitLogEntries(t, "cannot connect", 1, 5*time.Second)
 	r.stop(t)
-	if all := r.out.String() + r.log.String(); strings.Contains(all, "hunter2") || !strings.Contains(all, "token=REDACTED") {
-		t.Errorf("token printed or not redacted:\n%s", all)
+	if all := r.out.String() + r.log.String(); strings.Contains(all, "hunter2") || strings.Contains(all, "REDACTED") {
+		t.Errorf("token printed, or a REDACTED placeholder someone might copy:\n%s", all)
 	}
 }

@@ -7,10 +7,11 @@ import (
 	"time"
 )
 
-// SeqRange is an inclusive range of frame sequence numbers.
+// SeqRange is an inclusive range of frame sequence numbers of one epoch.
 type SeqRange struct {
-	From uint32 `json:"from"`
-	To   uint32 `json:"to"`
+	From  uint32 `json:"from"`
+	To    uint32 `json:"to"`
+	Epoch string `json:"epoch,omitempty"` // "" when the server sent none
 }
 
 func (r SeqRange) String() string {
@@ -27,7 +28,8 @@ const maxRanges = 32
 // with less than the quiet time between them.
 type dropReport struct {
 	Frames, Samples uint64
-	Ranges          []SeqRange // merged, at most maxRanges
+	Ranges          []SeqRange // sorted and merged, at most maxRanges
+	epochs          []string   // the epochs of Ranges, in order of appearance
 	MoreRanges      int        // ranges not listed
 	T0, T1          uint64     // device time of the first and last dropped sample, µs
 	Start, End      time.Time
@@ -70,13 +72,27 @@ func (in *incident) add(c *chunk, now time.Time) {
 	r.Frames++
 	r.Samples += c.samples
 	r.T1, r.End, in.last = c.t1, now, now
-	if n := len(r.Ranges); n > 0 && r.Ranges[n-1].To+1 == c.seq {
+	n := len(r.Ranges)
+	switch {
+	case n > 0 && r.Ranges[n-1].To+1 == c.seq && r.Ranges[n-1].Epoch == c.epoch: // the usual case
 		r.Ranges[n-1].To = c.seq
-	} else if n < maxRanges {
-		r.Ranges = append(r.Ranges, SeqRange{c.seq, c.seq})
-	} else {
+	case n < maxRanges:
+		r.Ranges = mergeRange(r.Ranges, SeqRange{c.seq, c.seq, c.epoch}, r.epochOrder)
+	default:
 		r.MoreRanges++
 	}
+}
+
+// epochOrder is e's place among the epochs of this report, in the order
+// they appeared.
+func (r *dropReport) epochOrder(e string) int {
+	for i, x := range r.epochs {
+		if x == e {
+			return i
+		}
+	}
+	r.epochs = append(r.epochs, e)
+	return len(r.epochs) - 1
 }
 
 // report returns the current incident once when it starts, and again when

@@ -3,13 +3,13 @@ package sink
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsclient"
 )
 
 // Output formats written to the port.
@@ -49,6 +49,13 @@ type Options struct {
 	Buffer        time.Duration // --buffer: output queue, in duration of stream
 	WhenFull      string        // --when-full drop-oldest|drop-newest|block
 	RepliesToPort bool          // --replies-to-port: replies also as '#' lines (raw: reply packets)
+	// GapLines (--gap-lines) writes "# gap ..." and "# restart ..." lines
+	// into the port in order with the data; nil: on for csv and plain,
+	// off for plotter; raw never has them (its frames carry their seq).
+	GapLines *bool
+	// RetryForever (--retry-forever) keeps retrying a server that refuses
+	// the sink for good (bad token, untrusted certificate, wrong path).
+	RetryForever bool
 
 	StatusInterval time.Duration // --status-interval: a log line every so often (0: none)
 	PingInterval   time.Duration // --ping-interval: keepalive; a dead server is detected within 2x this
@@ -60,14 +67,20 @@ type Options struct {
 
 	// BackoffMin and BackoffMax bound the reconnect delay (defaults 250ms, 10s).
 	BackoffMin, BackoffMax time.Duration
-	// MaxBufferBytes caps the output queue in bytes whatever --buffer says (default 64 MiB).
+	// MaxBufferBytes caps the memory the output queue holds whatever
+	// --buffer says (default 64 MiB): each chunk's buffer and bookkeeping.
 	MaxBufferBytes int
+	// MaxBufferEntries caps the chunks queued (default 65536): frames of
+	// 0 samples last 0 s and render to nothing, so time and bytes alone
+	// would not bound them.
+	MaxBufferEntries int
 	// FlushTimeout bounds the final flush on shutdown (default 2s).
 	FlushTimeout time.Duration
 	// Ready, if set, is called once the output port exists (tests use it).
 	Ready func(PortInfo)
 
 	onSink func(*Sink) // tests: the running sink
+	paused func() bool // the producer waits for room: pings pause (set by newSink)
 }
 
 // DefaultOptions returns the defaults the command line starts from.
@@ -76,7 +89,7 @@ func DefaultOptions() Options {
 		Baud: 921600, Format: FormatCSV, LineEnding: "lf", Decimate: 1, Buffer: 5 * time.Second,
 		WhenFull: DropOldest, StatusInterval: 10 * time.Second, PingInterval: 5 * time.Second,
 		BackoffMin: 250 * time.Millisecond, BackoffMax: 10 * time.Second,
-		MaxBufferBytes: 64 << 20, FlushTimeout: 2 * time.Second,
+		MaxBufferBytes: 64 << 20, MaxBufferEntries: 1 << 16, FlushTimeout: 2 * time.Second,
 	}
 }
 
@@ -87,6 +100,7 @@ func (o *Options) Validate() error {
 	fill(&o.Baud, d.Baud)
 	fill(&o.Decimate, d.Decimate)
 	fill(&o.MaxBufferBytes, d.MaxBufferBytes)
+	fill(&o.MaxBufferEntries, d.MaxBufferEntries)
 	fill(&o.BackoffMin, d.BackoffMin)
 	fill(&o.BackoffMax, d.BackoffMax)
 	fill(&o.FlushTimeout, d.FlushTimeout)
@@ -113,30 +127,14 @@ func fill[T comparable](v *T, def T) {
 }
 
 func (o *Options) checkURL() error {
-	if o.URL == "" {
-		return fmt.Errorf("--url is required, e.g. --url ws://sensor-host:8080/ws")
-	}
-	u, err := url.Parse(o.URL)
+	u, err := wsclient.ParseURL(o.URL, "/ws")
 	if err != nil {
-		return fmt.Errorf("--url %q: %v", o.URL, err)
+		return err
 	}
-	switch u.Scheme {
-	case "ws", "wss":
-	case "http", "https":
-		u.Scheme = strings.Replace(u.Scheme, "http", "ws", 1)
-	default:
-		return fmt.Errorf("--url %q: scheme must be ws:// or wss://", o.URL)
-	}
-	if u.Host == "" {
-		return fmt.Errorf("--url %q: no host, e.g. ws://127.0.0.1:8080/ws", o.URL)
-	}
-	if u.Path == "" || u.Path == "/" {
-		u.Path = "/ws"
-	}
-	if o.CACert != "" && u.Scheme != "wss" {
+	if o.CACert != "" && !strings.HasPrefix(u, "wss://") {
 		return fmt.Errorf("--ca-cert needs a wss:// --url")
 	}
-	o.URL = u.String()
+	o.URL = u
 	return nil
 }
 
@@ -172,7 +170,18 @@ func (o *Options) checkFormat() error {
 	if o.Header && o.Format != FormatCSV {
 		return fmt.Errorf("--header applies to --format csv")
 	}
+	if o.Format == FormatRaw && o.GapLines != nil && *o.GapLines {
+		return fmt.Errorf("--gap-lines applies to text formats: in --format raw every frame carries its sequence number")
+	}
 	return nil
+}
+
+// gapLines reports whether gap and restart lines go into the port.
+func (o *Options) gapLines() bool {
+	if o.GapLines != nil {
+		return *o.GapLines && o.Format != FormatRaw
+	}
+	return o.Format == FormatCSV || o.Format == FormatPlain
 }
 
 func (o *Options) checkBuffer() error {
@@ -190,16 +199,18 @@ func (o *Options) checkBuffer() error {
 	return nil
 }
 
-// safeURL is --url with a token in the query hidden, for logs and output.
-func (o *Options) safeURL() string {
-	u, err := url.Parse(o.URL)
-	if err != nil || !u.Query().Has("token") {
-		return o.URL
+// shownURL is --url as printed: without a token.
+func (o *Options) shownURL() string { return wsclient.DisplayURL(o.URL) }
+
+// clientOptions configure the WebSocket client.
+func (o *Options) clientOptions() wsclient.Options {
+	ping := o.PingInterval
+	if ping == 0 {
+		ping = -1 // off
 	}
-	q := u.Query()
-	q.Set("token", "REDACTED")
-	u.RawQuery = q.Encode()
-	return u.String()
+	return wsclient.Options{URL: o.URL, Token: o.Token, CACert: o.CACert, Format: "binary",
+		PingInterval: ping, BackoffMin: o.BackoffMin, BackoffMax: o.BackoffMax, RetryForever: o.RetryForever,
+		Paused: o.paused, Log: o.Log}
 }
 
 // textOptions are the frame renderer's options for o.

@@ -34,7 +34,7 @@ func openOutput(o *Options) (outPort, PortInfo, error) {
 	if o.Virtual != "" {
 		p, err := vport.Create(o.Virtual)
 		if err != nil {
-			return nil, PortInfo{}, fmt.Errorf("%w: failed to create virtual port %s: %w", ErrOutput, o.Virtual, err)
+			return nil, PortInfo{}, fmt.Errorf("%w: %w", ErrOutput, virtualError(o.Virtual, err))
 		}
 		if err := shareWithGroup(p.Name(), o.VirtualGroup); err != nil {
 			p.Close()
@@ -42,11 +42,30 @@ func openOutput(o *Options) (outPort, PortInfo, error) {
 		}
 		return p, PortInfo{Name: p.Name(), Link: p.Link(), Virtual: true, Baud: o.Baud}, nil
 	}
-	p, err := serial.Open(o.Port, &serial.Mode{BaudRate: o.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	p, err := openReal(o.Port, &serial.Mode{BaudRate: o.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
 	if err != nil {
 		return nil, PortInfo{}, fmt.Errorf("%w: %w", ErrOutput, serialError(o.Port, err))
 	}
 	return p, PortInfo{Name: o.Port, Baud: o.Baud}, nil
+}
+
+// virtualError says what to do when --virtual cannot be created, naming
+// the flag.
+func virtualError(path string, err error) error {
+	var inUse *vport.InUseError
+	switch {
+	case errors.As(err, &inUse):
+		who := "another wsbridge sink or sim"
+		if inUse.Pid > 0 {
+			who += fmt.Sprintf(" (pid %d)", inUse.Pid)
+		}
+		return fmt.Errorf("--virtual %s is in use by %s: stop it first, or choose another --virtual path: %w", path, who, vport.ErrInUse)
+	case errors.Is(err, vport.ErrNotSymlink):
+		return fmt.Errorf("--virtual %s: %s exists and is not a symlink (a file there is never overwritten): remove it or choose another --virtual path: %w", path, path, vport.ErrNotSymlink)
+	case errors.Is(err, vport.ErrUnsupported):
+		return fmt.Errorf("--virtual: %w", err)
+	}
+	return fmt.Errorf("failed to create virtual port %s: %w", path, err)
 }
 
 // shareWithGroup gives group read and write access to the pty at name, so
@@ -93,7 +112,7 @@ func howToOpen(pi PortInfo, o *Options) string {
 	mode := fmt.Sprintf("%d,n,8,1", pi.Baud)
 	if pi.Virtual {
 		rel := strings.TrimPrefix(pi.Name, "/dev/")
-		fmt.Fprintf(&b, "wsbridge sink: writing %s from %s to virtual serial port %s", o.Format, o.safeURL(), pi.Name)
+		fmt.Fprintf(&b, "wsbridge sink: writing %s from %s to virtual serial port %s", o.Format, o.shownURL(), pi.Name)
 		if pi.Link != "" {
 			fmt.Fprintf(&b, " (link %s)", pi.Link)
 		}
@@ -106,7 +125,7 @@ func howToOpen(pi PortInfo, o *Options) string {
 		fmt.Fprintf(&b, "or the helper: source(\"examples/r/wsbridge.R\"); d <- wsbridge_read(%q, n_max = 10000)\n", linkOr(pi))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "wsbridge sink: writing %s from %s to serial port %s at %s\n\n", o.Format, o.safeURL(), pi.Name, mode)
+	fmt.Fprintf(&b, "wsbridge sink: writing %s from %s to serial port %s at %s\n\n", o.Format, o.shownURL(), pi.Name, mode)
 	fmt.Fprintf(&b, "Wire it null-modem to the port R opens (say ttyUSB0 on the R machine), then in R:\n")
 	fmt.Fprintf(&b, "  con <- serial::serialConnection(port = \"ttyUSB0\", mode = %q, translation = \"binary\")\n", mode)
 	fmt.Fprintf(&b, "  open(con); x <- serial::read.serialConnection(con, n = 4096)\n")

@@ -33,7 +33,7 @@ func TestQueueWhenFull(t *testing.T) {
 		{DropNewest, "H;0;1;2;3;4;5;6;7;8;9;", "10..9999"},
 	} {
 		t.Run(tc.policy, func(t *testing.T) {
-			q := newQueue(10*time.Millisecond, 1<<20, tc.policy)
+			q := newQueue(10*time.Millisecond, 1<<20, 1<<16, tc.policy)
 			ctx := context.Background()
 			q.push(ctx, stickyChunk("H;"))
 			for seq := range uint32(10000) { // 1 ms each: 10 fit, 9990 are dropped
@@ -60,7 +60,7 @@ func TestQueueWhenFull(t *testing.T) {
 // each), so the default 5 s buffer holds about 20800 frames behind a
 // sticky csv header.
 func BenchmarkQueueDropOldest(b *testing.B) {
-	q := newQueue(5*time.Second, 64<<20, DropOldest)
+	q := newQueue(5*time.Second, 64<<20, 1<<16, DropOldest)
 	ctx := context.Background()
 	q.push(ctx, stickyChunk("t,ch0\n"))
 	data := make([]byte, 64)

@@ -1,8 +1,10 @@
 package sink
 
 import (
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
@@ -88,48 +90,69 @@ func (r *renderer) headerChunk(channels int) *chunk {
 	return c
 }
 
+// maxReplyLine is the longest reply text written as a '#' line; the
+// device's own text lines are at most frame.MaxLineSize too.
+const maxReplyLine = frame.MaxLineSize
+
+// maxReplyPacket is the longest reply text a v1 reply packet carries.
+const maxReplyPacket = frame.MaxBodySize - 1
+
 // replyChunk is a device reply (or server error) for the port: a line
-// starting with '#' in text formats, a v1 reply packet in raw.
-func (r *renderer) replyChunk(ok bool, text string) *chunk {
-	c := newChunk()
+// starting with '#' in text formats, a v1 reply packet in raw. A text too
+// long for either is cut, ending with a marker that says how long it was;
+// cut reports that.
+func (r *renderer) replyChunk(ok bool, text string) (c *chunk, cut bool) {
+	c = newChunk()
 	if r.format == FormatRaw {
+		text, cut = truncate(text, maxReplyPacket)
 		status := uint8(frame.ReplyOK)
 		if !ok {
 			status = frame.ReplyError
 		}
-		pkt, _ := frame.AppendReply(nil, status, []byte(text))
+		pkt, _ := frame.AppendReply(nil, status, []byte(text)) // fits: truncated to the body size
 		c.data = frame.AppendSerial(c.data, pkt)
-		return c
+		return c, cut
 	}
 	word := "# ok "
 	if !ok {
 		word = "# err "
 	}
-	c.data = append(append(c.data, word...), strings.NewReplacer("\r", " ", "\n", " ").Replace(text)...)
-	if r.topt.CRLF {
-		c.data = append(c.data, '\r')
+	text, cut = truncate(strings.NewReplacer("\r", " ", "\n", " ").Replace(text), maxReplyLine-len(word)-2)
+	c.data = lineEnd(append(append(c.data, word...), text...), r.topt.CRLF)
+	return c, cut
+}
+
+// truncate cuts s to at most n bytes on a UTF-8 boundary, ending with
+// " [truncated: N bytes]" when it was longer.
+func truncate(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
 	}
-	c.data = append(c.data, '\n')
-	return c
+	marker := fmt.Sprintf(" [truncated: %d bytes]", len(s))
+	cut := n - len(marker)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + marker, true
 }
 
 // infoChunk is a v1 device info packet for raw output, rebuilt from serve's
-// description of the device; nil if it cannot be encoded.
-func (r *renderer) infoChunk(d *wsproto.Device) *chunk {
-	if r.format != FormatRaw || d == nil {
-		return nil
-	}
+// description of the device; an error says why it cannot be.
+func (r *renderer) infoChunk(d *wsproto.Device) (*chunk, error) {
 	st, err := frame.ParseSampleType(d.SampleType)
-	if err != nil || d.Channels < 1 || d.Channels > 255 {
-		return nil
+	if err != nil {
+		return nil, fmt.Errorf("sample type %q: %w", d.SampleType, err)
+	}
+	if d.Channels < 1 || d.Channels > 255 || d.FrameSamples < 0 || d.FrameSamples > 0xFFFF {
+		return nil, fmt.Errorf("%d channels, %d frame samples: out of the v1 range", d.Channels, d.FrameSamples)
 	}
 	info := frame.DeviceInfo{Rate: d.Rate, Channels: uint8(d.Channels), SampleType: st,
 		FrameSamples: uint16(d.FrameSamples), Name: d.Name, Firmware: d.Firmware, ChannelInfo: d.ChannelInfo}
 	pkt, err := frame.AppendInfo(nil, &info)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	c := newChunk()
 	c.data = frame.AppendSerial(c.data, pkt)
-	return c
+	return c, nil
 }

@@ -179,7 +179,7 @@ func TestGapsCountedOnceWithExactRanges(t *testing.T) {
 	c.frames(t, 45, 49)
 	readUntil(t, rd, 5*time.Second, lineCount(30*testSamples))
 	sum := r.stop(t)
-	want := []GapRange{{10, 19, 10, "history"}, {30, 34, 5, "sequence"}, {40, 41, 2, "sequence"}, {42, 44, 3, "slow_client"}}
+	want := []GapRange{{10, 19, 10, "history", ""}, {30, 34, 5, "network", ""}, {40, 41, 2, "network", ""}, {42, 44, 3, "slow_client", ""}}
 	if fmt.Sprint(sum.GapRanges) != fmt.Sprint(want) || sum.Gaps != 4 || sum.LostFrames != 20 {
 		t.Errorf("gaps = %v (%d, lost %d), want %v (4, lost 20)", sum.GapRanges, sum.Gaps, sum.LostFrames, want)
 	}
@@ -198,7 +198,7 @@ func TestDeviceRestartIsNotDuplicates(t *testing.T) {
 	c.sendJSON(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart, Seq: 3})
 	c.frames(t, 3, 12)
 	got := readUntil(t, rd, 5*time.Second, lineCount(110*testSamples))
-	if want := wantCSV(0, 99) + wantCSV(3, 12); string(got) != want {
+	if want := wantCSV(0, 99) + "# restart seq=3\n" + wantCSV(3, 12); string(got) != want {
 		t.Fatalf("output: %s", firstDiff(got, []byte(want)))
 	}
 	sum := r.stop(t)
@@ -262,12 +262,22 @@ func TestRepliesOnlyLoggedByDefault(t *testing.T) {
 }
 
 // seqsOf returns the frame seqs present in csv output of the test
-// stream, checking each frame is complete and in order.
+// stream, checking each frame is complete and in order, and that every
+// hole between two frames is announced, right there, by gap lines that
+// cover it exactly (--gap-lines, on for csv).
 func seqsOf(t *testing.T, csv []byte) []uint32 {
 	t.Helper()
 	var seqs []uint32
+	var announced []SeqRange // gap lines since the last frame
 	lines := strings.Split(strings.TrimSuffix(string(csv), "\n"), "\n")
-	for i := 0; i < len(lines); i += testSamples {
+	for i := 0; i < len(lines); {
+		if strings.HasPrefix(lines[i], "#") {
+			if g, ok := parseGapLine(lines[i]); ok {
+				announced = append(announced, g)
+			}
+			i++
+			continue
+		}
 		k, err := strconv.Atoi(strings.SplitN(lines[i], ",", 2)[0])
 		if err != nil || k%testSamples != 0 || i+testSamples > len(lines) {
 			t.Fatalf("line %d %q is not the start of a whole frame", i, lines[i])
@@ -279,9 +289,41 @@ func seqsOf(t *testing.T, csv []byte) []uint32 {
 		if n := len(seqs); n > 0 && s <= seqs[n-1] {
 			t.Fatalf("frame %d after %d: out of order or duplicate", s, seqs[n-1])
 		}
+		if n := len(seqs); n > 0 {
+			checkAnnounced(t, seqs[n-1], s, announced)
+		}
+		announced = announced[:0]
 		seqs = append(seqs, s)
+		i += testSamples
 	}
 	return seqs
+}
+
+// checkAnnounced requires the gap lines between frames prev and next to
+// cover prev+1..next-1 exactly, in order.
+func checkAnnounced(t *testing.T, prev, next uint32, lines []SeqRange) {
+	t.Helper()
+	want := prev + 1
+	for _, g := range lines {
+		if g.From != want {
+			t.Fatalf("between frames %d and %d: gap line %d..%d, want one from %d", prev, next, g.From, g.To, want)
+		}
+		want = g.To + 1
+	}
+	if want != next {
+		t.Fatalf("frames %d..%d are missing between frames %d and %d without a gap line (lines: %v)", want, next-1, prev, next, lines)
+	}
+}
+
+// parseGapLine reads "# gap FROM..TO frames=N reason=R ...".
+func parseGapLine(l string) (SeqRange, bool) {
+	var g SeqRange
+	var frames int
+	var reason string
+	if _, err := fmt.Sscanf(l, "# gap %d..%d frames=%d reason=%s", &g.From, &g.To, &frames, &reason); err != nil {
+		return g, false
+	}
+	return g, frames == int(g.To-g.From)+1
 }
 
 // missing lists the ranges of 0..n-1 not in seqs.
@@ -290,7 +332,7 @@ func missing(seqs []uint32, n uint32) []SeqRange {
 	next := uint32(0)
 	for _, s := range append(seqs, n) {
 		if s > next {
-			out = append(out, SeqRange{next, s - 1})
+			out = append(out, SeqRange{From: next, To: s - 1})
 		}
 		next = s + 1
 	}

@@ -12,12 +12,13 @@ const maxListed = 100
 // GapRange is a run of frames the sink never received, with the reason:
 // history (a resume older than serve's history), slow_client (serve skipped
 // this client ahead), device (lost between the device and serve) or
-// sequence (missing from the sequence numbers without announcement).
+// network (missing from the sequence numbers without an announcement).
 type GapRange struct {
 	From   uint32 `json:"from"`
 	To     uint32 `json:"to"`
 	Count  uint64 `json:"count"`
 	Reason string `json:"reason"`
+	Epoch  string `json:"epoch,omitempty"`
 }
 
 // Summary is what Run prints at exit and what the status line shows.
@@ -43,7 +44,18 @@ type Summary struct {
 	Commands       uint64        `json:"commands"`
 	Replies        uint64        `json:"replies"`
 	Errors         uint64        `json:"errors"`
-	LastSeq        *uint32       `json:"last_seq"`
+	// InfoNotWritten counts device info that --format raw could not write
+	// (serve's description does not encode as a v1 info packet).
+	InfoNotWritten uint64 `json:"info_not_written"`
+	// RepliesTruncated counts replies cut to fit the port (--replies-to-port).
+	RepliesTruncated uint64 `json:"replies_truncated"`
+	// LinesLost counts gap and restart lines not written into the port
+	// (more than 4096 waiting: a broken server); the gaps are still counted.
+	LinesLost uint64  `json:"lines_lost"`
+	Epoch     string  `json:"epoch,omitempty"` // the stream's epoch at exit
+	LastSeq   *uint32 `json:"last_seq"`
+	// Stopped says why the sink stopped: "signal" or the error.
+	Stopped string `json:"stopped,omitempty"`
 }
 
 // stats are the sink's counters. Counters are atomic; lists and times
@@ -53,6 +65,7 @@ type stats struct {
 	gaps, lost, duplicates, restarts     atomic.Uint64
 	connections, badPackets, writeErrors atomic.Uint64
 	commands, replies, errors            atomic.Uint64
+	infoNotWritten, repliesTruncated     atomic.Uint64
 	rateSamples                          atomic.Uint64 // samples since the last status tick
 
 	mu         sync.Mutex
@@ -63,6 +76,28 @@ type stats struct {
 	dropRanges []SeqRange
 	lastSeq    uint32
 	seqSeen    bool // lastSeq is set
+	epoch      string
+	epochs     map[string]int // order of first appearance, for sorting ranges
+}
+
+// epochOrder is e's place in the order epochs appeared; mu must be held.
+func (s *stats) epochOrder(e string) int {
+	if s.epochs == nil {
+		s.epochs = map[string]int{}
+	}
+	i, ok := s.epochs[e]
+	if !ok {
+		i = len(s.epochs)
+		s.epochs[e] = i
+	}
+	return i
+}
+
+func (s *stats) setEpoch(e string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.epoch = e
+	s.epochOrder(e)
 }
 
 func (s *stats) setConnected(on bool, now time.Time) {
@@ -91,11 +126,10 @@ func (s *stats) addDropRanges(r []SeqRange) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, x := range r {
-		if n := len(s.dropRanges); n > 0 && s.dropRanges[n-1].To+1 == x.From {
-			s.dropRanges[n-1].To = x.To
-		} else if n < maxListed {
-			s.dropRanges = append(s.dropRanges, x)
-		}
+		s.dropRanges = mergeRange(s.dropRanges, x, s.epochOrder)
+	}
+	if len(s.dropRanges) > maxListed {
+		s.dropRanges = s.dropRanges[:maxListed]
 	}
 }
 
@@ -126,6 +160,7 @@ func (s *stats) summary(q *queue, now time.Time) Summary {
 		Gaps: s.gaps.Load(), LostFrames: s.lost.Load(), Duplicates: s.duplicates.Load(), Restarts: s.restarts.Load(),
 		DroppedFrames: df, DroppedSamples: ds, BadPackets: s.badPackets.Load(), WriteErrors: s.writeErrors.Load(),
 		Commands: s.commands.Load(), Replies: s.replies.Load(), Errors: s.errors.Load(),
+		InfoNotWritten: s.infoNotWritten.Load(), RepliesTruncated: s.repliesTruncated.Load(), LinesLost: q.lostLines(),
 	}
 	if n > 0 {
 		sum.Reconnects = n - 1
@@ -134,6 +169,7 @@ func (s *stats) summary(q *queue, now time.Time) Summary {
 	defer s.mu.Unlock()
 	sum.GapRanges = append([]GapRange{}, s.gapRanges...)
 	sum.DropRanges = append([]SeqRange{}, s.dropRanges...)
+	sum.Epoch = s.epoch
 	if s.seqSeen {
 		last := s.lastSeq
 		sum.LastSeq = &last

@@ -25,6 +25,7 @@ func (s *Sink) statusLoop(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			s.reportDrops(now, false)
+			s.lim.flush(s.log, 5*time.Second)
 			if el := now.Sub(lastRate); el >= time.Second {
 				rate = float64(s.st.rateSamples.Swap(0)) / el.Seconds()
 				lastRate = now
@@ -87,6 +88,18 @@ func (s *Sink) clearLive() {
 	if s.o.Live != nil {
 		s.o.Live.set("")
 	}
+}
+
+// logStopped is the one line the sink logs when it stops: why, what the
+// final flush wrote, and what was lost over the whole run.
+func (s *Sink) logStopped(sum Summary) {
+	s.log.Info().Str("why", sum.Stopped).Uint64("flushed_bytes", s.flushed).Uint64("dropped_at_exit", s.lostAtExit).
+		Uint64("bytes_written", sum.BytesWritten).Uint64("frames", sum.Frames).Uint64("gaps", sum.Gaps).
+		Uint64("lost_frames", sum.LostFrames).Uint64("dropped_frames", sum.DroppedFrames).Uint64("restarts", sum.Restarts).
+		Msgf("sink stopped (%s): flushed %d bytes into the port at exit (%d frames still queued dropped); "+
+			"over %.0fs wrote %d frames (%d bytes), lost %d frames in %d gaps, dropped %d frames the port did not take, %d restarts",
+			sum.Stopped, s.flushed, s.lostAtExit, sum.DurationS, sum.Frames, sum.BytesWritten,
+			sum.LostFrames, sum.Gaps, sum.DroppedFrames, sum.Restarts)
 }
 
 // printSummary writes the final summary to w.

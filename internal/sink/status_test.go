@@ -95,10 +95,13 @@ func TestHowToOpenNamesThePortForBothRWays(t *testing.T) {
 		`serial::serialConnection(port = "pts/5", mode = "921600,n,8,1", translation = "binary")`,
 		`read.serialConnection(con, n = 4096)`,
 		`wsbridge_read("/tmp/ttyESP", n_max = 10000)`,
-		"token=REDACTED",
+		"from ws://h:8080/ws to",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in:\n%s", want, got)
 		}
+	}
+	if strings.Contains(got, "token") || strings.Contains(got, "REDACTED") {
+		t.Errorf("the token, or a placeholder for it, is printed:\n%s", got)
 	}
 }

@@ -79,8 +79,16 @@ func (s *Sink) reopen(ctx context.Context) (outPort, int) {
 type deadliner interface{ SetWriteDeadline(time.Time) error }
 
 // flush waits up to FlushTimeout for the writer to drain the queue, then
-// cuts a blocked Write short.
+// cuts a blocked Write short. It records what it wrote and what it had to
+// drop, for the line Run logs at exit.
 func (s *Sink) flush(cancelWriter context.CancelFunc, done <-chan struct{}) {
+	before := s.st.bytesWritten.Load()
+	dropped, _ := s.q.dropTotals()
+	defer func() {
+		s.flushed = s.st.bytesWritten.Load() - before
+		d, _ := s.q.dropTotals()
+		s.lostAtExit = d - dropped
+	}()
 	s.q.close()
 	t := time.NewTimer(s.o.FlushTimeout)
 	defer t.Stop()

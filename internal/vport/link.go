@@ -13,7 +13,7 @@ func replaceLink(target, link string) error {
 	fi, err := os.Lstat(link)
 	switch {
 	case err == nil && fi.Mode()&os.ModeSymlink == 0:
-		return fmt.Errorf("failed to create link %s: %s %w; remove it or choose another --link", link, link, ErrNotSymlink)
+		return fmt.Errorf("failed to create link %s: %s %w (it is never overwritten); remove it or choose another path", link, link, ErrNotSymlink)
 	case err != nil && !os.IsNotExist(err):
 		return fmt.Errorf("failed to create link %s: %w", link, err)
 	}

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || darwin
 
 package vport
 
@@ -25,6 +25,7 @@ type Port struct {
 	slave  *os.File // held open: see Create
 	name   string
 	link   string
+	lock   *linkLock // held on the link path for the Port's life
 
 	once     sync.Once
 	closeErr error
@@ -33,20 +34,32 @@ type Port struct {
 // Create makes a raw-mode pty. If link is not empty, a symlink to the slave
 // (e.g. /tmp/ttySIM -> /dev/pts/5) is created there; an existing symlink at
 // that path (typically left by a program that was killed) is replaced, but
-// anything else at that path is an error wrapping ErrNotSymlink.
+// anything else at that path is an error wrapping ErrNotSymlink. The link
+// path is locked (flock on PATH.lock) for the Port's life: while another
+// Port holds it, Create fails with an *InUseError (ErrInUse) and leaves the
+// other's link alone.
 //
 // The Port keeps its own descriptor of the slave open for its whole life.
 // That keeps the slave's settings and makes Read on the master wait, rather
 // than fail with EIO, while no program has the slave open. It never reads
 // from it, so it takes no bytes from the real reader.
 func Create(link string) (*Port, error) {
+	var lock *linkLock
+	if link != "" {
+		var err error
+		if lock, err = lockLink(link); err != nil {
+			return nil, err
+		}
+	}
 	m, s, err := pty.Open()
 	if err != nil {
+		lock.unlock()
 		return nil, fmt.Errorf("failed to open a pty: %w", err)
 	}
-	p := &Port{slave: s, name: s.Name(), link: link}
+	p := &Port{slave: s, name: s.Name(), link: link, lock: lock}
 	if p.master, err = nonBlocking(m); err != nil {
 		s.Close()
+		lock.unlock()
 		return nil, err
 	}
 	if err = makeRaw(s); err != nil {
@@ -106,7 +119,7 @@ func (p *Port) Buffered() (int, error) {
 	n := 0
 	err := control(p.slave, func(fd int) error {
 		var e error
-		n, e = unix.IoctlGetInt(fd, unix.TIOCINQ)
+		n, e = unix.IoctlGetInt(fd, inqRequest)
 		return e
 	})
 	if err != nil {
@@ -127,6 +140,7 @@ func (p *Port) Close() error {
 }
 
 func (p *Port) closeFiles() error {
+	defer p.lock.unlock()
 	err := p.master.Close()
 	if e := p.slave.Close(); err == nil {
 		err = e

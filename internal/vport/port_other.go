@@ -1,17 +1,12 @@
-//go:build !linux
+//go:build !linux && !darwin
 
 package vport
 
 import (
-	"errors"
 	"fmt"
 	"runtime"
 	"time"
 )
-
-// ErrUnsupported is returned by Create where virtual ports are not built:
-// everywhere but Linux.
-var ErrUnsupported = errors.New("virtual serial ports are supported on Linux only")
 
 // Port is a virtual serial port. On this platform Create always fails.
 type Port struct{}

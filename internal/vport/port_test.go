@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || darwin
 
 package vport
 
@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -108,7 +109,7 @@ func TestLinkRefusesRegularFile(t *testing.T) {
 	if !errors.Is(err, ErrNotSymlink) {
 		t.Fatalf("err = %v, want ErrNotSymlink", err)
 	}
-	want := "failed to create link " + link + ": " + link + " exists and is not a symlink; remove it or choose another --link"
+	want := "failed to create link " + link + ": " + link + " exists and is not a symlink (it is never overwritten); remove it or choose another path"
 	if err.Error() != want {
 		t.Fatalf("err = %q\nwant %q", err, want)
 	}
@@ -189,4 +190,41 @@ func TestWriteDeadlineWhenNobodyReads(t *testing.T) {
 		}
 	}
 	t.Fatalf("wrote %d bytes with no reader and never blocked", total)
+}
+
+// TestSecondPortOnSameLinkRefused: a second Create on a link path in use
+// fails with the holder's pid and leaves the first one's link alone; a
+// stale lock file (its holder died) does not block anyone.
+func TestSecondPortOnSameLinkRefused(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "ttyESP")
+	p1, err := Create(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := Create(link)
+	var inUse *InUseError
+	if err == nil {
+		p2.Close()
+		t.Fatal("a second Create took over the link")
+	}
+	if !errors.As(err, &inUse) || !errors.Is(err, ErrInUse) || inUse.Pid != os.Getpid() {
+		t.Fatalf("err = %v, want an InUseError naming pid %d", err, os.Getpid())
+	}
+	want := link + " is in use by another program (pid " + strconv.Itoa(os.Getpid()) + "): stop it first, or choose another path"
+	if err.Error() != want {
+		t.Errorf("err = %q\nwant %q", err, want)
+	}
+	if dst, err := os.Readlink(link); err != nil || dst != p1.Name() {
+		t.Fatalf("first port's link -> %q (%v), want %q", dst, err, p1.Name())
+	}
+	p1.Close()
+	if _, err := os.Stat(link + ".lock"); !os.IsNotExist(err) {
+		t.Errorf("lock file left after Close: %v", err)
+	}
+	os.WriteFile(link+".lock", []byte("99999\n"), 0o644) // left by a killed process: not locked
+	p3, err := Create(link)
+	if err != nil {
+		t.Fatalf("stale lock file blocked Create: %v", err)
+	}
+	p3.Close()
 }

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux || darwin
 
 package vport
 
@@ -14,7 +14,7 @@ import (
 // unchanged both ways.
 func makeRaw(s *os.File) error {
 	err := control(s, func(fd int) error {
-		t, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+		t, err := unix.IoctlGetTermios(fd, getTermios)
 		if err != nil {
 			return err
 		}
@@ -25,7 +25,7 @@ func makeRaw(s *os.File) error {
 		t.Cflag &^= unix.CSIZE | unix.PARENB
 		t.Cflag |= unix.CS8
 		t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
-		return unix.IoctlSetTermios(fd, unix.TCSETS, t)
+		return unix.IoctlSetTermios(fd, setTermios, t)
 	})
 	if err != nil {
 		return fmt.Errorf("failed to set %s to raw mode: %w", s.Name(), err)
