@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +23,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/serve"
 	"github.com/wsbridge/wsbridge/internal/sink"
 	"github.com/wsbridge/wsbridge/internal/testenv"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
@@ -36,8 +36,9 @@ const (
 // it. Its tests (tests/testthat/test-live.R) read a live counter stream
 // from a sink's virtual port: by base R on the link, through the CRAN
 // serial package by the pts/N name and by the link (../tmp/... relative
-// to /dev), and across a sink restart behind the same link. R writes what
-// it read; this test then checks every value.
+// to /dev), and across a sink restart behind the same link; and a sink
+// fed by a scripted server whose gaps and restart reach R as gap lines. R
+// writes what it read; this test then checks every value.
 func TestRCMDCheck(t *testing.T) {
 	if testing.Short() {
 		t.Skip("R CMD check takes about a minute: run without -short")
@@ -60,11 +61,14 @@ func TestRCMDCheck(t *testing.T) {
 
 	link := filepath.Join(work, "ttyESP32")
 	url := startServe(t)
-	sk := startSink(t, url, link)
+	sk := startSink(t, url, link, false)
+	gapLink := filepath.Join(work, "ttyGAPS")
+	startSink(t, gapServer(t), gapLink, true)
 	control := filepath.Join(work, "control")
 	os.MkdirAll(control, 0o755)
 	go restartOnRequest(t, control, url, link, sk)
-	env = append(env, "WSBRIDGE_TEST_PORT="+link, "WSBRIDGE_TEST_PTS="+sk.Name(), "WSBRIDGE_TEST_CONTROL="+control)
+	env = append(env, "WSBRIDGE_TEST_PORT="+link, "WSBRIDGE_TEST_PTS="+sk.Name(), "WSBRIDGE_TEST_CONTROL="+control,
+		"WSBRIDGE_TEST_GAPS_PORT="+gapLink)
 
 	src, _ := filepath.Abs("wsbridge")
 	runCmd(t, work, nil, rbin, "CMD", "build", "--no-build-vignettes", "--no-manual", src)
@@ -80,6 +84,7 @@ func TestRCMDCheck(t *testing.T) {
 	t.Logf("R's tests:\n%s", lastLines(testLog(work), 12))
 
 	checkCounter(t, filepath.Join(work, "file.csv"), 5000, false)
+	checkGaps(t, work)
 	if serialTarball() != "" {
 		checkCounter(t, filepath.Join(work, "serial-pts.csv"), 3000, false)
 		checkCounter(t, filepath.Join(work, "serial-link.csv"), 3000, false)
@@ -175,33 +180,16 @@ func startServe(t *testing.T) string {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { dev.Run(ctx, p) })
+	done := make(chan struct{})
+	go func() { defer close(done); dev.Run(ctx, p) }()
+	t.Cleanup(func() { cancel(); p.Close(); <-done })
 	o := serve.DefaultOptions()
 	o.Capture.Port, o.Capture.Input = devLink, "frames"
 	o.Relay.Listen, o.Relay.History = "127.0.0.1:0", 30*time.Second
-	pr, pw := io.Pipe()
-	o.Out = pw
-	wg.Go(func() { serve.Run(ctx, o); pw.Close() })
-	t.Cleanup(func() { cancel(); p.Close(); pr.Close(); wg.Wait() })
-	line := make(chan string, 1)
-	go func() {
-		b := make([]byte, 4096)
-		n, _ := pr.Read(b)
-		line <- string(b[:n])
-		io.Copy(io.Discard, pr)
-	}()
-	select {
-	case l := <-line:
-		m := regexp.MustCompile(`stream (ws://\S+)`).FindStringSubmatch(l)
-		if m == nil {
-			t.Fatalf("serve printed %q", l)
-		}
-		return m[1]
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start within 10s")
-	}
-	return ""
+	return testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
+		o.Out = out
+		return serve.Run(ctx, o)
+	}).WS
 }
 
 // runningSink is a sink started by the test; stop ends it.
@@ -221,10 +209,10 @@ func (s *runningSink) stop() {
 // startSink runs a sink writing csv into a virtual port at link, with a
 // buffer long enough that nothing is dropped while R CMD check gets to the
 // tests (10 minutes of a 1 kHz stream is a few MB).
-func startSink(t *testing.T, url, link string) *runningSink {
+func startSink(t *testing.T, url, link string, header bool) *runningSink {
 	t.Helper()
 	o := sink.DefaultOptions()
-	o.URL, o.Virtual, o.Buffer = url, link, 10*time.Minute
+	o.URL, o.Virtual, o.Buffer, o.Header = url, link, 10*time.Minute, header
 	o.StatusInterval, o.PingInterval = 0, 0
 	o.Log = zerolog.Nop()
 	ready := make(chan sink.PortInfo, 1)
@@ -253,7 +241,7 @@ func restartOnRequest(t *testing.T, control, url, link string, s *runningSink) {
 			continue
 		}
 		s.stop()
-		n := startSink(t, url, link)
+		n := startSink(t, url, link, false)
 		os.WriteFile(filepath.Join(control, "restarted"), []byte(n.Name()), 0o644)
 		return
 	}

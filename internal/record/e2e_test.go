@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/faultproxy"
 	"github.com/wsbridge/wsbridge/internal/serve"
 	"github.com/wsbridge/wsbridge/internal/testenv"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
@@ -38,32 +38,16 @@ func startChain(t *testing.T, cfg adcsim.Config) string {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { dev.Run(ctx, p) })
+	done := make(chan struct{})
+	go func() { defer close(done); dev.Run(ctx, p) }()
+	t.Cleanup(func() { cancel(); p.Close(); <-done })
 	o := serve.DefaultOptions()
 	o.Capture.Port, o.Capture.Input = link, "frames"
 	o.Relay.Listen, o.Relay.History = "127.0.0.1:0", 30*time.Second
-	pr, pw := io.Pipe()
-	o.Out = pw
-	wg.Go(func() { serve.Run(ctx, o); pw.Close() })
-	t.Cleanup(func() { cancel(); p.Close(); pr.Close(); wg.Wait() })
-	line := make(chan string, 1)
-	go func() {
-		b := make([]byte, 4096)
-		n, _ := pr.Read(b)
-		line <- string(b[:n])
-		io.Copy(io.Discard, pr)
-	}()
-	select {
-	case l := <-line:
-		if m := regexp.MustCompile(`stream (ws://\S+)`).FindStringSubmatch(l); m != nil {
-			return m[1]
-		}
-		t.Fatalf("serve printed %q", l)
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not start within 10s")
-	}
-	return ""
+	return testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
+		o.Out = out
+		return serve.Run(ctx, o)
+	}).WS
 }
 
 // speechWAV makes a 16 kHz mono 16-bit speech file with espeak-ng and sox

@@ -56,19 +56,19 @@ func TestGapsInSidecar(t *testing.T) {
 	}{
 		{GapSplit, FormatWAV, []want{
 			{"e1", 0, 4, "start", "gap", "5..7 history 3@50+0", []int{0, 50}},
-			{"e1", 8, 9, "gap", "gap", "10..11 sequence 2@20+0", []int{80, 20}},
+			{"e1", 8, 9, "gap", "gap", "10..11 network 2@20+0", []int{80, 20}},
 			{"e1", 12, 13, "gap", "restart", "", []int{120, 20}},
 			e2}},
 		{GapZero, FormatWAV, []want{
-			{"e1", 0, 13, "start", "restart", "5..7 history 3@50+30, 10..11 sequence 2@100+20",
+			{"e1", 0, 13, "start", "restart", "5..7 history 3@50+30, 10..11 network 2@100+20",
 				[]int{0, 50, -1, 30, 80, 20, -1, 20, 120, 20}},
 			e2}},
 		{GapKeep, FormatWAV, []want{
-			{"e1", 0, 13, "start", "restart", "5..7 history 3@50+0, 10..11 sequence 2@70+0",
+			{"e1", 0, 13, "start", "restart", "5..7 history 3@50+0, 10..11 network 2@70+0",
 				[]int{0, 50, 80, 20, 120, 20}},
 			e2}},
 		{GapZero, FormatCSV, []want{
-			{"e1", 0, 13, "start", "restart", "5..7 history 3@50+30, 10..11 sequence 2@100+20",
+			{"e1", 0, 13, "start", "restart", "5..7 history 3@50+30, 10..11 network 2@100+20",
 				[]int{0, 50, -1, 30, 80, 20, -1, 20, 120, 20}},
 			e2}},
 	}

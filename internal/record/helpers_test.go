@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -162,14 +163,10 @@ func sidecars(t *testing.T, dir string) []Sidecar {
 	return out
 }
 
-// waitFor polls cond every 10ms for up to 10s.
+// waitFor waits up to 10s for cond.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
+	testsupport.WaitFor(t, 10*time.Second, what, cond)
 }
 
 // wavFile is a parsed WAV: its fmt fields and data.

@@ -51,7 +51,7 @@ type GapRecord struct {
 	To       uint32        `json:"to"`
 	Frames   uint64        `json:"frames"`
 	Samples  *int64        `json:"samples"` // sample instants missing, when known (from the device time, or frames x frame size)
-	Reason   string        `json:"reason"`  // device, history, slow_client, network, sequence
+	Reason   string        `json:"reason"`  // device, history, slow_client or network
 	Epoch    wsproto.Epoch `json:"epoch"`
 	AtSample uint64        `json:"at_sample"` // sample instant of this file before which the gap falls
 	Filled   int64         `json:"filled"`    // sample instants of silence (wav) or empty rows (csv) written for it

@@ -150,7 +150,7 @@ func (t *track) gapMsg(g *wsproto.Gap) {
 			return
 		}
 		if int32(g.From-next) > 0 {
-			t.gap(next, g.From-1, "sequence", t.epoch)
+			t.gap(next, g.From-1, gapNetwork, t.epoch)
 		}
 		if int32(from-next) < 0 {
 			from = next
@@ -206,7 +206,7 @@ func (t *track) frame(f *frame.Frame) {
 		t.sum.Duplicates++
 		return
 	case frame.SeqGap:
-		t.gap(ev.From, ev.To, "sequence", t.epoch)
+		t.gap(ev.From, ev.To, gapNetwork, t.epoch)
 	case frame.SeqRestart:
 		t.restart(t.epoch, f.Seq, "the sequence numbers started again")
 		t.seq.Observe(f.Seq)
@@ -413,3 +413,7 @@ func (t *track) stop() {
 	}
 	t.closeSeg("stop")
 }
+
+// gapNetwork is the reason of frames missing from the sequence numbers
+// that serve did not announce (lost on the way), as the sink names them.
+const gapNetwork = "network"

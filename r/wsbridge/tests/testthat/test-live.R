@@ -97,3 +97,26 @@ test_that("through the serial package, the link keeps working across a sink rest
   expect_counter(d, 500)
   write.csv(d, file.path(out, "restart-after.csv"), row.names = FALSE)
 })
+
+test_that("gap and restart lines from a real sink become events at their rows", {
+  gaps <- Sys.getenv("WSBRIDGE_TEST_GAPS_PORT")
+  skip_if(gaps == "", why)
+  con <- wsbridge_open(gaps)
+  on.exit(close(con))
+  d <- wsbridge_read(con, n_max = 120, timeout = 30)
+  expect_equal(names(d), c("left", "right"))
+  expect_equal(nrow(d), 120L)
+  e <- wsbridge_events(d)
+  expect_equal(e$type, c("gap", "gap", "restart"))
+  expect_equal(e$row, c(51L, 71L, 91L))
+  g <- wsbridge_gaps(d)
+  expect_equal(g$frames, c(3, 2))
+  expect_equal(g$reason, c("history", "network"))
+  # the rows around each hole
+  expect_equal(d$left[e$row[1] - 1:0], c(49, 80))
+  expect_equal(d$left[e$row[2] - 1:0], c(99, 120))
+  expect_equal(d$left[e$row[3] - 1:0], c(139, 0))
+  write.csv(d, file.path(out, "gaps-data.csv"), row.names = FALSE)
+  write.csv(e[, c("row", "type", "from", "to", "frames", "samples", "reason", "epoch")],
+            file.path(out, "gaps-events.csv"), row.names = FALSE)
+})
