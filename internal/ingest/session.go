@@ -1,0 +1,197 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+// Hooks a channel (relay.Channel) may implement for the Network source.
+type (
+	// epocher names the channel's current epoch for the greeting.
+	epocher interface{ Epoch() string }
+	// restarter starts a new count of the channel's sequence numbers: the
+	// device rebooted (its boot changed), whatever seq its frames carry.
+	restarter interface{ Restart(reason string) }
+)
+
+var errNoPong = errors.New("no answer to pings")
+
+// run is one publisher session: greeting, then messages until it ends.
+func (n *Network) run(s *session) {
+	defer s.cancel(nil)
+	g := n.start(s)
+	n.stats.connections.Add(1)
+	log := n.opts.Log.With().Str("channel", n.opts.Channel).Str("device", s.addr).Str("boot", s.boot).Logger()
+	b, _ := json.Marshal(g)
+	wctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
+	err := s.conn.Write(wctx, websocket.MessageText, b)
+	cancel()
+	if err != nil {
+		n.end(s, fmt.Sprintf("device connection lost before the greeting went out: %v", err))
+		return
+	}
+	ev := log.Info().Str("epoch", g.Epoch)
+	if g.LastSeq != nil {
+		ev = ev.Uint32("last_seq", *g.LastSeq)
+	}
+	ev.Msg("device connected to /pub")
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); n.pinger(s) }()
+	reason := n.read(s)
+	s.cancel(nil)
+	wg.Wait()
+	log.Info().Str("reason", reason).Msg("device disconnected from /pub")
+	n.end(s, reason)
+}
+
+// start records the session's boot and makes its greeting; a new boot is
+// a restart of the device's count.
+func (n *Network) start(s *session) Greeting {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if s.boot != n.boot {
+		if n.have {
+			if r, ok := n.pub.(restarter); ok {
+				r.Restart(fmt.Sprintf("the device rebooted (boot %s, was %s)", s.boot, n.boot))
+			}
+		}
+		n.boot, n.have = s.boot, false
+	}
+	n.dec.Reset()
+	g := Greeting{Type: "hello", Protocol: 1, Server: n.opts.Server, Role: RolePublisher, Channel: n.opts.Channel,
+		Boot: s.boot, Commands: n.opts.Commands}
+	if e, ok := n.pub.(epocher); ok {
+		g.Epoch = e.Epoch()
+	}
+	if n.have {
+		last := n.last
+		g.LastSeq = &last
+	}
+	n.pub.Up("device connected from " + hostOf(s.addr))
+	return g
+}
+
+// end reports the device down unless a newer session took over.
+func (n *Network) end(s *session, reason string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cur == s {
+		n.cur = nil
+		n.pub.Down(reason)
+	}
+}
+
+// read decodes messages until the connection ends or one is refused, and
+// returns why it ended.
+func (n *Network) read(s *session) string {
+	for {
+		typ, msg, err := s.conn.Read(s.ctx)
+		if err != nil {
+			return n.readEnd(s, err)
+		}
+		binary := typ == websocket.MessageBinary
+		n.mu.Lock()
+		if n.cur != s {
+			n.mu.Unlock()
+			return errReplaced.Error()
+		}
+		err = n.dec.Decode(binary, msg, func(p *frame.Packet) {
+			if binary && p.Type == frame.TypeData {
+				n.last, n.have = p.Frame.Seq, true
+			}
+			n.pub.Packet(p)
+		})
+		n.mu.Unlock()
+		var me *MessageError
+		if errors.As(err, &me) {
+			n.refuse(s, me)
+			return me.Reason + ": " + me.Msg
+		}
+	}
+}
+
+// readEnd says why a read failed.
+func (n *Network) readEnd(s *session, err error) string {
+	switch cause := context.Cause(s.ctx); {
+	case errors.Is(cause, errNoPong), errors.Is(cause, errReplaced):
+		return cause.Error()
+	case s.ctx.Err() != nil:
+		return "serve is shutting down"
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		n.refusedCount("too_big").Add(1)
+		return fmt.Sprintf("too_big: message over %d bytes", MaxMessage)
+	}
+	if st := websocket.CloseStatus(err); st != -1 {
+		return fmt.Sprintf("the device closed the connection (%d)", st)
+	}
+	return "connection lost: " + err.Error()
+}
+
+// refuse closes the session for a message the decoder refused.
+func (n *Network) refuse(s *session, me *MessageError) {
+	n.refusedCount(me.Reason).Add(1)
+	n.logs.do("refused:"+me.Reason, func(suppressed int) {
+		n.opts.Log.Warn().Str("channel", n.opts.Channel).Str("device", s.addr).Str("reason", me.Reason).
+			Int("suppressed", suppressed).Msg("device message refused, connection closed: " + me.Msg)
+	})
+	s.conn.Close(me.Code, me.CloseReason())
+}
+
+// pinger pings the publisher every PingInterval; without a pong within
+// the next interval it closes the connection with 4001.
+func (n *Network) pinger(s *session) {
+	t := time.NewTicker(n.opts.PingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, n.opts.PingInterval)
+		err := s.conn.Ping(ctx)
+		cancel()
+		if err != nil && s.ctx.Err() == nil {
+			n.stats.noPong.Add(1)
+			s.cancel(errNoPong)
+			s.conn.Close(CloseNoPong, fmt.Sprintf("no_pong: no answer to a ping within %s", n.opts.PingInterval))
+			return
+		}
+	}
+}
+
+// limiter lets a log line through at most once per period per key and
+// counts what it held back.
+type limiter struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+	held map[string]int
+}
+
+const logEvery = 10 * time.Second
+
+func (l *limiter) do(key string, f func(suppressed int)) {
+	l.mu.Lock()
+	if l.last == nil {
+		l.last, l.held = map[string]time.Time{}, map[string]int{}
+	}
+	now := time.Now()
+	if t, ok := l.last[key]; ok && now.Sub(t) < logEvery {
+		l.held[key]++
+		l.mu.Unlock()
+		return
+	}
+	n := l.held[key]
+	l.last[key], l.held[key] = now, 0
+	l.mu.Unlock()
+	f(n)
+}
