@@ -49,7 +49,7 @@ type Board struct {
 	opts  Options
 	ring  *ingest.Ring
 	dev   *adcsim.Device
-	proxy *faultproxy.Proxy
+	proxy atomic.Pointer[faultproxy.Proxy] // with faults
 
 	wake      chan struct{} // a frame went into the ring
 	live      chan []byte   // messages that are not ring frames, in order
@@ -97,8 +97,8 @@ func (b *Board) Stats() Stats {
 		s.Ring = b.ring.Stats()
 	}
 	s.Device = b.dev.Stats()
-	if b.proxy != nil {
-		ps := b.proxy.Stats()
+	if p := b.proxy.Load(); p != nil {
+		ps := p.Stats()
 		s.Proxy = &ps
 	}
 	return s
@@ -119,7 +119,7 @@ func (b *Board) Run(ctx context.Context) error {
 		if err := b.startFaults(ctx); err != nil {
 			return err
 		}
-		defer b.proxy.Close()
+		defer b.proxy.Load().Close()
 	}
 	host, devEnd := pipe()
 	devErr := make(chan error, 1)

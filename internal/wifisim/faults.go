@@ -29,7 +29,7 @@ func (b *Board) startFaults(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("failed to start the fault proxy: %w", err)
 	}
-	b.proxy = p
+	b.proxy.Store(p)
 	f := b.opts.Faults
 	every(ctx, f.CutEvery, func() {
 		if n := p.Cut(faultproxy.CutRST); n > 0 {
@@ -52,7 +52,7 @@ func (b *Board) storm(ctx context.Context, n int) {
 	b.opts.Log.Info().Int("cuts", n).Msg("fault: reconnect storm")
 	seen := b.connects()
 	for i := 0; i < n && ctx.Err() == nil; i++ {
-		b.proxy.Cut(faultproxy.CutRST)
+		b.proxy.Load().Cut(faultproxy.CutRST)
 		for b.connects() == seen && ctx.Err() == nil { // until it is back
 			sleep(ctx, 5*time.Millisecond)
 		}

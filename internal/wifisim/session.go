@@ -75,8 +75,8 @@ func (b *Board) httpClient() (*http.Client, error) {
 }
 
 func (b *Board) via() string {
-	if b.proxy != nil {
-		return b.proxy.Addr()
+	if p := b.proxy.Load(); p != nil {
+		return p.Addr()
 	}
 	return b.opts.Via
 }
