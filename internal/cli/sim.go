@@ -6,13 +6,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/wifisim"
 )
 
 func newSim(g *globals, s Streams) *cobra.Command {
 	o := adcsim.Options{Config: adcsim.DefaultConfig()}
+	p := wifisim.DefaultOptions()
 	cmd := &cobra.Command{
 		Use:   "sim",
-		Short: "A simulated ESP32 on a virtual serial port",
+		Short: "A simulated ESP32 on a virtual serial port, or on Wi-Fi (--publish)",
 		Long: `sim is a simulated ESP32 ADC. It creates a virtual serial port (a pty in raw
 mode), prints its name, and writes samples of a test signal to it in real time,
 as wsbridge frames or as Arduino-style text lines. It answers the commands
@@ -22,6 +24,12 @@ faults of real hardware: boot garbage, corrupted bytes, USB unplugs.
   wsbridge sim --link /tmp/ttySIM --signal counter --rate 16000 --wire text
   timeout 2 cat /tmp/ttySIM | head
 
+With --publish it is an ESP32 on Wi-Fi instead: it connects to serve's
+/pub/NAME endpoint and publishes there, keeping its recent frames in a resend
+ring so that a dropped connection loses nothing (docs/protocol.md):
+
+  WSBRIDGE_TOKEN=... wsbridge sim --publish ws://127.0.0.1:8080/pub/garden --signal counter --cut-every 3s
+
 See docs/sim.md.`,
 		Args: cobra.NoArgs,
 		PreRun: func(cmd *cobra.Command, _ []string) { // before RunE and --check alike
@@ -30,12 +38,21 @@ See docs/sim.md.`,
 			}
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if p.URL != "" {
+				return runPublish(cmd.Context(), g, s, o, p)
+			}
 			o.Out, o.Log = s.Out, g.log
 			return classifySim(adcsim.Serve(cmd.Context(), o))
 		},
 	}
 	bindSimFlags(cmd, &o)
+	bindPublishFlags(cmd, &p)
 	addCheck(cmd, s, func() error { // as Serve would: the settings, and the wav file if any
+		if p.URL != "" {
+			p.Device = o.Config
+			_, err := wifisim.New(p)
+			return err
+		}
 		_, err := adcsim.NewDevice(o.Config)
 		return err
 	})
