@@ -4,6 +4,7 @@
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,13 @@ class FakeSerial {
   void print(long v) { printf("%ld", v); }
   void print(unsigned long v) { printf("%lu", v); }
   void println() { fputs("\r\n", stdout); }
+  int printf(const char *fmt, ...) __attribute__((format(printf, 2, 3))) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vprintf(fmt, ap);
+    va_end(ap);
+    return n;
+  }
   template <typename T> void println(T v) { print(v); println(); }
   void feed(const char *s) {
     size_t n = strlen(s);
@@ -60,6 +68,19 @@ class Stream {
 
 static inline void delay(uint32_t ms) { fake_us += 1000ULL * ms; }
 static inline unsigned long micros() { return (unsigned long)fake_us; }
+static inline unsigned long millis() { return (unsigned long)(fake_us / 1000); }
+
+// GPIO: outputs are remembered, inputs read fake_pin_in (set by the script).
+#define LOW 0
+#define HIGH 1
+#define INPUT 0x01
+#define OUTPUT 0x03
+#define INPUT_PULLUP 0x05
+static int fake_pin_out[64];
+static int fake_pin_in[64];
+static inline void pinMode(uint8_t, uint8_t) {}
+static inline void digitalWrite(uint8_t pin, uint8_t v) { fake_pin_out[pin & 63] = v; }
+static inline int digitalRead(uint8_t pin) { return fake_pin_in[pin & 63]; }
 static uint32_t fake_analog = 0;
 static inline uint16_t analogRead(uint8_t pin) {
   fake_us += 10;  // an analogRead takes ~10 µs on an ESP32

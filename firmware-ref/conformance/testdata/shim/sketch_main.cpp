@@ -7,6 +7,8 @@
 //   overflow    the next driver read reports an overflow and drops samples
 //   startfail N the ADC/I2S driver refuses to start (N=1) or starts (N=0)
 //   check       print nothing; fails (exit 3) if the fakes saw misuse
+//   ws...       with FAKE_WS: the network events of WebSocketsClient.h; after
+//               every script line a "." record marks the end of its output
 // Everything the sketch writes to Serial goes to stdout, unchanged.
 #include "Arduino.h"
 #include SKETCH
@@ -22,7 +24,7 @@ static int misuse() {
 }
 
 int main() {
-  char line[512];
+  char line[8192];
   uint64_t tick = 0;
   setup();
   while (fgets(line, sizeof line, stdin)) {
@@ -43,10 +45,18 @@ int main() {
       fake_overflow = 1;
     } else if (strcmp(line, "check") == 0) {
       if (misuse()) return 3;
+#ifdef FAKE_WS
+    } else if (fake_ws_command(line)) {
+#endif
     } else {
       fprintf(stderr, "bad script line: %s\n", line);
       return 2;
     }
+#ifdef FAKE_WS
+    fputs(".\n", fake_net());
+    fflush(fake_net());
+    fflush(stdout);
+#endif
   }
   fflush(stdout);
   return misuse() ? 3 : 0;
