@@ -239,7 +239,7 @@ func (s *stream) shape(f *frame.Frame, rendered int) {
 	if p == s.cur {
 		return
 	}
-	if s.cur != (params{}) {
+	if s.cur != (params{}) && !(s.cur.Rate == 0 && p.Channels == s.cur.Channels && p.SampleType == s.cur.SampleType) { // 0: text input measuring its rate
 		s.warn("params").Uint32("rate", p.Rate).Uint8("channels", p.Channels).Stringer("sample_type", p.SampleType).
 			Uint32("old_rate", s.cur.Rate).Uint8("old_channels", s.cur.Channels).Stringer("old_sample_type", s.cur.SampleType).
 			Uint32("seq", f.Seq).Msg("stream parameters changed")
