@@ -20,8 +20,9 @@ const (
 
 // Wire formats of the device's output.
 const (
-	WireFrames = "frames" // COBS-framed v1 packets (internal/frame)
-	WireText   = "text"   // one line of comma-separated numbers per sample instant
+	WireFrames  = "frames"  // COBS-framed v1 packets (internal/frame)
+	WireText    = "text"    // one line of comma-separated numbers per sample instant
+	WirePlotter = "plotter" // text in the Serial Plotter form, "sine0:v0,sine1:v1"
 )
 
 // Config describes the simulated device. Field comments name the `wsbridge
@@ -34,7 +35,7 @@ type Config struct {
 	Amplitude    float64       // --amplitude: fraction of full scale, 0..1
 	FrameSamples int           // --frame-samples: sample instants per frame; 0 = 10 ms worth
 	SampleType   string        // --sample-type: u16, i16, i32 or f32
-	Wire         string        // --wire: frames or text
+	Wire         string        // --wire: frames, text or plotter
 	Baud         int           // --baud: pace output to what a UART at this baud carries (bytes/s = baud/10); 0 = unlimited
 	MaxLag       time.Duration // --max-lag: how far output may fall behind real time before frames are dropped
 	Name         string        // --name: device name in the info packet
@@ -73,8 +74,8 @@ func (c *Config) Validate() error {
 	} else if c.Channels >= 1 && c.Channels <= MaxChannels {
 		c.validateFrameSamples(add)
 	}
-	if c.Wire != WireFrames && c.Wire != WireText {
-		add("wire", "want frames or text, got %q", c.Wire)
+	if c.Wire != WireFrames && c.Wire != WireText && c.Wire != WirePlotter {
+		add("wire", "want frames, text or plotter, got %q", c.Wire)
 	}
 	c.validateNumbers(add)
 	c.validateFaults(add)

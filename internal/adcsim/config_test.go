@@ -25,7 +25,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{func(c *Config) { c.Channels = 0 }, "channels: must be 1..255, got 0"},
 		{func(c *Config) { c.SampleType = "u8" }, `sample-type: want u16, i16, i32 or f32, got "u8"`},
 		{func(c *Config) { c.Channels, c.SampleType, c.FrameSamples = 2, "i32", 9000 }, "frame-samples: must be 0 (auto) or 1..8188 for 2 channels of i32, got 9000"},
-		{func(c *Config) { c.Wire = "csv" }, `wire: want frames or text, got "csv"`},
+		{func(c *Config) { c.Wire = "csv" }, `wire: want frames, text or plotter, got "csv"`},
 		{func(c *Config) { c.Amplitude = 1.5 }, "amplitude: must be 0..1 (fraction of full scale), got 1.5"},
 		{func(c *Config) { c.Freq = -1 }, "freq: must be 0 or more Hz, got -1"},
 		{func(c *Config) { c.Baud = -9600 }, "baud: must be 0 (unpaced) or 1..100000000, got -9600"},
@@ -50,7 +50,7 @@ func TestValidateNamesTheField(t *testing.T) {
 func TestValidateReportsEveryProblem(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Rate, cfg.Wire = 0, "x"
-	want := "rate: must be 1..2000000 Hz, got 0\nwire: want frames or text, got \"x\""
+	want := "rate: must be 1..2000000 Hz, got 0\nwire: want frames, text or plotter, got \"x\""
 	if err := cfg.Validate(); err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}

@@ -31,11 +31,12 @@ const (
 // with the sequence number a real device would have reached. Run must not
 // be called concurrently with itself; Stats is safe to call at any time.
 type Device struct {
-	cfg  Config
-	st   frame.SampleType
-	src  source
-	text bool
-	rng  *rand.Rand // faults
+	cfg    Config
+	st     frame.SampleType
+	src    source
+	text   bool       // text or plotter wire
+	labels []string   // plotter wire: "label:" per channel
+	rng    *rand.Rand // faults
 
 	// Owned by the goroutine in Run.
 	rate     uint32
@@ -75,8 +76,11 @@ func NewDevice(cfg Config) (*Device, error) {
 			cfg.Log.Info().Uint64("seed", seed).Msg("random seed; pass --seed to repeat this run")
 		}
 	}
-	d := &Device{cfg: cfg, text: cfg.Wire == WireText, running: true,
+	d := &Device{cfg: cfg, text: cfg.Wire == WireText || cfg.Wire == WirePlotter, running: true,
 		rng: rand.New(rand.NewPCG(seed, 2))}
+	if cfg.Wire == WirePlotter {
+		d.labels = plotterLabels(cfg)
+	}
 	d.st, _ = frame.ParseSampleType(cfg.SampleType)
 	src, rate, err := newSource(&cfg, rand.New(rand.NewPCG(seed, 1)))
 	if err != nil {

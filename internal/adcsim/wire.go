@@ -2,6 +2,7 @@ package adcsim
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/wsbridge/wsbridge/internal/buildinfo"
 	"github.com/wsbridge/wsbridge/internal/frame"
@@ -11,7 +12,7 @@ import (
 // with its 0x00, or one text line per sample instant.
 func (d *Device) appendEncoded(dst []byte, f *frame.Frame) ([]byte, error) {
 	if d.text {
-		return appendText(dst, f), nil
+		return appendText(dst, f, d.labels), nil
 	}
 	var err error
 	if d.pkt, err = frame.AppendFrame(d.pkt[:0], f); err != nil {
@@ -21,13 +22,18 @@ func (d *Device) appendEncoded(dst []byte, f *frame.Frame) ([]byte, error) {
 }
 
 // appendText renders f as "v0,v1,...\n" per sample instant; a single
-// channel is just the number. f32 is printed without an exponent.
-func appendText(dst []byte, f *frame.Frame) []byte {
+// channel is just the number. With labels (the plotter wire) each value
+// follows its label: "sine0:v0,sine1:v1\n". f32 is printed without an
+// exponent.
+func appendText(dst []byte, f *frame.Frame, labels []string) []byte {
 	nch := int(f.Channels)
 	for i := 0; i < int(f.Count); i++ {
 		for c := 0; c < nch; c++ {
 			if c > 0 {
 				dst = append(dst, ',')
+			}
+			if c < len(labels) {
+				dst = append(dst, labels[c]...)
 			}
 			if f.SampleType == frame.F32 {
 				dst = strconv.AppendFloat(dst, f.Float(i, c), 'f', -1, 32)
@@ -38,6 +44,17 @@ func appendText(dst []byte, f *frame.Frame) []byte {
 		dst = append(dst, '\n')
 	}
 	return dst
+}
+
+// plotterLabels are the plotter wire's "name:" prefixes: the signal's
+// kind and the channel, as a sketch would name its series (sine0, sine1).
+func plotterLabels(cfg Config) []string {
+	kind, _, _ := strings.Cut(cfg.Signal, ":")
+	out := make([]string, cfg.Channels)
+	for c := range out {
+		out[c] = kind + strconv.Itoa(c) + ":"
+	}
+	return out
 }
 
 // Info is the device info packet the device sends at start, after a

@@ -78,7 +78,7 @@ func addServeSimFlags(f *pflag.FlagSet, o *serve.Options) {
 	f.IntVar(&c.FrameSamples, "sim-frame-samples", c.FrameSamples, "simulator sample instants per frame; 0 = 10 ms worth")
 	f.Float64Var(&c.Freq, "sim-freq", c.Freq, "simulator signal frequency in Hz")
 	f.Float64Var(&c.Amplitude, "sim-amplitude", c.Amplitude, "simulator amplitude, fraction of full scale 0..1")
-	f.StringVar(&c.Wire, "sim-wire", c.Wire, "simulator output: frames or text")
+	f.StringVar(&c.Wire, "sim-wire", c.Wire, "simulator output: frames, text or plotter")
 	f.IntVar(&c.Baud, "sim-baud", c.Baud, "pace the simulator to a UART at this baud; 0 = unlimited")
 	f.StringVar(&c.Name, "sim-name", c.Name, "simulator device name")
 	f.Uint64Var(&c.Seed, "sim-seed", c.Seed, "simulator random seed; 0 = random")

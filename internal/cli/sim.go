@@ -68,7 +68,7 @@ func bindSimFlags(cmd *cobra.Command, o *adcsim.Options) {
 	f.Float64Var(&o.Amplitude, "amplitude", o.Amplitude, "amplitude as a fraction of full scale, 0..1")
 	f.IntVar(&o.FrameSamples, "frame-samples", o.FrameSamples, "sample instants per frame; 0 = 10 ms worth")
 	f.StringVar(&o.SampleType, "sample-type", o.SampleType, "u16 (12-bit ADC word), i16, i32 (24-bit) or f32")
-	f.StringVar(&o.Wire, "wire", o.Wire, "output: frames (COBS-framed wsbridge packets) or text (one line per sample instant)")
+	f.StringVar(&o.Wire, "wire", o.Wire, "output: frames (COBS-framed wsbridge packets), text (one line per sample instant) or plotter (text labelled as for the Serial Plotter, sine0:v,sine1:v)")
 	f.IntVar(&o.Baud, "baud", o.Baud, "pace output to what a UART at this baud carries (baud/10 bytes/s); 0 = unlimited")
 	f.DurationVar(&o.MaxLag, "max-lag", o.MaxLag, "drop frames once output falls this far behind real time")
 	f.StringVar(&o.Link, "link", o.Link, "create a symlink to the pty here (e.g. /tmp/ttySIM); removed on exit")
