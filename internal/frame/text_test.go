@@ -251,12 +251,21 @@ func (r *rateRun) read(at time.Duration, n int) {
 // stream emits lines at rate Hz from start for d, in writes of per lines,
 // each read late by up to jitter (never out of order).
 func (r *rateRun) stream(rng *rand.Rand, start, d time.Duration, rate float64, per int, jitter time.Duration) time.Duration {
+	return r.streamStalls(rng, start, d, rate, per, jitter, 0)
+}
+
+// streamStalls is stream on a busy host: about once every 200 reads the
+// reader is off the CPU for up to stall, then reads the backlog at once.
+func (r *rateRun) streamStalls(rng *rand.Rand, start, d time.Duration, rate float64, per int, jitter, stall time.Duration) time.Duration {
 	period := time.Duration(float64(per) / rate * float64(time.Second))
 	last := start
 	for at := start; at < start+d; at += period {
 		when := at
 		if jitter > 0 {
 			when += time.Duration(rng.Int64N(int64(jitter)))
+		}
+		if stall > 0 && rng.IntN(200) == 0 {
+			when += time.Duration(rng.Int64N(int64(stall)))
 		}
 		last = max(last, when)
 		r.read(last, per)
@@ -294,35 +303,53 @@ func TestTextRateSettlesOnce(t *testing.T) {
 		per    int
 		jitter time.Duration
 		want   uint32
+		stall  time.Duration
 	}{
-		{"1kHz line by line", 1000, 1, 300 * time.Microsecond, 1000},
-		{"16kHz in 10ms bursts", 16000, 160, 2 * time.Millisecond, 16000},
-		{"10Hz", 10, 1, 3 * time.Millisecond, 10},
-		{"delay(1) loop", 997.3, 1, 200 * time.Microsecond, 997},
-		{"48kHz in 1ms reads", 48000, 48, 500 * time.Microsecond, 48000},
+		{"1kHz line by line", 1000, 1, 300 * time.Microsecond, 1000, 0},
+		{"16kHz in 10ms bursts", 16000, 160, 2 * time.Millisecond, 16000, 0},
+		{"10Hz", 10, 1, 3 * time.Millisecond, 10, 0},
+		{"delay(1) loop", 997.3, 1, 200 * time.Microsecond, 997, 0},
+		{"48kHz in 1ms reads", 48000, 48, 500 * time.Microsecond, 48000, 0},
+		// A reader off the CPU for up to 300 ms about every 200 reads:
+		// over 20 seeds, every announcement is exact.
+		{"1kHz read by a busy host", 1000, 1, 200 * time.Microsecond, 1000, 300 * time.Millisecond},
+		{"16kHz read by a busy host", 16000, 160, 2 * time.Millisecond, 16000, 300 * time.Millisecond},
+		{"48kHz read by a busy host", 48000, 48, 200 * time.Microsecond, 48000, 300 * time.Millisecond},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := newRateRun()
-			r.stream(rand.New(rand.NewPCG(1, 2)), 0, 10*time.Second, c.rate, c.per, c.jitter)
-			if got := r.announced(); !reflect.DeepEqual(got, []uint32{0, c.want}) {
-				t.Fatalf("frame rates %v, want 0 then %d", got, c.want)
+			seeds := uint64(1)
+			if c.stall > 0 {
+				seeds = 20
 			}
-			if got := r.infoRates(); !reflect.DeepEqual(got, []uint32{0, c.want}) {
-				t.Fatalf("info rates %v, want 0 (the channels) then %d (the rate, once)", got, c.want)
-			}
-			// The first frame with the rate comes after RateWindow.
-			for i, v := range r.rates {
-				if v != 0 {
-					if at := time.Duration(r.times[i]) * time.Microsecond; at < frame.RateWindow || at > frame.RateWindow+time.Second {
-						t.Errorf("rate announced at %v, want soon after %v", at, frame.RateWindow)
-					}
-					break
-				}
-			}
-			if r.d.AnnouncedRate() != c.want {
-				t.Fatalf("AnnouncedRate %d", r.d.AnnouncedRate())
+			for seed := range seeds {
+				r := newRateRun()
+				r.streamStalls(rand.New(rand.NewPCG(seed, 2)), 0, 6*time.Second, c.rate, c.per, c.jitter, c.stall)
+				checkSettled(t, r, c.want)
 			}
 		})
+	}
+}
+
+// checkSettled checks that frames carried rate 0, then want, announced by
+// one info soon after RateWindow.
+func checkSettled(t *testing.T, r *rateRun, want uint32) {
+	t.Helper()
+	if got := r.announced(); !reflect.DeepEqual(got, []uint32{0, want}) {
+		t.Fatalf("frame rates %v, want 0 then %d", got, want)
+	}
+	if got := r.infoRates(); !reflect.DeepEqual(got, []uint32{0, want}) {
+		t.Fatalf("info rates %v, want 0 (the channels) then %d (the rate, once)", got, want)
+	}
+	for i, v := range r.rates {
+		if v != 0 {
+			if at := time.Duration(r.times[i]) * time.Microsecond; at < frame.RateWindow || at > frame.RateWindow+time.Second {
+				t.Errorf("rate announced at %v, want soon after %v", at, frame.RateWindow)
+			}
+			break
+		}
+	}
+	if r.d.AnnouncedRate() != want {
+		t.Fatalf("AnnouncedRate %d", r.d.AnnouncedRate())
 	}
 }
 
@@ -369,7 +396,8 @@ func TestTextRateChanges(t *testing.T) {
 }
 
 // A reader that stalls for 300 ms (a loaded host) and then reads the
-// backlog in one burst, every 2 s, does not move the announced rate.
+// backlog in one burst, every 2 s, or at random about every 200 reads for
+// 30 s, does not move the announced rate.
 func TestTextRateIgnoresReaderStalls(t *testing.T) {
 	r := newRateRun()
 	at := time.Duration(0)
@@ -381,6 +409,13 @@ func TestTextRateIgnoresReaderStalls(t *testing.T) {
 	r.stream(nil, at, 2*time.Second, 1000, 1, 0)
 	if got := r.announced(); !reflect.DeepEqual(got, []uint32{0, 1000}) {
 		t.Fatalf("frame rates %v, want 0 then 1000", got)
+	}
+	for seed := range uint64(5) {
+		r := newRateRun()
+		r.streamStalls(rand.New(rand.NewPCG(seed, 9)), 0, 30*time.Second, 16000, 160, 2*time.Millisecond, 300*time.Millisecond)
+		if got := r.announced(); !reflect.DeepEqual(got, []uint32{0, 16000}) {
+			t.Fatalf("seed %d: frame rates %v, want 0 then 16000", seed, got)
+		}
 	}
 }
 

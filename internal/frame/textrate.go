@@ -2,6 +2,7 @@ package frame
 
 import (
 	"math"
+	"slices"
 	"time"
 )
 
@@ -45,6 +46,9 @@ type rateTracker struct {
 	announced uint32
 	off       time.Time // when the estimate first left the tolerance; zero while within
 	lastCheck time.Time
+
+	delays, sorted []float64   // scratch for estimate
+	sel            []ratePoint // scratch for estimate
 }
 
 // reset forgets the arrivals (after a pause or a reopen); the
@@ -92,9 +96,55 @@ func (r *rateTracker) pause() time.Duration {
 
 // estimate fits the live points: the rate in lines/s and its standard
 // error; ok is false until they span RateWindow and RateMinLines.
-func (r *rateTracker) estimate() (rate, se float64, ok bool) {
+//
+// Arrivals are late by a delay that is never negative and comes in
+// stretches (USB batching, a host busy for a while), which a plain
+// least-squares fit reads as a change of rate when a stretch falls near
+// an end of the window. So the fit is refined twice over the less delayed
+// half of the points (those furthest ahead of the previous fit), as clock
+// synchronisation keeps the fastest round trips. The refinement sorts the
+// points, so update asks for it only when the plain fit is not within the
+// tolerance of the announcement.
+func (r *rateTracker) estimate(refine bool) (rate, se float64, ok bool) {
 	p := r.pts[r.head:]
 	if len(p) < 3 || time.Duration(p[len(p)-1].t-p[0].t) < RateWindow || p[len(p)-1].n-p[0].n < RateMinLines {
+		return 0, 0, false
+	}
+	rate, se, ok = fitRate(p)
+	if !refine || !ok || len(p) < 16 {
+		return rate, se, ok
+	}
+	for range 2 {
+		r.delays = r.delays[:0]
+		for _, q := range p {
+			r.delays = append(r.delays, float64(q.t)/1e9-q.n/rate)
+		}
+		cut := median(append(r.sorted[:0], r.delays...))
+		r.sel = r.sel[:0]
+		for i, q := range p {
+			if r.delays[i] <= cut {
+				r.sel = append(r.sel, q)
+			}
+		}
+		r2, se2, ok2 := fitRate(r.sel)
+		if !ok2 {
+			break
+		}
+		rate, se = r2, se2
+	}
+	return rate, se, true
+}
+
+// median returns the median of xs, reordering it.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
+}
+
+// fitRate is the least-squares slope of lines over time through p, in
+// lines/s, and its standard error.
+func fitRate(p []ratePoint) (rate, se float64, ok bool) {
+	if len(p) < 3 {
 		return 0, 0, false
 	}
 	var mt, mn float64
@@ -110,7 +160,7 @@ func (r *rateTracker) estimate() (rate, se float64, ok bool) {
 		stt += dt * dt
 		stn += dt * (q.n - mn)
 	}
-	if stt <= 0 {
+	if stt <= 0 || stn <= 0 {
 		return 0, 0, false
 	}
 	rate = stn / stt
@@ -131,12 +181,11 @@ func (r *rateTracker) update(now time.Time) (rate uint32, changed bool) {
 		return r.announced, false
 	}
 	r.lastCheck = now
-	est, se, ok := r.estimate()
-	if !ok {
-		r.off = time.Time{}
-		return r.announced, false
+	est, se, ok := r.estimate(false)
+	if ok && !r.within(est) {
+		est, se, ok = r.estimate(true)
 	}
-	if r.announced != 0 && math.Abs(est-float64(r.announced)) <= RateTolerance*float64(r.announced) {
+	if !ok || r.within(est) {
 		r.off = time.Time{}
 		return r.announced, false
 	}
@@ -148,25 +197,29 @@ func (r *rateTracker) update(now time.Time) (rate uint32, changed bool) {
 			return r.announced, false
 		}
 	}
-	next := simplestRate(est, 3*se)
-	if next == r.announced {
-		r.off = time.Time{}
-		return r.announced, false
-	}
-	r.announced, r.off = next, time.Time{}
-	return next, true
+	r.announced, r.off = simplestRate(est, 3*se), time.Time{}
+	return r.announced, true
 }
+
+// within reports whether est is within RateTolerance of the announcement.
+func (r *rateTracker) within(est float64) bool {
+	return r.announced != 0 && math.Abs(est-float64(r.announced)) <= RateTolerance*float64(r.announced)
+}
+
+// rateSnap is the least uncertainty simplestRate allows an estimate: a
+// stream measured at 15996 Hz on a busy host is announced as 16000.
+const rateSnap = 5e-4
 
 // simplestRate rounds an estimate to the value with the fewest
 // significant digits within its uncertainty (margin, at least ±0.5 Hz and
-// at most RateTolerance/4 of it), the closest such value to est: 999.8 ±
+// rateSnap of it, at most RateTolerance/4 of it), the closest such value to est: 999.8 ±
 // 0.3 is 1000, 15991 ± 17 is 16000, but 997.3 ± 0.1 stays 997. Rates
 // below 1 Hz are 0 (unknown).
 func simplestRate(est, margin float64) uint32 {
 	if !(est >= 0.5) || math.IsInf(est, 0) {
 		return 0
 	}
-	margin = math.Min(math.Max(margin, 0.5), math.Max(0.5, est*RateTolerance/4))
+	margin = math.Min(math.Max(margin, math.Max(0.5, est*rateSnap)), math.Max(0.5, est*RateTolerance/4))
 	lo, hi := est-margin, est+margin
 	for step := math.Pow(10, math.Floor(math.Log10(hi))); step >= 1; step /= 10 {
 		c := math.Round(est/step) * step
