@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsbridge/wsbridge/internal/config"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 // configurable reports whether a flag is a setting (a config key and a
@@ -46,5 +47,5 @@ func classifyCheck(err error) error {
 			return err
 		}
 	}
-	return Classify(err, ErrUsage)
+	return sentinel.Tag(err, ErrUsage)
 }

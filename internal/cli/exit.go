@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 // Exit codes, documented in README.md ("Exit codes").
@@ -15,34 +17,17 @@ const (
 	ExitNetwork = 4 // the network endpoint cannot be used: address in use, connection refused
 )
 
-// Sentinel classes that core packages wrap (via the helpers below) so that
-// ExitCode can tell them apart without importing every package.
+// Sentinel classes that commands tag errors with (sentinel.Tag, Usagef) so
+// that ExitCode can tell them apart without importing every package.
 var (
 	ErrUsage   = errors.New("usage error")
 	ErrDevice  = errors.New("device error")
 	ErrNetwork = errors.New("network error")
 )
 
-// classified is an error tagged with an exit class but printed as itself.
-type classified struct {
-	err   error
-	class error
-}
-
-func (c *classified) Error() string   { return c.err.Error() }
-func (c *classified) Unwrap() []error { return []error{c.err, c.class} }
-
-// Classify tags err with class (ErrUsage, ErrDevice, ErrNetwork) for ExitCode.
-func Classify(err, class error) error {
-	if err == nil {
-		return nil
-	}
-	return &classified{err: err, class: class}
-}
-
 // Usagef returns a usage error, exit code 2.
 func Usagef(format string, a ...any) error {
-	return Classify(fmt.Errorf(format, a...), ErrUsage)
+	return sentinel.Errorf(ErrUsage, format, a...)
 }
 
 // ExitCode maps err to the process exit code and prints it to w.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 // newHealth is the probe the container HEALTHCHECK runs: the image has no
@@ -37,7 +39,7 @@ func probe(ctx context.Context, out io.Writer, url string, timeout time.Duration
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return Classify(fmt.Errorf("failed to reach %s: %w", url, err), ErrNetwork)
+		return sentinel.Tag(fmt.Errorf("failed to reach %s: %w", url, err), ErrNetwork)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))

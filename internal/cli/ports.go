@@ -5,6 +5,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wsbridge/wsbridge/internal/capture"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 func newPorts(g *globals, s Streams) *cobra.Command {
@@ -20,7 +21,7 @@ Use the path with serve --port, or the identity with serve --match VID:PID[:SERI
 to follow the board when it comes back under another name.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return Classify(capture.ReportPorts(s.Out, asJSON), ErrDevice)
+			return sentinel.Tag(capture.ReportPorts(s.Out, asJSON), ErrDevice)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array (for scripts)")

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsbridge/wsbridge/internal/record"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 func newRecord(g *globals, s Streams) *cobra.Command {
@@ -54,7 +55,7 @@ Examples:
 func classifyRecord(err error) error {
 	switch {
 	case errors.Is(err, record.ErrOptions):
-		return Classify(err, ErrUsage)
+		return sentinel.Tag(err, ErrUsage)
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wsbridge/wsbridge/internal/config"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 // Streams are the standard streams a command uses: results to Out,
@@ -39,7 +40,7 @@ func Execute(ctx context.Context, args []string, s Streams) error {
 	_, err := root.ExecuteContextC(ctx)
 	if err != nil && !g.started {
 		// cobra failed before any command ran: an unknown command or bad arguments.
-		return Classify(err, ErrUsage)
+		return sentinel.Tag(err, ErrUsage)
 	}
 	return err
 }
@@ -77,11 +78,11 @@ Configuration: defaults < --config FILE < WSBRIDGE_* environment < flags.`,
 func (g *globals) setup(cmd *cobra.Command, s Streams) error {
 	g.started = true
 	if err := g.applyConfig(cmd); err != nil {
-		return Classify(err, ErrUsage)
+		return sentinel.Tag(err, ErrUsage)
 	}
 	log, err := newLogger(s.Err, g.LogLevel, g.LogFormat)
 	if err != nil {
-		return Classify(err, ErrUsage)
+		return sentinel.Tag(err, ErrUsage)
 	}
 	g.log = log
 	return nil

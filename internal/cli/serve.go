@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wsbridge/wsbridge/internal/relay"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/serve"
 	"github.com/wsbridge/wsbridge/internal/web"
 )
@@ -93,9 +94,9 @@ func classifyServe(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, serve.ErrConfig), errors.Is(err, relay.ErrTLS):
-		return Classify(err, ErrUsage)
+		return sentinel.Tag(err, ErrUsage)
 	case errors.Is(err, relay.ErrListen):
-		return Classify(err, ErrNetwork)
+		return sentinel.Tag(err, ErrNetwork)
 	}
-	return Classify(err, ErrDevice)
+	return sentinel.Tag(err, ErrDevice)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/wifisim"
 )
 
@@ -89,7 +90,7 @@ func classifySim(err error) error {
 		return nil
 	}
 	if adcsim.IsConfigError(err) {
-		return Classify(err, ErrUsage)
+		return sentinel.Tag(err, ErrUsage)
 	}
-	return Classify(err, ErrDevice)
+	return sentinel.Tag(err, ErrDevice)
 }

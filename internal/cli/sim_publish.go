@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/wifisim"
 )
 
@@ -41,7 +42,7 @@ func runPublish(ctx context.Context, g *globals, s Streams, o adcsim.Options, p 
 	}
 	b, err := wifisim.New(p)
 	if err != nil {
-		return Classify(err, ErrUsage)
+		return sentinel.Tag(err, ErrUsage)
 	}
 	fmt.Fprintf(s.Out, "wsbridge sim: publishing to %s as boot %s\n", p.URL, b.Boot())
 	err = b.Run(ctx)
@@ -50,7 +51,7 @@ func runPublish(ctx context.Context, g *globals, s Streams, o adcsim.Options, p 
 		Uint64("frames", st.Device.Frames).Uint64("sent", st.Ring.Sent).Uint64("resent", st.Ring.Resent).
 		Uint64("lost_in_ring", st.Ring.Overwritten).Uint64("resume_gaps", st.ResumeGaps).Msg("simulated Wi-Fi board stopped")
 	if err != nil && !errors.Is(err, context.Canceled) {
-		return Classify(err, ErrDevice)
+		return sentinel.Tag(err, ErrDevice)
 	}
 	return nil
 }

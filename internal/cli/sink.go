@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/sink"
 )
 
@@ -85,11 +86,11 @@ func liveTerminal(g *globals, s Streams) *sink.LiveTerm {
 func classifySink(err error) error {
 	switch {
 	case errors.Is(err, sink.ErrOptions):
-		return Classify(err, ErrUsage)
+		return sentinel.Tag(err, ErrUsage)
 	case errors.Is(err, sink.ErrOutput):
-		return Classify(err, ErrDevice)
+		return sentinel.Tag(err, ErrDevice)
 	case errors.Is(err, sink.ErrServer):
-		return Classify(err, ErrNetwork)
+		return sentinel.Tag(err, ErrNetwork)
 	}
 	return err
 }
