@@ -2,7 +2,8 @@ package relay
 
 import (
 	"errors"
-	"fmt"
+
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 // Sentinel errors. Errors returned by this package wrap one of them.
@@ -12,17 +13,7 @@ var (
 	ErrTLS     = errors.New("cannot load TLS certificate")
 )
 
-// tagged is an error that matches a sentinel with errors.Is but prints as
-// its own message only.
-type tagged struct {
-	err      error
-	sentinel error
-}
-
-func (t *tagged) Error() string   { return t.err.Error() }
-func (t *tagged) Unwrap() []error { return []error{t.err, t.sentinel} }
-
 // optionsErr is a bad-flag error matching ErrOptions.
 func optionsErr(format string, a ...any) error {
-	return &tagged{fmt.Errorf(format, a...), ErrOptions}
+	return sentinel.Errorf(ErrOptions, format, a...)
 }

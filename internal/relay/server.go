@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -108,13 +109,13 @@ func (s *Server) DeviceDown(reason string) { s.hub.setState(wsproto.StateDown, r
 func (s *Server) Listen() (string, error) {
 	ln, err := net.Listen("tcp", s.opts.Listen)
 	if err != nil {
-		return "", &tagged{fmt.Errorf("failed to listen on %s: %w", s.opts.Listen, err), ErrListen}
+		return "", sentinel.Errorf(ErrListen, "failed to listen on %s: %w", s.opts.Listen, err)
 	}
 	if s.opts.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(s.opts.TLSCert, s.opts.TLSKey)
 		if err != nil {
 			ln.Close()
-			return "", &tagged{fmt.Errorf("failed to load --tls-cert %s / --tls-key %s: %w", s.opts.TLSCert, s.opts.TLSKey, err), ErrTLS}
+			return "", sentinel.Errorf(ErrTLS, "failed to load --tls-cert %s / --tls-key %s: %w", s.opts.TLSCert, s.opts.TLSKey, err)
 		}
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
