@@ -15,16 +15,11 @@ import (
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/procs"
 	"github.com/wsbridge/wsbridge/internal/relay"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 // ErrConfig is wrapped by errors about the options (exit code 2 in the CLI).
 var ErrConfig = errors.New("invalid serve configuration")
-
-// configErr tags err with ErrConfig without changing its message.
-type configErr struct{ err error }
-
-func (e configErr) Error() string   { return e.err.Error() }
-func (e configErr) Unwrap() []error { return []error{e.err, ErrConfig} }
 
 // Options configure serve: the device side, the network side, and the
 // optional in-process simulator.
@@ -106,7 +101,7 @@ func build(o *Options) (*capture.Capture, *relay.Server, error) {
 	o.Capture.Log = o.Log
 	capt, err := capture.New(o.Capture)
 	if err != nil {
-		return nil, nil, configErr{err}
+		return nil, nil, sentinel.Tag(err, ErrConfig)
 	}
 	o.Relay.Log = o.Log
 	o.Relay.Channel = cmp.Or(o.Relay.Channel, singleChannel(o))
@@ -114,7 +109,7 @@ func build(o *Options) (*capture.Capture, *relay.Server, error) {
 	o.Relay.Counters = func() []relay.Counter { return captureCounters(capt.Stats()) }
 	srv, err := relay.New(o.Relay)
 	if err != nil {
-		return nil, nil, configErr{err}
+		return nil, nil, sentinel.Tag(err, ErrConfig)
 	}
 	return capt, srv, nil
 }
@@ -195,7 +190,7 @@ func probeListen(ro relay.Options, log zerolog.Logger) error {
 	ro.Log = log
 	srv, err := relay.New(ro)
 	if err != nil {
-		return configErr{err}
+		return sentinel.Tag(err, ErrConfig)
 	}
 	return srv.Probe()
 }
@@ -208,7 +203,7 @@ func probeDevice(ctx context.Context, o Options) error {
 	o.Capture.Log = o.Log
 	capt, err := capture.New(o.Capture)
 	if err != nil {
-		return configErr{err}
+		return sentinel.Tag(err, ErrConfig)
 	}
 	port, err := capt.Probe(ctx)
 	if err != nil {
@@ -229,11 +224,11 @@ func validate(o Options) error {
 		}
 	}
 	if err := o.Capture.Validate(); err != nil {
-		return configErr{err}
+		return sentinel.Tag(err, ErrConfig)
 	}
 	o.Relay.Channel = cmp.Or(o.Relay.Channel, singleChannel(&o))
 	if err := o.Relay.Validate(); err != nil {
-		return configErr{err}
+		return sentinel.Tag(err, ErrConfig)
 	}
 	return nil
 }
@@ -241,7 +236,7 @@ func validate(o Options) error {
 // validateProcs checks --procs.
 func validateProcs(spec string) error {
 	if _, err := procs.Parse(spec); err != nil {
-		return configErr{fmt.Errorf("--procs %q: %w", spec, err)}
+		return sentinel.Errorf(ErrConfig, "--procs %q: %w", spec, err)
 	}
 	return nil
 }
@@ -249,7 +244,7 @@ func validateProcs(spec string) error {
 // validateSim checks the --sim-* settings, naming them as the user typed them.
 func validateSim(cfg *adcsim.Config) error {
 	if err := cfg.Validate(); err != nil {
-		return configErr{fmt.Errorf("invalid simulator settings (flag names without the sim- prefix): %w", err)}
+		return sentinel.Errorf(ErrConfig, "invalid simulator settings (flag names without the sim- prefix): %w", err)
 	}
 	return nil
 }
