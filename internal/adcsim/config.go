@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 // Limits of the simulated device.
@@ -80,7 +81,7 @@ func (c *Config) Validate() error {
 	c.validateNumbers(add)
 	c.validateFaults(add)
 	if err := errors.Join(errs...); err != nil {
-		return configError{err}
+		return sentinel.Tag(err, ErrConfig)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package adcsim
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("got %v\nwant %s", err, tc.want)
 		}
-		if !IsConfigError(err) {
+		if !errors.Is(err, ErrConfig) {
 			t.Errorf("%v: not a config error", err)
 		}
 	}

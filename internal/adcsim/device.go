@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 const (
@@ -84,7 +85,7 @@ func NewDevice(cfg Config) (*Device, error) {
 	d.st, _ = frame.ParseSampleType(cfg.SampleType)
 	src, rate, err := newSource(&cfg, rand.New(rand.NewPCG(seed, 1)))
 	if err != nil {
-		return nil, configError{err}
+		return nil, sentinel.Tag(err, ErrConfig)
 	}
 	d.src, d.rate = src, rate
 	d.fs = d.frameSamples(rate)

@@ -7,14 +7,6 @@ import "errors"
 // Config.UnplugPause and calls Run again with a new port. Serve does this.
 var ErrUnplugged = errors.New("simulated unplug")
 
-// configError marks errors in a Config, for IsConfigError.
-type configError struct{ error }
-
-func (e configError) Unwrap() error { return e.error }
-
-// IsConfigError reports whether err is about the configuration (a usage
-// error) rather than the port or the system.
-func IsConfigError(err error) bool {
-	var c configError
-	return errors.As(err, &c)
-}
+// ErrConfig is wrapped by errors about the configuration (a usage error)
+// rather than the port or the system.
+var ErrConfig = errors.New("invalid simulator configuration")

@@ -2,10 +2,11 @@ package adcsim
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"sync"
+
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
 // Open starts a device for cfg on an in-process "serial port" and returns
@@ -19,7 +20,7 @@ import (
 // value is a *Port, whose Device field gives the device's Stats.
 func Open(ctx context.Context, cfg Config) (io.ReadWriteCloser, error) {
 	if cfg.UnplugEvery > 0 {
-		return nil, configError{errors.New("unplug-every: needs a virtual serial port (wsbridge sim), not the in-process port")}
+		return nil, sentinel.Errorf(ErrConfig, "unplug-every: needs a virtual serial port (wsbridge sim), not the in-process port")
 	}
 	dev, err := NewDevice(cfg)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
@@ -29,10 +30,10 @@ type Options struct {
 // on return.
 func Serve(ctx context.Context, opts Options) error {
 	if opts.Stdout && opts.UnplugEvery > 0 {
-		return configError{errors.New("unplug-every: needs a virtual serial port, not --stdout")}
+		return sentinel.Errorf(ErrConfig, "unplug-every: needs a virtual serial port, not --stdout")
 	}
 	if opts.Stdout && opts.Link != "" {
-		return configError{errors.New("link: there is no port to link to with --stdout")}
+		return sentinel.Errorf(ErrConfig, "link: there is no port to link to with --stdout")
 	}
 	dev, err := NewDevice(opts.Config)
 	if err != nil {
@@ -64,7 +65,7 @@ func serveDevice(ctx context.Context, dev *Device, opts *Options) error {
 func runPTY(ctx context.Context, dev *Device, opts *Options, log zerolog.Logger) error {
 	p, err := vport.Create(opts.Link)
 	if errors.Is(err, vport.ErrNotSymlink) {
-		return configError{fmt.Errorf("link: %w", err)}
+		return sentinel.Errorf(ErrConfig, "link: %w", err)
 	}
 	if err != nil {
 		return fmt.Errorf("failed to create the virtual serial port: %w", err)

@@ -2,6 +2,7 @@ package adcsim
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -119,7 +120,7 @@ func TestWAVErrors(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.Signal = "wav:" + path
 		_, err := NewDevice(cfg)
-		if err == nil || err.Error() != want || !IsConfigError(err) {
+		if err == nil || err.Error() != want || !errors.Is(err, ErrConfig) {
 			t.Errorf("got %v\nwant %s", err, want)
 		}
 	}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -89,7 +90,7 @@ func classifySim(err error) error {
 	if err == nil {
 		return nil
 	}
-	if adcsim.IsConfigError(err) {
+	if errors.Is(err, adcsim.ErrConfig) {
 		return sentinel.Tag(err, ErrUsage)
 	}
 	return sentinel.Tag(err, ErrDevice)
