@@ -82,6 +82,9 @@ func TestRCMDCheck(t *testing.T) {
 		t.Logf("R CMD check notes:\n%s", grepNotes(out))
 	}
 	t.Logf("R's tests:\n%s", lastLines(testLog(work), 12))
+	if !strings.Contains(testLog(work), "| WARN 0 |") {
+		t.Errorf("R's tests warned: run them with options(warn = 1) to see where")
+	}
 
 	checkCounter(t, filepath.Join(work, "file.csv"), 5000, false)
 	checkGaps(t, work)
