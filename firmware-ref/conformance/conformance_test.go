@@ -195,11 +195,14 @@ func decodeAll(t *testing.T, frames []frame.Frame, stream, garbage []byte) {
 	t.Helper()
 	var got []frame.Frame
 	var events []frame.SeqEvent
+	var seq frame.SeqTracker // the decoder hands frames on as read: follow their seqs here
 	d := frame.NewDecoder(func(p *frame.Packet) {
 		c := p.Clone()
 		got = append(got, c.Frame)
+		if ev := seq.Observe(c.Frame.Seq); ev.Kind >= frame.SeqGap {
+			events = append(events, ev)
+		}
 	})
-	d.OnSeq = func(ev frame.SeqEvent) { events = append(events, ev) }
 	for i := 0; len(stream) > 0; i++ {
 		k := min(len(stream), 1+(i*7919)%4096)
 		d.Write(stream[:k])

@@ -61,8 +61,8 @@ func TestCommandsFramesWire(t *testing.T) {
 // the new rate comes before the rate reply, and one before the info reply.
 func checkAfterCommands(t *testing.T, rec *recorder, nStop int) {
 	ps, s := rec.snapshot()
-	if s.Lost != 0 || s.NoiseBytes != 0 || s.CRCErrors != 0 {
-		t.Fatalf("decoder stats %+v", s)
+	if rec.seqEvents() != 0 || s.NoiseBytes != 0 || s.CRCErrors != 0 {
+		t.Fatalf("decoder stats %+v, seq events %v", s, rec.events)
 	}
 	var prev *frame.Frame
 	var i uint64

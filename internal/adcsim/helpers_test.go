@@ -69,10 +69,12 @@ func (r *rig) stop(t testing.TB) {
 }
 
 // recorder decodes a frames-wire stream and keeps copies of every packet
-// and every sequence event.
+// and every sequence event other than in order (the decoder hands frames
+// on as read; the recorder follows their seqs as a receiver does).
 type recorder struct {
 	mu      sync.Mutex
 	dec     *frame.Decoder
+	seq     frame.SeqTracker
 	packets []frame.Packet
 	events  []frame.SeqEvent
 	arrival []time.Time // per packet
@@ -83,9 +85,34 @@ func newRecorder() *recorder {
 	r.dec = frame.NewDecoder(func(p *frame.Packet) {
 		r.packets = append(r.packets, p.Clone())
 		r.arrival = append(r.arrival, time.Now())
+		if p.Type != frame.TypeData {
+			return
+		}
+		if ev := r.seq.Observe(p.Frame.Seq); ev.Kind >= frame.SeqGap {
+			r.events = append(r.events, ev)
+		}
 	})
-	r.dec.OnSeq = func(ev frame.SeqEvent) { r.events = append(r.events, ev) }
 	return r
+}
+
+// seqEvents is how many sequence events other than in order were seen.
+func (r *recorder) seqEvents() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.events)
+}
+
+// loss is the gaps seen and the frames missing in them.
+func (r *recorder) loss() (gaps, lost uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, ev := range r.events {
+		if ev.Kind == frame.SeqGap {
+			gaps++
+			lost += uint64(ev.Lost)
+		}
+	}
+	return gaps, lost
 }
 
 func (r *recorder) Write(b []byte) (int, error) {

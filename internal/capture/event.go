@@ -8,11 +8,13 @@ import "github.com/wsbridge/wsbridge/internal/frame"
 // up in the kernel), and must not call Run.
 type Handler interface {
 	// Packet is called for every valid packet (data, info, log, reply).
-	// p and the slices it holds are valid only during the call; use
-	// p.Clone to keep it.
+	// Data frames come as read, with the device's own seq: capture does
+	// not follow sequence numbers (gaps, duplicates, late frames and
+	// restarts are the channel's to classify). p and the slices it holds
+	// are valid only during the call; use p.Clone to keep it.
 	Packet(p *frame.Packet)
-	// Event is called when the device comes or goes, when a sequence gap
-	// or restart is seen, and when auto input detection decides.
+	// Event is called when the device comes or goes, and when auto input
+	// detection decides.
 	Event(e Event)
 }
 
@@ -23,8 +25,6 @@ type EventKind uint8
 const (
 	DeviceUp      EventKind = iota + 1 // the port was opened (or reopened)
 	DeviceDown                         // the port was lost; Reason says why
-	Gap                                // frames Seq.From..Seq.To never arrived
-	Restart                            // the device started counting again (Seq.Seq)
 	InputDetected                      // auto input chose Reason: "frames" or "text"
 )
 
@@ -34,10 +34,6 @@ func (k EventKind) String() string {
 		return "device_up"
 	case DeviceDown:
 		return "device_down"
-	case Gap:
-		return "gap"
-	case Restart:
-		return "restart"
 	case InputDetected:
 		return "input_detected"
 	}
@@ -47,14 +43,13 @@ func (k EventKind) String() string {
 // Event is a change in the state of the capture.
 type Event struct {
 	Kind   EventKind
-	Reason string         // DeviceUp: "open" or "reopen"; DeviceDown: the cause; InputDetected: the mode
-	Port   string         // the device path, or "sim"
-	Seq    frame.SeqEvent // Gap and Restart
+	Reason string // DeviceUp: "open" or "reopen"; DeviceDown: the cause; InputDetected: the mode
+	Port   string // the device path, or "sim"
 }
 
 // Stats are the capture's counters, cumulative since New. The embedded
-// frame.Stats are those of the decoders (bytes, frames, noise, CRC
-// failures, gaps, lost frames, ...).
+// frame.Stats are those of the decoders (bytes, packets, frames, noise,
+// CRC failures, malformed and oversize packets).
 type Stats struct {
 	frame.Stats
 	DeviceUp      bool   `json:"device_up"`      // the port is open now

@@ -23,8 +23,7 @@ type input struct {
 
 func newInput(o Options, h Handler, log zerolog.Logger) *input {
 	in := &input{h: h, log: log}
-	in.fdec = frame.NewDecoder(h.Packet)
-	in.fdec.OnSeq = in.onSeq
+	in.fdec = frame.NewDecoder(h.Packet) // every frame as read: the channel follows the seqs
 	in.tdec = frame.NewTextDecoder(h.Packet)
 	in.tdec.FrameSamples, in.tdec.Rate = o.FrameSamples, o.TextRate
 	in.tdec.ConfirmLines = frame.SerialConfirmLines
@@ -32,17 +31,6 @@ func newInput(o Options, h Handler, log zerolog.Logger) *input {
 		in.chosen = o.Input
 	}
 	return in
-}
-
-func (in *input) onSeq(ev frame.SeqEvent) {
-	switch ev.Kind {
-	case frame.SeqGap:
-		in.log.Warn().Uint32("from", ev.From).Uint32("to", ev.To).Uint32("lost", ev.Lost).Msg("frames lost")
-		in.h.Event(Event{Kind: Gap, Port: in.port, Seq: ev})
-	case frame.SeqRestart:
-		in.log.Info().Uint32("seq", ev.Seq).Msg("device restarted its frame count")
-		in.h.Event(Event{Kind: Restart, Port: in.port, Seq: ev})
-	}
 }
 
 // timeout is how long a read may wait: short while detection is

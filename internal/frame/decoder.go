@@ -7,9 +7,10 @@ import (
 
 // Decoder is the streaming decoder for the serial line: COBS packets
 // separated by 0x00. Feed it bytes with Write in chunks of any size; it calls
-// OnPacket once per valid packet, in order, and OnSeq for every sequence
-// event other than in-order (gaps before the frame that reveals them,
-// duplicates instead of the frame, restarts before the frame).
+// OnPacket once per valid packet, in order. It does not follow sequence
+// numbers: every valid data frame is passed on as read, and whoever
+// receives them classifies gaps, duplicates and restarts (in serve, the
+// channel; elsewhere a SeqTracker).
 //
 // The *Packet passed to OnPacket aliases the decoder's buffers and is valid
 // only until the callback returns; use Packet.Clone to keep it.
@@ -20,13 +21,11 @@ import (
 // (the one that owns the port) feeds it.
 type Decoder struct {
 	OnPacket func(p *Packet)
-	OnSeq    func(ev SeqEvent)
 
 	acc     []byte // bytes of the current run, when it spans writes
 	pkt     []byte // the decoded packet
 	discard int    // >0: skipping an oversize run of this many bytes so far
 	p       Packet
-	seq     SeqTracker
 	stats   Stats
 }
 
@@ -118,13 +117,7 @@ func (d *Decoder) run(r []byte) {
 	}
 	d.stats.Packets++
 	if d.p.Type == TypeData {
-		ev := d.seq.Observe(d.p.Frame.Seq)
-		if ev.Kind >= SeqGap && d.OnSeq != nil {
-			d.OnSeq(ev)
-		}
-		if !d.stats.count(ev) {
-			return
-		}
+		d.stats.Frames++
 	}
 	if d.OnPacket != nil {
 		d.OnPacket(&d.p)

@@ -15,11 +15,13 @@
 //   - Parse validates one decoded packet (length, CRC-32C) into a Packet.
 //   - Decoder is the streaming, push-style decoder for the serial line: Write
 //     bytes as they arrive and it calls back once per valid packet, counting
-//     noise, CRC failures, oversize packets and sequence gaps in Stats.
+//     noise, CRC failures and oversize packets in Stats. It passes every
+//     valid frame on as read: sequence numbers are the receiver's to follow.
 //   - TextDecoder turns Arduino-style text lines (one sample instant per line)
 //     into data frames with host-assigned sequence numbers and timestamps.
 //   - SeqTracker classifies sequence numbers as in order, gap, duplicate or
-//     restart, for every stage that must report loss.
+//     restart, for every stage that must report loss; SeqBefore is the one
+//     modular comparison of two sequence numbers.
 //   - AppendCSV, AppendPlain, AppendPlotter and AppendJSON render frames for
 //     the sink's serial output and for text WebSocket clients.
 //

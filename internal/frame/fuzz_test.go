@@ -14,7 +14,6 @@ import (
 
 type decoded struct {
 	packets [][]byte
-	events  []frame.SeqEvent
 	stats   frame.Stats
 }
 
@@ -25,7 +24,6 @@ func feed(in []byte, cuts []int) decoded {
 		out.packets = append(out.packets, append([]byte(nil), p.Raw...))
 		checkInvariants(p)
 	})
-	d.OnSeq = func(ev frame.SeqEvent) { out.events = append(out.events, ev) }
 	prev := 0
 	for _, c := range cuts {
 		d.Write(in[prev:c])

@@ -41,21 +41,27 @@ type SeqTracker struct {
 // expected number to seq+1.
 func (t *SeqTracker) Observe(seq uint32) SeqEvent {
 	ev := SeqEvent{Kind: SeqInOrder, Seq: seq}
-	switch d := seq - t.next; {
+	switch {
 	case !t.started:
 		ev.Kind, t.started = SeqFirst, true
-	case d == 0:
-	case seq == 0 || -d > DuplicateWindow && d >= 1<<31:
+	case seq == t.next:
+	case seq == 0 || SeqBefore(seq, t.next) && t.next-seq > DuplicateWindow:
 		ev.Kind = SeqRestart
-	case d >= 1<<31:
+	case SeqBefore(seq, t.next):
 		ev.Kind = SeqDuplicate
 		return ev
 	default:
-		ev.Kind, ev.From, ev.To, ev.Lost = SeqGap, t.next, seq-1, d
+		ev.Kind, ev.From, ev.To, ev.Lost = SeqGap, t.next, seq-1, seq-t.next
 	}
 	t.next = seq + 1
 	return ev
 }
+
+// SeqBefore reports whether sequence number a comes before b: b - a,
+// modulo 2^32, is 1 to 2^31. It is the one comparison every stage uses
+// for u32 sequence numbers that wrap (exactly 2^31 apart, each counts as
+// before the other).
+func SeqBefore(a, b uint32) bool { return int32(a-b) < 0 }
 
 // Next is the sequence number expected next, and whether any was seen.
 func (t *SeqTracker) Next() (uint32, bool) { return t.next, t.started }

@@ -49,3 +49,19 @@ func TestSeqTrackerGapAcrossWrap(t *testing.T) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
+
+func TestSeqBefore(t *testing.T) {
+	for _, c := range []struct {
+		a, b uint32
+		want bool
+	}{
+		{1, 2, true}, {2, 1, false}, {5, 5, false},
+		{0xFFFFFFFF, 0, true}, {0, 0xFFFFFFFF, false}, // across the wrap
+		{0, 1<<31 - 1, true}, {0, 1<<31 + 1, false}, // more than half the circle ahead: behind
+		{1 << 31, 0, true},
+	} {
+		if got := frame.SeqBefore(c.a, c.b); got != c.want {
+			t.Errorf("SeqBefore(%d, %d) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}

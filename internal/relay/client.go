@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
 
+	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -222,7 +223,7 @@ func (c *client) render(e *entry, p uint64) ([]byte, bool) {
 	c.epoch = e.epoch
 	switch e.kind {
 	case kindFrame:
-		if c.hasFloor && e.key-c.floor >= 1<<31 { // before the resume point
+		if c.hasFloor && frame.SeqBefore(e.key, c.floor) { // before the resume point
 			return nil, false
 		}
 		c.next, c.hasFloor = e.key+1, false
@@ -258,10 +259,10 @@ func (c *client) announcement(e *entry) []byte {
 func (c *client) renderGap(e *entry) ([]byte, bool) {
 	g := *e.gap
 	if c.hasFloor {
-		if g.To-c.floor >= 1<<31 { // wholly before the resume point
+		if frame.SeqBefore(g.To, c.floor) { // wholly before the resume point
 			return nil, false
 		}
-		if g.From-c.floor >= 1<<31 {
+		if frame.SeqBefore(g.From, c.floor) {
 			g.From, g.Count = c.floor, uint64(g.To-c.floor)+1
 			c.next = g.To + 1
 			return mustJSON(g), false

@@ -29,11 +29,13 @@ type hub struct {
 	rendered atomic.Int64  // bytes of the JSON and CSV renderings cached in held entries
 	name     string        // the channel's name, in hello
 	seq      frame.SeqTracker
-	epoch    wsproto.Epoch // the current count: new at start and on each device restart
-	epochPos uint64        // ring position where the current epoch starts
-	first    uint32        // first seq of the current epoch (once a frame came)
-	epochN   int           // data frames of the current epoch held in the ring
-	state    string        // wsproto.StateUp / StateDown, "" before anything is known
+	seen     seen                // which of the last 1024 seqs were published
+	limits   map[string]*limiter // rate limits of the sequence warnings, by kind
+	epoch    wsproto.Epoch       // the current count: new at start and on each device restart
+	epochPos uint64              // ring position where the current epoch starts
+	first    uint32              // first seq of the current epoch (once a frame came)
+	epochN   int                 // data frames of the current epoch held in the ring
+	state    string              // wsproto.StateUp / StateDown, "" before anything is known
 	reason   string
 	device   *wsproto.Device
 	last     frame.Frame // header of the newest frame (Data nil)
@@ -41,7 +43,8 @@ type hub struct {
 
 func newHub(o *Options, st *stats) *hub {
 	return &hub{name: o.Channel, maxDur: int64(o.History), maxBytes: o.HistoryBytes, log: o.Log, stats: st,
-		wake: make(chan struct{}), epoch: newEpoch()}
+		wake: make(chan struct{}), epoch: newEpoch(),
+		limits: map[string]*limiter{"gap": {}, "duplicate": {}, "late": {}, "restart": {}}}
 }
 
 // pushLocked appends e (the caller holds the lock), trims the ring and wakes waiting writers.
@@ -102,32 +105,15 @@ func (h *hub) addRendering(e *entry, n int64) {
 }
 
 // publishFrame adds a data frame, with a device gap or restart marker
-// before it when its sequence number says so. Duplicates are dropped.
+// before it when its sequence number says so. A frame behind the count
+// (a duplicate, or late: after its gap was reported) is counted, logged
+// and dropped: clients have been told about that seq already.
 func (h *hub) publishFrame(p *frame.Packet) {
 	e := newFrameEntry(p) // outside the lock: the copy is the costly part
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	ev := h.seq.Observe(p.Frame.Seq)
-	switch ev.Kind {
-	case frame.SeqDuplicate:
-		h.stats.duplicates.Add(1)
+	if !h.sequenceLocked(p.Frame.Seq) {
 		return
-	case frame.SeqGap:
-		h.stats.deviceGaps.Add(1)
-		h.stats.deviceGapFrames.Add(uint64(ev.Lost))
-		h.pushLocked(newGapEntry(ev.From, ev.To, h.epoch))
-	case frame.SeqRestart:
-		h.stats.restarts.Add(1)
-		old := h.epoch
-		h.epoch, h.epochN = newEpoch(), 0
-		h.epochPos, h.first = h.ring.head, ev.Seq
-		st := wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
-			Reason: "the device restarted its sequence numbers", Seq: ev.Seq, Epoch: h.epoch}
-		h.log.Info().Str("old_epoch", old).Str("epoch", h.epoch).Uint32("seq", ev.Seq).
-			Msg("device restarted its sequence numbers: new epoch")
-		h.pushLocked(newMessageEntry(kindStatus, st, h.epoch, ev.Seq, true))
-	case frame.SeqFirst:
-		h.epochPos, h.first = h.ring.head, ev.Seq
 	}
 	if h.state == "" {
 		h.state = wsproto.StateUp
@@ -138,6 +124,61 @@ func (h *hub) publishFrame(p *frame.Packet) {
 	h.stats.frames.Add(1)
 	h.stats.frameBytes.Add(uint64(len(e.raw)))
 	h.pushLocked(e)
+}
+
+// sequenceLocked is the one place serve classifies a device's sequence
+// numbers: it pushes the gap or restart marker seq calls for, counts and
+// logs (at most once a second per kind) what is not in order, and
+// reports whether the frame is to be published.
+func (h *hub) sequenceLocked(seq uint32) bool {
+	next, _ := h.seq.Next()
+	ev := h.seq.Observe(seq)
+	now := time.Now()
+	switch ev.Kind {
+	case frame.SeqDuplicate:
+		kind, ctr := "duplicate", &h.stats.duplicates
+		if !h.seen.has(seq) {
+			kind, ctr = "late", &h.stats.late
+		}
+		ctr.Add(1)
+		if ok, n := h.limits[kind].allow(now); ok {
+			h.log.Warn().Str("epoch", h.epoch).Uint32("seq", seq).Uint32("expected", next).Uint64("suppressed", n).
+				Msg(behindText[kind])
+		}
+		return false
+	case frame.SeqGap:
+		h.stats.deviceGaps.Add(1)
+		h.stats.deviceGapFrames.Add(uint64(ev.Lost))
+		h.seen.clear(ev.From, ev.To)
+		if ok, n := h.limits["gap"].allow(now); ok {
+			h.log.Warn().Str("epoch", h.epoch).Uint32("from", ev.From).Uint32("to", ev.To).Uint32("lost", ev.Lost).
+				Uint64("suppressed", n).Msg("frames lost between the device and serve")
+		}
+		h.pushLocked(newGapEntry(ev.From, ev.To, h.epoch))
+	case frame.SeqRestart:
+		h.stats.restarts.Add(1)
+		old := h.epoch
+		h.epoch, h.epochN = newEpoch(), 0
+		h.epochPos, h.first = h.ring.head, ev.Seq
+		h.seen.reset()
+		if ok, n := h.limits["restart"].allow(now); ok {
+			h.log.Info().Str("old_epoch", old).Uint32("old_next", next).Str("epoch", h.epoch).Uint32("seq", ev.Seq).
+				Uint64("suppressed", n).Msg("device restarted its sequence numbers: new epoch")
+		}
+		st := wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
+			Reason: "the device restarted its sequence numbers", Seq: ev.Seq, Epoch: h.epoch}
+		h.pushLocked(newMessageEntry(kindStatus, st, h.epoch, ev.Seq, true))
+	case frame.SeqFirst:
+		h.epochPos, h.first = h.ring.head, ev.Seq
+	}
+	h.seen.set(seq)
+	return true
+}
+
+// behindText is the log message for a frame behind the count, by kind.
+var behindText = map[string]string{
+	"duplicate": "duplicate frame dropped: this seq was published already",
+	"late":      "late frame dropped: it arrived after its gap was reported",
 }
 
 // publishMessage adds a live-only JSON message (info, log, reply, status).
@@ -226,8 +267,8 @@ type snapshot struct {
 	SampleType string
 	Next       uint32
 	History    wsproto.History // of the current epoch
-	RingBytes  int64 // memory the history holds, as --history-bytes counts it
-	Frames     int // data frames held, every epoch
+	RingBytes  int64           // memory the history holds, as --history-bytes counts it
+	Frames     int             // data frames held, every epoch
 }
 
 func (h *hub) snapshotLocked() snapshot {

@@ -109,4 +109,3 @@ func TestCSVSkipsEmptyFrame(t *testing.T) {
 	m := expectMsg(t, c, "csv")
 	checkFrame(t, m, 2)
 }
-

@@ -40,7 +40,7 @@ func (h *hub) subscribe(r *resume) start {
 	case r == nil:
 	case r.epoch == h.epoch:
 		h.resumeLocked(&st, r.since, next, started)
-	case r.epoch == "" && started && next-r.since < 1<<31: // at or behind the newest frame
+	case r.epoch == "" && started && !frame.SeqBefore(next, r.since): // at or behind the newest frame
 		h.resumeLocked(&st, r.since, next, started)
 	case r.epoch == "":
 		h.restartLocked(&st, fmt.Sprintf("since=%d (without epoch) is ahead of the newest frame: the count started over since this client last read (serve or the device restarted); replaying the current epoch %s", r.since, h.epoch))
@@ -53,25 +53,24 @@ func (h *hub) subscribe(r *resume) start {
 // resumeLocked positions st at seq s of the current epoch, or explains
 // with a gap or status message why it cannot.
 func (h *hub) resumeLocked(st *start, s, next uint32, started bool) {
-	d := next - s
 	if !started { // nothing sent in this epoch yet: s is where the client expects it to begin
 		st.seq = s
 		return
 	}
-	if d == 0 {
+	if s == next {
 		return
 	}
 	low, lowPos, ok := h.lowestLocked()
 	switch {
-	case d >= 1<<31 && s-next <= frame.DuplicateWindow:
+	case frame.SeqBefore(next, s) && s-next <= frame.DuplicateWindow:
 		// Slightly ahead in the same epoch: wait for s, skipping
 		// anything before it.
 		st.seq, st.floor, st.hasFloor = s, s, true
-	case d >= 1<<31: // far ahead of anything this epoch sent
+	case frame.SeqBefore(next, s): // far ahead of anything this epoch sent
 		h.restartLocked(st, fmt.Sprintf("since=%d is ahead of the newest frame %d by more than %d: replaying the current epoch %s", s, next-1, frame.DuplicateWindow, h.epoch))
 	case !ok:
 		st.pre = append(st.pre, historyGap(s, next-1, h.epoch))
-	case d > next-low: // older than the ring holds
+	case frame.SeqBefore(s, low): // older than the ring holds
 		st.pre = append(st.pre, historyGap(s, low-1, h.epoch))
 		st.pos, st.seq = lowPos, low
 	default:

@@ -6,7 +6,8 @@ import "sync/atomic"
 type stats struct {
 	frames          atomic.Uint64 // data frames published
 	frameBytes      atomic.Uint64 // their packet bytes
-	duplicates      atomic.Uint64 // duplicate frames dropped
+	duplicates      atomic.Uint64 // frames dropped because their seq was published already
+	late            atomic.Uint64 // frames dropped because their gap had been reported
 	deviceGaps      atomic.Uint64 // device gap incidents
 	deviceGapFrames atomic.Uint64 // frames lost between device and serve
 	restarts        atomic.Uint64 // device sequence restarts

@@ -123,11 +123,12 @@ func singleChannel(o *Options) string {
 	return "serial"
 }
 
-// handler passes capture's packets and device events to the relay. Gap
-// and Restart events are not forwarded: the relay derives them from the
-// frames' sequence numbers itself (the same frame.SeqTracker rules), so
-// they reach clients exactly once and in order with the frames. ready runs
-// once, when the device first comes up: then serve announces its URLs.
+// handler passes capture's packets and device events to the relay.
+// Capture hands data frames on as read; the relay's channel alone follows
+// their sequence numbers (gaps, duplicates, late frames, restarts), so
+// each is counted, logged and sent to clients once, in order with the
+// frames. ready runs once, when the device first comes up: then serve
+// announces its URLs.
 type handler struct {
 	srv   *relay.Server
 	ready func()
@@ -159,8 +160,6 @@ func captureCounters(s capture.Stats) []relay.Counter {
 		c("serial_crc_errors_total", "Packets dropped for a failed CRC-32C.", s.CRCErrors),
 		c("serial_malformed_total", "Packets dropped for a bad length, type or field.", s.Malformed),
 		c("serial_oversize_total", "Runs longer than the largest packet, dropped.", s.Oversize),
-		c("serial_seq_gaps_total", "Sequence gaps seen by the decoder.", s.Gaps),
-		c("serial_lost_frames_total", "Frames missing in those gaps.", s.Lost),
 		c("device_opens_total", "Successful opens of the device, including the first.", s.Opens),
 		c("device_reopens_total", "Reopens after the device was lost.", s.Reopens),
 		c("device_downs_total", "Times the device was lost.", s.Downs),
