@@ -72,7 +72,10 @@ func requestToken(r *http.Request) (token, where string) {
 // the same host, or from a host matching an --allow-origin pattern.
 func checkOrigin(r *http.Request, patterns []string) error {
 	origin := r.Header.Get("Origin")
-	if origin == "" {
+	if origin == "" || origin == "file://" {
+		// arduinoWebSockets, the client most ESP32 sketches use, sends
+		// "Origin: file://" on every connection; no browser does (a page
+		// opened from a file sends "Origin: null", which stays refused).
 		return nil
 	}
 	u, err := url.Parse(origin)
