@@ -20,6 +20,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/ingest"
 	"github.com/wsbridge/wsbridge/internal/relay"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // The Wi-Fi sketches run on the host against the stand-in of
@@ -35,8 +36,9 @@ type wifiNet struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	recs   *bufio.Reader
-	base   string // ws://127.0.0.1:PORT
-	refuse bool   // answer connect attempts with wsfail
+	route  func(url string) string // the sketch's URL path -> the ws:// URL to dial
+	out    *testsupport.SyncBuffer // what the sketch prints on Serial
+	refuse bool                    // answer connect attempts with wsfail
 	conns  map[int]*websocket.Conn
 	in     chan wsMsg
 	dials  int
@@ -48,7 +50,7 @@ type wsMsg struct {
 	err  error
 }
 
-func startWiFiSketch(t *testing.T, bin, base string) *wifiNet {
+func startWiFiSketch(t *testing.T, bin string, route func(url string) string) *wifiNet {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -56,7 +58,8 @@ func startWiFiSketch(t *testing.T, bin, base string) *wifiNet {
 	}
 	cmd := exec.Command(bin)
 	cmd.ExtraFiles = []*os.File{w} // fd 3
-	cmd.Stdout = io.Discard        // Serial: the sketch's own log
+	out := &testsupport.SyncBuffer{}
+	cmd.Stdout = out // Serial: the sketch's own log
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -66,7 +69,7 @@ func startWiFiSketch(t *testing.T, bin, base string) *wifiNet {
 		t.Fatal(err)
 	}
 	w.Close()
-	n := &wifiNet{t: t, cmd: cmd, stdin: stdin, recs: bufio.NewReaderSize(r, 1<<20), base: base,
+	n := &wifiNet{t: t, cmd: cmd, stdin: stdin, recs: bufio.NewReaderSize(r, 1<<20), route: route, out: out,
 		conns: map[int]*websocket.Conn{}, in: make(chan wsMsg, 1024)}
 	t.Cleanup(func() {
 		stdin.Close()
@@ -117,7 +120,7 @@ func (n *wifiNet) record(rec string) string {
 		auth, _ := hex.DecodeString(f[6])
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		c, _, err := websocket.Dial(ctx, n.base+f[5], &websocket.DialOptions{
+		c, _, err := websocket.Dial(ctx, n.route(f[5]), &websocket.DialOptions{
 			HTTPHeader: http.Header{"Authorization": {string(auth)}, "Origin": {"file://"}}})
 		if err != nil {
 			n.t.Logf("dial %s: %v", f[5], err)
@@ -204,6 +207,17 @@ func (n *wifiNet) loops(k int) {
 	}
 }
 
+// stepBoth runs loop() on each sketch k times in turn, giving the servers
+// a moment to pass messages between them.
+func stepBoth(k int, sketches ...*wifiNet) {
+	for i := 0; i < k; i++ {
+		for _, n := range sketches {
+			n.step("loop 1")
+			n.deliver(2 * time.Millisecond)
+		}
+	}
+}
+
 // pubServe is a real relay with a Network source for channel mic behind
 // /pub/mic (the relay's page slot carries the route until serve mounts
 // /pub itself).
@@ -219,15 +233,16 @@ func (p relayPub) Packet(pk *frame.Packet) { p.s.Packet(pk) }
 func (p relayPub) Up(reason string)        { p.s.DeviceUp(reason) }
 func (p relayPub) Down(reason string)      { p.s.DeviceDown(reason) }
 
-func startPubServe(t *testing.T, token string) *pubServe {
+func startPubServe(t *testing.T, channel, token, subToken string) *pubServe {
 	t.Helper()
-	nw, err := ingest.NewNetwork(ingest.NetworkOptions{Channel: "mic", Token: token, Commands: true, Log: zerolog.Nop()})
+	nw, err := ingest.NewNetwork(ingest.NetworkOptions{Channel: channel, Token: token, Commands: true, Log: zerolog.Nop()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /pub/mic", nw)
-	srv, err := relay.New(relay.Options{Listen: "127.0.0.1:0", Page: mux, Commander: nw, AllowCommands: true, History: time.Minute})
+	mux.Handle("GET /pub/"+channel, nw)
+	srv, err := relay.New(relay.Options{Listen: "127.0.0.1:0", Page: mux, Commander: nw, AllowCommands: true,
+		History: time.Minute, Token: subToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,9 +331,9 @@ func micValue(k int64) int64 { return int64(int16(((k*1237)%(1<<24) - (1 << 23))
 func TestSketchWiFiResend(t *testing.T) {
 	t.Parallel()
 	bin := buildSketch(t, "wifi_ws_frames", "FAKE_WS", "WSB_SAMPLER_TASK=0", "CONFIG_IDF_TARGET_ESP32=1")
-	ps := startPubServe(t, "paste-the-device-token")
+	ps := startPubServe(t, "mic", "paste-the-device-token", "")
 	live := startStream(t, ps.base)
-	n := startWiFiSketch(t, bin, ps.base)
+	n := startWiFiSketch(t, bin, func(u string) string { return ps.base + u })
 	n.loops(100) // connect, greeting, streaming
 	if n.dials != 1 {
 		t.Fatalf("%d connections after 100 loops, want 1", n.dials)
@@ -378,4 +393,57 @@ func TestSketchWiFiResend(t *testing.T) {
 			t.Fatalf("no %q in %s", want, texts)
 		}
 	}
+}
+
+// TestSketchWiFiPair runs wifi_pair as two boards, a and b, each with its
+// own server (the channels of one serve, until serve mounts /pub itself):
+// each publishes its potentiometer on its channel and reads the other's
+// as CSV with the subscribers' token; a's button sends b the command
+// "blink", b toggles its LED and its reply reaches a.
+func TestSketchWiFiPair(t *testing.T) {
+	t.Parallel()
+	const sub = "paste-the-subscribers-token"
+	srv := map[string]*pubServe{
+		"a": startPubServe(t, "a", "token-a", sub),
+		"b": startPubServe(t, "b", "token-b", sub),
+	}
+	route := func(u string) string {
+		if rest, ok := strings.CutPrefix(u, "/ws/"); ok { // /ws/b?format=csv -> b's /ws?format=csv
+			name, query, _ := strings.Cut(rest, "?")
+			return srv[name].base + "/ws?" + query
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(u, "/pub/"), "?")
+		return srv[name].base + u
+	}
+	a := startWiFiSketch(t, buildSketch(t, "wifi_pair", "FAKE_WS", `WSB_NAME="a"`, `WSB_PEER="b"`, `WSB_TOKEN="token-a"`), route)
+	b := startWiFiSketch(t, buildSketch(t, "wifi_pair", "FAKE_WS", `WSB_NAME="b"`, `WSB_PEER="a"`, `WSB_TOKEN="token-b"`), route)
+	a.step("wspin 0 1") // buttons released (INPUT_PULLUP)
+	b.step("wspin 0 1")
+	stepBoth(200, a, b) // 1 s of board time: about 20 values each way
+	for name, n := range map[string]*wifiNet{"a": a, "b": b} {
+		// Each board's pot reads 34, 35, 36, ... (the stand-in's analogRead
+		// counts up): the other must have printed a run of them in order.
+		var got []string
+		for _, l := range strings.Split(n.out.String(), "\n") {
+			if v, ok := strings.CutPrefix(l, "peer "); ok && !strings.Contains(v, "replied") {
+				got = append(got, v)
+			}
+		}
+		if len(got) < 10 {
+			t.Fatalf("board %s printed %d values of its peer: %q", name, len(got), n.out.String())
+		}
+		var first int
+		fmt.Sscanf(got[0][2:], "%d", &first)
+		for i, v := range got {
+			if want := fmt.Sprintf("%s: %d", map[string]string{"a": "b", "b": "a"}[name], first+i); v != want {
+				t.Fatalf("board %s: peer value %d is %q, want %q (all: %q)", name, i, v, want, got)
+			}
+		}
+	}
+	a.step("wspin 0 0") // press a's button
+	stepBoth(20, a, b)
+	testsupport.WaitFor(t, 5*time.Second, "b's reply at a", func() bool {
+		stepBoth(1, a, b)
+		return strings.Contains(a.out.String(), `peer b replied: {"type":"reply","ok":true,"text":"blink"}`)
+	})
 }

@@ -13,6 +13,7 @@
 //                    wsfail ID    the connect failed (retried after the reconnect interval)
 //                    wsdown ID    the connection dropped (fires WStype_DISCONNECTED)
 //                    wsrecv ID HEX  a text message from the server (WStype_TEXT)
+//                    wspin N V    digitalRead(N) returns V from now on (a button)
 //
 // Like the real library: sends fail while not connected, a reconnect is
 // attempted setReconnectInterval() ms (default 500) after a failure or a
@@ -132,8 +133,12 @@ class WebSocketsClient {
 
 // fake_ws_command runs a ws* script line; 0 if line is not one.
 static int fake_ws_command(char *line) {
-  int id = 0, off = 0;
+  int id = 0, off = 0, v = 0;
   char cmd[16];
+  if (sscanf(line, "wspin %d %d", &id, &v) == 2 && id >= 0 && id < 64) {
+    fake_pin_in[id] = v;
+    return 1;
+  }
   if (sscanf(line, "%15s %d %n", cmd, &id, &off) < 2 || strncmp(cmd, "ws", 2) != 0 || id < 0 || id >= fake_ws_count)
     return 0;
   WebSocketsClient *c = fake_ws_clients[id];
