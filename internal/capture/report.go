@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
+
+	"github.com/wsbridge/wsbridge/internal/result"
 )
 
 // NoPortsHelp is what `wsbridge ports` prints when there are none.
@@ -22,23 +25,25 @@ func ReportPorts(w io.Writer, asJSON bool) error {
 	return writePorts(w, ports, asJSON)
 }
 
-func writePorts(w io.Writer, ports []PortInfo, asJSON bool) error {
-	if asJSON {
-		if ports == nil {
-			ports = []PortInfo{}
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(ports)
+// Ports is the list `wsbridge ports` prints: a table and a hint for
+// people (String), a JSON array for scripts.
+type Ports []PortInfo
+
+// MarshalJSON writes an empty array, not null, when there are no ports.
+func (ps Ports) MarshalJSON() ([]byte, error) {
+	return json.Marshal(append([]PortInfo{}, ps...))
+}
+
+// String is the table of ports and what serve will do with them.
+func (ps Ports) String() string {
+	if len(ps) == 0 {
+		return NoPortsHelp
 	}
-	if len(ports) == 0 {
-		_, err := fmt.Fprintln(w, NoPortsHelp)
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PATH\tUSB ID\tSERIAL\tMANUFACTURER / PRODUCT\tESP32?")
 	var esp []PortInfo
-	for _, p := range ports {
+	for _, p := range ps {
 		mark := "-"
 		if p.ESP32 {
 			mark, esp = "yes: "+p.Chip, append(esp, p)
@@ -46,24 +51,24 @@ func writePorts(w io.Writer, ports []PortInfo, asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Path, dash(p.ID()), dash(p.Serial),
 			dash(joinNonEmpty(p.Manufacturer, p.Product)), mark)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return writeHint(w, esp)
+	tw.Flush()
+	b.WriteString(hint(esp))
+	return b.String()
 }
 
-// writeHint says what serve will do with these ports.
-func writeHint(w io.Writer, esp []PortInfo) error {
-	var err error
+func writePorts(w io.Writer, ports []PortInfo, asJSON bool) error {
+	return result.Print(w, asJSON, Ports(ports))
+}
+
+// hint says what serve will do with these ports.
+func hint(esp []PortInfo) string {
 	switch len(esp) {
 	case 0:
-		_, err = fmt.Fprintln(w, "\nno likely ESP32 board: pass the port explicitly, e.g. wsbridge serve --port PATH")
+		return "\nno likely ESP32 board: pass the port explicitly, e.g. wsbridge serve --port PATH\n"
 	case 1:
-		_, err = fmt.Fprintf(w, "\nwsbridge serve will use %s when run without --port\n", esp[0].Path)
-	default:
-		_, err = fmt.Fprintf(w, "\n%d likely ESP32 boards: choose one with --port PATH or --match VID:PID[:SERIAL]\n", len(esp))
+		return fmt.Sprintf("\nwsbridge serve will use %s when run without --port\n", esp[0].Path)
 	}
-	return err
+	return fmt.Sprintf("\n%d likely ESP32 boards: choose one with --port PATH or --match VID:PID[:SERIAL]\n", len(esp))
 }
 
 func dash(s string) string {
