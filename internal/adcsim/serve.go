@@ -2,7 +2,6 @@ package adcsim
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/wsbridge/wsbridge/internal/result"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
@@ -79,20 +79,22 @@ func runPTY(ctx context.Context, dev *Device, opts *Options, log zerolog.Logger)
 	return dev.Run(ctx, p)
 }
 
-func announce(opts *Options, pty, link string) error {
-	var err error
-	switch {
-	case opts.JSON:
-		err = json.NewEncoder(opts.Out).Encode(struct {
-			PTY  string `json:"pty"`
-			Link string `json:"link"`
-		}{pty, link})
-	case link != "":
-		_, err = fmt.Fprintf(opts.Out, "pty %s link %s\n", pty, link)
-	default:
-		_, err = fmt.Fprintf(opts.Out, "pty %s\n", pty)
+// Announcement is what sim prints each time its port is ready.
+type Announcement struct {
+	PTY  string `json:"pty"`
+	Link string `json:"link"`
+}
+
+// String is "pty /dev/pts/5 link /tmp/ttySIM" (without a link: "pty /dev/pts/5").
+func (a Announcement) String() string {
+	if a.Link == "" {
+		return "pty " + a.PTY
 	}
-	if err != nil {
+	return "pty " + a.PTY + " link " + a.Link
+}
+
+func announce(opts *Options, pty, link string) error {
+	if err := result.Print(opts.Out, opts.JSON, Announcement{pty, link}); err != nil {
 		return fmt.Errorf("failed to print the port name: %w", err)
 	}
 	return nil
