@@ -2,7 +2,6 @@ package record
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/buildinfo"
+	"github.com/wsbridge/wsbridge/internal/result"
 )
 
 func recorderName() string { return "wsbridge " + buildinfo.Get().Version }
@@ -128,14 +128,11 @@ func (t *track) apply(ev *event) {
 }
 
 func printSummary(w io.Writer, s *Summary, asJSON bool) error {
-	if asJSON {
-		b, err := json.Marshal(s)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	}
+	return result.Print(w, asJSON, s)
+}
+
+// String is the summary for people: per stream its files, counts and error.
+func (s *Summary) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "wsbridge record: %.1fs into %s\n", s.DurationS, s.Dir)
 	for _, st := range s.Streams {
@@ -148,6 +145,5 @@ func printSummary(w io.Writer, s *Summary, asJSON bool) error {
 			fmt.Fprintf(&b, "    error: %s\n", st.Error)
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.String()
 }

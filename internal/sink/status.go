@@ -2,10 +2,12 @@ package sink
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"time"
+
+	"github.com/wsbridge/wsbridge/internal/result"
 )
 
 // incidentQuiet is how long without drops ends a drop incident.
@@ -102,24 +104,27 @@ func (s *Sink) logStopped(sum Summary) {
 			sum.LostFrames, sum.Gaps, sum.DroppedFrames, sum.Restarts)
 }
 
-// printSummary writes the final summary to w.
+// printSummary writes the final summary to w: text, or one JSON line.
 func printSummary(w io.Writer, sum Summary, asJSON bool) error {
-	if asJSON {
-		return json.NewEncoder(w).Encode(sum)
-	}
+	return result.Print(w, asJSON, sum)
+}
+
+// String is the summary for people: totals, then every gap and drop range.
+func (sum Summary) String() string {
 	last := "none"
 	if sum.LastSeq != nil {
 		last = fmt.Sprint(*sum.LastSeq)
 	}
-	_, err := fmt.Fprintf(w, "wsbridge sink: %.1fs (connected %.1fs, %d reconnects): %d frames, %d samples, %d bytes written, last seq %s\n"+
+	var b strings.Builder
+	fmt.Fprintf(&b, "wsbridge sink: %.1fs (connected %.1fs, %d reconnects): %d frames, %d samples, %d bytes written, last seq %s\n"+
 		"  gaps %d (%d frames lost), dropped %d frames (%d samples), duplicates %d, restarts %d, commands %d, replies %d\n",
 		sum.DurationS, sum.ConnectedS, sum.Reconnects, sum.Frames, sum.Samples, sum.BytesWritten, last,
 		sum.Gaps, sum.LostFrames, sum.DroppedFrames, sum.DroppedSamples, sum.Duplicates, sum.Restarts, sum.Commands, sum.Replies)
 	for _, g := range sum.GapRanges {
-		fmt.Fprintf(w, "  gap: frames %d..%d (%d, %s)\n", g.From, g.To, g.Count, g.Reason)
+		fmt.Fprintf(&b, "  gap: frames %d..%d (%d, %s)\n", g.From, g.To, g.Count, g.Reason)
 	}
 	for _, r := range sum.DropRanges {
-		fmt.Fprintf(w, "  dropped: frames %s\n", r)
+		fmt.Fprintf(&b, "  dropped: frames %s\n", r)
 	}
-	return err
+	return b.String()
 }
