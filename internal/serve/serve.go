@@ -15,6 +15,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/procs"
 	"github.com/wsbridge/wsbridge/internal/relay"
+	"github.com/wsbridge/wsbridge/internal/result"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
@@ -30,7 +31,19 @@ type Options struct {
 	SimCfg  adcsim.Config // its settings (--sim-* flags)
 	Procs   string        // --procs: GOMAXPROCS policy, procs.Auto or a count (see internal/procs)
 	Out     io.Writer     // the one "listening" line; nil for none
+	JSON    bool          // --json: that line as a JSON object (Listening)
 	Log     zerolog.Logger
+}
+
+// Listening is what serve prints once it listens and the device is open.
+type Listening struct {
+	Page   string `json:"page"`   // http://127.0.0.1:8080/
+	Stream string `json:"stream"` // ws://127.0.0.1:8080/ws
+}
+
+// String is "wsbridge serve: page URL stream WSURL".
+func (l Listening) String() string {
+	return fmt.Sprintf("wsbridge serve: page %s stream %s", l.Page, l.Stream)
 }
 
 // DefaultOptions returns the documented defaults.
@@ -59,7 +72,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	h := &handler{srv: srv, ready: func() {
 		if o.Out != nil {
-			fmt.Fprintf(o.Out, "wsbridge serve: page %s/ stream %s\n", base, relay.WSURL(base))
+			result.Print(o.Out, o.JSON, Listening{Page: base + "/", Stream: relay.WSURL(base)})
 		}
 	}}
 	defer limitMemory(o.Relay.HistoryBytes, o.Log)()
