@@ -8,6 +8,7 @@
 package buildinfo
 
 import (
+	"fmt"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -25,6 +26,11 @@ type Info struct {
 	Commit    string `json:"commit"`
 	GoVersion string `json:"go_version"`
 	Platform  string `json:"platform"`
+}
+
+// String is what `wsbridge version` prints for people.
+func (in Info) String() string {
+	return fmt.Sprintf("wsbridge %s\ncommit %s\n%s %s", in.Version, in.Commit, in.GoVersion, in.Platform)
 }
 
 // Get returns the build information of this binary, worked out once.

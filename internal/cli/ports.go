@@ -9,7 +9,6 @@ import (
 )
 
 func newPorts(g *globals, s Streams) *cobra.Command {
-	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "ports",
 		Short: "List serial ports and mark likely ESP32 boards",
@@ -21,10 +20,9 @@ Use the path with serve --port, or the identity with serve --match VID:PID[:SERI
 to follow the board when it comes back under another name.`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			return sentinel.Tag(capture.ReportPorts(s.Out, asJSON), ErrDevice)
+			return sentinel.Tag(capture.ReportPorts(s.Out, g.JSON), ErrDevice)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array (for scripts)")
 	return cmd
 }
 

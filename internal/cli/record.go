@@ -31,7 +31,7 @@ Examples:
   wsbridge record --url ws://sensor:8080/ws/mic --url ws://sensor:8080/ws/accel --out data/ --rotate-every 10m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Out, o.Log = s.Out, g.log
+			o.Out, o.Log, o.JSON = s.Out, g.log, g.JSON
 			_, err := record.Run(cmd.Context(), o)
 			return classifyRecord(err)
 		},
@@ -47,7 +47,6 @@ Examples:
 	f.StringVar(&o.RotateSize, "rotate-size", "", "start a new file after this size, e.g. 100MB or 1GiB (default: never; a WAV rotates before 4 GiB)")
 	f.StringVar(&o.OnGap, "on-gap", o.OnGap, "at a gap: split (new file), zero (fill: silence in wav, empty rows in csv) or keep (write on)")
 	f.DurationVar(&o.Duration, "duration", 0, "stop after recording this much stream time from each URL, e.g. 30s (0: until Ctrl-C)")
-	f.BoolVar(&o.JSON, "json", false, "print the final summary as JSON")
 	addCheck(cmd, s, o.Validate)
 	return cmd
 }

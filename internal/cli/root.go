@@ -26,6 +26,7 @@ type globals struct {
 	LogLevel  string
 	LogFormat string
 	Config    string
+	JSON      bool // --json: results as JSON (result.Print)
 	log       zerolog.Logger
 	started   bool // PersistentPreRunE ran: errors from here on are the command's own
 }
@@ -68,8 +69,9 @@ Configuration: defaults < --config FILE < WSBRIDGE_* environment < flags.`,
 	pf.StringVar(&g.LogLevel, "log-level", "info", "diagnostics level: debug, info, warn or error")
 	pf.StringVar(&g.LogFormat, "log-format", "auto", "diagnostics format: auto (console on a terminal, JSON otherwise), console or json")
 	pf.StringVar(&g.Config, "config", "", "YAML file of settings; keys are this command's flag names (see configs/)")
+	pf.BoolVar(&g.JSON, "json", false, "print the result as one JSON object per line, for scripts: the version, the ports, sim's port, serve's URLs, the sink's and record's summaries")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usagef("%v", err) })
-	root.AddCommand(newVersion(s), newHealth(s), newServe(g, s), newSink(g, s), newRecord(g, s), newSim(g, s), newPorts(g, s))
+	root.AddCommand(newVersion(g, s), newHealth(s), newServe(g, s), newSink(g, s), newRecord(g, s), newSim(g, s), newPorts(g, s))
 	return root, g
 }
 

@@ -35,7 +35,7 @@ choice (--listen 0.0.0.0:8080), and then set --token.
 See docs/serve.md.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Log, o.Out = g.log, s.Out
+			o.Log, o.Out, o.JSON = g.log, s.Out, g.JSON
 			o.Relay.Page = web.Handler()
 			return classifyServe(serve.Run(cmd.Context(), o))
 		},

@@ -43,7 +43,7 @@ See docs/sim.md.`,
 			if p.URL != "" {
 				return runPublish(cmd.Context(), g, s, o, p)
 			}
-			o.Out, o.Log = s.Out, g.log
+			o.Out, o.Log, o.JSON = s.Out, g.log, g.JSON
 			return classifySim(adcsim.Serve(cmd.Context(), o))
 		},
 	}
@@ -75,7 +75,6 @@ func bindSimFlags(cmd *cobra.Command, o *adcsim.Options) {
 	f.DurationVar(&o.MaxLag, "max-lag", o.MaxLag, "drop frames once output falls this far behind real time")
 	f.StringVar(&o.Link, "link", o.Link, "create a symlink to the pty here (e.g. /tmp/ttySIM); removed on exit")
 	f.BoolVar(&o.Stdout, "stdout", o.Stdout, "write to stdout instead of a pty")
-	f.BoolVar(&o.JSON, "json", o.JSON, `print the port as {"pty":...,"link":...}`)
 	f.StringVar(&o.Name, "name", o.Name, "device name in the info packet")
 	f.Uint64Var(&o.Seed, "seed", o.Seed, "random seed for noise and faults; 0 = random (logged)")
 	f.BoolVar(&o.BootGarbage, "boot-garbage", o.BootGarbage, "fault: start with a burst of ESP32 ROM boot-log noise")

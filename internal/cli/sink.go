@@ -38,7 +38,7 @@ Example:
   wsbridge sink --url ws://sensor:8080/ws --virtual /tmp/ttyESP --header`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.Out, o.Log = s.Out, g.log
+			o.Out, o.Log, o.JSON = s.Out, g.log, g.JSON
 			if term := liveTerminal(g, s); term != nil {
 				o.Live = term
 				o.Log = zerolog.New(zerolog.ConsoleWriter{Out: term, TimeFormat: time.TimeOnly}).
@@ -68,7 +68,6 @@ Example:
 	f.BoolVar(&o.RetryForever, "retry-forever", false, "keep retrying a server that refuses the sink for good (bad token, untrusted certificate, wrong path) instead of exiting with code 4")
 	f.DurationVar(&o.StatusInterval, "status-interval", o.StatusInterval, "log a status line this often when stderr is not a terminal (0: never)")
 	f.DurationVar(&o.PingInterval, "ping-interval", o.PingInterval, "ping serve this often; a silent server is dropped and redialled (0: off)")
-	f.BoolVar(&o.JSON, "json", false, "print the final summary as JSON")
 	addCheck(cmd, s, o.Validate)
 	return cmd
 }
