@@ -10,11 +10,13 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"github.com/wsbridge/wsbridge/internal/cli"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // exec runs the command line as main does and returns stdout, stderr and the exit code.
@@ -176,5 +178,31 @@ func TestServeCheckOpensThePort(t *testing.T) {
 	_, errOut, code = exec(t, "serve", "--port", slave.Name(), "--listen", "127.0.0.1:0", "--check")
 	if code != cli.ExitDevice || !strings.Contains(errOut, slave.Name()+" is busy: ") {
 		t.Errorf("a locked pty: code %d stderr %q, want exit 3 and busy", code, errOut)
+	}
+}
+
+// TestJSONEverywhere: --json makes each command's result one JSON object
+// (or array) per line: ports' list, and serve's URLs once it listens.
+func TestJSONEverywhere(t *testing.T) {
+	out, _, code := exec(t, "ports", "--json")
+	var ports []map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &ports) != nil || strings.Count(out, "\n") != 1 {
+		t.Errorf("ports --json: code %d out %q, want one JSON array", code, out)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var sout, serr testsupport.SyncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--sim", "--listen", "127.0.0.1:0", "--json"}, strings.NewReader(""), &sout, &serr)
+	}()
+	testsupport.WaitFor(t, 10*time.Second, "serve's first line", func() bool { return strings.Contains(sout.String(), "\n") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v; stderr %s", err, serr.String())
+	}
+	var l struct{ Page, Stream string }
+	line, _, _ := strings.Cut(sout.String(), "\n")
+	if err := json.Unmarshal([]byte(line), &l); err != nil || !strings.HasPrefix(l.Page, "http://127.0.0.1:") || !strings.HasPrefix(l.Stream, "ws://127.0.0.1:") {
+		t.Errorf("serve --json printed %q, want {\"page\":...,\"stream\":...}", line)
 	}
 }
