@@ -26,6 +26,6 @@ EXPOSE 8080
 # publish the port on the host's loopback (-p 127.0.0.1:8080:8080) or set a token.
 ENV WSBRIDGE_LISTEN=0.0.0.0:8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=5s --retries=3 \
-  CMD ["/wsbridge", "health", "--url", "http://127.0.0.1:8080/healthz"]
+  CMD ["/wsbridge", "health", "--url", "http://127.0.0.1:8080/healthz", "--require-device"]
 ENTRYPOINT ["/wsbridge"]
 CMD ["serve", "--sim"]

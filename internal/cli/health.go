@@ -2,9 +2,16 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,40 +19,150 @@ import (
 	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
 
+// healthOptions are the flags of `wsbridge health`.
+type healthOptions struct {
+	URL           string
+	Timeout       time.Duration
+	CACert        string
+	RequireDevice bool
+}
+
 // newHealth is the probe the container HEALTHCHECK runs: the image has no
 // shell or curl.
 func newHealth(s Streams) *cobra.Command {
-	var url string
-	var timeout time.Duration
+	o := healthOptions{URL: "http://127.0.0.1:8080/healthz", Timeout: 3 * time.Second}
 	cmd := &cobra.Command{
 		Use:   "health",
 		Short: "Probe a running serve's /healthz (exit 0 if healthy)",
-		Args:  cobra.NoArgs,
+		Long: `health asks a running serve's /healthz and exits 0 when serve answers as
+wsbridge does (HTTP 200 with {"status":"ok",...}), 1 when it answers otherwise
+(another server, an error page, a directory listing) or, with
+--require-device, when a device is down, and 4 when it cannot be reached.
+It prints the health document on success. For a container healthcheck that
+must notice an unplugged board:
+
+  HEALTHCHECK CMD ["wsbridge", "health", "--require-device"]`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return probe(cmd.Context(), s.Out, url, timeout)
+			return probe(cmd.Context(), s.Out, o)
 		},
 	}
-	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8080/healthz", "health endpoint of serve")
-	cmd.Flags().DurationVar(&timeout, "timeout", 3*time.Second, "give up after this long")
+	f := cmd.Flags()
+	f.StringVar(&o.URL, "url", o.URL, "health endpoint of serve (https:// for a TLS serve)")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "give up after this long")
+	f.StringVar(&o.CACert, "ca-cert", "", "PEM certificate to trust for an https:// serve with a self-signed certificate")
+	f.BoolVar(&o.RequireDevice, "require-device", false, "unhealthy while a device is down (unplugged, not answering), not only while serve is")
 	return cmd
 }
 
-func probe(ctx context.Context, out io.Writer, url string, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// health is what serve's /healthz answers: {"status":"ok","device_state":
+// "up",...}, and with channels their states by name.
+type health struct {
+	Status      string          `json:"status"`
+	DeviceState string          `json:"device_state"`
+	Channels    json.RawMessage `json:"channels"`
+}
+
+func probe(ctx context.Context, out io.Writer, o healthOptions) error {
+	client, err := healthClient(o.CACert)
 	if err != nil {
-		return Usagef("invalid --url %q: %v", url, err)
+		return sentinel.Tag(err, ErrUsage)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL, nil)
+	if err != nil || req.URL.Host == "" {
+		return Usagef("invalid --url %q: want http://HOST:PORT/healthz", o.URL)
+	}
+	resp, err := client.Do(req)
 	if err != nil {
-		return sentinel.Tag(fmt.Errorf("failed to reach %s: %w", url, err), ErrNetwork)
+		return sentinel.Tag(reachError(o.URL, err), ErrNetwork)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("unhealthy: %s answered %s: %s", url, resp.Status, body)
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	var h health
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("unhealthy: %s answered %s", o.URL, resp.Status)
+	case json.Unmarshal(body, &h) != nil || h.Status == "":
+		return fmt.Errorf("unhealthy: %s answered 200 but not with wsbridge's health document (%s): check --url (serve's is /healthz)", o.URL, describeBody(resp, body))
+	case h.Status != "ok":
+		return fmt.Errorf("unhealthy: %s says status %q", o.URL, h.Status)
 	}
-	_, err = fmt.Fprintf(out, "%s\n", body)
+	if o.RequireDevice {
+		if down := h.down(); len(down) > 0 {
+			return fmt.Errorf("unhealthy: serve runs but %s (--require-device)", strings.Join(down, ", "))
+		}
+	}
+	_, err = fmt.Fprintf(out, "%s\n", strings.TrimSpace(string(body)))
 	return err
+}
+
+// down lists what is not up: "the device" or "channel mic", from the
+// top-level device_state and, when serve reports channels, theirs (a map of
+// name to {"device_state":...} or a list of {"name":...,"device_state":...}).
+func (h *health) down() []string {
+	var out []string
+	if h.DeviceState != "" && h.DeviceState != "up" {
+		out = append(out, fmt.Sprintf("the device is %s", h.DeviceState))
+	}
+	type ch struct {
+		Name        string `json:"name"`
+		DeviceState string `json:"device_state"`
+	}
+	var byName map[string]ch
+	var list []ch
+	if json.Unmarshal(h.Channels, &byName) == nil {
+		for name, c := range byName {
+			c.Name = name
+			list = append(list, c)
+		}
+	} else {
+		_ = json.Unmarshal(h.Channels, &list)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	for _, c := range list {
+		if c.DeviceState != "" && c.DeviceState != "up" {
+			out = append(out, fmt.Sprintf("channel %s is %s", c.Name, c.DeviceState))
+		}
+	}
+	return out
+}
+
+// describeBody names what answered instead, without dumping it.
+func describeBody(resp *http.Response, body []byte) string {
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		ct = http.DetectContentType(body)
+	}
+	return fmt.Sprintf("%d bytes of %s", len(body), ct)
+}
+
+// healthClient trusts caFile's certificates when given.
+func healthClient(caFile string) (*http.Client, error) {
+	if caFile == "" {
+		return http.DefaultClient, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("failed to read --ca-cert: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca-cert %s holds no PEM certificate", caFile)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
+}
+
+// reachError says why serve could not be asked, with what to do for an
+// untrusted certificate.
+func reachError(url string, err error) error {
+	var unknown x509.UnknownAuthorityError
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &unknown) || errors.As(err, &verify) {
+		return fmt.Errorf("failed to reach %s: the certificate is not trusted: pass serve's certificate with --ca-cert: %w", url, err)
+	}
+	return fmt.Errorf("failed to reach %s: %w", url, err)
 }
