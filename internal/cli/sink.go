@@ -34,8 +34,13 @@ the data. A server that refuses the sink for good (bad token, untrusted
 certificate, wrong path, not wsbridge) ends it with exit code 4 unless
 --retry-forever. Lines written into the port are sent to serve as commands.
 
-Example:
-  wsbridge sink --url ws://sensor:8080/ws --virtual /tmp/ttyESP --header`,
+--url may also be a board's own WebSocket server, as the ESP32 tutorials'
+sketches run (JSON such as {"value": 1234}, text lines, or v1 packets): its
+values go into the port as csv lines; see --input.
+
+Examples:
+  wsbridge sink --url ws://sensor:8080/ws --virtual /tmp/ttyESP --header
+  wsbridge sink --url ws://esp32.local:81/ --virtual /tmp/ttyESP`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Out, o.Log, o.JSON = s.Out, g.log, g.JSON
@@ -49,6 +54,7 @@ Example:
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.URL, "url", "", "serve's WebSocket endpoint: ws://HOST:PORT/ws, or wss:// for TLS")
+	f.StringVar(&o.Input, "input", o.Input, "a server that sends no wsbridge hello (a board's own WebSocket server, e.g. ws://esp32.local:81/) is read as: auto (per message), v1 (binary v1 packets), text (lines of numbers or name:value) or json ({\"value\": 1234})")
 	f.StringVar(&o.Token, "token", "", "access token serve requires (sent as Authorization: Bearer); env WSBRIDGE_TOKEN")
 	f.StringVar(&o.CACert, "ca-cert", "", "PEM certificate to trust for a wss:// server with a self-signed certificate")
 	f.StringVar(&o.Virtual, "virtual", "", "create a virtual serial port (pty) with a symlink at this path, e.g. /tmp/ttyESP")

@@ -30,7 +30,10 @@ const (
 // Options configure a sink. Flag names (internal/cli/sink.go) match the
 // field comments.
 type Options struct {
-	URL    string // --url ws://HOST:PORT/ws or wss://...
+	URL string // --url ws://HOST:PORT/ws or wss://..., or a board's own ws://esp32.local:81/
+	// Input (--input) is how a server that sends no hello (a board's own
+	// WebSocket server) is read: auto, v1, text or json.
+	Input  string
 	Token  string // --token, sent as Authorization: Bearer
 	CACert string // --ca-cert PEM file trusted for wss://
 
@@ -86,7 +89,7 @@ type Options struct {
 // DefaultOptions returns the defaults the command line starts from.
 func DefaultOptions() Options {
 	return Options{
-		Baud: 921600, Format: FormatCSV, LineEnding: "lf", Decimate: 1, Buffer: 5 * time.Second,
+		Input: InputAuto, Baud: 921600, Format: FormatCSV, LineEnding: "lf", Decimate: 1, Buffer: 5 * time.Second,
 		WhenFull: DropOldest, StatusInterval: 10 * time.Second, PingInterval: 5 * time.Second,
 		BackoffMin: 250 * time.Millisecond, BackoffMax: 10 * time.Second,
 		MaxBufferBytes: 64 << 20, MaxBufferEntries: 1 << 16, FlushTimeout: 2 * time.Second,
@@ -106,6 +109,7 @@ func (o *Options) Validate() error {
 	fill(&o.FlushTimeout, d.FlushTimeout)
 	fill(&o.Buffer, d.Buffer)
 	fill(&o.Format, d.Format)
+	fill(&o.Input, d.Input)
 	fill(&o.LineEnding, d.LineEnding)
 	fill(&o.WhenFull, d.WhenFull)
 	if o.Out == nil {
@@ -158,6 +162,11 @@ func (o *Options) checkFormat() error {
 	default:
 		return fmt.Errorf("--format %q: want csv, plain, plotter or raw", o.Format)
 	}
+	switch o.Input {
+	case InputAuto, InputV1, InputText, InputJSON:
+	default:
+		return fmt.Errorf("--input %q: want auto, v1, text or json", o.Input)
+	}
 	if o.LineEnding != "lf" && o.LineEnding != "crlf" {
 		return fmt.Errorf("--line-ending %q: want lf or crlf", o.LineEnding)
 	}
@@ -209,6 +218,7 @@ func (o *Options) clientOptions() wsclient.Options {
 		ping = -1 // off
 	}
 	return wsclient.Options{URL: o.URL, Token: o.Token, CACert: o.CACert, Format: "binary",
+		AnyServer:    true, // a board's own server sends no hello (--input)
 		PingInterval: ping, BackoffMin: o.BackoffMin, BackoffMax: o.BackoffMax, RetryForever: o.RetryForever,
 		Paused: o.paused, Log: o.Log}
 }

@@ -16,11 +16,18 @@ import (
 // Resume is where the next connection starts (wsclient.Handler).
 func (s *Sink) Resume() wsclient.Position {
 	s.asked = s.stream.position()
+	if s.deviceMode.Load() {
+		s.asked = wsclient.Position{} // a board resumes nothing: its numbering is the decoder's
+	}
 	return s.asked
 }
 
 // Serve handles one connection until it ends (wsclient.Handler).
 func (s *Sink) Serve(ctx context.Context, cn *wsclient.Conn) error {
+	if cn.Hello == nil {
+		return s.serveDevice(ctx, cn)
+	}
+	s.deviceMode.Store(false)
 	s.hello(ctx, cn.Hello)
 	s.st.setConnected(true, time.Now())
 	defer s.st.setConnected(false, time.Now())

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/wsbridge/wsbridge/internal/ingest"
 	"github.com/wsbridge/wsbridge/internal/wsclient"
 )
 
@@ -24,6 +26,10 @@ type Sink struct {
 	stream *stream
 	box    *portBox
 	info   PortInfo
+
+	dev        *ingest.Decoder // a board's messages (no hello), owned by the connection loop
+	deviceMode atomic.Bool     // the current server is a board, not serve
+	lastDown   time.Time       // when the last board connection ended
 
 	flushed    uint64 // bytes the final flush wrote
 	lostAtExit uint64 // frames still queued when the flush gave up
@@ -77,6 +83,9 @@ func newSink(o *Options) (*Sink, error) {
 		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	s.client = c
+	if s.dev, err = ingest.NewDecoder(ingest.Options{Input: o.Input}); err != nil {
+		return nil, fmt.Errorf("%w: --input: %w", ErrOptions, err)
+	}
 	s.q.marks, s.q.crlf = o.gapLines(), o.LineEnding == "crlf"
 	s.stream = &stream{o: o, log: o.Log, lim: s.lim, st: s.st, q: s.q, r: newRenderer(o), checked: s.checkBudget,
 		lines: o.gapLines()}

@@ -75,7 +75,7 @@ func (s *Sink) command(ctx context.Context, line []byte) {
 		s.log.Warn().Int("bytes", len(line)).Msgf("ignoring a line longer than %d bytes written into the port", wsproto.MaxCommandLine)
 		return
 	}
-	err := s.client.Send(ctx, wsproto.Command{Type: wsproto.TypeCommand, Line: string(line)})
+	err := s.sendCommand(ctx, string(line))
 	if err != nil {
 		s.log.Warn().Err(err).Str("line", string(line)).Msg("command not sent")
 		s.toPort(ctx, false, "command not sent: "+err.Error())

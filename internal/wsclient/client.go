@@ -34,18 +34,15 @@ type Handler interface {
 	// Resume is where the next connection starts.
 	Resume() Position
 	// Serve reads c (c.Read) until it fails and returns that error (or
-	// nil when ctx ended). Run closes c afterwards.
+	// nil when ctx ended). Run closes c afterwards. An error wrapping
+	// ErrWillNotHeal (a *Error with a Kind) ends Run as a failed dial does.
 	Serve(ctx context.Context, c *Conn) error
 }
 
-// Dial connects once, resuming from pos (AnyServer: as given, without a
-// query). Cancelling ctx later closes the connection with status 1000.
+// Dial connects once, resuming from pos. Cancelling ctx later closes the
+// connection with status 1000.
 func (c *Client) Dial(ctx context.Context, pos Position) (*Conn, error) {
-	u := c.o.URL
-	if !c.o.AnyServer {
-		u = ResumeURL(u, c.o.Format, pos)
-	}
-	return c.dial(ctx, u)
+	return c.dial(ctx, ResumeURL(c.o.URL, c.o.Format, pos))
 }
 
 // Current is the open connection, or nil between connections.
@@ -88,6 +85,9 @@ func (c *Client) Run(ctx context.Context, h Handler) error {
 		cn.CloseNow()
 		if ctx.Err() != nil {
 			return nil
+		}
+		if Permanent(err) && !c.o.RetryForever {
+			return err
 		}
 		lasted := time.Since(cn.Opened)
 		if lasted >= c.o.HealthyAfter {

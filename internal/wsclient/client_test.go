@@ -427,3 +427,22 @@ func TestBackoffDoublesWithJitterToCapAndResets(t *testing.T) {
 		t.Errorf("after reset with lowest jitter: %s, want 125ms", d)
 	}
 }
+
+// TestServeErrorThatWillNotHealEndsRun: a handler that finds out, after
+// the hello, that the server can never be used (the sink with a server
+// that is neither serve nor a board) ends Run like a failed dial.
+func TestServeErrorThatWillNotHealEndsRun(t *testing.T) {
+	srv := helloServer(t, func(c *websocket.Conn) { sendHello(c, wsproto.Hello{}) })
+	c, _ := New(Options{URL: wsURL(srv, "/ws"), BackoffMin: time.Millisecond})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	want := permanent(ErrNotWsbridge, nil, "not a stream")
+	if err := c.Run(ctx, failing{want}); err != want {
+		t.Fatalf("Run = %v, want the handler's error", err)
+	}
+}
+
+type failing struct{ err error }
+
+func (failing) Resume() Position                     { return Position{} }
+func (f failing) Serve(context.Context, *Conn) error { return f.err }

@@ -25,9 +25,9 @@ type Options struct {
 	// Format is the ?format= asked of serve: binary (default), json or csv.
 	Format string
 	// AnyServer accepts a server that does not start with a hello (a
-	// board's own WebSocket server): its first message is then the first
-	// one Conn.Read returns, and no ?format or ?since is sent. Without it,
-	// a server whose first message is not a hello is ErrNotWsbridge.
+	// board's own WebSocket server, which ignores the query): its first
+	// message is then the first one Conn.Read returns. Without it, a
+	// server whose first message is not a hello is ErrNotWsbridge.
 	AnyServer bool
 
 	PingInterval time.Duration // keepalive; a silent server is dropped after about 2x this (0: default 5s, <0: off)
