@@ -170,6 +170,9 @@ func lossPct(c *cell) float64 {
 func (r *report) write(root string) error {
 	md := r.markdown()
 	out := abs(root, r.c.out)
+	if old, err := os.ReadFile(out); err == nil {
+		md = keepSections(string(old), md)
+	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
@@ -268,4 +271,27 @@ func abs(root, p string) string {
 		return p
 	}
 	return filepath.Join(root, p)
+}
+
+// keepSections carries over, from the report being replaced, the sections
+// other benches write into the same file (between "<!-- section NAME:"
+// and "<!-- /section NAME -->" lines, e.g. go run ./bench/wifi's).
+func keepSections(old, md string) string {
+	for {
+		i := strings.Index(old, "<!-- section ")
+		if i < 0 {
+			return md
+		}
+		name, _, _ := strings.Cut(old[i+len("<!-- section "):], ":")
+		end := "<!-- /section " + name + " -->"
+		j := strings.Index(old[i:], end)
+		if j < 0 {
+			return md
+		}
+		sec := old[i : i+j+len(end)]
+		if !strings.Contains(md, sec[:strings.Index(sec, "-->")]) {
+			md = strings.TrimRight(md, "\n") + "\n\n" + sec + "\n"
+		}
+		old = old[i+j+len(end):]
+	}
 }

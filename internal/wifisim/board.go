@@ -2,6 +2,7 @@ package wifisim
 
 import (
 	"context"
+	"encoding/binary"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -174,7 +175,11 @@ func (b *Board) packet(p *frame.Packet) {
 			b.sendLive(c.Raw)
 		}
 	case p.Type == frame.TypeData && b.opts.Format == FormatV1:
-		if b.ring.Put(p.Raw) == nil {
+		raw := p.Raw
+		if b.opts.Stamp != nil {
+			raw = stamp(raw, b.opts.Stamp())
+		}
+		if b.ring.Put(raw) == nil {
 			select {
 			case b.wake <- struct{}{}:
 			default:
@@ -201,4 +206,12 @@ func (b *Board) sendLive(msg []byte) {
 		}
 	}
 	b.count(func(s *Stats) { s.LiveDropped++ })
+}
+
+// stamp sets a data packet's t_dev_us (in place) and its CRC.
+func stamp(pkt []byte, us uint64) []byte {
+	binary.LittleEndian.PutUint64(pkt[frame.PrefixSize+4:], us)
+	n := len(pkt) - frame.CRCSize
+	binary.LittleEndian.PutUint32(pkt[n:], frame.Checksum(pkt[:n]))
+	return pkt
 }

@@ -43,7 +43,10 @@ type Options struct {
 	// (a proxy in tests). The faults set it to their own proxy.
 	Via    string
 	Faults Faults
-	Log    zerolog.Logger
+	// Stamp, if set, overwrites each data frame's t_dev_us with its value
+	// when the frame is made (benchmarks: latency against one clock).
+	Stamp func() uint64
+	Log   zerolog.Logger
 }
 
 // Heartbeat is arduinoWebSockets' enableHeartbeat(interval, timeout,

@@ -1,0 +1,18 @@
+// Command wifi benchmarks Wi-Fi boards publishing into one hub: N
+// simulated boards (16 kHz i16 mono, 256-sample frames, as the reference
+// firmware sends) publish, and one subscriber per board reads its stream,
+// through `wsbridge serve` (/pub/<name> in, /ws/<name> out, 30 s of
+// history per channel) and, side by side in the same run, through
+// Mosquitto (Debian's mosquitto, started by the bench on loopback, MQTT
+// QoS 0 and QoS 1, the Go client github.com/eclipse/paho.mqtt.golang),
+// the hub users would otherwise set up. It reports the hub's CPU and peak
+// RSS, latency p50/p99 (frame made on the board to frame received by the
+// subscriber, one clock) and loss, and writes them into
+// docs/benchmarks-peers.md ("Wi-Fi boards into one hub").
+//
+//	go run ./bench/wifi --quick   # 20 boards, 5 s per system
+//	go run ./bench/wifi           # 100 boards, 30 s per system
+//
+// The boards and subscribers run in the bench process; their CPU is
+// reported apart from the hub's. Linux only (/proc).
+package main

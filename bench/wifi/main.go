@@ -1,0 +1,124 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	devices  int
+	rate     uint32
+	frame    int
+	duration time.Duration
+	warmup   time.Duration
+	systems  []string
+	out      string
+	command  string
+}
+
+func main() {
+	var c config
+	var systems string
+	quick := flag.Bool("quick", false, "20 boards, 5 s per system")
+	flag.IntVar(&c.devices, "devices", 100, "simulated boards (and subscribers)")
+	flag.DurationVar(&c.duration, "duration", 30*time.Second, "measured time per system, after the warm-up")
+	flag.StringVar(&systems, "systems", "wsbridge,mosquitto-qos0,mosquitto-qos1", "systems to run")
+	flag.StringVar(&c.out, "out", "docs/benchmarks-peers.md", "report file (its Wi-Fi section is replaced)")
+	flag.Parse()
+	c.rate, c.frame, c.warmup = 16000, 256, 3*time.Second
+	if *quick {
+		c.devices, c.duration, c.warmup = 20, 5*time.Second, time.Second
+	}
+	c.systems = strings.Split(systems, ",")
+	c.command = strings.TrimSpace("go run ./bench/wifi " + strings.Join(os.Args[1:], " "))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, &c); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/wifi:", err)
+		os.Exit(1)
+	}
+}
+
+func note(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench/wifi: "+format+"\n", a...) }
+
+func run(ctx context.Context, c *config) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "wsbridge-wifi-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	env := &env{root: root, tmp: tmp}
+	started := time.Now()
+	load0 := loadAvg()
+	var results []*result
+	for _, s := range c.systems {
+		note("running %s: %d boards, %s", s, c.devices, c.duration)
+		res, err := runSystem(ctx, env, c, s)
+		if err != nil {
+			note("%s: %v", s, err)
+			res = &result{system: s, err: err.Error()}
+		}
+		results = append(results, res)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	rep := &report{c: c, results: results, took: time.Since(started), load: [2]string{load0, loadAvg()}, env: env}
+	out := c.out
+	if !filepath.IsAbs(out) {
+		out = filepath.Join(root, out)
+	}
+	return rep.write(out)
+}
+
+func runSystem(ctx context.Context, e *env, c *config, name string) (*result, error) {
+	switch name {
+	case "wsbridge":
+		return runWSBridge(ctx, e, c)
+	case "mosquitto-qos0":
+		return runMosquitto(ctx, e, c, 0)
+	case "mosquitto-qos1":
+		return runMosquitto(ctx, e, c, 1)
+	}
+	return nil, fmt.Errorf("unknown system %q (want wsbridge, mosquitto-qos0, mosquitto-qos1)", name)
+}
+
+type env struct {
+	root, tmp string
+	wsbridge  string // built binary
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		dir = filepath.Dir(dir)
+	}
+	return "", fmt.Errorf("run from inside the repository")
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}

@@ -1,0 +1,173 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/frame"
+)
+
+// runMosquitto runs Debian's mosquitto with its defaults on loopback:
+// N publishers (the same simulated boards' frames, one MQTT message per
+// v1 frame) and N subscribers, one per board's topic, at QoS qos.
+func runMosquitto(ctx context.Context, e *env, c *config, qos byte) (*result, error) {
+	bin, err := exec.LookPath("mosquitto")
+	if err != nil {
+		return nil, fmt.Errorf("mosquitto not found: apt-get install mosquitto")
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	conf := filepath.Join(e.tmp, "mosquitto.conf")
+	if err := os.WriteFile(conf, fmt.Appendf(nil, "listener %d 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type error\nlog_type warning\n", port), 0o644); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-c", conf)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if err := waitListening(addr); err != nil {
+		return nil, fmt.Errorf("mosquitto: %w", err)
+	}
+	ver, _ := exec.Command(bin, "-h").Output()
+	res := &result{system: fmt.Sprintf("mosquitto-qos%d", qos), note: firstLine(string(ver))}
+	t := newTally(c)
+	broker := "tcp://" + addr
+	var subs []mqtt.Client
+	var subStates []*sub
+	for i := 0; i < c.devices; i++ {
+		s := &sub{t: t}
+		cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("sub%03d", i)).
+			SetCleanSession(true).SetAutoReconnect(true).SetKeepAlive(30 * time.Second))
+		if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			return nil, fmt.Errorf("subscriber %d: connect: %v", i, tok.Error())
+		}
+		var mu sync.Mutex
+		if tok := cl.Subscribe(topic(i), qos, func(_ mqtt.Client, m mqtt.Message) {
+			mu.Lock()
+			s.frame(m.Payload())
+			mu.Unlock()
+		}); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			return nil, fmt.Errorf("subscriber %d: subscribe: %v", i, tok.Error())
+		}
+		subs, subStates = append(subs, cl), append(subStates, s)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	var made, pubErrs atomic.Uint64
+	var wg sync.WaitGroup
+	for i := 0; i < c.devices; i++ {
+		cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("pub%03d", i)).
+			SetCleanSession(true).SetAutoReconnect(true).SetKeepAlive(30 * time.Second))
+		if tok := cl.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			cancel()
+			return nil, fmt.Errorf("publisher %d: connect: %v", i, tok.Error())
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer cl.Disconnect(100)
+			mqttBoard(rctx, c, t, cl, i, qos, &made, &pubErrs)
+		}(i)
+	}
+	measure(ctx, res, cmd.Process.Pid, t)
+	cancel()
+	wg.Wait()
+	time.Sleep(1500 * time.Millisecond) // the last frames reach the subscribers
+	for i, cl := range subs {
+		cl.Disconnect(100)
+		subStates[i].done()
+	}
+	res.finish(t, made.Load()) // one subscriber per board
+	if n := pubErrs.Load(); n > 0 {
+		res.note += fmt.Sprintf("; %d publishes failed", n)
+	}
+	return res, nil
+}
+
+func topic(i int) string { return fmt.Sprintf("wsbridge/b%03d", i) }
+
+// mqttBoard is a simulated board publishing its frames over MQTT: the same
+// simulated ADC as sim --publish, every data frame stamped when made and
+// published as one message. No ring: a publish that blocks holds the
+// board, whose ADC then drops frames as a real one does.
+func mqttBoard(ctx context.Context, c *config, t *tally, cl mqtt.Client, i int, qos byte, made, errs *atomic.Uint64) {
+	port, err := adcsim.Open(ctx, boardConfig(c, i))
+	if err != nil {
+		note("board %d: %v", i, err)
+		return
+	}
+	defer port.Close()
+	tokens := make(chan mqtt.Token, 256)
+	done := make(chan struct{})
+	go func() { // completes QoS 1 publishes in order, counting failures
+		defer close(done)
+		for tok := range tokens {
+			if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				errs.Add(1)
+			}
+		}
+	}()
+	defer func() { close(tokens); <-done }()
+	dec := frame.NewDecoder(func(p *frame.Packet) {
+		if p.Type != frame.TypeData {
+			return
+		}
+		us := t.stamp(made)
+		pkt := stampPacket(append([]byte(nil), p.Raw...), us)
+		tokens <- cl.Publish(topic(i), qos, false, pkt)
+	})
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := port.Read(buf)
+		dec.Write(buf[:n])
+		if err != nil {
+			return
+		}
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitListening(addr string) error {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return nil
+		}
+	}
+	return fmt.Errorf("nothing listens on %s after 10 s", addr)
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
