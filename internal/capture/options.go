@@ -39,7 +39,7 @@ type Options struct {
 	Match    string // VID:PID[:SERIAL]: find (and re-find) the device by USB identity
 
 	// Text input: lines per frame (default 64) and the sample rate to
-	// announce (0 estimates it from arrival times).
+	// announce (0 measures it from the line arrivals: see frame.TextDecoder).
 	FrameSamples int
 	TextRate     uint32
 

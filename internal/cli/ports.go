@@ -40,6 +40,6 @@ func addPortFlags(fs *pflag.FlagSet, o *capture.Options) {
 	fs.StringVar(&o.DTR, "dtr", o.DTR, "DTR at open: auto (off; on for ESP32 native USB), on, off or keep")
 	fs.StringVar(&o.RTS, "rts", o.RTS, "RTS at open: auto (off; on for ESP32 native USB), on, off or keep")
 	fs.StringVar(&o.Input, "input", o.Input, "what the device sends: auto, frames (COBS v1 packets) or text (lines of numbers)")
-	fs.IntVar(&o.FrameSamples, "text-frame-samples", o.FrameSamples, "text input: lines per frame at most (frames also end after 10 ms)")
-	fs.Uint32Var(&o.TextRate, "text-rate", o.TextRate, "text input: sample rate to announce in Hz; 0 estimates it from arrival times")
+	fs.IntVar(&o.FrameSamples, "text-frame-samples", o.FrameSamples, "text input: lines per frame at most (a frame also ends with each read)")
+	fs.Uint32Var(&o.TextRate, "text-rate", o.TextRate, "text input: sample rate to announce in Hz; 0 measures it from the line arrivals (announced after 2 s)")
 }
