@@ -98,7 +98,6 @@ func runSystem(ctx context.Context, e *env, c *config, name string) (*result, er
 
 type env struct {
 	root, tmp string
-	wsbridge  string // built binary
 }
 
 func repoRoot() (string, error) {

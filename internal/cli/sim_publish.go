@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/result"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/wifisim"
 )
@@ -44,14 +45,31 @@ func runPublish(ctx context.Context, g *globals, s Streams, o adcsim.Options, p 
 	if err != nil {
 		return sentinel.Tag(err, ErrUsage)
 	}
-	fmt.Fprintf(s.Out, "wsbridge sim: publishing to %s as boot %s\n", p.URL, b.Boot())
+	if err := result.Print(s.Out, g.JSON, publishing{URL: wifisim.DisplayURL(p.URL), Boot: b.Boot()}); err != nil {
+		return err
+	}
 	err = b.Run(ctx)
-	st := b.Stats()
-	g.log.Info().Uint64("connects", st.Connects).Uint64("connect_failures", st.ConnectFailures).
-		Uint64("frames", st.Device.Frames).Uint64("sent", st.Ring.Sent).Uint64("resent", st.Ring.Resent).
-		Uint64("lost_in_ring", st.Ring.Overwritten).Uint64("resume_gaps", st.ResumeGaps).Msg("simulated Wi-Fi board stopped")
+	if perr := result.Print(s.Out, g.JSON, publishSummary(b.Stats())); perr != nil && err == nil {
+		err = perr
+	}
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return sentinel.Tag(err, ErrDevice)
 	}
 	return nil
+}
+
+// publishing is what sim --publish prints when it starts.
+type publishing struct {
+	URL  string `json:"publish"`
+	Boot string `json:"boot"`
+}
+
+func (p publishing) String() string { return "wsbridge sim: publishing to " + p.URL + " as boot " + p.Boot }
+
+// publishSummary is what sim --publish prints when it stops.
+type publishSummary wifisim.Stats
+
+func (s publishSummary) String() string {
+	return fmt.Sprintf("wsbridge sim: %d frames made, %d sent, %d resent after reconnects, %d lost in the ring (%d resumes after a gap); %d connections, %d failed attempts",
+		s.Device.Frames, s.Ring.Sent, s.Ring.Resent, s.Ring.Overwritten, s.ResumeGaps, s.Connects, s.ConnectFailures)
 }

@@ -119,3 +119,15 @@ func (o *Options) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// DisplayURL is u without a token query parameter, for printing.
+func DisplayURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || !p.Query().Has("token") {
+		return u
+	}
+	q := p.Query()
+	q.Set("token", "REDACTED")
+	p.RawQuery = q.Encode()
+	return p.String()
+}
