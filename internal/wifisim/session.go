@@ -26,6 +26,8 @@ func (b *Board) connectLoop(ctx context.Context, port io.Writer) {
 		b.opts.Log.Error().Err(err).Msg("cannot connect")
 		return
 	}
+	var lastWarn time.Time
+	failing := 0
 	for ctx.Err() == nil {
 		greeted, err := b.session(ctx, client, port)
 		if ctx.Err() != nil {
@@ -39,11 +41,13 @@ func (b *Board) connectLoop(ctx context.Context, port io.Writer) {
 				s.ConnectFailures++
 			}
 		})
-		ev := b.opts.Log.Info()
-		if !greeted {
-			ev = b.opts.Log.Debug()
+		if greeted {
+			b.opts.Log.Info().Err(err).Dur("retry_in", b.opts.ReconnectInterval).Msg("disconnected from serve; frames wait in the ring")
+			failing = 0
+		} else if failing++; time.Since(lastWarn) >= 10*time.Second {
+			b.opts.Log.Warn().Err(err).Int("attempts", failing).Dur("retry_every", b.opts.ReconnectInterval).Msg("cannot connect to serve")
+			lastWarn = time.Now()
 		}
-		ev.Err(err).Dur("retry_in", b.opts.ReconnectInterval).Msg("disconnected")
 		select {
 		case <-ctx.Done():
 			return
