@@ -178,6 +178,25 @@ func TestNetworkResumesAfterCuts(t *testing.T) {
 	t.Logf("%d connects, %d frames resent, %d sent", s.Connects, s.Ring.Resent, s.Ring.Sent)
 }
 
+// TestNetworkStallsAndStorms: Wi-Fi stalls (traffic held, then delivered)
+// and reconnect storms (cut again right after each reconnect) lose
+// nothing either.
+func TestNetworkStallsAndStorms(t *testing.T) {
+	h := startHub(t, ingest.NetworkOptions{Token: "garden-secret"})
+	b := counterBoard(t, h.url, func(o *wifisim.Options) {
+		o.Faults = wifisim.Faults{StallEvery: 500 * time.Millisecond, StallFor: 200 * time.Millisecond,
+			StormEvery: 900 * time.Millisecond, StormCuts: 3}
+	})
+	runBoard(t, b)
+	testsupport.WaitFor(t, 10*time.Second, "a storm and 250 frames", func() bool {
+		return b.Stats().Connects >= 4 && len(h.rec.frames()) >= 250
+	})
+	checkCounter(t, h.rec.frames())
+	if s := b.Stats(); s.Ring.Overwritten != 0 || s.Ring.Resent == 0 {
+		t.Fatalf("board stats %+v: want frames resent and none lost", s)
+	}
+}
+
 // TestNetworkGapBeyondTheRing: a drop longer than the ring gives exactly
 // one gap: the frames overwritten before they could be sent.
 func TestNetworkGapBeyondTheRing(t *testing.T) {
