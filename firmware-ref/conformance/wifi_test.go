@@ -227,12 +227,6 @@ type pubServe struct {
 	base string // ws://127.0.0.1:PORT
 }
 
-type relayPub struct{ s *relay.Server }
-
-func (p relayPub) Packet(pk *frame.Packet) { p.s.Packet(pk) }
-func (p relayPub) Up(reason string)        { p.s.DeviceUp(reason) }
-func (p relayPub) Down(reason string)      { p.s.DeviceDown(reason) }
-
 func startPubServe(t *testing.T, channel, token, subToken string) *pubServe {
 	t.Helper()
 	nw, err := ingest.NewNetwork(ingest.NetworkOptions{Channel: channel, Token: token, Commands: true, Log: zerolog.Nop()})
@@ -241,8 +235,12 @@ func startPubServe(t *testing.T, channel, token, subToken string) *pubServe {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /pub/"+channel, nw)
-	srv, err := relay.New(relay.Options{Listen: "127.0.0.1:0", Page: mux, Commander: nw, AllowCommands: true,
+	srv, err := relay.New(relay.Options{Listen: "127.0.0.1:0", Page: mux, AllowCommands: true,
 		History: time.Minute, Token: subToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := srv.AddChannel(relay.ChannelOptions{Name: channel, Commander: nw})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +251,7 @@ func startPubServe(t *testing.T, channel, token, subToken string) *pubServe {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{}, 2)
 	go func() { srv.Serve(ctx); done <- struct{}{} }()
-	go func() { nw.Run(ctx, relayPub{srv}); done <- struct{}{} }()
+	go func() { nw.Run(ctx, ch); done <- struct{}{} }()
 	t.Cleanup(func() { cancel(); <-done; <-done })
 	return &pubServe{srv: srv, net: nw, base: "ws" + strings.TrimPrefix(base, "http")}
 }

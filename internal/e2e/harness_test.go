@@ -326,6 +326,7 @@ func (r *serveRig) metrics(t testing.TB) map[string]float64 {
 			continue
 		}
 		if v, err := strconv.ParseFloat(val, 64); err == nil {
+			name, _, _ = strings.Cut(name, "{") // the channel label: these tests run one channel
 			m[strings.TrimPrefix(name, "wsbridge_")] = v
 		}
 	}

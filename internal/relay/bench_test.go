@@ -230,7 +230,7 @@ func BenchmarkMemoryPerClient(b *testing.B) {
 	}
 }
 
-func maxLag(s *Server) uint64 {
+func maxLag(s *Channel) uint64 {
 	var m uint64
 	for _, c := range s.Info().Clients {
 		m = max(m, c.Lag)
@@ -291,7 +291,7 @@ func BenchmarkEncoded(b *testing.B) {
 		b.Run(fm, func(b *testing.B) {
 			e := newFrameEntry(counterPacket(b, 7, 480, 2, frame.I16))
 			o := DefaultOptions()
-			h := newHub(&o, &stats{})
+			h := newHub("bench", o.History, o.HistoryBytes, o.Log, &channelStats{})
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
 				e.json.Store(nil)

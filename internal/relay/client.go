@@ -32,6 +32,7 @@ var (
 // the counters are atomics read by /api/info.
 type client struct {
 	srv       *Server
+	ch        *Channel
 	conn      *websocket.Conn
 	addr      string
 	format    string
@@ -129,7 +130,7 @@ func (c *client) step(ctx context.Context) error {
 		return c.awaitAck(ctx)
 	}
 	pos := c.pos.Load()
-	n, behind, base, wait := c.srv.hub.fetch(pos, c.buf[:])
+	n, behind, base, wait := c.ch.hub.fetch(pos, c.buf[:])
 	switch {
 	case behind != nil:
 		return c.fellBehind(behind, base)
@@ -213,7 +214,7 @@ func (c *client) end() error {
 
 func (c *client) writeTimedOut() {
 	c.timedOut.Store(true)
-	c.srv.stats.writeTimeouts.Add(1)
+	c.ch.stats.writeTimeouts.Add(1)
 	_ = c.conn.CloseNow()
 }
 
@@ -227,7 +228,7 @@ func (c *client) render(e *entry, p uint64) ([]byte, bool) {
 			return nil, false
 		}
 		c.next, c.hasFloor = e.key+1, false
-		return c.srv.hub.encoded(e, c.format)
+		return c.ch.hub.encoded(e, c.format)
 	case kindGap:
 		return c.renderGap(e)
 	case kindStatus:
@@ -283,13 +284,13 @@ func (c *client) fellBehind(oldest *entry, base uint64) error {
 		lost = uint64(cover - from)
 	}
 	if c.srv.opts.SlowClient == SlowClose {
-		c.srv.stats.slowCloses.Add(1)
-		c.srv.stats.droppedFrames.Add(lost)
+		c.ch.stats.slowCloses.Add(1)
+		c.ch.stats.droppedFrames.Add(lost)
 		c.log.Warn().Uint64("behind_frames", lost).Msg("slow client closed (--slow-client close): it fell further behind than the history holds")
 		return errSlow
 	}
-	c.srv.stats.slowSkips.Add(1)
-	c.srv.stats.droppedFrames.Add(lost)
+	c.ch.stats.slowSkips.Add(1)
+	c.ch.stats.droppedFrames.Add(lost)
 	c.log.Warn().Uint32("from", from).Uint32("to", cover-1).Uint64("skipped_frames", lost).
 		Msg("slow client skipped ahead: it fell further behind than the history holds")
 	c.pos.Store(base)
@@ -340,8 +341,8 @@ func (c *client) write(msg []byte, bin bool) error {
 	}
 	c.flow.sent.Add(int64(len(msg)) + 10) // + the frame header, about
 	c.sent.Add(1)
-	c.srv.stats.messagesSent.Add(1)
-	c.srv.stats.bytesSent.Add(uint64(len(msg)))
+	c.ch.stats.messagesSent.Add(1)
+	c.ch.stats.bytesSent.Add(uint64(len(msg)))
 	return nil
 }
 
@@ -357,17 +358,17 @@ func (c *client) writeErr(err error) error {
 
 // send queues an error reply for the writer without ever blocking.
 func (c *client) send(e wsproto.Error) {
-	c.srv.stats.clientErrors.Add(1)
+	c.ch.stats.clientErrors.Add(1)
 	select {
 	case c.direct <- mustJSON(e):
 	default:
-		c.srv.stats.errorsDropped.Add(1)
+		c.ch.stats.errorsDropped.Add(1)
 	}
 }
 
 // lag is how many ring entries the client has yet to send.
 func (c *client) lag() uint64 {
-	_, head := c.srv.hub.bounds()
+	_, head := c.ch.hub.bounds()
 	if p := c.pos.Load(); p < head {
 		return head - p
 	}

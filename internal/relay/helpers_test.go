@@ -25,8 +25,10 @@ const (
 	tRate  = 16000
 )
 
-// testServer starts a Server on 127.0.0.1:0 and stops it at cleanup.
-func testServer(t testing.TB, o Options) (*Server, string) {
+// testServer starts a Server on 127.0.0.1:0 with one channel,
+// "default" (or as co says), and stops it at cleanup. It returns the
+// channel: the tests' device publishes into it.
+func testServer(t testing.TB, o Options, co ...ChannelOptions) (*Channel, string) {
 	t.Helper()
 	o.Listen = "127.0.0.1:0"
 	o.Log = zerolog.Nop()
@@ -37,6 +39,14 @@ func testServer(t testing.TB, o Options) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	chOpts := ChannelOptions{Name: "default"}
+	if len(co) > 0 {
+		chOpts = co[0]
+	}
+	ch, err := s.AddChannel(chOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	base, cancel, done := serve(t, s)
 	t.Cleanup(func() {
 		cancel()
@@ -44,7 +54,7 @@ func testServer(t testing.TB, o Options) (*Server, string) {
 			t.Errorf("Serve: %v", err)
 		}
 	})
-	return s, base
+	return ch, base
 }
 
 // serve listens and serves s until cancel; done then receives Serve's
@@ -91,7 +101,7 @@ func packetOf(t testing.TB, f *frame.Frame) *frame.Packet {
 }
 
 // publish sends counter frames seqs[0]..seqs[1]-1 (exclusive end).
-func publish(t testing.TB, s *Server, from, to uint32) {
+func publish(t testing.TB, s *Channel, from, to uint32) {
 	t.Helper()
 	for seq := from; seq != to; seq++ {
 		s.Packet(counterPacket(t, seq, tCount, tChans, frame.I16))
@@ -250,7 +260,7 @@ func wsURL(base, query string) string {
 	return u
 }
 
-func clients(s *Server) int { return len(s.Info().Clients) }
+func clients(ch *Channel) int { return len(ch.Info().Clients) }
 
 // The shared helpers under this package's old names, until bench_test.go
 // (in flux) calls testsupport directly.

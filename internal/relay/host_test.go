@@ -51,7 +51,7 @@ func TestHostRebinding(t *testing.T) {
 			t.Errorf("%s as attacker.example: %d %q, want 421 naming --allow-host", p, code, body)
 		}
 	}
-	if got := s.stats.refusedHost.Load(); got != 5 {
+	if got := s.srv.stats.refusedHost.Load(); got != 5 {
 		t.Errorf("refused-host counter %d, want 5", got)
 	}
 	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "LOCALHOST:" + port, "[::1]:" + port,

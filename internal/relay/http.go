@@ -18,7 +18,10 @@ import (
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", s.guard(http.HandlerFunc(s.serveWS)))
+	mux.Handle("GET /ws/{name}", s.guard(http.HandlerFunc(s.serveWS)))
 	mux.Handle("GET /api/info", s.guard(http.HandlerFunc(s.serveInfo)))
+	mux.Handle("GET /api/channels", s.guard(http.HandlerFunc(s.serveList)))
+	mux.Handle("GET /api/channels/{name}", s.guard(http.HandlerFunc(s.serveInfo)))
 	mux.Handle("GET /metrics", s.guard(http.HandlerFunc(s.serveMetrics)))
 	mux.HandleFunc("GET /healthz", s.serveHealth)
 	page := s.opts.Page
@@ -114,8 +117,8 @@ func servePlaceholder(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>wsbridge</title>
 <h1>wsbridge</h1><p>The live page is not built into this binary yet.
-Stream: <code>/ws</code> (binary v1 frames; <code>?format=json</code> or <code>csv</code> for text),
-device: <a href="/api/info">/api/info</a>, health: <a href="/healthz">/healthz</a>, metrics: <a href="/metrics">/metrics</a>.</p>
+Streams: <code>/ws/NAME</code> (binary v1 frames; <code>?format=json</code> or <code>csv</code> for text),
+channels: <a href="/api/channels">/api/channels</a>, health: <a href="/healthz">/healthz</a>, metrics: <a href="/metrics">/metrics</a>.</p>
 `)
 }
 

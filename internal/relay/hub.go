@@ -18,7 +18,7 @@ import (
 type hub struct {
 	maxDur, maxBytes int64
 	log              zerolog.Logger
-	stats            *stats
+	stats            *channelStats
 
 	mu       sync.RWMutex // writers read the ring under RLock; publishing takes Lock
 	ring     ring
@@ -41,8 +41,8 @@ type hub struct {
 	last     frame.Frame // header of the newest frame (Data nil)
 }
 
-func newHub(o *Options, st *stats) *hub {
-	return &hub{name: o.Channel, maxDur: int64(o.History), maxBytes: o.HistoryBytes, log: o.Log, stats: st,
+func newHub(name string, history time.Duration, historyBytes int64, log zerolog.Logger, st *channelStats) *hub {
+	return &hub{name: name, maxDur: int64(history), maxBytes: historyBytes, log: log, stats: st,
 		wake: make(chan struct{}), epoch: newEpoch(),
 		limits: map[string]*limiter{"gap": {}, "duplicate": {}, "late": {}, "restart": {}}}
 }

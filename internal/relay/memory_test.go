@@ -12,7 +12,7 @@ import (
 
 // heldCost recomputes what the ring holds, entry by entry, renderings
 // included: what --history-bytes must bound.
-func heldCost(s *Server) (cost int64, frames int) {
+func heldCost(s *Channel) (cost int64, frames int) {
 	h := s.hub
 	h.mu.RLock()
 	defer h.mu.RUnlock()

@@ -96,7 +96,7 @@ func TestClientMessagesAbuse(t *testing.T) {
 // reply reaches the clients; failures are explained.
 func TestCommandsForwarded(t *testing.T) {
 	cmd := &fakeCommander{}
-	s, base := testServer(t, Options{AllowCommands: true, Commander: cmd})
+	s, base := testServer(t, Options{AllowCommands: true}, ChannelOptions{Name: "default", Commander: cmd})
 	c := testsupport.Dial(t, wsURL(base, "format=json"), nil)
 	if h := testsupport.ExpectHello(t, c); !h.Commands {
 		t.Fatalf("hello.commands = false")
@@ -128,6 +128,9 @@ func TestShutdownGoingAway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.AddChannel(ChannelOptions{Name: "default"}); err != nil {
+		t.Fatal(err)
+	}
 	base, cancel, done := serve(t, s)
 	a, b := testsupport.Dial(t, wsURL(base, ""), nil), testsupport.Dial(t, wsURL(base, "format=csv"), nil)
 	testsupport.ExpectHello(t, a)
@@ -155,13 +158,13 @@ func TestDeviceStatusAndEndpoints(t *testing.T) {
 	if h := testsupport.ExpectHello(t, c); h.DeviceState != wsproto.StateDown || h.Device != nil {
 		t.Fatalf("hello before any device: %+v", h)
 	}
-	s.DeviceUp("open")
+	s.Up("open")
 	if st := expectMsg(t, c, wsproto.TypeStatus).status; st.State != wsproto.StateUp {
 		t.Fatalf("status %+v", st)
 	}
 	publish(t, s, 0, 5)
 	expectFrames(t, c, 0, 5)
-	s.DeviceDown("read /dev/ttyUSB0: input/output error")
+	s.Down("read /dev/ttyUSB0: input/output error")
 	if st := expectMsg(t, c, wsproto.TypeStatus).status; st.State != wsproto.StateDown || st.Seq != 5 || !strings.Contains(st.Reason, "input/output") {
 		t.Fatalf("status %+v", st)
 	}
@@ -176,8 +179,9 @@ func TestDeviceStatusAndEndpoints(t *testing.T) {
 		}
 	}
 	_, m := get(t, base+"/metrics", nil)
-	for _, want := range []string{"# TYPE wsbridge_frames_received_total counter\nwsbridge_frames_received_total 5\n",
-		"# TYPE wsbridge_device_up gauge\nwsbridge_device_up 0\n", "wsbridge_clients 1\n", "wsbridge_client_dropped_frames_total 0\n"} {
+	for _, want := range []string{"# TYPE wsbridge_frames_received_total counter\nwsbridge_frames_received_total{channel=\"default\"} 5\n",
+		"# TYPE wsbridge_device_up gauge\nwsbridge_device_up{channel=\"default\"} 0\n", "wsbridge_clients{channel=\"default\"} 1\n",
+		"wsbridge_client_dropped_frames_total{channel=\"default\"} 0\n", "\nwsbridge_uptime_seconds "} {
 		if !strings.Contains(m, want) {
 			t.Fatalf("/metrics missing %q:\n%s", want, m)
 		}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/source"
 )
 
 // Slow-client policies (--slow-client).
@@ -15,10 +17,9 @@ const (
 
 // Options configure the relay. Field names follow the serve flags.
 type Options struct {
-	Channel       string        // the channel's name, in hello and /api/info (default "default")
 	Listen        string        // --listen host:port (default 127.0.0.1:8080)
 	History       time.Duration // --history: sample time the ring keeps for resuming clients
-	HistoryBytes  int64         // --history-bytes: hard cap on the ring's packet bytes
+	HistoryBytes  int64         // --history-bytes: hard cap on each channel's history, in bytes of memory
 	SlowClient    string        // --slow-client skip|close
 	PingInterval  time.Duration // --ping-interval: keepalive; a dead peer is dropped within ~2 intervals
 	WriteTimeout  time.Duration // --write-timeout: deadline of each write to a client
@@ -30,31 +31,23 @@ type Options struct {
 	TLSKey        string        // --tls-key
 	AllowCommands bool          // --allow-commands: forward client commands to the device
 
-	Page      http.Handler     // served at /; nil serves a placeholder page
-	Commander Commander        // where commands go; nil answers device_down
-	Counters  func() []Counter // device-side counters (capture) for /metrics and /api/info
-	Log       zerolog.Logger
+	Page http.Handler // served at /; nil serves a placeholder page
+	Log  zerolog.Logger
 }
 
-// Commander writes a command line to the device. capture.Capture
-// implements it. Command must be safe for concurrent use.
+// Commander writes a command line to a channel's device. Every
+// source.Source implements it. Command must be safe for concurrent use.
 type Commander interface {
 	Command(line string) error
 }
 
-// Counter is one counter reported by /metrics and /api/info. Name is the
+// Counter is one counter reported by /metrics and /api/*. Name is the
 // metric name without the wsbridge_ prefix (e.g. "serial_bytes_total").
-type Counter struct {
-	Name  string
-	Help  string
-	Value float64
-	Gauge bool // a gauge rather than a counter
-}
+type Counter = source.Counter
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
 	return Options{
-		Channel:      "default",
 		Listen:       "127.0.0.1:8080",
 		History:      30 * time.Second,
 		HistoryBytes: 256 << 20,
@@ -69,8 +62,6 @@ func DefaultOptions() Options {
 // Validate checks the options, naming the flag at fault.
 func (o *Options) Validate() error {
 	switch {
-	case !ValidChannelName(o.Channel):
-		return optionsErr("channel name %q: %s", o.Channel, channelNameRule)
 	case o.History <= 0:
 		return optionsErr("--history must be positive, got %v", o.History)
 	case o.HistoryBytes < 1<<16:

@@ -20,12 +20,12 @@ func (c *client) readLoop() {
 		typ, data, err := c.conn.Read(context.Background())
 		if err != nil {
 			if errors.Is(err, websocket.ErrMessageTooBig) {
-				c.srv.stats.oversize.Add(1)
+				c.ch.stats.oversize.Add(1)
 				c.log.Warn().Int("limit", wsproto.MaxClientMessage).Msg("client message too big: closed with 1009")
 			}
 			return
 		}
-		c.srv.stats.clientMessages.Add(1)
+		c.ch.stats.clientMessages.Add(1)
 		c.handle(typ, data)
 	}
 }
@@ -49,7 +49,7 @@ func (c *client) handle(typ websocket.MessageType, data []byte) {
 		c.send(*c.cmdDenied)
 		return
 	}
-	cmdr := c.srv.opts.Commander
+	cmdr := c.ch.cmd
 	if cmdr == nil {
 		c.send(wsproto.Error{Type: wsproto.TypeError, Code: wsproto.ErrDeviceDown, Message: "no device to send commands to"})
 		return
@@ -58,7 +58,7 @@ func (c *client) handle(typ websocket.MessageType, data []byte) {
 		c.send(wsproto.Error{Type: wsproto.TypeError, Code: wsproto.ErrDeviceDown, Message: "failed to send command: " + err.Error()})
 		return
 	}
-	c.srv.stats.commands.Add(1)
+	c.ch.stats.commands.Add(1)
 	c.log.Info().Str("line", cmd.Line).Msg("command forwarded to the device")
 }
 
@@ -73,7 +73,7 @@ func (c *client) liveLoop(ctx context.Context) {
 		if silent <= deadAfter*iv {
 			return true
 		}
-		c.srv.stats.pingTimeouts.Add(1)
+		c.ch.stats.pingTimeouts.Add(1)
 		c.log.Info().Dur("silent", silent).Dur("ping_interval", iv).Msg("client did not answer pings: dropped")
 		_ = c.conn.CloseNow()
 		return false

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -128,10 +129,29 @@ func TestOptionsValidate(t *testing.T) {
 		{Options{TLSCert: "a.pem"}, "--tls-cert and --tls-key go together"},
 		{Options{AllowOrigin: []string{"[x"}}, `--allow-origin "[x" is not a valid host pattern`},
 		{Options{History: -time.Second}, "--history must be positive"},
-		{Options{Channel: "Mic"}, `channel name "Mic": want 1 to 32 lower-case letters`},
 	} {
 		if _, err := New(tc.o); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%+v) = %v, want %q", tc.o, err, tc.want)
+		}
+	}
+	s, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		o    ChannelOptions
+		want string
+	}{
+		{ChannelOptions{Name: "Mic"}, `channel name "Mic": want 1 to 32 lower-case letters`},
+		{ChannelOptions{Name: "-mic"}, `channel name "-mic"`},
+		{ChannelOptions{Name: strings.Repeat("a", 33)}, `channel name "aaaa`},
+		{ChannelOptions{Name: "mic"}, ""},
+		{ChannelOptions{Name: "mic"}, `channel name "mic" is used twice`},
+		{ChannelOptions{Name: "accel", HistoryBytes: 100}, "history-bytes at least 65536"},
+	} {
+		_, err := s.AddChannel(tc.o)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, ErrOptions)) {
+			t.Errorf("AddChannel(%+v) = %v, want %q", tc.o, err, tc.want)
 		}
 	}
 }

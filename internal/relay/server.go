@@ -12,24 +12,21 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
-	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
 // shutdownGrace bounds how long Serve waits for clients to acknowledge
 // the close and for HTTP requests to finish.
 const shutdownGrace = 5 * time.Second
 
-// Server is the relay: the history hub plus the HTTP and WebSocket
-// endpoints. Create it with New; feed it with Packet, DeviceUp and
-// DeviceDown (one producer goroutine; they never block on clients);
-// start it with Listen then Serve (or Run). Packet, DeviceUp, DeviceDown
-// and the read-only accessors are safe to call concurrently with Serve.
+// Server is the relay: a registry of named channels plus the HTTP and
+// WebSocket endpoints. Create it with New, add channels with AddChannel
+// (before or while serving) and feed each one as its source.Publisher;
+// start it with Listen then Serve (or Run). Every method is safe for
+// concurrent use; Listen and Serve are called once, in that order.
 type Server struct {
 	opts    Options
-	hub     *hub
-	stats   stats
+	stats   serverStats
 	started time.Time
 	http    *http.Server
 	ln      net.Listener
@@ -43,6 +40,10 @@ type Server struct {
 	mu      sync.Mutex
 	clients map[*client]struct{}
 
+	chMu     sync.RWMutex
+	channels map[string]*Channel
+	order    []*Channel // in the order added
+
 	hosts atomic.Pointer[hostCheck] // set by Listen, from the address bound
 }
 
@@ -54,8 +55,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{opts: opts, started: time.Now(), slots: make(chan struct{}, opts.MaxClients),
-		clients: map[*client]struct{}{}}
-	s.hub = newHub(&s.opts, &s.stats)
+		clients: map[*client]struct{}{}, channels: map[string]*Channel{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.http = &http.Server{
 		Handler:           s.routes(),
@@ -72,7 +72,6 @@ func New(opts Options) (*Server, error) {
 
 func applyDefaults(o *Options) {
 	d := DefaultOptions()
-	o.Channel = cmp.Or(o.Channel, d.Channel)
 	o.Listen = cmp.Or(o.Listen, d.Listen)
 	o.History = cmp.Or(o.History, d.History)
 	o.HistoryBytes = cmp.Or(o.HistoryBytes, d.HistoryBytes)
@@ -82,27 +81,40 @@ func applyDefaults(o *Options) {
 	o.MaxClients = cmp.Or(o.MaxClients, d.MaxClients)
 }
 
-// Packet publishes a decoded packet: data frames go into the history,
-// info, log and reply packets become JSON messages. p is only read during
-// the call. It never blocks on clients.
-func (s *Server) Packet(p *frame.Packet) {
-	switch p.Type {
-	case frame.TypeData:
-		s.hub.publishFrame(p)
-	case frame.TypeInfo:
-		s.hub.setInfo(&p.Info)
-	case frame.TypeLog:
-		s.hub.publishMessage(kindText, wsproto.Log{Type: wsproto.TypeLog, Text: string(p.Text)})
-	case frame.TypeReply:
-		s.hub.publishMessage(kindText, wsproto.Reply{Type: wsproto.TypeReply, OK: p.Status == frame.ReplyOK, Text: string(p.Text)})
+// AddChannel adds a channel. It fails for a name that is not a valid
+// channel name or is taken.
+func (s *Server) AddChannel(o ChannelOptions) (*Channel, error) {
+	if !ValidChannelName(o.Name) {
+		return nil, optionsErr("channel name %q: %s", o.Name, channelNameRule)
 	}
+	if o.History < 0 || o.HistoryBytes != 0 && o.HistoryBytes < 1<<16 {
+		return nil, optionsErr("channel %s: history must be positive and history-bytes at least 65536", o.Name)
+	}
+	s.chMu.Lock()
+	defer s.chMu.Unlock()
+	if _, dup := s.channels[o.Name]; dup {
+		return nil, optionsErr("channel name %q is used twice: every device needs its own name", o.Name)
+	}
+	c := newChannel(s, o)
+	s.channels[o.Name] = c
+	s.order = append(s.order, c)
+	return c, nil
 }
 
-// DeviceUp tells clients the device is (back) up.
-func (s *Server) DeviceUp(reason string) { s.hub.setState(wsproto.StateUp, reason) }
+// Channel returns the channel called name.
+func (s *Server) Channel(name string) (*Channel, bool) {
+	s.chMu.RLock()
+	defer s.chMu.RUnlock()
+	c, ok := s.channels[name]
+	return c, ok
+}
 
-// DeviceDown tells clients the device is gone; they stay connected.
-func (s *Server) DeviceDown(reason string) { s.hub.setState(wsproto.StateDown, reason) }
+// Channels returns the channels in the order they were added.
+func (s *Server) Channels() []*Channel {
+	s.chMu.RLock()
+	defer s.chMu.RUnlock()
+	return append([]*Channel(nil), s.order...)
+}
 
 // Listen binds the listen address and returns the base URL
 // (http://host:port or https://...). Call it once, before Serve.

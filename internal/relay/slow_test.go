@@ -18,7 +18,7 @@ const bigCount = 2000
 
 // slowSetup starts a server holding 1 s of history (8 big frames), a
 // fast reader counting frames, and a client that does not read.
-func slowSetup(t *testing.T, policy string) (*Server, *websocket.Conn, *atomic.Uint32, chan error) {
+func slowSetup(t *testing.T, policy string) (*Channel, *websocket.Conn, *atomic.Uint32, chan error) {
 	s, base := testServer(t, Options{History: time.Second, SlowClient: policy,
 		WriteTimeout: time.Minute, PingInterval: time.Minute})
 	fast := testsupport.Dial(t, wsURL(base, ""), nil)
@@ -51,7 +51,7 @@ func (u *unexpected) Error() string {
 
 // publishPaced publishes n big frames, never more than 4 ahead of the
 // fast reader, so that only the non-reading client falls behind.
-func publishPaced(t *testing.T, s *Server, n uint32, got *atomic.Uint32, errc chan error) {
+func publishPaced(t *testing.T, s *Channel, n uint32, got *atomic.Uint32, errc chan error) {
 	for seq := uint32(0); seq < n; seq++ {
 		s.Packet(counterPacket(t, seq, bigCount, tChans, frame.I16))
 		deadline := time.Now().Add(10 * time.Second)

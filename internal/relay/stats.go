@@ -2,8 +2,18 @@ package relay
 
 import "sync/atomic"
 
-// stats are the relay's counters, updated with atomics from any goroutine.
-type stats struct {
+// serverStats are the counters of requests refused before they reach a
+// channel, updated with atomics from any goroutine.
+type serverStats struct {
+	refusedFull   atomic.Uint64 // refused: --max-clients reached
+	refusedAuth   atomic.Uint64 // refused: missing or wrong token (all endpoints)
+	refusedOrigin atomic.Uint64 // refused: foreign Origin
+	refusedHost   atomic.Uint64 // refused: Host not a name of this server (DNS rebinding)
+}
+
+// channelStats are one channel's counters: its device's sequence numbers
+// and its clients. Updated with atomics from any goroutine.
+type channelStats struct {
 	frames          atomic.Uint64 // data frames published
 	frameBytes      atomic.Uint64 // their packet bytes
 	duplicates      atomic.Uint64 // frames dropped because their seq was published already
@@ -13,10 +23,6 @@ type stats struct {
 	restarts        atomic.Uint64 // device sequence restarts
 
 	accepted       atomic.Uint64 // WebSocket clients accepted
-	refusedFull    atomic.Uint64 // refused: --max-clients reached
-	refusedAuth    atomic.Uint64 // refused: missing or wrong token (all endpoints)
-	refusedOrigin  atomic.Uint64 // refused: foreign Origin
-	refusedHost    atomic.Uint64 // refused: Host not a name of this server (DNS rebinding)
 	messagesSent   atomic.Uint64 // WebSocket messages sent to clients
 	bytesSent      atomic.Uint64 // their payload bytes
 	slowSkips      atomic.Uint64 // slow-client incidents answered by skipping ahead

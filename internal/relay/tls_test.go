@@ -52,6 +52,10 @@ func TestSlowHeadersCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.http.ReadHeaderTimeout = 200 * time.Millisecond
+	ch, err := s.AddChannel(ChannelOptions{Name: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	base, cancel, done := serve(t, s)
 	t.Cleanup(func() { // after the clients' cleanups
 		cancel()
@@ -73,6 +77,6 @@ func TestSlowHeadersCutOff(t *testing.T) {
 	if err != nil || time.Since(start) > 2*time.Second {
 		t.Fatalf("slow-header connection not cut: %v after %v", err, time.Since(start))
 	}
-	publish(t, s, 0, 3)
+	publish(t, ch, 0, 3)
 	expectFrames(t, live, 0, 3)
 }

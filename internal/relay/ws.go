@@ -12,9 +12,14 @@ import (
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
-// serveWS upgrades /ws: query checks, Origin, the client limit, then the
-// client runs on this goroutine until it ends.
+// serveWS upgrades /ws/NAME (and /ws with one channel): the channel,
+// query checks, Origin, the client limit, then the client runs on this
+// goroutine until it ends.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
+	ch := s.pick(w, r)
+	if ch == nil {
+		return
+	}
 	q := r.URL.Query()
 	format := q.Get("format")
 	switch format {
@@ -47,14 +52,14 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		s.opts.Log.Info().Err(err).Str("client", r.RemoteAddr).Msg("WebSocket handshake failed")
 		return
 	}
-	c := s.newClient(conn, r.RemoteAddr, format)
+	c := s.newClient(ch, conn, r.RemoteAddr, format)
 	c.cork, c.flow = corkOf(r.Context()), fl
 	if !s.register(c) {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
 	defer s.unregister(c)
-	st := s.hub.subscribe(res)
+	st := ch.hub.subscribe(res)
 	ev := c.log.Info().Str("format", format).Str("epoch", st.epoch).Uint32("start_seq", st.seq).Int("clients", len(s.slots))
 	if res != nil {
 		ev = ev.Uint32("since", res.since).Str("since_epoch", res.epoch)
@@ -78,9 +83,9 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-func (s *Server) newClient(conn *websocket.Conn, addr, format string) *client {
-	return &client{srv: s, conn: conn, addr: addr, format: format, connected: time.Now(),
-		log:       s.opts.Log.With().Str("client", addr).Logger(),
+func (s *Server) newClient(ch *Channel, conn *websocket.Conn, addr, format string) *client {
+	return &client{srv: s, ch: ch, conn: conn, addr: addr, format: format, connected: time.Now(),
+		log:       s.opts.Log.With().Str("channel", ch.name).Str("client", addr).Logger(),
 		cmdDenied: s.commandPolicy(), direct: make(chan []byte, 16)}
 }
 
@@ -93,7 +98,8 @@ func (s *Server) register(c *client) bool {
 	}
 	s.clients[c] = struct{}{}
 	s.wg.Add(1)
-	s.stats.accepted.Add(1)
+	c.ch.stats.accepted.Add(1)
+	c.ch.connected.Add(1)
 	return true
 }
 
@@ -101,6 +107,7 @@ func (s *Server) unregister(c *client) {
 	s.mu.Lock()
 	delete(s.clients, c)
 	s.mu.Unlock()
+	c.ch.connected.Add(-1)
 	s.wg.Done()
 }
 

@@ -369,6 +369,7 @@ func metrics(t *testing.T, ws string) map[string]float64 {
 		var name string
 		var v float64
 		if _, err := fmt.Sscanf(line, "%s %g", &name, &v); err == nil && !strings.HasPrefix(name, "#") {
+			name, _, _ = strings.Cut(name, "{") // the channel label: one channel here
 			m[name] = v
 		}
 	}

@@ -27,6 +27,7 @@ var ErrConfig = errors.New("invalid serve configuration")
 type Options struct {
 	Capture capture.Options
 	Relay   relay.Options
+	Channel string // the one channel's name; "" names it after the device kind ("sim" or "serial")
 	Sim     bool          // --sim: read the in-process simulator instead of a port
 	SimCfg  adcsim.Config // its settings (--sim-* flags)
 	Procs   string        // --procs: GOMAXPROCS policy, procs.Auto or a count (see internal/procs)
@@ -50,7 +51,6 @@ func (l Listening) String() string {
 func DefaultOptions() Options {
 	sim := adcsim.DefaultConfig()
 	r := relay.DefaultOptions()
-	r.Channel = "" // named after the device kind: see build
 	return Options{Capture: capture.DefaultOptions(), Relay: r, SimCfg: sim,
 		Procs: procs.Auto, Log: zerolog.Nop()}
 }
@@ -62,7 +62,7 @@ func DefaultOptions() Options {
 // address or certificate cannot be used, and capture's errors (ErrNotFound,
 // ErrPermission, ErrBusy) when the device cannot be opened at start.
 func Run(ctx context.Context, o Options) error {
-	capt, srv, err := build(&o)
+	capt, srv, ch, err := build(&o)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	h := &handler{srv: srv, ready: func() {
+	h := &handler{ch: ch, ready: func() {
 		if o.Out != nil {
 			result.Print(o.Out, o.JSON, Listening{Page: base + "/", Stream: relay.WSURL(base)})
 		}
@@ -98,33 +98,35 @@ func Run(ctx context.Context, o Options) error {
 	return err
 }
 
-// build makes the capture and the relay from o.
-func build(o *Options) (*capture.Capture, *relay.Server, error) {
+// build makes the capture, the relay and its channel from o.
+func build(o *Options) (*capture.Capture, *relay.Server, *relay.Channel, error) {
 	if err := validateProcs(o.Procs); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if o.Sim {
 		cfg := o.SimCfg
 		cfg.Log = o.Log.With().Str("part", "sim").Logger()
 		if err := validateSim(&cfg); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		o.Capture.Sim = &cfg
 	}
 	o.Capture.Log = o.Log
 	capt, err := capture.New(o.Capture)
 	if err != nil {
-		return nil, nil, sentinel.Tag(err, ErrConfig)
+		return nil, nil, nil, sentinel.Tag(err, ErrConfig)
 	}
 	o.Relay.Log = o.Log
-	o.Relay.Channel = cmp.Or(o.Relay.Channel, singleChannel(o))
-	o.Relay.Commander = capt
-	o.Relay.Counters = func() []relay.Counter { return captureCounters(capt.Stats()) }
 	srv, err := relay.New(o.Relay)
 	if err != nil {
-		return nil, nil, sentinel.Tag(err, ErrConfig)
+		return nil, nil, nil, sentinel.Tag(err, ErrConfig)
 	}
-	return capt, srv, nil
+	ch, err := srv.AddChannel(relay.ChannelOptions{Name: cmp.Or(o.Channel, singleChannel(o)), Commander: capt,
+		Counters: func() []relay.Counter { return captureCounters(capt.Stats()) }})
+	if err != nil {
+		return nil, nil, nil, sentinel.Tag(err, ErrConfig)
+	}
+	return capt, srv, ch, nil
 }
 
 // singleChannel names the one channel of --port or --sim: "sim" for the
@@ -143,20 +145,20 @@ func singleChannel(o *Options) string {
 // frames. ready runs once, when the device first comes up: then serve
 // announces its URLs.
 type handler struct {
-	srv   *relay.Server
+	ch    *relay.Channel
 	ready func()
 	once  sync.Once
 }
 
-func (h *handler) Packet(p *frame.Packet) { h.srv.Packet(p) }
+func (h *handler) Packet(p *frame.Packet) { h.ch.Packet(p) }
 
 func (h *handler) Event(e capture.Event) {
 	switch e.Kind {
 	case capture.DeviceUp:
-		h.srv.DeviceUp(e.Reason + " " + e.Port)
+		h.ch.Up(e.Reason + " " + e.Port)
 		h.once.Do(h.ready)
 	case capture.DeviceDown:
-		h.srv.DeviceDown(e.Reason)
+		h.ch.Down(e.Reason)
 	}
 }
 
@@ -238,7 +240,6 @@ func validate(o Options) error {
 	if err := o.Capture.Validate(); err != nil {
 		return sentinel.Tag(err, ErrConfig)
 	}
-	o.Relay.Channel = cmp.Or(o.Relay.Channel, singleChannel(&o))
 	if err := o.Relay.Validate(); err != nil {
 		return sentinel.Tag(err, ErrConfig)
 	}

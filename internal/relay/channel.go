@@ -1,0 +1,105 @@
+package relay
+
+import (
+	"cmp"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/source"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// ChannelOptions configure one channel of the Server.
+type ChannelOptions struct {
+	// Name is the channel's name in /ws/NAME, hello, /api/channels and the
+	// metrics' channel label: ^[a-z0-9][a-z0-9_-]{0,31}$.
+	Name string
+	// History and HistoryBytes override the Server's --history and
+	// --history-bytes for this channel when positive.
+	History      time.Duration
+	HistoryBytes int64
+	// Commander is the channel's device, where its clients' commands go;
+	// nil answers them with device_down.
+	Commander Commander
+	// Counters reports the source's own counters (bytes read, noise,
+	// opens, ...) for /metrics and /api/channels; nil for none.
+	Counters func() []Counter
+}
+
+// Channel is one named stream of the Server: one device's history ring,
+// its sequence numbers and epoch, device info and state, its clients,
+// commander and counters. A source feeds it through Packet, Up and Down
+// (it implements source.Publisher); each WebSocket client on /ws/NAME is a
+// cursor into its ring.
+//
+// Concurrency: Packet, Up and Down are called by one producer at a time,
+// in order, and never block on clients. Every other method is safe for
+// concurrent use. A Channel lives as long as its Server.
+type Channel struct {
+	srv       *Server
+	name      string
+	hub       *hub
+	stats     channelStats
+	cmd       Commander
+	sourceCtr func() []Counter
+	connected atomic.Int64 // clients on this channel now
+}
+
+var _ source.Publisher = (*Channel)(nil)
+
+func newChannel(s *Server, o ChannelOptions) *Channel {
+	c := &Channel{srv: s, name: o.Name, cmd: o.Commander, sourceCtr: o.Counters}
+	log := s.opts.Log.With().Str("channel", o.Name).Logger()
+	c.hub = newHub(o.Name, cmp.Or(o.History, s.opts.History), cmp.Or(o.HistoryBytes, s.opts.HistoryBytes), log, &c.stats)
+	return c
+}
+
+// Name is the channel's name.
+func (c *Channel) Name() string { return c.name }
+
+// Epoch is the channel's current epoch.
+func (c *Channel) Epoch() wsproto.Epoch { return c.hub.snapshot().Epoch }
+
+// HistoryBytes is the cap on the channel's history (--history-bytes or
+// the channel's own).
+func (c *Channel) HistoryBytes() int64 { return c.hub.maxBytes }
+
+// Packet publishes a decoded packet: data frames go into the history
+// (the channel classifies their seqs: gaps, duplicates, late frames,
+// restarts), info, log and reply packets become JSON messages. p is only
+// read during the call. It never blocks on clients.
+func (c *Channel) Packet(p *frame.Packet) {
+	switch p.Type {
+	case frame.TypeData:
+		c.hub.publishFrame(p)
+	case frame.TypeInfo:
+		c.hub.setInfo(&p.Info)
+	case frame.TypeLog:
+		c.hub.publishMessage(kindText, wsproto.Log{Type: wsproto.TypeLog, Text: string(p.Text)})
+	case frame.TypeReply:
+		c.hub.publishMessage(kindText, wsproto.Reply{Type: wsproto.TypeReply, OK: p.Status == frame.ReplyOK, Text: string(p.Text)})
+	}
+}
+
+// Up tells the channel's clients the device is (back) up.
+func (c *Channel) Up(reason string) { c.hub.setState(wsproto.StateUp, reason) }
+
+// Down tells the channel's clients the device is gone; they stay connected.
+func (c *Channel) Down(reason string) { c.hub.setState(wsproto.StateDown, reason) }
+
+// clients lists the channel's connected clients, by address.
+func (c *Channel) clients() []ClientInfo {
+	out := []ClientInfo{}
+	c.srv.mu.Lock()
+	for cl := range c.srv.clients {
+		if cl.ch == c {
+			out = append(out, ClientInfo{Address: cl.addr, Format: cl.format, Lag: cl.lag(),
+				Messages: cl.sent.Load(), ConnectedS: time.Since(cl.connected).Seconds()})
+		}
+	}
+	c.srv.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out
+}
