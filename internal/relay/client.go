@@ -25,10 +25,11 @@ var (
 	errGone     = errors.New("connection closed")
 )
 
-// client is one WebSocket connection: a cursor into the ring plus three
+// client is one WebSocket connection: a cursor into the ring plus four
 // goroutines. The writer (the HTTP handler's goroutine, run) owns all
-// data writes; the reader answers client messages; the pinger keeps the
-// connection alive. Only the writer touches the cursor fields; pos and
+// data writes; the reader (readLoop) answers client messages; the pinger
+// (pingSender) keeps the connection alive; the live check (liveLoop) drops
+// a client silent for two ping intervals. Only the writer touches the cursor fields; pos and
 // the counters are atomics read by /api/info.
 type client struct {
 	srv       *Server
@@ -40,7 +41,7 @@ type client struct {
 	log       zerolog.Logger
 	cmdDenied *wsproto.Error // why this client may not send commands; nil if it may
 	cork      *corkConn      // the connection under the WebSocket (Listen wraps every one)
-	watchdog  *time.Timer    // cuts the connection when a batch takes longer than --write-timeout
+	watchdog  *time.Timer    // cuts the connection when one write takes longer than --write-timeout
 	timedOut  atomic.Bool
 
 	pos    atomic.Uint64
@@ -329,8 +330,9 @@ func (c *client) writeTexts(msgs [][]byte) error {
 	return c.end()
 }
 
-// write sends one message. The deadline is the batch's watchdog, not a
-// context: a context per write costs a timer registration per frame.
+// write sends one message. Its deadline is the watchdog, re-armed before
+// each write, not a context: a context per write costs a timer
+// registration per frame.
 func (c *client) write(msg []byte, bin bool) error {
 	typ := websocket.MessageText
 	if bin {
