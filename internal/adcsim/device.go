@@ -88,6 +88,7 @@ func NewDevice(cfg Config) (*Device, error) {
 		return nil, sentinel.Tag(err, ErrConfig)
 	}
 	d.src, d.rate = src, rate
+	warnAliasing(&cfg, rate)
 	d.fs = d.frameSamples(rate)
 	d.nextFlip = d.geom()
 	return d, nil
@@ -273,4 +274,19 @@ func (d *Device) nextWake(unplugAt time.Time) time.Time {
 		wake = unplugAt
 	}
 	return wake
+}
+
+// warnAliasing warns when a periodic signal's frequency is not below half
+// the sample rate: its samples then draw a slower wave, or none.
+func warnAliasing(cfg *Config, rate uint32) {
+	switch cfg.Signal {
+	case "sine", "square", "saw":
+	default:
+		return
+	}
+	if half := float64(rate) / 2; cfg.Freq >= half {
+		cfg.Log.Warn().Float64("freq", cfg.Freq).Uint32("rate", rate).
+			Msgf("freq %g Hz is not below half the rate (%g Hz): the %s signal aliases; choose freq below %g Hz or a higher rate",
+				cfg.Freq, half, cfg.Signal, half)
+	}
 }

@@ -8,7 +8,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // writeWAV writes a 16-bit PCM file with interleaved samples.
@@ -170,5 +173,41 @@ func TestSineFrequency(t *testing.T) {
 	}
 	if crossings < 49 || crossings > 51 {
 		t.Fatalf("%d rising zero crossings in 1 s of a 50 Hz sine", crossings)
+	}
+}
+
+// TestSawAtTheDocsRate: docs/sim.md's saw at --rate 100 --freq 2 is a ramp
+// of 50 rising samples per period; the default 440 Hz at that rate would
+// alias, and the simulator says so.
+func TestSawAtTheDocsRate(t *testing.T) {
+	var log testsupport.SyncBuffer
+	cfg := DefaultConfig()
+	cfg.Signal, cfg.Rate, cfg.Freq, cfg.Log = "saw", 100, 2, zerolog.New(&log)
+	d, err := NewDevice(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v []float64
+	for len(v) < 100 {
+		f := nextFrame(t, d)
+		for j := 0; j < int(f.Count); j++ {
+			v = append(v, f.Float(j, 0))
+		}
+	}
+	for i := 1; i < 100; i++ {
+		if rising := v[i] > v[i-1]; rising != (i%50 != 0) {
+			t.Fatalf("sample %d: %v after %v; want a ramp restarting every 50 samples", i, v[i], v[i-1])
+		}
+	}
+	if w := log.LogEntries("aliases"); len(w) != 0 {
+		t.Errorf("warned about aliasing at 2 Hz: %v", w)
+	}
+	cfg.Freq = 440
+	if _, err := NewDevice(cfg); err != nil {
+		t.Fatal(err)
+	}
+	want := "freq 440 Hz is not below half the rate (50 Hz): the saw signal aliases; choose freq below 50 Hz or a higher rate"
+	if w := log.LogEntries("aliases"); len(w) != 1 || w[0]["message"] != want || w[0]["level"] != "warn" {
+		t.Errorf("at 440 Hz: %v, want one warning %q", w, want)
 	}
 }
