@@ -81,7 +81,7 @@ func classify(path string, err error, present []PortInfo) error {
 			msg = fmt.Sprintf("%s is busy: %s holds it (another wsbridge serve?); stop it first", path, who)
 		}
 	case ErrNotFound:
-		msg = fmt.Sprintf("%s not found; %s; use --port or --sim", path, describePresent(present))
+		msg = notFound(path, present)
 	case nil:
 		if isInvalidPort(err) { // e.g. a regular file or /dev/null: not a tty
 			msg = fmt.Sprintf("failed to open %s: %v; is it a serial port? %s", path, err, describePresent(present))
@@ -92,6 +92,16 @@ func classify(path string, err error, present []PortInfo) error {
 		msg = fmt.Sprintf("failed to open %s: %v", path, err)
 	}
 	return &openError{msg: msg, kind: kind, cause: err}
+}
+
+// notFound says that the port given is not there, and what to do: pick
+// one that is, or plug the board in, or run without one.
+func notFound(path string, present []PortInfo) string {
+	if len(present) == 0 {
+		return fmt.Sprintf("%s not found; no serial ports present: plug the board in with a data (not charge-only) USB cable, or use --sim to run without one", path)
+	}
+	return fmt.Sprintf("%s not found; %s; pass one of those to --port (wsbridge ports marks the ESP32), or use --sim to run without a board",
+		path, describePresent(present))
 }
 
 // describePresent lists the ports for an error message.

@@ -33,12 +33,12 @@ func TestNotFoundListsWhatIsPresent(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ttyUSB9")
 	err := runErr(t, Options{Port: path}, []PortInfo{cp2102})
 	want := path + " not found; present: /dev/ttyUSB0 (CP210x 10c4:ea60, Silicon Labs CP2102 USB to UART " +
-		"Bridge Controller, serial 0001); use --port or --sim"
+		"Bridge Controller, serial 0001); pass one of those to --port (wsbridge ports marks the ESP32), or use --sim to run without a board"
 	if !errors.Is(err, ErrNotFound) || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 	err = runErr(t, Options{Port: path}, nil)
-	if want := path + " not found; no serial ports present; use --port or --sim"; err == nil || err.Error() != want {
+	if want := path + " not found; no serial ports present: plug the board in with a data (not charge-only) USB cable, or use --sim to run without one"; err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %s", err, want)
 	}
 }
