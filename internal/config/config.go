@@ -22,22 +22,29 @@ type Sources struct {
 	Prefix   string    // e.g. "WSBRIDGE_"
 }
 
+// Origins says where the settings that did not come from the command line
+// were set: flag name -> "WSBRIDGE_SLOW_CLIENT" or "serve.yaml line 3".
+type Origins map[string]string
+
 // Apply sets the flags of fs from src, keeping every flag given on the
-// command line. Only flags for which include returns true are configurable.
-func Apply(fs *pflag.FlagSet, src Sources, include func(name string) bool) error {
+// command line, and returns where the others' values came from. Only flags
+// for which include returns true are configurable.
+func Apply(fs *pflag.FlagSet, src Sources, include func(name string) bool) (Origins, error) {
 	given := snapshot(fs)
+	origins := Origins{}
 	if src.File != nil {
-		if err := applyFile(fs, src, include); err != nil {
-			return err
+		if err := applyFile(fs, src, include, origins); err != nil {
+			return nil, err
 		}
 	}
-	if err := applyEnv(fs, src, include); err != nil {
-		return err
+	if err := applyEnv(fs, src, include, origins); err != nil {
+		return nil, err
 	}
 	for _, g := range given {
 		g.restore()
+		delete(origins, g.f.Name)
 	}
-	return nil
+	return origins, nil
 }
 
 // given is a flag value from the command line, kept while lower layers apply.
@@ -75,7 +82,7 @@ func EnvName(prefix, flag string) string {
 	return prefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }
 
-func applyEnv(fs *pflag.FlagSet, src Sources, include func(string) bool) error {
+func applyEnv(fs *pflag.FlagSet, src Sources, include func(string) bool, origins Origins) error {
 	env := map[string]string{}
 	for _, kv := range src.Env {
 		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, src.Prefix) {
@@ -91,11 +98,12 @@ func applyEnv(fs *pflag.FlagSet, src Sources, include func(string) bool) error {
 		if e := setFlag(f, []string{v}); e != nil {
 			err = fmt.Errorf("%w: %s=%q: %v", ErrInvalid, EnvName(src.Prefix, f.Name), v, e)
 		}
+		origins[f.Name] = EnvName(src.Prefix, f.Name)
 	})
 	return err
 }
 
-func applyFile(fs *pflag.FlagSet, src Sources, include func(string) bool) error {
+func applyFile(fs *pflag.FlagSet, src Sources, include func(string) bool, origins Origins) error {
 	var doc yaml.Node
 	if err := yaml.NewDecoder(src.File).Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -111,9 +119,11 @@ func applyFile(fs *pflag.FlagSet, src Sources, include func(string) bool) error 
 		return fmt.Errorf("%w: %s: want a mapping of setting names to values", ErrInvalid, src.FileName)
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if err := applyKey(fs, src.FileName, root.Content[i], root.Content[i+1], include); err != nil {
+		k := root.Content[i]
+		if err := applyKey(fs, src.FileName, k, root.Content[i+1], include); err != nil {
 			return err
 		}
+		origins[strings.ReplaceAll(k.Value, "_", "-")] = fmt.Sprintf("%s line %d", src.FileName, k.Line)
 	}
 	return nil
 }
@@ -127,6 +137,9 @@ func applyKey(fs *pflag.FlagSet, file string, k, v *yaml.Node, include func(stri
 	vals, err := scalars(v)
 	if err == nil {
 		err = setFlag(f, vals)
+	}
+	if err != nil && v.Kind == yaml.ScalarNode {
+		return fmt.Errorf("%w: %s line %d: key %q: %q: %v", ErrInvalid, file, v.Line, k.Value, v.Value, err)
 	}
 	if err != nil {
 		return fmt.Errorf("%w: %s line %d: key %q: %v", ErrInvalid, file, v.Line, k.Value, err)
@@ -163,24 +176,65 @@ func setFlag(f *pflag.Flag, vals []string) error {
 		return fmt.Errorf("want one value, got %d", len(vals))
 	}
 	if err := f.Value.Set(vals[0]); err != nil {
+		if want := ValueHelp(f); want != "" {
+			return errors.New("want " + want)
+		}
 		return err
 	}
 	f.Changed = true
 	return nil
 }
 
+// ValueHelp says what a value of f must look like when f holds a number,
+// a duration or a boolean ("a whole number from 0 to 4294967295"), whose
+// parsers' own errors (strconv.ParseUint: parsing "-5": invalid syntax)
+// tell a user nothing; "" for other flags, whose errors say it themselves.
+func ValueHelp(f *pflag.Flag) string {
+	switch f.Value.Type() {
+	case "uint8":
+		return "a whole number from 0 to 255"
+	case "uint16":
+		return "a whole number from 0 to 65535"
+	case "uint32":
+		return "a whole number from 0 to 4294967295"
+	case "uint", "uint64":
+		return "a whole number, 0 or more"
+	case "int", "int8", "int16", "int32", "int64":
+		return "a whole number"
+	case "float32", "float64":
+		return "a number"
+	case "duration":
+		return "a duration such as 500ms, 30s or 2m"
+	case "bool":
+		return "true or false"
+	}
+	return ""
+}
+
 // suggest names the closest configurable key, if one is close.
 func suggest(fs *pflag.FlagSet, name string, include func(string) bool) string {
+	if best := Closest(fs, name, include); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// Closest returns the name of the flag of fs (for which include is true)
+// that a mistyped name most likely meant: one that ends in -name (signal
+// for sim-signal), else one within two edits (histroy for history); ""
+// if none is that close.
+func Closest(fs *pflag.FlagSet, name string, include func(string) bool) string {
 	best, bestD := "", 3
 	fs.VisitAll(func(f *pflag.Flag) {
-		if d := distance(name, f.Name); include(f.Name) && d < bestD {
+		d := distance(name, f.Name)
+		if strings.HasSuffix(f.Name, "-"+name) {
+			d = 0
+		}
+		if include(f.Name) && d < bestD {
 			best, bestD = f.Name, d
 		}
 	})
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 // distance is the Levenshtein distance between a and b.

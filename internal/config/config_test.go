@@ -3,6 +3,7 @@ package config_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestPrecedence(t *testing.T) {
 	file := "listen: 0.0.0.0:9000\nhistory: 1m\nallow-origin: [a.example, b.example]\nallow_commands: true\n"
 	src := config.Sources{File: strings.NewReader(file), FileName: "serve.yaml", Prefix: "WSBRIDGE_",
 		Env: []string{"WSBRIDGE_LISTEN=127.0.0.1:7000", "OTHER=1", "WSBRIDGE_ALLOW_ORIGIN=c.example,d.example"}}
-	if err := config.Apply(fs, src, all); err != nil {
+	if _, err := config.Apply(fs, src, all); err != nil {
 		t.Fatal(err)
 	}
 	want := opts{Listen: "127.0.0.1:7000", History: 5 * time.Second, Origins: []string{"c.example", "d.example"}, Cmds: true}
@@ -55,7 +56,7 @@ func TestFlagSliceKeepsCommandLine(t *testing.T) {
 	fs := newFlags(&o)
 	_ = fs.Parse([]string{"--allow-origin", "x.example", "--allow-origin", "y.example"})
 	src := config.Sources{File: strings.NewReader("allow-origin: [a.example]\n"), FileName: "f.yaml"}
-	if err := config.Apply(fs, src, all); err != nil {
+	if _, err := config.Apply(fs, src, all); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(o.Origins, ","); got != "x.example,y.example" {
@@ -70,8 +71,10 @@ func TestErrorsNameTheField(t *testing.T) {
 		want string
 	}{
 		{"listen: x\nhistroy: 1m\n", nil, `serve.yaml line 2: unknown key "histroy" (did you mean "history"?)`},
-		{"history: soon\n", nil, `serve.yaml line 1: key "history": time: invalid duration "soon"`},
-		{"allow-commands: maybe\n", nil, `serve.yaml line 1: key "allow-commands"`},
+		{"history: soon\n", nil, `serve.yaml line 1: key "history": "soon": want a duration such as 500ms, 30s or 2m`},
+		{"allow-commands: maybe\n", nil, `serve.yaml line 1: key "allow-commands": "maybe": want true or false`},
+		{"signal: saw\n", nil, `serve.yaml line 1: unknown key "signal" (did you mean "sim-signal"?)`},
+		{"", []string{"WSBRIDGE_SIM_RATE=-5"}, `WSBRIDGE_SIM_RATE="-5": want a whole number from 0 to 4294967295`},
 		{"- a\n- b\n", nil, "serve.yaml: want a mapping of setting names to values"},
 		{"listen: [a, b]\n", nil, `key "listen": want one value, got 2`},
 		{"secret: x\n", nil, `unknown key "secret"`},
@@ -81,8 +84,10 @@ func TestErrorsNameTheField(t *testing.T) {
 	for _, c := range cases {
 		var o opts
 		fs := newFlags(&o)
+		fs.String("sim-signal", "sine", "")
+		fs.Uint32("sim-rate", 16000, "")
 		src := config.Sources{File: strings.NewReader(c.file), FileName: "serve.yaml", Env: c.env, Prefix: "WSBRIDGE_"}
-		err := config.Apply(fs, src, func(n string) bool { return n != "secret" })
+		_, err := config.Apply(fs, src, func(n string) bool { return n != "secret" })
 		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.Is(err, config.ErrInvalid) {
 			t.Errorf("file %q env %v: err %v, want it to contain %q", c.file, c.env, err, c.want)
 		}
@@ -92,7 +97,7 @@ func TestErrorsNameTheField(t *testing.T) {
 func TestEmptyFileIsFine(t *testing.T) {
 	var o opts
 	fs := newFlags(&o)
-	if err := config.Apply(fs, config.Sources{File: strings.NewReader(""), FileName: "e.yaml"}, all); err != nil {
+	if _, err := config.Apply(fs, config.Sources{File: strings.NewReader(""), FileName: "e.yaml"}, all); err != nil {
 		t.Fatal(err)
 	}
 	if o.Listen != "127.0.0.1:8080" {
@@ -114,7 +119,7 @@ func TestDumpRoundTrips(t *testing.T) {
 	}
 	var o2 opts
 	fs2 := newFlags(&o2)
-	if err := config.Apply(fs2, config.Sources{File: &buf, FileName: "dump.yaml"}, all); err != nil {
+	if _, err := config.Apply(fs2, config.Sources{File: &buf, FileName: "dump.yaml"}, all); err != nil {
 		t.Fatal(err)
 	}
 	if o2.Listen != o.Listen || strings.Join(o2.Origins, ",") != "a,b" {
@@ -133,10 +138,31 @@ func TestPrecedenceOnMergedFlagSet(t *testing.T) {
 	merged := pflag.NewFlagSet("merged", pflag.ContinueOnError)
 	merged.AddFlagSet(parsed)
 	src := config.Sources{File: strings.NewReader("listen: 127.0.0.1:1\nhistory: 1m\n"), FileName: "f.yaml"}
-	if err := config.Apply(merged, src, all); err != nil {
+	if _, err := config.Apply(merged, src, all); err != nil {
 		t.Fatal(err)
 	}
 	if o.Listen != "0.0.0.0:9000" || o.History != time.Minute {
 		t.Fatalf("listen %q history %v: the flag must win, the file must apply", o.Listen, o.History)
+	}
+}
+
+// TestOriginsSayWhereEachValueCameFrom: a value from the file names its
+// line, one from the environment its variable; command-line flags are
+// not listed (their errors name the flag already).
+func TestOriginsSayWhereEachValueCameFrom(t *testing.T) {
+	var o opts
+	fs := newFlags(&o)
+	if err := fs.Parse([]string{"--listen", "127.0.0.1:1"}); err != nil {
+		t.Fatal(err)
+	}
+	src := config.Sources{File: strings.NewReader("listen: 0.0.0.0:2\n\nhistory: 1m\n"), FileName: "serve.yaml",
+		Env: []string{"WSBRIDGE_ALLOW_COMMANDS=true"}, Prefix: "WSBRIDGE_"}
+	got, err := config.Apply(fs, src, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Origins{"history": "serve.yaml line 3", "allow-commands": "WSBRIDGE_ALLOW_COMMANDS"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("origins %v, want %v", got, want)
 	}
 }
