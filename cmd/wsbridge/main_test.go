@@ -206,3 +206,52 @@ func TestJSONEverywhere(t *testing.T) {
 		t.Errorf("serve --json printed %q, want {\"page\":...,\"stream\":...}", line)
 	}
 }
+
+// TestErrorsSayWhatToDo: the messages a user meets for a bad value, a
+// setting from the environment or a file, a near-miss name, and
+// --version, with their exit codes.
+func TestErrorsSayWhatToDo(t *testing.T) {
+	dir := t.TempDir()
+	file := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	signal, slow := file("signal.yaml", "signal: saw\n"), file("slow.yaml", "listen: 127.0.0.1:0\nslow-client: kick\n")
+	cases := []struct {
+		env  string
+		args []string
+		want string
+	}{
+		{"", []string{"serve", "--sim", "--sim-rate", "-5"}, `wsbridge: --sim-rate "-5": want a whole number from 0 to 4294967295` + "\n"},
+		{"", []string{"serve", "--history", "soon"}, `wsbridge: --history "soon": want a duration such as 500ms, 30s or 2m` + "\n"},
+		{"WSBRIDGE_SIM_RATE=-5", []string{"serve", "--sim", "--check"},
+			`wsbridge: invalid configuration: WSBRIDGE_SIM_RATE="-5": want a whole number from 0 to 4294967295` + "\n"},
+		{"WSBRIDGE_SLOW_CLIENT=kick", []string{"serve", "--sim", "--check"}, `wsbridge: WSBRIDGE_SLOW_CLIENT "kick": want skip or close` + "\n"},
+		{"", []string{"serve", "--sim", "--config", slow, "--check"}, `wsbridge: slow-client (` + slow + ` line 2) "kick": want skip or close` + "\n"},
+		{"", []string{"serve", "--sim", "--slow-client", "kick", "--check"}, `wsbridge: --slow-client "kick": want skip or close` + "\n"},
+		{"", []string{"serve", "--config", signal, "--check"},
+			`wsbridge: invalid configuration: ` + signal + ` line 1: unknown key "signal" (did you mean "sim-signal"?)` + "\n"},
+		{"", []string{"serve", "--sim-sigal", "saw"}, "wsbridge: unknown flag: --sim-sigal (did you mean --sim-signal?)\n"},
+	}
+	for _, c := range cases {
+		if k, v, ok := strings.Cut(c.env, "="); ok {
+			t.Setenv(k, v)
+		}
+		out, errOut, code := exec(t, c.args...)
+		if code != cli.ExitUsage || errOut != c.want || out != "" {
+			t.Errorf("%s %v: exit %d stderr %q stdout %q\nwant exit 2 and %q", c.env, c.args, code, errOut, out, c.want)
+		}
+		if k, _, ok := strings.Cut(c.env, "="); ok {
+			os.Unsetenv(k)
+		}
+	}
+	version, _, _ := exec(t, "version")
+	for _, flag := range []string{"--version", "-v"} {
+		if out, errOut, code := exec(t, flag); code != 0 || out != version {
+			t.Errorf("wsbridge %s: exit %d stdout %q stderr %q, want what `wsbridge version` prints: %q", flag, code, out, errOut, version)
+		}
+	}
+}

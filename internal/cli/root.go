@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/wsbridge/wsbridge/internal/buildinfo"
 	"github.com/wsbridge/wsbridge/internal/config"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
 )
@@ -28,7 +29,8 @@ type globals struct {
 	Config    string
 	JSON      bool // --json: results as JSON (result.Print)
 	log       zerolog.Logger
-	started   bool // PersistentPreRunE ran: errors from here on are the command's own
+	started   bool           // PersistentPreRunE ran: errors from here on are the command's own
+	origins   config.Origins // where settings not given as flags came from
 }
 
 // Execute runs the command line args.
@@ -43,7 +45,7 @@ func Execute(ctx context.Context, args []string, s Streams) error {
 		// cobra failed before any command ran: an unknown command or bad arguments.
 		return sentinel.Tag(err, ErrUsage)
 	}
-	return err
+	return nameOrigins(err, g.origins)
 }
 
 func newRoot(s Streams) (*cobra.Command, *globals) {
@@ -70,7 +72,9 @@ Configuration: defaults < --config FILE < WSBRIDGE_* environment < flags.`,
 	pf.StringVar(&g.LogFormat, "log-format", "auto", "diagnostics format: auto (console on a terminal, JSON otherwise), console or json")
 	pf.StringVar(&g.Config, "config", "", "YAML file of settings; keys are this command's flag names (see configs/)")
 	pf.BoolVar(&g.JSON, "json", false, "print the result as one JSON object per line, for scripts: the version, the ports, sim's port, serve's URLs, the sink's and record's summaries")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return Usagef("%v", err) })
+	root.SetFlagErrorFunc(flagError)
+	root.Version = buildinfo.Get().Version // wsbridge --version, as `wsbridge version` prints it
+	root.SetVersionTemplate(buildinfo.Get().String() + "\n")
 	root.AddCommand(newVersion(g, s), newHealth(s), newServe(g, s), newSink(g, s), newRecord(g, s), newSim(g, s), newPorts(g, s))
 	return root, g
 }
@@ -103,5 +107,7 @@ func (g *globals) applyConfig(cmd *cobra.Command) error {
 	fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError)
 	fs.AddFlagSet(cmd.Flags())
 	fs.AddFlagSet(cmd.InheritedFlags())
-	return config.Apply(fs, src, configurable)
+	var err error
+	g.origins, err = config.Apply(fs, src, configurable)
+	return err
 }
