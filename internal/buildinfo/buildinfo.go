@@ -37,16 +37,23 @@ func (in Info) String() string {
 var Get = sync.OnceValue(get)
 
 func get() Info {
-	in := Info{Version: Version, Commit: Commit, GoVersion: runtime.Version(),
+	bi, _ := debug.ReadBuildInfo()
+	return resolve(Version, Commit, bi)
+}
+
+// resolve works out the version and commit: the -ldflags stamps if given,
+// else the module version (go install ...@v1.2.3) and the VCS revision that
+// go build and go install embed from a checkout, marked "-dirty" when the
+// tree had uncommitted changes; bi may be nil.
+func resolve(version, commit string, bi *debug.BuildInfo) Info {
+	in := Info{Version: version, Commit: commit, GoVersion: runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	if bi != nil {
 		if in.Version == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 			in.Version = bi.Main.Version
 		}
-		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && in.Commit == "" {
-				in.Commit = s.Value
-			}
+		if in.Commit == "" {
+			in.Commit = vcsCommit(bi.Settings)
 		}
 	}
 	if in.Version == "" {
@@ -56,4 +63,22 @@ func get() Info {
 		in.Commit = "unknown"
 	}
 	return in
+}
+
+// vcsCommit is the embedded VCS revision, with "-dirty" if the tree was
+// modified; "" if none was embedded (go run, -buildvcs=false, no git).
+func vcsCommit(settings []debug.BuildSetting) string {
+	var rev, dirty string
+	for _, s := range settings {
+		switch {
+		case s.Key == "vcs.revision":
+			rev = s.Value
+		case s.Key == "vcs.modified" && s.Value == "true":
+			dirty = "-dirty"
+		}
+	}
+	if rev == "" {
+		return ""
+	}
+	return rev + dirty
 }

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -38,7 +39,8 @@ func wsbridgeBinary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(buildDir, "wsbridge")
-		cmd := exec.Command("go", "build", "-o", buildPath, "github.com/wsbridge/wsbridge/cmd/wsbridge")
+		// -buildvcs=auto as a user's go build has it (GOFLAGS may say otherwise)
+		cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", buildPath, "github.com/wsbridge/wsbridge/cmd/wsbridge")
 		cmd.Dir = "../.."
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -174,4 +176,27 @@ func logLevel() string {
 		return l
 	}
 	return "warn"
+}
+
+// TestBinaryVersionNamesTheCommit: a binary from plain go build (no
+// -ldflags) says which commit it was built from, as Go embeds it.
+func TestBinaryVersionNamesTheCommit(t *testing.T) {
+	head, err := exec.Command("git", "-C", "../..", "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Skipf("not a git checkout (or no git): %v", err)
+	}
+	if fi, err := os.Stat("../../.git"); err != nil || !fi.IsDir() {
+		t.Skip("a git worktree (.git is a file): go build embeds no VCS information there")
+	}
+	out, err := exec.Command(wsbridgeBinary(t), "version", "--json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct{ Version, Commit string }
+	if err := json.Unmarshal(out, &v); err != nil {
+		t.Fatalf("version --json: %v: %s", err, out)
+	}
+	if want := strings.TrimSpace(string(head)); v.Version != "dev" || !strings.HasPrefix(v.Commit, want) {
+		t.Errorf("version %q commit %q, want dev and %s (+ -dirty if the tree has changes)", v.Version, v.Commit, want)
+	}
 }
