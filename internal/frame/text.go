@@ -66,6 +66,7 @@ type TextDecoder struct {
 	buf        []float64 // samples of the open frame, interleaved
 	isFloat    bool
 	now        time.Time // arrival time of the lines of the current Write
+	after      int       // lines of the current Write after the one being handled
 	first      time.Time
 	frameT     time.Time
 	lines      uint64 // sample lines accepted
@@ -134,6 +135,7 @@ func (t *TextDecoder) Write(p []byte) (int, error) {
 	n := len(p)
 	t.stats.Bytes += uint64(n)
 	t.now = t.Now()
+	t.after = bytes.Count(p, []byte{'\n'})
 	before := t.lines
 	for len(p) > 0 {
 		i := bytes.IndexByte(p, '\n')
@@ -141,6 +143,7 @@ func (t *TextDecoder) Write(p []byte) (int, error) {
 			t.hold(p)
 			break
 		}
+		t.after--
 		t.hold(p[:i])
 		if !t.skipping {
 			t.handleLine(bytes.TrimSuffix(t.line, []byte{'\r'}))
@@ -278,13 +281,13 @@ func (t *TextDecoder) addLine(size int) {
 		if t.held.n > 0 {
 			t.dropHeld()
 		}
-		t.addSample(t.vals, t.now)
+		t.addSample(t.vals, t.lineTime())
 		return
 	}
 	if t.held.n == 0 || !t.matches(&t.held.shape) {
 		t.dropHeld()
 		t.held.shape.set(len(t.vals), t.fieldNames)
-		t.held.at = t.now
+		t.held.at = t.lineTime()
 	}
 	t.held.vals = append(t.held.vals, t.vals...)
 	t.held.n++
@@ -303,6 +306,28 @@ func (t *TextDecoder) addLine(size int) {
 		t.addSample(vals[i:i+t.shape.channels], at)
 	}
 	t.held.vals, t.held.n, t.held.bytes = vals[:0], 0, 0
+}
+
+// lineTime is when the line being handled arrived. A read brings every
+// line it holds at once, the last one just before the read; the others
+// came before it, one per sample period: so each is dated back from the
+// read by the lines after it, at the announced rate (while it is not
+// announced yet, at a rough measure of it). Times stay anchored to each
+// read's arrival, so they never drift with a rounded rate, and the frames
+// of a read that brings a burst of lines follow each other instead of
+// sharing one time.
+func (t *TextDecoder) lineTime() time.Time {
+	if t.after == 0 {
+		return t.now
+	}
+	r := float64(t.AnnouncedRate())
+	if r == 0 {
+		r = t.rate.rough()
+	}
+	if r <= 0 {
+		return t.now
+	}
+	return t.now.Add(-time.Duration(float64(t.after) / r * float64(time.Second)))
 }
 
 // matches reports whether the parsed line fits s: as many fields, and

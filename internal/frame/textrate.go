@@ -87,6 +87,20 @@ func (r *rateTracker) add(now time.Time, lines uint64) {
 	}
 }
 
+// rough is the rate over the live points, or 0 until they span 200 ms and
+// 10 lines: good enough to date the lines of one read, never announced.
+func (r *rateTracker) rough() float64 {
+	p := r.pts[r.head:]
+	if len(p) < 2 {
+		return 0
+	}
+	dt, dn := time.Duration(p[len(p)-1].t-p[0].t), p[len(p)-1].n-p[0].n
+	if dt < 200*time.Millisecond || dn < RateMinLines {
+		return 0
+	}
+	return dn / dt.Seconds()
+}
+
 func (r *rateTracker) pause() time.Duration {
 	if r.announced == 0 {
 		return RatePause
