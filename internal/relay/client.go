@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -40,14 +41,14 @@ type client struct {
 	connected time.Time
 	log       zerolog.Logger
 	cmdDenied *wsproto.Error // why this client may not send commands; nil if it may
-	cork      *corkConn      // the connection under the WebSocket (Listen wraps every one)
+	cork      *wsconn.Conn   // the connection under the WebSocket (Listen wraps every one)
 	watchdog  *time.Timer    // cuts the connection when one write takes longer than --write-timeout
 	timedOut  atomic.Bool
 
 	pos    atomic.Uint64
 	sent   atomic.Uint64
-	flow   *flow       // bytes in flight, acknowledged by pongs
-	direct chan []byte // error replies to this client only, sent by the writer
+	flow   *wsconn.Flow // bytes in flight, acknowledged by pongs
+	direct chan []byte  // error replies to this client only, sent by the writer
 
 	// writer-only state
 	live     uint64
@@ -67,7 +68,10 @@ func (c *client) run(st start, hello []byte) {
 	wg.Add(3)
 	go func() { defer wg.Done(); defer cancel(); c.readLoop() }()
 	go func() { defer wg.Done(); c.liveLoop(ctx) }()
-	go func() { defer wg.Done(); c.pingSender(ctx) }()
+	go func() {
+		defer wg.Done()
+		c.flow.PingLoop(ctx, c.conn, c.srv.opts.PingInterval, c.srv.opts.WriteTimeout)
+	}()
 	err := c.writeLoop(ctx, st, hello)
 	c.finish(err)
 	cancel()
@@ -127,7 +131,7 @@ func (c *client) step(ctx context.Context) error {
 	if err := c.drainDirect(); err != nil {
 		return err
 	}
-	if c.flow.inFlight() > flowWindow {
+	if c.flow.InFlight() > wsconn.Window {
 		return c.awaitAck(ctx)
 	}
 	pos := c.pos.Load()
@@ -155,9 +159,9 @@ func (c *client) step(ctx context.Context) error {
 // meanwhile but error replies). Waiting here, not in the kernel, is what
 // lets a slow client fall behind the history and be skipped.
 func (c *client) awaitAck(ctx context.Context) error {
-	c.flow.request()
+	c.flow.Request()
 	select {
-	case <-c.flow.ackc:
+	case <-c.flow.Acked():
 	case m := <-c.direct:
 		return c.writeTexts([][]byte{m})
 	case <-ctx.Done():
@@ -190,8 +194,8 @@ func (c *client) writeBatch(pos uint64, batch []*entry) error {
 		return err
 	}
 	c.pos.Store(pos + uint64(len(batch)))
-	if c.flow.inFlight() > flowWindow/2 {
-		c.flow.request() // confirm early, so that the window keeps moving
+	if c.flow.InFlight() > wsconn.Window/2 {
+		c.flow.Request() // confirm early, so that the window keeps moving
 	}
 	return nil
 }
@@ -203,12 +207,12 @@ func (c *client) begin() {
 	} else {
 		c.watchdog.Reset(c.srv.opts.WriteTimeout)
 	}
-	c.cork.cork()
+	c.cork.Cork()
 }
 
 // end sends what the batch gathered and disarms the deadline.
 func (c *client) end() error {
-	err := c.cork.uncork()
+	err := c.cork.Uncork()
 	c.watchdog.Stop()
 	return c.writeErr(err)
 }
@@ -341,7 +345,7 @@ func (c *client) write(msg []byte, bin bool) error {
 	if err := c.conn.Write(context.Background(), typ, msg); err != nil {
 		return c.writeErr(err)
 	}
-	c.flow.sent.Add(int64(len(msg)) + 10) // + the frame header, about
+	c.flow.Sent(len(msg) + 10) // + the frame header, about
 	c.sent.Add(1)
 	c.ch.stats.messagesSent.Add(1)
 	c.ch.stats.bytesSent.Add(uint64(len(msg)))

@@ -7,7 +7,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/wsbridge/wsbridge/internal/periodic"
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -63,29 +63,18 @@ func (c *client) handle(typ websocket.MessageType, data []byte) {
 }
 
 // liveLoop drops the client when it has shown no sign of life for
-// deadAfter ping intervals. Signs of life: any pong (even a late one,
-// queued behind frames the client is still reading), and a write that
-// completed after waiting for the client to make room.
+// wsconn.DeadAfter ping intervals. Signs of life: connecting, any pong
+// (even a late one, queued behind frames the client is still reading),
+// and a write that completed after waiting for the client to make room.
 func (c *client) liveLoop(ctx context.Context) {
 	iv := c.srv.opts.PingInterval
-	periodic.Every(ctx, iv, nil, func() bool {
-		silent := time.Since(c.lastSign())
-		if silent <= deadAfter*iv {
-			return true
-		}
-		c.ch.stats.pingTimeouts.Add(1)
-		c.log.Info().Dur("silent", silent).Dur("ping_interval", iv).Msg("client did not answer pings: dropped")
-		_ = c.conn.CloseNow()
-		return false
+	silent, dead := wsconn.Watch(ctx, iv, func() time.Time {
+		return wsconn.Latest(c.connected, c.flow.LastPong(), c.cork.Unblocked())
 	})
-}
-
-// deadAfter is how many ping intervals without a sign of life make a
-// client dead.
-const deadAfter = 2
-
-// lastSign is the latest sign of life: connect, a pong, or a write that
-// waited for the client to read.
-func (c *client) lastSign() time.Time {
-	return time.Unix(0, max(c.connected.UnixNano(), c.flow.lastPong.Load(), c.cork.unblocked.Load()))
+	if !dead {
+		return
+	}
+	c.ch.stats.pingTimeouts.Add(1)
+	c.log.Info().Dur("silent", silent).Dur("ping_interval", iv).Msg("client did not answer pings: dropped")
+	_ = c.conn.CloseNow()
 }

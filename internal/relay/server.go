@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/sentinel"
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 )
 
 // shutdownGrace bounds how long Serve waits for clients to acknowledge
@@ -65,7 +66,7 @@ func New(opts Options) (*Server, error) {
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          newHTTPErrorLog(opts.Log),
-		ConnContext:       withConn,
+		ConnContext:       wsconn.WithConn,
 	}
 	return s, nil
 }
@@ -132,7 +133,7 @@ func (s *Server) Listen() (string, error) {
 		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
 	}
 	s.hosts.Store(newHostCheck(s.opts.AllowHost, isLoopback(ln.Addr())))
-	s.ln = corkListener{ln}
+	s.ln = wsconn.Listener{Listener: ln}
 	s.url = baseURL(ln.Addr(), s.opts.TLSCert != "")
 	s.warnExposure(ln.Addr())
 	return s.url, nil

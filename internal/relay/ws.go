@@ -9,6 +9,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/wsbridge/wsbridge/internal/buildinfo"
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -45,15 +46,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { <-s.slots }()
-	fl := newFlow()
+	fl := wsconn.NewFlow()
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, // checkOrigin decided above
-		OnPongReceived: func(_ context.Context, p []byte) { fl.onPong(p) }})
+		OnPongReceived: func(_ context.Context, p []byte) { fl.OnPong(p) }})
 	if err != nil {
 		s.opts.Log.Info().Err(err).Str("client", r.RemoteAddr).Msg("WebSocket handshake failed")
 		return
 	}
 	c := s.newClient(ch, conn, r.RemoteAddr, format)
-	c.cork, c.flow = corkOf(r.Context()), fl
+	c.cork, c.flow = wsconn.FromContext(r.Context()), fl
 	if !s.register(c) {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return

@@ -27,7 +27,7 @@ var ErrConfig = errors.New("invalid serve configuration")
 type Options struct {
 	Capture capture.Options
 	Relay   relay.Options
-	Channel string // the one channel's name; "" names it after the device kind ("sim" or "serial")
+	Channel string        // the one channel's name; "" names it after the device kind ("sim" or "serial")
 	Sim     bool          // --sim: read the in-process simulator instead of a port
 	SimCfg  adcsim.Config // its settings (--sim-* flags)
 	Procs   string        // --procs: GOMAXPROCS policy, procs.Auto or a count (see internal/procs)

@@ -1,4 +1,4 @@
-package relay
+package wsconn
 
 import (
 	"net"
@@ -7,7 +7,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/pollio"
 )
 
-// rawWriter returns how corkConn writes to c: through internal/pollio's raw
+// rawWriter returns how Conn writes to c: through internal/pollio's raw
 // system calls for a TCP connection, which spares the runtime's monitor
 // thread a wake-up per write; c.Write for anything else. Its errors read
 // as c.Write's: "write tcp A->B: ...".

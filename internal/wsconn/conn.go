@@ -1,4 +1,4 @@
-package relay
+package wsconn
 
 import (
 	"context"
@@ -12,13 +12,13 @@ import (
 // them anyway.
 const corkMax = 32 << 10
 
-// corkConn lets a client's writer gather the WebSocket messages of one
-// batch into a single write system call: the library flushes after every
-// message, which at high frame rates costs a syscall per frame per client.
-// Writes from other goroutines (pings, close) go through the same buffer
-// while corked. Close is not serialised with Write, so closing the
-// connection unblocks a write in progress.
-type corkConn struct {
+// Conn lets a client's writer gather the WebSocket messages of one batch
+// into a single write system call (Cork, then Uncork): the library flushes
+// after every message, which at high frame rates costs a syscall per
+// frame per client. Writes from other goroutines (pings, close) go through
+// the same buffer while corked. Close is not serialised with Write, so
+// closing the connection unblocks a write in progress.
+type Conn struct {
 	net.Conn
 	raw    func([]byte) (int, error) // writes to the descriptor: see rawWriter
 	mu     sync.Mutex
@@ -31,11 +31,20 @@ type corkConn struct {
 	unblocked atomic.Int64
 }
 
+// Unblocked is when a write last completed after waiting at least
+// blockedWrite for the peer to read (the zero time if never).
+func (c *Conn) Unblocked() time.Time {
+	if n := c.unblocked.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
 // blockedWrite is how long a write must wait to count as flow-controlled.
 const blockedWrite = 10 * time.Millisecond
 
 // write writes p to the connection, noting a flow-controlled completion.
-func (c *corkConn) write(p []byte) error {
+func (c *Conn) write(p []byte) error {
 	start := time.Now()
 	_, err := c.raw(p)
 	if err == nil {
@@ -46,7 +55,8 @@ func (c *corkConn) write(p []byte) error {
 	return err
 }
 
-func (c *corkConn) Write(p []byte) (int, error) {
+// Write writes p, or gathers it while corked. Safe for concurrent use.
+func (c *Conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.corked {
@@ -67,15 +77,15 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// cork starts gathering writes.
-func (c *corkConn) cork() {
+// Cork starts gathering writes.
+func (c *Conn) Cork() {
 	c.mu.Lock()
 	c.corked = true
 	c.mu.Unlock()
 }
 
-// uncork writes what was gathered and stops gathering.
-func (c *corkConn) uncork() error {
+// Uncork writes what was gathered and stops gathering.
+func (c *Conn) Uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.corked = false
@@ -84,7 +94,7 @@ func (c *corkConn) uncork() error {
 
 // flushLocked writes the gathered bytes; uncorked, it returns the buffer
 // to the pool so that idle clients hold none.
-func (c *corkConn) flushLocked() error {
+func (c *Conn) flushLocked() error {
 	if c.buf == nil {
 		return nil
 	}
@@ -103,31 +113,34 @@ func (c *corkConn) flushLocked() error {
 // corkPool holds batch buffers between batches.
 var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, corkMax+corkMax/2); return &b }}
 
-// corkListener wraps accepted connections in corkConn.
-type corkListener struct{ net.Listener }
+// Listener wraps accepted connections in Conn.
+type Listener struct{ net.Listener }
 
-func (l corkListener) Accept() (net.Conn, error) {
+// Accept returns the next connection as a *Conn.
+func (l Listener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
 	if err != nil {
 		return nil, err
 	}
-	return newCorkConn(c), nil
+	return NewConn(c), nil
 }
 
-func newCorkConn(c net.Conn) *corkConn {
-	return &corkConn{Conn: c, raw: rawWriter(c)}
+// NewConn wraps c.
+func NewConn(c net.Conn) *Conn {
+	return &Conn{Conn: c, raw: rawWriter(c)}
 }
 
 type connKey struct{}
 
-// withConn stores the connection in each request's context (http.Server.ConnContext).
-func withConn(ctx context.Context, c net.Conn) context.Context {
+// WithConn stores the connection in each request's context: it is
+// http.Server.ConnContext.
+func WithConn(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, c)
 }
 
-// corkOf returns the request's corkConn: every connection Serve accepts
-// is one (Listen wraps the listener in corkListener).
-func corkOf(ctx context.Context) *corkConn {
-	c, _ := ctx.Value(connKey{}).(*corkConn)
+// FromContext returns the request's *Conn, or nil when its connection
+// did not come from a Listener.
+func FromContext(ctx context.Context) *Conn {
+	c, _ := ctx.Value(connKey{}).(*Conn)
 	return c
 }

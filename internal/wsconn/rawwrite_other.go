@@ -1,9 +1,9 @@
 //go:build !linux
 
-package relay
+package wsconn
 
 import "net"
 
-// rawWriter returns how corkConn writes to c: c.Write (internal/pollio is
+// rawWriter returns how Conn writes to c: c.Write (internal/pollio is
 // Linux-only).
 func rawWriter(c net.Conn) func([]byte) (int, error) { return c.Write }
