@@ -2,10 +2,14 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"io"
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/coder/websocket"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 )
@@ -272,4 +276,30 @@ func checkText(msg []byte) *MessageError {
 func looksJSON(msg []byte) bool {
 	t := bytes.TrimLeft(msg, " \t\r\n")
 	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
+
+// readMessage reads the next message of conn into buf (reused: the
+// message is valid until the next call), at most MaxMessage bytes (the
+// connection's read limit enforces it).
+func readMessage(ctx context.Context, conn *websocket.Conn, buf *[]byte) (websocket.MessageType, []byte, error) {
+	typ, r, err := conn.Reader(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			*buf = b
+			return typ, b, nil
+		}
+		if err != nil {
+			*buf = b
+			return 0, nil, err
+		}
+	}
 }

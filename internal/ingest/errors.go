@@ -29,12 +29,9 @@ var (
 
 // Close codes of the ingest protocol beyond RFC 6455's own.
 const (
-	// CloseReplaced is sent to a publisher that did not answer a ping when
-	// a newer connection for its channel arrived.
-	CloseReplaced websocket.StatusCode = 4000
-	// CloseNoPong closes a publisher that stopped answering pings.
-	CloseNoPong websocket.StatusCode = 4001
 	// CloseBusy refuses a second publisher while the first answers pings.
+	// (A publisher that stops answering pings, or is replaced after not
+	// answering one, is cut without a close frame: it would not read it.)
 	CloseBusy websocket.StatusCode = 4009
 )
 

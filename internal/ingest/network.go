@@ -281,7 +281,7 @@ func (n *Network) admitSession(s *session) bool {
 	n.mu.Unlock()
 	if old != nil {
 		old.cancel(errReplaced)
-		old.conn.Close(CloseReplaced, "replaced: a newer connection for this channel took over after this one did not answer a ping")
+		old.conn.CloseNow() // silent: a close frame would not be read
 		<-old.done
 	}
 	return true

@@ -71,6 +71,15 @@ type hub struct {
 	srv *httptest.Server
 }
 
+// startHubFor serves n at /pub/bench and returns its ws:// URL.
+func startHubFor(t testing.TB, n *ingest.Network) string {
+	mux := http.NewServeMux()
+	mux.Handle("GET /pub/bench", n)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/pub/bench"
+}
+
 func startHub(t *testing.T, o ingest.NetworkOptions) *hub {
 	t.Helper()
 	if o.Channel == "" {

@@ -165,13 +165,15 @@ func (p *Pull) session(ctx context.Context, pub source.Publisher, log zerolog.Lo
 	log.Info().Msg("pulled device connected")
 	sctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
+	defer context.AfterFunc(ctx, func() { conn.Close(websocket.StatusGoingAway, "serve is shutting down") })()
 	go p.pinger(sctx, stop, conn)
 	return p.read(sctx, conn, pub, log), true
 }
 
 func (p *Pull) read(ctx context.Context, conn *websocket.Conn, pub source.Publisher, log zerolog.Logger) string {
+	buf := make([]byte, 0, 4096)
 	for {
-		typ, msg, err := conn.Read(ctx)
+		typ, msg, err := readMessage(context.Background(), conn, &buf) // ends when the connection is closed
 		if err != nil {
 			if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
 				return cause.Error()
