@@ -33,7 +33,7 @@ type NetworkOptions struct {
 	// Commands says in the greeting whether clients may send commands.
 	Commands bool
 	// PingInterval: serve pings the publisher this often and closes it
-	// with 4001 when no pong comes back within the next interval.
+	// drops it when no pong comes back within the next interval.
 	PingInterval time.Duration
 	// ProbeTimeout: how long the current publisher has to answer the ping
 	// a second connection triggers before it is replaced.
@@ -159,7 +159,7 @@ func (n *Network) Counters() []source.Counter {
 		c("ingest_unauthorized_total", "Requests to /pub refused for a missing or wrong token.", n.stats.unauthorized.Load()),
 		c("ingest_busy_total", "Second publishers refused with 4009 (the first answered a ping).", n.stats.busy.Load()),
 		c("ingest_replaced_total", "Publishers replaced after a ping went unanswered.", n.stats.replaced.Load()),
-		c("ingest_no_pong_total", "Publishers closed with 4001 for not answering pings.", n.stats.noPong.Load()),
+		c("ingest_no_pong_total", "Publishers dropped for not answering pings.", n.stats.noPong.Load()),
 		c("ingest_messages_total", "Messages received from devices.", st.Messages),
 		c("ingest_bytes_total", "Bytes of the messages received from devices.", st.Bytes),
 		c("ingest_ignored_fields_total", "JSON fields skipped because they are not numbers.", st.IgnoredFields),
