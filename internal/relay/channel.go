@@ -2,6 +2,7 @@ package relay
 
 import (
 	"cmp"
+	"net/http"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,11 @@ type ChannelOptions struct {
 	// Counters reports the source's own counters (bytes read, noise,
 	// opens, ...) for /metrics and /api/channels; nil for none.
 	Counters func() []Counter
+	// Ingest, if set, takes the device connections of /pub/NAME: a device
+	// on the network that publishes into this channel (ingest.Network).
+	// The Server checks Host and refuses the subscribers' token there (403)
+	// before handing the request on; Ingest checks the device's own token.
+	Ingest http.Handler
 }
 
 // Channel is one named stream of the Server: one device's history ring,
@@ -43,6 +49,7 @@ type Channel struct {
 	hub       *hub
 	stats     channelStats
 	cmd       Commander
+	ingest    http.Handler
 	sourceCtr func() []Counter
 	connected atomic.Int64 // clients on this channel now
 }
@@ -50,7 +57,7 @@ type Channel struct {
 var _ source.Publisher = (*Channel)(nil)
 
 func newChannel(s *Server, o ChannelOptions) *Channel {
-	c := &Channel{srv: s, name: o.Name, cmd: o.Commander, sourceCtr: o.Counters}
+	c := &Channel{srv: s, name: o.Name, cmd: o.Commander, ingest: o.Ingest, sourceCtr: o.Counters}
 	log := s.opts.Log.With().Str("channel", o.Name).Logger()
 	c.hub = newHub(o.Name, cmp.Or(o.History, s.opts.History), cmp.Or(o.HistoryBytes, s.opts.HistoryBytes), log, &c.stats)
 	return c

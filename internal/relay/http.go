@@ -24,6 +24,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/channels/{name}", s.guard(http.HandlerFunc(s.serveInfo)))
 	mux.Handle("GET /metrics", s.guard(http.HandlerFunc(s.serveMetrics)))
 	mux.HandleFunc("GET /healthz", s.serveHealth)
+	mux.HandleFunc("GET /pub/{name}", s.servePub) // devices: their own token, checked by the channel's Ingest
 	page := s.opts.Page
 	if page == nil {
 		page = http.HandlerFunc(servePlaceholder)
@@ -54,6 +55,27 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="wsbridge"`)
 		http.Error(w, msg, http.StatusUnauthorized)
 	})
+}
+
+// servePub hands a device connection for /pub/NAME to the channel's
+// Ingest handler, after refusing the subscribers' token: a subscriber
+// cannot publish.
+func (s *Server) servePub(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	ch, ok := s.Channel(name)
+	if !ok || ch.ingest == nil {
+		http.Error(w, "not found: no network channel "+name+" (serve's config needs devices: - {name: "+name+", network: true, token: ...})",
+			http.StatusNotFound)
+		return
+	}
+	if got, _ := requestToken(r); s.opts.Token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1 {
+		s.stats.refusedAuth.Add(1)
+		msg := "forbidden: the subscribers' token cannot publish: /pub/" + name + " needs this device's own token"
+		s.opts.Log.Info().Str("client", r.RemoteAddr).Str("path", r.URL.Path).Msg(msg)
+		http.Error(w, msg, http.StatusForbidden)
+		return
+	}
+	ch.ingest.ServeHTTP(w, r)
 }
 
 // requestToken returns the token the request carries and where it found it.
