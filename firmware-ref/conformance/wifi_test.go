@@ -218,42 +218,39 @@ func stepBoth(k int, sketches ...*wifiNet) {
 	}
 }
 
-// pubServe is a real relay with a Network source for channel mic behind
-// /pub/mic (the relay's page slot carries the route until serve mounts
-// /pub itself).
+// pubServe is a real relay with one network channel (ingest.Network,
+// serve's /pub source) per device: name and token.
 type pubServe struct {
 	srv  *relay.Server
-	net  *ingest.Network
 	base string // ws://127.0.0.1:PORT
 }
 
-func startPubServe(t *testing.T, channel, token, subToken string) *pubServe {
+func startPubServe(t *testing.T, subToken string, devices ...[2]string) *pubServe {
 	t.Helper()
-	nw, err := ingest.NewNetwork(ingest.NetworkOptions{Channel: channel, Token: token, Commands: true, Log: zerolog.Nop()})
+	srv, err := relay.New(relay.Options{Listen: "127.0.0.1:0", AllowCommands: true, History: time.Minute, Token: subToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /pub/"+channel, nw)
-	srv, err := relay.New(relay.Options{Listen: "127.0.0.1:0", Page: mux, AllowCommands: true,
-		History: time.Minute, Token: subToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch, err := srv.AddChannel(relay.ChannelOptions{Name: channel, Commander: nw})
-	if err != nil {
-		t.Fatal(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, d := range devices {
+		nw, err := ingest.NewNetwork(ingest.NetworkOptions{Channel: d[0], Token: d[1], Commands: true, Log: zerolog.Nop()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := srv.AddChannel(relay.ChannelOptions{Name: d[0], Commander: nw, Ingest: nw, Counters: nw.Counters})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { nw.Run(ctx, ch) })
 	}
 	base, err := srv.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{}, 2)
-	go func() { srv.Serve(ctx); done <- struct{}{} }()
-	go func() { nw.Run(ctx, ch); done <- struct{}{} }()
-	t.Cleanup(func() { cancel(); <-done; <-done })
-	return &pubServe{srv: srv, net: nw, base: "ws" + strings.TrimPrefix(base, "http")}
+	wg.Go(func() { srv.Serve(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return &pubServe{srv: srv, base: "ws" + strings.TrimPrefix(base, "http")}
 }
 
 // streamClient reads the relay's /ws live from the start: data frames
@@ -329,7 +326,7 @@ func micValue(k int64) int64 { return int64(int16(((k*1237)%(1<<24) - (1 << 23))
 func TestSketchWiFiResend(t *testing.T) {
 	t.Parallel()
 	bin := buildSketch(t, "wifi_ws_frames", "FAKE_WS", "WSB_SAMPLER_TASK=0", "CONFIG_IDF_TARGET_ESP32=1")
-	ps := startPubServe(t, "mic", "paste-the-device-token", "")
+	ps := startPubServe(t, "", [2]string{"mic", "paste-the-device-token"})
 	live := startStream(t, ps.base)
 	n := startWiFiSketch(t, bin, func(u string) string { return ps.base + u })
 	n.loops(100) // connect, greeting, streaming
@@ -393,26 +390,14 @@ func TestSketchWiFiResend(t *testing.T) {
 	}
 }
 
-// TestSketchWiFiPair runs wifi_pair as two boards, a and b, each with its
-// own server (the channels of one serve, until serve mounts /pub itself):
-// each publishes its potentiometer on its channel and reads the other's
-// as CSV with the subscribers' token; a's button sends b the command
-// "blink", b toggles its LED and its reply reaches a.
+// TestSketchWiFiPair runs wifi_pair as two boards, a and b, on one serve
+// with a channel each: each publishes its potentiometer on its channel and
+// reads the other's as CSV with the subscribers' token; a's button sends b
+// the command "blink", b toggles its LED and its reply reaches a.
 func TestSketchWiFiPair(t *testing.T) {
 	t.Parallel()
-	const sub = "paste-the-subscribers-token"
-	srv := map[string]*pubServe{
-		"a": startPubServe(t, "a", "token-a", sub),
-		"b": startPubServe(t, "b", "token-b", sub),
-	}
-	route := func(u string) string {
-		if rest, ok := strings.CutPrefix(u, "/ws/"); ok { // /ws/b?format=csv -> b's /ws?format=csv
-			name, query, _ := strings.Cut(rest, "?")
-			return srv[name].base + "/ws?" + query
-		}
-		name, _, _ := strings.Cut(strings.TrimPrefix(u, "/pub/"), "?")
-		return srv[name].base + u
-	}
+	ps := startPubServe(t, "paste-the-subscribers-token", [2]string{"a", "token-a"}, [2]string{"b", "token-b"})
+	route := func(u string) string { return ps.base + u }
 	a := startWiFiSketch(t, buildSketch(t, "wifi_pair", "FAKE_WS", `WSB_NAME="a"`, `WSB_PEER="b"`, `WSB_TOKEN="token-a"`), route)
 	b := startWiFiSketch(t, buildSketch(t, "wifi_pair", "FAKE_WS", `WSB_NAME="b"`, `WSB_PEER="a"`, `WSB_TOKEN="token-b"`), route)
 	a.step("wspin 0 1") // buttons released (INPUT_PULLUP)

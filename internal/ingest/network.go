@@ -211,8 +211,9 @@ func (n *Network) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n.run(s)
 }
 
-// authorized checks the device's token: 401 without or with a wrong one,
-// 403 with a token that is not this device's. Tokens are never logged.
+// authorized checks the device's token: 401 without or with a wrong one
+// (the relay refuses the subscribers' token with 403 before this). Tokens
+// are never logged.
 func (n *Network) authorized(w http.ResponseWriter, r *http.Request) bool {
 	if n.opts.Token == "" {
 		return true
