@@ -32,3 +32,13 @@ func (e *InUseError) Unwrap() error { return ErrInUse }
 // ErrUnsupported is returned by Create where virtual ports are not built:
 // everywhere but Linux and macOS.
 var ErrUnsupported = errors.New("virtual serial ports are supported on Linux and macOS only")
+
+// unsupported is Create's error on goos, where there are no virtual ports:
+// it says what to use instead (on Windows, a com0com pair).
+func unsupported(goos string) error {
+	hint := "use a real port (--port) instead"
+	if goos == "windows" {
+		hint = "install com0com (a pair of linked virtual COM ports, e.g. COM10 and COM11), pass one end with --port COM10 and open the other in R (see README, Troubleshooting)"
+	}
+	return fmt.Errorf("%w on %s: %s", ErrUnsupported, goos, hint)
+}

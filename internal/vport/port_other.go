@@ -3,7 +3,6 @@
 package vport
 
 import (
-	"fmt"
 	"runtime"
 	"time"
 )
@@ -13,13 +12,7 @@ type Port struct{}
 
 // Create fails on this platform with ErrUnsupported and a suggestion; the
 // caller names the port, as it does for the Linux errors.
-func Create(string) (*Port, error) {
-	hint := "use a real port (--port) instead"
-	if runtime.GOOS == "windows" {
-		hint = "install com0com and pass one end of its pair with --port (see README, Troubleshooting)"
-	}
-	return nil, fmt.Errorf("%w on %s: %s", ErrUnsupported, runtime.GOOS, hint)
-}
+func Create(string) (*Port, error) { return nil, unsupported(runtime.GOOS) }
 
 // Name is the device path of the port.
 func (p *Port) Name() string { return "" }
