@@ -113,20 +113,40 @@ func (in *incident) report(now time.Time, quiet time.Duration, final bool) (star
 	return started, ended
 }
 
-// chunkPool recycles chunks with their buffers: one chunk per frame would
-// otherwise be garbage.
-var chunkPool = sync.Pool{New: func() any { return &chunk{data: make([]byte, 0, 4096)} }}
+// Chunk buffers come in two classes, so that a frame rendering to a few
+// bytes (1 sample, 0 samples in raw) does not hold 4 KiB while queued.
+const (
+	smallChunk = 256
+	largeChunk = 4096
+)
 
-// newChunk is an empty chunk from the pool.
-func newChunk() *chunk { return chunkPool.Get().(*chunk) }
+// chunkPools recycle chunks with their buffers, small and large: one
+// chunk per frame would otherwise be garbage.
+var chunkPools = [2]sync.Pool{
+	{New: func() any { return &chunk{data: make([]byte, 0, smallChunk)} }},
+	{New: func() any { return &chunk{data: make([]byte, 0, largeChunk)} }},
+}
 
-// release returns c to the pool, emptied (a buffer over 1 MiB is let go).
-// c must not be used afterwards.
+// newChunk is an empty chunk whose buffer suits about size bytes (a
+// larger rendering grows it, as append does).
+func newChunk(size int) *chunk {
+	if size <= smallChunk {
+		return chunkPools[0].Get().(*chunk)
+	}
+	return chunkPools[1].Get().(*chunk)
+}
+
+// release returns c to the pool of its buffer's class, emptied (a buffer
+// over 1 MiB is let go). c must not be used afterwards.
 func (c *chunk) release() {
 	data := c.data[:0]
 	if cap(data) > 1<<20 {
 		data = nil
 	}
 	*c = chunk{data: data}
-	chunkPool.Put(c)
+	if cap(data) < largeChunk {
+		chunkPools[0].Put(c)
+		return
+	}
+	chunkPools[1].Put(c)
 }

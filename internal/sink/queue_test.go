@@ -9,7 +9,7 @@ import (
 
 // stickyChunk is a sticky chunk (a csv header) holding s.
 func stickyChunk(s string) *chunk {
-	c := newChunk()
+	c := newChunk(len(s))
 	c.sticky, c.data = true, append(c.data, s...)
 	return c
 }
@@ -17,7 +17,7 @@ func stickyChunk(s string) *chunk {
 // frameOf is a frame chunk: frame seq of samples instants lasting dur,
 // rendered as data.
 func frameOf(seq uint32, samples uint64, dur time.Duration, data []byte) *chunk {
-	c := newChunk()
+	c := newChunk(len(data))
 	c.isFrame, c.seq, c.samples, c.dur = true, seq, samples, dur
 	c.data = append(c.data, data...)
 	return c

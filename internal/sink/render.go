@@ -49,7 +49,7 @@ func labelOf(s string) string {
 // frameChunk renders the data frame in p.
 func (r *renderer) frameChunk(p *frame.Packet) *chunk {
 	f := &p.Frame
-	c := newChunk()
+	c := newChunk(r.sizeHint(p))
 	c.isFrame, c.seq, c.samples, c.t0 = true, f.Seq, uint64(f.Count), f.TimeUS
 	if f.Count > 0 {
 		c.t1 = frame.SampleTime(f, int(f.Count)-1)
@@ -66,6 +66,24 @@ func (r *renderer) frameChunk(p *frame.Packet) *chunk {
 		c.data = frame.Append(c.data, frame.Format(r.format), f, &r.topt)
 	}
 	return c
+}
+
+// sizeHint is about what p renders to: exact for raw (COBS adds one byte
+// in 254, and the delimiter), a generous guess for text (a value takes at
+// most 15 characters and a separator, a timestamp 21).
+func (r *renderer) sizeHint(p *frame.Packet) int {
+	if r.format == FormatRaw {
+		return len(p.Raw) + len(p.Raw)/254 + 2
+	}
+	f := &p.Frame
+	perLine := int(f.Channels)*16 + 2
+	if r.topt.Timestamps {
+		perLine += 21
+	}
+	if r.format == FormatPlotter {
+		perLine += int(f.Channels) * 8 // short names; longer ones grow the buffer
+	}
+	return (int(f.Count)/r.decimate + 1) * perLine
 }
 
 // appendDecimated renders every decimate-th sample instant of the stream,
@@ -85,7 +103,7 @@ func (r *renderer) appendDecimated(dst []byte, f *frame.Frame) []byte {
 
 // headerChunk is the csv header line for channels.
 func (r *renderer) headerChunk(channels int) *chunk {
-	c := newChunk()
+	c := newChunk(smallChunk)
 	c.sticky, c.data = true, frame.AppendCSVHeader(c.data, channels, &r.topt)
 	return c
 }
@@ -102,7 +120,7 @@ const maxReplyPacket = frame.MaxBodySize - 1
 // long for either is cut, ending with a marker that says how long it was;
 // cut reports that.
 func (r *renderer) replyChunk(ok bool, text string) (c *chunk, cut bool) {
-	c = newChunk()
+	c = newChunk(len(text) + 16)
 	if r.format == FormatRaw {
 		text, cut = truncate(text, maxReplyPacket)
 		status := uint8(frame.ReplyOK)
@@ -152,7 +170,7 @@ func (r *renderer) infoChunk(d *wsproto.Device) (*chunk, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := newChunk()
+	c := newChunk(len(pkt) + len(pkt)/254 + 2)
 	c.data = frame.AppendSerial(c.data, pkt)
 	return c, nil
 }

@@ -52,6 +52,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer s.box.close()
+	defer limitMemory(o.MaxBufferBytes)()
 	fmt.Fprintln(o.Out, howToOpen(s.info, &o))
 	if o.onSink != nil {
 		o.onSink(s)
