@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"os"
 	"sort"
 	"strings"
@@ -98,17 +99,15 @@ func probe(ctx context.Context, out io.Writer, o healthOptions) error {
 	return err
 }
 
-// down lists what is not up: "the device" or "channel mic", from the
-// top-level device_state and, when serve reports channels, theirs (a map of
-// name to {"device_state":...} or a list of {"name":...,"device_state":...}).
+// down lists what is not up: each channel whose device is not (serve's
+// /healthz carries "channels", a map of name to {"device_state",
+// "device_reason"}; a list of {"name",...} is read too), or, from a serve
+// without channels, "the device".
 func (h *health) down() []string {
-	var out []string
-	if h.DeviceState != "" && h.DeviceState != "up" {
-		out = append(out, fmt.Sprintf("the device is %s", h.DeviceState))
-	}
 	type ch struct {
-		Name        string `json:"name"`
-		DeviceState string `json:"device_state"`
+		Name         string `json:"name"`
+		DeviceState  string `json:"device_state"`
+		DeviceReason string `json:"device_reason"`
 	}
 	var byName map[string]ch
 	var list []ch
@@ -121,10 +120,18 @@ func (h *health) down() []string {
 		_ = json.Unmarshal(h.Channels, &list)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	var out []string
 	for _, c := range list {
 		if c.DeviceState != "" && c.DeviceState != "up" {
-			out = append(out, fmt.Sprintf("channel %s is %s", c.Name, c.DeviceState))
+			s := fmt.Sprintf("channel %s is %s", c.Name, c.DeviceState)
+			if c.DeviceReason != "" {
+				s += " (" + c.DeviceReason + ")"
+			}
+			out = append(out, s)
 		}
+	}
+	if len(list) == 0 && h.DeviceState != "" && h.DeviceState != "up" {
+		out = append(out, "the device is "+h.DeviceState)
 	}
 	return out
 }
@@ -159,6 +166,10 @@ func healthClient(caFile string) (*http.Client, error) {
 // reachError says why serve could not be asked, with what to do for an
 // untrusted certificate.
 func reachError(url string, err error) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // it quotes the URL again
+	}
 	var unknown x509.UnknownAuthorityError
 	var verify *tls.CertificateVerificationError
 	if errors.As(err, &unknown) || errors.As(err, &verify) {

@@ -64,7 +64,7 @@ func TestHealthRequireDeviceNoticesUnplug(t *testing.T) {
 	}) {
 		t.Fatal("health --require-device stayed healthy after the device was unplugged")
 	}
-	if code != 1 || !strings.Contains(herr.Error(), "unhealthy: serve runs but the device is down (--require-device)") {
+	if code != 1 || !strings.Contains(herr.Error(), "unhealthy: serve runs but channel serial is down") || !strings.HasSuffix(herr.Error(), "(--require-device)") {
 		t.Errorf("exit %d: %v", code, herr)
 	}
 	if _, code, err := runHealth(t, "--url", url); code != 0 {
@@ -116,15 +116,20 @@ func TestHealthCACert(t *testing.T) {
 }
 
 func TestHealthChannelsDown(t *testing.T) {
+	var old health // a serve from before channels
+	jsonUnmarshal(`{"status":"ok","device_state":"down"}`, &old)
+	if got := strings.Join(old.down(), "; "); got != "the device is down" {
+		t.Errorf("without channels: %q", got)
+	}
 	for _, body := range []string{
-		`{"status":"ok","device_state":"up","channels":{"mic":{"device_state":"up"},"acc":{"device_state":"down"}}}`,
-		`{"status":"ok","channels":[{"name":"mic","device_state":"up"},{"name":"acc","device_state":"down"}]}`,
+		`{"status":"ok","device_state":"up","channels":{"mic":{"device_state":"up"},"acc":{"device_state":"down","device_reason":"unplugged"}}}`,
+		`{"status":"ok","channels":[{"name":"mic","device_state":"up"},{"name":"acc","device_state":"down","device_reason":"unplugged"}]}`,
 	} {
 		var h health
 		if err := jsonUnmarshal(body, &h); err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(h.down(), "; "); got != "channel acc is down" {
+		if got := strings.Join(h.down(), "; "); got != "channel acc is down (unplugged)" {
 			t.Errorf("%s: down = %q", body, got)
 		}
 	}
