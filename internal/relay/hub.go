@@ -35,6 +35,7 @@ type hub struct {
 	epochPos uint64              // ring position where the current epoch starts
 	first    uint32              // first seq of the current epoch (once a frame came)
 	epochN   int                 // data frames of the current epoch held in the ring
+	epochDur int64               // their sample time, ns
 	state    string              // wsproto.StateUp / StateDown, "" before anything is known
 	reason   string
 	device   *wsproto.Device
@@ -53,6 +54,7 @@ func (h *hub) pushLocked(e *entry) {
 	if e.kind == kindFrame {
 		h.frames++
 		h.epochN++
+		h.epochDur += e.dur
 	}
 	for h.ring.len() > 1 && (h.ring.dur > h.maxDur || h.overLocked()) {
 		h.popLocked()
@@ -76,6 +78,7 @@ func (h *hub) popLocked() {
 		h.frames--
 		if old.epoch == h.epoch {
 			h.epochN--
+			h.epochDur -= old.dur
 		}
 	}
 }
@@ -158,7 +161,7 @@ func (h *hub) sequenceLocked(seq uint32) bool {
 	case frame.SeqRestart:
 		h.stats.restarts.Add(1)
 		old := h.epoch
-		h.epoch, h.epochN = newEpoch(), 0
+		h.epoch, h.epochN, h.epochDur = newEpoch(), 0, 0
 		h.epochPos, h.first = h.ring.head, ev.Seq
 		h.seen.reset()
 		if ok, n := h.limits["restart"].allow(now); ok {
@@ -241,7 +244,7 @@ func (h *hub) bounds() (base, head uint64) {
 // historyLocked describes the frames of the current epoch the ring holds
 // (what a resume can replay); the caller holds the lock.
 func (h *hub) historyLocked() wsproto.History {
-	hs := wsproto.History{Frames: h.epochN, Epoch: h.epoch, SpanMS: h.maxDur / int64(time.Millisecond)}
+	hs := wsproto.History{Frames: h.epochN, Epoch: h.epoch, SpanMS: h.epochDur / int64(time.Millisecond)}
 	if h.epochN == 0 {
 		return hs
 	}

@@ -28,7 +28,7 @@ func TestFanOutAllFormats(t *testing.T) {
 		if h.Format != want || h.Protocol != wsproto.Version || h.Seq != 10 || h.StartSeq != 10 ||
 			h.DeviceState != wsproto.StateUp || h.Device == nil || h.Device.Name != "sim" ||
 			h.Rate != tRate || h.Channels != tChans || h.SampleType != "i16" || h.Commands ||
-			h.History.Frames != 10 || h.History.FirstSeq != 0 || h.History.LastSeq != 9 || h.History.SpanMS != 30000 {
+			h.History.Frames != 10 || h.History.FirstSeq != 0 || h.History.LastSeq != 9 || h.History.SpanMS != 10 { // 10 frames of 1 ms held, not the 30 s --history
 			t.Fatalf("client %q hello = %+v", q, h)
 		}
 		conns[i] = c

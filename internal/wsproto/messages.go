@@ -67,7 +67,7 @@ type History struct {
 	Epoch    Epoch  `json:"epoch"`     // the epoch of FirstSeq..LastSeq
 	FirstSeq uint32 `json:"first_seq"` // oldest held
 	LastSeq  uint32 `json:"last_seq"`  // newest held
-	SpanMS   int64  `json:"span_ms"`   // configured --history
+	SpanMS   int64  `json:"span_ms"`   // sample time of the frames held, ms (at most --history)
 }
 
 // Hello is the first message on every connection.
