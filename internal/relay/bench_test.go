@@ -76,8 +76,8 @@ func benchFanOut(b *testing.B, n, size int) {
 	counts := make([]atomic.Int64, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
-		c := dial(b, wsURL(base, ""), nil)
-		expectHello(b, c)
+		c := testsupport.Dial(b, wsURL(base, ""), nil)
+		testsupport.ExpectHello(b, c)
 		wg.Add(1)
 		go benchReader(c, &counts[i], int64(b.N), &wg)
 	}
@@ -131,8 +131,8 @@ func benchLatency(b *testing.B, n int) {
 	lat := make([][]time.Duration, n)
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
-		c := dial(b, wsURL(base, ""), nil)
-		expectHello(b, c)
+		c := testsupport.Dial(b, wsURL(base, ""), nil)
+		testsupport.ExpectHello(b, c)
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
@@ -217,11 +217,11 @@ func BenchmarkMemoryPerClient(b *testing.B) {
 		for j := range conns {
 			conns[j] = rawHandshake(b, strings.TrimPrefix(base, "http://"))
 		}
-		waitFor(b, 5*time.Second, "clients", func() bool { return clients(s) == n })
+		testsupport.WaitFor(b, 5*time.Second, "clients", func() bool { return clients(s) == n })
 		for seq := uint32(0); seq < 100; seq++ {
 			s.Packet(benchPacket(b, seq, 480))
 		}
-		waitFor(b, 5*time.Second, "writers to catch up", func() bool { return maxLag(s) == 0 })
+		testsupport.WaitFor(b, 5*time.Second, "writers to catch up", func() bool { return maxLag(s) == 0 })
 		after := memInUse()
 		b.ReportMetric(float64(after-before)/n, "B/client")
 		for _, c := range conns {
@@ -273,7 +273,7 @@ func BenchmarkPublish(b *testing.B) {
 func benchPublish(b *testing.B, n int) {
 	s, base := testServer(b, Options{MaxClients: 100, PingInterval: time.Hour, History: time.Second})
 	for i := 0; i < n; i++ {
-		expectHello(b, dial(b, wsURL(base, ""), nil)) // never read again
+		testsupport.ExpectHello(b, testsupport.Dial(b, wsURL(base, ""), nil)) // never read again
 	}
 	p := benchPacket(b, 0, 480)
 	b.ReportAllocs()

@@ -14,7 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
-	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -261,11 +260,3 @@ func wsURL(base, query string) string {
 }
 
 func clients(ch *Channel) int { return len(ch.Info().Clients) }
-
-// The shared helpers under this package's old names, until bench_test.go
-// (in flux) calls testsupport directly.
-var (
-	dial        = testsupport.Dial
-	expectHello = testsupport.ExpectHello
-	waitFor     = testsupport.WaitFor
-)

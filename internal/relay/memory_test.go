@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -45,8 +46,8 @@ func TestHistoryCountsEntryCost(t *testing.T) {
 		t.Fatalf("%d count-0 frames held in %d bytes: want about %d at %d bytes each", frames, limit, limit/per, per)
 	}
 	// They are data frames like any other: numbered, delivered, resumable.
-	c := dial(t, wsURL(base, "format=json&since=19990"), nil)
-	if h := expectHello(t, c); h.StartSeq != 19990 || h.History.Frames != frames {
+	c := testsupport.Dial(t, wsURL(base, "format=json&since=19990"), nil)
+	if h := testsupport.ExpectHello(t, c); h.StartSeq != 19990 || h.History.Frames != frames {
 		t.Fatalf("hello = %+v", h)
 	}
 	for seq := uint32(19990); seq < 20000; seq++ {
@@ -71,8 +72,8 @@ func TestHistoryCountsRenderings(t *testing.T) {
 		t.Fatalf("before rendering: %d frames in %d bytes, cap %d", held, before, limit)
 	}
 	for _, fm := range []string{"json", "csv"} {
-		c := dial(t, wsURL(base, "format="+fm+"&since="+strconv.FormatUint(uint64(first), 10)), nil)
-		expectHello(t, c)
+		c := testsupport.Dial(t, wsURL(base, "format="+fm+"&since="+strconv.FormatUint(uint64(first), 10)), nil)
+		testsupport.ExpectHello(t, c)
 		for seq := first; seq < 4000; seq++ {
 			m, err := read(t, c, 5*time.Second)
 			if err != nil {
@@ -100,8 +101,8 @@ func TestHistoryCountsRenderings(t *testing.T) {
 // arrive whole.
 func TestCSVSkipsEmptyFrame(t *testing.T) {
 	s, base := testServer(t, Options{})
-	c := dial(t, wsURL(base, "format=csv"), nil)
-	expectHello(t, c)
+	c := testsupport.Dial(t, wsURL(base, "format=csv"), nil)
+	testsupport.ExpectHello(t, c)
 	publish(t, s, 0, 1)
 	s.Packet(counterPacket(t, 1, 0, tChans, frame.I16))
 	publish(t, s, 2, 3)

@@ -18,8 +18,8 @@ func TestSequenceBehindCountedAndLogged(t *testing.T) {
 	s, base := testServer(t, Options{})
 	var log testsupport.SyncBuffer
 	s.hub.log = zerolog.New(&log)
-	c := dial(t, wsURL(base, ""), nil)
-	epoch := expectHello(t, c).Epoch
+	c := testsupport.Dial(t, wsURL(base, ""), nil)
+	epoch := testsupport.ExpectHello(t, c).Epoch
 	publish(t, s, 0, 10)
 	for range 1000 {
 		publish(t, s, 5, 8) // three frames 2 to 5 behind, again and again
