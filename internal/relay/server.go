@@ -40,6 +40,7 @@ type Server struct {
 
 	mu      sync.Mutex
 	clients map[*client]struct{}
+	stopped Stopped // what shutdown did; written under mu
 
 	chMu     sync.RWMutex
 	channels map[string]*Channel
@@ -184,10 +185,30 @@ func (s *Server) Serve(ctx context.Context) error {
 	return nil
 }
 
+// Stopped is what Serve's shutdown did to the WebSocket clients, for the
+// line serve logs when it stops.
+type Stopped struct {
+	Clients int    // clients connected at shutdown: each sent close 1001
+	CutOff  int    // of those, the ones that did not close within the grace period
+	Unsent  uint64 // ring entries (frames, gaps, statuses) queued for them and never sent
+}
+
+// Stopped reports what the shutdown did; it is complete once Serve has
+// returned.
+func (s *Server) Stopped() Stopped {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
+}
+
 // shutdown closes every client with 1001 and stops the HTTP server.
 func (s *Server) shutdown() {
 	s.mu.Lock() // no client registers after this
 	s.cancel()
+	for c := range s.clients {
+		s.stopped.Clients++
+		s.stopped.Unsent += c.lag()
+	}
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
@@ -198,6 +219,7 @@ func (s *Server) shutdown() {
 		s.mu.Lock()
 		for c := range s.clients {
 			_ = c.conn.CloseNow()
+			s.stopped.CutOff++
 		}
 		s.mu.Unlock()
 		<-done

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -76,6 +77,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}}
 	defer limitMemory(o.Relay.HistoryBytes, o.Log)()
+	started, asked := time.Now(), ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var adapting sync.WaitGroup
@@ -95,7 +97,38 @@ func Run(ctx context.Context, o Options) error {
 		cancel()
 		<-captErr
 	}
+	logStopped(o.Log, stopReason(asked, err), time.Since(started), srv.Stopped(), ch.Info())
 	return err
+}
+
+// stopReason says why serve stopped: asked to (SIGINT, SIGTERM), or the
+// error that ended it.
+func stopReason(asked context.Context, err error) string {
+	if err == nil && asked.Err() != nil {
+		return "shutdown requested"
+	}
+	if err == nil {
+		return "stopped"
+	}
+	return err.Error()
+}
+
+// logStopped is the one line serve logs when it stops: why, what the
+// shutdown did to the clients, what was received and lost over the run,
+// and the history that goes with it.
+func logStopped(log zerolog.Logger, why string, up time.Duration, st relay.Stopped, in relay.Info) {
+	n := func(k string) uint64 { return uint64(in.Counters[k]) }
+	h := in.History
+	log.Info().Str("why", why).Float64("uptime_s", up.Seconds()).
+		Int("clients_closed", st.Clients).Int("clients_cut_off", st.CutOff).Uint64("unsent", st.Unsent).
+		Uint64("frames_received", n("frames_received_total")).Uint64("device_gaps", n("device_gaps_total")).
+		Uint64("device_lost_frames", n("device_gap_frames_total")).Uint64("client_dropped_frames", n("client_dropped_frames_total")).
+		Int("history_frames", h.Frames).Uint32("history_first_seq", h.FirstSeq).Uint32("history_last_seq", h.LastSeq).Str("epoch", h.Epoch).
+		Msgf("serve stopped (%s): closed %d clients with 1001 (%d cut off after the grace period) with %d queued messages unsent; "+
+			"over %.0fs received %d frames, lost %d frames in %d gaps between the device and serve, slow clients missed %d; "+
+			"the %d frames of history (seqs %d..%d, epoch %s) end with this process",
+			why, st.Clients, st.CutOff, st.Unsent, up.Seconds(), n("frames_received_total"), n("device_gap_frames_total"),
+			n("device_gaps_total"), n("client_dropped_frames_total"), h.Frames, h.FirstSeq, h.LastSeq, h.Epoch)
 }
 
 // build makes the capture, the relay and its channel from o.
