@@ -1,0 +1,245 @@
+package bus
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// memLog is a channel's event log in memory, the part of relay.Channel a
+// Publisher reads: positions grow forever, at most max events are held.
+type memLog struct {
+	mu    sync.Mutex
+	base  uint64
+	evs   []Event
+	max   int
+	wake  chan struct{}
+	epoch wsproto.Epoch
+	first uint32
+	next  uint32
+}
+
+func newMemLog(epoch wsproto.Epoch, first uint32, max int) *memLog {
+	return &memLog{max: max, wake: make(chan struct{}), epoch: epoch, first: first, next: first}
+}
+
+func (l *memLog) ReadEvents(pos uint64, dst []Event) (int, uint64, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	pos = max(pos, l.base)
+	n := 0
+	for ; n < len(dst) && pos+uint64(n) < l.base+uint64(len(l.evs)); n++ {
+		dst[n] = l.evs[pos+uint64(n)-l.base]
+	}
+	if n == 0 {
+		return 0, pos, l.wake
+	}
+	return n, pos, nil
+}
+
+func (l *memLog) push(ev Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ev.Epoch, ev.First = l.epoch, l.first
+	l.evs = append(l.evs, ev)
+	if len(l.evs) > l.max {
+		drop := len(l.evs) - l.max
+		l.evs = slices.Delete(l.evs, 0, drop)
+		l.base += uint64(drop)
+	}
+	close(l.wake)
+	l.wake = make(chan struct{})
+}
+
+// frames appends n data frames from the next seq on.
+func (l *memLog) frames(n int) {
+	for range n {
+		l.push(Event{Kind: KindFrame, Seq: l.next, Raw: testPacket(l.next)})
+		l.next++
+	}
+}
+
+// gap appends a device gap of n frames.
+func (l *memLog) gap(n uint32) {
+	l.push(Event{Kind: KindGap, From: l.next, Seq: l.next + n - 1, Reason: wsproto.GapDevice})
+	l.next += n
+}
+
+// restart starts a new epoch at seq.
+func (l *memLog) restart(epoch wsproto.Epoch, seq uint32) {
+	l.mu.Lock()
+	l.epoch, l.first, l.next = epoch, seq, seq
+	l.mu.Unlock()
+	l.push(Event{Kind: KindRestart, Seq: seq, Reason: "the device restarted its sequence numbers"})
+}
+
+func (l *memLog) status(k Kind, reason string) { l.push(Event{Kind: k, Seq: l.next, Reason: reason}) }
+
+func (l *memLog) logLine(text string) {
+	raw, _ := frame.AppendLog(nil, []byte(text))
+	l.push(Event{Kind: KindLog, Seq: l.next, Raw: raw})
+}
+
+// testPacket is a one-sample u16 frame whose sample is its seq.
+func testPacket(seq uint32) []byte {
+	f := frame.Frame{Seq: seq, Rate: 16000, Channels: 1, SampleType: frame.U16, Count: 1,
+		TimeUS: uint64(seq) * 62, Data: binary.LittleEndian.AppendUint16(nil, uint16(seq))}
+	raw, err := frame.AppendFrame(nil, &f)
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
+
+// recorder is a Replica that keeps what it is given.
+type recorder struct {
+	mu   sync.Mutex
+	evs  []Event
+	feed []string
+	more chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{more: make(chan struct{})} }
+
+func (r *recorder) Apply(ev *Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := *ev
+	e.Raw = slices.Clone(ev.Raw)
+	r.evs = append(r.evs, e)
+	close(r.more)
+	r.more = make(chan struct{})
+}
+
+func (r *recorder) Feed(ok bool, reason string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.feed = append(r.feed, fmt.Sprintf("%v %s", ok, reason))
+}
+
+// waitFor waits until cond holds for the events received, or fails t.
+func (r *recorder) waitFor(t *testing.T, what string, cond func([]Event) bool) []Event {
+	t.Helper()
+	deadline := time.After(60 * time.Second) // generous: -race on a loaded 2-core machine
+	for {
+		r.mu.Lock()
+		evs, more := slices.Clone(r.evs), r.more
+		r.mu.Unlock()
+		if cond(evs) {
+			return evs
+		}
+		select {
+		case <-more:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s; got %d events, last: %s", what, len(evs), tail(evs))
+		}
+	}
+}
+
+// waitFrame waits until a frame of epoch with seq has arrived.
+func (r *recorder) waitFrame(t *testing.T, epoch wsproto.Epoch, seq uint32) []Event {
+	t.Helper()
+	return r.waitFor(t, fmt.Sprintf("frame %s/%d", epoch, seq), func(evs []Event) bool {
+		return slices.ContainsFunc(evs, func(e Event) bool { return e.Kind == KindFrame && e.Epoch == epoch && e.Seq == seq })
+	})
+}
+
+func tail(evs []Event) string {
+	s := ""
+	for _, e := range evs[max(0, len(evs)-5):] {
+		s += e.String() + "; "
+	}
+	return s
+}
+
+// describe renders events compactly for exact comparisons: runs of
+// consecutive frames become one "frames E/A..B" line.
+func describe(evs []Event) []string {
+	var out []string
+	for i := 0; i < len(evs); i++ {
+		e := evs[i]
+		if e.Kind != KindFrame {
+			out = append(out, e.String())
+			continue
+		}
+		j := i
+		for j+1 < len(evs) && evs[j+1].Kind == KindFrame && evs[j+1].Epoch == e.Epoch && evs[j+1].Seq == evs[j].Seq+1 {
+			j++
+		}
+		out = append(out, fmt.Sprintf("frames %s/%d..%d", e.Epoch, e.Seq, evs[j].Seq))
+		i = j
+	}
+	return out
+}
+
+// mergeGaps joins gaps with the same reason that follow each other in seq.
+func mergeGaps(evs []Event) []Event {
+	var out []Event
+	for _, e := range evs {
+		if n := len(out); n > 0 && e.Kind == KindGap && out[n-1].Kind == KindGap && out[n-1].Reason == e.Reason &&
+			out[n-1].Epoch == e.Epoch && out[n-1].Seq+1 == e.From {
+			out[n-1].Seq = e.Seq
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// checkPackets fails t unless every frame's packet carries its own seq.
+func checkPackets(t *testing.T, evs []Event) {
+	t.Helper()
+	for _, e := range evs {
+		if e.Kind != KindFrame {
+			continue
+		}
+		var p frame.Packet
+		if err := frame.Parse(&p, e.Raw); err != nil || p.Frame.Seq != e.Seq {
+			t.Fatalf("%s: packet seq %d, err %v", e.String(), p.Frame.Seq, err)
+		}
+	}
+}
+
+// dial connects to url with test settings; closed at cleanup.
+func dial(t *testing.T, url string, mod ...func(*Config)) *Conn {
+	t.Helper()
+	cfg := Config{URL: URLList{url}, Site: "lab1", AckTimeout: 2 * time.Second}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := Dial(cfg, testLogger(t))
+	if err != nil {
+		t.Fatalf("dial %s: %v", url, err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func testLogger(t *testing.T) zerolog.Logger {
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+}
+
+// run starts fn in a goroutine until the test ends, failing t if it returns an error.
+func run(t *testing.T, fn func(context.Context) error) context.CancelFunc {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := fn(ctx); err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return cancel
+}
+
+var testSettings = StreamSettings{MaxAge: time.Hour, MaxBytes: 64 << 20, Replicas: 1}

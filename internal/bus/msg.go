@@ -1,0 +1,92 @@
+package bus
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Headers of every event message. The body is the event's Raw packet
+// (frames, info, log, reply) or empty.
+const (
+	hdrKind   = "Wsbridge-Kind"
+	hdrEpoch  = "Wsbridge-Epoch"
+	hdrFirst  = "Wsbridge-First" // first seq of the epoch
+	hdrSeq    = "Wsbridge-Seq"
+	hdrFrom   = "Wsbridge-From" // gaps only
+	hdrReason = "Wsbridge-Reason"
+)
+
+// msgID names an event for JetStream's de-duplication: a frame is its
+// (epoch, seq); any other event adds its kind and its position in the
+// origin channel's log, which a retry reads again unchanged. A new epoch
+// (new serve process, device restart) never reuses a name.
+func msgID(ev *Event, pos uint64) string {
+	if ev.Kind == KindFrame {
+		return ev.Epoch + "." + strconv.FormatUint(uint64(ev.Seq), 10)
+	}
+	return ev.Epoch + "." + strconv.FormatUint(uint64(ev.Seq), 10) + "." + ev.Kind.String() + "." + strconv.FormatUint(pos, 10)
+}
+
+// lostID names a gap the publisher makes for events that left the
+// origin's log before they were published; pos is the event after them.
+func lostID(ev *Event, pos uint64) string {
+	return ev.Epoch + "." + strconv.FormatUint(uint64(ev.Seq), 10) + ".lost." + strconv.FormatUint(pos, 10)
+}
+
+// newMsg encodes ev for subject, named id, chained after the message
+// named prev ("" when the stream is empty or its last name is unknown):
+// the stream refuses it unless prev is the last message stored, so a
+// retry after an outage can never store events out of order.
+func newMsg(subject string, ev *Event, id, prev string) *nats.Msg {
+	h := nats.Header{
+		jetstream.MsgIDHeader: {id},
+		hdrKind:               {ev.Kind.String()},
+		hdrEpoch:              {ev.Epoch},
+		hdrFirst:              {strconv.FormatUint(uint64(ev.First), 10)},
+		hdrSeq:                {strconv.FormatUint(uint64(ev.Seq), 10)},
+	}
+	if prev != "" {
+		h[jetstream.ExpectedLastMsgIDHeader] = []string{prev}
+	}
+	if ev.Kind == KindGap {
+		h[hdrFrom] = []string{strconv.FormatUint(uint64(ev.From), 10)}
+	}
+	if ev.Reason != "" {
+		h[hdrReason] = []string{ev.Reason}
+	}
+	return &nats.Msg{Subject: subject, Header: h, Data: ev.Raw}
+}
+
+// decodeEvent reads an event back from a stored message's headers and data.
+func decodeEvent(h nats.Header, data []byte) (Event, error) {
+	ev := Event{Epoch: h.Get(hdrEpoch), Reason: h.Get(hdrReason), Raw: data}
+	k, ok := parseKind(h.Get(hdrKind))
+	if !ok || ev.Epoch == "" {
+		return ev, fmt.Errorf("%w: kind %q epoch %q", ErrBadMessage, h.Get(hdrKind), ev.Epoch)
+	}
+	ev.Kind = k
+	var err error
+	if ev.First, err = headerU32(h, hdrFirst); err != nil {
+		return ev, err
+	}
+	if ev.Seq, err = headerU32(h, hdrSeq); err != nil {
+		return ev, err
+	}
+	if k == KindGap {
+		if ev.From, err = headerU32(h, hdrFrom); err != nil {
+			return ev, err
+		}
+	}
+	return ev, nil
+}
+
+func headerU32(h nats.Header, name string) (uint32, error) {
+	v, err := strconv.ParseUint(h.Get(name), 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%w: header %s %q", ErrBadMessage, name, h.Get(name))
+	}
+	return uint32(v), nil
+}

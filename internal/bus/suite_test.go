@@ -1,0 +1,303 @@
+package bus
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wsbridge/wsbridge/internal/bus/natstest"
+)
+
+// rig is one NATS topology the conformance suite runs against: where the
+// publishing serve and the following serve connect, the stream settings,
+// and two faults. failover kills the NATS node that matters (a single
+// node, the stream's leader in a cluster, the hub behind a leaf) and
+// brings it back; outage takes the bus away from the publisher until
+// restore is called, so that nothing can be stored meanwhile.
+type rig struct {
+	pubURL, subURL string
+	pubDomain      string // the JetStream domain a publisher at a leaf names
+	settings       StreamSettings
+	failover       func(t *testing.T, stream string) (restore func())
+	outage         func(t *testing.T, stream string) (restore func())
+}
+
+// topologies are the NATS setups every case runs on.
+var topologies = []struct {
+	name string
+	up   func(t *testing.T) *rig
+}{
+	{"single", func(t *testing.T) *rig {
+		n := natstest.RunServer(t)
+		bounce := func(*testing.T, string) func() { n.Stop(); return n.Start }
+		return &rig{pubURL: n.URL(), subURL: n.URL(), settings: testSettings, failover: bounce, outage: bounce}
+	}},
+	{"cluster3", func(t *testing.T) *rig {
+		c := natstest.RunCluster(t, 3)
+		s := testSettings
+		s.Replicas = 3
+		return &rig{pubURL: c.URL(), subURL: c.Nodes[2].URL() + "," + c.Nodes[1].URL(), settings: s,
+			failover: func(t *testing.T, stream string) func() {
+				leader := c.WaitStreamLeader(stream)
+				leader.Stop()
+				return func() { leader.Start(); c.WaitReady(); c.WaitStreamLeader(stream) }
+			},
+			outage: func(t *testing.T, stream string) func() {
+				c.WaitStreamLeader(stream)
+				c.Nodes[0].Stop() // two of three gone: no quorum, nothing can be stored
+				c.Nodes[1].Stop()
+				return func() {
+					c.Nodes[0].Start()
+					c.Nodes[1].Start()
+					c.WaitReady()
+					c.WaitStreamLeader(stream)
+				}
+			}}
+	}},
+	{"leaf", func(t *testing.T) *rig {
+		hub, leaf := natstest.RunHubLeaf(t, natstest.WithOptions(func(o *server.Options) { o.JetStreamDomain = "hub" }))
+		bounce := func(t *testing.T, _ string) func() {
+			hub.Stop()
+			return func() { hub.Start(); natstest.WaitLeaf(t, hub, leaf) }
+		}
+		return &rig{pubURL: leaf.URL(), pubDomain: "hub", subURL: hub.URL(), settings: testSettings, failover: bounce, outage: bounce}
+	}},
+}
+
+// cases is the conformance suite: what every topology must do.
+var cases = []struct {
+	name string
+	run  func(t *testing.T, r *rig)
+	long string // a topology where the case takes long (skipped with -short)
+}{
+	{"ExactlyOnceInOrder", caseExactlyOnce, ""},
+	{"Resume", caseResume, ""},
+	{"ResumeTrimmed", caseResumeTrimmed, ""},
+	{"Failover", caseFailover, ""},
+	{"OutageLongerThanRing", caseOutageLongerThanRing, "cluster3"}, // restarting two nodes: elections take seconds
+}
+
+func TestConformance(t *testing.T) {
+	for _, tp := range topologies {
+		t.Run(tp.name, func(t *testing.T) {
+			r := tp.up(t)
+			for _, c := range cases {
+				t.Run(c.name, func(t *testing.T) {
+					if c.long == tp.name && testing.Short() {
+						t.Skip("long on this topology: run without -short")
+					}
+					c.run(t, r)
+				})
+			}
+		})
+	}
+}
+
+// channelName is a fresh channel per case, so cases share a topology.
+func channelName(t *testing.T) string {
+	return fmt.Sprintf("c%d", time.Now().UnixNano()%1e9)
+}
+
+// publish starts a publisher of lg on r; its connection is returned.
+func (r *rig) publish(t *testing.T, ch string, lg Log) (*Conn, *Publisher) {
+	t.Helper()
+	c := dial(t, r.pubURL, func(c *Config) { c.Domain = r.pubDomain })
+	p, err := c.NewPublisher(ch, lg, r.settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p.Run)
+	return c, p
+}
+
+// follow starts a follower of ch on r from start.
+func (r *rig) follow(t *testing.T, ch string, from Start) (*recorder, *Follower) {
+	t.Helper()
+	rec := newRecorder()
+	f, err := dial(t, r.subURL).NewFollower(ch, from, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, f.Run)
+	return rec, f
+}
+
+func all() Start { return Start{Since: time.Now().Add(-time.Hour)} }
+
+func expectEvents(t *testing.T, evs []Event, want ...string) {
+	t.Helper()
+	if got := describe(evs); !slices.Equal(got, want) {
+		t.Fatalf("events:\n got %q\nwant %q", got, want)
+	}
+	checkPackets(t, evs)
+}
+
+// streamMsgs is how many messages the channel's stream holds.
+func streamMsgs(t *testing.T, c *Conn, ch string) uint64 {
+	t.Helper()
+	st, err := c.js.Stream(context.Background(), c.layout.Stream(ch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.CachedInfo().State.Msgs
+}
+
+func caseExactlyOnce(t *testing.T, r *rig) {
+	ch := channelName(t)
+	lg := newMemLog("aaaa0001", 100, 100000)
+	c, _ := r.publish(t, ch, lg)
+	lg.status(KindUp, "open /dev/ttyUSB0")
+	lg.frames(2000)
+	lg.gap(3)
+	lg.logLine("boot ok")
+	lg.frames(10)
+	lg.status(KindDown, "unplugged")
+	lg.restart("bbbb0002", 0)
+	lg.frames(20)
+	rec, _ := r.follow(t, ch, all())
+	evs := rec.waitFrame(t, "bbbb0002", 19)
+	expectEvents(t, evs, `up aaaa0001/100 "open /dev/ttyUSB0"`, "frames aaaa0001/100..2099", "gap aaaa0001/2100..2102 (device)",
+		`log aaaa0001/2103 ""`, "frames aaaa0001/2103..2112", `down aaaa0001/2113 "unplugged"`,
+		"restart bbbb0002/0", "frames bbbb0002/0..19")
+	if n := streamMsgs(t, c, ch); n != uint64(len(evs)) {
+		t.Fatalf("stream holds %d messages for %d events", n, len(evs))
+	}
+}
+
+// resumeLog publishes E1 100..399 with a device gap 300..302, a restart
+// to E2 and E2 0..99, and waits until all of it is stored.
+func resumeLog(t *testing.T, r *rig, ch string) (*memLog, *Conn) {
+	lg := newMemLog("e1e1e1e1", 100, 100000)
+	c, _ := r.publish(t, ch, lg)
+	lg.frames(200)
+	lg.gap(3)
+	lg.frames(97)
+	lg.restart("e2e2e2e2", 0)
+	lg.frames(100)
+	rec, _ := r.follow(t, ch, all())
+	rec.waitFrame(t, "e2e2e2e2", 99)
+	return lg, c
+}
+
+func caseResume(t *testing.T, r *rig) {
+	ch := channelName(t)
+	lg, _ := resumeLog(t, r, ch)
+	for _, tc := range []struct {
+		from Start
+		want []string
+	}{
+		{Start{Epoch: "e1e1e1e1", Seq: 150}, []string{"frames e1e1e1e1/150..299", "gap e1e1e1e1/300..302 (device)",
+			"frames e1e1e1e1/303..399", "restart e2e2e2e2/0", "frames e2e2e2e2/0..99"}},
+		{Start{Epoch: "e1e1e1e1", Seq: 301}, []string{"gap e1e1e1e1/301..302 (device)",
+			"frames e1e1e1e1/303..399", "restart e2e2e2e2/0", "frames e2e2e2e2/0..99"}},
+		{Start{Epoch: "e2e2e2e2", Seq: 50}, []string{"frames e2e2e2e2/50..99"}},
+		// An epoch the stream never held (a client of an earlier serve):
+		// the restart, then everything held of the current epoch.
+		{Start{Epoch: "0badbad0", Seq: 5}, []string{"restart e2e2e2e2/0", "frames e2e2e2e2/0..99"}},
+	} {
+		rec, _ := r.follow(t, ch, tc.from)
+		expectEvents(t, rec.waitFrame(t, "e2e2e2e2", 99), tc.want...)
+	}
+	// At the newest frame: nothing until the next one.
+	rec, _ := r.follow(t, ch, Start{Epoch: "e2e2e2e2", Seq: 100})
+	lg.frames(1)
+	expectEvents(t, rec.waitFrame(t, "e2e2e2e2", 100), "frames e2e2e2e2/100..100")
+}
+
+// purgeBefore trims the stream as MaxAge would: only messages from the
+// one carrying (epoch, seq) on are kept.
+func purgeBefore(t *testing.T, c *Conn, ch string, epoch string, seq uint32) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := c.js.Stream(ctx, c.layout.Stream(ch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := st.CachedInfo()
+	loc, err := locate(ctx, streamGetter(st, info.Config.Subjects[0]), info.State.FirstSeq, info.State.LastSeq, epoch, seq)
+	if err != nil || !loc.found {
+		t.Fatalf("locate %s/%d: %v %v", epoch, seq, loc, err)
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeSequence(loc.seq)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func caseResumeTrimmed(t *testing.T, r *rig) {
+	ch := channelName(t)
+	_, c := resumeLog(t, r, ch)
+	purgeBefore(t, c, ch, "e1e1e1e1", 250)
+	rec, _ := r.follow(t, ch, Start{Epoch: "e1e1e1e1", Seq: 150})
+	expectEvents(t, rec.waitFrame(t, "e2e2e2e2", 99), "gap e1e1e1e1/150..249 (history)", "frames e1e1e1e1/250..299",
+		"gap e1e1e1e1/300..302 (device)", "frames e1e1e1e1/303..399", "restart e2e2e2e2/0", "frames e2e2e2e2/0..99")
+
+	// The whole epoch and the restart gone: a restart, and what is missing of the new epoch.
+	purgeBefore(t, c, ch, "e2e2e2e2", 40)
+	rec, _ = r.follow(t, ch, Start{Epoch: "e1e1e1e1", Seq: 150})
+	evs := rec.waitFrame(t, "e2e2e2e2", 99)
+	expectEvents(t, evs[1:], "gap e2e2e2e2/0..39 (history)", "frames e2e2e2e2/40..99")
+	if evs[0].Kind != KindRestart || evs[0].Epoch != "e2e2e2e2" || evs[0].Seq != 0 {
+		t.Fatalf("first event %s, want the restart to e2e2e2e2/0", evs[0].String())
+	}
+
+	// The silent start: the stream trimmed between the lookup and the consumer's start.
+	rec = newRecorder()
+	f, err := dial(t, r.subURL).NewFollower(ch, Start{Epoch: "e2e2e2e2", Seq: 45}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.afterLocate = func() { purgeBefore(t, c, ch, "e2e2e2e2", 60) }
+	run(t, f.Run)
+	expectEvents(t, rec.waitFrame(t, "e2e2e2e2", 99), "gap e2e2e2e2/45..59 (history)", "frames e2e2e2e2/60..99")
+	if f.silentStarts.Load() != 1 {
+		t.Fatalf("silent starts %d, want 1", f.silentStarts.Load())
+	}
+}
+
+func caseFailover(t *testing.T, r *rig) {
+	ch := channelName(t)
+	lg := newMemLog("f0f0f0f0", 0, 100000)
+	c, p := r.publish(t, ch, lg)
+	rec, f := r.follow(t, ch, all())
+	lg.frames(300)
+	rec.waitFrame(t, "f0f0f0f0", 299)
+	restore := r.failover(t, c.layout.Stream(ch))
+	lg.frames(300) // published as soon as the bus takes them again
+	restore()
+	lg.frames(300)
+	evs := rec.waitFrame(t, "f0f0f0f0", 899)
+	expectEvents(t, evs, "frames f0f0f0f0/0..899")
+	if n := streamMsgs(t, c, ch); n != 900 {
+		t.Fatalf("stream holds %d messages for 900 frames", n)
+	}
+	t.Logf("publisher: resent %d, duplicates %d, failures %d; follower: sessions %d, resets %d, skipped %d",
+		p.resent.Load(), p.duplicates.Load(), p.failures.Load(), f.sessions.Load(), f.resets.Load(), f.skipped.Load())
+}
+
+func caseOutageLongerThanRing(t *testing.T, r *rig) {
+	ch := channelName(t)
+	lg := newMemLog("0e0e0e0e", 0, 50)
+	c, p := r.publish(t, ch, lg)
+	rec, _ := r.follow(t, ch, all())
+	lg.frames(10)
+	rec.waitFrame(t, "0e0e0e0e", 9)
+	restore := r.outage(t, c.layout.Stream(ch))
+	lg.frames(200) // the ring keeps the newest 50: 160..209
+	t0 := time.Now()
+	restore()
+	t1 := time.Now()
+	evs := rec.waitFrame(t, "0e0e0e0e", 209)
+	t.Logf("restore %v, then the frames %v", t1.Sub(t0), time.Since(t1))
+	// A cluster that lost quorum may commit part of what was published
+	// before it came back: the evicted frames may then be named by two
+	// gaps instead of one. Either way each seq is accounted for once.
+	expectEvents(t, mergeGaps(evs), "frames 0e0e0e0e/0..9", "gap 0e0e0e0e/10..159 (history)", "frames 0e0e0e0e/160..209")
+	if p.lostFrames.Load() != 150 {
+		t.Fatalf("publisher counted %d lost frames, want 150", p.lostFrames.Load())
+	}
+}
