@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -106,6 +107,8 @@ type recorder struct {
 	evs  []Event
 	feed []string
 	more chan struct{}
+
+	onTimeout func() // says more about the state of the bus when a wait fails
 }
 
 func newRecorder() *recorder { return &recorder{more: make(chan struct{})} }
@@ -140,6 +143,9 @@ func (r *recorder) waitFor(t *testing.T, what string, cond func([]Event) bool) [
 		select {
 		case <-more:
 		case <-deadline:
+			if r.onTimeout != nil {
+				r.onTimeout()
+			}
 			t.Fatalf("timed out waiting for %s; got %d events, last: %s", what, len(evs), tail(evs))
 		}
 	}
@@ -181,18 +187,32 @@ func describe(evs []Event) []string {
 	return out
 }
 
-// mergeGaps joins gaps with the same reason that follow each other in seq.
-func mergeGaps(evs []Event) []Event {
-	var out []Event
+// checkCoverage fails t unless evs account for from..to of epoch exactly
+// once and in order, each seq in a frame or a history gap; it returns the
+// seqs in gaps.
+func checkCoverage(t *testing.T, evs []Event, epoch string, from, to uint32) (lost []uint32) {
+	t.Helper()
+	next := from
 	for _, e := range evs {
-		if n := len(out); n > 0 && e.Kind == KindGap && out[n-1].Kind == KindGap && out[n-1].Reason == e.Reason &&
-			out[n-1].Epoch == e.Epoch && out[n-1].Seq+1 == e.From {
-			out[n-1].Seq = e.Seq
-			continue
+		switch {
+		case e.Epoch != epoch:
+			t.Fatalf("%s: not of epoch %s", e.String(), epoch)
+		case e.Kind == KindFrame && e.Seq == next:
+			next++
+		case e.Kind == KindGap && e.From == next && e.Reason == wsproto.GapHistory:
+			for q := e.From; q <= e.Seq; q++ {
+				lost = append(lost, q)
+			}
+			next = e.Seq + 1
+		default:
+			t.Fatalf("%s where %d was next: %q", e.String(), next, describe(evs))
 		}
-		out = append(out, e)
 	}
-	return out
+	if next != to+1 {
+		t.Fatalf("events end before %d: %q", to, describe(evs))
+	}
+	checkPackets(t, evs)
+	return lost
 }
 
 // checkPackets fails t unless every frame's packet carries its own seq.
@@ -225,7 +245,11 @@ func dial(t *testing.T, url string, mod ...func(*Config)) *Conn {
 }
 
 func testLogger(t *testing.T) zerolog.Logger {
-	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+	lvl, err := zerolog.ParseLevel(os.Getenv("BUS_TEST_LOG")) // e.g. BUS_TEST_LOG=debug when a case fails
+	if err != nil || lvl == zerolog.NoLevel {
+		lvl = zerolog.WarnLevel
+	}
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(lvl).With().Timestamp().Logger()
 }
 
 // run starts fn in a goroutine until the test ends, failing t if it returns an error.

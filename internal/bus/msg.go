@@ -36,11 +36,17 @@ func lostID(ev *Event, pos uint64) string {
 	return ev.Epoch + "." + strconv.FormatUint(uint64(ev.Seq), 10) + ".lost." + strconv.FormatUint(pos, 10)
 }
 
-// newMsg encodes ev for subject, named id, chained after the message
-// named prev ("" when the stream is empty or its last name is unknown):
-// the stream refuses it unless prev is the last message stored, so a
+// newMsg encodes ev for subject, named id. The stream stores it only as
+// the message after stream sequence after (the
+// publisher predicts the sequence of each message it pipelines), so a
 // retry after an outage can never store events out of order.
-func newMsg(subject string, ev *Event, id, prev string) *nats.Msg {
+//
+// Not Nats-Expected-Last-Msg-Id: nats-server 2.15 checks it only when a
+// replicated stream applies the message, and a mismatch there (a
+// pipelined message after one lost in a leader change) is a "critical
+// write error" that stalls the stream for good. The expected sequence is
+// checked before the message is proposed.
+func newMsg(subject string, ev *Event, id string, after uint64) *nats.Msg {
 	h := nats.Header{
 		jetstream.MsgIDHeader: {id},
 		hdrKind:               {ev.Kind.String()},
@@ -48,9 +54,7 @@ func newMsg(subject string, ev *Event, id, prev string) *nats.Msg {
 		hdrFirst:              {strconv.FormatUint(uint64(ev.First), 10)},
 		hdrSeq:                {strconv.FormatUint(uint64(ev.Seq), 10)},
 	}
-	if prev != "" {
-		h[jetstream.ExpectedLastMsgIDHeader] = []string{prev}
-	}
+	h[jetstream.ExpectedLastSeqHeader] = []string{strconv.FormatUint(after, 10)}
 	if ev.Kind == KindGap {
 		h[hdrFrom] = []string{strconv.FormatUint(uint64(ev.From), 10)}
 	}

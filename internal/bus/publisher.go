@@ -33,10 +33,12 @@ type Log interface {
 // each exactly once. It never blocks the channel: it reads the log at its
 // own position, keeps at most Config.Inflight publishes awaiting their
 // ack, and when the bus is slow it simply reads later (the ring is the
-// buffer). Every message names the one before it (Nats-Expected-Last-Msg-Id)
-// and itself (Nats-Msg-Id), so after an outage it resends from its last
-// ack without storing anything twice or out of order; events that left
-// the ring before they could be published become one exact gap.
+// buffer). Every message names itself (Nats-Msg-Id) and the stream
+// sequence it must follow (Nats-Expected-Last-Sequence: a channel's
+// stream has one writer, so the publisher knows what each pipelined
+// message will be), so after an outage it resends from its last ack
+// without storing anything twice or out of order; events that left the
+// ring before they could be published become one exact gap.
 //
 // Run is called once; State and Counters are safe for concurrent use.
 type Publisher struct {
@@ -50,7 +52,7 @@ type Publisher struct {
 	// owned by Run
 	acked    uint64 // log position after the newest acknowledged event
 	highest  uint64 // log position after the newest event ever published
-	prev     string // msg id the next publish expects as the stream's last
+	after    uint64 // the stream sequence the next publish must follow
 	mine     string // msg id of our newest acknowledged publish ("" before any)
 	stored   Event  // the newest acknowledged event (Raw nil)
 	last     Event  // the newest event published in this session (Raw nil), for gaps over lost events
@@ -106,6 +108,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 			}
 		} else if err.Error() != lastErr {
 			p.log.Warn().Err(err).Dur("retry_in", wait).Msg("bus: publishing interrupted; will resend from the last acknowledged event")
+		} else {
+			p.log.Debug().Err(err).Dur("retry_in", wait).Msg("bus: publishing interrupted again")
 		}
 		lastErr = err.Error()
 		select {
@@ -132,21 +136,29 @@ func (p *Publisher) session(ctx context.Context) error {
 	return p.pump(ctx)
 }
 
-// resync reads the stream's last message and moves acked past it if it
-// is one of ours that was stored without its ack reaching us.
+// resync reads where the stream ends and moves acked past its last
+// message if it is one of ours that was stored without its ack reaching us.
 func (p *Publisher) resync(ctx context.Context, st jetstream.Stream) error {
 	start := time.Now()
 	p.resyncs.Add(1)
-	m, err := st.GetLastMsgForSubject(ctx, p.subject)
-	last := ""
-	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-	case err != nil:
-		return fmt.Errorf("failed to read the last message of %s: %w", p.subject, p.c.explain(err, start))
-	default:
-		last = m.Header.Get(jetstream.MsgIDHeader)
+	info, err := st.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("failed to read the state of %s: %w", p.subject, p.c.explain(err, start))
 	}
-	p.prev = last
+	p.after = info.State.LastSeq // kept after a purge or MaxAge empties the stream
+	last := ""
+	if info.State.Msgs > 0 {
+		m, err := st.GetLastMsgForSubject(ctx, p.subject)
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+		case err != nil:
+			return fmt.Errorf("failed to read the last message of %s: %w", p.subject, p.c.explain(err, start))
+		case m.Sequence != p.after:
+			return fmt.Errorf("the stream of %s grew while it was read (last message %d, last sequence %d)", p.subject, m.Sequence, p.after)
+		default:
+			last = m.Header.Get(jetstream.MsgIDHeader)
+		}
+	}
 	if last == "" || last == p.mine {
 		return nil
 	}
@@ -252,14 +264,14 @@ func (p *Publisher) publish(fifo *[]pending, ev *Event, id string, next uint64) 
 		p.resent.Add(1)
 	}
 	p.highest = max(p.highest, next)
-	fut, err := p.c.js.PublishMsgAsync(newMsg(p.subject, ev, id, p.prev))
+	fut, err := p.c.js.PublishMsgAsync(newMsg(p.subject, ev, id, p.after))
 	if err != nil {
 		return fmt.Errorf("failed to publish to %s: %w", p.subject, err)
 	}
 	e := *ev
 	e.Raw = nil
 	*fifo = append(*fifo, pending{next: next, id: id, ev: e, fut: fut})
-	p.prev = id
+	p.after++
 	p.last, p.hasLast = e, true
 	return nil
 }
@@ -347,8 +359,9 @@ func coverStart(ev *Event) uint32 {
 // ackError explains a failed publish; the next session resends from acked.
 func (p *Publisher) ackError(err error, inflight int) error {
 	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == 10070 { // JSStreamWrongLastMsgIDErr
-		return fmt.Errorf("the stream's last message is not the one before ours (%v): reading it again", err)
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return fmt.Errorf("the stream does not end where this publisher expected (%v): reading it again", err)
 	}
 	if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
 		err = p.c.explain(err, time.Now().Add(-p.c.cfg.AckTimeout))

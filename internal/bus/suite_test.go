@@ -43,19 +43,19 @@ var topologies = []struct {
 		s.Replicas = 3
 		return &rig{pubURL: c.URL(), subURL: c.Nodes[2].URL() + "," + c.Nodes[1].URL(), settings: s,
 			failover: func(t *testing.T, stream string) func() {
-				leader := c.WaitStreamLeader(stream)
+				leader := c.WaitStreamLeader(t, stream)
 				leader.Stop()
-				return func() { leader.Start(); c.WaitReady(); c.WaitStreamLeader(stream) }
+				return func() { leader.Start(); c.WaitReady(t); c.WaitStreamLeader(t, stream) }
 			},
 			outage: func(t *testing.T, stream string) func() {
-				c.WaitStreamLeader(stream)
+				c.WaitStreamLeader(t, stream)
 				c.Nodes[0].Stop() // two of three gone: no quorum, nothing can be stored
 				c.Nodes[1].Stop()
 				return func() {
 					c.Nodes[0].Start()
 					c.Nodes[1].Start()
-					c.WaitReady()
-					c.WaitStreamLeader(stream)
+					c.WaitReady(t)
+					c.WaitStreamLeader(t, stream)
 				}
 			}}
 	}},
@@ -264,6 +264,7 @@ func caseFailover(t *testing.T, r *rig) {
 	lg := newMemLog("f0f0f0f0", 0, 100000)
 	c, p := r.publish(t, ch, lg)
 	rec, f := r.follow(t, ch, all())
+	rec.onTimeout = func() { dumpState(t, c, ch, p) }
 	lg.frames(300)
 	rec.waitFrame(t, "f0f0f0f0", 299)
 	restore := r.failover(t, c.layout.Stream(ch))
@@ -284,6 +285,7 @@ func caseOutageLongerThanRing(t *testing.T, r *rig) {
 	lg := newMemLog("0e0e0e0e", 0, 50)
 	c, p := r.publish(t, ch, lg)
 	rec, _ := r.follow(t, ch, all())
+	rec.onTimeout = func() { dumpState(t, c, ch, p) }
 	lg.frames(10)
 	rec.waitFrame(t, "0e0e0e0e", 9)
 	restore := r.outage(t, c.layout.Stream(ch))
@@ -293,11 +295,46 @@ func caseOutageLongerThanRing(t *testing.T, r *rig) {
 	t1 := time.Now()
 	evs := rec.waitFrame(t, "0e0e0e0e", 209)
 	t.Logf("restore %v, then the frames %v", t1.Sub(t0), time.Since(t1))
-	// A cluster that lost quorum may commit part of what was published
-	// before it came back: the evicted frames may then be named by two
-	// gaps instead of one. Either way each seq is accounted for once.
-	expectEvents(t, mergeGaps(evs), "frames 0e0e0e0e/0..9", "gap 0e0e0e0e/10..159 (history)", "frames 0e0e0e0e/160..209")
-	if p.lostFrames.Load() != 150 {
-		t.Fatalf("publisher counted %d lost frames, want 150", p.lostFrames.Load())
+	// Which of 10..159 were lost depends on timing: publishes in flight
+	// when the bus went can still be stored (a cluster commits what its
+	// leader logged once quorum is back; a leaf's publish is retried).
+	// What never varies: each seq is accounted for once, in order, as a
+	// frame or in a history gap; 0..9 and 160..209 arrive; only frames
+	// the ring evicted (10..159) may be in a gap.
+	lost := checkCoverage(t, evs, "0e0e0e0e", 0, 209)
+	for _, q := range lost {
+		if q < 10 || q > 159 {
+			t.Fatalf("frame %d reported lost, but the ring held it until it was stored", q)
+		}
 	}
+	if n := p.lostFrames.Load(); n < uint64(len(lost)) || n > 150 {
+		t.Fatalf("publisher counted %d lost frames; the stream's gaps hold %d, the ring evicted 150", n, len(lost))
+	}
+}
+
+// dumpState logs what the stream and the publisher say, when a wait fails.
+func dumpState(t *testing.T, c *Conn, ch string, p *Publisher) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	ok, reason := p.State()
+	t.Logf("publisher %v %q, connected to %s", ok, reason, c.nc.ConnectedUrl())
+	st, err := c.js.Stream(ctx, c.layout.Stream(ch))
+	if err != nil {
+		t.Logf("stream: %v", err)
+		return
+	}
+	info := st.CachedInfo()
+	t.Logf("stream state %+v cluster %+v", info.State, info.Cluster)
+	if info.Cluster != nil {
+		for _, r := range info.Cluster.Replicas {
+			t.Logf("replica %+v", *r)
+		}
+	}
+	if m, err := st.GetLastMsgForSubject(ctx, info.Config.Subjects[0]); err == nil {
+		t.Logf("last message %d: %v", m.Sequence, m.Header)
+	}
+	ack, err := c.js.Publish(ctx, info.Config.Subjects[0]+".probe", nil)
+	t.Logf("a synchronous publish to a subject outside the stream: %v %v", ack, err)
+	ack, err = c.js.PublishMsg(ctx, newMsg(info.Config.Subjects[0], &Event{Kind: KindLog, Epoch: "probe"}, "probe", info.State.LastSeq))
+	t.Logf("a synchronous publish into the stream: %+v %v", ack, err)
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -100,6 +101,9 @@ func (n *Node) Start() {
 	if err != nil {
 		n.t.Fatalf("natstest: failed to configure %s: %v", n.Name, err)
 	}
+	if os.Getenv("NATSTEST_LOG") != "" { // the servers' own log, to see why a test failed
+		s.SetLoggerV2(&logger{t: n.t, name: n.Name}, os.Getenv("NATSTEST_LOG") == "debug", false, false)
+	}
 	go s.Start()
 	if !s.ReadyForConnections(ReadyTimeout) {
 		s.Shutdown()
@@ -143,7 +147,6 @@ func (n *Node) MQTTAddr() string {
 // Cluster is a JetStream cluster of nodes routed to each other.
 type Cluster struct {
 	Nodes []*Node
-	t     testing.TB
 }
 
 // RunCluster starts size JetStream nodes in one cluster and waits until
@@ -156,7 +159,7 @@ func RunCluster(t testing.TB, size int, opts ...Option) *Cluster {
 		ports[i] = freePort()
 		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", ports[i])})
 	}
-	c := &Cluster{t: t}
+	c := &Cluster{}
 	for i := range size {
 		o := append([]Option{func(o *server.Options) {
 			o.Cluster = server.ClusterOpts{Name: "wsbridge-test", Host: "127.0.0.1", Port: ports[i],
@@ -171,7 +174,7 @@ func RunCluster(t testing.TB, size int, opts ...Option) *Cluster {
 		go func() { defer wg.Done(); n.Start() }()
 	}
 	wg.Wait()
-	c.WaitReady()
+	c.WaitReady(t)
 	return c
 }
 
@@ -189,9 +192,9 @@ func (c *Cluster) URL() string { return strings.Join(c.URLs(), ",") }
 
 // WaitReady waits until the running nodes are routed to each other, a
 // meta leader is elected and every running node's JetStream is current.
-func (c *Cluster) WaitReady() {
-	c.t.Helper()
-	waitFor(c.t, "cluster routes and a JetStream meta leader", func() bool {
+func (c *Cluster) WaitReady(t testing.TB) {
+	t.Helper()
+	waitFor(t, "cluster routes and a JetStream meta leader", func() bool {
 		var running []*server.Server
 		for _, n := range c.Nodes {
 			if s := n.Server(); s != nil {
@@ -231,10 +234,24 @@ func (c *Cluster) StreamLeader(stream string) *Node {
 
 // WaitStreamLeader waits until stream has a leader and every running
 // replica is current, and returns the leader.
-func (c *Cluster) WaitStreamLeader(stream string) *Node {
-	c.t.Helper()
+func (c *Cluster) WaitStreamLeader(t testing.TB, stream string) *Node {
+	t.Helper()
 	var leader *Node
-	waitFor(c.t, "a leader for stream "+stream, func() bool {
+	defer func() {
+		if t.Failed() {
+			for _, n := range c.Nodes {
+				s := n.Server()
+				if s == nil {
+					t.Logf("natstest: %s stopped", n.Name)
+					continue
+				}
+				t.Logf("natstest: %s routes %d, meta leader %v, stream leader %v, stream current %v", n.Name, s.NumRoutes(),
+					s.JetStreamIsLeader(), s.JetStreamIsStreamLeader(server.DEFAULT_GLOBAL_ACCOUNT, stream),
+					s.JetStreamIsStreamCurrent(server.DEFAULT_GLOBAL_ACCOUNT, stream))
+			}
+		}
+	}()
+	waitFor(t, "a leader for stream "+stream, func() bool {
 		leader = c.StreamLeader(stream)
 		if leader == nil {
 			return false
@@ -301,3 +318,16 @@ func freePort() int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+// logger writes a server's log to the test's log.
+type logger struct {
+	t    testing.TB
+	name string
+}
+
+func (l *logger) Noticef(format string, v ...any) { l.t.Logf(l.name+" [INF] "+format, v...) }
+func (l *logger) Warnf(format string, v ...any)   { l.t.Logf(l.name+" [WRN] "+format, v...) }
+func (l *logger) Fatalf(format string, v ...any)  { l.t.Logf(l.name+" [FTL] "+format, v...) }
+func (l *logger) Errorf(format string, v ...any)  { l.t.Logf(l.name+" [ERR] "+format, v...) }
+func (l *logger) Debugf(format string, v ...any)  { l.t.Logf(l.name+" [DBG] "+format, v...) }
+func (l *logger) Tracef(format string, v ...any)  { l.t.Logf(l.name+" [TRC] "+format, v...) }
