@@ -12,6 +12,7 @@ import (
 
 	"go.bug.st/serial"
 
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
@@ -59,9 +60,9 @@ func virtualError(path string, err error) error {
 		if inUse.Pid > 0 {
 			who += fmt.Sprintf(" (pid %d)", inUse.Pid)
 		}
-		return fmt.Errorf("--virtual %s is in use by %s: stop it first, or choose another --virtual path: %w", path, who, vport.ErrInUse)
+		return sentinel.Errorf(vport.ErrInUse, "--virtual %s is in use by %s: stop it first, or choose another --virtual path", path, who)
 	case errors.Is(err, vport.ErrNotSymlink):
-		return fmt.Errorf("--virtual %s: %s exists and is not a symlink (a file there is never overwritten): remove it or choose another --virtual path: %w", path, path, vport.ErrNotSymlink)
+		return sentinel.Errorf(vport.ErrNotSymlink, "--virtual %s: %s exists and is not a symlink (a file there is never overwritten): remove it or choose another --virtual path", path, path)
 	case errors.Is(err, vport.ErrUnsupported):
 		return fmt.Errorf("--virtual: %w", err)
 	}
@@ -122,7 +123,8 @@ func howToOpen(pi PortInfo, o *Options) string {
 		fmt.Fprintf(&b, "or with the CRAN serial package (it prefixes /dev/ itself):\n")
 		fmt.Fprintf(&b, "  con <- serial::serialConnection(port = %q, mode = %q, translation = \"binary\")\n", rel, mode)
 		fmt.Fprintf(&b, "  open(con); x <- serial::read.serialConnection(con, n = 4096)   # split on \"\\n\" yourself\n")
-		fmt.Fprintf(&b, "or the helper: source(\"examples/r/wsbridge.R\"); d <- wsbridge_read(%q, n_max = 10000)\n", linkOr(pi))
+		fmt.Fprintf(&b, "or the R package (r/wsbridge in the repository): library(wsbridge)\n")
+		fmt.Fprintf(&b, "  d <- wsbridge_read(%q, n_max = 10000); wsbridge_gaps(d)   # the rows, and where data is missing\n", linkOr(pi))
 		return b.String()
 	}
 	fmt.Fprintf(&b, "wsbridge sink: writing %s from %s to serial port %s at %s\n\n", o.Format, o.shownURL(), pi.Name, mode)

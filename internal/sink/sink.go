@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -11,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/ingest"
+	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/wsclient"
 )
 
@@ -70,7 +70,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	if runErr != nil {
-		return fmt.Errorf("%w: %w", ErrServer, runErr)
+		return sentinel.Tag(runErr, ErrServer)
 	}
 	return nil
 }
@@ -125,8 +125,10 @@ func stopReason(ctx context.Context, err error) string {
 	if err != nil {
 		return err.Error()
 	}
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+	// signal.NotifyContext's cause names the signal ("terminated signal
+	// received"); it also matches context.Canceled, so compare identity.
+	if cause := context.Cause(ctx); cause != nil && cause != context.Canceled {
 		return cause.Error()
 	}
-	return "interrupted (SIGINT/SIGTERM)"
+	return "stopped"
 }
