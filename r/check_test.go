@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,11 +19,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
-	"github.com/wsbridge/wsbridge/internal/serve"
 	"github.com/wsbridge/wsbridge/internal/sink"
 	"github.com/wsbridge/wsbridge/internal/testenv"
-	"github.com/wsbridge/wsbridge/internal/testsupport"
-	"github.com/wsbridge/wsbridge/internal/vport"
+	"github.com/wsbridge/wsbridge/internal/testsupport/rig"
 )
 
 const (
@@ -173,26 +170,7 @@ func startServe(t *testing.T) string {
 	t.Helper()
 	cfg := adcsim.DefaultConfig()
 	cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType, cfg.FrameSamples = "counter", simRate, 2, "i32", simSamples
-	devLink := filepath.Join(t.TempDir(), "ttySIM")
-	p, err := vport.Create(devLink)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := adcsim.NewDevice(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); dev.Run(ctx, p) }()
-	t.Cleanup(func() { cancel(); p.Close(); <-done })
-	o := serve.DefaultOptions()
-	o.Capture.Port, o.Capture.Input = devLink, "frames"
-	o.Relay.Listen, o.Relay.History = "127.0.0.1:0", 30*time.Second
-	return testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
-		o.Out = out
-		return serve.Run(ctx, o)
-	}).WS
+	return rig.DeviceAndServe(t, cfg).WS
 }
 
 // runningSink is a sink started by the test; stop ends it.

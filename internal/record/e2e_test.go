@@ -4,9 +4,7 @@ package record
 // connections on loopback.
 
 import (
-	"context"
 	"encoding/binary"
-	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -17,38 +15,9 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/faultproxy"
-	"github.com/wsbridge/wsbridge/internal/serve"
 	"github.com/wsbridge/wsbridge/internal/testenv"
-	"github.com/wsbridge/wsbridge/internal/testsupport"
-	"github.com/wsbridge/wsbridge/internal/vport"
+	"github.com/wsbridge/wsbridge/internal/testsupport/rig"
 )
-
-// startChain runs a simulated device with cfg on a pty and serve on it,
-// and returns serve's stream URL.
-func startChain(t *testing.T, cfg adcsim.Config) string {
-	t.Helper()
-	link := filepath.Join(t.TempDir(), "ttySIM")
-	p, err := vport.Create(link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := adcsim.NewDevice(cfg)
-	if err != nil {
-		p.Close()
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); dev.Run(ctx, p) }()
-	t.Cleanup(func() { cancel(); p.Close(); <-done })
-	o := serve.DefaultOptions()
-	o.Capture.Port, o.Capture.Input = link, "frames"
-	o.Relay.Listen, o.Relay.History = "127.0.0.1:0", 30*time.Second
-	return testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
-		o.Out = out
-		return serve.Run(ctx, o)
-	}).WS
-}
 
 // speechWAV makes a 16 kHz mono 16-bit speech file with espeak-ng and sox
 // and returns its path and samples.
@@ -92,7 +61,7 @@ func TestSpeechBitExact(t *testing.T) {
 			t.Parallel()
 			cfg := adcsim.DefaultConfig()
 			cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType, cfg.FrameSamples = "wav:"+path, 16000, 1, tc.st, 160
-			url := startChain(t, cfg)
+			url := rig.DeviceAndServe(t, cfg).WS
 			dir := t.TempDir()
 			r := startRecord(t, Options{URLs: []string{url}, Dir: dir, Format: FormatWAV, Duration: tc.duration,
 				Labels: []string{"text=record every sample"}})
@@ -164,7 +133,7 @@ func checkCounterWAV(t *testing.T, path string, prev int) int {
 // record resumes with since+epoch and the recording has every sample once,
 // in one file, with no gap.
 func TestResumeAfterNetworkDrop(t *testing.T) {
-	url := startChain(t, counterConfig())
+	url := rig.DeviceAndServe(t, counterConfig()).WS
 	host := regexp.MustCompile(`ws://([^/]+)`).FindStringSubmatch(url)[1]
 	px, err := faultproxy.New(host)
 	if err != nil {
@@ -205,7 +174,7 @@ func TestResumeAfterNetworkDrop(t *testing.T) {
 // claims more than the file holds; stopping (what SIGTERM does) leaves
 // every file complete with an exact header.
 func TestRotationAndStop(t *testing.T) {
-	url := startChain(t, counterConfig())
+	url := rig.DeviceAndServe(t, counterConfig()).WS
 	dir := t.TempDir()
 	r := startRecord(t, Options{URLs: []string{url}, Dir: dir, RotateEvery: 200 * time.Millisecond})
 	waitFor(t, "a third file", func() bool { return len(sidecars(t, dir)) >= 3 })

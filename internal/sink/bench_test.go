@@ -25,6 +25,7 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/testsupport/rig"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
@@ -67,7 +68,7 @@ func (p *stampPort) sentAt(seq uint32) (time.Time, bool) {
 // it returns the sim's port, serve's URL, the sink and a reader of its pty.
 func benchChain(b *testing.B, cfg adcsim.Config) (*stampPort, string, *running, *os.File) {
 	var sp *stampPort
-	link := runDevice(b, cfg, func(p *vport.Port) io.ReadWriter { sp = newStampPort(p); return sp })
+	link := rig.Device(b, cfg, func(p *vport.Port) io.ReadWriter { sp = newStampPort(p); return sp })
 	srv := startServe(b, link, "127.0.0.1:0", 10*time.Second)
 	r := startSink(b, srv.WS, func(o *Options) { o.Log = zerolog.Nop() })
 	return sp, srv.WS, r, openReader(b, r.info.Name)

@@ -5,21 +5,18 @@ package sink
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/faultproxy"
 	"github.com/wsbridge/wsbridge/internal/serve"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
+	"github.com/wsbridge/wsbridge/internal/testsupport/rig"
 	"github.com/wsbridge/wsbridge/internal/vport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
@@ -56,45 +53,17 @@ func startSimLag(t *testing.T, rate uint32, maxLag time.Duration) (string, *test
 	cfg.Signal, cfg.Rate, cfg.Channels, cfg.SampleType, cfg.FrameSamples = "counter", rate, 2, "i32", e2eF
 	cfg.MaxLag = maxLag
 	raw := &testsupport.SyncBuffer{}
-	link := runDevice(t, cfg, func(p *vport.Port) io.ReadWriter { return teePort{p, raw} })
+	link := rig.Device(t, cfg, func(p *vport.Port) io.ReadWriter { return teePort{p, raw} })
 	return link, raw
-}
-
-// runDevice runs a simulated device with cfg on a new pty until cleanup,
-// writing through port(p) (a recorder around the pty), and returns the
-// pty's link.
-func runDevice(tb testing.TB, cfg adcsim.Config, port func(p *vport.Port) io.ReadWriter) string {
-	tb.Helper()
-	link := filepath.Join(tb.TempDir(), "ttySIM")
-	p, err := vport.Create(link)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	dev, err := adcsim.NewDevice(cfg)
-	if err != nil {
-		p.Close()
-		tb.Fatal(err)
-	}
-	w := port(p)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); dev.Run(ctx, w) }()
-	tb.Cleanup(func() { cancel(); p.Close(); <-done })
-	return link
 }
 
 // startServe runs serve on the device at link, listening on listen
 // (127.0.0.1:0 for any port).
 func startServe(t testing.TB, link, listen string, history time.Duration) *testsupport.Served {
 	t.Helper()
-	o := serve.DefaultOptions()
-	o.Capture.Port, o.Capture.Input = link, "frames"
-	o.Relay.Listen, o.Relay.History, o.Relay.AllowCommands = listen, history, true
-	o.Relay.PingInterval = time.Second
-	o.Log = zerolog.Nop()
-	return testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
-		o.Out = out
-		return serve.Run(ctx, o)
+	return rig.Serve(t, link, func(o *serve.Options) {
+		o.Relay.Listen, o.Relay.History, o.Relay.AllowCommands = listen, history, true
+		o.Relay.PingInterval = time.Second
 	})
 }
 
