@@ -14,27 +14,34 @@ import (
 // encodeCase builds the packet of a golden case with this package's encoder.
 func encodeCase(t *testing.T, c *frametest.Case) []byte {
 	t.Helper()
-	var b []byte
-	var err error
-	switch p := c.Packet; p.Type {
-	case frame.TypeData:
-		f := p.Frame
-		f.Data = make([]byte, f.PayloadSize())
+	p := c.Packet
+	if p.Type == frame.TypeData {
+		p.Frame.Data = make([]byte, p.Frame.PayloadSize())
 		for i, v := range c.Values {
-			f.PutFloat(i/int(f.Channels), i%int(f.Channels), v)
+			p.Frame.PutFloat(i/int(p.Frame.Channels), i%int(p.Frame.Channels), v)
 		}
-		b, err = frame.AppendFrame(nil, &f)
-	case frame.TypeInfo:
-		b, err = frame.AppendInfo(nil, &p.Info)
-	case frame.TypeLog:
-		b, err = frame.AppendLog(nil, p.Text)
-	case frame.TypeReply:
-		b, err = frame.AppendReply(nil, p.Status, p.Text)
 	}
+	b, err := encode(&p)
 	if err != nil {
 		t.Fatalf("encode: %v", err)
 	}
 	return b
+}
+
+// encode builds p with the encoder of its type (a data frame's payload is
+// p.Frame.Data).
+func encode(p *frame.Packet) ([]byte, error) {
+	switch p.Type {
+	case frame.TypeData:
+		return frame.AppendFrame(nil, &p.Frame)
+	case frame.TypeInfo:
+		return frame.AppendInfo(nil, &p.Info)
+	case frame.TypeLog:
+		return frame.AppendLog(nil, p.Text)
+	case frame.TypeReply:
+		return frame.AppendReply(nil, p.Status, p.Text)
+	}
+	return nil, frame.ErrType
 }
 
 func TestGoldenEncode(t *testing.T) {
@@ -204,18 +211,7 @@ func TestEncodersRefuse(t *testing.T) {
 			continue
 		}
 		t.Run(c.Name, func(t *testing.T) {
-			var err error
-			switch p := c.Refuse; p.Type {
-			case frame.TypeData:
-				_, err = frame.AppendFrame(nil, &p.Frame)
-			case frame.TypeInfo:
-				_, err = frame.AppendInfo(nil, &p.Info)
-			case frame.TypeLog:
-				_, err = frame.AppendLog(nil, p.Text)
-			case frame.TypeReply:
-				_, err = frame.AppendReply(nil, p.Status, p.Text)
-			}
-			if !errors.Is(err, c.Err) {
+			if _, err := encode(c.Refuse); !errors.Is(err, c.Err) {
 				t.Errorf("encoding %+v: %v, want %v", c.Refuse, err, c.Err)
 			}
 		})
