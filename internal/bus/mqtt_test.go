@@ -43,7 +43,9 @@ func dialMQTT(t *testing.T, addr, clientID string) *mqttBoard {
 	return b
 }
 
-func mqttStr(s string) []byte { return append(binary.BigEndian.AppendUint16(nil, uint16(len(s))), s...) }
+func mqttStr(s string) []byte {
+	return append(binary.BigEndian.AppendUint16(nil, uint16(len(s))), s...)
+}
 
 func (b *mqttBoard) send(header byte, body []byte) {
 	pkt := []byte{header}
@@ -147,8 +149,12 @@ func (p *recordingPub) Packet(pk *frame.Packet) {
 		p.logs = append(p.logs, string(pk.Text))
 	}
 }
-func (p *recordingPub) Up(r string)   { p.mu.Lock(); p.states = append(p.states, "up "+r); p.mu.Unlock() }
-func (p *recordingPub) Down(r string) { p.mu.Lock(); p.states = append(p.states, "down "+r); p.mu.Unlock() }
+func (p *recordingPub) Up(r string) { p.mu.Lock(); p.states = append(p.states, "up "+r); p.mu.Unlock() }
+func (p *recordingPub) Down(r string) {
+	p.mu.Lock()
+	p.states = append(p.states, "down "+r)
+	p.mu.Unlock()
+}
 
 func (p *recordingPub) wait(t *testing.T, what string, cond func(p *recordingPub) bool) {
 	t.Helper()
