@@ -104,7 +104,7 @@ func (c *chain) drain(t *testing.T, d time.Duration) (sink.Summary, counterState
 // expectExact fails unless the reader saw every sample exactly once.
 func expectExact(t *testing.T, st counterState, sum sink.Summary) {
 	t.Helper()
-	if st.Lost.total() != 0 || st.Dups != 0 || st.NBad != 0 {
+	if st.Lost.total() != 0 || st.Dups != 0 || st.NBad != 0 || st.GapLines != 0 {
 		t.Errorf("reader: %s", st)
 	}
 	if sum.Gaps != 0 || sum.LostFrames != 0 || sum.DroppedFrames != 0 {

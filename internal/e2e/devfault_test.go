@@ -111,8 +111,8 @@ func checkDeviceSink(t *testing.T, sk *sinkRig, chk *counterCheck, lost spans, l
 	for _, g := range lost.within(first, last) {
 		want.add(span{g.From * chainFS, (g.To+1)*chainFS - 1})
 	}
-	if st.Dups != 0 || st.NBad != 0 || !equalSpans(st.Lost, want) {
-		t.Errorf("sink reader: %s; want holes exactly at %v", st, want)
+	if st.Dups != 0 || st.NBad != 0 || !equalSpans(st.Lost, want) || len(st.Unannounced) != 0 {
+		t.Errorf("sink reader: %s; want holes exactly at %v, each right after a gap line", st, want)
 	}
 	// A sink that connects while the device is away starts at the seq
 	// expected next and is told of the frames lost before its first one.

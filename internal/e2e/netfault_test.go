@@ -149,8 +149,8 @@ func TestNetworkOutageBeyondHistoryReportsExactRange(t *testing.T) {
 	c.waitConnected(t)
 	time.Sleep(200 * time.Millisecond)
 	sum, st := c.drain(t, 10*time.Second)
-	if st.Dups != 0 || st.NBad != 0 {
-		t.Errorf("reader: %s", st)
+	if st.Dups != 0 || st.NBad != 0 || st.GapLines != 1 || len(st.Unannounced) != 0 {
+		t.Errorf("reader: %s; want the hole right after one gap line", st)
 	}
 	if len(sum.GapRanges) != 1 || sum.GapRanges[0].Reason != "history" {
 		t.Fatalf("sink gaps %+v: want exactly one history gap", sum.GapRanges)

@@ -85,7 +85,7 @@ func TestSoak(t *testing.T) {
 	for _, g := range sum.GapRanges {
 		want.add(span{int64(g.From) * chainFS, int64(g.To+1)*chainFS - 1})
 	}
-	if st.Dups != 0 || st.NBad != 0 || st.Lost.total() != int64(sum.LostFrames)*chainFS ||
+	if st.Dups != 0 || st.NBad != 0 || len(st.Unannounced) != 0 || st.Lost.total() != int64(sum.LostFrames)*chainFS ||
 		len(sum.GapRanges) < 100 && !equalSpans(st.Lost, want) {
 		t.Errorf("reader %s; sink reported %d frames lost in %v", st, sum.LostFrames, sum.GapRanges)
 	}
