@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	neturl "net/url"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -18,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wsbridge/wsbridge/internal/sentinel"
+	"github.com/wsbridge/wsbridge/internal/wsclient"
 )
 
 // healthOptions are the flags of `wsbridge health`.
@@ -147,20 +147,11 @@ func describeBody(resp *http.Response, body []byte) string {
 
 // healthClient trusts caFile's certificates when given.
 func healthClient(caFile string) (*http.Client, error) {
-	if caFile == "" {
-		return http.DefaultClient, nil
+	c, err := wsclient.TrustCA(caFile)
+	if c == nil && err == nil {
+		c = http.DefaultClient
 	}
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, fmt.Errorf("failed to read --ca-cert: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--ca-cert %s holds no PEM certificate", caFile)
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	return &http.Client{Transport: tr}, nil
+	return c, err
 }
 
 // reachError says why serve could not be asked, with what to do for an

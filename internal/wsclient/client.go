@@ -21,7 +21,7 @@ type Client struct {
 // New checks o (the CA file is read now) and returns a Client.
 func New(o Options) (*Client, error) {
 	o.fill()
-	hc, err := httpClient(o.CACert)
+	hc, err := TrustCA(o.CACert)
 	if err != nil {
 		return nil, err
 	}

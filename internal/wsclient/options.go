@@ -69,8 +69,10 @@ func (o *Options) fill() {
 	}
 }
 
-// httpClient is nil (the default client) unless CACert is set.
-func httpClient(caFile string) (*http.Client, error) {
+// TrustCA returns an HTTP client that trusts the certificates in the PEM
+// file caFile (a serve with a self-signed certificate: --ca-cert), or nil
+// (the default client) when caFile is "".
+func TrustCA(caFile string) (*http.Client, error) {
 	if caFile == "" {
 		return nil, nil
 	}
