@@ -73,7 +73,10 @@ func (s *Sink) statusText(now time.Time, rate float64) string {
 	sum := s.st.summary(s.q, now)
 	conn, on := s.st.connectedFor(now)
 	state := "connected"
-	if !on {
+	switch {
+	case !on && sum.Connections == 0:
+		state = "connecting" // never connected: nothing was lost yet
+	case !on:
 		state = "DISCONNECTED"
 	}
 	qd, _ := s.q.level()

@@ -105,3 +105,13 @@ func TestHowToOpenNamesThePortForBothRWays(t *testing.T) {
 		t.Errorf("the token, or a placeholder for it, is printed:\n%s", got)
 	}
 }
+
+// TestStatusTextBeforeTheFirstConnection: a sink that never connected says
+// "connecting", not "DISCONNECTED" (issue 13.5).
+func TestStatusTextBeforeTheFirstConnection(t *testing.T) {
+	var sk *Sink
+	startSink(t, "ws://127.0.0.1:1/ws", func(o *Options) { o.onSink = func(s *Sink) { sk = s } })
+	if got := sk.statusText(time.Now(), 0); !strings.HasPrefix(got, "connecting 0s |") {
+		t.Errorf("status %q", got)
+	}
+}
