@@ -104,7 +104,9 @@ func cpuOf(path string) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
-func (p proc) rssMB() float64 { return statusKB(fmt.Sprintf("/proc/%d/status", p.pid), "VmHWM:") / 1024 }
+func (p proc) rssMB() float64 {
+	return statusKB(fmt.Sprintf("/proc/%d/status", p.pid), "VmHWM:") / 1024
+}
 
 func statusKB(path, key string) float64 {
 	b, err := os.ReadFile(path)

@@ -64,7 +64,9 @@ type publishing struct {
 	Boot string `json:"boot"`
 }
 
-func (p publishing) String() string { return "wsbridge sim: publishing to " + p.URL + " as boot " + p.Boot }
+func (p publishing) String() string {
+	return "wsbridge sim: publishing to " + p.URL + " as boot " + p.Boot
+}
 
 // publishSummary is what sim --publish prints when it stops.
 type publishSummary wifisim.Stats
