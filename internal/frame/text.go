@@ -25,8 +25,9 @@ const SerialConfirmLines = 2
 // \n or \r\n.
 //
 // The host assigns sequence numbers (from 0) and timestamps: a frame's
-// TimeUS is when its first line arrived (the clock is read once per Write,
-// which is one read from the device), in µs since the first line. A frame
+// TimeUS is when its first line arrived, in µs since the first line. The
+// clock is read once per Write (one read from the device); the lines of a
+// Write are dated back from it, one sample period each (see lineTime). A frame
 // ends when Flush is called (capture calls it when a read's bytes are used
 // up), when it holds FrameSamples lines, or when the shape or sample type
 // changes. Values are i32 until a non-integer appears; from then on f32.
