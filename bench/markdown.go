@@ -297,8 +297,31 @@ func (r *report) why(p func(string, ...any)) {
 			w.sw, n, plural(n), bestSys, best)
 	}
 	p("- Peak RSS: a Go binary with an HTTP server starts near 10 MB, and serve keeps a history ring (--history 30s of frames, about 3 MB at 48 kHz mono) so that reconnecting clients lose nothing; ser2net and socat are small C programs that keep nothing.")
+	r.whyText(p, n)
 	p("- Flat out: wsbridge decodes and checks every frame (COBS, CRC-32C, seq), copies it into the history ring and sends it to each consumer as its own WebSocket message (the protocol: a client gets whole, checked frames), where the byte-forwarding peers pass on whatever chunk they read, unchecked; the CPU profile below shows where its time goes. A peer that delivers more here with 100 consumers may also do so by buffering without bound: compare latencies and RSS.")
 	p("")
+}
+
+// whyText explains the text workloads' losses, if they ran.
+func (r *report) whyText(p func(string, ...any), n int) {
+	w, s := r.cells[cellKey{"text1k", n, "wsbridge"}], r.cells[cellKey{"text1k", n, "ser2net"}]
+	if w == nil || s == nil {
+		return
+	}
+	p("- Text input at 1000 lines/s: each line leaves serve in its own frame as soon as it is read (p50 %s, ser2net %s), "+
+		"but where ser2net forwards the 6 bytes of a line, serve parses it, numbers it, keeps it in the history and sends "+
+		"a JSON frame of about 150 bytes (seq, epoch, rate, device time), which the consumer parses. Its p99 and max "+
+		"are set by how long the busiest process waits for a CPU on this loaded machine: compare the spread over "+
+		"repetitions (text1k p99 per repetition, wsbridge %s; ser2net %s).", us(w.p50), us(s.p50), repP99(w), repP99(s))
+}
+
+// repP99 lists a cell's p99 latency per repetition.
+func repP99(c *cell) string {
+	var out []string
+	for i := range c.runs {
+		out = append(out, us(c.runs[i].lat.quantile(0.99)))
+	}
+	return strings.Join(out, ", ")
 }
 
 // sourceRev names the tree that was measured: commit, and "dirty" when
