@@ -263,7 +263,8 @@ typedef struct {
     uint32_t put;         /* frames added */
     uint32_t sent;        /* handed out for the first time */
     uint32_t resent;      /* handed out again after a resume */
-    uint32_t overwritten; /* overwritten before they were (re)sent: lost */
+    uint32_t overwritten; /* overwritten before they were (re)sent */
+    uint32_t lost;        /* lacked by serve at a resume and no longer held: its gaps */
     uint32_t refused;     /* puts refused: not a data frame, bigger than the ring */
 } wsb_ring_stats;
 
@@ -286,8 +287,9 @@ typedef struct {
 typedef struct {
     uint32_t frames; /* frames to send from the resume point (0: up to date) */
     uint32_t from;   /* seq of the first of them */
-    uint8_t gap;     /* serve's last seq is older than the oldest held minus one */
+    uint8_t gap;     /* serve's last seq is older than the oldest held minus one... */
     uint8_t ahead;   /* serve's last seq is ahead of the newest held: all are sent */
+    uint32_t lost;   /* ...by this many frames: the gap serve reports */
 } wsb_resume;
 
 static inline uint32_t wsb__rd32(const uint8_t *p)
@@ -422,6 +424,7 @@ static inline wsb_resume wsb__ring_all(wsb_ring *r, uint8_t ahead)
     res.from = wsb__ring_seq(r, r->rd);
     res.gap = 0;
     res.ahead = ahead;
+    res.lost = 0;
     return res;
 }
 
@@ -430,7 +433,7 @@ static inline wsb_resume wsb__ring_all(wsb_ring *r, uint8_t ahead)
  * otherwise the frames after last_seq. */
 static inline wsb_resume wsb_ring_resume(wsb_ring *r, int have_last, uint32_t last_seq)
 {
-    wsb_resume res = {0, 0, 0, 0};
+    wsb_resume res = {0, 0, 0, 0, 0};
     size_t off = r->rd;
     uint32_t k;
     if (r->count == 0) {
@@ -448,7 +451,11 @@ static inline wsb_resume wsb_ring_resume(wsb_ring *r, int have_last, uint32_t la
             r->cur_at = off;
             res.frames = r->count - k;
             res.from = s;
-            res.gap = (uint8_t)(k == 0 && s != last_seq + 1);
+            if (k == 0 && s != last_seq + 1) {
+                res.gap = 1;
+                res.lost = s - last_seq - 1;
+                r->stats.lost += res.lost;
+            }
             return res;
         }
         if (k + 1 < r->count)

@@ -110,10 +110,10 @@ func (g *goRing) run(c string) string {
 		fmt.Sscan(f[1], &a)
 		fmt.Sscan(f[2], &b)
 		r := g.ring.Resume(a != 0, uint32(b))
-		return fmt.Sprintf("resume %d %d %d %d", r.Frames, r.From, b2i(r.Gap), b2i(r.Ahead))
+		return fmt.Sprintf("resume %d %d %d %d %d", r.Frames, r.From, b2i(r.Gap), b2i(r.Ahead), r.Lost)
 	case "stats":
 		s := g.ring.Stats()
-		return fmt.Sprintf("stats %d %d %d %d %d %d %d %d", s.Put, s.Sent, s.Resent, s.Overwritten, s.Refused, s.Frames, s.Unsent, s.Bytes)
+		return fmt.Sprintf("stats %d %d %d %d %d %d %d %d %d", s.Put, s.Sent, s.Resent, s.Overwritten, s.Lost, s.Refused, s.Frames, s.Unsent, s.Bytes)
 	}
 	g.t.Fatalf("goRing: unknown command %q", c)
 	return ""

@@ -72,6 +72,6 @@ func (p publishing) String() string {
 type publishSummary wifisim.Stats
 
 func (s publishSummary) String() string {
-	return fmt.Sprintf("wsbridge sim: %d frames made, %d sent, %d resent after reconnects, %d lost in the ring (%d resumes after a gap); %d connections, %d failed attempts",
-		s.Device.Frames, s.Ring.Sent, s.Ring.Resent, s.Ring.Overwritten, s.ResumeGaps, s.Connects, s.ConnectFailures)
+	return fmt.Sprintf("wsbridge sim: %d frames made, %d sent, %d resent after reconnects, %d lost (%d in %d drops longer than the ring, %d overrun by a slow link); %d connections, %d failed attempts",
+		s.Device.Frames, s.Ring.Sent, s.Ring.Resent, s.Ring.Lost+s.Overrun, s.Ring.Lost, s.ResumeGaps, s.Overrun, s.Connects, s.ConnectFailures)
 }

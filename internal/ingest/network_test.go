@@ -236,8 +236,8 @@ func TestNetworkGapBeyondTheRing(t *testing.T) {
 		}
 	}
 	s := b.Stats()
-	if len(gaps) != 1 || uint64(gaps[0][1]-gaps[0][0]+1) != s.Ring.Overwritten || s.ResumeGaps != 1 {
-		t.Fatalf("gaps %v; board overwrote %d frames, %d resume gaps: want one gap of exactly those", gaps, s.Ring.Overwritten, s.ResumeGaps)
+	if len(gaps) != 1 || uint64(gaps[0][1]-gaps[0][0]+1) != s.Ring.Lost+s.Overrun || s.ResumeGaps != 1 {
+		t.Fatalf("gaps %v; board lost %d frames at %d resumes, %d to overruns: want one gap of exactly those", gaps, s.Ring.Lost, s.ResumeGaps, s.Overrun)
 	}
 }
 

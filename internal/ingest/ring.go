@@ -58,7 +58,8 @@ type RingStats struct {
 	Put         uint64 `json:"put"`         // frames added
 	Sent        uint64 `json:"sent"`        // frames handed out for the first time
 	Resent      uint64 `json:"resent"`      // frames handed out again after a Resume
-	Overwritten uint64 `json:"overwritten"` // frames overwritten before they were (re)sent: lost
+	Overwritten uint64 `json:"overwritten"` // frames overwritten before they were (re)sent
+	Lost        uint64 `json:"lost"`        // frames serve lacked at a resume that the ring no longer held: its gaps
 	Refused     uint64 `json:"refused"`     // Put calls refused (not a data frame, bigger than the ring)
 	Frames      int    `json:"frames"`      // frames held now
 	Unsent      int    `json:"unsent"`      // of which not yet handed out since the last Resume
@@ -177,8 +178,10 @@ type Resumed struct {
 	Frames int    // frames to send from the resume point (0: up to date)
 	From   uint32 // the seq of the first of them
 	// Gap: serve's last seq is older than the oldest frame held minus one,
-	// so the frames in between are gone (the drop outlasted the ring).
-	Gap bool
+	// so the frames in between are gone (the drop outlasted the ring);
+	// Lost is how many: the gap serve reports.
+	Gap  bool
+	Lost uint32
 	// Ahead: serve's last seq is ahead of the newest frame held (serve has
 	// numbers this device did not make: it rebooted without a boot id, or
 	// another device published on the channel). Everything is sent.
@@ -210,7 +213,12 @@ func (r *Ring) Resume(have bool, last uint32) Resumed {
 	for k := 0; k < r.count; k++ {
 		if s := r.seqAt(off); int32(s-last) > 0 {
 			r.cur, r.curAt = r.first+uint32(k), off
-			return Resumed{Frames: r.count - k, From: s, Gap: k == 0 && s != last+1}
+			res := Resumed{Frames: r.count - k, From: s}
+			if k == 0 && s != last+1 {
+				res.Gap, res.Lost = true, s-last-1
+				r.stats.Lost += uint64(res.Lost)
+			}
+			return res
 		}
 		if k+1 < r.count {
 			off = r.after(off)

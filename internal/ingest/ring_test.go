@@ -103,12 +103,12 @@ func TestRingResendRule(t *testing.T) {
 	for q := uint32(110); q < 125; q++ {
 		r.Put(dataPacket(t, q, 16))
 	}
-	if res := r.Resume(true, 109); !res.Gap || res.From != 115 || res.Frames != 10 {
+	if res := r.Resume(true, 109); !res.Gap || res.From != 115 || res.Frames != 10 || res.Lost != 5 {
 		t.Fatalf("drop longer than the ring: %+v, want a gap, 10 frames from 115", res)
 	}
 	equalSeqs(t, "after the long drop", drain(r), seqs(115, 124))
 	s := r.Stats()
-	want := ingest.RingStats{Put: 25, Sent: 25 - 5, Resent: 10 + 5 + 10, Overwritten: 5, Frames: 10, Bytes: 10 * (frameLen + 4), Capacity: 10 * (frameLen + 4)}
+	want := ingest.RingStats{Put: 25, Sent: 25 - 5, Resent: 10 + 5 + 10, Overwritten: 5, Lost: 5, Frames: 10, Bytes: 10 * (frameLen + 4), Capacity: 10 * (frameLen + 4)}
 	if s != want {
 		t.Fatalf("stats\n got %+v\nwant %+v", s, want)
 	}

@@ -30,18 +30,22 @@ var ErrConfig = errors.New("bad settings")
 
 // Stats are a board's exact counters.
 type Stats struct {
-	Connects        uint64            `json:"connects"`         // connections that got a greeting
-	ConnectFailures uint64            `json:"connect_failures"` // dials, handshakes or greetings that failed
-	Disconnects     uint64            `json:"disconnects"`      // connections lost after the greeting
-	ResumeGaps      uint64            `json:"resume_gaps"`      // reconnects after a drop longer than the ring
-	Commands        uint64            `json:"commands"`         // command lines received
-	LiveDropped     uint64            `json:"live_dropped"`     // logs, replies or text/JSON frames dropped while the link was down or slow
-	LiveSent        uint64            `json:"live_sent"`        // text/JSON frames, logs and replies sent
-	Epoch           string            `json:"epoch"`            // from the last greeting
-	LastError       string            `json:"last_error"`       // why the last connection ended
-	Ring            ingest.RingStats  `json:"ring"`
-	Device          adcsim.Stats      `json:"device"`
-	Proxy           *faultproxy.Stats `json:"proxy,omitempty"` // with faults
+	Connects        uint64 `json:"connects"`         // connections that got a greeting
+	ConnectFailures uint64 `json:"connect_failures"` // dials, handshakes or greetings that failed
+	Disconnects     uint64 `json:"disconnects"`      // connections lost after the greeting
+	ResumeGaps      uint64 `json:"resume_gaps"`      // reconnects after a drop longer than the ring
+	// Overrun: frames the ring overwrote before they were sent while
+	// connected (the link slower than the sampler). With Ring.Lost (the
+	// drops longer than the ring) it is every frame serve never got.
+	Overrun     uint64            `json:"overrun"`
+	Commands    uint64            `json:"commands"`     // command lines received
+	LiveDropped uint64            `json:"live_dropped"` // logs, replies or text/JSON frames dropped while the link was down or slow
+	LiveSent    uint64            `json:"live_sent"`    // text/JSON frames, logs and replies sent
+	Epoch       string            `json:"epoch"`        // from the last greeting
+	LastError   string            `json:"last_error"`   // why the last connection ended
+	Ring        ingest.RingStats  `json:"ring"`
+	Device      adcsim.Stats      `json:"device"`
+	Proxy       *faultproxy.Stats `json:"proxy,omitempty"` // with faults
 }
 
 // Board is a simulated Wi-Fi board. Run it once; Stats and Connected are

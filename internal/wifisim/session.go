@@ -102,6 +102,10 @@ func (b *Board) session(ctx context.Context, client *http.Client, port io.Writer
 	defer cancel(nil)
 	b.connected.Store(true)
 	defer b.connected.Store(false)
+	if b.ring != nil {
+		ow := b.ring.Stats().Overwritten
+		defer func() { b.count(func(s *Stats) { s.Overrun += b.ring.Stats().Overwritten - ow }) }()
+	}
 	b.resume(g)
 	go func() { cancel(b.read(sctx, conn, port)) }()
 	if h := b.opts.Heartbeat; h.Interval > 0 {

@@ -7,8 +7,8 @@
  *   init CAP              -> ok
  *   put SEQ COUNT         -> put RC              (a u16 data frame of COUNT samples of value SEQ)
  *   next CAP              -> next LEN SEQ CRC    (LEN 0: nothing to send; -1: CAP too small)
- *   resume HAVE LAST      -> resume FRAMES FROM GAP AHEAD
- *   stats                 -> stats PUT SENT RESENT OVERWRITTEN REFUSED FRAMES UNSENT BYTES
+ *   resume HAVE LAST      -> resume FRAMES FROM GAP AHEAD LOST
+ *   stats                 -> stats PUT SENT RESENT OVERWRITTEN LOST REFUSED FRAMES UNSENT BYTES
  *   greet HEX             -> greet RC HAVE LAST COMMANDS EPOCH
  */
 #include <stdio.h>
@@ -75,11 +75,12 @@ int main(void)
                 printf("next %ld 0 0\n", (long)n);
         } else if (strcmp(cmd, "resume") == 0 && sscanf(line, "%*s %lu %lu", &a, &b) == 2) {
             wsb_resume r = wsb_ring_resume(&ring, (int)a, (uint32_t)b);
-            printf("resume %lu %lu %u %u\n", (unsigned long)r.frames, (unsigned long)r.from, r.gap, r.ahead);
+            printf("resume %lu %lu %u %u %lu\n", (unsigned long)r.frames, (unsigned long)r.from, r.gap, r.ahead,
+                   (unsigned long)r.lost);
         } else if (strcmp(cmd, "stats") == 0) {
-            printf("stats %lu %lu %lu %lu %lu %lu %lu %lu\n", (unsigned long)ring.stats.put,
+            printf("stats %lu %lu %lu %lu %lu %lu %lu %lu %lu\n", (unsigned long)ring.stats.put,
                    (unsigned long)ring.stats.sent, (unsigned long)ring.stats.resent,
-                   (unsigned long)ring.stats.overwritten, (unsigned long)ring.stats.refused,
+                   (unsigned long)ring.stats.overwritten, (unsigned long)ring.stats.lost, (unsigned long)ring.stats.refused,
                    (unsigned long)ring.count, (unsigned long)wsb_ring_unsent(&ring), (unsigned long)ring.used);
         } else if (strcmp(cmd, "greet") == 0) {
             const char *h = line + 6;

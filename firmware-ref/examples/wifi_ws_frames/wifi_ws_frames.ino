@@ -128,7 +128,7 @@ static volatile bool greeted = false;  // serve's greeting arrived on this conne
 static uint32_t seq = 0;
 static volatile uint32_t overflows = 0;
 static uint32_t overflowsSeen = 0;
-static uint32_t lostSeen = 0;
+static uint32_t lostSeen = 0;  // ring.stats.overwritten already reported (or made while disconnected)
 
 // ------------------------------------------------------------------ output
 // Info, logs and replies go out at once while connected; while not, they
@@ -231,9 +231,16 @@ static void onWs(WStype_t type, uint8_t *payload, size_t len) {
     wsb_resume r = wsb_ring_resume(&ring, rc == 1 && g.have_last, g.last_seq);
     RING_UNLOCK();
     greeted = true;
+    lostSeen = ring.stats.overwritten;
     wsb_dev_send_info(&dev);
-    Serial.printf("greeted: epoch %s, resending %lu frames from seq %lu%s\n", g.epoch, (unsigned long)r.frames,
-                  (unsigned long)r.from, r.gap ? " (the drop outlasted the ring: serve reports the gap)" : "");
+    Serial.printf("greeted: epoch %s, resending %lu frames from seq %lu\n", g.epoch, (unsigned long)r.frames,
+                  (unsigned long)r.from);
+    if (r.gap) {  // serve reports the same gap; say it from this side too
+      char msg[96];
+      snprintf(msg, sizeof msg, "the link was down longer than the resend ring holds: frames %lu..%lu lost",
+               (unsigned long)(r.from - r.lost), (unsigned long)(r.from - 1));
+      wsb_dev_log(&dev, msg);
+    }
     break;
   }
   default:
@@ -252,12 +259,14 @@ static void sendFromRing() {
   }
 }
 
-// reportLosses logs frames the ring had to overwrite before they were sent.
+// reportLosses logs frames the ring overwrote before they were sent while
+// connected: the link carries less than the microphone makes.
 static void reportLosses() {
   uint32_t lost = ring.stats.overwritten;
   if (lost == lostSeen || !greeted) return;
-  char msg[80];
-  snprintf(msg, sizeof msg, "resend ring overwrote %lu frames before they were sent", (unsigned long)(lost - lostSeen));
+  char msg[96];
+  snprintf(msg, sizeof msg, "link too slow: the resend ring overwrote %lu frames before they were sent",
+           (unsigned long)(lost - lostSeen));
   lostSeen = lost;
   wsb_dev_log(&dev, msg);
 }
