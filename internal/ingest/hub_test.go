@@ -154,9 +154,10 @@ func (s *subscriber) checkExact(t *testing.T, name string, fs int) uint64 {
 // ring no longer held, exactly as many as the boards counted, each loss a
 // gap message with its range.
 func TestBoardsThroughCuts(t *testing.T) {
+	t.Parallel()
 	boards, run := 20, 5*time.Second
-	if testing.Short() {
-		boards, run = 6, 3*time.Second
+	if testing.Short() || raceEnabled {
+		boards, run = 7, 3*time.Second
 	}
 	const fs = 40 // 4 kHz: 100 frames/s of 108 bytes
 	var names []string
@@ -215,7 +216,7 @@ func TestBoardsThroughCuts(t *testing.T) {
 	// No more cuts: every frame made so far reaches its subscriber.
 	for _, n := range names {
 		newest := uint32(bs[n].Stats().Device.Frames - 1)
-		testsupport.WaitFor(t, 10*time.Second, n+"'s frames at its subscriber", func() bool {
+		testsupport.WaitFor(t, 30*time.Second, n+"'s frames at its subscriber", func() bool {
 			seq, got := subs[n].last()
 			return got > 0 && int32(seq-newest) >= 0
 		})

@@ -81,6 +81,7 @@ func (b *tutorialBoard) stop() {
 }
 
 func TestPullTutorialBoard(t *testing.T) {
+	t.Parallel()
 	board := startTutorialBoard(t, "127.0.0.1:0", 5*time.Millisecond)
 	p, err := ingest.NewPull(ingest.PullOptions{Channel: "mic", URL: "ws://" + board.addr + "/",
 		BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond, PingInterval: 200 * time.Millisecond})
