@@ -19,18 +19,27 @@ import (
 // memLog is a channel's event log in memory, the part of relay.Channel a
 // Publisher reads: positions grow forever, at most max events are held.
 type memLog struct {
-	mu    sync.Mutex
-	base  uint64
-	evs   []Event
-	max   int
-	wake  chan struct{}
-	epoch wsproto.Epoch
-	first uint32
-	next  uint32
+	mu      sync.Mutex
+	base    uint64
+	evs     []Event
+	max     int
+	wake    chan struct{}
+	epoch   wsproto.Epoch
+	first   uint32
+	next    uint32
+	started bool // the epoch's first frame, gap or restart is in
 }
 
 func newMemLog(epoch wsproto.Epoch, first uint32, max int) *memLog {
 	return &memLog{max: max, wake: make(chan struct{}), epoch: epoch, first: first, next: first}
+}
+
+// newEpoch starts a new count without a restart event, as a new serve
+// process does: what comes before its first frame is not Started.
+func (l *memLog) newEpoch(epoch wsproto.Epoch, first uint32) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.epoch, l.first, l.next, l.started = epoch, first, first, false
 }
 
 func (l *memLog) ReadEvents(pos uint64, dst []Event) (int, uint64, <-chan struct{}) {
@@ -50,7 +59,8 @@ func (l *memLog) ReadEvents(pos uint64, dst []Event) (int, uint64, <-chan struct
 func (l *memLog) push(ev Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	ev.Epoch, ev.First = l.epoch, l.first
+	l.started = l.started || ev.Kind == KindFrame || ev.Kind == KindGap || ev.Kind == KindRestart
+	ev.Epoch, ev.First, ev.Started = l.epoch, l.first, l.started
 	l.evs = append(l.evs, ev)
 	if len(l.evs) > l.max {
 		drop := len(l.evs) - l.max
@@ -78,7 +88,7 @@ func (l *memLog) gap(n uint32) {
 // restart starts a new epoch at seq.
 func (l *memLog) restart(epoch wsproto.Epoch, seq uint32) {
 	l.mu.Lock()
-	l.epoch, l.first, l.next = epoch, seq, seq
+	l.epoch, l.first, l.next, l.started = epoch, seq, seq, true
 	l.mu.Unlock()
 	l.push(Event{Kind: KindRestart, Seq: seq, Reason: "the device restarted its sequence numbers"})
 }

@@ -51,8 +51,9 @@ type located struct {
 // epoch's events are one contiguous run of the stream (one publisher at
 // a time, each epoch started once), and within a run every event's seq
 // never decreases, so each question is a binary search over stream
-// sequences: where does the run start, and where in it is seq. Runs are
-// walked from the newest back, at most maxRuns.
+// sequences: where does the run start, and where in it is seq (events
+// before the epoch's first frame, not Started, come before every seq).
+// Runs are walked from the newest back, at most maxRuns.
 //
 // Not found (the epoch was trimmed away, or never published), the reader
 // starts at the oldest event held of the newest epoch: its continuity
@@ -77,8 +78,11 @@ func locate(ctx context.Context, get getter, first, last uint64, epoch wsproto.E
 			newestStart = lo.seq
 		}
 		if run == epoch {
-			base := lo.ev.First
-			at, err := search(ctx, get, lo.seq, hi.seq, func(p *probe) bool { return p.ev.Seq-base >= seq-base })
+			if !hi.ev.Started { // the epoch's count has not begun: everything of it is wanted
+				return located{seq: lo.seq, found: true}, nil
+			}
+			base := hi.ev.First
+			at, err := search(ctx, get, lo.seq, hi.seq, func(p *probe) bool { return p.ev.Started && p.ev.Seq-base >= seq-base })
 			if err != nil {
 				return located{}, err
 			}

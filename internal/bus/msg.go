@@ -6,6 +6,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wsbridge/wsbridge/internal/source"
 )
 
 // Headers of every event message. The body is the event's Raw packet
@@ -13,7 +15,7 @@ import (
 const (
 	hdrKind   = "Wsbridge-Kind"
 	hdrEpoch  = "Wsbridge-Epoch"
-	hdrFirst  = "Wsbridge-First" // first seq of the epoch
+	hdrFirst  = "Wsbridge-First" // first seq of the epoch; absent before the epoch's first frame
 	hdrSeq    = "Wsbridge-Seq"
 	hdrFrom   = "Wsbridge-From" // gaps only
 	hdrReason = "Wsbridge-Reason"
@@ -51,8 +53,10 @@ func newMsg(subject string, ev *Event, id string, after uint64) *nats.Msg {
 		jetstream.MsgIDHeader: {id},
 		hdrKind:               {ev.Kind.String()},
 		hdrEpoch:              {ev.Epoch},
-		hdrFirst:              {strconv.FormatUint(uint64(ev.First), 10)},
 		hdrSeq:                {strconv.FormatUint(uint64(ev.Seq), 10)},
+	}
+	if ev.Started {
+		h[hdrFirst] = []string{strconv.FormatUint(uint64(ev.First), 10)}
 	}
 	h[jetstream.ExpectedLastSeqHeader] = []string{strconv.FormatUint(after, 10)}
 	if ev.Kind == KindGap {
@@ -67,14 +71,16 @@ func newMsg(subject string, ev *Event, id string, after uint64) *nats.Msg {
 // decodeEvent reads an event back from a stored message's headers and data.
 func decodeEvent(h nats.Header, data []byte) (Event, error) {
 	ev := Event{Epoch: h.Get(hdrEpoch), Reason: h.Get(hdrReason), Raw: data}
-	k, ok := parseKind(h.Get(hdrKind))
+	k, ok := source.ParseEventKind(h.Get(hdrKind))
 	if !ok || ev.Epoch == "" {
 		return ev, fmt.Errorf("%w: kind %q epoch %q", ErrBadMessage, h.Get(hdrKind), ev.Epoch)
 	}
 	ev.Kind = k
 	var err error
-	if ev.First, err = headerU32(h, hdrFirst); err != nil {
-		return ev, err
+	if _, ev.Started = h[hdrFirst]; ev.Started {
+		if ev.First, err = headerU32(h, hdrFirst); err != nil {
+			return ev, err
+		}
 	}
 	if ev.Seq, err = headerU32(h, hdrSeq); err != nil {
 		return ev, err

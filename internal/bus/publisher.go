@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/source"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
 // Log is one local channel's classified events, read by position as a
@@ -286,11 +287,11 @@ func (p *Publisher) publishLost(fifo *[]pending, pos, first uint64, n int, evs [
 		return nil // nothing after them yet: the gap is published with the next event
 	}
 	next := &evs[0]
-	if next.Kind == KindRestart {
-		return nil // the restart tells readers that the count started over
+	if next.Kind == KindRestart || !next.Started {
+		return nil // the restart tells readers that the count started over; or no count yet
 	}
 	from := next.First
-	if p.hasLast && p.last.Epoch == next.Epoch {
+	if p.hasLast && p.last.Epoch == next.Epoch && p.last.Started {
 		from = nextAfter(&p.last)
 	}
 	to := coverStart(next) - 1
@@ -300,7 +301,7 @@ func (p *Publisher) publishLost(fifo *[]pending, pos, first uint64, n int, evs [
 	p.countLost(next.Epoch, next.First, from, to)
 	p.log.Warn().Uint32("from", from).Uint32("to", to).Str("epoch", next.Epoch).
 		Msg("bus: frames left the ring before the bus took them (bus down longer than --history): publishing a history gap")
-	gap := Event{Kind: KindGap, Epoch: next.Epoch, First: next.First, From: from, Seq: to, Reason: "history"}
+	gap := Event{Kind: KindGap, Epoch: next.Epoch, Started: true, First: next.First, From: from, Seq: to, Reason: wsproto.GapHistory}
 	return p.publish(fifo, &gap, lostID(next, first), first)
 }
 

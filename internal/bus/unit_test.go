@@ -12,12 +12,12 @@ import (
 )
 
 func frameEv(epoch string, first, seq uint32) Event {
-	return Event{Kind: KindFrame, Epoch: epoch, First: first, Seq: seq}
+	return Event{Kind: KindFrame, Epoch: epoch, Started: true, First: first, Seq: seq}
 }
 
 func TestContinuity(t *testing.T) {
 	gap := func(epoch string, first, from, to uint32) Event {
-		return Event{Kind: KindGap, Epoch: epoch, First: first, From: from, Seq: to, Reason: "device"}
+		return Event{Kind: KindGap, Epoch: epoch, Started: true, First: first, From: from, Seq: to, Reason: "device"}
 	}
 	for _, tc := range []struct {
 		name   string
@@ -39,12 +39,15 @@ func TestContinuity(t *testing.T) {
 			[]string{"frames e1/1..1", "gap e1/2..4 (history)", "gap e1/5..6 (device)", "frames e1/7..7"}},
 		{"new epoch without its restart", nil, []Event{frameEv("e1", 0, 1), frameEv("e2", 100, 103)},
 			[]string{"frames e1/1..1", "restart e2/100", "gap e2/100..102 (history)", "frames e2/103..103"}},
-		{"restart carried", nil, []Event{frameEv("e1", 0, 1), {Kind: KindRestart, Epoch: "e2", First: 0, Seq: 0}, frameEv("e2", 0, 0)},
+		{"restart carried", nil, []Event{frameEv("e1", 0, 1), {Kind: KindRestart, Epoch: "e2", Started: true, First: 0, Seq: 0}, frameEv("e2", 0, 0)},
 			[]string{"frames e1/1..1", "restart e2/0", "frames e2/0..0"}},
 		{"resume from a vanished epoch", &[2]any{"old", uint32(77)}, []Event{frameEv("e2", 40, 45)},
 			[]string{"restart e2/40", "gap e2/40..44 (history)", "frames e2/45..45"}},
-		{"status keyed by the next seq: a hole before it", nil, []Event{frameEv("e1", 0, 1), {Kind: KindDown, Epoch: "e1", Seq: 5}},
+		{"status keyed by the next seq: a hole before it", nil, []Event{frameEv("e1", 0, 1), {Kind: KindDown, Epoch: "e1", Started: true, Seq: 5}},
 			[]string{"frames e1/1..1", "gap e1/2..4 (history)", `down e1/5 ""`}},
+		{"a new serve's epoch: its status before the first frame, then the restart", nil,
+			[]Event{frameEv("e1", 0, 1), {Kind: KindUp, Epoch: "e2", Seq: 0}, frameEv("e2", 5000, 5000)},
+			[]string{"frames e1/1..1", `up e2/0 ""`, "restart e2/5000", "frames e2/5000..5000"}},
 		{"wrap at 2^32", nil, []Event{frameEv("e1", 4294967290, 4294967295), frameEv("e1", 4294967290, 0), frameEv("e1", 4294967290, 2)},
 			[]string{"frames e1/4294967295..0", "gap e1/1..1 (history)", "frames e1/2..2"}},
 	} {
