@@ -32,6 +32,10 @@ type ChannelOptions struct {
 	// The Server checks Host and refuses the subscribers' token there (403)
 	// before handing the request on; Ingest checks the device's own token.
 	Ingest http.Handler
+	// Mirror makes the channel a mirror of a channel served elsewhere (a
+	// remote channel on the bus): it is fed by Apply with events its
+	// origin classified, and by Feed, instead of by a source's packets.
+	Mirror bool
 }
 
 // Channel is one named stream of the Server: one device's history ring,
@@ -52,12 +56,16 @@ type Channel struct {
 	ingest    http.Handler
 	sourceCtr func() []Counter
 	connected atomic.Int64 // clients on this channel now
+	mirror    *mirror      // mirrors only (mirror.go)
 }
 
 var _ source.Publisher = (*Channel)(nil)
 
 func newChannel(s *Server, o ChannelOptions) *Channel {
 	c := &Channel{srv: s, name: o.Name, cmd: o.Commander, ingest: o.Ingest, sourceCtr: o.Counters}
+	if o.Mirror {
+		c.mirror = &mirror{}
+	}
 	log := s.opts.Log.With().Str("channel", o.Name).Logger()
 	c.hub = newHub(o.Name, cmp.Or(o.History, s.opts.History), cmp.Or(o.HistoryBytes, s.opts.HistoryBytes), log, &c.stats)
 	return c

@@ -32,18 +32,20 @@ const (
 // published, except for the lazily filled json and csv caches and their
 // accounting (extra).
 type entry struct {
-	kind   kind
-	replay bool          // sent to clients that resume from before it (frames, gaps, restarts)
-	epoch  wsproto.Epoch // the count the entry belongs to: new per serve start and device restart
-	key    uint32        // frames: seq; gaps: To; others: the seq expected next
-	dur    int64         // sample time the frame covers, ns
-	gap    *wsproto.Gap  // gaps only: nil in the frames that fill the ring
-	frame  frame.Frame   // header; Data aliases raw
-	raw    []byte        // frames: the v1 packet; others: the JSON text message
-	json   atomic.Pointer[[]byte]
-	csv    atomic.Pointer[[]byte]
-	cost   int64        // memory the entry holds besides its renderings, bytes
-	extra  atomic.Int64 // memory of its renderings counted so far; -1 once evicted
+	kind    kind
+	replay  bool          // sent to clients that resume from before it (frames, gaps, restarts)
+	firstOK bool          // first is known: the epoch's count had begun when the entry was pushed
+	epoch   wsproto.Epoch // the count the entry belongs to: new per serve start and device restart
+	key     uint32        // frames: seq; gaps: To; others: the seq expected next
+	first   uint32        // with firstOK: the first seq of the entry's epoch (for the bus's readers)
+	dur     int64         // sample time the frame covers, ns
+	gap     *wsproto.Gap  // gaps only: nil in the frames that fill the ring
+	frame   frame.Frame   // header; Data aliases raw
+	raw     []byte        // frames: the v1 packet; others: the JSON text message
+	json    atomic.Pointer[[]byte]
+	csv     atomic.Pointer[[]byte]
+	cost    int64        // memory the entry holds besides its renderings, bytes
+	extra   atomic.Int64 // memory of its renderings counted so far; -1 once evicted
 }
 
 // entrySize is the heap memory of an entry struct: its size rounded up to

@@ -50,6 +50,8 @@ func newHub(name string, history time.Duration, historyBytes int64, log zerolog.
 
 // pushLocked appends e (the caller holds the lock), trims the ring and wakes waiting writers.
 func (h *hub) pushLocked(e *entry) {
+	_, e.firstOK = h.seq.Next()
+	e.first = h.first
 	h.ring.push(e)
 	if e.kind == kindFrame {
 		h.frames++

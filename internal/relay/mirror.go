@@ -1,0 +1,235 @@
+package relay
+
+import (
+	"cmp"
+	"encoding/json"
+	"sync"
+	"sync/atomic"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/source"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// This file is the channel's side of the bus (package bus): reading a
+// channel's classified history out as events, for the publisher, and
+// mirroring a channel from events, for a remote channel served here.
+
+// ReadEvents copies the channel's history from ring position pos on into
+// dst as events, for a reader that keeps its own position (the bus
+// publisher). It returns how many, and the position of dst[0], which is
+// past pos when pos..first-1 have already been evicted. With nothing at
+// or after pos yet, n is 0 and wait is closed when something arrives.
+// Raw slices stay valid after the call (entries are immutable). It never
+// holds off the producer for longer than a client's read does.
+func (c *Channel) ReadEvents(pos uint64, dst []source.Event) (n int, first uint64, wait <-chan struct{}) {
+	var buf [64]*entry
+	for {
+		k, behind, base, w := c.hub.fetch(pos, buf[:min(len(dst), len(buf))])
+		if behind != nil {
+			pos = base
+			continue
+		}
+		for i := range k {
+			dst[i] = buf[i].event()
+		}
+		clear(buf[:k])
+		return k, pos, w
+	}
+}
+
+// event is what entry e means as an event.
+func (e *entry) event() source.Event {
+	ev := source.Event{Epoch: e.epoch, Started: e.firstOK, First: e.first, Seq: e.key, Raw: e.raw}
+	switch e.kind {
+	case kindFrame:
+		ev.Kind = source.EventFrame
+	case kindGap:
+		ev.Kind, ev.From, ev.Reason = source.EventGap, e.gap.From, e.gap.Reason
+	case kindStatus:
+		var st wsproto.Status
+		_ = json.Unmarshal(e.raw, &st) // the hub encoded it
+		ev.Reason = st.Reason
+		switch st.State {
+		case wsproto.StateRestart:
+			ev.Kind, ev.Started, ev.First, ev.Seq = source.EventRestart, true, st.Seq, st.Seq
+		case wsproto.StateUp:
+			ev.Kind = source.EventUp
+		default:
+			ev.Kind = source.EventDown
+		}
+	default:
+		var m struct {
+			Type string `json:"type"`
+		}
+		_ = json.Unmarshal(e.raw, &m)
+		ev.Kind = map[string]source.EventKind{wsproto.TypeInfo: source.EventInfo, wsproto.TypeReply: source.EventReply}[m.Type]
+		if ev.Kind == 0 {
+			ev.Kind = source.EventLog
+		}
+	}
+	return ev
+}
+
+// Apply appends an event to a mirror channel (ChannelOptions.Mirror) as
+// its origin classified it: the origin's epoch, frames, gaps (device or
+// history), restarts, state changes and device text, with no sequence
+// classification of its own, so that the mirror's clients see what the
+// origin's see. Events come from one goroutine at a time, in order; ev
+// is only read during the call. A frame whose packet does not parse is
+// counted and dropped (the bus carries what serve published, so this is
+// a foreign message).
+//
+// A Started event of an epoch other than the mirror's that is not a
+// restart (the mirror's first event, when it joins mid-stream) is
+// preceded by a restart status naming that epoch, so clients connected
+// before it learn the count they are in.
+func (c *Channel) Apply(ev *source.Event) {
+	if c.mirror == nil {
+		return // not a mirror: its source's packets are classified here
+	}
+	h := c.hub
+	switch ev.Kind {
+	case source.EventFrame:
+		var p frame.Packet
+		if err := frame.Parse(&p, ev.Raw); err != nil || p.Type != frame.TypeData || p.Frame.Seq != ev.Seq {
+			c.mirror.bad.Add(1)
+			return
+		}
+		e := newFrameEntry(&p)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.adoptLocked(ev)
+		h.seq.Expect(ev.Seq + 1)
+		if h.state == "" {
+			h.state = wsproto.StateUp
+		}
+		e.epoch = h.epoch
+		h.last = p.Frame
+		h.last.Data = nil
+		h.stats.frames.Add(1)
+		h.stats.frameBytes.Add(uint64(len(e.raw)))
+		h.pushLocked(e)
+	case source.EventGap:
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.adoptLocked(ev)
+		e := newReasonGapEntry(ev.From, ev.Seq, h.epoch, cmp.Or(ev.Reason, wsproto.GapDevice))
+		if e.gap.Reason == wsproto.GapDevice {
+			h.stats.deviceGaps.Add(1)
+			h.stats.deviceGapFrames.Add(e.gap.Count)
+		}
+		h.seq.Expect(ev.Seq + 1)
+		h.pushLocked(e)
+	case source.EventRestart:
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.startEpochLocked(ev.Epoch, ev.Seq, ev.Reason)
+	case source.EventUp, source.EventDown:
+		state := wsproto.StateUp
+		if ev.Kind == source.EventDown {
+			state = wsproto.StateDown
+		}
+		c.mirrorState(state, ev.Reason)
+	case source.EventInfo:
+		var in wsproto.Info
+		if json.Unmarshal(ev.Raw, &in) != nil {
+			c.mirror.bad.Add(1)
+			return
+		}
+		h.mu.Lock()
+		h.device = &in.Device
+		h.mu.Unlock()
+		h.publishRaw(kindText, ev.Raw)
+	case source.EventLog, source.EventReply:
+		h.publishRaw(kindText, ev.Raw)
+	}
+}
+
+// Feed tells a mirror channel whether its events are flowing from the bus.
+// While they are not, its clients are told the device is down, with the
+// reason; when they flow again, the origin's last known state is told.
+func (c *Channel) Feed(ok bool, reason string) {
+	m := c.mirror
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.feedOK, m.feedReason = ok, reason
+	if !ok {
+		c.hub.setState(wsproto.StateDown, reason)
+		return
+	}
+	if m.state != "" {
+		c.hub.setState(m.state, m.reason)
+	}
+}
+
+// mirrorState records the origin's device state and tells clients, unless
+// the bus feed is down (then they hear it when the feed is back).
+func (c *Channel) mirrorState(state, reason string) {
+	m := c.mirror
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.state, m.reason = state, reason
+	if m.feedOK {
+		c.hub.setState(state, reason)
+	}
+}
+
+// mirror is the state only a mirror channel has.
+type mirror struct {
+	mu            sync.Mutex
+	feedOK        bool   // events flow from the bus
+	feedReason    string // why (not)
+	state, reason string // the origin's device state, from its events
+	bad           atomic.Uint64
+}
+
+// MirrorFeed reports whether a mirror channel's events flow from the bus,
+// and why (not); ok is true and reason empty for other channels.
+func (c *Channel) MirrorFeed() (mirror bool, ok bool, reason string) {
+	if c.mirror == nil {
+		return false, true, ""
+	}
+	c.mirror.mu.Lock()
+	defer c.mirror.mu.Unlock()
+	return true, c.mirror.feedOK, c.mirror.feedReason
+}
+
+// adoptLocked makes a Started event's epoch the mirror's, with a restart
+// status, when it is another one (the mirror's first event).
+func (h *hub) adoptLocked(ev *source.Event) {
+	if ev.Started && ev.Epoch != h.epoch {
+		h.startEpochLocked(ev.Epoch, ev.First, "joined the origin's count")
+	}
+}
+
+// startEpochLocked starts epoch at first, as the origin did, and tells clients.
+func (h *hub) startEpochLocked(epoch wsproto.Epoch, first uint32, reason string) {
+	h.stats.restarts.Add(1)
+	h.epoch, h.epochN, h.epochDur = epoch, 0, 0
+	h.epochPos, h.first = h.ring.head, first
+	h.seq.Expect(first)
+	h.seen.reset()
+	st := wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart, Reason: reason, Seq: first, Epoch: epoch}
+	h.pushLocked(newMessageEntry(kindStatus, st, epoch, first, true))
+}
+
+// publishRaw adds a live-only JSON message given as text.
+func (h *hub) publishRaw(k kind, raw []byte) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	next, _ := h.seq.Next()
+	h.pushLocked((&entry{kind: k, epoch: h.epoch, key: next, raw: append([]byte(nil), raw...)}).withCost())
+}
+
+// newReasonGapEntry is a gap entry with another reason than device (a
+// history gap the origin's bus publisher or a follower reported).
+func newReasonGapEntry(from, to uint32, epoch wsproto.Epoch, reason string) *entry {
+	g := wsproto.Gap{Type: wsproto.TypeGap, From: from, To: to, Count: uint64(to-from) + 1, Reason: reason, Epoch: epoch}
+	e := newMessageEntry(kindGap, g, epoch, to, true)
+	e.gap = &g
+	return e.withCost()
+}

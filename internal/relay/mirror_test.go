@@ -1,0 +1,137 @@
+package relay
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/source"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
+)
+
+// pipe carries origin's events into mirror as the bus does (ReadEvents,
+// then Apply), until the test ends.
+func pipe(t *testing.T, origin, mirror *Channel) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done })
+	mirror.Feed(true, "")
+	go func() {
+		defer close(done)
+		var buf [16]source.Event
+		pos := uint64(0)
+		for {
+			n, first, wait := origin.ReadEvents(pos, buf[:])
+			for i := range n {
+				mirror.Apply(&buf[i])
+			}
+			pos = first + uint64(n)
+			if n == 0 {
+				select {
+				case <-wait:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+}
+
+// texts reads messages until one contains last, and returns them (frames
+// as their JSON text).
+func texts(t *testing.T, c *websocket.Conn, last string) []string {
+	t.Helper()
+	var out []string
+	for {
+		m, err := read(t, c, 5*time.Second)
+		if err != nil {
+			t.Fatalf("after %q: %v", out, err)
+		}
+		out = append(out, string(m.raw))
+		if strings.Contains(string(m.raw), last) {
+			return out
+		}
+	}
+}
+
+func logPacket(t *testing.T, text string) *frame.Packet {
+	raw, _ := frame.AppendLog(nil, []byte(text))
+	var p frame.Packet
+	if err := frame.Parse(&p, raw); err != nil {
+		t.Fatal(err)
+	}
+	return &p
+}
+
+// A mirror's clients get what the origin's get: the same frames of the
+// same epoch, device gaps, restarts, statuses and device text; resumes
+// with since and epoch are answered the same way.
+func TestMirrorShowsWhatTheOriginShows(t *testing.T) {
+	origin, obase := testServer(t, Options{})
+	mirror, mbase := testServer(t, Options{}, ChannelOptions{Name: "default", Mirror: true})
+	oc := testsupport.Dial(t, wsURL(obase, "format=json"), nil)
+	mc := testsupport.Dial(t, wsURL(mbase, "format=json"), nil)
+	testsupport.ExpectHello(t, oc)
+	testsupport.ExpectHello(t, mc)
+	pipe(t, origin, mirror)
+
+	origin.Up("open /dev/ttyUSB0")
+	publish(t, origin, 100, 110)
+	publish(t, origin, 112, 120) // 110..111 lost: a device gap
+	origin.Packet(logPacket(t, "boot ok"))
+	epoch1 := origin.Epoch()
+	publish(t, origin, 0, 5) // the device restarted its count
+	origin.Down("unplugged")
+
+	want := texts(t, oc, "unplugged")
+	got := texts(t, mc, "unplugged")
+	// The mirror joined the origin's count when its first frame came.
+	if !strings.Contains(got[1], `"state":"restart"`) || !strings.Contains(got[1], epoch1) {
+		t.Fatalf("mirror's second message %s, want the restart into epoch %s", got[1], epoch1)
+	}
+	got = slices.Delete(got, 1, 2)
+	if !slices.Equal(got, want) {
+		t.Fatalf("mirror's messages differ from the origin's:\n got %q\nwant %q", got, want)
+	}
+
+	// Resumes: within the old epoch (its history), and with the current one.
+	for _, q := range []string{"format=json&since=105&epoch=" + epoch1, "format=json&since=2&epoch=" + origin.Epoch(),
+		"format=json&since=7&epoch=0badbad0"} {
+		o := testsupport.Dial(t, wsURL(obase, q), nil)
+		m := testsupport.Dial(t, wsURL(mbase, q), nil)
+		oh, mh := testsupport.ExpectHello(t, o), testsupport.ExpectHello(t, m)
+		if oh.Epoch != mh.Epoch || oh.StartSeq != mh.StartSeq || oh.Seq != mh.Seq || oh.History != mh.History {
+			t.Fatalf("%s: hello differs: origin epoch %s start %d seq %d history %+v, mirror epoch %s start %d seq %d history %+v",
+				q, oh.Epoch, oh.StartSeq, oh.Seq, oh.History, mh.Epoch, mh.StartSeq, mh.Seq, mh.History)
+		}
+		if w, g := texts(t, o, `"seq":4,`), texts(t, m, `"seq":4,`); !slices.Equal(g, w) {
+			t.Fatalf("%s:\n mirror %q\n origin %q", q, g, w)
+		}
+	}
+}
+
+// While the bus feed is down the mirror's clients hear the device is
+// down, with the reason; then the origin's state again.
+func TestMirrorFeed(t *testing.T) {
+	mirror, mbase := testServer(t, Options{}, ChannelOptions{Name: "default", Mirror: true})
+	c := testsupport.Dial(t, wsURL(mbase, "format=json"), nil)
+	testsupport.ExpectHello(t, c)
+	mirror.Feed(true, "")
+	mirror.Apply(&source.Event{Kind: source.EventUp, Epoch: "e1", Reason: "open"})
+	mirror.Feed(false, "bus: disconnected")
+	mirror.Feed(true, "following")
+	got := texts(t, c, `"open"`)
+	got = append(got, texts(t, c, "disconnected")...)
+	got = append(got, texts(t, c, `"open"`)...)
+	if len(got) != 3 || !strings.Contains(got[1], `"state":"down"`) {
+		t.Fatalf("statuses %q", got)
+	}
+	if ok, _, reason := mirror.MirrorFeed(); !ok || reason != "following" {
+		t.Fatalf("MirrorFeed: %v %q", ok, reason)
+	}
+}
