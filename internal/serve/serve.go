@@ -206,7 +206,7 @@ func captureCounters(s capture.Stats) []relay.Counter {
 		c("serial_frames_total", "Valid data frames decoded.", s.Frames),
 		c("serial_noise_bytes_total", "Bytes rejected by the decoder (garbage, boot logs, broken packets).", s.NoiseBytes),
 		c("serial_crc_errors_total", "Packets dropped for a failed CRC-32C.", s.CRCErrors),
-		c("serial_malformed_total", "Packets dropped for a bad length, type or field.", s.Malformed),
+		c("serial_malformed_total", "Packets dropped for a bad length, type or field; text input: lines dropped because their fields did not fit the channels.", s.Malformed),
 		c("serial_oversize_total", "Runs longer than the largest packet, dropped.", s.Oversize),
 		c("device_opens_total", "Successful opens of the device, including the first.", s.Opens),
 		c("device_reopens_total", "Reopens after the device was lost.", s.Reopens),
