@@ -324,6 +324,9 @@ func TestTextRateSettlesOnce(t *testing.T) {
 			if c.stall > 0 {
 				seeds, d = uint64(max(6, 24000/int(c.rate))), 3*time.Second // 24 runs at 1 kHz, 6 of the costlier ones
 			}
+			if testing.Short() { // -race -short in CI: a few million lines cost seconds each
+				seeds, d = min(seeds, 2), 3*time.Second
+			}
 			for seed := range seeds {
 				r := newRateRun()
 				r.streamStalls(rand.New(rand.NewPCG(seed, 2)), 0, d, c.rate, c.per, c.jitter, c.stall)
@@ -413,9 +416,13 @@ func TestTextRateIgnoresReaderStalls(t *testing.T) {
 	if got := r.announced(); !reflect.DeepEqual(got, []uint32{0, 1000}) {
 		t.Fatalf("frame rates %v, want 0 then 1000", got)
 	}
-	for seed := range uint64(3) {
+	seeds, d := uint64(3), 20*time.Second
+	if testing.Short() {
+		seeds, d = 1, 8*time.Second
+	}
+	for seed := range seeds {
 		r := newRateRun()
-		r.streamStalls(rand.New(rand.NewPCG(seed, 9)), 0, 20*time.Second, 16000, 160, 2*time.Millisecond, 300*time.Millisecond)
+		r.streamStalls(rand.New(rand.NewPCG(seed, 9)), 0, d, 16000, 160, 2*time.Millisecond, 300*time.Millisecond)
 		if got := r.announced(); !reflect.DeepEqual(got, []uint32{0, 16000}) {
 			t.Fatalf("seed %d: frame rates %v, want 0 then 16000", seed, got)
 		}
