@@ -182,6 +182,11 @@ type textChain struct {
 }
 
 func startTextChain(t *testing.T, cfg adcsim.Config, edit func(o *serve.Options)) *textChain {
+	return startTextChainSink(t, cfg, edit, nil)
+}
+
+// startTextChainSink is startTextChain with the sink's options edited too.
+func startTextChainSink(t *testing.T, cfg adcsim.Config, edit func(o *serve.Options), editSink func(o *sink.Options)) *textChain {
 	t.Helper()
 	c := &textChain{chk: newCounterCheck(cfg.Channels)}
 	c.sim = startSim(t, cfg, 0, 0)
@@ -194,6 +199,9 @@ func startTextChain(t *testing.T, cfg adcsim.Config, edit func(o *serve.Options)
 	c.rec = dialTextRec(t, c.srv.ws, cfg.Channels)
 	so := sink.DefaultOptions()
 	so.URL, so.StatusInterval = c.srv.ws, 0
+	if editSink != nil {
+		editSink(&so)
+	}
 	c.sink = startSink(t, so, c.chk)
 	return c
 }
@@ -326,11 +334,12 @@ func TestTextInputRateChangeOnce(t *testing.T) {
 }
 
 // Plotter-labelled lines (the simulator's plotter wire) keep their names:
-// the channels are called as the sketch labels them, and the values are
-// exact.
+// the channels are called as the sketch labels them, in the device info a
+// JSON client gets and in the csv header `sink --header` writes for R;
+// the values are exact.
 func TestTextInputPlotterLabels(t *testing.T) {
 	t.Parallel()
-	ch := startTextChain(t, textCounterConfig(1000, 3, adcsim.WirePlotter), nil)
+	ch := startTextChainSink(t, textCounterConfig(1000, 3, adcsim.WirePlotter), nil, func(o *sink.Options) { o.Header = true })
 	ch.rec.waitSpan(t, 500*time.Millisecond, 10*time.Second)
 	want := []string{"counter0", "counter1", "counter2"}
 	ch.rec.mu.Lock()
@@ -352,6 +361,17 @@ func TestTextInputPlotterLabels(t *testing.T) {
 		}
 	}
 	checkExact(t, "json client", ch.rec.chk.state(), 400)
+	ch.sink.reader.waitLines(t, 400, 10*time.Second)
+	ch.sink.stop(t)
+	// The sink's reader takes every line for the counter: the header is
+	// its one line that is not.
+	st := ch.chk.state()
+	if header := fmt.Sprintf("not a counter line: %q", strings.Join(want, ",")); st.NBad != 1 || st.Bad[0] != header {
+		t.Errorf("sink's port: %d lines not the counter %q, want only the header %s", st.NBad, st.Bad, header)
+	}
+	if st.Lost.total() != 0 || st.Dups != 0 || st.Samples < 400 {
+		t.Errorf("sink's reader: %s", st)
+	}
 }
 
 // What a plain sketch prints besides numbers arrives as log messages, in
