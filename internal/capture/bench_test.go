@@ -17,7 +17,8 @@ import (
 type countHandler struct{ frames atomic.Uint64 }
 
 func (h *countHandler) Packet(*frame.Packet) { h.frames.Add(1) }
-func (h *countHandler) Event(Event)          {}
+func (h *countHandler) Up(string)            {}
+func (h *countHandler) Down(string)          {}
 
 // BenchmarkPtyThroughput measures bytes/s from a pty writer through capture
 // (read, COBS, CRC-32C, parse, sequence check) into a no-op handler.

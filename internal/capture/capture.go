@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/source"
 )
 
 // Tunables.
@@ -25,15 +27,15 @@ const (
 	pathCheck     = time.Second
 )
 
-// Capture reads one device. New builds it; Run owns the device until its
-// context ends (call Run once). Command and Stats are safe to call
-// concurrently with Run and with each other, before, during and after it.
+// Capture reads one serial device: it is the serial port's source.Source.
+// New builds it; Run owns the device until its context ends (call Run
+// once). Command, Counters and Stats are safe to call concurrently with
+// Run and with each other, before, during and after it.
 type Capture struct {
 	opts    Options
 	log     zerolog.Logger
 	match   *Match
 	list    func() ([]PortInfo, error)
-	openSim func(ctx context.Context) (io.ReadWriteCloser, error)
 	cmds    chan string
 	running atomic.Bool
 
@@ -55,18 +57,19 @@ func New(opts Options) (*Capture, error) {
 		m, _ := ParseMatch(opts.Match)
 		c.match = &m
 	}
-	if opts.Sim != nil {
-		c.openSim = simOpener(*opts.Sim)
-	}
 	return c, nil
 }
 
-// Run opens the device and reads it until ctx is cancelled, passing packets
-// and events to h on this goroutine. If the device cannot be opened at
+// Run opens the device and reads it until ctx is cancelled, handing every
+// valid packet to pub on this goroutine as read (the channel behind pub
+// classifies the frames' sequence numbers), with pub.Up when the port is
+// open and pub.Down when it is lost. If the device cannot be opened at
 // start it returns the error (wrapping ErrNotFound, ErrPermission or
-// ErrBusy where that is the cause). Once running, a lost device is reopened
-// with backoff for as long as ctx lasts. Run returns nil after cancellation.
-func (c *Capture) Run(ctx context.Context, h Handler) error {
+// ErrBusy where that is the cause): a source.Supervisor retries it or
+// gives up, as the user asked. Once running, a lost device is reopened
+// with backoff for as long as ctx lasts. Run returns nil after
+// cancellation.
+func (c *Capture) Run(ctx context.Context, pub source.Publisher) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("capture: Run called twice")
 	}
@@ -74,20 +77,20 @@ func (c *Capture) Run(ctx context.Context, h Handler) error {
 	if err != nil {
 		return err
 	}
-	c.in = newInput(c.opts, h, c.log)
+	c.in = newInput(c.opts, pub, c.log)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wctx, stopWriter := context.WithCancel(ctx)
 	defer stopWriter()
 	wg.Go(func() { c.writer(wctx) })
 	for reopened := false; ; reopened = true {
-		reason := c.serve(ctx, cn, h, reopened)
+		reason := c.serve(ctx, cn, pub, reopened)
 		if ctx.Err() != nil {
 			c.in.flush()
 			c.setDown(false)
 			return nil
 		}
-		c.deviceDown(cn, h, reason)
+		c.deviceDown(cn, pub, reason)
 		if cn = c.reopen(ctx); cn == nil {
 			return nil
 		}
@@ -96,18 +99,17 @@ func (c *Capture) Run(ctx context.Context, h Handler) error {
 }
 
 // serve reads cn until it fails or ctx ends, then closes it.
-func (c *Capture) serve(ctx context.Context, cn *conn, h Handler, reopened bool) string {
+func (c *Capture) serve(ctx context.Context, cn *conn, pub source.Publisher, reopened bool) string {
 	stop := context.AfterFunc(ctx, func() { cn.close() })
 	defer stop()
 	defer cn.close()
 	c.setUp(cn, reopened)
-	c.in.port = cn.name
 	reason := "open"
 	if reopened {
 		reason = "reopen"
 	}
 	c.log.Info().Str("port", cn.name).Str("reason", reason).Msg("device up")
-	h.Event(Event{Kind: DeviceUp, Reason: reason, Port: cn.name})
+	pub.Up(reason + " " + cn.name)
 	return c.readLoop(ctx, cn)
 }
 
@@ -155,12 +157,12 @@ func downReason(err error) string {
 }
 
 // deviceDown records and reports the loss of cn.
-func (c *Capture) deviceDown(cn *conn, h Handler, reason string) {
+func (c *Capture) deviceDown(cn *conn, pub source.Publisher, reason string) {
 	c.in.flush()
 	c.setDown(true)
 	c.log.Warn().Str("port", cn.name).Str("reason", reason).
 		Msg("device down; waiting for it to come back")
-	h.Event(Event{Kind: DeviceDown, Reason: reason, Port: cn.name})
+	pub.Down(reason)
 }
 
 // reopen retries opening the device with backoff until it succeeds or ctx
@@ -219,7 +221,7 @@ func (c *Capture) publish() {
 
 // Stats returns a snapshot of the counters. Safe for concurrent use. The
 // decoder counters are published after each read, so they may trail the
-// Handler calls by one read (at most 64 KiB).
+// Publisher calls by one read (at most 64 KiB).
 func (c *Capture) Stats() Stats {
 	c.mu.Lock()
 	defer c.mu.Unlock()

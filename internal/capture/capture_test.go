@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/frame/frametest"
@@ -111,13 +112,15 @@ func TestTextDecodedExactly(t *testing.T) {
 	}
 }
 
+// detected is the input auto detection chose, as Stats says once it has
+// caught up with the packets (it trails them by a read): "" if none
+// within a second.
 func detected(rec *recorder) string {
-	for _, e := range rec.eventList() {
-		if e.Kind == InputDetected {
-			return e.Reason
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if in := rec.c.Stats().Input; in != "" || time.Now().After(deadline) {
+			return in
 		}
 	}
-	return ""
 }
 
 func TestAutoDetectsFramesLosingNothing(t *testing.T) {

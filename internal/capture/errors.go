@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"go.bug.st/serial"
+
+	"github.com/wsbridge/wsbridge/internal/source"
 )
 
 // Sentinels wrapped by the errors of this package; test with errors.Is.
@@ -15,7 +17,7 @@ var (
 	ErrNotFound   = errors.New("serial device not found")
 	ErrPermission = errors.New("permission denied")
 	ErrBusy       = errors.New("serial device busy")
-	ErrGone       = errors.New("device is not connected") // unplugged (capture waits for it) or not open yet
+	ErrGone       = fmt.Errorf("device is not connected: %w", source.ErrDown) // unplugged (capture waits for it) or not open yet
 	ErrQueueFull  = errors.New("command queue full")
 )
 

@@ -13,9 +13,25 @@ import (
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
-// recorder is a Handler that keeps copies of everything it gets.
+// EventKind is what the recorder saw a Capture report besides packets.
+type EventKind uint8
+
+// The Publisher calls a Capture makes besides Packet.
+const (
+	DeviceUp   EventKind = iota + 1 // Up
+	DeviceDown                      // Down
+)
+
+// Event is one Up or Down call.
+type Event struct {
+	Kind   EventKind
+	Reason string
+}
+
+// recorder is a source.Publisher that keeps copies of everything it gets.
 type recorder struct {
 	mu      sync.Mutex
+	c       *Capture // for what Stats says (the input detected)
 	packets []frame.Packet
 	events  []Event
 	changed chan struct{}
@@ -30,7 +46,10 @@ func (r *recorder) Packet(p *frame.Packet) {
 	r.poke()
 }
 
-func (r *recorder) Event(e Event) {
+func (r *recorder) Up(reason string)   { r.event(Event{Kind: DeviceUp, Reason: reason}) }
+func (r *recorder) Down(reason string) { r.event(Event{Kind: DeviceDown, Reason: reason}) }
+
+func (r *recorder) event(e Event) {
 	r.mu.Lock()
 	r.events = append(r.events, e)
 	r.mu.Unlock()
@@ -157,6 +176,7 @@ func startWith(t testing.TB, opts Options, list func() ([]PortInfo, error)) (*Ca
 	}
 	c.list = list
 	rec := newRecorder()
+	rec.c = c
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx, rec) }()

@@ -7,24 +7,24 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/source"
 )
 
 // input turns the bytes read into packets: it runs auto detection, then
 // the frame or text decoder. Owned by the port goroutine.
 type input struct {
 	chosen string // InputFrames or InputText; "" while detecting
-	h      Handler
+	pub    source.Publisher
 	log    zerolog.Logger
-	port   string // for events
 	fdec   *frame.Decoder
 	tdec   *frame.TextDecoder
 	det    detector
 }
 
-func newInput(o Options, h Handler, log zerolog.Logger) *input {
-	in := &input{h: h, log: log}
-	in.fdec = frame.NewDecoder(h.Packet) // every frame as read: the channel follows the seqs
-	in.tdec = frame.NewTextDecoder(h.Packet)
+func newInput(o Options, pub source.Publisher, log zerolog.Logger) *input {
+	in := &input{pub: pub, log: log}
+	in.fdec = frame.NewDecoder(pub.Packet) // every frame as read: the channel follows the seqs
+	in.tdec = frame.NewTextDecoder(pub.Packet)
 	in.tdec.FrameSamples, in.tdec.Rate = o.FrameSamples, o.TextRate
 	in.tdec.ConfirmLines = frame.SerialConfirmLines
 	if o.Input != InputAuto {
@@ -74,7 +74,6 @@ func (in *input) decide(now time.Time) {
 	}
 	in.chosen = m
 	in.log.Info().Str("input", m).Str("evidence", why).Msg("input detected")
-	in.h.Event(Event{Kind: InputDetected, Reason: m, Port: in.port})
 	held := in.det.buf
 	in.det = detector{}
 	in.feed(held, now)

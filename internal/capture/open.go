@@ -3,22 +3,14 @@ package capture
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 
 	"go.bug.st/serial"
 )
 
-// open opens the device the options name: the simulator, the port with the
-// Match identity, the Port path, or the one ESP32 board present.
+// open opens the device the options name: the port with the Match
+// identity, the Port path, or the one ESP32 board present.
 func (c *Capture) open(ctx context.Context) (*conn, error) {
-	if c.openSim != nil {
-		rwc, err := c.openSim(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("failed to start the simulator: %w", err)
-		}
-		return newConn(rwc, "sim"), nil
-	}
 	path, id, err := c.resolve()
 	if err != nil {
 		return nil, err
@@ -129,12 +121,8 @@ func (c *Capture) listQuiet() []PortInfo {
 // Probe opens the device as Run would and closes it again, returning the
 // same errors Run returns at start: what `serve --check` uses to tell
 // whether the port exists, is free and can be opened. It opens the port
-// with the configured modem lines, as serve would. The simulator always
-// probes fine.
+// with the configured modem lines, as serve would.
 func (c *Capture) Probe(ctx context.Context) (port string, err error) {
-	if c.openSim != nil {
-		return "sim", nil
-	}
 	cn, err := c.open(ctx)
 	if err != nil {
 		return "", err

@@ -7,8 +7,6 @@ import (
 
 	"github.com/rs/zerolog"
 	"go.bug.st/serial"
-
-	"github.com/wsbridge/wsbridge/internal/adcsim"
 )
 
 // Input modes.
@@ -42,9 +40,6 @@ type Options struct {
 	// announce (0 measures it from the line arrivals: see frame.TextDecoder).
 	FrameSamples int
 	TextRate     uint32
-
-	// Sim, if non-nil, runs the in-process simulator instead of a port.
-	Sim *adcsim.Config
 
 	Log zerolog.Logger
 }

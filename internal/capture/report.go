@@ -53,9 +53,41 @@ func (ps Ports) String() string {
 	}
 	tw.Flush()
 	b.WriteString(hint(esp))
+	b.WriteString(devicesBlock(esp, ps))
 	return b.String()
 }
 
+// devicesBlock suggests the devices: block of serve's config file for the
+// boards found: each matched by its USB identity with its serial number,
+// so that two identical boards keep their names across replugs and
+// renumbering (ttyUSB0 and ttyUSB1 swap); by path only when nothing else
+// tells it apart.
+func devicesBlock(esp, all []PortInfo) string {
+	if len(esp) == 0 {
+		return ""
+	}
+	same := map[string]int{} // how many ports share an identity
+	for _, p := range all {
+		same[p.ID()]++
+		if p.Serial != "" {
+			same[p.ID()+":"+p.Serial]++
+		}
+	}
+	var b strings.Builder
+	b.WriteString("\nto serve them together, as channels /ws/board1, ..., in serve --config FILE (name them after what they measure):\n\ndevices:\n")
+	for i, p := range esp {
+		fmt.Fprintf(&b, "  - name: board%d\n", i+1)
+		switch id := p.ID(); {
+		case p.Serial != "" && same[id+":"+p.Serial] == 1:
+			fmt.Fprintf(&b, "    match: %s:%s   # %s\n", id, p.Serial, p.Path)
+		case same[id] == 1:
+			fmt.Fprintf(&b, "    match: %s   # %s; no serial number: another board like it would need port:\n", id, p.Path)
+		default:
+			fmt.Fprintf(&b, "    port: %s   # no serial number tells it from the other %s boards: by path, which can change on replug\n", p.Path, id)
+		}
+	}
+	return b.String()
+}
 func writePorts(w io.Writer, ports []PortInfo, asJSON bool) error {
 	return result.Print(w, asJSON, Ports(ports))
 }

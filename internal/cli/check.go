@@ -13,7 +13,8 @@ import (
 // configurable reports whether a flag is a setting (a config key and a
 // WSBRIDGE_* variable) rather than a one-off action.
 func configurable(name string) bool {
-	return !strings.HasPrefix(name, "help") && name != "config" && name != "check"
+	return !strings.HasPrefix(name, "help") && name != "config" && name != "check" &&
+		name != "device" // a list of specs with commas: the config file's devices: carries them
 }
 
 // secret reports whether a setting must not be printed.

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
 
 	"github.com/wsbridge/wsbridge/internal/buildinfo"
 	"github.com/wsbridge/wsbridge/internal/config"
@@ -29,8 +30,9 @@ type globals struct {
 	Config    string
 	JSON      bool // --json: results as JSON (result.Print)
 	log       zerolog.Logger
-	started   bool           // PersistentPreRunE ran: errors from here on are the command's own
-	origins   config.Origins // where settings not given as flags came from
+	started   bool                                         // PersistentPreRunE ran: errors from here on are the command's own
+	origins   config.Origins                               // where settings not given as flags came from
+	sections  map[string]map[string]func(*yaml.Node) error // per command: the config file's structured keys
 }
 
 // Execute runs the command line args.
@@ -80,6 +82,18 @@ Configuration: defaults < --config FILE < WSBRIDGE_* environment < flags.`,
 	return root, g
 }
 
+// section registers a structured key of command's config file (serve's
+// devices:), read by read.
+func (g *globals) section(command, key string, read func(*yaml.Node) error) {
+	if g.sections == nil {
+		g.sections = map[string]map[string]func(*yaml.Node) error{}
+	}
+	if g.sections[command] == nil {
+		g.sections[command] = map[string]func(*yaml.Node) error{}
+	}
+	g.sections[command][key] = read
+}
+
 // setup applies configuration (file, environment, flags) to cmd's flags and
 // builds the logger.
 func (g *globals) setup(cmd *cobra.Command, s Streams) error {
@@ -96,7 +110,7 @@ func (g *globals) setup(cmd *cobra.Command, s Streams) error {
 }
 
 func (g *globals) applyConfig(cmd *cobra.Command) error {
-	src := config.Sources{Env: os.Environ(), Prefix: "WSBRIDGE_"}
+	src := config.Sources{Env: os.Environ(), Prefix: "WSBRIDGE_", Sections: g.sections[cmd.Name()]}
 	if g.Config != "" {
 		f, err := os.Open(g.Config)
 		if err != nil {

@@ -5,6 +5,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/capture"
 
 	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
@@ -14,42 +18,89 @@ import (
 
 func newServe(g *globals, s Streams) *cobra.Command {
 	o := serve.DefaultOptions()
+	var specs []string             // --device
+	var fileDevices []serve.Device // the config file's devices:
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve an ESP32's serial stream (or the simulator) to WebSocket clients and a live page",
-		Long: `serve reads an ESP32's samples from a USB serial port (or the built-in
-simulator with --sim) and serves them on the network:
+		Short: "Serve ESP32s' serial streams (or the simulator) to WebSocket clients and a live page",
+		Long: `serve reads ESP32s' samples from USB serial ports (or the built-in
+simulator with --sim) and serves each device as a channel on the network:
 
-  /          the live page
-  /ws        the stream: binary v1 frames, or ?format=json / ?format=csv text;
-             ?since=SEQ resumes from the history without losing frames
-  /healthz   health and device state      /api/info  device, clients, counters
-  /metrics   Prometheus metrics (wsbridge_*)
+  /             the live page
+  /ws/NAME      a channel's stream: binary v1 frames, or ?format=json / csv text;
+                ?since=SEQ&epoch=E resumes from the history without losing frames
+                (/ws: the stream when there is one channel)
+  /api/channels the channels: device, state, rate, clients, counters
+  /healthz      health, and the channels whose device is down
+  /metrics      Prometheus metrics (wsbridge_*, per channel with channel="NAME")
+
+One device: --port PATH (or --match, or the one ESP32 present), or --sim.
+Several: --device NAME=SPEC, repeated, or devices: in the --config file:
+
+  wsbridge serve --sim --sim-signal counter
+  wsbridge serve --port /dev/ttyUSB0 --baud 921600 --token "$(cat token)"
+  wsbridge serve --device mic=/dev/ttyUSB0 --device accel=match:10c4:ea60:0002,baud=460800 \
+                 --device demo=sim:signal=sine,rate=48000
 
 It listens on 127.0.0.1:8080 by default; binding beyond loopback is your
 choice (--listen 0.0.0.0:8080), and then set --token.
 
-  wsbridge serve --sim --sim-signal counter
-  wsbridge serve --port /dev/ttyUSB0 --baud 921600 --token "$(cat token)"
-
 See docs/serve.md.`,
 		Args: cobra.NoArgs,
+		PreRunE: func(cmd *cobra.Command, _ []string) error { // before RunE and --check alike
+			return devicesFromFlags(cmd, &o, specs, fileDevices)
+		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Log, o.Out, o.JSON = g.log, s.Out, g.JSON
 			o.Relay.Page = web.Handler()
 			return classifyServe(serve.Run(cmd.Context(), o))
 		},
 	}
+	g.section("serve", "devices", func(v *yaml.Node) error {
+		var err error
+		fileDevices, err = serve.ParseDevices(v)
+		return err
+	})
 	f := cmd.Flags()
-	addPortFlags(f, &o.Capture)
+	capture.BindFlags(f, &o.Capture)
 	addRelayFlags(f, &o.Relay)
-	addServeSimFlags(f, &o)
+	f.BoolVar(&o.Sim, "sim", o.Sim, "read the built-in simulated ESP32 instead of a serial port")
+	adcsim.BindFlags(f, &o.SimCfg, "sim-")
+	f.StringArrayVar(&specs, "device", nil, "a device as NAME=SPEC, repeatable: NAME=/dev/ttyUSB0[,baud=N,...], NAME=match:VID:PID[:SERIAL], NAME=sim[:signal=sine,rate=48000,...] (docs/serve.md)")
+	f.StringVar(&o.Require, "require-devices", o.Require, "a device that cannot be opened at start: all (exit with its error), none (serve the others, report it down, retry) or auto (all with one device, none with several)")
 	f.StringVar(&o.Procs, "procs", o.Procs, "CPUs running Go code: auto (one while serve is light, all once it uses 30% of a core) or a number; the GOMAXPROCS variable overrides auto")
 	addCheck(cmd, s, func() error {
 		o.Log = g.log
 		return classifyServe(serve.Check(cmd.Context(), o))
 	})
 	return cmd
+}
+
+// devicesFromFlags fills o.Devices from --device (which replaces the
+// config file's devices:) and notes the one-device flags that were set.
+func devicesFromFlags(cmd *cobra.Command, o *serve.Options, specs []string, fileDevices []serve.Device) error {
+	o.Devices = fileDevices
+	if len(specs) > 0 {
+		o.Devices = nil
+		for _, spec := range specs {
+			d, err := serve.ParseDevice(spec)
+			if err != nil {
+				return sentinel.Tag(err, ErrUsage)
+			}
+			o.Devices = append(o.Devices, d)
+		}
+	}
+	o.SingleFlags = nil
+	one := pflag.NewFlagSet("one", pflag.ContinueOnError)
+	capture.BindFlags(one, &capture.Options{})
+	adcsim.BindFlags(one, &adcsim.Config{}, "sim-")
+	one.Bool("sim", false, "")
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if one.Lookup(f.Name) != nil {
+			o.SingleFlags = append(o.SingleFlags, f.Name)
+		}
+	})
+	return nil
 }
 
 func addRelayFlags(f *pflag.FlagSet, o *relay.Options) {
@@ -66,25 +117,6 @@ func addRelayFlags(f *pflag.FlagSet, o *relay.Options) {
 	f.StringVar(&o.TLSCert, "tls-cert", o.TLSCert, "PEM certificate: serve https and wss")
 	f.StringVar(&o.TLSKey, "tls-key", o.TLSKey, "PEM private key for --tls-cert")
 	f.BoolVar(&o.AllowCommands, "allow-commands", o.AllowCommands, `forward {"type":"command"} messages from clients to the device`)
-}
-
-// addServeSimFlags binds --sim and the simulator's settings, prefixed sim-.
-func addServeSimFlags(f *pflag.FlagSet, o *serve.Options) {
-	c := &o.SimCfg
-	f.BoolVar(&o.Sim, "sim", o.Sim, "read the built-in simulated ESP32 instead of a serial port")
-	f.StringVar(&c.Signal, "sim-signal", c.Signal, "simulator signal: sine, square, saw, noise, chirp, counter or wav:FILE")
-	f.Uint32Var(&c.Rate, "sim-rate", c.Rate, "simulator sample rate in Hz per channel")
-	f.IntVar(&c.Channels, "sim-channels", c.Channels, "simulator channels, 1..255")
-	f.StringVar(&c.SampleType, "sim-sample-type", c.SampleType, "simulator sample type: u16, i16, i32 or f32")
-	f.IntVar(&c.FrameSamples, "sim-frame-samples", c.FrameSamples, "simulator sample instants per frame; 0 = 10 ms worth")
-	f.Float64Var(&c.Freq, "sim-freq", c.Freq, "simulator signal frequency in Hz")
-	f.Float64Var(&c.Amplitude, "sim-amplitude", c.Amplitude, "simulator amplitude, fraction of full scale 0..1")
-	f.StringVar(&c.Wire, "sim-wire", c.Wire, "simulator output: frames, text or plotter")
-	f.IntVar(&c.Baud, "sim-baud", c.Baud, "pace the simulator to a UART at this baud; 0 = unlimited")
-	f.StringVar(&c.Name, "sim-name", c.Name, "simulator device name")
-	f.Uint64Var(&c.Seed, "sim-seed", c.Seed, "simulator random seed; 0 = random")
-	f.BoolVar(&c.BootGarbage, "sim-boot-garbage", c.BootGarbage, "simulator fault: boot-log noise at start")
-	f.Float64Var(&c.CorruptRate, "sim-corrupt-rate", c.CorruptRate, "simulator fault: flip each byte with this probability")
 }
 
 // classifyServe maps serve's errors to exit codes: configuration 2,

@@ -63,22 +63,9 @@ See docs/sim.md.`,
 
 func bindSimFlags(cmd *cobra.Command, o *adcsim.Options) {
 	f := cmd.Flags()
-	f.StringVar(&o.Signal, "signal", o.Signal, "sine, square, saw, noise, chirp, counter or wav:FILE (16-bit PCM, looped)")
-	f.Uint32Var(&o.Rate, "rate", o.Rate, "sample rate in Hz per channel, 1..2000000 (wav: default is the file's rate)")
-	f.IntVar(&o.Channels, "channels", o.Channels, "number of channels, 1..255")
-	f.Float64Var(&o.Freq, "freq", o.Freq, "signal frequency in Hz (chirp: start frequency)")
-	f.Float64Var(&o.Amplitude, "amplitude", o.Amplitude, "amplitude as a fraction of full scale, 0..1")
-	f.IntVar(&o.FrameSamples, "frame-samples", o.FrameSamples, "sample instants per frame; 0 = 10 ms worth")
-	f.StringVar(&o.SampleType, "sample-type", o.SampleType, "u16 (12-bit ADC word), i16, i32 (24-bit) or f32")
-	f.StringVar(&o.Wire, "wire", o.Wire, "output: frames (COBS-framed wsbridge packets), text (one line per sample instant) or plotter (text labelled as for the Serial Plotter, sine0:v,sine1:v)")
-	f.IntVar(&o.Baud, "baud", o.Baud, "pace output to what a UART at this baud carries (baud/10 bytes/s); 0 = unlimited")
-	f.DurationVar(&o.MaxLag, "max-lag", o.MaxLag, "drop frames once output falls this far behind real time")
+	adcsim.BindFlags(f, &o.Config, "")
 	f.StringVar(&o.Link, "link", o.Link, "create a symlink to the pty here (e.g. /tmp/ttySIM); removed on exit")
 	f.BoolVar(&o.Stdout, "stdout", o.Stdout, "write to stdout instead of a pty")
-	f.StringVar(&o.Name, "name", o.Name, "device name in the info packet")
-	f.Uint64Var(&o.Seed, "seed", o.Seed, "random seed for noise and faults; 0 = random (logged)")
-	f.BoolVar(&o.BootGarbage, "boot-garbage", o.BootGarbage, "fault: start with a burst of ESP32 ROM boot-log noise")
-	f.Float64Var(&o.CorruptRate, "corrupt-rate", o.CorruptRate, "fault: flip each output byte with this probability")
 	f.DurationVar(&o.UnplugEvery, "unplug-every", o.UnplugEvery, "fault: remove the pty after this long, as a USB unplug does; 0 = never")
 	f.DurationVar(&o.UnplugPause, "unplug-pause", o.UnplugPause, "fault: how long the port stays unplugged")
 }

@@ -20,6 +20,11 @@ type Sources struct {
 	FileName string    // for error messages
 	Env      []string  // "KEY=value" entries, as os.Environ returns
 	Prefix   string    // e.g. "WSBRIDGE_"
+	// Sections are the file's keys that are not flags but structured
+	// settings (serve's devices: list), each read by its function. Its
+	// errors name the field ("devices[1].baud (line 9): ..."); Apply adds
+	// the file's name.
+	Sections map[string]func(v *yaml.Node) error
 }
 
 // Origins says where the settings that did not come from the command line
@@ -120,6 +125,13 @@ func applyFile(fs *pflag.FlagSet, src Sources, include func(string) bool, origin
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k := root.Content[i]
+		if read, ok := src.Sections[k.Value]; ok {
+			if err := read(root.Content[i+1]); err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrInvalid, src.FileName, err)
+			}
+			origins[k.Value] = fmt.Sprintf("%s line %d", src.FileName, k.Line)
+			continue
+		}
 		if err := applyKey(fs, src.FileName, k, root.Content[i+1], include); err != nil {
 			return err
 		}

@@ -369,8 +369,9 @@ func metrics(t *testing.T, ws string) map[string]float64 {
 		var name string
 		var v float64
 		if _, err := fmt.Sscanf(line, "%s %g", &name, &v); err == nil && !strings.HasPrefix(name, "#") {
-			name, _, _ = strings.Cut(name, "{") // the channel label: one channel here
 			m[name] = v
+			plain, _, _ := strings.Cut(name, "{") // without the channel label, for tests of one channel
+			m[plain] = v
 		}
 	}
 	return m

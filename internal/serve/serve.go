@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,57 +14,84 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/capture"
-	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/procs"
 	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/result"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
+	"github.com/wsbridge/wsbridge/internal/source"
 )
 
 // ErrConfig is wrapped by errors about the options (exit code 2 in the CLI).
 var ErrConfig = errors.New("invalid serve configuration")
 
-// Options configure serve: the device side, the network side, and the
-// optional in-process simulator.
+// Options configure serve: its devices, the network side, the runtime.
 type Options struct {
+	// Devices are the channels, from --device and the config file's
+	// devices:. Empty: the one device of Capture (--port, --match, ...) or,
+	// with Sim, of SimCfg (--sim, --sim-*).
+	Devices []Device
+	// Require says what happens when a device cannot be opened at start:
+	// source.RequireAll (exit with its error), source.RequireNone (serve
+	// the others, report it down, retry), or "auto" / "": all with one
+	// device, none with several (--require-devices).
+	Require string
+	// SingleFlags are the flags of the one device given on the command
+	// line (port, baud, sim-rate, ...): with Devices they are an error.
+	SingleFlags []string
+
 	Capture capture.Options
-	Relay   relay.Options
-	Channel string        // the one channel's name; "" names it after the device kind ("sim" or "serial")
 	Sim     bool          // --sim: read the in-process simulator instead of a port
 	SimCfg  adcsim.Config // its settings (--sim-* flags)
-	Procs   string        // --procs: GOMAXPROCS policy, procs.Auto or a count (see internal/procs)
-	Out     io.Writer     // the one "listening" line; nil for none
-	JSON    bool          // --json: that line as a JSON object (Listening)
+	Channel string        // the one device's channel name; "" names it after its kind ("sim" or "serial")
+	Relay   relay.Options
+	Procs   string    // --procs: GOMAXPROCS policy, procs.Auto or a count (see internal/procs)
+	Out     io.Writer // the one "listening" line; nil for none
+	JSON    bool      // --json: that line as a JSON object (Listening)
 	Log     zerolog.Logger
 }
 
-// Listening is what serve prints once it listens and the device is open.
+// Listening is what serve prints once it listens and its devices have
+// come up (or, with --require-devices none, been reported down).
 type Listening struct {
-	Page   string `json:"page"`   // http://127.0.0.1:8080/
-	Stream string `json:"stream"` // ws://127.0.0.1:8080/ws
+	Page    string            `json:"page"`    // http://127.0.0.1:8080/
+	Stream  string            `json:"stream"`  // ws://127.0.0.1:8080/ws with one channel; the first channel's /ws/NAME with several
+	Streams map[string]string `json:"streams"` // every channel's stream: name -> ws://127.0.0.1:8080/ws/NAME
+	order   []string
 }
 
-// String is "wsbridge serve: page URL stream WSURL".
+// String is "wsbridge serve: page URL stream WSURL" (with several
+// channels, every channel's WSURL after stream).
 func (l Listening) String() string {
-	return fmt.Sprintf("wsbridge serve: page %s stream %s", l.Page, l.Stream)
+	streams := l.Stream
+	if len(l.order) > 1 {
+		var urls []string
+		for _, n := range l.order {
+			urls = append(urls, l.Streams[n])
+		}
+		streams = strings.Join(urls, " ")
+	}
+	return fmt.Sprintf("wsbridge serve: page %s stream %s", l.Page, streams)
 }
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
-	sim := adcsim.DefaultConfig()
-	r := relay.DefaultOptions()
-	return Options{Capture: capture.DefaultOptions(), Relay: r, SimCfg: sim,
-		Procs: procs.Auto, Log: zerolog.Nop()}
+	return Options{Capture: capture.DefaultOptions(), Relay: relay.DefaultOptions(), SimCfg: adcsim.DefaultConfig(),
+		Require: "auto", Procs: procs.Auto, Log: zerolog.Nop()}
 }
 
-// Run serves until ctx is cancelled. Once it listens and the device is
-// open it prints one line to Out: "wsbridge serve: page URL/ stream WSURL".
-// It returns an error wrapping
-// ErrConfig for bad options, relay.ErrListen or relay.ErrTLS when the
-// address or certificate cannot be used, and capture's errors (ErrNotFound,
-// ErrPermission, ErrBusy) when the device cannot be opened at start.
+// Run serves until ctx is cancelled. Once it listens and every device has
+// come up (or been reported down) it prints one line to Out, Listening.
+// It returns an error wrapping ErrConfig for bad options, relay.ErrListen
+// or relay.ErrTLS when the address or certificate cannot be used, and
+// when a device cannot be opened at start under --require-devices all,
+// capture's errors (ErrNotFound, ErrPermission, ErrBusy) prefixed with
+// the device's field (devices[1].port: ...).
 func Run(ctx context.Context, o Options) error {
-	capt, srv, ch, err := build(&o)
+	devs, err := resolve(&o)
+	if err != nil {
+		return err
+	}
+	srv, sup, capBytes, err := build(&o, devs)
 	if err != nil {
 		return err
 	}
@@ -71,12 +99,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	h := &handler{ch: ch, ready: func() {
-		if o.Out != nil {
-			result.Print(o.Out, o.JSON, Listening{Page: base + "/", Stream: relay.WSURL(base)})
-		}
-	}}
-	defer limitMemory(o.Relay.HistoryBytes, o.Log)()
+	defer limitMemory(capBytes, o.Log)()
 	started, asked := time.Now(), ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -85,19 +108,28 @@ func Run(ctx context.Context, o Options) error {
 	adapting.Go(func() { procs.Adapt(ctx, o.Procs, o.Log) })
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx) }()
-	captErr := make(chan error, 1)
-	go func() { captErr <- capt.Run(ctx, h) }()
+	supErr := make(chan error, 1)
+	go func() { supErr <- sup.Run(ctx) }()
+	go func() {
+		select {
+		case <-sup.Ready():
+			if o.Out != nil {
+				result.Print(o.Out, o.JSON, listening(base, srv))
+			}
+		case <-ctx.Done():
+		}
+	}()
 	select {
-	case err = <-captErr:
+	case err = <-supErr:
 		cancel()
 		if e := <-serveErr; err == nil {
 			err = e
 		}
 	case err = <-serveErr:
 		cancel()
-		<-captErr
+		<-supErr
 	}
-	logStopped(o.Log, stopReason(asked, err), time.Since(started), srv.Stopped(), ch.Info())
+	logStopped(o.Log, stopReason(asked, err), time.Since(started), srv.Stopped(), srv.Channels())
 	return err
 }
 
@@ -114,122 +146,163 @@ func stopReason(asked context.Context, err error) string {
 }
 
 // logStopped is the one line serve logs when it stops: why, what the
-// shutdown did to the clients, what was received and lost over the run,
-// and the history that goes with it.
-func logStopped(log zerolog.Logger, why string, up time.Duration, st relay.Stopped, in relay.Info) {
-	n := func(k string) uint64 { return uint64(in.Counters[k]) }
-	h := in.History
+// shutdown did to the clients, what was received and lost over the run
+// (all channels), and the history that goes with it (each channel's).
+func logStopped(log zerolog.Logger, why string, up time.Duration, st relay.Stopped, chs []*relay.Channel) {
+	var frames, gaps, lost, dropped uint64
+	var hist []string
+	held := 0
+	for _, ch := range chs {
+		in := ch.Info()
+		n := func(k string) uint64 { return uint64(in.Counters[k]) }
+		frames, gaps, lost, dropped = frames+n("frames_received_total"), gaps+n("device_gaps_total"),
+			lost+n("device_gap_frames_total"), dropped+n("client_dropped_frames_total")
+		h := in.History
+		held += h.Frames
+		hist = append(hist, fmt.Sprintf("%s: %d frames, seqs %d..%d, epoch %s", in.Channel, h.Frames, h.FirstSeq, h.LastSeq, h.Epoch))
+	}
 	log.Info().Str("why", why).Float64("uptime_s", up.Seconds()).
 		Int("clients_closed", st.Clients).Int("clients_cut_off", st.CutOff).Uint64("unsent", st.Unsent).
-		Uint64("frames_received", n("frames_received_total")).Uint64("device_gaps", n("device_gaps_total")).
-		Uint64("device_lost_frames", n("device_gap_frames_total")).Uint64("client_dropped_frames", n("client_dropped_frames_total")).
-		Int("history_frames", h.Frames).Uint32("history_first_seq", h.FirstSeq).Uint32("history_last_seq", h.LastSeq).Str("epoch", h.Epoch).
+		Uint64("frames_received", frames).Uint64("device_gaps", gaps).Uint64("device_lost_frames", lost).
+		Uint64("client_dropped_frames", dropped).Int("history_frames", held).Strs("history", hist).
 		Msgf("serve stopped (%s): closed %d clients with 1001 (%d cut off after the grace period) with %d queued messages unsent; "+
-			"over %.0fs received %d frames, lost %d frames in %d gaps between the device and serve, slow clients missed %d; "+
-			"the %d frames of history (seqs %d..%d, epoch %s) end with this process",
-			why, st.Clients, st.CutOff, st.Unsent, up.Seconds(), n("frames_received_total"), n("device_gap_frames_total"),
-			n("device_gaps_total"), n("client_dropped_frames_total"), h.Frames, h.FirstSeq, h.LastSeq, h.Epoch)
+			"over %.0fs received %d frames, lost %d frames in %d gaps between the devices and serve, slow clients missed %d; "+
+			"the history ends with this process (%s)",
+			why, st.Clients, st.CutOff, st.Unsent, up.Seconds(), frames, lost, gaps, dropped, strings.Join(hist, "; "))
 }
 
-// build makes the capture, the relay and its channel from o.
-func build(o *Options) (*capture.Capture, *relay.Server, *relay.Channel, error) {
-	if err := validateProcs(o.Procs); err != nil {
-		return nil, nil, nil, err
+// listening is the line serve prints once ready.
+func listening(base string, srv *relay.Server) Listening {
+	l := Listening{Page: base + "/", Streams: map[string]string{}}
+	for _, ch := range srv.Channels() {
+		l.Streams[ch.Name()] = relay.WSURL(base) + "/" + ch.Name()
+		l.order = append(l.order, ch.Name())
 	}
+	l.Stream = relay.WSURL(base)
+	if len(l.order) > 1 {
+		l.Stream = l.Streams[l.order[0]]
+	}
+	return l
+}
+
+// resolve returns the devices serve runs, checked: o.Devices, or the one
+// device of the --port and --sim flags.
+func resolve(o *Options) ([]Device, error) {
+	if err := validateProcs(o.Procs); err != nil {
+		return nil, err
+	}
+	switch o.Require {
+	case "", "auto", source.RequireAll, source.RequireNone:
+	default:
+		return nil, sentinel.Errorf(ErrConfig, "--require-devices %q: want all (exit if a device cannot be opened at start), none (serve the others, retry it) or auto (all with one device, none with several)", o.Require)
+	}
+	if len(o.Devices) == 0 {
+		d, err := single(o)
+		if err != nil {
+			return nil, err
+		}
+		return []Device{d}, nil
+	}
+	if len(o.SingleFlags) > 0 {
+		return nil, sentinel.Errorf(ErrConfig, "--%s set the one device of --port or --sim, but devices are configured (--device or devices:): give those settings per device, e.g. --device mic=/dev/ttyUSB0,baud=2000000",
+			strings.Join(o.SingleFlags, ", --"))
+	}
+	if err := checkDevices(o.Devices); err != nil {
+		return nil, sentinel.Tag(err, ErrConfig)
+	}
+	return o.Devices, nil
+}
+
+// single is the one device of --port (or --match, or the one ESP32
+// present) or --sim.
+func single(o *Options) (Device, error) {
+	d := Device{Name: cmp.Or(o.Channel, "serial"), Serial: o.Capture}
 	if o.Sim {
 		cfg := o.SimCfg
-		cfg.Log = o.Log.With().Str("part", "sim").Logger()
 		if err := validateSim(&cfg); err != nil {
-			return nil, nil, nil, err
+			return Device{}, err
 		}
-		o.Capture.Sim = &cfg
+		d.Name, d.Sim = cmp.Or(o.Channel, "sim"), &cfg
+	} else if err := o.Capture.Validate(); err != nil {
+		return Device{}, sentinel.Tag(err, ErrConfig)
 	}
-	o.Capture.Log = o.Log
-	capt, err := capture.New(o.Capture)
-	if err != nil {
-		return nil, nil, nil, sentinel.Tag(err, ErrConfig)
+	if !relay.ValidChannelName(d.Name) {
+		return Device{}, sentinel.Errorf(ErrConfig, "channel name %q: want 1 to 32 lower-case letters, digits, - or _", d.Name)
 	}
+	return d, nil
+}
+
+// require is the start policy for n devices.
+func require(o *Options, n int) string {
+	if o.Require == source.RequireAll || o.Require == source.RequireNone {
+		return o.Require
+	}
+	if n == 1 {
+		return source.RequireAll
+	}
+	return source.RequireNone
+}
+
+// build makes the relay, a channel per device and the supervisor that
+// runs the devices' sources into them. capBytes is the sum of the
+// channels' history caps.
+func build(o *Options, devs []Device) (srv *relay.Server, sup *source.Supervisor, capBytes int64, err error) {
 	o.Relay.Log = o.Log
-	srv, err := relay.New(o.Relay)
+	srv, err = relay.New(o.Relay)
 	if err != nil {
-		return nil, nil, nil, sentinel.Tag(err, ErrConfig)
+		return nil, nil, 0, sentinel.Tag(err, ErrConfig)
 	}
-	ch, err := srv.AddChannel(relay.ChannelOptions{Name: cmp.Or(o.Channel, singleChannel(o)), Commander: capt,
-		Counters: func() []relay.Counter { return captureCounters(capt.Stats()) }})
-	if err != nil {
-		return nil, nil, nil, sentinel.Tag(err, ErrConfig)
+	sup = &source.Supervisor{Require: require(o, len(devs)), Log: o.Log}
+	for _, d := range devs {
+		r := &source.Runner{Name: d.Name, Path: d.sourcePath(), New: factory(d, o.Log)}
+		ch, err := srv.AddChannel(relay.ChannelOptions{Name: d.Name, History: d.History, HistoryBytes: d.HistoryBytes,
+			Commander: r, Counters: r.Counters})
+		if err != nil {
+			return nil, nil, 0, sentinel.Tag(fmt.Errorf("%s: %w", d.Path, err), ErrConfig)
+		}
+		r.Pub = ch
+		sup.Add(r)
+		capBytes += ch.HistoryBytes()
 	}
-	return capt, srv, ch, nil
+	return srv, sup, capBytes, nil
 }
 
-// singleChannel names the one channel of --port or --sim: "sim" for the
-// simulator, "serial" for a port.
-func singleChannel(o *Options) string {
-	if o.Sim {
-		return "sim"
+// factory makes d's source afresh for each (re)start.
+func factory(d Device, log zerolog.Logger) func() (source.Source, error) {
+	log = log.With().Str("channel", d.Name).Logger()
+	if d.Sim != nil {
+		cfg := *d.Sim
+		cfg.Log = log.With().Str("part", "sim").Logger()
+		return func() (source.Source, error) { return source.NewSim(cfg) }
 	}
-	return "serial"
-}
-
-// handler passes capture's packets and device events to the relay.
-// Capture hands data frames on as read; the relay's channel alone follows
-// their sequence numbers (gaps, duplicates, late frames, restarts), so
-// each is counted, logged and sent to clients once, in order with the
-// frames. ready runs once, when the device first comes up: then serve
-// announces its URLs.
-type handler struct {
-	ch    *relay.Channel
-	ready func()
-	once  sync.Once
-}
-
-func (h *handler) Packet(p *frame.Packet) { h.ch.Packet(p) }
-
-func (h *handler) Event(e capture.Event) {
-	switch e.Kind {
-	case capture.DeviceUp:
-		h.ch.Up(e.Reason + " " + e.Port)
-		h.once.Do(h.ready)
-	case capture.DeviceDown:
-		h.ch.Down(e.Reason)
-	}
-}
-
-// captureCounters exposes the capture's counters to /metrics and /api/info.
-func captureCounters(s capture.Stats) []relay.Counter {
-	c := func(name, help string, v uint64) relay.Counter {
-		return relay.Counter{Name: name, Help: help, Value: float64(v)}
-	}
-	return []relay.Counter{
-		c("serial_bytes_total", "Bytes read from the serial port.", s.Bytes),
-		c("serial_packets_total", "Valid packets decoded (any type).", s.Packets),
-		c("serial_frames_total", "Valid data frames decoded.", s.Frames),
-		c("serial_noise_bytes_total", "Bytes rejected by the decoder (garbage, boot logs, broken packets).", s.NoiseBytes),
-		c("serial_crc_errors_total", "Packets dropped for a failed CRC-32C.", s.CRCErrors),
-		c("serial_malformed_total", "Packets dropped for a bad length, type or field; text input: lines dropped because their fields did not fit the channels.", s.Malformed),
-		c("serial_oversize_total", "Runs longer than the largest packet, dropped.", s.Oversize),
-		c("device_opens_total", "Successful opens of the device, including the first.", s.Opens),
-		c("device_reopens_total", "Reopens after the device was lost.", s.Reopens),
-		c("device_downs_total", "Times the device was lost.", s.Downs),
-		c("device_commands_total", "Command lines written to the device.", s.Commands),
-		c("device_command_errors_total", "Command lines that failed to write.", s.CommandErrors),
-	}
+	opts := d.Serial
+	opts.Log = log
+	return func() (source.Source, error) { return capture.New(opts) }
 }
 
 // Check validates o as Run would and probes what Run would use, without
-// serving: the device is opened and closed again, the listen address is
-// bound and released. It warns (on o.Log) about a listen address beyond
-// loopback without a token. What `wsbridge serve --check` runs; its
-// errors are Run's (ErrConfig, relay.ErrListen, capture's ErrNotFound,
-// ErrPermission, ErrBusy).
+// serving: every serial device is opened and closed again, the listen
+// address is bound and released. It warns (on o.Log) about a listen
+// address beyond loopback without a token. What `wsbridge serve --check`
+// runs; its errors are Run's (ErrConfig, relay.ErrListen, capture's
+// ErrNotFound, ErrPermission, ErrBusy prefixed with the device's field).
 func Check(ctx context.Context, o Options) error {
-	if err := validate(o); err != nil {
+	devs, err := resolve(&o)
+	if err != nil {
 		return err
+	}
+	if err := o.Relay.Validate(); err != nil {
+		return sentinel.Tag(err, ErrConfig)
 	}
 	if err := probeListen(o.Relay, o.Log); err != nil {
 		return err
 	}
-	return probeDevice(ctx, o)
+	for _, d := range devs {
+		if err := probeDevice(ctx, d, o.Log); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // probeListen binds the listen address and releases it.
@@ -242,40 +315,24 @@ func probeListen(ro relay.Options, log zerolog.Logger) error {
 	return srv.Probe()
 }
 
-// probeDevice opens the device and closes it again.
-func probeDevice(ctx context.Context, o Options) error {
-	if o.Sim {
+// probeDevice opens a serial device and closes it again.
+func probeDevice(ctx context.Context, d Device, log zerolog.Logger) error {
+	if d.Sim != nil {
 		return nil
 	}
-	o.Capture.Log = o.Log
-	capt, err := capture.New(o.Capture)
+	d.Serial.Log = log
+	capt, err := capture.New(d.Serial)
 	if err != nil {
 		return sentinel.Tag(err, ErrConfig)
 	}
 	port, err := capt.Probe(ctx)
 	if err != nil {
-		return err
-	}
-	o.Log.Info().Str("port", port).Msg("check: the device opens")
-	return nil
-}
-
-// validate checks the options without touching the device or the network.
-func validate(o Options) error {
-	if err := validateProcs(o.Procs); err != nil {
-		return err
-	}
-	if o.Sim {
-		if err := validateSim(&o.SimCfg); err != nil {
-			return err
+		if p := d.sourcePath(); p != "" {
+			return fmt.Errorf("%s: %w", p, err)
 		}
+		return err
 	}
-	if err := o.Capture.Validate(); err != nil {
-		return sentinel.Tag(err, ErrConfig)
-	}
-	if err := o.Relay.Validate(); err != nil {
-		return sentinel.Tag(err, ErrConfig)
-	}
+	log.Info().Str("channel", d.Name).Str("port", port).Msg("check: the device opens")
 	return nil
 }
 
