@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,8 +24,9 @@ func secret(name string) bool { return name == "token" }
 // addCheck gives cmd a --check flag: validate the effective configuration
 // (defaults, file, environment, flags), print it as YAML on stdout with
 // secrets redacted, and exit without starting. validate runs on the
-// options the flags are bound to.
-func addCheck(cmd *cobra.Command, s Streams, validate func() error) {
+// options the flags are bound to; more, if any, prints what the flags do
+// not hold (serve's devices:) after them.
+func addCheck(cmd *cobra.Command, s Streams, validate func() error, more ...func(io.Writer) error) {
 	var check bool
 	cmd.Flags().BoolVar(&check, "check", false, "validate the configuration, print the effective settings as YAML and exit without starting")
 	run := cmd.RunE
@@ -35,7 +37,15 @@ func addCheck(cmd *cobra.Command, s Streams, validate func() error) {
 		if err := validate(); err != nil {
 			return classifyCheck(err)
 		}
-		return config.Dump(s.Out, c.Flags(), configurable, secret)
+		if err := config.Dump(s.Out, c.Flags(), configurable, secret); err != nil {
+			return err
+		}
+		for _, m := range more {
+			if err := m(s.Out); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"io"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -72,7 +73,7 @@ See docs/serve.md.`,
 	addCheck(cmd, s, func() error {
 		o.Log = g.log
 		return classifyServe(serve.Check(cmd.Context(), o))
-	})
+	}, func(w io.Writer) error { return serve.DumpDevices(w, o.Devices) })
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -276,4 +277,50 @@ func checkDevices(ds []Device) error {
 		return errors.New("no device configured")
 	}
 	return nil
+}
+
+// DumpDevices writes devices as the config file's devices: block, with
+// the keys each was given, in a form ParseDevices reads back: what
+// `serve --check` prints after the flags.
+func DumpDevices(w io.Writer, ds []Device) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	list := &yaml.Node{Kind: yaml.SequenceNode}
+	for _, d := range ds {
+		m := &yaml.Node{Kind: yaml.MappingNode}
+		add := func(to *yaml.Node, k, v string) {
+			to.Content = append(to.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &yaml.Node{Kind: yaml.ScalarNode, Value: v})
+		}
+		add(m, "name", d.Name)
+		fs := d.serialFlags()
+		var keys []string
+		for k := range d.keys {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if f := fs.Lookup(k); f != nil {
+				add(m, k, f.Value.String())
+			}
+		}
+		if d.Sim != nil {
+			sim := &yaml.Node{Kind: yaml.MappingNode, Style: yaml.FlowStyle}
+			sfs := d.simFlags()
+			for _, k := range keys {
+				if name, ok := strings.CutPrefix(k, "sim."); ok {
+					add(sim, name, sfs.Lookup(name).Value.String())
+				}
+			}
+			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "sim"}, sim)
+		}
+		list.Content = append(list.Content, m)
+	}
+	doc := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "devices"}, list}}
+	enc := yaml.NewEncoder(w)
+	enc.SetIndent(2)
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	return enc.Close()
 }

@@ -94,3 +94,28 @@ func TestParseDevicesYAML(t *testing.T) {
 		}
 	}
 }
+
+// --check prints the devices in a form the config file takes back.
+func TestDumpDevicesRoundTrips(t *testing.T) {
+	var in []Device
+	for _, spec := range []string{"mic=/dev/ttyUSB0,baud=2000000", "demo=sim:signal=counter,rate=1000"} {
+		d, err := ParseDevice(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in = append(in, d)
+	}
+	var b strings.Builder
+	if err := DumpDevices(&b, in); err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(b.String()), &doc); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ParseDevices(doc.Content[0].Content[1])
+	if err != nil || len(out) != 2 || out[0].Serial.Baud != 2000000 || out[0].Serial.Port != "/dev/ttyUSB0" ||
+		out[1].Sim == nil || out[1].Sim.Rate != 1000 || out[1].Sim.Signal != "counter" {
+		t.Fatalf("round trip of\n%s: %+v, %v", b.String(), out, err)
+	}
+}
