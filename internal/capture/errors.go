@@ -69,7 +69,7 @@ func kindOf(err error) error {
 
 // classify turns an error from opening path into a message a user can act
 // on. present describes the serial ports that exist, for not-found errors.
-func classify(path string, err error, present []PortInfo) error {
+func classify(path string, err error, present []PortInfo, setting string) error {
 	kind := kindOf(err)
 	var msg string
 	switch kind {
@@ -83,7 +83,7 @@ func classify(path string, err error, present []PortInfo) error {
 			msg = fmt.Sprintf("%s is busy: %s holds it (another wsbridge serve?); stop it first", path, who)
 		}
 	case ErrNotFound:
-		msg = notFound(path, present)
+		msg = notFound(path, present, setting)
 	case nil:
 		if isInvalidPort(err) { // e.g. a regular file or /dev/null: not a tty
 			msg = fmt.Sprintf("failed to open %s: %v; is it a serial port? %s", path, err, describePresent(present))
@@ -98,12 +98,12 @@ func classify(path string, err error, present []PortInfo) error {
 
 // notFound says that the port given is not there, and what to do: pick
 // one that is, or plug the board in, or run without one.
-func notFound(path string, present []PortInfo) string {
+func notFound(path string, present []PortInfo, setting string) string {
 	if len(present) == 0 {
 		return fmt.Sprintf("%s not found; no serial ports present: plug the board in with a data (not charge-only) USB cable, or use --sim to run without one", path)
 	}
-	return fmt.Sprintf("%s not found; %s; pass one of those to --port (wsbridge ports marks the ESP32), or use --sim to run without a board",
-		path, describePresent(present))
+	return fmt.Sprintf("%s not found; %s; pass one of those to %s (wsbridge ports marks the ESP32), or use --sim to run without a board",
+		path, describePresent(present), setting)
 }
 
 // describePresent lists the ports for an error message.

@@ -45,17 +45,17 @@ func TestNotFoundListsWhatIsPresent(t *testing.T) {
 
 func TestClassifyBusyAndPermission(t *testing.T) {
 	// go.bug.st/serial reports EBUSY as a PortError whose code is zero.
-	err := classify("/dev/ttyACM0", &serial.PortError{}, nil)
+	err := classify("/dev/ttyACM0", &serial.PortError{}, nil, "--port")
 	want := "/dev/ttyACM0 is busy: another program holds it (ModemManager, a serial monitor, another wsbridge); " +
 		"close it or stop ModemManager"
 	if !errors.Is(err, ErrBusy) || err.Error() != want {
 		t.Fatalf("busy: got %v", err)
 	}
-	err = classify("/dev/ttyUSB0", &os.PathError{Op: "open", Path: "/dev/ttyUSB0", Err: syscall.EACCES}, nil)
+	err = classify("/dev/ttyUSB0", &os.PathError{Op: "open", Path: "/dev/ttyUSB0", Err: syscall.EACCES}, nil, "--port")
 	if !errors.Is(err, ErrPermission) || err.Error() != permissionMsg("/dev/ttyUSB0") {
 		t.Fatalf("permission: got %v", err)
 	}
-	err = classify("/dev/ttyUSB0", syscall.ENOENT, nil)
+	err = classify("/dev/ttyUSB0", syscall.ENOENT, nil, "--port")
 	if !errors.Is(err, ErrNotFound) || !errors.Is(err, syscall.ENOENT) {
 		t.Fatalf("raw errno: got %v", err)
 	}

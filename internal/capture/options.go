@@ -36,6 +36,10 @@ type Options struct {
 	Input    string // auto, frames, text; default auto
 	Match    string // VID:PID[:SERIAL]: find (and re-find) the device by USB identity
 
+	// Setting names where the port was given, for hints in errors: "--port"
+	// (the default), "--device mic", "devices[1].port".
+	Setting string
+
 	// Text input: lines per frame (default 64) and the sample rate to
 	// announce (0 measures it from the line arrivals: see frame.TextDecoder).
 	FrameSamples int
@@ -61,6 +65,7 @@ func (o Options) withDefaults() Options {
 	o.DTR = cmp.Or(o.DTR, d.DTR)
 	o.RTS = cmp.Or(o.RTS, d.RTS)
 	o.Input = cmp.Or(o.Input, d.Input)
+	o.Setting = cmp.Or(o.Setting, "--port")
 	return o
 }
 

@@ -277,6 +277,9 @@ func factory(d Device, log zerolog.Logger) func() (source.Source, error) {
 	}
 	opts := d.Serial
 	opts.Log = log
+	if p := d.sourcePath(); p != "" {
+		opts.Setting = p
+	}
 	return func() (source.Source, error) { return capture.New(opts) }
 }
 
