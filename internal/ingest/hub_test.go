@@ -27,19 +27,22 @@ type relayHub struct {
 	srv  *relay.Server
 	base string // ws://127.0.0.1:PORT
 	nets map[string]*ingest.Network
+	log  *testsupport.SyncBuffer // the relay's and the sources' log, debug level
 }
 
 func startRelayHub(t *testing.T, subToken string, names ...string) *relayHub {
 	t.Helper()
-	srv, err := relay.New(relay.Options{Listen: "127.0.0.1:0", Token: subToken, AllowCommands: true, MaxClients: 256})
+	logBuf := &testsupport.SyncBuffer{}
+	log := zerolog.New(logBuf).Level(zerolog.DebugLevel)
+	srv, err := relay.New(relay.Options{Listen: "127.0.0.1:0", Token: subToken, AllowCommands: true, MaxClients: 256, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &relayHub{srv: srv, nets: map[string]*ingest.Network{}}
+	h := &relayHub{srv: srv, nets: map[string]*ingest.Network{}, log: logBuf}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for _, name := range names {
-		nw, err := ingest.NewNetwork(ingest.NetworkOptions{Channel: name, Token: "token-" + name, Commands: true, Log: zerolog.Nop()})
+		nw, err := ingest.NewNetwork(ingest.NetworkOptions{Channel: name, Token: "token-" + name, Commands: true, Log: log})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -244,4 +247,58 @@ func TestBoardsThroughCuts(t *testing.T) {
 		t.Fatalf("only %d cuts in all", cuts)
 	}
 	t.Logf("%d boards, %d cuts, %d frames lost by the small rings (each as an announced gap), none by the others", boards, cuts, lost)
+}
+
+// TestTokenSeparation: a device's token publishes on its own channel and
+// nothing else (not another channel, not /ws, not /api); the subscribers'
+// token reads and cannot publish. No token appears in the log, also when
+// sent in the URL.
+func TestTokenSeparation(t *testing.T) {
+	h := startRelayHub(t, "sub-token", "garden", "mic")
+	httpBase := "http" + strings.TrimPrefix(h.base, "ws")
+	for _, c := range []struct {
+		url, token string
+		code       int
+	}{
+		{h.base + "/pub/garden", "token-garden", http.StatusSwitchingProtocols},
+		{h.base + "/pub/mic", "token-garden", http.StatusUnauthorized},  // another device's channel
+		{h.base + "/ws/garden", "token-garden", http.StatusUnauthorized}, // a device cannot subscribe
+		{httpBase + "/api/channels", "token-garden", http.StatusUnauthorized},
+		{httpBase + "/metrics", "token-garden", http.StatusUnauthorized},
+		{h.base + "/pub/garden", "sub-token", http.StatusForbidden}, // a subscriber cannot publish
+		{h.base + "/ws/garden", "sub-token", http.StatusSwitchingProtocols},
+		{h.base + "/pub/mic?token=token-garden", "", http.StatusUnauthorized},
+		{h.base + "/ws/mic?token=token-mic", "", http.StatusUnauthorized},
+	} {
+		var code int
+		if strings.HasPrefix(c.url, "ws") {
+			hdr := http.Header{}
+			if c.token != "" {
+				hdr.Set("Authorization", "Bearer "+c.token)
+			}
+			conn, resp, err := websocket.Dial(context.Background(), c.url, &websocket.DialOptions{HTTPHeader: hdr})
+			if err == nil {
+				conn.CloseNow()
+			}
+			if resp != nil {
+				code = resp.StatusCode
+			}
+		} else {
+			req, _ := http.NewRequest("GET", c.url, nil)
+			req.Header.Set("Authorization", "Bearer "+c.token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			code = resp.StatusCode
+		}
+		if code != c.code {
+			t.Errorf("%s with %s: HTTP %d, want %d", c.url, c.token, code, c.code)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	if l := h.log.String(); strings.Contains(l, "token-") || strings.Contains(l, "sub-token") || !strings.Contains(l, "unauthorized") {
+		t.Fatalf("the log shows a token (or no refusal at all):\n%s", l)
+	}
 }
