@@ -34,6 +34,7 @@ func TestWiFiBoardToR(t *testing.T) {
 	o := wifisim.DefaultOptions()
 	o.URL, o.Token = h.base+"/pub/garden", "token-garden"
 	o.Device.Signal, o.Device.Rate, o.Device.FrameSamples = "counter", 16000, 256
+	o.Device.MaxLag = time.Minute // a loaded machine must not make the simulated ADC drop frames: the ring is under test
 	o.Faults.CutEvery = 700 * time.Millisecond
 	b, err := wifisim.New(o)
 	if err != nil {
