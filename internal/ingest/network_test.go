@@ -107,7 +107,7 @@ func counterBoard(t *testing.T, url string, mod func(o *wifisim.Options)) *wifis
 	o := wifisim.DefaultOptions()
 	o.URL, o.Token = url, "garden-secret"
 	o.Device.Signal, o.Device.Rate, o.Device.FrameSamples = "counter", 4000, 40 // 100 frames/s
-	o.Device.MaxLag = time.Minute // a loaded machine must not make the simulated ADC drop frames: the ring is under test
+	o.Device.MaxLag = time.Minute                                               // a loaded machine must not make the simulated ADC drop frames: the ring is under test
 	o.ReconnectInterval = 50 * time.Millisecond
 	if mod != nil {
 		mod(&o)

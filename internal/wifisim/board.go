@@ -62,8 +62,10 @@ type Board struct {
 	info      atomic.Pointer[frame.Packet] // the newest device info
 	names     atomic.Pointer[[]string]     // its channel names, for text and JSON
 
-	mu    sync.Mutex
-	stats Stats
+	mu     sync.Mutex
+	stats  Stats
+	owBase uint64 // the ring's Overwritten when the current connection began
+	owLive bool   // a connection is up: overwrites now are overruns
 }
 
 // New validates opts and builds a board.
@@ -97,10 +99,13 @@ func (b *Board) Connected() bool { return b.connected.Load() }
 func (b *Board) Stats() Stats {
 	b.mu.Lock()
 	s := b.stats
-	b.mu.Unlock()
 	if b.ring != nil {
 		s.Ring = b.ring.Stats()
+		if b.owLive {
+			s.Overrun += s.Ring.Overwritten - b.owBase
+		}
 	}
+	b.mu.Unlock()
 	s.Device = b.dev.Stats()
 	if p := b.proxy.Load(); p != nil {
 		ps := p.Stats()

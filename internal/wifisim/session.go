@@ -102,9 +102,9 @@ func (b *Board) session(ctx context.Context, client *http.Client, port io.Writer
 	defer cancel(nil)
 	b.connected.Store(true)
 	defer b.connected.Store(false)
-	if b.ring != nil {
-		ow := b.ring.Stats().Overwritten
-		defer func() { b.count(func(s *Stats) { s.Overrun += b.ring.Stats().Overwritten - ow }) }()
+	if b.ring != nil { // overwritten from here until the link goes: overruns
+		b.count(func(*Stats) { b.owBase, b.owLive = b.ring.Stats().Overwritten, true })
+		defer b.count(func(s *Stats) { s.Overrun += b.ring.Stats().Overwritten - b.owBase; b.owLive = false })
 	}
 	b.resume(g)
 	go func() { cancel(b.read(sctx, conn, port)) }()
