@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
@@ -125,6 +126,9 @@ func (n *Network) Run(ctx context.Context, pub source.Publisher) error {
 
 // Command sends one command line to the connected device.
 func (n *Network) Command(line string) error {
+	if err := checkCommand(line); err != nil {
+		return err
+	}
 	n.mu.Lock()
 	s := n.cur
 	n.mu.Unlock()
@@ -295,4 +299,13 @@ func hostOf(addr string) string {
 		return strings.Trim(addr[:i], "[]")
 	}
 	return addr
+}
+
+// checkCommand refuses a command line that is not one line of text: it
+// travels as one text message, which the device takes whole.
+func checkCommand(line string) error {
+	if strings.ContainsAny(line, "\r\n") || !utf8.ValidString(line) || strings.TrimSpace(line) == "" {
+		return fmt.Errorf("command %q: want one non-empty line of text", clip([]byte(line), 40))
+	}
+	return nil
 }

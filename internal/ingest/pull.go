@@ -218,6 +218,9 @@ func (p *Pull) pinger(ctx context.Context, stop context.CancelCauseFunc, conn *w
 
 // Command sends one command line to the board as a text message.
 func (p *Pull) Command(line string) error {
+	if err := checkCommand(line); err != nil {
+		return err
+	}
 	p.mu.Lock()
 	conn := p.conn
 	p.mu.Unlock()
