@@ -36,12 +36,12 @@ func TestPageKeyboard(t *testing.T) {
 		t.Fatal("Space on the focused Pause button toggled twice")
 	}
 
-	// At 8 kHz the automatic window is 200 ms; ] and [ step from there.
-	tb.waitFor("the automatic window", `wsbridge.windowAuto && wsbridge.windowS === 0.2 && document.getElementById("window").value === "auto"`, 2*time.Second)
+	// At 8 kHz the automatic window is 100 ms; ] and [ step from there.
+	tb.waitFor("the automatic window", `wsbridge.windowAuto && wsbridge.windowS === 0.1 && document.getElementById("window").value === "auto"`, 2*time.Second)
 	tb.run(chromedp.KeyEvent("]"))
-	tb.waitFor("window 500 ms", `wsbridge.windowS === 0.5 && !wsbridge.windowAuto && document.getElementById("window").value === "0.5"`, 2*time.Second)
+	tb.waitFor("window 200 ms", `wsbridge.windowS === 0.2 && !wsbridge.windowAuto && document.getElementById("window").value === "0.2"`, 2*time.Second)
 	tb.run(chromedp.KeyEvent("["), chromedp.KeyEvent("["))
-	tb.waitFor("window 100 ms", `wsbridge.windowS === 0.1`, 2*time.Second)
+	tb.waitFor("window 50 ms", `wsbridge.windowS === 0.05`, 2*time.Second)
 
 	var unnamed []string
 	tb.eval(`[...document.querySelectorAll("button, input, select")].filter((el) => {

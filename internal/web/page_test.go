@@ -18,7 +18,10 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-var screenshotPath = flag.String("screenshot", "", "also write the live view screenshot to this PNG file (e.g. ../../docs/img/live-view.png)")
+var (
+	screenshotPath = flag.String("screenshot", "", "also write the live view screenshot to this PNG file (e.g. ../../docs/img/live-view.png)")
+	shotDir        = flag.String("shots", "", "write the screenshots that tests check into this directory")
+)
 
 // open loads the page (base URL plus optional path and query) and waits
 // until frames flow.
@@ -114,6 +117,11 @@ func TestPageStreamsPlotsAndPauses(t *testing.T) {
 	tb.waitFor("10 ms window", `wsbridge.windowS === 0.01`, 2*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	assertPlotted(t, tb, "time view, 10 ms window")
+	tb.run(setWindow("auto"))
+	tb.waitFor("the automatic window", `wsbridge.windowAuto && wsbridge.windowS === 0.02`, 2*time.Second)
+	var drawn int
+	tb.eval(`wsbridge.drawn`, &drawn)
+	tb.waitFor("a redraw", fmt.Sprintf(`wsbridge.drawn > %d`, drawn+2), 3*time.Second)
 	saveScreenshot(t, tb)
 	tb.noProblems()
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // TestPageShowsA440HzTone is what a user checks with the simulator's
-// default tone at 48 kHz: the automatic window shows the wave (not a solid
+// default tone at 48 kHz: the automatic window (20 ms) shows the wave (not a solid
 // band), the Min/Max boxes say what the axis says, and the spectrum reads
 // out the tone's frequency and level, also under the pointer.
 func TestPageShowsA440HzTone(t *testing.T) {
@@ -20,14 +20,14 @@ func TestPageShowsA440HzTone(t *testing.T) {
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 48000, Channels: 2})
 	tb.open(srv.URL)
 
-	tb.waitFor("the automatic 50 ms window", `wsbridge.windowAuto && wsbridge.windowS === 0.05 &&
-		document.getElementById("window").selectedOptions[0].textContent === "Auto (50 ms)"`, 3*time.Second)
+	tb.waitFor("the automatic 20 ms window", `wsbridge.windowAuto && wsbridge.windowS === 0.02 &&
+		document.getElementById("window").selectedOptions[0].textContent === "Auto (20 ms)"`, 3*time.Second)
 	tb.waitFor("a full window drawn", `wsbridge.samples > 48000 * 0.1 && wsbridge.axisLabels.length === 2`, 5*time.Second)
 	assertPlotted(t, tb, "440 Hz, automatic window")
 	c := tb.coverage()
 	t.Logf("trace pixels fill %.3v of each lane", c.Fill)
 	for i, f := range c.Fill {
-		// 22 cycles across the canvas: a line, about 5% of the lane; 440
+		// 9 cycles across the canvas: a line, a few % of the lane; 440
 		// cycles in a 1 s window would paint a band over 90% of it.
 		if f > 0.3 {
 			t.Errorf("lane %d: the trace fills %.0f%% of the lane: a solid band, not a wave", i, 100*f)

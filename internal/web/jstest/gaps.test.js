@@ -46,7 +46,7 @@ test("each loss is counted once, whatever order serve's messages come in", () =>
   const cases = {
     "a gap replayed after a resume": [[0, 1, gap(2, 4, "device"), gap(2, 4, "device"), 5], "lost 3 gaps 1 device:1 restarts 0 seqs 0..5 epoch -"],
     "one jump, two messages": [[0, gap(1, 2, "device"), gap(3, 4, "slow_client"), 5], "lost 4 gaps 2 device:1,slow_client:1 restarts 0 seqs 0..5 epoch -"],
-    "a loss before the first frame": [[gap(10, 19, "history"), 20, 21], "lost 10 gaps 1 history:1 restarts 0 seqs 20..21 epoch -"],
+    "a loss before the first frame": [[gap(10, 19, "history"), 20, 21], "lost 10 gaps 1 history:1 restarts 0 seqs 10..21 epoch -"],
     "an announced loss cut off by a restart": [[0, gap(1, 2, "device"), restart(null), 0], "lost 2 gaps 1 device:1 restarts 1 seqs 0..0 epoch -"],
     "a jump explained afterwards": [[0, 3, gap(1, 2, "device"), 4], "lost 2 gaps 1 device:1 restarts 0 seqs 0..4 epoch -"],
     "an unexplained jump": [[0, 3], "lost 2 gaps 1 unannounced:1 restarts 0 seqs 0..3 epoch -"],
@@ -65,7 +65,7 @@ test("epochs: a restart is counted once, whichever message reveals it", () => {
     "a resume into a new serve: hello, then the restart status": [[hello("aa", 0, 0), 0, 1, 2, hello("bb", 0, 20), restart(0, "bb"), 0, 1],
       "lost 0 gaps 0  restarts 1 seqs 0..1 epoch bb"],
     "a resume into a new serve whose start was trimmed": [[hello("aa", 0, 0), 0, 1, 2, hello("bb", 7, 20), restart(0, "bb"),
-      gap(0, 6, "history", "bb"), 7, 8], "lost 7 gaps 1 history:1 restarts 1 seqs 7..8 epoch bb"],
+      gap(0, 6, "history", "bb"), 7, 8], "lost 7 gaps 1 history:1 restarts 1 seqs 0..8 epoch bb"],
     "a device restart while live": [[hello("aa", 0, 0), 0, 1, 2, restart(0, "bb"), 0, 1], "lost 0 gaps 0  restarts 1 seqs 0..1 epoch bb"],
     "two device restarts": [[hello("aa", 0, 0), 0, 1, restart(0, "bb"), 0, restart(0, "cc"), 0], "lost 0 gaps 0  restarts 2 seqs 0..0 epoch cc"],
     "a server without epochs that resumes behind what was asked": [[hello("", 0, 0), 0, 1, 2, 3, 4, hello("", 0, 3), 0, 1],

@@ -31,33 +31,67 @@ test("frames are counted and stored exactly, per channel", () => {
   assert.equal(S.badPackets, 0);
 });
 
-test("a rate that wanders within 5% keeps the plot; a real change starts it over", () => {
+test("a rate that wanders within 5% changes nothing; a real change keeps the samples and is noted once", () => {
   const { st, S, seen } = newStream();
   st.text({ type: "info", device: { name: "text input", firmware: "", rate: 0, channels: 2, sample_type: "i32", frame_samples: 64, channel_info: [] } });
-  assert.equal(S.layouts, 0, "no tracks before a rate is known");
+  assert.equal(S.layouts, 1, "tracks are made for the channels");
   let seq = 0, v = 0;
   for (const rate of [1001, 1002, 1001, 998, 1002, 1020, 1001]) {
     st.binary(data({ seq: seq++, rate, channels: 2, sampleType: 3, samples: counter(v, 10, 2) }));
     v += 10;
   }
   assert.equal(S.layouts, 1, "the tracks were made once");
+  assert.equal(S.rateChanges, 0);
   assert.equal(S.rate, 1001, "the newest rate is followed");
   assert.deepEqual(S.tail(0, 70), counter(0, 70), "nothing was thrown away");
   assert.equal(seen.notes.filter(([, t]) => t.includes("rate changed")).length, 0);
-  st.binary(data({ seq: seq++, rate: 500, channels: 2, sampleType: 3, samples: counter(v, 10, 2) }));
-  assert.equal(S.layouts, 2);
+  for (let i = 0; i < 3; i++) st.binary(data({ seq: seq++, rate: 500, channels: 2, sampleType: 3, samples: counter(v + 10 * i, 10, 2) }));
+  assert.equal(S.layouts, 1, "a new rate keeps the plot");
+  assert.equal(S.rateChanges, 1);
   assert.equal(S.rate, 500);
-  assert.deepEqual(seen.notes.filter(([, t]) => t.includes("rate changed")), [["info", "rate changed from 1001 to 500 S/s: the plot starts over"]]);
+  assert.deepEqual(S.tail(0, 101), [...counter(0, 70), NaN, ...counter(70, 30)], "every sample kept, the trace broken once where the rate changed");
+  assert.deepEqual(seen.notes.filter(([, t]) => t.includes("rate changed")), [["info", "rate changed from 1001 to 500 S/s"]]);
   st.binary(data({ seq: seq++, rate: 500, channels: 3, sampleType: 3, samples: counter(v, 10, 3) }));
-  assert.equal(S.layouts, 3, "a new channel count lays out");
+  assert.equal(S.layouts, 2, "a new channel count lays out anew");
   assert.equal(S.channels, 3);
 });
 
-test("the automatic window holds about a thousand sample instants", () => {
-  assert.deepEqual([48000, 16000, 10000, 1000, 100, 10, 1e6, 0].map(autoWindow), [0.05, 0.1, 0.1, 1, 10, 10, 0.01, 1]);
+test("frames without a rate (text input measuring it) are plotted at a rate measured from their device times", () => {
+  const { st, S } = newStream();
+  st.text({ type: "hello", seq: 0, start_seq: 0, rate: 0, channels: 2,
+    device: { name: "text input", firmware: "", rate: 0, channels: 2, sample_type: "i32", frame_samples: 64, channel_info: [] } });
+  let seq = 0, v = 0, t = 5e6;
+  const line = (/** @type {number} */ rate, /** @type {number} */ dt) => {
+    st.binary(data({ seq: seq++, tUs: Math.round(t), rate, channels: 2, sampleType: 3, samples: counter(v++, 1, 2) }));
+    t += dt;
+  };
+  for (let i = 0; i < 150; i++) line(0, 1000 + (i % 3) * 40); // a delay(1) sketch with jitter
+  assert.equal(S.rate, 0, "no estimate before 200 ms");
+  for (let i = 0; i < 350; i++) line(0, 1000 + (i % 3) * 40);
+  assert.ok(S.rateMeasured && Math.abs(S.rate - 1e6 / 1040) < 5, `measured ${S.rate} S/s, want about ${1e6 / 1040}`);
+  st.text({ type: "info", device: { name: "text input", firmware: "", rate: 961, channels: 2, sample_type: "i32", frame_samples: 64, channel_info: [] } });
+  line(0, 10000); // a frame that was on its way, then a burst: no estimate any more
+  for (let i = 0; i < 30; i++) line(0, 10);
+  assert.equal(S.rate, 961, "serve's rate holds for frames without one");
+  for (let i = 0; i < 69; i++) line(961, 1040);
+  assert.equal(S.rate, 961);
+  assert.equal(S.rateMeasured, false);
+  assert.equal(S.layouts, 1, "one layout from the first info to the announced rate");
+  assert.equal(S.windowS, 1, "the automatic window follows the measured rate");
+  assert.deepEqual(S.tail(0, 600), counter(0, 600), "every sample kept");
+  assert.ok(Math.abs(st.lastTimeUs - (t - 1040)) < 1, "the newest sample's time is its line's arrival");
+});
+
+test("the automatic window holds at least 700 sample instants", () => {
+  assert.deepEqual([48000, 44100, 16000, 10000, 8000, 1000, 100, 10, 1e6, 0].map(autoWindow),
+    [0.02, 0.02, 0.05, 0.1, 0.1, 1, 10, 10, 0.01, 1]);
+  for (const r of [1000, 8000, 16000, 48000]) {
+    assert.equal(autoWindow(r * 0.95), autoWindow(r), `${r} S/s measured 5% low`);
+    assert.equal(autoWindow(r * 1.05), autoWindow(r), `${r} S/s measured 5% high`);
+  }
   const { st, S } = newStream();
   st.binary(data({ seq: 0, rate: 48000, samples: [1, 2] }));
-  assert.equal(S.windowS, 0.05);
+  assert.equal(S.windowS, 0.02);
   S.windowAuto = false;
   S.windowS = 2;
   st.binary(data({ seq: 1, rate: 100, samples: [1, 2] }));

@@ -70,7 +70,7 @@ const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", { a
 function sizeCanvas() {
   const dpr = window.devicePixelRatio || 1;
   const n = Math.max(1, S.channels);
-  const cssH = Math.round(Math.min(Math.max(220, n * 170), window.innerHeight * 0.7) + 18);
+  const cssH = Math.round(Math.max(220, Math.min(n * 170, window.innerHeight * 0.7)) + 18);
   canvas.style.height = `${cssH}px`;
   canvas.width = Math.max(1, Math.round(canvas.clientWidth * dpr));
   canvas.height = Math.round(cssH * dpr);
@@ -378,7 +378,8 @@ function render() {
   const d = S.device;
   show("m-device", d ? `${d.name || "unnamed"}${d.firmware ? " · fw " + d.firmware : ""}` : "–");
   show("m-state", S.deviceState || "–", S.deviceState === "down");
-  show("m-rate", S.rate ? `${fmtRate(S.rate)} × ${S.channels} ch${d ? " " + d.sample_type : ""}` : "–");
+  const rate = S.rate ? (S.rateMeasured ? `≈ ${fmtRate(S.rate)} (measuring)` : fmtRate(S.rate)) : "measuring…";
+  show("m-rate", S.channels ? `${rate} × ${S.channels} ch${d ? " " + d.sample_type : ""}` : "–");
   show("m-sps", S.paused ? `${fmtRate(S.sps)} (plot paused)` : fmtRate(S.sps));
   show("m-frames", fmtCount(S.frames));
   show("m-gaps", fmtCount(S.gaps), S.gaps > 0, Object.entries(S.gapsByReason).map(([k, v]) => `${k}: ${v}`).join(", "));

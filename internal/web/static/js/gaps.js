@@ -20,7 +20,7 @@ const WRAP = 0x100000000;
  * @property {number} lostFrames
  * @property {Record<string, number>} gapsByReason
  * @property {number} restarts
- * @property {number | null} firstSeq
+ * @property {number | null} firstSeq the first seq of this count accounted for (received, or counted lost)
  * @property {number | null} lastSeq
  * @property {string} epoch the current count's epoch ("" before the first, or from a server without epochs)
  */
@@ -114,7 +114,7 @@ export class Gaps {
       if (missed < WRAP / 2) this.jump({ from: this.expect, to: (seq - 1 + WRAP) % WRAP }, missed, count);
       else this.backwards(seq);
     }
-    if (this.S.lastSeq === null) this.S.firstSeq = seq;
+    if (this.S.lastSeq === null) this.S.firstSeq = this.expect ?? seq; // the first seq accounted for, received or lost
     this.expect = (seq + 1) % WRAP;
     this.S.lastSeq = seq;
   }
@@ -145,7 +145,8 @@ export class Gaps {
   backwards(seq) {
     const last = (/** @type {number} */ (this.expect) - 1 + WRAP) % WRAP;
     this.counted(this.S.epoch, last, seq);
-    this.S.lastSeq = null; // a new count: firstSeq starts again
+    this.S.lastSeq = null; // a new count: firstSeq starts again, here
+    this.expect = null;
     this.note(`seq went back from ${last} to ${seq}: the device or serve restarted`);
   }
 

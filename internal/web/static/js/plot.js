@@ -382,6 +382,7 @@ function rgba32(color) {
  */
 function drawColumns(ctx, L, c, y, color, dpr) {
   const cols = L.w, top = L.y(c), h = L.y(c + 1) - top;
+  if (!(cols > 0 && h > 0)) return;
   const px = rgba32(color);
   const lay = layerFor(cols, h), u32 = lay.u32;
   const a = colMin, b = colMax, pen = Math.max(1, Math.round(1.5 * dpr)); // line thickness

@@ -43,6 +43,19 @@ export class Track {
     this.accMax = -Infinity;
   }
 
+  /**
+   * resized returns a Track sized for another rate holding the same
+   * samples at the same indices (as far as its raw ring reaches).
+   * @param {number} rate
+   * @param {number} channels
+   */
+  resized(rate, channels) {
+    const t = new Track(rate, channels), from = Math.max(this.rawFrom(), this.total - t.raw.length);
+    if (from > 0) t.hole(from);
+    t.push(this.copy(from, this.total), 0, 1, this.total - from);
+    return t;
+  }
+
   // rawFrom is the oldest index the raw ring still holds.
   rawFrom() {
     return Math.max(0, this.total - this.raw.length);

@@ -18,13 +18,18 @@ export const WINDOWS = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10];
  */
 export const RATE_TOLERANCE = 0.05;
 
-/** The automatic window shows at least this many sample instants. */
-export const AUTO_SAMPLES = 1000;
+/**
+ * The automatic window shows at least this many sample instants: enough
+ * for a shape, few enough that a tone is a wave. 700 keeps the usual rates
+ * (1, 8, 10, 16, 44.1, 48 kHz) well clear of a step, so a rate measured a
+ * little off picks the same window.
+ */
+export const AUTO_SAMPLES = 700;
 
 /**
  * autoWindow is the window picked for a rate: the shortest that holds
- * AUTO_SAMPLES sample instants (a 440 Hz tone at 48 kHz shows as a wave in
- * 50 ms, not as a solid band in 1 s), at most 10 s.
+ * AUTO_SAMPLES sample instants (a 440 Hz tone at 48 kHz shows as 9 waves
+ * in 20 ms, not as a solid band in 1 s), at most 10 s.
  * @param {number} rate
  */
 export function autoWindow(rate) {
@@ -66,7 +71,8 @@ export function autoWindow(rate) {
  * @typedef {import("./gaps.js").Counters & {
  *   state: string, deviceState: string, device: Device | null, commands: boolean,
  *   frames: number, samples: number, bytes: number, sps: number, badPackets: number, crcErrors: number,
- *   connects: number, rate: number, channels: number, layouts: number, deviceLines: number,
+ *   connects: number, rate: number, rateMeasured: boolean, channels: number, layouts: number, rateChanges: number,
+ *   deviceLines: number,
  *   startSeq: number | null, liveSeq: number | null,
  *   wsURL: string, ingestMs: number,
  *   tail: (ch: number, n: number) => number[],
@@ -83,8 +89,9 @@ export function newState() {
     state: "connecting", deviceState: "", device: null, commands: false,
     frames: 0, samples: 0, bytes: 0, sps: 0, badPackets: 0, crcErrors: 0,
     gaps: 0, lostFrames: 0, gapsByReason: {}, restarts: 0, epoch: "", firstSeq: null, lastSeq: null,
-    connects: 0, rate: 0, channels: 0, startSeq: null, liveSeq: null,
-    layouts: 0, // times the tracks were made anew (a new channel count or a rate change beyond RATE_TOLERANCE)
+    connects: 0, rate: 0, rateMeasured: false, channels: 0, startSeq: null, liveSeq: null,
+    layouts: 0, // times the tracks were made anew (the first rate and channel count, a new channel count)
+    rateChanges: 0, // changes of the rate beyond RATE_TOLERANCE (the page's own estimate aside)
     deviceLines: 0, // device log lines received
     wsURL: "", // the WebSocket URL in use, token elided
     ingestMs: 0, // total time spent decoding and storing frames, ms
@@ -121,6 +128,8 @@ export class Stream {
     this.tracks = [];
     this.lastTimeUs = 0; // device time of the newest stored sample
     this.pausedSamples = 0; // sample instants that arrived (or went missing) while paused
+    /** @type {{t0: number, n0: number} | null} the first frame of a run without a rate (text input measuring it) */
+    this.measuring = null;
     this.gaps = new Gaps(this.S, (n) => this.hole(n), (t, e) => hooks.note(t, e ? "error" : "info"));
     this.S.tail = (ch, n) => {
       const t = this.tracks[ch];
@@ -161,7 +170,11 @@ export class Stream {
       if (S.badPackets <= 5 || S.badPackets % 100 === 0) this.h.note(`bad packet #${S.badPackets}: ${e.message}`, "error");
       return;
     }
-    this.adopt(f.rate, f.channels);
+    if (f.rate) this.measuring = null;
+    // A frame without a rate after serve announced one (it was on its way)
+    // keeps that rate; before, the page measures its own.
+    const known = f.rate || (S.rate && !S.rateMeasured ? S.rate : 0);
+    this.adopt(known || this.measure(f.tUs), f.channels, !known);
     this.gaps.frame(f.seq, f.count);
     S.frames++;
     S.samples += f.count;
@@ -170,8 +183,23 @@ export class Stream {
       return;
     }
     for (let c = 0; c < f.channels; c++) this.tracks[c].push(f.samples, c, f.channels, f.count);
-    this.lastTimeUs = f.tUs + ((f.count - 1) * 1e6) / f.rate;
+    this.lastTimeUs = f.tUs + (S.rate ? ((f.count - 1) * 1e6) / S.rate : 0);
     this.h.changed();
+  }
+
+  /**
+   * measure estimates the rate of frames that carry none (rate 0: text
+   * input measures its rate over its first seconds) from their device
+   * times, which are exact: the sample instants since the run's first
+   * frame over the time since it, once that is 200 ms and 4 instants or
+   * more. Returns 0 until then.
+   * @param {number} tUs the device time of the frame's first sample
+   */
+  measure(tUs) {
+    const S = this.S;
+    if (!this.measuring || tUs < this.measuring.t0) this.measuring = { t0: tUs, n0: S.samples };
+    const span = tUs - this.measuring.t0, n = S.samples - this.measuring.n0;
+    return span >= 200000 && n >= 4 ? (n * 1e6) / span : 0;
   }
 
   /**
@@ -238,32 +266,39 @@ export class Stream {
 
   /**
    * adopt follows a frame's or the device's rate and channel count. A new
-   * channel count, or a rate beyond RATE_TOLERANCE of the one in use, makes
-   * the tracks anew; a smaller rate change is followed without touching the
-   * plot. A rate of 0 (not known yet, as text input's first device info
-   * says) waits for a frame to carry one. Returns whether the view was told
-   * to lay out.
+   * channel count makes the tracks anew. A rate within RATE_TOLERANCE of
+   * the one in use is followed without touching the plot; a bigger change
+   * keeps the samples too (resized rings), breaks the trace where it
+   * happened and is noted once, unless it replaces a rate the page only
+   * measured (or none). A rate of 0 (not known yet) keeps the one in use.
+   * Returns whether the view was told to lay out.
    * @param {number} rate
    * @param {number} channels
+   * @param {boolean} [measured] the rate is the page's own estimate
    */
-  adopt(rate, channels) {
+  adopt(rate, channels, measured = false) {
     const S = this.S;
     if (!channels) return false;
-    const same = channels === S.channels;
-    if (same && this.tracks.length && (!rate || near(rate, S.rate))) {
-      if (rate) S.rate = rate;
+    const same = channels === S.channels && this.tracks.length > 0;
+    if (same && (!rate || near(rate, S.rate))) {
+      if (rate) [S.rate, S.rateMeasured] = [rate, measured];
       return false;
     }
-    if (!rate && !S.rate) {
-      if (same) return false;
-      S.channels = channels;
-      this.h.layout();
+    if (!same) {
+      this.layout(rate || S.rate, channels);
+      S.rateMeasured = measured;
       return true;
     }
-    if (same && S.rate && rate && this.tracks.length) {
-      this.h.note(`rate changed from ${S.rate} to ${rate} S/s: the plot starts over`);
+    const was = S.rate, known = was && !S.rateMeasured && !measured;
+    this.tracks = this.tracks.map((t) => t.resized(rate, channels));
+    [S.rate, S.rateMeasured] = [rate, measured];
+    if (known) {
+      S.rateChanges++;
+      this.hole(1);
+      this.h.note(`rate changed from ${+was.toPrecision(6)} to ${+rate.toPrecision(6)} S/s`);
     }
-    this.layout(rate || S.rate, channels);
+    if (S.windowAuto) S.windowS = autoWindow(rate);
+    this.h.layout();
     return true;
   }
 
@@ -279,6 +314,7 @@ export class Stream {
     S.layouts++;
     if (S.windowAuto) S.windowS = autoWindow(rate);
     this.tracks = Array.from({ length: channels }, () => new Track(rate, channels));
+    this.measuring = null;
     this.h.layout();
   }
 
