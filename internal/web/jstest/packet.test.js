@@ -1,15 +1,13 @@
-// The page's decoder on the golden table shared by every decoder
-// (internal/frame/frametest), handed over by the Go test TestJSUnits as
-// JSON in $WSBRIDGE_GOLDEN, and on damaged copies.
+// The page's decoder on the golden table every decoder shares
+// (internal/frame/frametest/golden.json, generated from the Go table), and
+// on damaged packets.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { crc32c, parsePacket, PacketError } from "../static/js/packet.js";
+import { crc32c, parsePacket, PacketError, SAMPLE_TYPES } from "../static/js/packet.js";
 import { data, fromHex } from "./packets.js";
 
-const goldenFile = process.env.WSBRIDGE_GOLDEN;
-const golden = goldenFile ? JSON.parse(readFileSync(goldenFile, "utf8")) : null;
-const skip = golden ? false : "WSBRIDGE_GOLDEN is not set: run through go test ./internal/web/ -run TestJSUnits";
+const golden = JSON.parse(readFileSync(new URL("../../frame/frametest/golden.json", import.meta.url), "utf8"));
 
 /** decode returns the packet, with samples as a plain array, or {error: kind}. */
 function decode(hex) {
@@ -22,20 +20,37 @@ function decode(hex) {
   }
 }
 
-test("golden packets decode to the fields and samples Go encoded", { skip }, () => {
-  assert.ok(golden.ok.length >= 9, "the table has its success cases");
-  for (const c of golden.ok) {
+/** want maps a golden case to the fields parsePacket must return. */
+function want(c) {
+  switch (c.type) {
+    case "data":
+      return { type: "data", seq: c.seq, tUs: c.t_dev_us, rate: c.rate, channels: c.channels,
+        sampleType: Number(Object.keys(SAMPLE_TYPES).find((k) => SAMPLE_TYPES[k][0] === c.sample_type)), count: c.count, samples: c.values };
+    case "info":
+      return { type: "info", name: c.device, firmware: c.firmware, rate: c.rate, channels: c.channels,
+        sample_type: c.sample_type, frame_samples: c.frame_samples, channel_info: c.channel_info || [] };
+    case "log":
+      return { type: "log", text: c.text };
+    case "reply":
+      return { type: "reply", ok: c.status === 0, text: c.text };
+  }
+  throw new Error(`golden case ${c.name}: unknown type ${c.type}`);
+}
+
+test("golden packets decode to the fields and samples Go encoded", () => {
+  assert.ok(golden.good.length >= 9, "the table has its good cases");
+  for (const c of golden.good) {
     const got = decode(c.hex);
-    for (const [k, v] of Object.entries(c.want)) assert.deepEqual(got[k], v, `${c.name}: ${k}`);
+    for (const [k, v] of Object.entries(want(c))) assert.deepEqual(got[k], v, `${c.name}: ${k}`);
   }
 });
 
-test("golden failure cases are refused with the error each must produce", { skip }, () => {
-  if (!golden.fail.length) return; // the table has none yet
-  for (const c of golden.fail) {
-    if (!c.page) continue; // a case of the serial line (COBS) that the page never sees
+test("golden failing packets are refused with the error each must produce", () => {
+  const page = golden.bad.filter((c) => c.layer !== "serial"); // the page gets packets, never COBS
+  assert.ok(page.length >= 10, "the table has its bad packets");
+  for (const c of page) {
     const got = decode(c.hex);
-    assert.equal(got.error, c.page, `${c.name}: got ${JSON.stringify(got)}`);
+    assert.equal(got.error, c.error, `${c.name}: got ${JSON.stringify(got).slice(0, 200)}`);
   }
 });
 
@@ -48,7 +63,7 @@ test("damaged packets are refused with the kind of damage", () => {
   const cases = [
     [flip.toString("hex"), "crc"],
     [hex.slice(0, -2), "length"],
-    ["02011c00", "length"],
+    ["02011c00", "short"],
     ["0201000000000000", "version"],
   ];
   for (const [h, kind] of cases) assert.equal(decode(h).error, kind, h);

@@ -11,6 +11,8 @@ export const TYPE_DATA = 1;
 export const TYPE_INFO = 2;
 export const TYPE_LOG = 3;
 export const TYPE_REPLY = 4;
+/** A decoded packet is never longer than this (frame.MaxPacketSize). */
+export const MAX_PACKET = 65536;
 
 /** @typedef {Uint16Array | Int16Array | Int32Array | Float32Array | Float64Array} Samples */
 
@@ -77,12 +79,14 @@ export function crc32c(bytes, start = 0, end = bytes.length) {
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
- * PacketError is a packet the page refuses; kind is "crc", "length",
- * "version", "type" or "sample_type".
+ * PacketError is a packet the page refuses. kind names the fault as the
+ * golden table does (internal/frame/frametest, golden.json) for every
+ * decoder: "short", "too_large", "version", "length", "crc", "type",
+ * "sample_type" or "field".
  */
 export class PacketError extends Error {
   /**
-   * @param {"crc" | "length" | "version" | "type" | "sample_type"} kind
+   * @param {"short" | "too_large" | "version" | "length" | "crc" | "type" | "sample_type" | "field"} kind
    * @param {string} message
    */
   constructor(kind, message) {
@@ -99,7 +103,8 @@ export class PacketError extends Error {
  */
 export function checkPacket(buf) {
   const n = buf.byteLength;
-  if (n < PREFIX + CRC_SIZE) throw new PacketError("length", `packet of ${n} bytes is too short`);
+  if (n < PREFIX + CRC_SIZE) throw new PacketError("short", `packet of ${n} bytes is too short`);
+  if (n > MAX_PACKET) throw new PacketError("too_large", `packet of ${n} bytes exceeds ${MAX_PACKET}`);
   const dv = new DataView(buf);
   if (dv.getUint8(0) !== VERSION) throw new PacketError("version", `packet version ${dv.getUint8(0)}, want ${VERSION}`);
   const body = dv.getUint16(2, true);
@@ -125,7 +130,8 @@ function hex(v) {
  */
 export function parseData(buf) {
   const dv = new DataView(buf);
-  const b = PREFIX;
+  const b = PREFIX, bodyLen = buf.byteLength - PREFIX - CRC_SIZE;
+  if (bodyLen < DATA_HEADER) throw new PacketError("short", `data frame of ${bodyLen} bytes is shorter than its header`);
   const seq = dv.getUint32(b, true), channels = dv.getUint8(b + 16), sampleType = dv.getUint8(b + 17);
   const count = dv.getUint16(b + 18, true);
   const st = SAMPLE_TYPES[sampleType];
@@ -185,7 +191,9 @@ export function parsePacket(buf) {
     case TYPE_DATA: return { type: "data", ...parseData(buf) };
     case TYPE_INFO: return { type: "info", ...parseInfo(body) };
     case TYPE_LOG: return { type: "log", text: utf8(body) };
-    case TYPE_REPLY: return { type: "reply", ok: body[0] === 0, text: utf8(body.subarray(1)) };
+    case TYPE_REPLY:
+      if (!body.length) throw new PacketError("short", "reply without its status byte");
+      return { type: "reply", ok: body[0] === 0, text: utf8(body.subarray(1)) };
   }
   throw new PacketError("type", `unknown packet type ${t}`);
 }
@@ -203,8 +211,8 @@ function utf8(b) {
  * @returns {Device}
  */
 function parseInfo(b) {
+  if (b.length < 8) throw new PacketError("short", "device info too short");
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  if (b.length < 8) throw new PacketError("length", "device info too short");
   /** @type {Device} */
   const info = {
     rate: dv.getUint32(0, true), channels: b[4], sample_type: (SAMPLE_TYPES[b[5]] || ["?"])[0],
@@ -212,15 +220,16 @@ function parseInfo(b) {
   };
   let p = 8;
   const str = () => {
-    if (p >= b.length || p + 1 + b[p] > b.length) throw new PacketError("length", "device info string overruns the packet");
+    if (p >= b.length || p + 1 + b[p] > b.length) throw new PacketError("field", "device info string overruns the packet");
     const s = utf8(b.subarray(p + 1, p + 1 + b[p]));
     p += 1 + b[p];
     return s;
   };
   info.name = str();
   info.firmware = str();
-  if (p >= b.length) throw new PacketError("length", "device info without channel count");
+  if (p >= b.length) throw new PacketError("field", "device info without channel count");
   const n = b[p++];
+  if (n > info.channels) throw new PacketError("field", `device info names ${n} channels of ${info.channels}`);
   for (let i = 0; i < n; i++) info.channel_info.push({ name: str(), unit: str() });
   if (p !== b.length) throw new PacketError("length", "device info has trailing bytes");
   return info;
