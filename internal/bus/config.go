@@ -33,8 +33,11 @@ type Config struct {
 	Domain   string  `yaml:"domain"` // JetStream domain, when the nearest server is a leaf with its own JetStream
 	Stream   Stream  `yaml:"stream"`
 	Inflight int     `yaml:"inflight"` // publishes awaiting their ack, per channel
-	// AckTimeout is how long a publish may wait for its ack before the
-	// publisher treats the bus as lost and republishes from its last ack.
+	// AckTimeout is how long a publish, or a JetStream API request, may
+	// wait for its answer before the bus is treated as lost and the
+	// publisher resends from its last ack (the follower starts a new
+	// consumer). An answer lost with a dying node costs this long; a
+	// slow one only a resend, never a duplicate. Default 2 s.
 	AckTimeout time.Duration `yaml:"ack_timeout"`
 }
 
@@ -76,7 +79,7 @@ func (c *Config) Defaults() {
 		c.Inflight = 512
 	}
 	if c.AckTimeout == 0 {
-		c.AckTimeout = 5 * time.Second
+		c.AckTimeout = 2 * time.Second
 	}
 }
 

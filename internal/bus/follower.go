@@ -121,11 +121,16 @@ func (f *Follower) Run(ctx context.Context) error {
 // what it delivers until ctx ends or the connection drops.
 func (f *Follower) session(ctx context.Context) error {
 	f.sessions.Add(1)
-	cfg, err := f.consumerConfig(ctx)
+	// Each API request gets AckTimeout: one lost in a leader election
+	// must not hold the session for the client's default of 5 s.
+	actx, cancel := context.WithTimeout(ctx, f.c.cfg.AckTimeout)
+	cfg, err := f.consumerConfig(actx)
 	if err != nil {
+		cancel()
 		return err
 	}
-	cons, err := f.c.js.OrderedConsumer(ctx, f.stream, cfg)
+	cons, err := f.c.js.OrderedConsumer(actx, f.stream, cfg)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("failed to create a consumer on %s: %w", f.stream, f.c.explain(err, time.Now()))
 	}

@@ -67,6 +67,7 @@ type Publisher struct {
 
 	published, duplicates, resent, lostEvents, lostFrames, resyncs, failures atomic.Uint64
 	inflight                                                                 atomic.Int64
+	idle                                                                     atomic.Bool // everything read is acknowledged and nothing new is there
 }
 
 // NewPublisher prepares a publisher of channel ch, reading lg, into a
@@ -211,6 +212,7 @@ func (p *Publisher) pump(ctx context.Context) error {
 		max  = p.c.cfg.Inflight
 	)
 	defer p.inflight.Store(0)
+	defer p.idle.Store(false)
 	p.last, p.hasLast = p.stored, p.hasStore
 	for {
 		var wait <-chan struct{}
@@ -235,6 +237,7 @@ func (p *Publisher) pump(ctx context.Context) error {
 			pos += uint64(n)
 		}
 		p.inflight.Store(int64(len(fifo)))
+		p.idle.Store(len(fifo) == 0 && wait != nil)
 		var ok <-chan *jetstream.PubAck
 		var fail <-chan error
 		if len(fifo) > 0 {
@@ -378,6 +381,10 @@ func (p *Publisher) setState(ok bool, reason string) {
 	}
 	p.ok, p.reason = ok, reason
 }
+
+// caughtUp reports whether every event of the log has been acknowledged,
+// as of the publisher's last look.
+func (p *Publisher) caughtUp() bool { return p.idle.Load() }
 
 // State reports whether the channel is being published, or why not.
 func (p *Publisher) State() (ok bool, reason string) {

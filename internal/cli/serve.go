@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/bus"
 	"github.com/wsbridge/wsbridge/internal/capture"
 
 	"github.com/wsbridge/wsbridge/internal/relay"
@@ -21,6 +22,7 @@ func newServe(g *globals, s Streams) *cobra.Command {
 	o := serve.DefaultOptions()
 	var specs []string             // --device
 	var fileDevices []serve.Device // the config file's devices:
+	var fileBus bus.Config         // the config file's bus:
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve ESP32s' serial streams (or the simulator) to WebSocket clients and a live page",
@@ -49,6 +51,7 @@ choice (--listen 0.0.0.0:8080), and then set --token.
 See docs/serve.md.`,
 		Args: cobra.NoArgs,
 		PreRunE: func(cmd *cobra.Command, _ []string) error { // before RunE and --check alike
+			o.Bus = bus.Merge(fileBus, o.Bus, cmd.Flags().Changed)
 			return devicesFromFlags(cmd, &o, specs, fileDevices)
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,6 +65,7 @@ See docs/serve.md.`,
 		fileDevices, err = serve.ParseDevices(v)
 		return err
 	})
+	g.section("serve", "bus", func(v *yaml.Node) error { return bus.ReadSection(v, &fileBus) })
 	f := cmd.Flags()
 	capture.BindFlags(f, &o.Capture)
 	addRelayFlags(f, &o.Relay)
@@ -69,6 +73,7 @@ See docs/serve.md.`,
 	adcsim.BindFlags(f, &o.SimCfg, "sim-")
 	f.StringArrayVar(&specs, "device", nil, "a device as NAME=SPEC, repeatable: NAME=/dev/ttyUSB0[,baud=N,...], NAME=match:VID:PID[:SERIAL], NAME=sim[:signal=sine,rate=48000,...] (docs/serve.md)")
 	f.StringVar(&o.Require, "require-devices", o.Require, "a device that cannot be opened at start: all (exit with its error), none (serve the others, report it down, retry) or auto (all with one device, none with several)")
+	bus.BindFlags(f, &o.Bus)
 	f.StringVar(&o.Procs, "procs", o.Procs, "CPUs running Go code: auto (one while serve is light, all once it uses 30% of a core) or a number; the GOMAXPROCS variable overrides auto")
 	addCheck(cmd, s, func() error {
 		o.Log = g.log

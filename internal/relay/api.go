@@ -39,6 +39,7 @@ type Info struct {
 	MaxClients   int                `json:"max_clients"`
 	Commands     bool               `json:"commands"`
 	Counters     map[string]float64 `json:"counters"` // the channel's metrics and the server's, without prefix or label
+	Remote       *Remote            `json:"remote,omitempty"`
 }
 
 // Summary is one channel in /api/channels: Info without the client list.
@@ -56,6 +57,29 @@ type Summary struct {
 	History      wsproto.History    `json:"history"`
 	Clients      int                `json:"clients"`
 	Counters     map[string]float64 `json:"counters"` // the channel's metrics, without prefix or label
+	Remote       *Remote            `json:"remote,omitempty"`
+}
+
+// Remote describes a channel served here as a mirror of one elsewhere
+// (a remote channel on the bus): where it comes from and whether its
+// events are flowing.
+type Remote struct {
+	Origin     string `json:"origin"`
+	Feed       string `json:"feed"` // "ok" or "down"
+	FeedReason string `json:"feed_reason,omitempty"`
+}
+
+// remote describes a mirror channel, nil for others.
+func (c *Channel) remote() *Remote {
+	mirror, ok, reason := c.MirrorFeed()
+	if !mirror {
+		return nil
+	}
+	r := &Remote{Origin: c.origin, Feed: "ok", FeedReason: reason}
+	if !ok {
+		r.Feed = "down"
+	}
+	return r
 }
 
 // List is the /api/channels document.
@@ -74,7 +98,8 @@ func (c *Channel) Info() Info {
 	in := Info{Server: "wsbridge " + version(), Channel: c.name, Path: "/ws/" + c.name, Epoch: sn.Epoch,
 		UptimeS: time.Since(s.started).Seconds(), DeviceState: sn.State, DeviceReason: sn.Reason, Device: sn.Device,
 		Rate: sn.Rate, Channels: sn.Channels, SampleType: sn.SampleType, Seq: sn.Next, History: sn.History,
-		MaxClients: s.opts.MaxClients, Commands: s.commandPolicy() == nil, Clients: c.clients(), Counters: map[string]float64{}}
+		MaxClients: s.opts.MaxClients, Commands: s.commandPolicy() == nil, Clients: c.clients(), Counters: map[string]float64{},
+		Remote: c.remote()}
 	for _, k := range s.counters() {
 		in.Counters[k.Name] = k.Value
 	}
@@ -89,7 +114,7 @@ func (c *Channel) Summary() Summary {
 	sn := c.hub.snapshot()
 	sum := Summary{Name: c.name, Path: "/ws/" + c.name, Epoch: sn.Epoch, DeviceState: sn.State, DeviceReason: sn.Reason,
 		Device: sn.Device, Rate: sn.Rate, Channels: sn.Channels, SampleType: sn.SampleType, Seq: sn.Next,
-		History: sn.History, Clients: int(c.connected.Load()), Counters: map[string]float64{}}
+		History: sn.History, Clients: int(c.connected.Load()), Counters: map[string]float64{}, Remote: c.remote()}
 	for _, k := range c.counters() {
 		sum.Counters[k.Name] = k.Value
 	}
@@ -168,6 +193,7 @@ type Health struct {
 	Channels    map[string]ChannelHealth `json:"channels"`
 	Epoch       wsproto.Epoch            `json:"epoch,omitempty"` // with one channel: its epoch and next seq
 	Seq         *uint32                  `json:"seq,omitempty"`
+	Bus         any                      `json:"bus,omitempty"` // serve --bus: the bus's state (package bus)
 }
 
 // ChannelHealth is one channel in /healthz.
@@ -196,6 +222,7 @@ func (s *Server) Health() Health {
 	if len(chs) == 0 {
 		h.DeviceState = wsproto.StateDown
 	}
+	h.Bus = s.busHealth()
 	return h
 }
 

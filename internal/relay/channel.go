@@ -36,6 +36,9 @@ type ChannelOptions struct {
 	// remote channel on the bus): it is fed by Apply with events its
 	// origin classified, and by Feed, instead of by a source's packets.
 	Mirror bool
+	// Origin says where a mirror's channel comes from, for /api/channels
+	// (e.g. "site lab1 on the bus").
+	Origin string
 }
 
 // Channel is one named stream of the Server: one device's history ring,
@@ -57,12 +60,14 @@ type Channel struct {
 	sourceCtr func() []Counter
 	connected atomic.Int64 // clients on this channel now
 	mirror    *mirror      // mirrors only (mirror.go)
+	origin    string       // mirrors: where the channel comes from (ChannelOptions.Origin)
+	attached  attached     // counters added after construction (attach.go)
 }
 
 var _ source.Publisher = (*Channel)(nil)
 
 func newChannel(s *Server, o ChannelOptions) *Channel {
-	c := &Channel{srv: s, name: o.Name, cmd: o.Commander, ingest: o.Ingest, sourceCtr: o.Counters}
+	c := &Channel{srv: s, name: o.Name, cmd: o.Commander, ingest: o.Ingest, sourceCtr: o.Counters, origin: o.Origin}
 	if o.Mirror {
 		c.mirror = &mirror{}
 	}

@@ -21,7 +21,7 @@ func gauge(name, help string, v float64) Counter {
 // before they reach a channel.
 func (s *Server) counters() []Counter {
 	st := &s.stats
-	return []Counter{
+	return append([]Counter{
 		gauge("uptime_seconds", "Seconds since serve started.", time.Since(s.started).Seconds()),
 		gauge("channels", "Channels this server carries.", float64(len(s.Channels()))),
 		gauge("clients_total_connected", "WebSocket clients connected, all channels.", float64(len(s.slots))),
@@ -29,7 +29,7 @@ func (s *Server) counters() []Counter {
 		counter("requests_unauthorized_total", "Requests refused with 401 (missing or wrong token).", st.refusedAuth.Load()),
 		counter("clients_refused_origin_total", "WebSocket clients refused with 403 (foreign Origin).", st.refusedOrigin.Load()),
 		counter("requests_refused_host_total", "Requests refused with 421 (Host not a name of this server: DNS rebinding).", st.refusedHost.Load()),
-	}
+	}, s.attached.list()...)
 }
 
 // counters lists the channel's metrics followed by its source's: what
@@ -69,7 +69,7 @@ func (c *Channel) counters() []Counter {
 	if c.sourceCtr != nil {
 		out = append(out, c.sourceCtr()...)
 	}
-	return out
+	return append(out, c.attached.list()...)
 }
 
 // family is one metric name in /metrics: its help, type and samples.

@@ -47,6 +47,8 @@ type Server struct {
 	order    []*Channel // in the order added
 
 	hosts atomic.Pointer[hostCheck] // set by Listen, from the address bound
+
+	attached attached // counters and health added after construction (attach.go)
 }
 
 // New checks opts and builds a Server. Zero-valued durations and limits

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/bus"
 	"github.com/wsbridge/wsbridge/internal/capture"
 	"github.com/wsbridge/wsbridge/internal/procs"
 	"github.com/wsbridge/wsbridge/internal/relay"
@@ -45,6 +46,7 @@ type Options struct {
 	Channel string        // the one device's channel name; "" names it after its kind ("sim" or "serial")
 	Relay   relay.Options
 	Procs   string    // --procs: GOMAXPROCS policy, procs.Auto or a count (see internal/procs)
+	Bus     bus.Config // --bus: publish the channels on NATS JetStream and serve the bus's (docs/bus.md)
 	Out     io.Writer // the one "listening" line; nil for none
 	JSON    bool      // --json: that line as a JSON object (Listening)
 	Log     zerolog.Logger
@@ -99,6 +101,13 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	if o.Bus.Enabled() {
+		node, err := bus.Attach(o.Bus, srv, bus.NodeOptions{Log: o.Log})
+		if err != nil {
+			return sentinel.Tag(err, ErrConfig)
+		}
+		defer node.Close() // after the devices stopped: the publishers take what the rings still hold
+	}
 	defer limitMemory(capBytes, o.Log)()
 	started, asked := time.Now(), ctx
 	ctx, cancel := context.WithCancel(ctx)
@@ -109,7 +118,12 @@ func Run(ctx context.Context, o Options) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx) }()
 	supErr := make(chan error, 1)
-	go func() { supErr <- sup.Run(ctx) }()
+	if len(devs) == 0 { // a front-end of the bus: its channels are the bus's
+		o.Log.Info().Msg("no local device: serving the bus's channels (pass --port, --match, --sim or --device to publish one)")
+		go func() { <-ctx.Done(); supErr <- nil }()
+	} else {
+		go func() { supErr <- sup.Run(ctx) }()
+	}
 	go func() {
 		select {
 		case <-sup.Ready():
@@ -196,6 +210,9 @@ func resolve(o *Options) ([]Device, error) {
 	default:
 		return nil, sentinel.Errorf(ErrConfig, "--require-devices %q: want all (exit if a device cannot be opened at start), none (serve the others, retry it) or auto (all with one device, none with several)", o.Require)
 	}
+	if len(o.Devices) == 0 && frontEnd(o) {
+		return nil, nil
+	}
 	if len(o.Devices) == 0 {
 		d, err := single(o)
 		if err != nil {
@@ -211,6 +228,12 @@ func resolve(o *Options) ([]Device, error) {
 		return nil, sentinel.Tag(err, ErrConfig)
 	}
 	return o.Devices, nil
+}
+
+// frontEnd reports a front-end of the bus: --bus without a device of its
+// own (no --device, --port, --match or --sim), serving the bus's channels.
+func frontEnd(o *Options) bool {
+	return o.Bus.Enabled() && !o.Sim && o.Capture.Port == "" && o.Capture.Match == "" && len(o.SingleFlags) == 0
 }
 
 // single is the one device of --port (or --match, or the one ESP32
@@ -296,6 +319,13 @@ func Check(ctx context.Context, o Options) error {
 	}
 	if err := o.Relay.Validate(); err != nil {
 		return sentinel.Tag(err, ErrConfig)
+	}
+	if o.Bus.Enabled() {
+		c := o.Bus
+		c.Defaults()
+		if err := c.Validate(); err != nil {
+			return sentinel.Tag(err, ErrConfig)
+		}
 	}
 	if err := probeListen(o.Relay, o.Log); err != nil {
 		return err

@@ -1,0 +1,298 @@
+package bus_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/bus"
+	"github.com/wsbridge/wsbridge/internal/bus/natstest"
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/relay"
+	"github.com/wsbridge/wsbridge/internal/serve"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
+
+// The simulated device: a counter, so that every lost or repeated sample
+// shows. Sample j of frame seq s is int16(s*frameSamples + j) (one channel).
+const (
+	simRate      = 16000
+	frameSamples = 160 // 10 ms
+)
+
+func counterConfig() adcsim.Config {
+	c := adcsim.DefaultConfig()
+	c.Signal, c.Rate, c.Channels, c.SampleType, c.FrameSamples, c.Seed = "counter", simRate, 1, "i16", frameSamples, 1
+	return c
+}
+
+// device runs the simulator on a pty at a stable link until stop (or the
+// test's end); starting it again on the same link is a device that
+// restarted its count.
+type device struct {
+	link string
+	stop func()
+}
+
+func startDevice(t *testing.T, link string) *device {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- adcsim.Serve(ctx, adcsim.Options{Config: counterConfig(), Link: link, Out: io.Discard})
+	}()
+	d := &device{link: link, stop: once(func() { cancel(); <-done })}
+	t.Cleanup(d.stop)
+	testsupport.WaitFor(t, 5*time.Second, "the simulator's pty", func() bool { _, err := os.Stat(link); return err == nil })
+	return d
+}
+
+// once makes f run once, however often it is called (from one goroutine).
+func once(f func()) func() {
+	done := false
+	return func() {
+		if !done {
+			done = true
+			f()
+		}
+	}
+}
+
+func quietLog(t *testing.T) zerolog.Logger {
+	if os.Getenv("BUS_TEST_LOG") != "" {
+		return zerolog.New(zerolog.NewTestWriter(t)).With().Timestamp().Logger()
+	}
+	return zerolog.Nop()
+}
+
+// startServe runs serve with --bus urls as site, publishing the device at
+// port ("" for a front-end with no device of its own).
+func startServe(t *testing.T, urls, site, port string, edit func(*serve.Options)) *testsupport.Served {
+	t.Helper()
+	o := serve.DefaultOptions()
+	o.Relay.Listen, o.Relay.History = "127.0.0.1:0", 30*time.Second
+	o.Capture.Port, o.Capture.Input = port, "frames"
+	o.Bus = bus.Config{URL: bus.URLList{urls}, Site: site}
+	o.Log = quietLog(t).With().Str("serve", site).Logger()
+	if edit != nil {
+		edit(&o)
+	}
+	return testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
+		o.Out = out
+		return serve.Run(ctx, o)
+	})
+}
+
+// waitChannel waits until serve s lists channel name and its device is up.
+func waitChannel(t *testing.T, s *testsupport.Served, name string) {
+	t.Helper()
+	testsupport.WaitFor(t, 20*time.Second, "channel "+name+" on "+s.URL, func() bool {
+		resp, err := http.Get(s.URL + "/api/channels")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var l relay.List
+		if json.NewDecoder(resp.Body).Decode(&l) != nil {
+			return false
+		}
+		for _, c := range l.Channels {
+			if c.Name == name && c.DeviceState == wsproto.StateUp && c.History.Frames > 0 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// client reads one channel in one format and checks every sample against
+// the counter: frames in order, each exactly once, or named by a gap.
+type client struct {
+	t      *testing.T
+	name   string
+	format string
+	c      *websocket.Conn
+	epoch  wsproto.Epoch
+	next   uint32 // seq of the next frame expected
+	frames int
+	gaps   []wsproto.Gap
+	stats  []wsproto.Status // restarts and state changes seen
+}
+
+func dialClient(t *testing.T, wsBase, channel, format string, resume *client) *client {
+	t.Helper()
+	url := strings.TrimSuffix(wsBase, "/ws") + "/ws/" + channel + "?format=" + format
+	cl := &client{t: t, name: format, format: format}
+	if resume != nil {
+		url += fmt.Sprintf("&since=%d&epoch=%s", resume.next, resume.epoch)
+		*cl = *resume
+	}
+	cl.c = testsupport.Dial(t, url, nil)
+	h := testsupport.ExpectHello(t, cl.c)
+	if resume == nil {
+		cl.epoch, cl.next = h.Epoch, h.StartSeq
+	} else if h.Epoch != resume.epoch || h.StartSeq != resume.next {
+		t.Fatalf("%s: resumed at %s/%d, hello says epoch %s start %d", cl.name, resume.epoch, resume.next, h.Epoch, h.StartSeq)
+	}
+	return cl
+}
+
+// read reads until n more frames arrived.
+func (cl *client) read(n int) {
+	cl.t.Helper()
+	for want := cl.frames + n; cl.frames < want; {
+		if err := cl.readOne(30 * time.Second); err != nil { // generous: failovers on a loaded 2-core machine
+			cl.t.Fatalf("%s after %d frames (next %s/%d): %v", cl.name, cl.frames, cl.epoch, cl.next, err)
+		}
+	}
+}
+
+func (cl *client) readOne(d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	typ, b, err := cl.c.Read(ctx)
+	if err != nil {
+		return err
+	}
+	if typ == websocket.MessageBinary {
+		var p frame.Packet
+		if err := frame.Parse(&p, b); err != nil {
+			return err
+		}
+		return cl.frame(p.Frame.Seq, &p.Frame, nil)
+	}
+	if len(b) > 0 && b[0] != '{' { // csv: one message per frame, no seq
+		return cl.frame(cl.next, nil, b)
+	}
+	var m struct {
+		Type  string        `json:"type"`
+		Epoch wsproto.Epoch `json:"epoch"`
+		Seq   uint32        `json:"seq"`
+		wsproto.Gap
+		State   string    `json:"state"`
+		Samples [][]int64 `json:"samples"`
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("%q: %w", b, err)
+	}
+	switch m.Type {
+	case wsproto.TypeFrame:
+		if m.Epoch != cl.epoch {
+			return fmt.Errorf("frame of epoch %s in epoch %s: %s", m.Epoch, cl.epoch, b)
+		}
+		f := frame.Frame{Seq: m.Seq, Channels: 1, SampleType: frame.I16, Count: uint16(len(m.Samples[0]))}
+		f.Data = make([]byte, f.PayloadSize())
+		for i, v := range m.Samples[0] {
+			f.PutInt(i, 0, v)
+		}
+		return cl.frame(m.Seq, &f, nil)
+	case wsproto.TypeGap:
+		if m.Gap.From != cl.next {
+			return fmt.Errorf("gap %d..%d where %d was next", m.Gap.From, m.Gap.To, cl.next)
+		}
+		cl.gaps = append(cl.gaps, m.Gap)
+		cl.next = m.Gap.To + 1
+	case wsproto.TypeStatus:
+		var st wsproto.Status
+		_ = json.Unmarshal(b, &st)
+		cl.stats = append(cl.stats, st)
+		if st.State == wsproto.StateRestart {
+			cl.epoch, cl.next = st.Epoch, st.Seq
+		}
+	}
+	return nil
+}
+
+// frame checks one frame: the expected seq, and its samples (csv: the text).
+func (cl *client) frame(seq uint32, f *frame.Frame, csv []byte) error {
+	if seq != cl.next {
+		return fmt.Errorf("frame %d where %d was next", seq, cl.next)
+	}
+	base := int64(seq) * frameSamples
+	if csv != nil {
+		lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+		for j, l := range lines {
+			v, err := strconv.ParseInt(strings.TrimSpace(l), 10, 64)
+			if err != nil || v != int64(int16(base+int64(j))) {
+				return fmt.Errorf("csv frame %d line %d %q, want %d", seq, j, l, int16(base+int64(j)))
+			}
+		}
+	} else {
+		for j := range int(f.Count) {
+			if v := f.Int(j, 0); v != int64(int16(base+int64(j))) {
+				return fmt.Errorf("frame %d sample %d = %d, want %d", seq, j, v, int16(base+int64(j)))
+			}
+		}
+	}
+	cl.next, cl.frames = seq+1, cl.frames+1
+	return nil
+}
+
+// Two serve nodes and a 3-node NATS cluster (replicas 3): the device on
+// A, clients on B in every format get exact frames; a NATS node dies:
+// nothing lost; B dies: its clients resume on A, nothing lost.
+func TestTwoServesThreeNATS(t *testing.T) {
+	t0 := time.Now()
+	step := func(what string) { t.Logf("%6.2fs %s", time.Since(t0).Seconds(), what) }
+	nc := natsCluster(t)
+	step("cluster up")
+	replicas3 := func(o *serve.Options) { o.Bus.Stream.Replicas = 3 }
+	link := filepath.Join(t.TempDir(), "ttySIM")
+	startDevice(t, link)
+	a := startServe(t, nc.URL(), "lab1", link, replicas3)
+	b := startServe(t, nc.URL(), "front", "", replicas3)
+	waitChannel(t, b, "serial")
+	step("B serves the channel")
+	var cls []*client
+	for _, f := range []string{relay.FormatBinary, relay.FormatJSON, relay.FormatCSV} {
+		cls = append(cls, dialClient(t, b.WS, "serial", f, nil))
+	}
+	for _, cl := range cls {
+		cl.read(100)
+	}
+
+	step("read 100 frames")
+	leader := nc.WaitStreamLeader(t, "wsbridge_serial")
+	leader.Stop() // a NATS node dies
+	for _, cl := range cls {
+		cl.read(150)
+	}
+	step("read 150 frames with a NATS node down")
+	leader.Start()
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- b.Stop() }() // a serve node dies (SIGTERM)
+	for _, cl := range cls {
+		for cl.readOne(10*time.Second) == nil { // what B sent before it went
+		}
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	step("B stopped")
+	for i, cl := range cls {
+		cls[i] = dialClient(t, a.WS, "serial", cl.format, cl) // resume on A
+		cls[i].read(100)
+	}
+	step("resumed on A and read 100 frames")
+	for _, cl := range cls {
+		if len(cl.gaps) > 0 {
+			t.Fatalf("%s: gaps %+v", cl.name, cl.gaps)
+		}
+	}
+}
+
+func natsCluster(t *testing.T) *natstest.Cluster { return natstest.RunCluster(t, 3) }

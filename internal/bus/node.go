@@ -1,0 +1,313 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/relay"
+	"github.com/wsbridge/wsbridge/internal/source"
+)
+
+// NodeOptions configure a Node.
+type NodeOptions struct {
+	Log zerolog.Logger
+	// Poll is how often the bus is asked which channels it carries (new
+	// remote channels appear within it). Default 2 s.
+	Poll time.Duration
+	// Drain bounds how long Close waits for the publishers to take what
+	// the rings still hold. Default 2 s.
+	Drain time.Duration
+}
+
+// Node is serve's part of the bus: it publishes every local channel of a
+// relay.Server, serves every other channel on the bus as a mirror channel
+// of the same name (one Follower each, whatever the number of clients),
+// carries commands between them (NATS request/reply on <subject>.cmd),
+// and reports the bus in /healthz (under "bus") and /metrics.
+//
+// Attach returns at once, whether the bus is reachable or not: the local
+// channels are served meanwhile and published once it is. Close stops
+// it; it is idempotent and must be called by whoever called Attach.
+type Node struct {
+	c    *Conn
+	srv  *relay.Server
+	o    NodeOptions
+	log  zerolog.Logger
+	ctx  context.Context
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu      sync.Mutex
+	pubs    map[string]*Publisher
+	cmdSubs []*nats.Subscription
+	follows map[string]*Follower
+	warned  map[string]bool // conflicts logged once
+	listErr string
+	closed  bool
+}
+
+// Attach connects to the bus described by cfg and runs the node until
+// Close. Only what can never work is an error (bad configuration,
+// refused credentials, an untrusted certificate).
+func Attach(cfg Config, srv *relay.Server, o NodeOptions) (*Node, error) {
+	if o.Poll <= 0 {
+		o.Poll = 2 * time.Second
+	}
+	if o.Drain <= 0 {
+		o.Drain = 2 * time.Second
+	}
+	log := o.Log.With().Str("part", "bus").Logger()
+	c, err := Dial(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	n := &Node{c: c, srv: srv, o: o, log: log, ctx: ctx, stop: stop,
+		pubs: map[string]*Publisher{}, follows: map[string]*Follower{}, warned: map[string]bool{}}
+	srv.AttachCounters(c.Counters)
+	srv.AttachBusHealth(func() any { return n.Health() })
+	n.wg.Go(n.loop)
+	return n, nil
+}
+
+// Conn is the node's connection (for tests and tools).
+func (n *Node) Conn() *Conn { return n.c }
+
+// loop looks for new local and remote channels every Poll, and at once
+// after the connection comes back.
+func (n *Node) loop() {
+	t := time.NewTicker(n.o.Poll)
+	defer t.Stop()
+	// A stream created anywhere on the bus is announced by JetStream: scan
+	// at once rather than at the next poll (which stays, for servers
+	// whose advisories do not reach this account).
+	created := make(chan struct{}, 1)
+	if sub, err := n.c.nc.Subscribe("$JS.EVENT.ADVISORY.STREAM.CREATED.>", func(*nats.Msg) {
+		select {
+		case created <- struct{}{}:
+		default:
+		}
+	}); err == nil {
+		defer func() { _ = sub.Unsubscribe() }()
+	}
+	for {
+		n.scan()
+		_, _, _, changed := n.c.State()
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		case <-changed:
+		case <-created:
+		}
+	}
+}
+
+// scan publishes local channels not yet published and mirrors remote
+// channels not yet mirrored.
+func (n *Node) scan() {
+	local := map[string]*relay.Channel{}
+	for _, ch := range n.srv.Channels() {
+		if !ch.IsMirror() {
+			local[ch.Name()] = ch
+			n.publish(ch)
+		}
+	}
+	if up, _, _, _ := n.c.State(); !up {
+		return
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, n.c.cfg.AckTimeout)
+	list, err := n.c.Channels(ctx)
+	cancel()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err != nil {
+		if n.listErr != err.Error() && n.ctx.Err() == nil {
+			n.log.Warn().Err(err).Msg("bus: cannot list the channels on the bus (retrying)")
+		}
+		n.listErr = err.Error()
+		return
+	}
+	n.listErr = ""
+	for _, info := range list {
+		if _, mine := local[info.Name]; mine {
+			if info.Site != n.c.layout.Site && !n.warned[info.Name] {
+				n.warned[info.Name] = true
+				n.log.Error().Str("channel", info.Name).Str("other_site", info.Site).
+					Msg("bus: a channel of this name comes from another site: this serve's channel is not published (rename one of them)")
+			}
+			continue
+		}
+		if n.follows[info.Name] == nil && !n.closed {
+			n.mirror(info)
+		}
+	}
+}
+
+// publish starts the publisher and the command service of local channel ch.
+func (n *Node) publish(ch *relay.Channel) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.pubs[ch.Name()] != nil || n.closed {
+		return
+	}
+	p, err := n.c.NewPublisher(ch.Name(), ch, n.c.Settings(time.Duration(ch.History()), ch.HistoryBytes()))
+	if err != nil {
+		n.log.Error().Err(err).Str("channel", ch.Name()).Msg("bus: channel not published")
+		n.pubs[ch.Name()] = &Publisher{}
+		return
+	}
+	n.pubs[ch.Name()] = p
+	ch.AttachCounters(p.Counters)
+	n.wg.Go(func() { _ = p.Run(n.ctx) })
+	sub, err := n.c.nc.Subscribe(p.subject+".cmd", func(m *nats.Msg) { _ = m.Respond([]byte(n.command(ch, string(m.Data)))) })
+	if err != nil {
+		n.log.Warn().Err(err).Str("channel", ch.Name()).Msg("bus: commands from other nodes will not reach this channel")
+		return
+	}
+	n.cmdSubs = append(n.cmdSubs, sub)
+}
+
+// command runs a command line that a client of a mirror elsewhere sent.
+func (n *Node) command(ch *relay.Channel, line string) string {
+	if !n.srv.AllowsCommands() {
+		return "err commands are off at the channel's origin (serve --allow-commands there)"
+	}
+	if err := ch.Command(line); err != nil {
+		return "err " + err.Error()
+	}
+	n.log.Info().Str("channel", ch.Name()).Str("line", line).Msg("bus: command from another node forwarded to the device")
+	return "ok"
+}
+
+// mirror adds a mirror channel for a remote channel and its follower.
+// n.mu is held.
+func (n *Node) mirror(info ChannelInfo) {
+	rc := &remoteCommander{c: n.c, subject: info.Subject + ".cmd", name: info.Name}
+	ch, err := n.srv.AddChannel(relay.ChannelOptions{Name: info.Name, Mirror: true, Commander: rc,
+		Origin: fmt.Sprintf("site %s on the bus (stream %s)", info.Site, info.Stream)})
+	if err != nil {
+		if !n.warned[info.Name] {
+			n.warned[info.Name] = true
+			n.log.Error().Err(err).Str("channel", info.Name).Msg("bus: remote channel not served")
+		}
+		return
+	}
+	f, err := n.c.NewFollower(info.Name, Start{Since: time.Now().Add(-time.Duration(ch.History()))}, ch)
+	if err != nil {
+		n.log.Error().Err(err).Str("channel", info.Name).Msg("bus: remote channel not followed")
+		return
+	}
+	n.follows[info.Name] = f
+	ch.AttachCounters(f.Counters)
+	n.log.Info().Str("channel", info.Name).Str("site", info.Site).Msg("bus: serving a remote channel")
+	n.wg.Go(func() { _ = f.Run(n.ctx) })
+}
+
+// remoteCommander sends a mirror's commands to the channel's origin.
+type remoteCommander struct {
+	c       *Conn
+	subject string
+	name    string
+}
+
+func (r *remoteCommander) Command(line string) error {
+	m, err := r.c.nc.Request(r.subject, []byte(line), 3*time.Second)
+	if err != nil {
+		if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, nats.ErrTimeout) {
+			return fmt.Errorf("%w: the serve that publishes channel %s does not answer over the bus", source.ErrDown, r.name)
+		}
+		return fmt.Errorf("failed to send the command over the bus: %w", err)
+	}
+	if reply := string(m.Data); reply != "ok" {
+		return errors.New(strings.TrimPrefix(reply, "err "))
+	}
+	return nil
+}
+
+// NodeHealth is the bus's part of /healthz.
+type NodeHealth struct {
+	State      string            `json:"state"` // up or down: the connection to NATS
+	Reason     string            `json:"reason"`
+	Since      time.Time         `json:"since"`
+	Site       string            `json:"site"`
+	Publishing map[string]string `json:"publishing"` // local channel: "ok" or why not
+	Following  map[string]string `json:"following"`  // remote channel: "ok" or why not
+}
+
+// Health reports the bus's state.
+func (n *Node) Health() NodeHealth {
+	up, reason, since, _ := n.c.State()
+	h := NodeHealth{State: "down", Reason: reason, Since: since, Site: n.c.layout.Site,
+		Publishing: map[string]string{}, Following: map[string]string{}}
+	if up {
+		h.State = "up"
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for name, p := range n.pubs {
+		if p.c == nil {
+			h.Publishing[name] = "not published: bad channel name"
+			continue
+		}
+		h.Publishing[name] = okOr(p.State())
+	}
+	for name, f := range n.follows {
+		h.Following[name] = okOr(f.State())
+	}
+	return h
+}
+
+func okOr(ok bool, reason string) string {
+	if ok {
+		return "ok"
+	}
+	return reason
+}
+
+// Close stops the node: it waits up to NodeOptions.Drain for the
+// publishers to take what the rings hold, stops every publisher and
+// follower, and closes the connection. It logs what was left unpublished.
+func (n *Node) Close() {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return
+	}
+	n.closed = true
+	pubs := make([]*Publisher, 0, len(n.pubs))
+	for _, p := range n.pubs {
+		if p.c != nil {
+			pubs = append(pubs, p)
+		}
+	}
+	n.mu.Unlock()
+	deadline := time.Now().Add(n.o.Drain)
+	var behind []string
+	for _, p := range pubs {
+		for !p.caughtUp() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // bounded by Drain
+		}
+		if !p.caughtUp() {
+			behind = append(behind, p.ch)
+		}
+	}
+	n.stop()
+	n.wg.Wait()
+	if len(behind) > 0 {
+		n.log.Warn().Strs("channels", behind).Msg("bus: stopped with events not yet on the bus (the bus was down or slow): they end with this process")
+	} else if len(pubs) > 0 {
+		n.log.Info().Int("channels", len(pubs)).Msg("bus: every channel's events are on the bus")
+	}
+	for _, s := range n.cmdSubs {
+		_ = s.Unsubscribe()
+	}
+	n.c.Close()
+}
