@@ -45,10 +45,10 @@ type Options struct {
 	SimCfg  adcsim.Config // its settings (--sim-* flags)
 	Channel string        // the one device's channel name; "" names it after its kind ("sim" or "serial")
 	Relay   relay.Options
-	Procs   string    // --procs: GOMAXPROCS policy, procs.Auto or a count (see internal/procs)
+	Procs   string     // --procs: GOMAXPROCS policy, procs.Auto or a count (see internal/procs)
 	Bus     bus.Config // --bus: publish the channels on NATS JetStream and serve the bus's (docs/bus.md)
-	Out     io.Writer // the one "listening" line; nil for none
-	JSON    bool      // --json: that line as a JSON object (Listening)
+	Out     io.Writer  // the one "listening" line; nil for none
+	JSON    bool       // --json: that line as a JSON object (Listening)
 	Log     zerolog.Logger
 }
 
