@@ -118,15 +118,19 @@ func Run(ctx context.Context, o Options) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ctx) }()
 	supErr := make(chan error, 1)
+	ready := sup.Ready()
 	if len(devs) == 0 { // a front-end of the bus: its channels are the bus's
 		o.Log.Info().Msg("no local device: serving the bus's channels (pass --port, --match, --sim or --device to publish one)")
 		go func() { <-ctx.Done(); supErr <- nil }()
+		now := make(chan struct{})
+		close(now)
+		ready = now
 	} else {
 		go func() { supErr <- sup.Run(ctx) }()
 	}
 	go func() {
 		select {
-		case <-sup.Ready():
+		case <-ready:
 			if o.Out != nil {
 				result.Print(o.Out, o.JSON, listening(base, srv))
 			}
