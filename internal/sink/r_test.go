@@ -71,7 +71,11 @@ func TestRHelperReadsExactCounter(t *testing.T) {
 	helper, _ := filepath.Abs("../../examples/r/wsbridge.R")
 	link, _ := startSim(t, 10*e2eRate)
 	sp := startServe(t, link, "127.0.0.1:0", 10*time.Second)
-	r := startSink(t, sp.WS, func(o *Options) { o.Header = true })
+	// Rscript and the helper's source() take seconds to start on a loaded
+	// machine (over 5 s at a load average of 20 on 2 cores): a queue far
+	// longer than that, so the sink drops nothing before R reads and every
+	// row must follow the one before.
+	r := startSink(t, sp.WS, func(o *Options) { o.Header = true; o.Buffer = 2 * time.Minute })
 	out := filepath.Join(t.TempDir(), "r.csv")
 	stdout := runR(t, `
 options(scipen = 100)
