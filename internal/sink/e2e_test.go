@@ -133,6 +133,19 @@ func reportedHoles(sum Summary) [][2]int64 {
 	return m
 }
 
+// clipHoles keeps the parts of the sample ranges hs that lie strictly
+// between first and last.
+func clipHoles(hs [][2]int64, first, last int64) [][2]int64 {
+	var out [][2]int64
+	for _, h := range hs {
+		h[0], h[1] = max(h[0], first+1), min(h[1], last-1)
+		if h[0] <= h[1] {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 func needE2E(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
@@ -299,7 +312,10 @@ func checkOnlyDeviceLoss(t *testing.T, vals []int64, sum Summary) {
 func checkHolesReported(t *testing.T, vals []int64, sum Summary, want int) {
 	t.Helper()
 	h := holes(t, vals)
-	rep := reportedHoles(sum)
+	// Only what the sink reported between the reader's first and last
+	// sample: the reader stops before the sink does, and on a loaded
+	// machine the sink may drop frames queued after that.
+	rep := clipHoles(reportedHoles(sum), vals[0], vals[len(vals)-1])
 	if fmt.Sprint(h) != fmt.Sprint(rep) || len(h) < want {
 		t.Fatalf("reader missed samples %v; sink reported %v (gaps %v, drops %v); want %d", h, rep, sum.GapRanges, sum.DropRanges, want)
 	}
