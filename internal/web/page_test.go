@@ -201,20 +201,32 @@ func TestPageDecodesCounterExactly(t *testing.T) {
 // and checks header, row count, time step and the counter values.
 func checkCSV(t *testing.T, tb *tab) {
 	dir := t.TempDir()
+	// The file appears (empty) before Chromium has written it: read it
+	// once the browser says the download completed.
+	completed := make(chan struct{}, 1)
+	chromedp.ListenBrowser(tb.ctx, func(ev any) {
+		if e, ok := ev.(*browser.EventDownloadProgress); ok && e.State == browser.DownloadProgressStateCompleted {
+			select {
+			case completed <- struct{}{}:
+			default:
+			}
+		}
+	})
 	_, err := chromedp.CallBrowser(tb.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir, EventsEnabled: new(true)})
 	if err != nil {
 		t.Fatalf("set download dir: %v", err)
 	}
 	tb.run(chromedp.SetValue(chromedp.ID("window"), "0.1"), chromedp.Evaluate[chromedp.Void](
 		`document.getElementById("window").dispatchEvent(new Event("change"))`), chromedp.Click(chromedp.ID("csv")))
-	var files []string
-	for i := 0; i < 100 && len(files) == 0; i++ {
-		time.Sleep(50 * time.Millisecond)
-		files, _ = filepath.Glob(filepath.Join(dir, "*.csv"))
+	select {
+	case <-completed:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the CSV download did not complete in 20 s (into %s)", dir)
 	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
 	if len(files) != 1 {
-		t.Fatalf("no CSV downloaded into %s", dir)
+		t.Fatalf("%d CSV files downloaded into %s, want 1", len(files), dir)
 	}
 	b, err := os.ReadFile(files[0])
 	if err != nil {
