@@ -22,6 +22,10 @@
 //   - SeqTracker classifies sequence numbers as in order, gap, duplicate or
 //     restart, for every stage that must report loss; SeqBefore is the one
 //     modular comparison of two sequence numbers.
+//   - AppendEnvelopeOf computes an envelope (packet type 0x05: the min and
+//     max of every N sample instants of a run of frames, what serve sends
+//     to ?envelope=N clients); AppendEnvelope, ParseEnvelope and
+//     AppendEnvelopeJSON encode, decode and render it.
 //   - AppendCSV, AppendPlain, AppendPlotter and AppendJSON render frames for
 //     the sink's serial output and for text WebSocket clients.
 //

@@ -117,16 +117,7 @@ func AppendJSON(dst []byte, f *Frame) []byte { return AppendJSONEpoch(dst, f, ""
 // An empty epoch is left out. epoch must need no JSON escaping (serve's
 // are hex digits); other characters are dropped.
 func AppendJSONEpoch(dst []byte, f *Frame, epoch string) []byte {
-	dst = append(dst, `{"type":"frame",`...)
-	if epoch != "" {
-		dst = append(dst, `"epoch":"`...)
-		for i := 0; i < len(epoch); i++ {
-			if c := epoch[i]; c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
-				dst = append(dst, c)
-			}
-		}
-		dst = append(dst, `",`...)
-	}
+	dst = appendEpoch(append(dst, `{"type":"frame",`...), epoch)
 	dst = append(dst, `"seq":`...)
 	dst = strconv.AppendUint(dst, uint64(f.Seq), 10)
 	dst = append(dst, `,"rate":`...)
@@ -152,6 +143,21 @@ func AppendJSONEpoch(dst []byte, f *Frame, epoch string) []byte {
 		dst = append(dst, ']')
 	}
 	return append(dst, "]}"...)
+}
+
+// appendEpoch appends `"epoch":"E",` unless epoch is empty, dropping
+// characters that would need escaping.
+func appendEpoch(dst []byte, epoch string) []byte {
+	if epoch == "" {
+		return dst
+	}
+	dst = append(dst, `"epoch":"`...)
+	for i := 0; i < len(epoch); i++ {
+		if c := epoch[i]; c >= 0x20 && c < 0x7f && c != '"' && c != '\\' {
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, `",`...)
 }
 
 // appendJSONSample writes null for NaN and infinities, which JSON cannot carry.

@@ -33,6 +33,7 @@ const (
 	TypeInfo  Type = 0x02 // device name, firmware, channel names and units
 	TypeLog   Type = 0x03 // free text the device logs
 	TypeReply Type = 0x04 // the device's answer to a text command
+	// TypeEnvelope (0x05, envelope.go) travels only from serve to clients.
 )
 
 func (t Type) String() string {
@@ -45,6 +46,8 @@ func (t Type) String() string {
 		return "log"
 	case TypeReply:
 		return "reply"
+	case TypeEnvelope:
+		return "envelope"
 	}
 	return fmt.Sprintf("type(0x%02x)", uint8(t))
 }

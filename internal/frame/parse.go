@@ -29,24 +29,15 @@ func DecodeCOBS(dst, src []byte) ([]byte, error) {
 
 // Parse validates one decoded packet b (prefix, body and CRC) and fills p.
 // p's byte slices alias b. Device info strings are copied.
+//
+// Parse takes the packets devices send (data, info, log, reply). The
+// envelope packets serve sends to ?envelope=N clients are refused here as
+// an unknown type (a device never sends one): ParseEnvelope reads them.
 func Parse(p *Packet, b []byte) error {
-	if len(b) < Overhead {
-		return fmt.Errorf("failed to parse %d-byte packet: %w", len(b), ErrShort)
-	}
-	if len(b) > MaxPacketSize {
-		return fmt.Errorf("failed to parse %d-byte packet: %w", len(b), ErrTooLarge)
-	}
-	if b[0] != Version {
-		return fmt.Errorf("failed to parse packet of version %d: %w", b[0], ErrVersion)
-	}
-	body := int(binary.LittleEndian.Uint16(b[2:]))
-	if body+Overhead != len(b) {
-		return fmt.Errorf("failed to parse packet: length field %d, packet %d bytes: %w", body, len(b), ErrLength)
+	if err := checkPacket(b); err != nil {
+		return err
 	}
 	n := len(b) - CRCSize
-	if Checksum(b[:n]) != binary.LittleEndian.Uint32(b[n:]) {
-		return fmt.Errorf("failed to parse packet: %w", ErrCRC)
-	}
 	*p = Packet{Type: Type(b[1]), Raw: b}
 	switch p.Type {
 	case TypeData:
@@ -64,6 +55,29 @@ func Parse(p *Packet, b []byte) error {
 		return nil
 	}
 	return fmt.Errorf("failed to parse packet: %w 0x%02x", ErrType, b[1])
+}
+
+// checkPacket checks what every packet shares: its size, version, length
+// field and CRC-32C.
+func checkPacket(b []byte) error {
+	if len(b) < Overhead {
+		return fmt.Errorf("failed to parse %d-byte packet: %w", len(b), ErrShort)
+	}
+	if len(b) > MaxPacketSize {
+		return fmt.Errorf("failed to parse %d-byte packet: %w", len(b), ErrTooLarge)
+	}
+	if b[0] != Version {
+		return fmt.Errorf("failed to parse packet of version %d: %w", b[0], ErrVersion)
+	}
+	body := int(binary.LittleEndian.Uint16(b[2:]))
+	if body+Overhead != len(b) {
+		return fmt.Errorf("failed to parse packet: length field %d, packet %d bytes: %w", body, len(b), ErrLength)
+	}
+	n := len(b) - CRCSize
+	if Checksum(b[:n]) != binary.LittleEndian.Uint32(b[n:]) {
+		return fmt.Errorf("failed to parse packet: %w", ErrCRC)
+	}
+	return nil
 }
 
 func parseData(f *Frame, body []byte) error {

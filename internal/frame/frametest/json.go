@@ -53,11 +53,19 @@ type jsonBad struct {
 // has what it decodes to, a bad one its layer and error kind (Bad.Kind).
 func JSON() []byte {
 	doc := struct {
-		About string     `json:"about"`
-		Good  []jsonGood `json:"good"`
-		Bad   []jsonBad  `json:"bad"`
+		About       string            `json:"about"`
+		Good        []jsonGood        `json:"good"`
+		Bad         []jsonBad         `json:"bad"`
+		Envelopes   []jsonEnvelope    `json:"envelopes"`
+		EnvelopeBad []jsonBadEnvelope `json:"envelope_bad"`
 	}{About: "wsbridge v1 packets that every decoder must agree on (docs/protocol.md). " +
 		"Generated from internal/frame/frametest by `go test ./internal/frame/frametest -update`; do not edit."}
+	for _, c := range Envelopes {
+		doc.Envelopes = append(doc.Envelopes, envelopeJSON(&c))
+	}
+	for _, b := range EnvelopeFailing {
+		doc.EnvelopeBad = append(doc.EnvelopeBad, jsonBadEnvelope{Name: b.Name, Hex: b.Hex, Error: b.Kind()})
+	}
 	for _, c := range Golden {
 		doc.Good = append(doc.Good, goodJSON(&c))
 	}
@@ -91,4 +99,53 @@ func goodJSON(c *Case) jsonGood {
 		g.Text, g.Status = &text, &status
 	}
 	return g
+}
+
+// jsonEnvelope is a golden envelope as golden.json carries it: the
+// header's fields and, per channel, the points' minima and maxima (null
+// for NaN, which JSON cannot carry).
+type jsonEnvelope struct {
+	Name       string       `json:"name"`
+	Hex        string       `json:"hex"`
+	Seq        uint32       `json:"seq"`
+	LastSeq    uint32       `json:"last_seq"`
+	TimeUS     uint64       `json:"t_dev_us"`
+	Rate       uint32       `json:"rate"`
+	Samples    uint32       `json:"samples"`
+	N          uint32       `json:"n"`
+	Phase      uint32       `json:"phase"`
+	Channels   uint8        `json:"channels"`
+	SampleType string       `json:"sample_type"`
+	Points     uint16       `json:"points"`
+	Min        [][]*float64 `json:"min"`
+	Max        [][]*float64 `json:"max"`
+}
+
+// jsonBadEnvelope is a failing envelope as golden.json carries it.
+type jsonBadEnvelope struct {
+	Name  string `json:"name"`
+	Hex   string `json:"hex"`
+	Error string `json:"error"`
+}
+
+func envelopeJSON(c *EnvelopeCase) jsonEnvelope {
+	e := c.Envelope
+	j := jsonEnvelope{Name: c.Name, Hex: c.Hex, Seq: e.Seq, LastSeq: e.LastSeq, TimeUS: e.TimeUS, Rate: e.Rate,
+		Samples: e.Samples, N: e.N, Phase: e.Phase, Channels: e.Channels, SampleType: e.SampleType.String(), Points: e.Points,
+		Min: make([][]*float64, e.Channels), Max: make([][]*float64, e.Channels)}
+	val := func(i int) *float64 {
+		if v := c.Values[i]; v == v {
+			return &v
+		}
+		return nil
+	}
+	for ch := 0; ch < int(e.Channels); ch++ {
+		j.Min[ch], j.Max[ch] = []*float64{}, []*float64{}
+		for k := 0; k < int(e.Points); k++ {
+			i := (k*int(e.Channels) + ch) * 2
+			j.Min[ch] = append(j.Min[ch], val(i))
+			j.Max[ch] = append(j.Max[ch], val(i+1))
+		}
+	}
+	return j
 }
