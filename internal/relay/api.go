@@ -14,7 +14,8 @@ import (
 type ClientInfo struct {
 	Address    string  `json:"address"`
 	Format     string  `json:"format"`
-	Lag        uint64  `json:"lag"` // ring entries not yet sent
+	Envelope   uint32  `json:"envelope,omitempty"` // ?envelope=N; absent for full rate
+	Lag        uint64  `json:"lag"`                // ring entries not yet sent
 	Messages   uint64  `json:"messages"`
 	ConnectedS float64 `json:"connected_s"`
 }

@@ -115,7 +115,7 @@ func (c *Channel) clients() []ClientInfo {
 	c.srv.mu.Lock()
 	for cl := range c.srv.clients {
 		if cl.ch == c {
-			out = append(out, ClientInfo{Address: cl.addr, Format: cl.format, Lag: cl.lag(),
+			out = append(out, ClientInfo{Address: cl.addr, Format: cl.format, Envelope: cl.level, Lag: cl.lag(),
 				Messages: cl.sent.Load(), ConnectedS: time.Since(cl.connected).Seconds()})
 		}
 	}

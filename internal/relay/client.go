@@ -38,6 +38,7 @@ type client struct {
 	conn      *websocket.Conn
 	addr      string
 	format    string
+	level     uint32 // ?envelope=N: points of N sample instants instead of frames; 0 for frames
 	connected time.Time
 	log       zerolog.Logger
 	cmdDenied *wsproto.Error // why this client may not send commands; nil if it may
@@ -57,6 +58,8 @@ type client struct {
 	floor    uint32
 	hasFloor bool
 	announce string // a restart status to send before the first frame or gap (see start.announce)
+	pending  *batch // envelope clients: the batch whose frames were read, envelope not sent yet
+	done     *batch // envelope clients: the last batch whose envelope was sent
 	buf      [batchSize]*entry
 }
 
@@ -109,7 +112,7 @@ func (c *client) finish(err error) {
 // something ends the connection.
 func (c *client) writeLoop(ctx context.Context, st start, hello []byte) error {
 	c.live, c.epoch, c.next = st.live, st.epoch, st.seq
-	c.floor, c.hasFloor, c.announce = st.floor, st.hasFloor, st.announce
+	c.floor, c.hasFloor, c.announce, c.pending = st.floor, st.hasFloor, st.announce, st.pending
 	c.pos.Store(st.pos)
 	first := [][]byte{hello}
 	for _, m := range st.pre {
@@ -135,11 +138,14 @@ func (c *client) step(ctx context.Context) error {
 		return c.awaitAck(ctx)
 	}
 	pos := c.pos.Load()
-	n, behind, base, wait := c.ch.hub.fetch(pos, c.buf[:])
+	n, behind, base, wait := c.ch.hub.fetch(pos, c.buf[:], c.level > 0)
 	switch {
 	case behind != nil:
 		return c.fellBehind(behind, base)
 	case n == 0:
+		if c.level > 0 && c.pending != nil && c.pending.closed.Load() {
+			return c.sendPending()
+		}
 		select {
 		case <-wait:
 		case m := <-c.direct:
@@ -174,6 +180,15 @@ func (c *client) writeBatch(pos uint64, batch []*entry) error {
 	defer clear(batch) // do not keep evicted entries alive
 	c.begin()
 	for i, e := range batch {
+		if c.level > 0 {
+			if done, err := c.envelopeEntry(e); done || err != nil {
+				if err != nil {
+					c.end()
+					return err
+				}
+				continue
+			}
+		}
 		if c.announce != "" && (e.kind == kindFrame || e.kind == kindGap) {
 			if err := c.write(c.announcement(e), false); err != nil {
 				c.end()
@@ -189,6 +204,10 @@ func (c *client) writeBatch(pos uint64, batch []*entry) error {
 			return err
 		}
 		c.watchdog.Reset(c.srv.opts.WriteTimeout) // the deadline is per write, not per batch
+	}
+	if err := c.envelopeReady(); err != nil {
+		c.end()
+		return err
 	}
 	if err := c.end(); err != nil {
 		return err
@@ -299,6 +318,9 @@ func (c *client) fellBehind(oldest *entry, base uint64) error {
 	c.log.Warn().Uint32("from", from).Uint32("to", cover-1).Uint64("skipped_frames", lost).
 		Msg("slow client skipped ahead: it fell further behind than the history holds")
 	c.pos.Store(base)
+	if c.level > 0 { // the batch holding cover may start before it: cut it there
+		c.floor, c.hasFloor, c.pending = cover, true, nil
+	}
 	var msg any = wsproto.Gap{Type: wsproto.TypeGap, From: from, To: cover - 1, Count: lost, Reason: wsproto.GapSlowClient, Epoch: c.epoch}
 	if oldest.epoch != c.epoch {
 		msg = wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,

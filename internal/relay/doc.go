@@ -18,6 +18,14 @@
 // of clients. JSON and CSV renderings are made on first request and cached
 // in the ring entry.
 //
+// Envelope streams (/ws/NAME?envelope=N, envelope.go): the channel cuts
+// its frames into batches (about 30 a second); an envelope client reads
+// the ring like any other, but sends, per closed batch, the min and max of
+// every N sample instants, computed once per batch and level on first
+// request and cached with the batch like a JSON rendering. Gaps, statuses
+// and messages reach it as they reach full-rate clients, in the same
+// places.
+//
 // Sequence numbers have one owner, the channel: it classifies each data
 // frame's seq (in order, gap, duplicate, late, restart), names each count
 // with an epoch, and puts device gaps and restarts into the ring stream in

@@ -40,6 +40,7 @@ type entry struct {
 	first   uint32        // with firstOK: the first seq of the entry's epoch (for the bus's readers)
 	dur     int64         // sample time the frame covers, ns
 	gap     *wsproto.Gap  // gaps only: nil in the frames that fill the ring
+	batch   *batch        // frames only: the batch it belongs to, for envelope clients (envelope.go)
 	frame   frame.Frame   // header; Data aliases raw
 	raw     []byte        // frames: the v1 packet; others: the JSON text message
 	json    atomic.Pointer[[]byte]

@@ -25,9 +25,12 @@ type hub struct {
 	frames   int           // data frames held in the ring
 	wake     chan struct{} // closed and replaced when entries arrive and a writer waits
 	waiting  atomic.Bool   // a writer took wake (set under RLock, cleared under Lock)
-	size     atomic.Int64  // ring.size(), stored under Lock: read by writers without it
-	rendered atomic.Int64  // bytes of the JSON and CSV renderings cached in held entries
-	name     string        // the channel's name, in hello
+	ewake    chan struct{} // wake for envelope clients: closed by what they send, not by frames
+	ewaiting atomic.Bool
+	env      batcher      // the batch being filled for envelope clients
+	size     atomic.Int64 // ring.size(), stored under Lock: read by writers without it
+	rendered atomic.Int64 // bytes of the JSON and CSV renderings cached in held entries
+	name     string       // the channel's name, in hello
 	seq      frame.SeqTracker
 	seen     seen                // which of the last 1024 seqs were published
 	limits   map[string]*limiter // rate limits of the sequence warnings, by kind
@@ -44,7 +47,7 @@ type hub struct {
 
 func newHub(name string, history time.Duration, historyBytes int64, log zerolog.Logger, st *channelStats) *hub {
 	return &hub{name: name, maxDur: int64(history), maxBytes: historyBytes, log: log, stats: st,
-		wake: make(chan struct{}), epoch: newEpoch(),
+		wake: make(chan struct{}), ewake: make(chan struct{}), env: batcher{interval: envelopeInterval}, epoch: newEpoch(),
 		limits: map[string]*limiter{"gap": {}, "duplicate": {}, "late": {}, "restart": {}}}
 }
 
@@ -65,6 +68,9 @@ func (h *hub) pushLocked(e *entry) {
 	if h.waiting.Swap(false) {
 		close(h.wake)
 		h.wake = make(chan struct{})
+	}
+	if e.kind != kindFrame {
+		h.wakeEnvelopeLocked()
 	}
 }
 
@@ -128,7 +134,9 @@ func (h *hub) publishFrame(p *frame.Packet) {
 	h.last.Data = nil
 	h.stats.frames.Add(1)
 	h.stats.frameBytes.Add(uint64(len(e.raw)))
+	h.batchLocked(e)
 	h.pushLocked(e)
+	h.batchTimeLocked()
 }
 
 // sequenceLocked is the one place serve classifies a device's sequence
@@ -152,6 +160,7 @@ func (h *hub) sequenceLocked(seq uint32) bool {
 		}
 		return false
 	case frame.SeqGap:
+		h.breakLocked()
 		h.stats.deviceGaps.Add(1)
 		h.stats.deviceGapFrames.Add(uint64(ev.Lost))
 		h.seen.clear(ev.From, ev.To)
@@ -161,6 +170,7 @@ func (h *hub) sequenceLocked(seq uint32) bool {
 		}
 		h.pushLocked(newGapEntry(ev.From, ev.To, h.epoch))
 	case frame.SeqRestart:
+		h.breakLocked()
 		h.stats.restarts.Add(1)
 		old := h.epoch
 		h.epoch, h.epochN, h.epochDur = newEpoch(), 0, 0
@@ -210,6 +220,7 @@ func (h *hub) setState(state, reason string) {
 	changed := h.state != state
 	h.state, h.reason = state, reason
 	if changed {
+		h.closeBatchLocked()
 		next, _ := h.seq.Next()
 		st := wsproto.Status{Type: wsproto.TypeStatus, State: state, Reason: reason, Seq: next}
 		h.pushLocked(newMessageEntry(kindStatus, st, h.epoch, next, false))
@@ -218,8 +229,9 @@ func (h *hub) setState(state, reason string) {
 
 // fetch copies the entries from pos into dst. If pos has been evicted it
 // returns behind=true and the oldest entry with its position. If nothing
-// is there yet it returns a channel that is closed when something arrives.
-func (h *hub) fetch(pos uint64, dst []*entry) (n int, behind *entry, base uint64, wait <-chan struct{}) {
+// is there yet it returns a channel that is closed when something arrives:
+// for an envelope client (env), something else than a frame.
+func (h *hub) fetch(pos uint64, dst []*entry, env bool) (n int, behind *entry, base uint64, wait <-chan struct{}) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if pos < h.ring.base {
@@ -229,7 +241,12 @@ func (h *hub) fetch(pos uint64, dst []*entry) (n int, behind *entry, base uint64
 		dst[n] = h.ring.at(pos + uint64(n))
 		n++
 	}
-	if n == 0 {
+	switch {
+	case n > 0:
+	case env:
+		h.ewaiting.Store(true)
+		wait = h.ewake
+	default:
 		h.waiting.Store(true)
 		wait = h.wake
 	}

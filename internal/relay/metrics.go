@@ -65,6 +65,9 @@ func (c *Channel) counters() []Counter {
 		counter("client_errors_total", "Client messages answered with an error message.", st.clientErrors.Load()),
 		counter("client_oversize_total", "Clients closed with 1009 for a message over the limit.", st.oversize.Load()),
 		counter("commands_total", "Commands forwarded to the device.", st.commands.Load()),
+		counter("envelope_batches_total", "Batches of frames closed for envelope clients (about 30 a second while frames flow).", st.envBatches.Load()),
+		counter("envelope_computations_total", "Envelopes computed: once per batch and level asked for, shared by every client of that level.", st.envComputed.Load()),
+		counter("envelope_client_computations_total", "Envelopes computed for one client: the part of a batch after its resume point.", st.envHeads.Load()),
 	}
 	if c.sourceCtr != nil {
 		out = append(out, c.sourceCtr()...)

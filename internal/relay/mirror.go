@@ -25,7 +25,7 @@ import (
 func (c *Channel) ReadEvents(pos uint64, dst []source.Event) (n int, first uint64, wait <-chan struct{}) {
 	var buf [64]*entry
 	for {
-		k, behind, base, w := c.hub.fetch(pos, buf[:min(len(dst), len(buf))])
+		k, behind, base, w := c.hub.fetch(pos, buf[:min(len(dst), len(buf))], false)
 		if behind != nil {
 			pos = base
 			continue
@@ -109,7 +109,9 @@ func (c *Channel) Apply(ev *source.Event) {
 		h.last.Data = nil
 		h.stats.frames.Add(1)
 		h.stats.frameBytes.Add(uint64(len(e.raw)))
+		h.batchLocked(e)
 		h.pushLocked(e)
+		h.batchTimeLocked()
 	case source.EventGap:
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -120,6 +122,7 @@ func (c *Channel) Apply(ev *source.Event) {
 			h.stats.deviceGapFrames.Add(e.gap.Count)
 		}
 		h.seq.Expect(ev.Seq + 1)
+		h.breakLocked()
 		h.pushLocked(e)
 	case source.EventRestart:
 		h.mu.Lock()
@@ -208,6 +211,7 @@ func (h *hub) adoptLocked(ev *source.Event) {
 
 // startEpochLocked starts epoch at first, as the origin did, and tells clients.
 func (h *hub) startEpochLocked(epoch wsproto.Epoch, first uint32, reason string) {
+	h.breakLocked()
 	h.stats.restarts.Add(1)
 	h.epoch, h.epochN, h.epochDur = epoch, 0, 0
 	h.epochPos, h.first = h.ring.head, first

@@ -18,6 +18,7 @@ type start struct {
 	epoch    wsproto.Epoch
 	announce string // non-empty: send a restart status with this reason before the first frame
 	pre      []any  // messages sent after hello, before the stream
+	pending  *batch // envelope clients: the batch being filled when a live client connected
 	snap     snapshot
 }
 
@@ -30,7 +31,9 @@ type start struct {
 // status and a replay of the current epoch; a resume without an epoch
 // (clients from before epochs) is taken as the current epoch when its
 // seq is not ahead of the newest frame, and as another epoch when it is.
-func (h *hub) subscribe(r *resume) start {
+//
+// level is the client's envelope level, 0 for full rate.
+func (h *hub) subscribe(r *resume, level uint32) start {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	st := start{pos: h.ring.head, live: h.ring.head, epoch: h.epoch, snap: h.snapshotLocked()}
@@ -46,6 +49,9 @@ func (h *hub) subscribe(r *resume) start {
 		h.restartLocked(&st, fmt.Sprintf("since=%d (without epoch) is ahead of the newest frame: the count started over since this client last read (serve or the device restarted); replaying the current epoch %s", r.since, h.epoch))
 	default:
 		h.restartLocked(&st, fmt.Sprintf("epoch %s is over (serve or the device restarted): the count started over; replaying the current epoch %s", r.epoch, h.epoch))
+	}
+	if level > 0 {
+		h.envelopeStartLocked(&st, r)
 	}
 	return st
 }

@@ -21,6 +21,9 @@ type channelStats struct {
 	deviceGaps      atomic.Uint64 // device gap incidents
 	deviceGapFrames atomic.Uint64 // frames lost between device and serve
 	restarts        atomic.Uint64 // device sequence restarts
+	envBatches      atomic.Uint64 // batch entries put into the ring (envelope.go)
+	envComputed     atomic.Uint64 // envelopes computed for a batch and level, shared by its clients
+	envHeads        atomic.Uint64 // envelopes computed for one client: a batch cut at its resume point
 
 	accepted       atomic.Uint64 // WebSocket clients accepted
 	messagesSent   atomic.Uint64 // WebSocket messages sent to clients

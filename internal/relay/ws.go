@@ -36,6 +36,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	level, err := parseEnvelope(q, format)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	if err := checkOrigin(r, s.opts.AllowOrigin); err != nil {
 		s.stats.refusedOrigin.Add(1)
 		s.opts.Log.Warn().Str("client", r.RemoteAddr).Str("origin", r.Header.Get("Origin")).Msg("WebSocket refused: foreign Origin")
@@ -54,16 +59,19 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.newClient(ch, conn, r.RemoteAddr, format)
-	c.cork, c.flow = wsconn.FromContext(r.Context()), fl
+	c.cork, c.flow, c.level = wsconn.FromContext(r.Context()), fl, level
 	if !s.register(c) {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
 	defer s.unregister(c)
-	st := ch.hub.subscribe(res)
+	st := ch.hub.subscribe(res, level)
 	ev := c.log.Info().Str("format", format).Str("epoch", st.epoch).Uint32("start_seq", st.seq).Int("clients", len(s.slots))
 	if res != nil {
 		ev = ev.Uint32("since", res.since).Str("since_epoch", res.epoch)
+	}
+	if level > 0 {
+		ev = ev.Uint32("envelope", level)
 	}
 	ev.Msg("client connected")
 	c.run(st, mustJSON(s.hello(c, st)))
@@ -129,7 +137,7 @@ func (s *Server) hello(c *client, st start) wsproto.Hello {
 	sn := st.snap
 	return wsproto.Hello{Type: wsproto.TypeHello, Protocol: wsproto.Version,
 		Server: "wsbridge " + version(), Channel: sn.Channel, Epoch: sn.Epoch, Format: c.format, DeviceState: sn.State, Device: sn.Device,
-		Rate: sn.Rate, Channels: sn.Channels, SampleType: sn.SampleType, Seq: sn.Next, StartSeq: st.seq,
+		Rate: sn.Rate, Channels: sn.Channels, SampleType: sn.SampleType, Seq: sn.Next, StartSeq: st.seq, Envelope: c.level,
 		History: sn.History, Commands: c.cmdDenied == nil}
 }
 

@@ -18,15 +18,16 @@ type Epoch = string
 
 // Message types, the "type" field of every JSON message.
 const (
-	TypeHello   = "hello"
-	TypeStatus  = "status"
-	TypeGap     = "gap"
-	TypeInfo    = "info"
-	TypeLog     = "log"
-	TypeReply   = "reply"
-	TypeError   = "error"
-	TypeFrame   = "frame"
-	TypeCommand = "command"
+	TypeHello    = "hello"
+	TypeStatus   = "status"
+	TypeGap      = "gap"
+	TypeInfo     = "info"
+	TypeLog      = "log"
+	TypeReply    = "reply"
+	TypeError    = "error"
+	TypeFrame    = "frame"
+	TypeEnvelope = "envelope"
+	TypeCommand  = "command"
 )
 
 // Device states carried by Hello and Status.
@@ -83,8 +84,9 @@ type Hello struct {
 	Rate        uint32  `json:"rate"`
 	Channels    int     `json:"channels"`
 	SampleType  string  `json:"sample_type"`
-	Seq         uint32  `json:"seq"`       // the seq the next live frame will carry (newest + 1)
-	StartSeq    uint32  `json:"start_seq"` // the first seq this connection will receive
+	Seq         uint32  `json:"seq"`                // the seq the next live frame will carry (newest + 1)
+	StartSeq    uint32  `json:"start_seq"`          // the first seq this connection will receive (envelope: the first its first envelope covers)
+	Envelope    uint32  `json:"envelope,omitempty"` // ?envelope=N: envelope messages of N sample instants per point replace frames
 	History     History `json:"history"`
 	Commands    bool    `json:"commands"` // whether this client may send commands
 }
