@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
@@ -296,3 +297,144 @@ func TestTwoServesThreeNATS(t *testing.T) {
 }
 
 func natsCluster(t *testing.T) *natstest.Cluster { return natstest.RunCluster(t, 3) }
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+}
+
+func busState(t *testing.T, s *testsupport.Served) bus.NodeHealth {
+	var h struct {
+		Bus bus.NodeHealth `json:"bus"`
+	}
+	getJSON(t, s.URL+"/healthz", &h)
+	return h.Bus
+}
+
+func metric(t *testing.T, s *testsupport.Served, line string) bool {
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.Contains(string(b), "\n"+line+"\n")
+}
+
+// The bus unreachable at start: serve serves its channel, says bus down
+// in /healthz and /metrics, and publishes from its ring once the bus is
+// there: a client of another node resuming from the first frame loses
+// nothing.
+func TestServeBusUnreachableAtStart(t *testing.T) {
+	n := natstest.NewServer(t)
+	link := filepath.Join(t.TempDir(), "ttySIM")
+	startDevice(t, link)
+	a := startServe(t, n.URL(), "lab1", link, nil)
+	local := dialClient(t, a.WS, "serial", relay.FormatJSON, nil)
+	local.read(50)
+	if st := busState(t, a); st.State != "down" || !strings.Contains(st.Reason, "unreachable") {
+		t.Fatalf("bus state %+v, want down and unreachable", st)
+	}
+	if !metric(t, a, "wsbridge_bus_connected 0") {
+		t.Fatal("/metrics does not say wsbridge_bus_connected 0")
+	}
+	first := &client{t: t, name: "resumed", epoch: local.epoch, next: 0}
+	n.Start()
+	b := startServe(t, n.URL(), "front", "", nil)
+	waitChannel(t, b, "serial")
+	cl := dialClient(t, b.WS, "serial", relay.FormatJSON, first)
+	cl.read(150) // from seq 0: what A's ring held before the bus came, then live
+	if len(cl.gaps) > 0 {
+		t.Fatalf("gaps %+v", cl.gaps)
+	}
+	if st := busState(t, a); st.State != "up" || st.Publishing["serial"] != "ok" {
+		t.Fatalf("bus state %+v, want up and publishing", st)
+	}
+}
+
+// The bus lost mid-stream and back: local clients never notice; remote
+// clients hear the feed is down, then get every frame (published from
+// A's ring after recovery), none lost.
+func TestBusDownAndBack(t *testing.T) {
+	n := natstest.RunServer(t)
+	link := filepath.Join(t.TempDir(), "ttySIM")
+	startDevice(t, link)
+	a := startServe(t, n.URL(), "lab1", link, nil)
+	b := startServe(t, n.URL(), "front", "", nil)
+	waitChannel(t, b, "serial")
+	local := dialClient(t, a.WS, "serial", relay.FormatBinary, nil)
+	remote := dialClient(t, b.WS, "serial", relay.FormatJSON, nil)
+	remote.read(50)
+	n.Stop()
+	testsupport.WaitFor(t, 10*time.Second, "A to see the bus down", func() bool { return busState(t, a).State == "down" })
+	local.read(100) // a second of frames while the bus is down
+	n.Start()
+	remote.read(300)
+	if len(remote.gaps) > 0 || len(local.gaps) > 0 {
+		t.Fatalf("gaps: remote %+v local %+v", remote.gaps, local.gaps)
+	}
+	var sawDown bool
+	for _, st := range remote.stats {
+		sawDown = sawDown || st.State == wsproto.StateDown && strings.Contains(st.Reason, "bus")
+	}
+	if !sawDown {
+		t.Fatalf("remote client's statuses %+v: want a down naming the bus while it was lost", remote.stats)
+	}
+}
+
+// The device restarts its count on A: clients on B see the restart once,
+// with the new epoch and its first seq, then the new count exactly.
+func TestDeviceRestartAcrossNodes(t *testing.T) {
+	n := natstest.RunServer(t)
+	link := filepath.Join(t.TempDir(), "ttySIM")
+	dev := startDevice(t, link)
+	startServe(t, n.URL(), "lab1", link, nil)
+	b := startServe(t, n.URL(), "front", "", nil)
+	waitChannel(t, b, "serial")
+	cls := []*client{dialClient(t, b.WS, "serial", relay.FormatJSON, nil), dialClient(t, b.WS, "serial", relay.FormatBinary, nil)}
+	for _, cl := range cls {
+		cl.read(50)
+	}
+	old := cls[0].epoch
+	dev.stop()
+	startDevice(t, link) // the same board, counting from 0 again
+	for _, cl := range cls {
+		for cl.epoch == old {
+			cl.read(1)
+		}
+		cl.read(100)
+		var restarts []wsproto.Status
+		for _, st := range cl.stats {
+			if st.State == wsproto.StateRestart {
+				restarts = append(restarts, st)
+			}
+		}
+		if len(restarts) != 1 || restarts[0].Seq != 0 || restarts[0].Epoch == old || cl.next != 101 || len(cl.gaps) > 0 {
+			t.Fatalf("%s: restarts %+v (want one, to a new epoch at seq 0), gaps %+v, next %d", cl.name, restarts, cl.gaps, cl.next)
+		}
+	}
+}
+
+// A site behind NAT: a leaf node at the site (no JetStream of its own),
+// the hub elsewhere; the site's serve publishes through the leaf, a serve
+// at the hub serves its clients.
+func TestLeafSite(t *testing.T) {
+	hub, leaf := natstest.RunHubLeaf(t, natstest.WithOptions(func(o *server.Options) { o.JetStreamDomain = "hub" }))
+	link := filepath.Join(t.TempDir(), "ttySIM")
+	startDevice(t, link)
+	startServe(t, leaf.URL(), "site1", link, func(o *serve.Options) { o.Bus.Domain = "hub" })
+	b := startServe(t, hub.URL(), "hq", "", nil)
+	waitChannel(t, b, "serial")
+	cl := dialClient(t, b.WS, "serial", relay.FormatCSV, nil)
+	cl.read(200)
+	if len(cl.gaps) > 0 {
+		t.Fatalf("gaps %+v", cl.gaps)
+	}
+}
