@@ -71,7 +71,7 @@ See docs/serve.md.`,
 	addRelayFlags(f, &o.Relay)
 	f.BoolVar(&o.Sim, "sim", o.Sim, "read the built-in simulated ESP32 instead of a serial port")
 	adcsim.BindFlags(f, &o.SimCfg, "sim-")
-	f.StringArrayVar(&specs, "device", nil, "a device as NAME=SPEC, repeatable: NAME=/dev/ttyUSB0[,baud=N,...], NAME=match:VID:PID[:SERIAL], NAME=sim[:signal=sine,rate=48000,...] (docs/serve.md)")
+	f.StringArrayVar(&specs, "device", nil, "a device as NAME=SPEC, repeatable: NAME=/dev/ttyUSB0[,baud=N,...], NAME=match:VID:PID[:SERIAL], NAME=sim[:signal=sine,rate=48000,...], NAME=network:token=T[,input=json] (a board publishing on /pub/NAME), NAME=pull:ws://BOARD:81/ (docs/serve.md)")
 	f.StringVar(&o.Require, "require-devices", o.Require, "a device that cannot be opened at start: all (exit with its error), none (serve the others, report it down, retry) or auto (all with one device, none with several)")
 	bus.BindFlags(f, &o.Bus)
 	f.StringVar(&o.Procs, "procs", o.Procs, "CPUs running Go code: auto (one while serve is light, all once it uses 30% of a core) or a number; the GOMAXPROCS variable overrides auto")

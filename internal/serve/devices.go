@@ -34,6 +34,8 @@ type Device struct {
 	Path         string          // where it was configured, for errors: "devices[1]", "--device mic"
 	Serial       capture.Options // the port's settings, when Sim is nil
 	Sim          *adcsim.Config  // the simulator's settings
+	Network      *NetworkDevice  // a device that connects to serve and publishes on /pub/NAME
+	Pull         *PullDevice     // a board serving its own WebSocket, which serve dials
 	History      time.Duration   // 0: --history
 	HistoryBytes int64           // 0: --history-bytes
 
@@ -114,6 +116,12 @@ func ParseDevice(spec string) (Device, error) {
 		return Device{}, fmt.Errorf("--device %q: want NAME=SPEC, e.g. mic=/dev/ttyUSB0 or demo=sim:signal=sine,rate=48000", spec)
 	}
 	d.Name = name
+	if ok, err := d.parseNetSpec(rest); ok {
+		if err != nil {
+			return Device{}, err
+		}
+		return *d, d.check()
+	}
 	if rest == "sim" || strings.HasPrefix(rest, "sim:") {
 		fs := d.simFlags()
 		for _, kv := range splitList(strings.TrimPrefix(strings.TrimPrefix(rest, "sim"), ":")) {
@@ -172,7 +180,14 @@ func parseYAMLDevice(v *yaml.Node, path string) (Device, error) {
 	if v.Kind != yaml.MappingNode {
 		return Device{}, fmt.Errorf("%s (line %d): want a mapping such as {name: mic, port: /dev/ttyUSB0}", path, v.Line)
 	}
-	fs := d.serialFlags()
+	scalars := map[string]string{}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		scalars[strings.ToLower(v.Content[i].Value)] = v.Content[i+1].Value
+	}
+	fs := d.netKind(scalars)
+	if fs == nil {
+		fs = d.serialFlags()
+	}
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		k, val := v.Content[i], v.Content[i+1]
 		key := strings.ReplaceAll(strings.ToLower(k.Value), "_", "-")
@@ -180,6 +195,10 @@ func parseYAMLDevice(v *yaml.Node, path string) (Device, error) {
 		switch {
 		case key == "name":
 			d.Name, d.keys["name"] = val.Value, true
+		case key == "network" && d.Network != nil, key == "pull" && d.Pull != nil:
+		case key == "network" && val.Value != "false":
+			err = fmt.Errorf("%s: %q: want true (the device connects to serve on /pub/NAME)", d.field(key), val.Value)
+		case key == "network":
 		case key == "sim":
 			err = d.yamlSim(val)
 		case val.Kind != yaml.ScalarNode:
@@ -219,10 +238,12 @@ func (d *Device) check() error {
 		return fmt.Errorf("%s.name: missing: every device needs a name, its channel's (/ws/NAME)", d.Path)
 	case !relay.ValidChannelName(d.Name):
 		return fmt.Errorf("%s: %q: a channel name is 1 to 32 lower-case letters, digits, - or _, starting with a letter or digit (e.g. mic, accel-2)", d.field("name"), d.Name)
+	case d.Network != nil || d.Pull != nil:
+		return d.checkNet()
 	case d.Sim != nil && (d.keys["port"] || d.keys["match"]):
 		return fmt.Errorf("%s: both a port and sim: a device is one or the other", d.Path)
 	case d.Sim == nil && !d.keys["port"] && !d.keys["match"]:
-		return fmt.Errorf("%s: no port, match or sim: say which device this is, e.g. port: /dev/ttyUSB0", d.Path)
+		return fmt.Errorf("%s: no port, match, sim, network or pull: say which device this is, e.g. port: /dev/ttyUSB0", d.Path)
 	case d.History < 0 || d.HistoryBytes != 0 && d.HistoryBytes < 1<<16:
 		return fmt.Errorf("%s: history must be positive and history-bytes at least 65536", d.Path)
 	}
@@ -250,6 +271,10 @@ func (d *Device) sourcePath() string {
 		return d.Path
 	case d.Sim != nil:
 		return d.field("sim")
+	case d.Network != nil:
+		return d.field("network")
+	case d.Pull != nil:
+		return d.field("pull")
 	case d.keys["match"] && !d.keys["port"]:
 		return d.field("match")
 	}
@@ -293,6 +318,11 @@ func DumpDevices(w io.Writer, ds []Device) error {
 			to.Content = append(to.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: k}, &yaml.Node{Kind: yaml.ScalarNode, Value: v})
 		}
 		add(m, "name", d.Name)
+		if d.Network != nil || d.Pull != nil {
+			d.dumpNet(func(k, v string) { add(m, k, v) })
+			list.Content = append(list.Content, m)
+			continue
+		}
 		fs := d.serialFlags()
 		var keys []string
 		for k := range d.keys {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -231,6 +232,9 @@ func resolve(o *Options) ([]Device, error) {
 	if err := checkDevices(o.Devices); err != nil {
 		return nil, sentinel.Tag(err, ErrConfig)
 	}
+	if err := checkTokens(o.Devices, o.Relay.Token); err != nil {
+		return nil, sentinel.Tag(err, ErrConfig)
+	}
 	return o.Devices, nil
 }
 
@@ -281,9 +285,10 @@ func build(o *Options, devs []Device) (srv *relay.Server, sup *source.Supervisor
 	}
 	sup = &source.Supervisor{Require: require(o, len(devs)), Log: o.Log}
 	for _, d := range devs {
-		r := &source.Runner{Name: d.Name, Path: d.sourcePath(), New: factory(d, o.Log)}
+		newSource, ingest := factory(d, o)
+		r := &source.Runner{Name: d.Name, Path: d.sourcePath(), New: newSource}
 		ch, err := srv.AddChannel(relay.ChannelOptions{Name: d.Name, History: d.History, HistoryBytes: d.HistoryBytes,
-			Commander: r, Counters: r.Counters})
+			Commander: r, Counters: r.Counters, Ingest: ingest})
 		if err != nil {
 			return nil, nil, 0, sentinel.Tag(fmt.Errorf("%s: %w", d.Path, err), ErrConfig)
 		}
@@ -294,20 +299,24 @@ func build(o *Options, devs []Device) (srv *relay.Server, sup *source.Supervisor
 	return srv, sup, capBytes, nil
 }
 
-// factory makes d's source afresh for each (re)start.
-func factory(d Device, log zerolog.Logger) func() (source.Source, error) {
-	log = log.With().Str("channel", d.Name).Logger()
+// factory makes d's source afresh for each (re)start; for a network
+// device it also returns the handler of its /pub/NAME.
+func factory(d Device, o *Options) (func() (source.Source, error), http.Handler) {
+	log := o.Log.With().Str("channel", d.Name).Logger()
+	if d.Network != nil || d.Pull != nil {
+		return netSource(d, o, log)
+	}
 	if d.Sim != nil {
 		cfg := *d.Sim
 		cfg.Log = log.With().Str("part", "sim").Logger()
-		return func() (source.Source, error) { return source.NewSim(cfg) }
+		return func() (source.Source, error) { return source.NewSim(cfg) }, nil
 	}
 	opts := d.Serial
 	opts.Log = log
 	if p := d.sourcePath(); p != "" {
 		opts.Setting = p
 	}
-	return func() (source.Source, error) { return capture.New(opts) }
+	return func() (source.Source, error) { return capture.New(opts) }, nil
 }
 
 // Check validates o as Run would and probes what Run would use, without
@@ -354,7 +363,14 @@ func probeListen(ro relay.Options, log zerolog.Logger) error {
 
 // probeDevice opens a serial device and closes it again.
 func probeDevice(ctx context.Context, d Device, log zerolog.Logger) error {
-	if d.Sim != nil {
+	switch {
+	case d.Sim != nil:
+		return nil
+	case d.Network != nil:
+		log.Info().Str("channel", d.Name).Msg("check: a network device: it connects to /pub/" + d.Name + " once serve runs")
+		return nil
+	case d.Pull != nil:
+		log.Info().Str("channel", d.Name).Str("url", d.Pull.URL).Msg("check: a pulled device: serve dials it once it runs")
 		return nil
 	}
 	d.Serial.Log = log
