@@ -83,7 +83,7 @@ func TestParseDevicesYAML(t *testing.T) {
 		{"devices:\n  - port: /dev/ttyUSB0\n", "devices[0].name: missing: every device needs a name"},
 		{"devices:\n  - name: mic\n    port: /dev/ttyUSB0\n  - name: mic\n    sim: true\n", `devices[1].name: "mic" is the name of devices[0] too`},
 		{"devices:\n  - name: a\n    port: /dev/ttyUSB0\n  - name: b\n    port: /dev/ttyUSB0\n", "devices[1].port: /dev/ttyUSB0 is the port of devices[0] too"},
-		{"devices:\n  - name: mic\n    baud: 9600\n", "devices[0]: no port, match or sim"},
+		{"devices:\n  - name: mic\n    baud: 9600\n", "devices[0]: no port, match, sim, network or pull"},
 		{"devices:\n  - name: mic\n    port: /dev/ttyUSB0\n    sim: true\n", "devices[0]: both a port and sim"},
 		{"devices:\n  - name: mic\n    port: /dev/ttyUSB0\n    baud: 9600x\n", `devices[0].baud: "9600x": want a whole number (line 4)`},
 		{"devices:\n  - name: demo\n    sim: {rate: fast}\n", `devices[0].sim.rate: "fast": want a whole number from 0 to 4294967295 (line 3)`},
