@@ -1,4 +1,4 @@
-package ingest_test
+package serve
 
 import (
 	"context"
@@ -21,18 +21,25 @@ import (
 
 // TestWiFiBoardToR: a simulated Wi-Fi board (sim --publish's code, a 16
 // kHz i16 counter) publishes through a fault proxy that cuts its
-// connection every 700 ms; serve's relay carries it on channel garden;
-// `wsbridge sink --virtual` writes it into a pty; R reads 3 s of it with
-// the base R recipe. R must get every sample, in order, exactly once,
-// and the sink must have written no gap line.
+// connection every 700 ms; serve carries it on its network channel
+// garden; `wsbridge sink --virtual` writes it into a pty; R reads 3 s of
+// it with the base R recipe. R must get every sample, in order, exactly
+// once, and the sink must have written no gap line.
 func TestWiFiBoardToR(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with R: skipped with -short")
 	}
 	rscript := testenv.Need(t, "Rscript", "r-base-core")
-	h := startRelayHub(t, "sub-token", "garden")
+	garden, err := ParseDevice("garden=network:token=token-garden")
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := DefaultOptions()
+	so.Devices, so.Relay.Token = []Device{garden}, "sub-token"
+	s := startServeRaw(t, so)
+	base := s.WS[:strings.Index(s.WS, "/ws")]
 	o := wifisim.DefaultOptions()
-	o.URL, o.Token = h.base+"/pub/garden", "token-garden"
+	o.URL, o.Token = base+"/pub/garden", "token-garden"
 	o.Device.Signal, o.Device.Rate, o.Device.FrameSamples = "counter", 16000, 256
 	o.Device.MaxLag = time.Minute // a loaded machine must not make the simulated ADC drop frames: the ring is under test
 	o.Faults.CutEvery = 700 * time.Millisecond
@@ -45,16 +52,14 @@ func TestWiFiBoardToR(t *testing.T) {
 	defer func() { cancel(); wg.Wait() }()
 	wg.Go(func() { b.Run(ctx) })
 
-	so := sink.DefaultOptions()
-	so.URL, so.Token = h.base+"/ws/garden", "sub-token"
-	so.Virtual = filepath.Join(t.TempDir(), "ttyGARDEN")
-	so.Out, so.Log = &testsupport.SyncBuffer{}, zerolog.Nop()
+	ko := sink.DefaultOptions()
+	ko.URL, ko.Token = base+"/ws/garden", "sub-token"
+	ko.Virtual = filepath.Join(t.TempDir(), "ttyGARDEN")
+	ko.Out, ko.Log = &testsupport.SyncBuffer{}, zerolog.Nop()
 	ready := make(chan sink.PortInfo, 1)
-	so.Ready = func(pi sink.PortInfo) { ready <- pi }
-	sinkOut := &testsupport.SyncBuffer{}
-	so.Out = sinkOut
+	ko.Ready = func(pi sink.PortInfo) { ready <- pi }
 	sinkErr := make(chan error, 1)
-	wg.Go(func() { sinkErr <- sink.Run(ctx, so) })
+	wg.Go(func() { sinkErr <- sink.Run(ctx, ko) })
 	var link string
 	select {
 	case pi := <-ready:
