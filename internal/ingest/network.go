@@ -40,7 +40,10 @@ type NetworkOptions struct {
 	// a second connection triggers before it is replaced.
 	ProbeTimeout time.Duration
 	Server       string // "wsbridge <version>" for the greeting
-	Log          zerolog.Logger
+	// Epoch names the channel's current epoch for the greeting; nil asks
+	// the Publisher given to Run (relay.Channel has Epoch()).
+	Epoch func() string
+	Log   zerolog.Logger // serve's carries the channel's name
 }
 
 // Network is the source of a channel whose device connects to serve and
@@ -98,7 +101,7 @@ func NewNetwork(opts NetworkOptions) (*Network, error) {
 		opts.ProbeTimeout = DefaultProbeTimeout
 	}
 	dec, err := NewDecoder(Options{Input: opts.Input, Rate: opts.Rate, OnIgnore: func(f string) {
-		opts.Log.Info().Str("channel", opts.Channel).Str("field", f).Msg("JSON field is not a number: ignored (counted in ingest_ignored_fields_total)")
+		opts.Log.Info().Str("field", f).Msg("JSON field is not a number: ignored (counted in ingest_ignored_fields_total)")
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("channel %s: %w", opts.Channel, err)
@@ -203,7 +206,7 @@ func (n *Network) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // Origin checked above
 	if err != nil {
-		n.opts.Log.Info().Err(err).Str("channel", n.opts.Channel).Str("device", r.RemoteAddr).Msg("device WebSocket handshake failed")
+		n.opts.Log.Info().Err(err).Str("device", r.RemoteAddr).Msg("device WebSocket handshake failed")
 		return
 	}
 	conn.SetReadLimit(MaxMessage)
@@ -232,7 +235,7 @@ func (n *Network) authorized(w http.ResponseWriter, r *http.Request) bool {
 		msg = "unauthorized: wrong token for /pub/" + n.opts.Channel
 	}
 	n.logs.do("auth", func(suppressed int) {
-		n.opts.Log.Warn().Str("channel", n.opts.Channel).Str("device", r.RemoteAddr).Int("suppressed", suppressed).Msg(msg)
+		n.opts.Log.Warn().Str("device", r.RemoteAddr).Int("suppressed", suppressed).Msg(msg)
 	})
 	w.Header().Set("WWW-Authenticate", `Bearer realm="wsbridge"`)
 	http.Error(w, msg, http.StatusUnauthorized)
@@ -266,13 +269,13 @@ func (n *Network) admitSession(s *session) bool {
 			reason := fmt.Sprintf("busy: channel %s already has a publisher, connected from %s for %s; one publisher per channel",
 				n.opts.Channel, hostOf(old.addr), time.Since(old.since).Round(time.Second))
 			n.logs.do("busy", func(suppressed int) {
-				n.opts.Log.Warn().Str("channel", n.opts.Channel).Str("device", s.addr).Int("suppressed", suppressed).Msg("second publisher refused: " + reason)
+				n.opts.Log.Warn().Str("device", s.addr).Int("suppressed", suppressed).Msg("second publisher refused: " + reason)
 			})
 			s.conn.Close(CloseBusy, TrimReason(reason))
 			return false
 		}
 		n.stats.replaced.Add(1)
-		n.opts.Log.Info().Str("channel", n.opts.Channel).Str("old", old.addr).Str("device", s.addr).
+		n.opts.Log.Info().Str("old", old.addr).Str("device", s.addr).
 			Msg("publisher did not answer a ping: replaced by the new connection")
 	}
 	n.mu.Lock()

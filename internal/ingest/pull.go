@@ -105,7 +105,7 @@ func cmpOr(d, def time.Duration) time.Duration {
 // Run dials the board and reads it until ctx ends, reconnecting after
 // every failure.
 func (p *Pull) Run(ctx context.Context, pub source.Publisher) error {
-	log := p.opts.Log.With().Str("channel", p.opts.Channel).Str("url", p.opts.URL).Logger()
+	log := p.opts.Log.With().Str("url", p.opts.URL).Logger()
 	pub.Down("connecting to " + p.opts.URL)
 	backoff := p.opts.BackoffMin
 	for ctx.Err() == nil {

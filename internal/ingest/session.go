@@ -29,7 +29,7 @@ func (n *Network) run(s *session) {
 	defer s.cancel(nil)
 	g := n.start(s)
 	n.stats.connections.Add(1)
-	log := n.opts.Log.With().Str("channel", n.opts.Channel).Str("device", s.addr).Str("boot", s.boot).Logger()
+	log := n.opts.Log.With().Str("device", s.addr).Str("boot", s.boot).Logger()
 	b, _ := json.Marshal(g)
 	wctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
 	err := s.conn.Write(wctx, websocket.MessageText, b)
@@ -69,7 +69,9 @@ func (n *Network) start(s *session) Greeting {
 	n.dec.Reset()
 	g := Greeting{Type: "hello", Protocol: 1, Server: n.opts.Server, Role: RolePublisher, Channel: n.opts.Channel,
 		Boot: s.boot, Commands: n.opts.Commands}
-	if e, ok := n.pub.(epocher); ok {
+	if n.opts.Epoch != nil {
+		g.Epoch = n.opts.Epoch()
+	} else if e, ok := n.pub.(epocher); ok {
 		g.Epoch = e.Epoch()
 	}
 	if n.have {
@@ -143,7 +145,7 @@ func (n *Network) readEnd(s *session, err error) string {
 func (n *Network) refuse(s *session, me *MessageError) {
 	n.refusedCount(me.Reason).Add(1)
 	n.logs.do("refused:"+me.Reason, func(suppressed int) {
-		n.opts.Log.Warn().Str("channel", n.opts.Channel).Str("device", s.addr).Str("reason", me.Reason).
+		n.opts.Log.Warn().Str("device", s.addr).Str("reason", me.Reason).
 			Int("suppressed", suppressed).Msg("device message refused, connection closed: " + me.Msg)
 	})
 	s.conn.Close(me.Code, me.CloseReason()) // the device is alive: it gets the reason

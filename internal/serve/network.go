@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/buildinfo"
 	"github.com/wsbridge/wsbridge/internal/ingest"
+	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/source"
 )
 
@@ -152,12 +153,13 @@ func checkTokens(ds []Device, subscribers string) error {
 // netSource makes a network or pulled device's source; for a network
 // device it also returns the handler of its /pub/NAME, which forwards to
 // the source the Runner currently runs (it makes a new one per restart).
-func netSource(d Device, o *Options, log zerolog.Logger) (func() (source.Source, error), http.Handler) {
+func netSource(d Device, o *Options, log zerolog.Logger) (func() (source.Source, error), *pubHandler) {
 	server := "wsbridge " + buildinfo.Get().Version
 	if n := d.Network; n != nil {
 		h := &pubHandler{name: d.Name}
 		opts := ingest.NetworkOptions{Channel: d.Name, Token: n.Token, Input: n.Input, Rate: n.Rate,
-			Commands: o.Relay.AllowCommands, PingInterval: o.Relay.PingInterval, Server: server, Log: log}
+			Commands: o.Relay.AllowCommands, PingInterval: o.Relay.PingInterval, Server: server, Log: log,
+			Epoch: h.epoch}
 		return func() (source.Source, error) {
 			nw, err := ingest.NewNetwork(opts)
 			if err == nil {
@@ -176,6 +178,15 @@ func netSource(d Device, o *Options, log zerolog.Logger) (func() (source.Source,
 type pubHandler struct {
 	name string
 	cur  atomic.Pointer[ingest.Network]
+	ch   atomic.Pointer[relay.Channel] // for the greeting's epoch
+}
+
+// epoch is the channel's current epoch.
+func (h *pubHandler) epoch() string {
+	if c := h.ch.Load(); c != nil {
+		return c.Epoch()
+	}
+	return ""
 }
 
 func (h *pubHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

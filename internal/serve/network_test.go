@@ -134,6 +134,9 @@ func TestServeNetworkDevices(t *testing.T) {
 	testsupport.WaitFor(t, 20*time.Second, "frames on every channel and 3 reconnects", func() bool {
 		return len(garden.get()) >= 150 && len(board.get()) >= 20 && len(demo.get()) >= 20 && b.Stats().Connects >= 3
 	})
+	if e := b.Stats().Epoch; e == "" || !strings.Contains(garden.texts(), `"epoch":"`+e+`"`) {
+		t.Fatalf("the board's greeting named epoch %q, not the channel's (%s)", e, garden.texts()[:min(300, len(garden.texts()))])
+	}
 	if err := garden.conn.Write(ctx, websocket.MessageText, []byte(`{"type":"command","line":"rate 2000"}`)); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -285,12 +284,19 @@ func build(o *Options, devs []Device) (srv *relay.Server, sup *source.Supervisor
 	}
 	sup = &source.Supervisor{Require: require(o, len(devs)), Log: o.Log}
 	for _, d := range devs {
-		newSource, ingest := factory(d, o)
+		newSource, pub := factory(d, o)
 		r := &source.Runner{Name: d.Name, Path: d.sourcePath(), New: newSource}
-		ch, err := srv.AddChannel(relay.ChannelOptions{Name: d.Name, History: d.History, HistoryBytes: d.HistoryBytes,
-			Commander: r, Counters: r.Counters, Ingest: ingest})
+		co := relay.ChannelOptions{Name: d.Name, History: d.History, HistoryBytes: d.HistoryBytes,
+			Commander: r, Counters: r.Counters}
+		if pub != nil {
+			co.Ingest = pub
+		}
+		ch, err := srv.AddChannel(co)
 		if err != nil {
 			return nil, nil, 0, sentinel.Tag(fmt.Errorf("%s: %w", d.Path, err), ErrConfig)
+		}
+		if pub != nil {
+			pub.ch.Store(ch)
 		}
 		r.Pub = ch
 		sup.Add(r)
@@ -301,7 +307,7 @@ func build(o *Options, devs []Device) (srv *relay.Server, sup *source.Supervisor
 
 // factory makes d's source afresh for each (re)start; for a network
 // device it also returns the handler of its /pub/NAME.
-func factory(d Device, o *Options) (func() (source.Source, error), http.Handler) {
+func factory(d Device, o *Options) (func() (source.Source, error), *pubHandler) {
 	log := o.Log.With().Str("channel", d.Name).Logger()
 	if d.Network != nil || d.Pull != nil {
 		return netSource(d, o, log)
