@@ -45,6 +45,9 @@ func nameOrigins(err error, origins config.Origins) error {
 	}
 	msg := err.Error()
 	for name, origin := range origins {
+		if strings.Contains(msg, config.EnvName("WSBRIDGE_", name)) {
+			continue // the message already names both ("check --token (or WSBRIDGE_TOKEN)")
+		}
 		re := regexp.MustCompile(`--` + regexp.QuoteMeta(name) + `\b([^-]|$)`)
 		where := origin
 		if !strings.HasPrefix(origin, config.EnvName("WSBRIDGE_", "")) {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wsbridge/wsbridge/internal/result"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/wsclient"
 )
@@ -30,7 +32,7 @@ type healthOptions struct {
 
 // newHealth is the probe the container HEALTHCHECK runs: the image has no
 // shell or curl.
-func newHealth(s Streams) *cobra.Command {
+func newHealth(g *globals, s Streams) *cobra.Command {
 	o := healthOptions{URL: "http://127.0.0.1:8080/healthz", Timeout: 3 * time.Second}
 	cmd := &cobra.Command{
 		Use:   "health",
@@ -39,13 +41,19 @@ func newHealth(s Streams) *cobra.Command {
 wsbridge does (HTTP 200 with {"status":"ok",...}), 1 when it answers otherwise
 (another server, an error page, a directory listing) or, with
 --require-device, when a device is down, and 4 when it cannot be reached.
-It prints the health document on success. For a container healthcheck that
+On success it prints one line: "healthy: URL (...)" with each channel's
+state, or with --json the health document on one line. For a container
+healthcheck that
 must notice an unplugged board:
 
   HEALTHCHECK CMD ["wsbridge", "health", "--require-device"]`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return probe(cmd.Context(), s.Out, o)
+			rep, err := probe(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			return result.Print(s.Out, g.JSON, rep)
 		},
 	}
 	f := cmd.Flags()
@@ -64,53 +72,83 @@ type health struct {
 	Channels    json.RawMessage `json:"channels"`
 }
 
-func probe(ctx context.Context, out io.Writer, o healthOptions) error {
+// healthReport is what health prints: the URL and serve's health
+// document.
+type healthReport struct {
+	url string
+	doc json.RawMessage // serve's /healthz, compacted to one line
+	h   health
+}
+
+// MarshalJSON is the health document as serve sent it, on one line.
+func (r healthReport) MarshalJSON() ([]byte, error) { return r.doc, nil }
+
+// String is one line: "healthy: URL (device up; channels: mic up, demo down (unplugged))".
+func (r healthReport) String() string {
+	s := "healthy: " + r.url + " (device " + r.h.DeviceState
+	for i, c := range r.h.channels() {
+		s += map[bool]string{true: "; channels: ", false: ", "}[i == 0] + c.Name + " " + c.DeviceState
+		if c.DeviceReason != "" && c.DeviceState != "up" {
+			s += " (" + c.DeviceReason + ")"
+		}
+	}
+	return s + ")"
+}
+
+// probe asks o.URL and judges the answer: healthy, unhealthy (an error,
+// exit 1), unreachable (exit 4) or a bad flag (exit 2).
+func probe(ctx context.Context, o healthOptions) (healthReport, error) {
+	rep := healthReport{url: o.URL}
 	client, err := healthClient(o.CACert)
 	if err != nil {
-		return sentinel.Tag(err, ErrUsage)
+		return rep, sentinel.Tag(err, ErrUsage)
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, o.URL, nil)
 	if err != nil || req.URL.Host == "" {
-		return Usagef("invalid --url %q: want http://HOST:PORT/healthz", o.URL)
+		return rep, Usagef("invalid --url %q: want http://HOST:PORT/healthz", o.URL)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return sentinel.Tag(reachError(o.URL, err), ErrNetwork)
+		return rep, sentinel.Tag(reachError(o.URL, err), ErrNetwork)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var h health
 	switch {
 	case resp.StatusCode != http.StatusOK:
-		return fmt.Errorf("unhealthy: %s answered %s", o.URL, resp.Status)
-	case json.Unmarshal(body, &h) != nil || h.Status == "":
-		return fmt.Errorf("unhealthy: %s answered 200 but not with wsbridge's health document (%s): check --url (serve's is /healthz)", o.URL, describeBody(resp, body))
-	case h.Status != "ok":
-		return fmt.Errorf("unhealthy: %s says status %q", o.URL, h.Status)
+		return rep, fmt.Errorf("unhealthy: %s answered %s", o.URL, resp.Status)
+	case json.Unmarshal(body, &rep.h) != nil || rep.h.Status == "":
+		return rep, fmt.Errorf("unhealthy: %s answered 200 but not with wsbridge's health document (%s): check --url (serve's is /healthz)", o.URL, describeBody(resp, body))
+	case rep.h.Status != "ok":
+		return rep, fmt.Errorf("unhealthy: %s says status %q", o.URL, rep.h.Status)
 	}
 	if o.RequireDevice {
-		if down := h.down(); len(down) > 0 {
-			return fmt.Errorf("unhealthy: serve runs but %s (--require-device)", strings.Join(down, ", "))
+		if down := rep.h.down(); len(down) > 0 {
+			return rep, fmt.Errorf("unhealthy: serve runs but %s (--require-device)", strings.Join(down, ", "))
 		}
 	}
-	_, err = fmt.Fprintf(out, "%s\n", strings.TrimSpace(string(body)))
-	return err
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, body); err != nil {
+		return rep, fmt.Errorf("unhealthy: %s: %w", o.URL, err)
+	}
+	rep.doc = compact.Bytes()
+	return rep, nil
 }
 
-// down lists what is not up: each channel whose device is not (serve's
-// /healthz carries "channels", a map of name to {"device_state",
-// "device_reason"}; a list of {"name",...} is read too), or, from a serve
-// without channels, "the device".
-func (h *health) down() []string {
-	type ch struct {
-		Name         string `json:"name"`
-		DeviceState  string `json:"device_state"`
-		DeviceReason string `json:"device_reason"`
-	}
-	var byName map[string]ch
-	var list []ch
+// healthChannel is one channel of the health document.
+type healthChannel struct {
+	Name         string `json:"name"`
+	DeviceState  string `json:"device_state"`
+	DeviceReason string `json:"device_reason"`
+}
+
+// channels lists the channels by name (serve's /healthz carries
+// "channels", a map of name to {"device_state", "device_reason"}; a list
+// of {"name",...} is read too).
+func (h *health) channels() []healthChannel {
+	var byName map[string]healthChannel
+	var list []healthChannel
 	if json.Unmarshal(h.Channels, &byName) == nil {
 		for name, c := range byName {
 			c.Name = name
@@ -120,6 +158,13 @@ func (h *health) down() []string {
 		_ = json.Unmarshal(h.Channels, &list)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	return list
+}
+
+// down lists what is not up: each channel whose device is not, or, from
+// a serve without channels, "the device".
+func (h *health) down() []string {
+	list := h.channels()
 	var out []string
 	for _, c := range list {
 		if c.DeviceState != "" && c.DeviceState != "up" {

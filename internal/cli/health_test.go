@@ -39,8 +39,12 @@ func startServe(t *testing.T, args ...string) *testsupport.Served {
 func TestHealthOfARealServe(t *testing.T) {
 	s := startServe(t, "--sim")
 	out, code, err := runHealth(t, "--url", s.URL+"/healthz", "--require-device")
-	if code != 0 || !strings.Contains(out, `"status": "ok"`) || !strings.Contains(out, `"device_state": "up"`) {
-		t.Fatalf("health: exit %d (%v), printed %q", code, err, out)
+	if want := "healthy: " + s.URL + "/healthz (device up; channels: sim up)\n"; code != 0 || out != want {
+		t.Fatalf("health: exit %d (%v), printed %q, want %q", code, err, out, want)
+	}
+	out, code, err = runHealth(t, "--url", s.URL+"/healthz", "--json")
+	if code != 0 || strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, `{"status":"ok","device_state":"up"`) {
+		t.Fatalf("health --json: exit %d (%v), printed %q, want the document on one line", code, err, out)
 	}
 }
 

@@ -77,7 +77,7 @@ Configuration: defaults < --config FILE < WSBRIDGE_* environment < flags.`,
 	root.SetFlagErrorFunc(flagError)
 	root.Version = buildinfo.Get().Version // wsbridge --version, as `wsbridge version` prints it
 	root.SetVersionTemplate(buildinfo.Get().String() + "\n")
-	root.AddCommand(newVersion(g, s), newHealth(s), newServe(g, s), newSink(g, s), newRecord(g, s), newSim(g, s), newPorts(g, s))
+	root.AddCommand(newVersion(g, s), newHealth(g, s), newServe(g, s), newSink(g, s), newRecord(g, s), newSim(g, s), newPorts(g, s))
 	addCompletions(root)
 	return root, g
 }

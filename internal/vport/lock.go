@@ -5,7 +5,9 @@ package vport
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -28,6 +30,9 @@ func lockLink(link string) (*linkLock, error) {
 	for range 3 { // the holder may remove the file between our open and flock: retry
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 		if err != nil {
+			if dir := filepath.Dir(link); errors.Is(err, fs.ErrNotExist) && !exists(dir) {
+				return nil, fmt.Errorf("cannot make %s: the directory %s does not exist", link, dir)
+			}
 			return nil, fmt.Errorf("failed to lock %s: %w", link, err)
 		}
 		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
@@ -70,4 +75,9 @@ func (l *linkLock) unlock() {
 	os.Remove(l.path)
 	l.f.Close()
 	l.f = nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

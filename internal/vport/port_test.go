@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,4 +228,17 @@ func TestSecondPortOnSameLinkRefused(t *testing.T) {
 		t.Fatalf("stale lock file blocked Create: %v", err)
 	}
 	p3.Close()
+}
+
+func TestLinkInMissingDirectorySaysSo(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nope")
+	link := filepath.Join(dir, "ttyX")
+	p, err := Create(link)
+	if err == nil {
+		p.Close()
+		t.Fatal("Create made a link in a directory that does not exist")
+	}
+	if want := "cannot make " + link + ": the directory " + dir + " does not exist"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %q, want it to contain %q", err, want)
+	}
 }
