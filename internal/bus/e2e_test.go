@@ -15,6 +15,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
@@ -436,5 +438,49 @@ func TestLeafSite(t *testing.T) {
 	cl.read(200)
 	if len(cl.gaps) > 0 {
 		t.Fatalf("gaps %+v", cl.gaps)
+	}
+}
+
+// A client resumes on another node from before that node's ring: what the
+// ring lacks comes from the bus (here the bus keeps 30 s, B's ring 1 s),
+// then the ring, nothing lost. When the bus no longer has it either, the
+// client gets the exact history gap.
+func TestResumeAcrossNodesFromTheBus(t *testing.T) {
+	n := natstest.RunServer(t)
+	link := filepath.Join(t.TempDir(), "ttySIM")
+	startDevice(t, link)
+	a := startServe(t, n.URL(), "lab1", link, nil) // ring and stream: 30 s
+	b := startServe(t, n.URL(), "front", "", func(o *serve.Options) { o.Relay.History = time.Second })
+	waitChannel(t, b, "serial")
+	onA := dialClient(t, a.WS, "serial", relay.FormatJSON, nil)
+	onA.read(300) // 3 s: B's ring no longer holds the first of them
+	from := &client{t: t, epoch: onA.epoch, next: 10}
+	for _, f := range []string{relay.FormatBinary, relay.FormatJSON, relay.FormatCSV} {
+		cl := dialClient(t, b.WS, "serial", f, from)
+		cl.read(400)
+		if len(cl.gaps) > 0 {
+			t.Fatalf("%s: gaps %+v", f, cl.gaps)
+		}
+	}
+
+	// Trimmed from the bus too: the stream keeps its newest 100 events (1 s).
+	nc, err := nats.Connect(n.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	st, err := js.Stream(ctx, "wsbridge_serial")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Purge(ctx, jetstream.WithPurgeKeep(100)); err != nil {
+		t.Fatal(err)
+	}
+	cl := dialClient(t, b.WS, "serial", relay.FormatJSON, from)
+	cl.read(100)
+	if len(cl.gaps) != 1 || cl.gaps[0].From != 10 || cl.gaps[0].Reason != wsproto.GapHistory {
+		t.Fatalf("gaps %+v, want one history gap from 10", cl.gaps) // the client checked it ends right before the next frame
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/source"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
 // NodeOptions configure a Node.
@@ -191,8 +192,12 @@ func (n *Node) command(ch *relay.Channel, line string) string {
 // n.mu is held.
 func (n *Node) mirror(info ChannelInfo) {
 	rc := &remoteCommander{c: n.c, subject: info.Subject + ".cmd", name: info.Name}
-	ch, err := n.srv.AddChannel(relay.ChannelOptions{Name: info.Name, Mirror: true, Commander: rc,
-		Origin: fmt.Sprintf("site %s on the bus (stream %s)", info.Site, info.Stream)})
+	name := info.Name
+	ch, err := n.srv.AddChannel(relay.ChannelOptions{Name: name, Mirror: true, Commander: rc,
+		Origin: fmt.Sprintf("site %s on the bus (stream %s)", info.Site, info.Stream),
+		Backfill: func(ctx context.Context, epoch wsproto.Epoch, from, to uint32, emit func(*Event) error) error {
+			return n.c.Replay(ctx, name, epoch, from, to, emit)
+		}})
 	if err != nil {
 		if !n.warned[info.Name] {
 			n.warned[info.Name] = true

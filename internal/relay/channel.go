@@ -2,6 +2,7 @@ package relay
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"sort"
 	"sync/atomic"
@@ -39,6 +40,11 @@ type ChannelOptions struct {
 	// Origin says where a mirror's channel comes from, for /api/channels
 	// (e.g. "site lab1 on the bus").
 	Origin string
+	// Backfill, for a mirror, reads frames from..to of epoch from where
+	// the origin's history is kept (the bus) for a client resuming from
+	// before the mirror's ring, passing them to emit in order as frames,
+	// device gaps and history gaps that account for from..to exactly.
+	Backfill func(ctx context.Context, epoch wsproto.Epoch, from, to uint32, emit func(*source.Event) error) error
 }
 
 // Channel is one named stream of the Server: one device's history ring,
@@ -61,13 +67,15 @@ type Channel struct {
 	connected atomic.Int64 // clients on this channel now
 	mirror    *mirror      // mirrors only (mirror.go)
 	origin    string       // mirrors: where the channel comes from (ChannelOptions.Origin)
-	attached  attached     // counters added after construction (attach.go)
+	backfill  func(ctx context.Context, epoch wsproto.Epoch, from, to uint32, emit func(*source.Event) error) error
+	attached  attached // counters added after construction (attach.go)
 }
 
 var _ source.Publisher = (*Channel)(nil)
 
 func newChannel(s *Server, o ChannelOptions) *Channel {
-	c := &Channel{srv: s, name: o.Name, cmd: o.Commander, ingest: o.Ingest, sourceCtr: o.Counters, origin: o.Origin}
+	c := &Channel{srv: s, name: o.Name, cmd: o.Commander, ingest: o.Ingest, sourceCtr: o.Counters, origin: o.Origin,
+		backfill: o.Backfill}
 	if o.Mirror {
 		c.mirror = &mirror{}
 	}

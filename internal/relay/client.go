@@ -121,6 +121,11 @@ func (c *client) writeLoop(ctx context.Context, st start, hello []byte) error {
 	if err := c.writeTexts(first); err != nil {
 		return err
 	}
+	if st.backfill != nil {
+		if err := c.writeBackfill(ctx, st.backfill); err != nil {
+			return err
+		}
+	}
 	for {
 		if err := c.step(ctx); err != nil {
 			return err
@@ -141,6 +146,9 @@ func (c *client) step(ctx context.Context) error {
 	n, behind, base, wait := c.ch.hub.fetch(pos, c.buf[:], c.level > 0)
 	switch {
 	case behind != nil:
+		if c.ch.backfill != nil && c.level == 0 && c.srv.opts.SlowClient == SlowSkip {
+			return c.backfillBehind(ctx, behind, base) // a mirror: read what it missed from the bus
+		}
 		return c.fellBehind(behind, base)
 	case n == 0:
 		if c.level > 0 && c.pending != nil && c.pending.closed.Load() {

@@ -59,6 +59,7 @@ func (c *Channel) counters() []Counter {
 		counter("slow_client_skips_total", "Times a slow client was skipped ahead (--slow-client skip).", st.slowSkips.Load()),
 		counter("slow_client_closes_total", "Slow clients closed with 1008 (--slow-client close).", st.slowCloses.Load()),
 		counter("client_dropped_frames_total", "Frames slow clients never received because they fell behind the history.", st.droppedFrames.Load()),
+		counter("client_backfills_total", "Remote channels: times a client read from the bus what this node's history no longer held.", st.backfills.Load()),
 		counter("client_write_timeouts_total", "Clients dropped because a write did not finish within --write-timeout.", st.writeTimeouts.Load()),
 		counter("client_ping_timeouts_total", "Clients dropped because they did not answer a ping.", st.pingTimeouts.Load()),
 		counter("client_messages_total", "Messages received from clients.", st.clientMessages.Load()),

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"sync"
 	"sync/atomic"
@@ -236,4 +237,106 @@ func newReasonGapEntry(from, to uint32, epoch wsproto.Epoch, reason string) *ent
 	e := newMessageEntry(kindGap, g, epoch, to, true)
 	e.gap = &g
 	return e.withCost()
+}
+
+// planBackfill lets a mirror's client that resumes from before the ring
+// read what the ring lacks from the bus: the history gap the resume
+// would start with (in the current epoch, right before the ring's
+// position) becomes a range to backfill. Envelope clients keep the gap.
+func (c *Channel) planBackfill(st *start, level uint32) {
+	if c.backfill == nil || level > 0 || len(st.pre) == 0 {
+		return
+	}
+	g, ok := st.pre[len(st.pre)-1].(wsproto.Gap)
+	if !ok || g.Reason != wsproto.GapHistory || g.Epoch != st.epoch {
+		return
+	}
+	st.pre = st.pre[:len(st.pre)-1]
+	st.backfill = &g
+	if g.From != st.seq && frame.SeqBefore(g.From, st.seq) {
+		st.seq = g.From
+	}
+}
+
+// writeBackfill sends frames gap.From..gap.To read from the bus, then the
+// client continues with the ring (which holds gap.To+1 on). What the bus
+// no longer holds arrives as a history gap; if the bus cannot be read,
+// the rest of the range does.
+func (c *client) writeBackfill(ctx context.Context, gap *wsproto.Gap) error {
+	c.ch.stats.backfills.Add(1)
+	c.next = gap.From
+	var writeErr error
+	n := 0
+	emit := func(ev *source.Event) error {
+		msg, bin := c.backfillMessage(ev)
+		if msg == nil {
+			return nil
+		}
+		if n%batchSize == 0 {
+			c.begin()
+		}
+		n++
+		if writeErr = c.write(msg, bin); writeErr != nil {
+			c.end()
+			return writeErr
+		}
+		if n%batchSize == 0 {
+			writeErr = c.end()
+		}
+		return writeErr
+	}
+	err := c.ch.backfill(ctx, gap.Epoch, gap.From, gap.To, emit)
+	if writeErr != nil {
+		return writeErr
+	}
+	if n%batchSize != 0 {
+		if err := c.end(); err != nil {
+			return err
+		}
+	}
+	if err != nil && ctx.Err() == nil && !frame.SeqBefore(gap.To, c.next) {
+		c.log.Warn().Err(err).Uint32("from", c.next).Uint32("to", gap.To).Msg("cannot read the bus for a resuming client: history gap")
+		return c.writeTexts([][]byte{mustJSON(historyGap(c.next, gap.To, gap.Epoch))})
+	}
+	return nil
+}
+
+// backfillMessage is what event ev means for this client (frames and gaps
+// only), advancing its expected seq; nil when there is nothing to send.
+func (c *client) backfillMessage(ev *source.Event) ([]byte, bool) {
+	switch ev.Kind {
+	case source.EventFrame:
+		var p frame.Packet
+		if err := frame.Parse(&p, ev.Raw); err != nil || p.Type != frame.TypeData {
+			return nil, false
+		}
+		e := newFrameEntry(&p)
+		e.epoch = ev.Epoch
+		e.extra.Store(-1) // not in the ring: its renderings count against nothing
+		c.next = ev.Seq + 1
+		return c.ch.hub.encoded(e, c.format)
+	case source.EventGap:
+		c.next = ev.Seq + 1
+		g := wsproto.Gap{Type: wsproto.TypeGap, From: ev.From, To: ev.Seq, Count: uint64(ev.Seq-ev.From) + 1,
+			Reason: cmp.Or(ev.Reason, wsproto.GapDevice), Epoch: ev.Epoch}
+		return mustJSON(g), false
+	}
+	return nil, false
+}
+
+// backfillBehind is fellBehind for a mirror's client: the frames the ring
+// evicted before the client read them are read from the bus instead of
+// skipped, so a client that falls behind a short ring loses nothing the
+// bus still holds. Across a restart it falls back to skipping.
+func (c *client) backfillBehind(ctx context.Context, oldest *entry, base uint64) error {
+	cover := oldest.key
+	if oldest.kind == kindGap {
+		cover = oldest.gap.From
+	}
+	if oldest.epoch != c.epoch || c.hasFloor || !frame.SeqBefore(c.next, cover) {
+		return c.fellBehind(oldest, base)
+	}
+	c.pos.Store(base)
+	g := historyGap(c.next, cover-1, c.epoch)
+	return c.writeBackfill(ctx, &g)
 }

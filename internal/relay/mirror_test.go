@@ -12,11 +12,15 @@ import (
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/source"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
 // pipe carries origin's events into mirror as the bus does (ReadEvents,
 // then Apply), until the test ends.
-func pipe(t *testing.T, origin, mirror *Channel) {
+func pipe(t *testing.T, origin, mirror *Channel) { pipeFrom(t, origin, mirror, 0) }
+
+// pipeFrom is pipe from origin's ring position pos on.
+func pipeFrom(t *testing.T, origin, mirror *Channel, pos uint64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	t.Cleanup(func() { cancel(); <-done })
@@ -24,7 +28,6 @@ func pipe(t *testing.T, origin, mirror *Channel) {
 	go func() {
 		defer close(done)
 		var buf [16]source.Event
-		pos := uint64(0)
 		for {
 			n, first, wait := origin.ReadEvents(pos, buf[:])
 			for i := range n {
@@ -133,5 +136,56 @@ func TestMirrorFeed(t *testing.T) {
 	}
 	if ok, _, reason := mirror.MirrorFeed(); !ok || reason != "following" {
 		t.Fatalf("MirrorFeed: %v %q", ok, reason)
+	}
+}
+
+// A mirror's client that resumes from before the mirror's ring gets the
+// frames it lacks from Backfill (the bus), then the ring, with nothing
+// missing; what Backfill does not have comes as a history gap.
+func TestMirrorBackfill(t *testing.T) {
+	origin, _ := testServer(t, Options{})
+	var asked [2]uint32
+	backfill := func(ctx context.Context, epoch wsproto.Epoch, from, to uint32, emit func(*source.Event) error) error {
+		asked = [2]uint32{from, to}
+		for seq := from; seq <= to; seq++ {
+			if seq >= 12 && seq <= 13 { // the bus lacks these: a history gap
+				if seq == 12 {
+					if err := emit(&source.Event{Kind: source.EventGap, Epoch: epoch, From: 12, Seq: 13, Reason: wsproto.GapHistory}); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			if err := emit(&source.Event{Kind: source.EventFrame, Epoch: epoch, Seq: seq, Raw: counterPacket(t, seq, tCount, tChans, frame.I16).Raw}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	mirror, mbase := testServer(t, Options{}, ChannelOptions{Name: "default", Mirror: true, Backfill: backfill})
+	mirror.Feed(true, "")
+	// The mirror joins late: its ring starts at frame 20 of the origin's count.
+	publish(t, origin, 0, 20)
+	var buf [64]source.Event
+	n, _, _ := origin.ReadEvents(0, buf[:])
+	for i := range n {
+		if buf[i].Kind != source.EventFrame || buf[i].Seq >= 20 {
+			t.Fatalf("event %s", buf[i].String())
+		}
+	}
+	pipeFrom(t, origin, mirror, uint64(n))
+	publish(t, origin, 20, 40)
+
+	c := testsupport.Dial(t, wsURL(mbase, "format=json&since=5&epoch="+origin.Epoch()), nil)
+	if h := testsupport.ExpectHello(t, c); h.StartSeq != 5 {
+		t.Fatalf("hello start_seq %d, want 5", h.StartSeq)
+	}
+	expectFrames(t, c, 5, 12)
+	if g := expectMsg(t, c, "gap").gap; g.From != 12 || g.To != 13 || g.Reason != wsproto.GapHistory {
+		t.Fatalf("gap %+v", g)
+	}
+	expectFrames(t, c, 14, 40)
+	if asked != [2]uint32{5, 19} {
+		t.Fatalf("backfill asked for %v, want 5..19", asked)
 	}
 }

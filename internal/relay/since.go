@@ -16,9 +16,10 @@ type start struct {
 	floor    uint32 // with hasFloor: gaps are clipped to begin at floor (the ?since value)
 	hasFloor bool
 	epoch    wsproto.Epoch
-	announce string // non-empty: send a restart status with this reason before the first frame
-	pre      []any  // messages sent after hello, before the stream
-	pending  *batch // envelope clients: the batch being filled when a live client connected
+	announce string       // non-empty: send a restart status with this reason before the first frame
+	pre      []any        // messages sent after hello, before the stream
+	pending  *batch       // envelope clients: the batch being filled when a live client connected
+	backfill *wsproto.Gap // mirrors: frames to read from the bus before the ring (mirror.go)
 	snap     snapshot
 }
 

@@ -31,6 +31,7 @@ type channelStats struct {
 	slowSkips      atomic.Uint64 // slow-client incidents answered by skipping ahead
 	slowCloses     atomic.Uint64 // slow-client incidents answered by closing
 	droppedFrames  atomic.Uint64 // frames slow clients skipped
+	backfills      atomic.Uint64 // mirrors: times a client read what its ring lacked from the bus
 	writeTimeouts  atomic.Uint64 // clients dropped because a write did not complete in time
 	pingTimeouts   atomic.Uint64 // clients dropped because they did not answer a ping
 	clientMessages atomic.Uint64 // messages received from clients
