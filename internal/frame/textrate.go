@@ -221,8 +221,9 @@ func (r *rateTracker) within(est float64) bool {
 }
 
 // rateSnap is the least uncertainty simplestRate allows an estimate: a
-// stream measured at 15996 Hz on a busy host is announced as 16000.
-const rateSnap = 5e-4
+// stream measured at 15990 Hz or 1001 Hz on a busy host is announced as
+// 16000 or 1000 (a crystal-timed rate is within 0.01% of its value).
+const rateSnap = 1e-3
 
 // simplestRate rounds an estimate to the value with the fewest
 // significant digits within its uncertainty (margin, at least ±0.5 Hz and
