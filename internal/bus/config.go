@@ -21,6 +21,8 @@ import (
 //	  prefix: wsbridge                         # subjects <prefix>.<site>.<channel>
 //	  site: lab1                               # default: this host's name
 //	  stream: {max_age: 1h, max_bytes: 1GiB, replicas: 3, storage: file}
+//	  mqtt:                                    # boards publishing MQTT to the NATS servers
+//	    - {channel: garden, topic: garden/temp, input: json}
 //
 // The zero value of each field takes the default in Defaults.
 type Config struct {
@@ -33,6 +35,9 @@ type Config struct {
 	Domain   string  `yaml:"domain"` // JetStream domain, when the nearest server is a leaf with its own JetStream
 	Stream   Stream  `yaml:"stream"`
 	Inflight int     `yaml:"inflight"` // publishes awaiting their ack, per channel
+	// MQTT are boards that publish MQTT to the bus's servers (nats-server's
+	// MQTT listener): each becomes a channel of this serve.
+	MQTT []MQTTDevice `yaml:"mqtt"`
 	// AckTimeout is how long a publish, or a JetStream API request, may
 	// wait for its answer before the bus is treated as lost and the
 	// publisher resends from its last ack (the follower starts a new
@@ -122,7 +127,38 @@ func (c *Config) Validate() error {
 	if c.Domain != "" && !tokenRE.MatchString(c.Domain) {
 		return fieldErr("domain", "%q must be one token of letters, digits, - or _", c.Domain)
 	}
-	return c.Stream.validate(c)
+	if err := c.Stream.validate(c); err != nil {
+		return err
+	}
+	seen := map[string]int{}
+	for i, m := range c.MQTT {
+		path := fmt.Sprintf("mqtt[%d]", i)
+		if err := checkChannel(m.Channel); err != nil {
+			return fieldErr(path+".channel", "%q: a channel name is 1 to 32 lower-case letters, digits, - or _", m.Channel)
+		}
+		if j, dup := seen[m.Channel]; dup {
+			return fieldErr(path+".channel", "%q is the channel of mqtt[%d] too", m.Channel, j)
+		}
+		seen[m.Channel] = i
+		if !mqttTopicRE.MatchString(m.Topic) {
+			return fieldErr(path+".topic", "%q: want levels of letters, digits, - or _ separated by / (e.g. garden/temp)", m.Topic)
+		}
+		switch m.Input {
+		case "", "auto", "v1", "text", "json":
+		default:
+			return fieldErr(path+".input", "%q: want auto, v1, text or json", m.Input)
+		}
+	}
+	return nil
+}
+
+// MQTTDevice is a board that publishes MQTT to the bus's servers.
+type MQTTDevice struct {
+	Channel string        `yaml:"channel"` // the channel it becomes
+	Topic   string        `yaml:"topic"`   // the MQTT topic it publishes to (garden/temp)
+	Input   string        `yaml:"input"`   // auto (default), v1, text or json
+	Rate    uint32        `yaml:"rate"`    // text/JSON: the rate to announce; 0 measures it
+	Silence time.Duration `yaml:"silence"` // no message this long: the device is down (default 5s)
 }
 
 func (s *Stream) validate(c *Config) error {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
@@ -26,6 +28,7 @@ func BindFlags(f *pflag.FlagSet, c *Config) {
 	f.Var(&c.Stream.MaxBytes, "bus-max-bytes", "at most this much of each channel on the bus (e.g. 1GiB); default --history-bytes")
 	f.IntVar(&c.Stream.Replicas, "bus-replicas", c.Stream.Replicas, "copies of each channel's stream: 1, or 3 in a 3-node cluster (survives a node's loss)")
 	f.StringVar(&c.Stream.Storage, "bus-storage", c.Stream.Storage, "where the bus keeps the streams: file (survives a NATS restart) or memory")
+	f.Var((*mqttFlag)(&c.MQTT), "bus-mqtt", "a board publishing MQTT to the NATS servers, as a channel: NAME=TOPIC[,input=json,rate=N,silence=5s], repeatable")
 }
 
 // Set parses a size like 512MiB (a pflag.Value).
@@ -58,7 +61,7 @@ func ReadSection(v *yaml.Node, c *Config) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		return fmt.Errorf("bus: %w (keys: url, creds, nkey, tls {ca, cert, key}, prefix, site, domain, stream {max_age, max_bytes, replicas, storage}, inflight, ack_timeout)", err)
+		return fmt.Errorf("bus: %w (keys: url, creds, nkey, tls {ca, cert, key}, prefix, site, domain, stream {max_age, max_bytes, replicas, storage}, mqtt [{channel, topic, input, rate, silence}], inflight, ack_timeout)", err)
 	}
 	return nil
 }
@@ -89,4 +92,47 @@ func Merge(file, flags Config, changed func(flag string) bool) Config {
 		}
 	}
 	return out
+}
+
+// mqttFlag is --bus-mqtt NAME=TOPIC[,KEY=VALUE...], repeatable.
+type mqttFlag []MQTTDevice
+
+func (m *mqttFlag) Type() string { return "NAME=TOPIC" }
+
+func (m *mqttFlag) String() string {
+	var s []string
+	for _, d := range *m {
+		s = append(s, d.Channel+"="+d.Topic)
+	}
+	return strings.Join(s, " ")
+}
+
+func (m *mqttFlag) Set(v string) error {
+	name, rest, ok := strings.Cut(v, "=")
+	items := strings.Split(rest, ",")
+	if !ok || name == "" || items[0] == "" {
+		return fmt.Errorf("%q: want NAME=TOPIC[,input=json,rate=N,silence=5s], e.g. garden=garden/temp,input=json", v)
+	}
+	d := MQTTDevice{Channel: name, Topic: items[0]}
+	for _, kv := range items[1:] {
+		k, val, _ := strings.Cut(kv, "=")
+		var err error
+		switch k {
+		case "input":
+			d.Input = val
+		case "rate":
+			var r uint64
+			r, err = strconv.ParseUint(val, 10, 32)
+			d.Rate = uint32(r)
+		case "silence":
+			d.Silence, err = time.ParseDuration(val)
+		default:
+			err = fmt.Errorf("unknown key (input, rate, silence)")
+		}
+		if err != nil {
+			return fmt.Errorf("%q: %s: %v", v, k, err)
+		}
+	}
+	*m = append(*m, d)
+	return nil
 }

@@ -58,7 +58,7 @@ var _ source.Source = (*MQTTSource)(nil)
 // NewMQTTSource checks o and prepares the source; Run starts it.
 func (c *Conn) NewMQTTSource(o MQTTOptions) (*MQTTSource, error) {
 	if !mqttTopicRE.MatchString(o.Topic) {
-		return nil, fieldErr("mqtt.topic", "%q: want levels of letters, digits, - or _ separated by / (e.g. lab1/mic)", o.Topic)
+		return nil, fieldErr("mqtt[].topic", "%q: want levels of letters, digits, - or _ separated by / (e.g. lab1/mic)", o.Topic)
 	}
 	if o.Silence <= 0 {
 		o.Silence = 5 * time.Second

@@ -74,8 +74,33 @@ func Attach(cfg Config, srv *relay.Server, o NodeOptions) (*Node, error) {
 		pubs: map[string]*Publisher{}, follows: map[string]*Follower{}, warned: map[string]bool{}}
 	srv.AttachCounters(c.Counters)
 	srv.AttachBusHealth(func() any { return n.Health() })
+	for _, m := range cfg.MQTT {
+		if err := n.addMQTT(m); err != nil {
+			stop()
+			c.Close()
+			return nil, err
+		}
+	}
 	n.wg.Go(n.loop)
 	return n, nil
+}
+
+// addMQTT makes a board that publishes MQTT to the bus a local channel
+// (published like any other).
+func (n *Node) addMQTT(m MQTTDevice) error {
+	src, err := n.c.NewMQTTSource(MQTTOptions{Channel: m.Channel, Topic: m.Topic, Input: m.Input, Rate: m.Rate,
+		Silence: m.Silence, Log: n.log.With().Str("channel", m.Channel).Logger()})
+	if err != nil {
+		return err
+	}
+	ch, err := n.srv.AddChannel(relay.ChannelOptions{Name: m.Channel, Commander: src, Counters: src.Counters})
+	if err != nil {
+		return fmt.Errorf("bus.mqtt channel %s: %w", m.Channel, err)
+	}
+	ch.Down("no MQTT message on " + m.Topic + " yet")
+	n.log.Info().Str("channel", m.Channel).Str("topic", m.Topic).Str("subject", src.Subject()).Msg("bus: an MQTT board's channel")
+	n.wg.Go(func() { _ = src.Run(n.ctx, ch) })
+	return nil
 }
 
 // Conn is the node's connection (for tests and tools).
