@@ -26,11 +26,27 @@ func newTally(c *config) *tally {
 	return &tally{from: from, to: from + uint64(c.duration.Microseconds())}
 }
 
-// stamp is the time a frame is made, counting frames made in the window.
-func (t *tally) stamp(made *atomic.Uint64) uint64 {
-	us := nowUS()
-	if us >= t.from && us < t.to {
-		made.Add(1)
+// stamper dates one board's frames on the bench clock by when their last
+// sample was taken: the board's own clock (t_dev_us) set against the bench
+// clock by the earliest any frame was made (the simulated ADC hands most
+// frames on on time). So a frame held up on the board (a blocked publish,
+// a full ring) is late by that much; frames dated in the window are
+// counted in made.
+type stamper struct {
+	t      *tally
+	made   *atomic.Uint64
+	offset int64 // bench µs minus device µs; 0 before the first frame
+	set    bool
+}
+
+func (s *stamper) stamp(f *frame.Frame) uint64 {
+	end := f.TimeUS + uint64(f.Count)*1_000_000/uint64(max(f.Rate, 1))
+	if off := int64(nowUS()) - int64(end); !s.set || off < s.offset {
+		s.offset, s.set = off, true
+	}
+	us := uint64(int64(end) + s.offset)
+	if us >= s.t.from && us < s.t.to {
+		s.made.Add(1)
 	}
 	return us
 }
@@ -44,12 +60,14 @@ func stampPacket(pkt []byte, us uint64) []byte {
 }
 
 // measure waits out the warm-up, then measures the hub's and the bench's
-// CPU over the window, and the hub's peak RSS.
-func measure(ctx context.Context, r *result, pid int, t *tally) {
+// CPU over the window, the frames the boards' ADCs dropped meanwhile
+// (drops: their running total), and the hub's peak RSS.
+func measure(ctx context.Context, r *result, pid int, t *tally, drops func() uint64) {
 	sleepUntil(ctx, t.from)
 	hub, self := proc{pid}, "/proc/self/stat"
-	h0, s0, w0 := hub.cpu(), cpuOf(self), time.Now()
+	h0, s0, d0, w0 := hub.cpu(), cpuOf(self), drops(), time.Now()
 	sleepUntil(ctx, t.to)
+	r.dropped = drops() - d0
 	wall := time.Since(w0)
 	r.hubCPU = 100 * float64(hub.cpu()-h0) / float64(wall)
 	r.benchCPU = 100 * float64(cpuOf(self)-s0) / float64(wall)

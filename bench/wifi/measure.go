@@ -64,7 +64,7 @@ func (s *sub) frame(pkt []byte) {
 	s.next = p.Frame.Seq + 1
 	if in {
 		s.received++
-		s.lat = append(s.lat, float32(now-p.Frame.TimeUS)/1000)
+		s.lat = append(s.lat, float32(int64(now)-int64(p.Frame.TimeUS))/1000)
 	}
 }
 
@@ -130,7 +130,8 @@ type result struct {
 	hubRSS             float64 // MB, peak
 	benchCPU           float64 // % of one core: boards and subscribers
 	p50, p99, max      float64 // ms
-	expected, received uint64  // frames in the window, all subscribers
+	expected, received uint64  // frames in the window, all subscribers (expected includes dropped)
+	dropped            uint64  // frames the boards' ADCs dropped in the window: their publish was held up too long
 	gapped, dups       uint64
 	reconnects         uint64
 	note               string
@@ -151,5 +152,5 @@ func (r *result) finish(t *tally, expected uint64) {
 	if len(t.lat) > 0 {
 		r.max = float64(t.lat[len(t.lat)-1])
 	}
-	r.expected, r.received, r.gapped, r.dups = expected, t.received, t.gapped, t.dups
+	r.expected, r.received, r.gapped, r.dups = expected+r.dropped, t.received, t.gapped, t.dups
 }

@@ -72,6 +72,7 @@ func runMosquitto(ctx context.Context, e *env, c *config, qos byte) (*result, er
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	var made, pubErrs atomic.Uint64
+	devs := &devices{}
 	var wg sync.WaitGroup
 	for i := 0; i < c.devices; i++ {
 		cl := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("pub%03d", i)).
@@ -84,10 +85,10 @@ func runMosquitto(ctx context.Context, e *env, c *config, qos byte) (*result, er
 		go func(i int) {
 			defer wg.Done()
 			defer cl.Disconnect(100)
-			mqttBoard(rctx, c, t, cl, i, qos, &made, &pubErrs)
+			mqttBoard(rctx, c, t, cl, i, qos, &made, &pubErrs, devs)
 		}(i)
 	}
-	measure(ctx, res, cmd.Process.Pid, t)
+	measure(ctx, res, cmd.Process.Pid, t, devs.dropped)
 	cancel()
 	wg.Wait()
 	time.Sleep(1500 * time.Millisecond) // the last frames reach the subscribers
@@ -108,13 +109,14 @@ func topic(i int) string { return fmt.Sprintf("wsbridge/b%03d", i) }
 // simulated ADC as sim --publish, every data frame stamped when made and
 // published as one message. No ring: a publish that blocks holds the
 // board, whose ADC then drops frames as a real one does.
-func mqttBoard(ctx context.Context, c *config, t *tally, cl mqtt.Client, i int, qos byte, made, errs *atomic.Uint64) {
+func mqttBoard(ctx context.Context, c *config, t *tally, cl mqtt.Client, i int, qos byte, made, errs *atomic.Uint64, devs *devices) {
 	port, err := adcsim.Open(ctx, boardConfig(c, i))
 	if err != nil {
 		note("board %d: %v", i, err)
 		return
 	}
 	defer port.Close()
+	devs.add(port.(*adcsim.Port).Device)
 	tokens := make(chan mqtt.Token, 256)
 	done := make(chan struct{})
 	go func() { // completes QoS 1 publishes in order, counting failures
@@ -126,12 +128,12 @@ func mqttBoard(ctx context.Context, c *config, t *tally, cl mqtt.Client, i int, 
 		}
 	}()
 	defer func() { close(tokens); <-done }()
+	st := &stamper{t: t, made: made}
 	dec := frame.NewDecoder(func(p *frame.Packet) {
 		if p.Type != frame.TypeData {
 			return
 		}
-		us := t.stamp(made)
-		pkt := stampPacket(append([]byte(nil), p.Raw...), us)
+		pkt := stampPacket(append([]byte(nil), p.Raw...), st.stamp(&p.Frame))
 		tokens <- cl.Publish(topic(i), qos, false, pkt)
 	})
 	buf := make([]byte, 16<<10)
@@ -170,4 +172,25 @@ func firstLine(s string) string {
 		}
 	}
 	return s
+}
+
+// devices are the MQTT boards' simulated ADCs, for their drops.
+type devices struct {
+	mu sync.Mutex
+	ds []*adcsim.Device
+}
+
+func (d *devices) add(dev *adcsim.Device) {
+	d.mu.Lock()
+	d.ds = append(d.ds, dev)
+	d.mu.Unlock()
+}
+
+func (d *devices) dropped() (n uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, dev := range d.ds {
+		n += dev.Stats().Dropped
+	}
+	return n
 }

@@ -37,18 +37,18 @@ func (r *report) markdown() string {
 		r.c.devices, r.c.rate, r.c.frame, float64(r.c.rate)/float64(r.c.frame), float64(r.c.rate)/float64(r.c.frame)*float64(28+2*r.c.frame), r.c.duration, r.c.warmup)
 	p("- wsbridge: `wsbridge serve` with one network channel per board (`devices: - {name, network: true, token}`), 30 s of history each; the boards are `sim --publish`'s code (resend ring, arduinoWebSockets' behaviour), the subscribers read `/ws/<name>` in binary.")
 	p("- Mosquitto: Debian's `mosquitto` with its defaults, on loopback; each board publishes every v1 frame as one message on its own topic, each subscriber subscribes to one topic, Go client `github.com/eclipse/paho.mqtt.golang`; QoS 0 and QoS 1 (publisher and subscriber).")
-	p("- Figures: **hub CPU** = the hub process's CPU time over the window (100 = one core); **RSS** = its peak (VmHWM); **latency** = subscriber receive time minus the time the board made the frame (one clock: boards and subscribers run in the bench process), p50/p99/max over every frame of the window; **lost** = frames made in the window that their subscriber never received; **bench CPU** = the boards' and subscribers' CPU, counted apart.")
+	p("- Figures: **hub CPU** = the hub process's CPU time over the window (100 = one core); **RSS** = its peak (VmHWM); **latency** = subscriber receive time minus the time the frame's last sample was taken (the board's clock set against the bench's at its first frame; boards and subscribers run in the bench process), so time a frame waits on its board (a publish held up, the ring catching up) counts; p50/p99/max over every frame of the window; **lost** = frames of the window that their subscriber never received, including those the board's ADC dropped because it could not hand them on for a second (a real board's DMA buffer overflows the same way; with MQTT a blocked publish holds the board up, with wsbridge the resend ring takes them); **bench CPU** = the boards' and subscribers' CPU, counted apart.")
 	p("- Machine: %d cores (runtime.NumCPU), load average (1 min) %s at start and %s at end: the machine is shared, other work ran meanwhile.", runtime.NumCPU(), r.load[0], r.load[1])
 	p("")
-	p("| system | hub CPU %% | hub RSS MB | latency p50 ms | p99 ms | max ms | frames expected | lost | lost %% | reconnects | bench CPU %% |")
-	p("|---|---|---|---|---|---|---|---|---|---|---|")
+	p("| system | hub CPU %% | hub RSS MB | latency p50 ms | p99 ms | max ms | frames expected | lost | of which dropped on the boards | lost %% | reconnects | bench CPU %% |")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, x := range r.results {
 		if x.err != "" {
-			p("| %s | failed: %s |  |  |  |  |  |  |  |  |  |", x.system, strings.ReplaceAll(x.err, "|", "/"))
+			p("| %s | failed: %s |  |  |  |  |  |  |  |  |  |  |", x.system, strings.ReplaceAll(x.err, "|", "/"))
 			continue
 		}
-		p("| %s | %.1f | %.1f | %.2f | %.2f | %.1f | %d | %d | %.3f | %d | %.0f |", x.system, x.hubCPU, x.hubRSS, x.p50, x.p99, x.max,
-			x.expected, x.expected-min(x.received, x.expected), x.lossPct(), x.reconnects, x.benchCPU)
+		p("| %s | %.1f | %.1f | %.2f | %.2f | %.1f | %d | %d | %d | %.3f | %d | %.0f |", x.system, x.hubCPU, x.hubRSS, x.p50, x.p99, x.max,
+			x.expected, x.expected-min(x.received, x.expected), x.dropped, x.lossPct(), x.reconnects, x.benchCPU)
 	}
 	p("")
 	for _, x := range r.results {

@@ -102,7 +102,7 @@ func runWSBridge(ctx context.Context, e *env, c *config) (*result, error) {
 		o := wifisim.DefaultOptions()
 		o.Device = boardConfig(c, i)
 		o.URL, o.Token = base+"/pub/"+name(i), token(i)
-		o.Stamp = func() uint64 { return t.stamp(&made) }
+		o.Stamp = (&stamper{t: t, made: &made}).stamp
 		b, err := wifisim.New(o)
 		if err != nil {
 			stopBoards()
@@ -112,7 +112,12 @@ func runWSBridge(ctx context.Context, e *env, c *config) (*result, error) {
 		bwg.Add(1)
 		go func() { defer bwg.Done(); b.Run(bctx) }()
 	}
-	measure(ctx, res, cmd.Process.Pid, t)
+	measure(ctx, res, cmd.Process.Pid, t, func() (n uint64) {
+		for _, b := range boards {
+			n += b.Stats().Device.Dropped
+		}
+		return n
+	})
 	time.Sleep(1500 * time.Millisecond) // the frames of the window reach the subscribers
 	stopBoards()
 	bwg.Wait()

@@ -186,7 +186,7 @@ func (b *Board) packet(p *frame.Packet) {
 	case p.Type == frame.TypeData && b.opts.Format == FormatV1:
 		raw := p.Raw
 		if b.opts.Stamp != nil {
-			raw = stamp(raw, b.opts.Stamp())
+			raw = stamp(raw, b.opts.Stamp(&p.Frame))
 		}
 		if b.ring.Put(raw) == nil {
 			select {

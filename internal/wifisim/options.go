@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
+	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/ingest"
 )
 
@@ -43,9 +44,9 @@ type Options struct {
 	// (a proxy in tests). The faults set it to their own proxy.
 	Via    string
 	Faults Faults
-	// Stamp, if set, overwrites each data frame's t_dev_us with its value
-	// when the frame is made (benchmarks: latency against one clock).
-	Stamp func() uint64
+	// Stamp, if set, gives each data frame a new t_dev_us when the frame
+	// is made (benchmarks: latency against one clock); it sees the frame.
+	Stamp func(f *frame.Frame) uint64
 	Log   zerolog.Logger
 }
 
