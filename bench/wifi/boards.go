@@ -62,12 +62,14 @@ func stampPacket(pkt []byte, us uint64) []byte {
 // measure waits out the warm-up, then measures the hub's and the bench's
 // CPU over the window, the frames the boards' ADCs dropped meanwhile
 // (drops: their running total), and the hub's peak RSS.
-func measure(ctx context.Context, r *result, pid int, t *tally, drops func() uint64) {
+func measure(ctx context.Context, r *result, pid int, t *tally, drops func() (adc, overrun uint64)) {
 	sleepUntil(ctx, t.from)
 	hub, self := proc{pid}, "/proc/self/stat"
-	h0, s0, d0, w0 := hub.cpu(), cpuOf(self), drops(), time.Now()
+	a0, o0 := drops()
+	h0, s0, w0 := hub.cpu(), cpuOf(self), time.Now()
 	sleepUntil(ctx, t.to)
-	r.dropped = drops() - d0
+	a1, o1 := drops()
+	r.adcDropped, r.overrun = a1-a0, o1-o0
 	wall := time.Since(w0)
 	r.hubCPU = 100 * float64(hub.cpu()-h0) / float64(wall)
 	r.benchCPU = 100 * float64(cpuOf(self)-s0) / float64(wall)

@@ -15,7 +15,8 @@ import (
 )
 
 type config struct {
-	devices  int
+	counts   []int // board counts to run, each a row per system
+	devices  int   // the count of the run in progress
 	rate     uint32
 	frame    int
 	duration time.Duration
@@ -27,16 +28,24 @@ type config struct {
 
 func main() {
 	var c config
-	var systems string
+	var systems, counts string
 	quick := flag.Bool("quick", false, "20 boards, 5 s per system")
-	flag.IntVar(&c.devices, "devices", 100, "simulated boards (and subscribers)")
+	flag.StringVar(&counts, "devices", "20,100", "simulated boards (and subscribers): counts to run, comma separated")
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "measured time per system, after the warm-up")
 	flag.StringVar(&systems, "systems", "wsbridge,mosquitto-qos0,mosquitto-qos1", "systems to run")
 	flag.StringVar(&c.out, "out", "docs/benchmarks-peers.md", "report file (its Wi-Fi section is replaced)")
 	flag.Parse()
 	c.rate, c.frame, c.warmup = 16000, 256, 3*time.Second
 	if *quick {
-		c.devices, c.duration, c.warmup = 20, 5*time.Second, time.Second
+		counts, c.duration, c.warmup = "20", 5*time.Second, time.Second
+	}
+	for _, f := range strings.Split(counts, ",") {
+		var n int
+		if _, err := fmt.Sscan(f, &n); err != nil || n < 1 || n > 1000 {
+			fmt.Fprintf(os.Stderr, "bench/wifi: --devices: want counts 1..1000, got %q\n", f)
+			os.Exit(2)
+		}
+		c.counts = append(c.counts, n)
 	}
 	c.systems = strings.Split(systems, ",")
 	c.command = strings.TrimSpace("go run ./bench/wifi " + strings.Join(os.Args[1:], " "))
@@ -64,16 +73,20 @@ func run(ctx context.Context, c *config) error {
 	started := time.Now()
 	load0 := loadAvg()
 	var results []*result
-	for _, s := range c.systems {
-		note("running %s: %d boards, %s", s, c.devices, c.duration)
-		res, err := runSystem(ctx, env, c, s)
-		if err != nil {
-			note("%s: %v", s, err)
-			res = &result{system: s, err: err.Error()}
-		}
-		results = append(results, res)
-		if ctx.Err() != nil {
-			return ctx.Err()
+	for _, n := range c.counts {
+		c.devices = n
+		for _, s := range c.systems {
+			note("running %s: %d boards, %s", s, n, c.duration)
+			res, err := runSystem(ctx, env, c, s)
+			if err != nil {
+				note("%s: %v", s, err)
+				res = &result{system: s, err: err.Error()}
+			}
+			res.boards = n
+			results = append(results, res)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 		}
 	}
 	rep := &report{c: c, results: results, took: time.Since(started), load: [2]string{load0, loadAvg()}, env: env}

@@ -125,13 +125,15 @@ func statusKB(path, key string) float64 {
 // result is one system's figures.
 type result struct {
 	system             string
+	boards             int
 	err                string
 	hubCPU             float64 // % of one core over the window
 	hubRSS             float64 // MB, peak
 	benchCPU           float64 // % of one core: boards and subscribers
 	p50, p99, max      float64 // ms
 	expected, received uint64  // frames in the window, all subscribers (expected includes dropped)
-	dropped            uint64  // frames the boards' ADCs dropped in the window: their publish was held up too long
+	adcDropped         uint64  // frames the boards' ADCs dropped in the window: they could not hand them on for a second
+	overrun            uint64  // frames the boards' rings overwrote unsent in the window (wsbridge)
 	gapped, dups       uint64
 	reconnects         uint64
 	note               string
@@ -152,5 +154,7 @@ func (r *result) finish(t *tally, expected uint64) {
 	if len(t.lat) > 0 {
 		r.max = float64(t.lat[len(t.lat)-1])
 	}
-	r.expected, r.received, r.gapped, r.dups = expected+r.dropped, t.received, t.gapped, t.dups
+	// Overwritten ring frames were made and stamped (in expected already);
+	// ADC drops were not.
+	r.expected, r.received, r.gapped, r.dups = expected+r.adcDropped, t.received, t.gapped, t.dups
 }

@@ -186,11 +186,11 @@ func (d *devices) add(dev *adcsim.Device) {
 	d.mu.Unlock()
 }
 
-func (d *devices) dropped() (n uint64) {
+func (d *devices) dropped() (adc, overrun uint64) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, dev := range d.ds {
-		n += dev.Stats().Dropped
+		adc += dev.Stats().Dropped
 	}
-	return n
+	return adc, 0 // no ring
 }

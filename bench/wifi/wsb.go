@@ -112,11 +112,12 @@ func runWSBridge(ctx context.Context, e *env, c *config) (*result, error) {
 		bwg.Add(1)
 		go func() { defer bwg.Done(); b.Run(bctx) }()
 	}
-	measure(ctx, res, cmd.Process.Pid, t, func() (n uint64) {
+	measure(ctx, res, cmd.Process.Pid, t, func() (adc, overrun uint64) {
 		for _, b := range boards {
-			n += b.Stats().Device.Dropped
+			st := b.Stats()
+			adc, overrun = adc+st.Device.Dropped, overrun+st.Overrun
 		}
-		return n
+		return adc, overrun
 	})
 	time.Sleep(1500 * time.Millisecond) // the frames of the window reach the subscribers
 	stopBoards()
