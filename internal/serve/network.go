@@ -82,7 +82,7 @@ func (d *Device) parseNetSpec(rest string) (ok bool, err error) {
 	for _, kv := range items {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return true, fmt.Errorf("%s: %q: want KEY=VALUE, e.g. token=...", d.Path, kv)
+			return true, fmt.Errorf("%s: %q: want KEY=VALUE, e.g. input=json", d.Path, kv)
 		}
 		if err := d.set(fs, "", k, v); err != nil {
 			return true, err
