@@ -6,6 +6,12 @@
 //
 // Entry points:
 //
+//   - Network is the source of a channel whose device connects to serve
+//     and publishes on /pub/<name>: token, boot id, the greeting, one
+//     publisher at a time (a silent one replaced), pings, refusals closed
+//     with their code and reason, commands as text messages.
+//   - Pull is the source of a channel whose device runs its own WebSocket
+//     server: serve dials it, with backoff and jitter.
 //   - Decoder turns WebSocket messages into frame.Packets: binary messages
 //     holding one v1 packet without COBS, text lines of numbers or the
 //     Serial Plotter form, and JSON such as {"value": 1234}. A message it
