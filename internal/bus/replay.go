@@ -43,6 +43,8 @@ func (c *Conn) Replay(ctx context.Context, ch string, epoch wsproto.Epoch, from,
 	if err != nil {
 		return err
 	}
+	c.log.Debug().Str("channel", ch).Str("epoch", epoch).Uint32("from", from).Uint32("to", to).Uint64("stream_seq", loc.seq).
+		Bool("found", loc.found).Uint64("first", info.State.FirstSeq).Uint64("last", info.State.LastSeq).Msg("bus: replay for a resuming client")
 	r := replayer{epoch: epoch, from: from, to: to, emit: emit}
 	r.cont.expect(epoch, from)
 	if !loc.found || loc.seq > info.State.LastSeq {

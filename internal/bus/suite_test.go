@@ -85,6 +85,9 @@ var cases = []struct {
 func TestConformance(t *testing.T) {
 	for _, tp := range topologies {
 		t.Run(tp.name, func(t *testing.T) {
+			if tp.name == "cluster3" && testing.Short() {
+				t.Skip("a 3-node cluster takes seconds to form and fail over: run without -short")
+			}
 			r := tp.up(t)
 			for _, c := range cases {
 				t.Run(c.name, func(t *testing.T) {
