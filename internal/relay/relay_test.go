@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -242,4 +243,46 @@ func TestResumeSlightlyAhead(t *testing.T) {
 	}
 	publish(t, s, 1010, 1020)
 	expectFrames(t, c, 1013, 1020)
+}
+
+// A client that was away while the device restarted, and whose epoch's
+// tail is still held, gets that tail, then the restart status, then the
+// new count: nothing it could still have is lost (before, it got the
+// restart at once and the old epoch's frames after its resume point were
+// skipped without a gap). Hello names the epoch the connection starts in.
+func TestResumeEarlierEpochStillHeld(t *testing.T) {
+	s, base := testServer(t, Options{})
+	c0 := testsupport.Dial(t, wsURL(base, ""), nil)
+	e0 := testsupport.ExpectHello(t, c0).Epoch
+	publish(t, s, 0, 30)
+	publish(t, s, 0, 5) // the device restarts: a new epoch
+	expectFrames(t, c0, 0, 30)
+	e1 := expectMsg(t, c0, wsproto.TypeStatus).status.Epoch
+	if e1 == e0 || e1 == "" {
+		t.Fatalf("restart epoch %q after %q", e1, e0)
+	}
+	for _, tc := range []struct {
+		since uint32
+		from  uint32 // first old frame expected
+	}{{20, 20}, {30, 30}, {0, 0}} {
+		q := fmt.Sprintf("since=%d&epoch=%s", tc.since, e0)
+		c := testsupport.Dial(t, wsURL(base, q), nil)
+		if h := testsupport.ExpectHello(t, c); h.Epoch != e0 || h.StartSeq != tc.since || h.History.Epoch != e1 {
+			t.Fatalf("%s: hello epoch %q start_seq %d history.epoch %q, want %s, %d, %s", q, h.Epoch, h.StartSeq, h.History.Epoch, e0, tc.since, e1)
+		}
+		expectFrames(t, c, tc.from, 30)
+		if st := expectMsg(t, c, wsproto.TypeStatus).status; st.State != wsproto.StateRestart || st.Seq != 0 || st.Epoch != e1 {
+			t.Fatalf("%s: status = %+v, want the restart into %s at 0", q, st, e1)
+		}
+		expectFrames(t, c, 0, 5)
+	}
+	// Beyond what the earlier epoch sent: nothing to resume, a restart.
+	c := testsupport.Dial(t, wsURL(base, "since=40&epoch="+e0), nil)
+	if h := testsupport.ExpectHello(t, c); h.Epoch != e1 || h.StartSeq != 0 {
+		t.Fatalf("since beyond the earlier epoch: hello = %+v, want the current epoch from 0", h)
+	}
+	if st := expectMsg(t, c, wsproto.TypeStatus).status; st.State != wsproto.StateRestart || st.Epoch != e1 {
+		t.Fatalf("status = %+v, want a restart into %s", st, e1)
+	}
+	expectFrames(t, c, 0, 5)
 }

@@ -28,7 +28,9 @@ type start struct {
 //
 // The resume table (docs/serve.md, "Resuming"): a resume in the current
 // epoch continues exactly, waiting for a seq at most DuplicateWindow
-// ahead; a resume from another epoch is answered at once with a restart
+// ahead; a resume in an earlier epoch whose frames the ring still holds
+// continues exactly in it, and reaches the restart into the next epoch in
+// order; a resume from any other epoch is answered at once with a restart
 // status and a replay of the current epoch; a resume without an epoch
 // (clients from before epochs) is taken as the current epoch when its
 // seq is not ahead of the newest frame, and as another epoch when it is.
@@ -48,6 +50,9 @@ func (h *hub) subscribe(r *resume, level uint32) start {
 		h.resumeLocked(&st, r.since, next, started)
 	case r.epoch == "":
 		h.restartLocked(&st, fmt.Sprintf("since=%d (without epoch) is ahead of the newest frame: the count started over since this client last read (serve or the device restarted); replaying the current epoch %s", r.since, h.epoch))
+	case h.resumeEarlierLocked(&st, r):
+		// the tail of an earlier epoch is still held: it comes first,
+		// then the restart status and the current epoch, in order
 	default:
 		h.restartLocked(&st, fmt.Sprintf("epoch %s is over (serve or the device restarted): the count started over; replaying the current epoch %s", r.epoch, h.epoch))
 	}
@@ -129,7 +134,65 @@ func (h *hub) lowestLocked() (seq uint32, pos uint64, ok bool) {
 // searchLocked returns the first position from lo whose entry covers seq s
 // or later. Entry keys increase from lo on (modulo 2^32, relative to low).
 func (h *hub) searchLocked(lo uint64, low, s uint32) uint64 {
-	hi := h.ring.head
+	return h.searchBetweenLocked(lo, h.ring.head, low, s)
+}
+
+// resumeEarlierLocked positions st at seq r.since of an earlier epoch when
+// the ring still holds frames of it (the device restarted while the
+// client was away): the client gets that epoch's tail, then the restart
+// status that ended it, then the current epoch, all in ring order, so
+// nothing it could still have is lost. Hello names the epoch the
+// connection starts in. It reports false when the ring holds nothing of
+// r.epoch or r.since is beyond what that epoch sent.
+func (h *hub) resumeEarlierLocked(st *start, r *resume) bool {
+	low, lowPos, last, end, ok := h.epochSpanLocked(r.epoch)
+	if !ok || frame.SeqBefore(last+1, r.since) {
+		return false
+	}
+	st.epoch, st.snap.Epoch = r.epoch, r.epoch
+	switch s := r.since; {
+	case frame.SeqBefore(s, low): // older than the ring holds of that epoch
+		st.pre = append(st.pre, historyGap(s, low-1, r.epoch))
+		st.pos, st.seq = lowPos, low
+	default:
+		st.pos, st.seq, st.floor, st.hasFloor = h.searchBetweenLocked(lowPos, end, low, s), s, s, true
+	}
+	return true
+}
+
+// epochSpanLocked finds what the ring holds of an earlier epoch: its
+// oldest covered seq and position (a frame, or a device gap's From), its
+// newest covered seq, and the position after its last entry. Epochs are
+// contiguous in the ring and end before the current one begins.
+func (h *hub) epochSpanLocked(epoch wsproto.Epoch) (low uint32, lowPos uint64, last uint32, end uint64, ok bool) {
+	for p := h.ring.base; p < h.ring.head && p < h.epochPos; p++ {
+		e := h.ring.at(p)
+		if e.epoch != epoch {
+			if ok {
+				break
+			}
+			continue
+		}
+		switch e.kind {
+		case kindFrame:
+			if !ok {
+				low, lowPos, ok = e.key, p, true
+			}
+			last = e.key
+		case kindGap:
+			if !ok {
+				low, lowPos, ok = e.gap.From, p, true
+			}
+			last = e.gap.To
+		}
+		end = p + 1
+	}
+	return low, lowPos, last, end, ok
+}
+
+// searchBetweenLocked is searchLocked bounded to positions lo..hi-1 (the
+// keys of one epoch).
+func (h *hub) searchBetweenLocked(lo, hi uint64, low, s uint32) uint64 {
 	want := s - low
 	for lo < hi {
 		mid := lo + (hi-lo)/2
