@@ -90,6 +90,16 @@ func (c *Channel) Name() string { return c.name }
 // Epoch is the channel's current epoch.
 func (c *Channel) Epoch() wsproto.Epoch { return c.hub.snapshot().Epoch }
 
+// Restart says the device started over (a Wi-Fi board reconnected with
+// a new boot id): the next data frame begins a new epoch, with a restart
+// status giving reason, whatever its seq. Before the channel's first
+// frame it does nothing (the first frame begins the count anyway).
+func (c *Channel) Restart(reason string) {
+	c.hub.mu.Lock()
+	defer c.hub.mu.Unlock()
+	c.hub.restartNext = reason
+}
+
 // HistoryBytes is the cap on the channel's history (--history-bytes or
 // the channel's own).
 func (c *Channel) HistoryBytes() int64 { return c.hub.maxBytes }

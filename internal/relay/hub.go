@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"cmp"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,6 +37,7 @@ type hub struct {
 	limits   map[string]*limiter // rate limits of the sequence warnings, by kind
 	epoch    wsproto.Epoch       // the current count: new at start and on each device restart
 	epochPos uint64              // ring position where the current epoch starts
+	restartNext string           // set by Restart: the next frame begins a new epoch, for this reason
 	first    uint32              // first seq of the current epoch (once a frame came)
 	epochN   int                 // data frames of the current epoch held in the ring
 	epochDur int64               // their sample time, ns
@@ -144,8 +146,16 @@ func (h *hub) publishFrame(p *frame.Packet) {
 // logs (at most once a second per kind) what is not in order, and
 // reports whether the frame is to be published.
 func (h *hub) sequenceLocked(seq uint32) bool {
-	next, _ := h.seq.Next()
+	next, started := h.seq.Next()
 	ev := h.seq.Observe(seq)
+	if h.restartNext != "" && started {
+		// The source knows the device started over (a Wi-Fi board
+		// reconnected with a new boot id): a new count whatever seq says.
+		h.seq.Expect(seq + 1)
+		ev = frame.SeqEvent{Kind: frame.SeqRestart, Seq: seq}
+	}
+	restartReason := cmp.Or(h.restartNext, "the device restarted its sequence numbers")
+	h.restartNext = ""
 	now := time.Now()
 	switch ev.Kind {
 	case frame.SeqDuplicate:
@@ -181,7 +191,7 @@ func (h *hub) sequenceLocked(seq uint32) bool {
 				Uint64("suppressed", n).Msg("device restarted its sequence numbers: new epoch")
 		}
 		st := wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart,
-			Reason: "the device restarted its sequence numbers", Seq: ev.Seq, Epoch: h.epoch}
+			Reason: restartReason, Seq: ev.Seq, Epoch: h.epoch}
 		h.pushLocked(newMessageEntry(kindStatus, st, h.epoch, ev.Seq, true))
 	case frame.SeqFirst:
 		h.epochPos, h.first = h.ring.head, ev.Seq

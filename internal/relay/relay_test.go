@@ -286,3 +286,24 @@ func TestResumeEarlierEpochStillHeld(t *testing.T) {
 	}
 	expectFrames(t, c, 0, 5)
 }
+
+// Restart: a source that knows the device started over (a Wi-Fi board
+// back with a new boot id) makes the next frame begin a new epoch, even
+// when its seq would look in order.
+func TestChannelRestartFromTheSource(t *testing.T) {
+	s, base := testServer(t, Options{})
+	c := testsupport.Dial(t, wsURL(base, ""), nil)
+	e0 := testsupport.ExpectHello(t, c).Epoch
+	publish(t, s, 0, 10)
+	s.Restart("the device rebooted (boot b2, was b1)")
+	publish(t, s, 10, 15)
+	expectFrames(t, c, 0, 10)
+	st := expectMsg(t, c, wsproto.TypeStatus).status
+	if st.State != wsproto.StateRestart || st.Seq != 10 || st.Epoch == e0 || st.Reason != "the device rebooted (boot b2, was b1)" {
+		t.Fatalf("status = %+v, want a restart at 10 into a new epoch, with the source's reason", st)
+	}
+	expectFrames(t, c, 10, 15)
+	if got := s.Epoch(); got != st.Epoch {
+		t.Fatalf("channel epoch %s, want %s", got, st.Epoch)
+	}
+}

@@ -205,3 +205,35 @@ func (c *collector) texts() string {
 	defer c.mu.Unlock()
 	return strings.Join(c.txt, "|")
 }
+
+// TestServeNetworkBoardReboot: a Wi-Fi board that comes back with a new
+// boot id starts a new epoch of its channel, named as a reboot (the
+// source's Restart reaches the channel through the supervisor).
+func TestServeNetworkBoardReboot(t *testing.T) {
+	gardenDev, _ := ParseDevice("garden=network:token=garden-token")
+	o := DefaultOptions()
+	o.Devices = []Device{gardenDev}
+	s := startServeRaw(t, o)
+	base := s.WS[:strings.Index(s.WS, "/ws")]
+	garden := collect(t, base+"/ws/garden", nil)
+	run := func(boot string, frames int) {
+		bo := wifisim.DefaultOptions()
+		bo.URL, bo.Token, bo.Boot = base+"/pub/garden", "garden-token", boot
+		bo.Device.Signal, bo.Device.Rate, bo.Device.FrameSamples, bo.Device.MaxLag = "counter", 4000, 40, time.Minute
+		b, err := wifisim.New(bo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); b.Run(ctx) }()
+		testsupport.WaitFor(t, 20*time.Second, fmt.Sprintf("%d frames on garden", frames), func() bool { return len(garden.get()) >= frames })
+		cancel()
+		<-done
+	}
+	run("b1b1b1b1", 20)
+	run("b2b2b2b2", len(garden.get())+20)
+	if txt := garden.texts(); !strings.Contains(txt, `"state":"restart","reason":"the device rebooted (boot b2b2b2b2, was b1b1b1b1)"`) {
+		t.Fatalf("no restart naming the reboot in %s", txt[:min(2000, len(txt))])
+	}
+}

@@ -72,6 +72,23 @@ func (s settling) Packet(p *frame.Packet) { s.r.Pub.Packet(p) }
 func (s settling) Up(reason string)       { s.r.Pub.Up(reason); s.r.settle() }
 func (s settling) Down(reason string)     { s.r.Pub.Down(reason); s.r.settle() }
 
+// Restart passes a source's "the device started over" on to a channel
+// that takes it (relay.Channel.Restart).
+func (s settling) Restart(reason string) {
+	if r, ok := s.r.Pub.(interface{ Restart(string) }); ok {
+		r.Restart(reason)
+	}
+}
+
+// Epoch names the channel's current epoch to a source that asks
+// (relay.Channel.Epoch), or "".
+func (s settling) Epoch() string {
+	if e, ok := s.r.Pub.(interface{ Epoch() string }); ok {
+		return e.Epoch()
+	}
+	return ""
+}
+
 // Supervisor runs N sources, each in its own goroutine: a source that
 // fails (returns an error, or panics) is reported down on its channel and
 // started again with backoff, without touching the others. With
