@@ -21,30 +21,30 @@ type hub struct {
 	log              zerolog.Logger
 	stats            *channelStats
 
-	mu       sync.RWMutex // writers read the ring under RLock; publishing takes Lock
-	ring     ring
-	frames   int           // data frames held in the ring
-	wake     chan struct{} // closed and replaced when entries arrive and a writer waits
-	waiting  atomic.Bool   // a writer took wake (set under RLock, cleared under Lock)
-	ewake    chan struct{} // wake for envelope clients: closed by what they send, not by frames
-	ewaiting atomic.Bool
-	env      batcher      // the batch being filled for envelope clients
-	size     atomic.Int64 // ring.size(), stored under Lock: read by writers without it
-	rendered atomic.Int64 // bytes of the JSON and CSV renderings cached in held entries
-	name     string       // the channel's name, in hello
-	seq      frame.SeqTracker
-	seen     seen                // which of the last 1024 seqs were published
-	limits   map[string]*limiter // rate limits of the sequence warnings, by kind
-	epoch    wsproto.Epoch       // the current count: new at start and on each device restart
-	epochPos uint64              // ring position where the current epoch starts
-	restartNext string           // set by Restart: the next frame begins a new epoch, for this reason
-	first    uint32              // first seq of the current epoch (once a frame came)
-	epochN   int                 // data frames of the current epoch held in the ring
-	epochDur int64               // their sample time, ns
-	state    string              // wsproto.StateUp / StateDown, "" before anything is known
-	reason   string
-	device   *wsproto.Device
-	last     frame.Frame // header of the newest frame (Data nil)
+	mu          sync.RWMutex // writers read the ring under RLock; publishing takes Lock
+	ring        ring
+	frames      int           // data frames held in the ring
+	wake        chan struct{} // closed and replaced when entries arrive and a writer waits
+	waiting     atomic.Bool   // a writer took wake (set under RLock, cleared under Lock)
+	ewake       chan struct{} // wake for envelope clients: closed by what they send, not by frames
+	ewaiting    atomic.Bool
+	env         batcher      // the batch being filled for envelope clients
+	size        atomic.Int64 // ring.size(), stored under Lock: read by writers without it
+	rendered    atomic.Int64 // bytes of the JSON and CSV renderings cached in held entries
+	name        string       // the channel's name, in hello
+	seq         frame.SeqTracker
+	seen        seen                // which of the last 1024 seqs were published
+	limits      map[string]*limiter // rate limits of the sequence warnings, by kind
+	epoch       wsproto.Epoch       // the current count: new at start and on each device restart
+	epochPos    uint64              // ring position where the current epoch starts
+	restartNext string              // set by Restart: the next frame begins a new epoch, for this reason
+	first       uint32              // first seq of the current epoch (once a frame came)
+	epochN      int                 // data frames of the current epoch held in the ring
+	epochDur    int64               // their sample time, ns
+	state       string              // wsproto.StateUp / StateDown, "" before anything is known
+	reason      string
+	device      *wsproto.Device
+	last        frame.Frame // header of the newest frame (Data nil)
 }
 
 func newHub(name string, history time.Duration, historyBytes int64, log zerolog.Logger, st *channelStats) *hub {
