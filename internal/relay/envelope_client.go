@@ -114,8 +114,10 @@ func (c *client) announcementAt(seq uint32, epoch wsproto.Epoch) []byte {
 // holds the hub's lock). A live client starts with the batch being
 // filled: its envelope is the first this client gets, so hello's
 // start_seq is that batch's first seq. A resume inside the ring gets a
-// floor, so that the batch holding its resume point is cut there.
+// floor, so that the batch holding its resume point is cut there. The
+// client is counted in: serveWS counts it out (envelopeClientGone).
 func (h *hub) envelopeStartLocked(st *start, r *resume) {
+	h.envelopeClientLocked(+1)
 	_, started := h.seq.Next()
 	switch {
 	case r == nil:

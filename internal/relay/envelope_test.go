@@ -370,6 +370,22 @@ func TestEnvelopeStalledBatchCloses(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("the stalled batch took %v", d)
 	}
+
+	// Without envelope clients no timer runs; one that connects while a
+	// batch waits arms it, and gets that batch.
+	c.CloseNow()
+	testsupport.WaitFor(t, 5*time.Second, "the client to leave", func() bool { return clients(ch) == 0 })
+	publish(t, ch, 3, 6)
+	time.Sleep(100 * time.Millisecond)
+	late := testsupport.Dial(t, wsURL(base, "envelope=16"), nil)
+	h := testsupport.ExpectHello(t, late)
+	for next := h.StartSeq; next < 6; {
+		m := expectEnv(t, late, "envelope")
+		if m.env.Seq != next {
+			t.Fatalf("envelope %+v, want it to start at %d", m.env, next)
+		}
+		next = m.env.LastSeq + 1
+	}
 }
 
 // A client that connects while a batch is being filled starts with that

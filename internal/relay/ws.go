@@ -67,6 +67,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer s.unregister(c)
 	st := ch.hub.subscribe(res, level)
 	ch.planBackfill(&st, level)
+	if level > 0 {
+		defer ch.hub.envelopeClientGone()
+	}
 	ev := c.log.Info().Str("format", format).Str("epoch", st.epoch).Uint32("start_seq", st.seq).Int("clients", len(s.slots))
 	if res != nil {
 		ev = ev.Uint32("since", res.since).Str("since_epoch", res.epoch)
