@@ -11,6 +11,11 @@
 //	go run ./bench --workloads text1k,text48k --systems wsbridge,ser2net \
 //	    --baseline /tmp/wsbridge-old --out /tmp/ab.md   # before/after a change
 //
+// With --scale channels|idle|envelope it measures wsbridge alone at scale
+// instead (bench/scale.go: 50 channels, idle channels, 1000 envelope
+// clients), serve in its own process and the load generator in this one,
+// and prints a table for docs/benchmarks.md.
+//
 // Systems run interleaved (A B C A B C ...) and the report gives medians
 // over repetitions and ratios wsbridge/peer: the machine is shared and
 // noisy, so ratios are the claim. Network only on 127.0.0.1.

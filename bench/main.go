@@ -45,6 +45,13 @@ func main() {
 	flag.StringVar(&ro.heapProfile, "relayd-heapprofile", "", "internal: heap profile file for -relayd")
 	flag.IntVar(&ro.maxClients, "relayd-max-clients", 256, "internal: max clients for -relayd")
 	flag.StringVar(&ro.slowClient, "relayd-slow-client", "skip", "internal: slow-client policy for -relayd")
+	flag.Func("relayd-device", "internal: a --device spec for -relayd (repeatable)", func(s string) error {
+		ro.devices = append(ro.devices, s)
+		return nil
+	})
+	flag.DurationVar(&ro.history, "relayd-history", 0, "internal: --history for -relayd")
+	var sc scaleConfig
+	scaleFlags(flag.CommandLine, &sc)
 
 	var c config
 	var consumers, systems, cells, wsEnv, wls string
@@ -70,6 +77,14 @@ func main() {
 		return
 	}
 	c.command = strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " "))
+	if sc.what != "" {
+		sc.wsbridge = c.wsbridgeBin
+		if err := runScale(&sc, "`"+c.command+"`"); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := c.finish(consumers, systems, cells, wls); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/wsbridge/wsbridge/internal/capture"
 	"github.com/wsbridge/wsbridge/internal/serve"
@@ -28,6 +29,8 @@ type relaydOpts struct {
 	heapProfile  string
 	maxClients   int
 	slowClient   string
+	devices      []string      // --device specs: several channels instead of port
+	history      time.Duration // --history; 0 for the default
 }
 
 func runRelayd(o relaydOpts) error {
@@ -36,6 +39,14 @@ func runRelayd(o relaydOpts) error {
 	so := serve.DefaultOptions()
 	so.Capture.Port, so.Capture.Input = o.port, cmp.Or(o.input, capture.InputFrames)
 	so.Relay.Listen, so.Relay.MaxClients, so.Relay.SlowClient = o.listen, o.maxClients, o.slowClient
+	so.Relay.History = cmp.Or(o.history, so.Relay.History)
+	for _, spec := range o.devices {
+		d, err := serve.ParseDevice(spec)
+		if err != nil {
+			return err
+		}
+		so.Devices = append(so.Devices, d)
+	}
 	if o.cpuProfile != "" {
 		f, err := os.Create(o.cpuProfile)
 		if err != nil {
@@ -48,6 +59,7 @@ func runRelayd(o relaydOpts) error {
 		defer pprof.StopCPUProfile()
 	}
 	if o.heapProfile != "" {
+		runtime.MemProfileRate = 1 << 10 // per-client objects of a few hundred bytes, attributed
 		// The bench sends SIGUSR1 after the drain, while the history ring
 		// and every client are still live: a heap profile at exit would
 		// show nothing but what shutdown left.
@@ -72,4 +84,11 @@ func writeHeap(path string) {
 	defer f.Close()
 	runtime.GC()
 	_ = pprof.WriteHeapProfile(f)
+	// Beside it, what the heap profile does not show: goroutine stacks,
+	// and the heap the runtime holds beyond the live objects.
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	_ = os.WriteFile(path+".txt", fmt.Appendf(nil,
+		"goroutines %d\nheap_inuse %d\nheap_alloc %d\nheap_idle %d\nheap_released %d\nstack_inuse %d\nsys %d\nnext_gc %d\n",
+		runtime.NumGoroutine(), m.HeapInuse, m.HeapAlloc, m.HeapIdle, m.HeapReleased, m.StackInuse, m.Sys, m.NextGC), 0o644)
 }

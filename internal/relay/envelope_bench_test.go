@@ -1,0 +1,100 @@
+package relay
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"bufio"
+
+	"github.com/wsbridge/wsbridge/internal/testsupport"
+)
+
+// rawEnvelopeClient opens /ws?envelope=64 with a hand-written handshake:
+// the client side costs a socket, no goroutine, so that what the process
+// holds per client is the server's.
+func rawEnvelopeClient(b *testing.B, host string) net.Conn {
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fmt.Fprintf(c, "GET /ws?envelope=64 HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		b.Fatalf("handshake: %v %v", resp, err)
+	}
+	return c
+}
+
+// BenchmarkEnvelopeMemoryPerClient is BenchmarkMemoryPerClient for page
+// clients on ?envelope=64: the server's heap and stacks per client, after
+// 100 batches (each frame its own batch).
+func BenchmarkEnvelopeMemoryPerClient(b *testing.B) {
+	const n = 200
+	for i := 0; i < b.N; i++ {
+		s, base := testServer(b, Options{MaxClients: n, PingInterval: time.Hour})
+		setBatching(s, 0)
+		before := memInUse()
+		conns := make([]net.Conn, n)
+		for j := range conns {
+			conns[j] = rawEnvelopeClient(b, strings.TrimPrefix(base, "http://"))
+		}
+		testsupport.WaitFor(b, 5*time.Second, "clients", func() bool { return clients(s) == n })
+		for seq := uint32(0); seq < 100; seq++ {
+			s.Packet(benchPacket(b, seq, 480))
+		}
+		testsupport.WaitFor(b, 5*time.Second, "writers to catch up", func() bool { return maxLag(s) == 0 })
+		after := memInUse()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		b.ReportMetric(float64(after-before)/n, "B/client")
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+// BenchmarkEnvelopeFanOut publishes frames of 10 ms at 48 kHz, each its
+// own batch, to 1000 envelope clients (in this process, each draining its
+// socket): ns/op is per batch delivered to all of them. It reports the
+// allocations per envelope delivered and the envelopes computed per batch
+// (1: shared), counts that the machine's load does not change.
+func BenchmarkEnvelopeFanOut(b *testing.B) {
+	const n = 1000
+	s, base := testServer(b, Options{MaxClients: n, PingInterval: time.Hour})
+	setBatching(s, 0)
+	for j := 0; j < n; j++ {
+		c := rawEnvelopeClient(b, strings.TrimPrefix(base, "http://"))
+		go func() { _, _ = io.Copy(io.Discard, c) }()
+		b.Cleanup(func() { c.Close() })
+	}
+	testsupport.WaitFor(b, 10*time.Second, "clients", func() bool { return clients(s) == n })
+	sent0 := s.stats.messagesSent.Load()
+	comp0 := s.stats.envComputed.Load()
+	p := benchPacket(b, 0, 480)
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		setSeq(p, uint32(i))
+		s.Packet(p)
+		for i%16 == 0 && s.stats.messagesSent.Load()-sent0 < uint64(i)*n/2 { // stay within the history
+			time.Sleep(100 * time.Microsecond)
+		}
+	}
+	want := sent0 + uint64(b.N)*n
+	testsupport.WaitFor(b, 60*time.Second, "every envelope delivered", func() bool { return s.stats.messagesSent.Load() >= want })
+	b.StopTimer()
+	runtime.ReadMemStats(&m1)
+	b.ReportMetric(float64(m1.Mallocs-m0.Mallocs)/float64(b.N*n), "allocs/envelope")
+	b.ReportMetric(float64(s.stats.envComputed.Load()-comp0)/float64(b.N), "computations/batch")
+	if d := s.Info().Counters["client_dropped_frames_total"]; d != 0 {
+		b.Fatalf("%v frames dropped", d)
+	}
+}
