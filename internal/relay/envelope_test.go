@@ -641,3 +641,31 @@ func expectEnvAny(t testing.TB, c *websocket.Conn) envMsg {
 	}
 	return m
 }
+
+// A client that resumes in an epoch that ended while it was away, from
+// inside a batch, gets the envelope of the rest of that epoch from its
+// resume point, the restart status, and the new count's envelopes: exact
+// coverage across the restart.
+func TestEnvelopeResumeAcrossRestart(t *testing.T) {
+	ch, base := testServer(t, Options{})
+	setBatching(ch, time.Hour)
+	publish(t, ch, 0, 10)
+	old := ch.Epoch()
+	publish(t, ch, 0, 4) // the device restarted: the batch 0..9 closed before it
+	closeBatch(ch)
+	c := testsupport.Dial(t, wsURL(base, "envelope=32&since=6&epoch="+old), nil)
+	if h := testsupport.ExpectHello(t, c); h.StartSeq != 6 || h.Epoch != old {
+		t.Fatalf("hello %+v", h)
+	}
+	m := expectEnv(t, c, "envelope")
+	if m.env.Seq != 6 || m.env.LastSeq != 9 || m.env.Phase != 6*tCount%32 {
+		t.Fatalf("old epoch's tail %+v", m.env)
+	}
+	checkEnvValues(t, m, tCount, counterValue)
+	if st := expectEnv(t, c, "status"); st.status.State != wsproto.StateRestart || st.status.Epoch == old || st.status.Seq != 0 {
+		t.Fatalf("status %+v", st.status)
+	}
+	if m := expectEnv(t, c, "envelope"); m.env.Seq != 0 || m.env.LastSeq != 3 || m.env.Phase != 0 {
+		t.Fatalf("new count %+v", m.env)
+	}
+}
