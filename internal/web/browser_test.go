@@ -234,7 +234,7 @@ func (tb *tab) coverage() coverage {
 	tb.eval(`(() => {
 	  const c = document.getElementById("plot");
 	  const W = c.width, H = c.height, px = c.getContext("2d").getImageData(0, 0, W, H).data;
-	  const n = Math.max(1, wsbridge.channels), band = Math.round(18 * (window.devicePixelRatio || 1));
+	  const n = Math.max(1, wsbridge.axisLabels.length || wsbridge.channels), band = Math.round(18 * (window.devicePixelRatio || 1));
 	  const laneH = (H - band) / n;
 	  const probe = document.createElement("canvas").getContext("2d");
 	  const rgb = wsbridge.traceColors.map((col) => {

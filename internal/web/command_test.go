@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"net/http"
 	"testing"
 	"time"
 
@@ -18,14 +20,39 @@ func TestPageSendsCommandsAndFollowsRateChange(t *testing.T) {
 	tb.run(chromedp.SendKeys(chromedp.ID("command-input"), "rate 8000"), chromedp.Click(chromedp.CSS("#command-form button")))
 	tb.waitFor("the reply", `[...document.querySelectorAll("#log li")].some((li) => li.textContent.includes("reply (ok)"))`, 5*time.Second)
 	tb.waitFor("the new rate", `wsbridge.rate === 8000 && wsbridge.device && wsbridge.device.rate === 8000`, 5*time.Second)
-	t0 := time.Now()
-	got := tb.rateOver(1500 * time.Millisecond)
-	if got < 4000 || got > 12000 {
-		t.Errorf("after rate 8000 the page receives %.0f samples/s, want about 8000", got)
+	// The frames that follow carry 10 ms at 8 kHz: 80 instants each. How
+	// many arrive per second is the loaded machine's figure, compared with
+	// what serve received meanwhile.
+	time.Sleep(300 * time.Millisecond)
+	h0, s0 := tb.hook(), serveFrames(t, srv.URL)
+	time.Sleep(1500 * time.Millisecond)
+	h1, s1 := tb.hook(), serveFrames(t, srv.URL)
+	frames, samples := h1.Frames-h0.Frames, h1.Samples-h0.Samples
+	t.Logf("after rate 8000: the page got %d frames (%d instants), serve %d frames, in 1.5 s", frames, samples, s1-s0)
+	if frames == 0 || samples != 80*frames {
+		t.Errorf("after rate 8000 the page got %d instants in %d frames, want 80 per frame", samples, frames)
 	}
-	t.Logf("rate measured in %v", time.Since(t0))
+	if float64(frames) < 0.5*float64(s1-s0) || float64(frames) > 1.5*float64(s1-s0)+5 {
+		t.Errorf("the page got %d frames while serve received %d", frames, s1-s0)
+	}
 	tb.run(setWindow("0.5"))
-	time.Sleep(200 * time.Millisecond) // a redraw of the new window
-	assertPlotted(t, tb, "after the rate change")
+	waitPlotted(t, tb, "after the rate change", 5*time.Second)
 	tb.noProblems()
+}
+
+// serveFrames is serve's frames_received_total from /api/info.
+func serveFrames(t *testing.T, url string) int64 {
+	t.Helper()
+	res, err := http.Get(url + "/api/info")
+	if err != nil {
+		t.Fatalf("GET /api/info: %v", err)
+	}
+	defer res.Body.Close()
+	var info struct {
+		Counters map[string]float64 `json:"counters"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
+		t.Fatalf("GET /api/info: %v", err)
+	}
+	return int64(info.Counters["frames_received_total"])
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 var (
@@ -124,6 +126,23 @@ func TestPageStreamsPlotsAndPauses(t *testing.T) {
 	tb.waitFor("a redraw", fmt.Sprintf(`wsbridge.drawn > %d`, drawn+2), 3*time.Second)
 	saveScreenshot(t, tb)
 	tb.noProblems()
+}
+
+// waitPlotted waits (up to d) until every lane shows a trace across at
+// least 90% of its pixel columns, then checks it with assertPlotted: a
+// stream that just switched resolution fetches its window again.
+func waitPlotted(t *testing.T, tb *tab, what string, d time.Duration) {
+	t.Helper()
+	testsupport.Within(d, 100*time.Millisecond, func() bool {
+		lanes, _ := tb.plotCoverage()
+		for _, f := range lanes {
+			if f < 0.9 {
+				return false
+			}
+		}
+		return len(lanes) > 0
+	})
+	assertPlotted(t, tb, what)
 }
 
 // assertPlotted fails unless every channel's lane shows a trace: at least
@@ -358,7 +377,7 @@ func TestPageFitsPhoneInDarkScheme(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb.run(chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
-	waitHistory(t, srv.URL, 1000) // serve's history holds more than the window (200 ms at 8 kHz)
+	waitHistory(t, srv.URL+"/api/info", 1000) // serve's history holds more than the window (100 ms at 8 kHz)
 	tb.open(srv.URL)
 	// The first window is filled from serve's history (?since on the first
 	// connection), not over the next 200 ms: the first frame the page got
@@ -400,7 +419,7 @@ func setWindow(v string) chromedp.Action[chromedp.Void] {
 		`document.getElementById("window").dispatchEvent(new Event("change"))`))
 }
 
-// apiInfo reads serve's /api/info.
+// apiInfo reads an info document: /api/info or /api/channels/NAME.
 func apiInfo(t *testing.T, url string) (info struct {
 	Seq     uint32 `json:"seq"`
 	History struct {
@@ -408,18 +427,19 @@ func apiInfo(t *testing.T, url string) (info struct {
 	} `json:"history"`
 }) {
 	t.Helper()
-	res, err := http.Get(url + "/api/info")
+	res, err := http.Get(url)
 	if err != nil {
-		t.Fatalf("GET /api/info: %v", err)
+		t.Fatalf("GET %s: %v", url, err)
 	}
 	defer res.Body.Close()
 	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
-		t.Fatalf("GET /api/info: %v", err)
+		t.Fatalf("GET %s: %v", url, err)
 	}
 	return info
 }
 
-// waitHistory waits until serve's history holds at least frames frames.
+// waitHistory waits until the history of the channel whose info document
+// is at url holds at least frames frames.
 func waitHistory(t *testing.T, url string, frames int) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)

@@ -198,7 +198,7 @@ func checkTextSketch(t *testing.T, rate float64, channels int) {
 	st.Rate = plotted
 	var lag struct{ Page, Serve int64 }
 	tb.eval(`wsbridge.lastSeq`, &lag.Page)
-	lag.Serve = int64(apiInfo(t, srv.URL).Seq) - 1
+	lag.Serve = int64(apiInfo(t, srv.URL+"/api/info").Seq) - 1
 	t.Logf("rate %.1f (serve %.1f, sketch paced at %g), window %g s, layouts %d, rate changes %d, device lines %d", st.Rate, served, rate, st.WindowS, st.Layouts, st.RateChanges, len(st.Device))
 	if st.RateChanges > 0 {
 		var changes []string

@@ -82,8 +82,7 @@ func TestPageKeepsUpAtOneMegasample(t *testing.T) {
 		t.Errorf("page decoded %d frames and counts %d lost of seqs %s..%s: every frame must be decoded or counted lost",
 			h1.Frames, h1.LostFrames, seqText(h1.FirstSeq), seqText(h1.LastSeq))
 	}
-	tb.run(setWindow("1")) // a window the stream has filled
-	time.Sleep(200 * time.Millisecond)
-	assertPlotted(t, tb, "1 MS/s, 1 s window")
+	tb.run(setWindow("1")) // a window the stream has filled, fetched again at its resolution
+	waitPlotted(t, tb, "1 MS/s, 1 s window", 10*time.Second)
 	tb.noProblems()
 }

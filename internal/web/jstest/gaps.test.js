@@ -95,3 +95,27 @@ test("since resumes within the epoch", () => {
   const after = run([hello("aa", 0, 0), 0, restart(0, "bb")]);
   assert.deepEqual(after.g.since(), { seq: 0, epoch: "bb" });
 });
+
+test("a rewind fetches frames again without counting them again", () => {
+  const S = { gaps: 0, lostFrames: 0, gapsByReason: /** @type {Record<string, number>} */ ({}), restarts: 0, firstSeq: null, lastSeq: null, epoch: "aa" };
+  const g = new Gaps(S, () => {}, () => {});
+  const counted = [];
+  const frame = (/** @type {number} */ s, /** @type {number} */ last = s) => counted.push(g.frame(s, 10, last));
+  frame(0);
+  frame(1);
+  g.message({ from: 2, to: 3, count: 2, reason: "device" });
+  frame(4);
+  frame(5, 7); // an envelope of frames 5..7
+  assert.deepEqual([S.lostFrames, S.gaps, S.lastSeq], [2, 1, 7]);
+  g.rewind(1);
+  assert.deepEqual(g.since(), { seq: 1, epoch: "aa" });
+  counted.length = 0;
+  g.message({ from: 2, to: 3, count: 2, reason: "device" }); // serve repeats the gap in the replay
+  frame(1);
+  frame(4, 6);
+  frame(7, 9); // 7 was counted, 8 and 9 are new
+  frame(10);
+  assert.deepEqual(counted, [0, 0, 2, 1]);
+  assert.deepEqual([S.lostFrames, S.gaps, S.lastSeq, S.restarts], [2, 1, 10, 0], "nothing counted twice, no restart");
+  assert.equal(g.recount, null);
+});

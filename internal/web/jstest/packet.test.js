@@ -4,8 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { crc32c, parsePacket, PacketError, SAMPLE_TYPES } from "../static/js/packet.js";
-import { data, fromHex } from "./packets.js";
+import { crc32c, parseEnvelope, parsePacket, PacketError, SAMPLE_TYPES } from "../static/js/packet.js";
+import { data, envelope, fromHex } from "./packets.js";
 
 const golden = JSON.parse(readFileSync(new URL("../../frame/frametest/golden.json", import.meta.url), "utf8"));
 
@@ -52,6 +52,43 @@ test("golden failing packets are refused with the error each must produce", () =
     const got = decode(c.hex);
     assert.equal(got.error, c.error, `${c.name}: got ${JSON.stringify(got).slice(0, 200)}`);
   }
+});
+
+const envSkip = golden.envelopes ? false : "golden.json has no envelopes yet";
+
+test("golden envelopes decode to the points Go computed", { skip: envSkip }, () => {
+  for (const c of golden.envelopes) {
+    const e = parseEnvelope(fromHex(c.hex));
+    const st = Number(Object.keys(SAMPLE_TYPES).find((k) => SAMPLE_TYPES[k][0] === c.sample_type));
+    assert.deepEqual([e.seq, e.lastSeq, e.tUs, e.rate, e.samples, e.n, e.phase, e.channels, e.sampleType, e.points],
+      [c.seq, c.last_seq, c.t_dev_us, c.rate, c.samples, c.n, c.phase, c.channels, st, c.points], c.name);
+    for (let ch = 0; ch < e.channels; ch++) {
+      for (let k = 0; k < e.points; k++) {
+        const mn = e.values[(k * e.channels + ch) * 2], mx = e.values[(k * e.channels + ch) * 2 + 1];
+        const same = (/** @type {number} */ a, /** @type {number | null} */ b) => (b === null ? Number.isNaN(a) : a === b);
+        assert.ok(same(mn, c.min[ch][k]) && same(mx, c.max[ch][k]), `${c.name}: point ${k} of channel ${ch}: ${mn}..${mx}, want ${c.min[ch][k]}..${c.max[ch][k]}`);
+      }
+    }
+  }
+});
+
+test("golden failing envelopes are refused with the error each must produce", { skip: envSkip }, () => {
+  for (const c of golden.envelope_bad) {
+    let kind = "";
+    try {
+      parseEnvelope(fromHex(c.hex));
+    } catch (e) {
+      if (!(e instanceof PacketError)) throw e;
+      kind = e.kind;
+    }
+    assert.equal(kind, c.error, c.name);
+  }
+});
+
+test("an envelope built here decodes: points on a grid with a phase", () => {
+  const e = parseEnvelope(envelope({ seq: 4, lastSeq: 6, rate: 100, channels: 2, n: 4, phase: 1, samples: [1, -1, 2, -2, 3, -3, 4, -4, 5, -5] }));
+  assert.deepEqual([e.seq, e.lastSeq, e.samples, e.points], [4, 6, 5, 2]);
+  assert.deepEqual(Array.from(e.values), [1, 3, -3, -1, 4, 5, -5, -4]);
 });
 
 test("damaged packets are refused with the kind of damage", () => {

@@ -66,3 +66,35 @@ export function counter(start, n, channels = 1) {
   for (let i = 0; i < n; i++) for (let c = 0; c < channels; c++) out.push((start + i + c) % 32768);
   return out;
 }
+
+/**
+ * envelope builds an envelope packet of the samples (interleaved, one
+ * channel count) at n per point and phase, covering frames seq..lastSeq.
+ * @param {{seq: number, lastSeq: number, tUs?: number, rate: number, channels?: number, n: number, phase?: number, samples: number[]}} e
+ * @returns {ArrayBuffer}
+ */
+export function envelope({ seq, lastSeq, tUs = 0, rate, channels = 1, n, phase = 0, samples }) {
+  const count = samples.length / channels, points = count === 0 ? 0 : Math.ceil((phase + count) / n);
+  const body = new Uint8Array(36 + points * channels * 2 * 2), dv = new DataView(body.buffer);
+  dv.setUint32(0, seq, true);
+  dv.setUint32(4, lastSeq, true);
+  dv.setUint32(8, tUs % 4294967296, true);
+  dv.setUint32(12, Math.floor(tUs / 4294967296), true);
+  dv.setUint32(16, rate, true);
+  dv.setUint32(20, count, true);
+  dv.setUint32(24, n, true);
+  dv.setUint32(28, phase, true);
+  body[32] = channels;
+  body[33] = 2; // i16
+  dv.setUint16(34, points, true);
+  for (let k = 0; k < points; k++) {
+    const from = Math.max(0, k * n - phase), to = Math.min(count, (k + 1) * n - phase);
+    for (let c = 0; c < channels; c++) {
+      let mn = Infinity, mx = -Infinity;
+      for (let i = from; i < to; i++) [mn, mx] = [Math.min(mn, samples[i * channels + c]), Math.max(mx, samples[i * channels + c])];
+      dv.setInt16(36 + ((k * channels + c) * 2) * 2, mn, true);
+      dv.setInt16(36 + ((k * channels + c) * 2 + 1) * 2, mx, true);
+    }
+  }
+  return packet(5, body);
+}

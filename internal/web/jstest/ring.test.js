@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { BUCKET, Track } from "../static/js/ring.js";
+import { BUCKET, EnvTrack, Track } from "../static/js/ring.js";
+import { parseEnvelope } from "../static/js/packet.js";
+import { envelope } from "./packets.js";
 
 /** A deterministic generator in [-1, 1). */
 function lcg(seed = 1) {
@@ -66,4 +68,31 @@ test("a hole longer than the raw ring clears the buckets it covers", () => {
   assert.equal(tr.total, 2048 + 5000 + 1);
   assert.deepEqual(tr.range(tr.total - 1, tr.total, [0, 0]), [7, 7]);
   assert.equal(tr.range(2048, 2048 + 5000, [0, 0]), null, "the hole holds no samples");
+});
+
+test("EnvTrack ranges equal the samples' min/max, joining envelopes that split a point", () => {
+  const vals = Array.from({ length: 100 }, (_, i) => Math.round(1000 * Math.sin(i / 3)));
+  const tr = new EnvTrack(1000, 8);
+  // Envelopes of 13, 27 and 60 instants on one grid of 8 from index 0.
+  let at = 0, seq = 0;
+  for (const len of [13, 27, 60]) {
+    const e = parseEnvelope(envelope({ seq, lastSeq: seq, rate: 1000, n: 8, phase: at % 8, samples: vals.slice(at, at + len) }));
+    tr.push(e, 0, seq > 0);
+    at += len;
+    seq++;
+  }
+  assert.equal(tr.total, 100);
+  assert.equal(tr.count, Math.ceil(100 / 8), "partial points merged: one point per 8 instants");
+  const out = [0, 0];
+  for (let s0 = 0; s0 < 100; s0 += 8) {
+    const s1 = Math.min(100, s0 + 8), want = vals.slice(s0, s1);
+    assert.deepEqual(tr.range(s0, s1, out), [Math.min(...want), Math.max(...want)], `point at ${s0}`);
+  }
+  // A span inside points widens to the points that cover it.
+  const w = vals.slice(8, 24);
+  assert.deepEqual(tr.range(10, 20, out), [Math.min(...w), Math.max(...w)]);
+  tr.hole(16);
+  assert.equal(tr.range(100, 116, out), null, "a hole holds no point");
+  assert.ok(Number.isNaN(tr.at(105)));
+  assert.ok(Number.isNaN(tr.copy(0, 3)[0]), "an envelope holds no samples");
 });

@@ -1,7 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { autoWindow, Stream } from "../static/js/stream.js";
-import { counter, data, packet } from "./packets.js";
+import { counter, data, envelope, packet } from "./packets.js";
+import { EnvTrack, Track } from "../static/js/ring.js";
 
 /** newStream returns a Stream whose hooks record what the view would do. */
 function newStream() {
@@ -170,4 +171,31 @@ test("device info names the channels; an unchanged layout keeps the tracks", () 
   assert.equal(S.layouts, 1, "names alone make no new tracks");
   assert.equal(seen.layouts, before + 1, "but the view relabels");
   assert.equal(S.device && S.device.channel_info[1].name, "vbat");
+});
+
+test("switching to envelopes fetches the window again without counting it twice, and back", () => {
+  const { st, S } = newStream();
+  st.text({ type: "hello", epoch: "e1", seq: 0, start_seq: 0, rate: 1000, channels: 1 });
+  for (let f = 0; f < 10; f++) st.binary(data({ seq: f, tUs: f * 10000, rate: 1000, samples: counter(f * 10, 10) }));
+  assert.deepEqual([S.frames, S.samples], [10, 100]);
+  const from = st.windowStart(50);
+  assert.equal(from, 10 - 7, "50 instants back at 10 per frame, with a margin");
+  assert.deepEqual(st.rewind(/** @type {number} */ (from)), { seq: 3, epoch: "e1" });
+  S.envelope = 8;
+  st.text({ type: "hello", epoch: "e1", seq: 10, start_seq: 3, rate: 1000, channels: 1 });
+  // Frames 3..12 as two envelopes of 8 per point; 10..12 are new.
+  st.binary(envelope({ seq: 3, lastSeq: 7, rate: 1000, n: 8, samples: counter(30, 50) }));
+  st.binary(envelope({ seq: 8, lastSeq: 12, rate: 1000, n: 8, phase: 2, samples: counter(80, 50) }));
+  assert.ok(st.tracks[0] instanceof EnvTrack, "envelope points replace the samples");
+  assert.deepEqual([S.frames, S.samples, S.lastSeq, S.restarts, S.lostFrames, S.envelopes], [13, 130, 12, 0, 0, 2]);
+  assert.deepEqual(st.tracks[0].range(0, 100, [0, 0]), [30, 129], "the points cover the window");
+  st.rewind(/** @type {number} */ (st.windowStart(20)));
+  st.binary(data({ seq: 10, rate: 1000, samples: counter(100, 10) }));
+  assert.ok(st.tracks[0] instanceof EnvTrack, "the points are drawn until the window has arrived again");
+  st.binary(data({ seq: 11, rate: 1000, samples: counter(110, 10) }));
+  st.binary(data({ seq: 12, rate: 1000, samples: counter(120, 10) }));
+  assert.ok(st.tracks[0] instanceof Track, "then samples again");
+  assert.deepEqual(S.tail(0, 30), counter(100, 30));
+  st.binary(data({ seq: 13, rate: 1000, samples: counter(130, 10) }));
+  assert.deepEqual(S.frames, 14);
 });

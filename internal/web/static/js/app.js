@@ -1,13 +1,18 @@
 // @ts-check
-// The live view's DOM wiring: the connection feeds a Stream (stream.js, the
-// page's state without the DOM); this module shows that state, draws it
-// once per animation frame when something changed, and handles the
-// controls. window.wsbridge is the Stream's state, for tests and the
-// curious.
+// The live view's DOM wiring. The page shows serve's channels (one per
+// device): an overview of all of them (#/), one channel (#NAME) or several
+// on one time axis (#NAME+NAME). Each channel shown is a Stream (stream.js,
+// the state without the DOM) fed by its own Connection; this module shows
+// that state, draws it once per animation frame when something changed,
+// picks the resolution each stream is asked for (envelopes for long
+// windows, every sample for short ones, the spectrum and the CSV), and
+// handles the controls. window.wsbridge is the first plotted channel's
+// state, window.wsbridgeView the view's, for tests and the curious.
 
-import { Connection } from "./conn.js";
-import { autoWindow, Stream, WINDOWS } from "./stream.js";
-import { drawSpectrum, drawTime, fmtTime, readColors } from "./plot.js";
+import { Connection, fetchJSON, setToken, token } from "./conn.js";
+import { autoWindow, resolution, Stream, WINDOWS } from "./stream.js";
+import { Track } from "./ring.js";
+import { drawSpark, drawSpectrum, drawTime, fmtTime, readColors } from "./plot.js";
 import { fmtValue, Scale } from "./scale.js";
 import { toCSV } from "./csv.js";
 
@@ -27,89 +32,271 @@ function el(id, type) {
 /** @param {string} id */
 const $ = (id) => el(id, HTMLElement);
 
-const stream = new Stream({ note, layout, changed: () => (dirty ||= !S.paused) });
-const S = stream.S;
-/** @type {Window & {wsbridge?: import("./stream.js").State}} */ (window).wsbridge = S;
+/** @typedef {import("./stream.js").State} State */
+/** @typedef {{name: string, device_state: string, device_reason?: string, device: import("./packet.js").Device | null,
+ *   rate: number, channels: number, sample_type: string, clients: number, epoch: string, seq: number,
+ *   counters: Record<string, number>}} Summary one channel in /api/channels */
 
-/** @type {Scale[]} */
-let scales = [];
-/** @type {string[]} */
-let titles = [];
-let dirty = true;
+const SPARK_WINDOW_S = 5; // the overview's traces show this much
+const RETUNE_MS = 300; // a wanted change of resolution waits this long for the next one
+
 let colors = readColors(document.documentElement);
-/** @type {number | null} */
-let cursor = null; // the pointer's x over the plot, in canvas pixels
 
-const conn = new Connection({
-  state: onState,
-  binary: (buf) => stream.binary(buf),
-  text: (m) => stream.text(m),
-  note,
-  since: () => stream.since(),
-  prefill: (info) => {
-    const s = stream.prefill(info);
-    showWindow();
-    return s;
-  },
-  opening: (url) => (S.wsURL = url),
-});
+/**
+ * The view's state, for tests: what is shown and the overview's cards.
+ * @type {{mode: string, channels: string[], all: string[], streams: Record<string, State>,
+ *   cards: {name: string, state: string, rate: string, clients: number, gaps: number, samples: number, envelope: number, drawn: number}[]}}
+ */
+const V = { mode: "", channels: [], all: [], streams: {}, cards: [] };
+/** @type {Window & {wsbridge?: State, wsbridgeView?: typeof V}} */ (window).wsbridgeView = V;
+
+/**
+ * Chan is one channel of serve shown on the page: its stream, its
+ * connection, and the scales of its lanes.
+ */
+class Chan {
+  /**
+   * @param {string} name
+   * @param {{layout: () => void, changed: () => void, state: (s: string, d: any) => void, note: (t: string, k?: "info" | "error" | "device") => void,
+   *   prefill: (c: Chan, info: import("./stream.js").APIInfo) => number}} h
+   */
+  constructor(name, h) {
+    this.name = name;
+    this.stream = new Stream({ note: h.note, layout: h.layout, changed: h.changed });
+    this.S = this.stream.S;
+    /** @type {Scale[]} */
+    this.scales = [];
+    this.hold = false; // a CSV download needs every sample: the resolution stays
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.retune = undefined;
+    this.conn = new Connection({
+      state: (s, d) => {
+        this.S.state = s;
+        h.state(s, d);
+      },
+      binary: (buf) => this.stream.binary(buf),
+      text: (m) => this.stream.text(m),
+      note: (t) => h.note(t),
+      since: () => this.stream.since(),
+      prefill: (info) => {
+        const since = this.stream.prefill(info);
+        this.conn.envelope = this.S.envelope = h.prefill(this, info);
+        return since;
+      },
+      opening: (url) => (this.S.wsURL = url),
+    }, name);
+  }
+
+  /**
+   * want asks for envelopes of n (0: every sample), fetching span sample
+   * instants back again at the new resolution. A change waits RETUNE_MS,
+   * so that a resize or a run of key presses reconnects once.
+   * @param {number} n
+   * @param {number} span
+   * @param {boolean} [now]
+   */
+  want(n, span, now = false) {
+    clearTimeout(this.retune);
+    if (n === this.conn.envelope || (this.hold && n)) return;
+    const go = () => {
+      if (n === this.conn.envelope) return;
+      const from = this.stream.windowStart(span);
+      if (from !== null) this.stream.rewind(from);
+      this.conn.envelope = this.S.envelope = n;
+      if (this.conn.everConnected) this.conn.reopen();
+    };
+    if (now) go();
+    else this.retune = setTimeout(go, RETUNE_MS);
+  }
+
+  close() {
+    clearTimeout(this.retune);
+    this.conn.close();
+  }
+}
+
+// ---- routing ----------------------------------------------------------------
+
+/**
+ * parseHash reads the channels to plot from the address: #NAME or
+ * #NAME+NAME; #/ (or nothing, with several channels) is the overview.
+ */
+function parseHash() {
+  const h = decodeURIComponent(location.hash.replace(/^#/, ""));
+  if (h === "/" || h === "") return { overview: h === "/", names: [] };
+  return { overview: false, names: h.split("+").filter(Boolean) };
+}
+
+let routing = 0;
+async function route() {
+  const my = ++routing;
+  const r = await fetchJSON("/api/channels");
+  if (my !== routing) return;
+  if (r.status === 401) return refused();
+  if (r.status !== 200 || !r.body) {
+    onState("reconnecting", {});
+    $("banner-text").textContent = `Cannot read /api/channels (${r.status || "no answer"}). Trying again…`;
+    setTimeout(route, 2000);
+    return;
+  }
+  /** @type {Summary[]} */
+  const list = r.body.channels || [];
+  V.all = list.map((c) => c.name);
+  $("nav").hidden = list.length < 2;
+  const want = parseHash();
+  const unknown = want.names.filter((n) => !V.all.includes(n));
+  for (const n of unknown) note(`no channel "${n}" on this server; its channels: ${V.all.join(", ") || "none yet"}`, "error");
+  let names = want.names.filter((n) => V.all.includes(n));
+  if (!names.length && !want.overview && list.length === 1) names = [list[0].name];
+  if (names.length) showPlot(names);
+  else showOverview(list);
+}
+
+/** closeAll ends every connection of the view being left. */
+function closeAll() {
+  for (const c of plot.chans) c.close();
+  for (const card of overview.cards.values()) card.chan.close();
+  plot.chans = [];
+  overview.cards.clear();
+  V.streams = {};
+  V.cards = [];
+  clearInterval(overview.poll);
+}
+
+// ---- the plot view: one channel, or several on one time axis -----------------
+
+const plot = {
+  /** @type {Chan[]} */
+  chans: [],
+  /** @type {State} the first channel's state: the view's own fields live there */
+  P: new Stream({ note: () => {}, layout: () => {}, changed: () => {} }).S,
+  dirty: true,
+  /** @type {number | null} the pointer's x over the plot, in canvas pixels */
+  cursor: null,
+  /** @type {string[]} */
+  titles: [],
+  /** @type {string[]} */
+  readout: [],
+};
+
+/** @param {string[]} names */
+function showPlot(names) {
+  if (V.mode === "plot" && names.join("+") === V.channels.join("+")) return;
+  const keep = plot.P;
+  closeAll();
+  V.mode = "plot";
+  V.channels = names;
+  $("overview").hidden = true;
+  $("plot-view").hidden = false;
+  $("nav-here").textContent = ` › ${names.join(" + ")}`;
+  document.title = `${names.join(" + ")} · wsbridge live view`;
+  plot.chans = names.map((name) => new Chan(name, {
+    layout: layout, changed: () => (plot.dirty ||= !plot.P.paused), state: onState, prefill: prefillResolution,
+    note: names.length > 1 ? (t, k) => note(`${name}: ${t}`, k) : note,
+  }));
+  plot.P = plot.chans[0].S;
+  for (const k of /** @type {(keyof State)[]} */ (["paused", "view", "windowS", "windowAuto", "traceColors", "background", "state"])) {
+    /** @type {any} */ (plot.P)[k] = keep[k];
+  }
+  /** @type {Window & {wsbridge?: State}} */ (window).wsbridge = plot.P;
+  for (const c of plot.chans) V.streams[c.name] = c.S;
+  layout();
+  setView(plot.P.view);
+  showWindow();
+  render();
+  for (const c of plot.chans) c.conn.connect();
+}
+
+/**
+ * prefillResolution picks the first connection's resolution from the
+ * channel's rate in /api/info, before it opens.
+ * @param {Chan} c
+ * @param {import("./stream.js").APIInfo} info
+ */
+function prefillResolution(c, info) {
+  if (c === plot.chans[0] && plot.P.windowAuto) plot.P.windowS = autoWindow(info.rate || 0);
+  return plot.P.view === "spectrum" ? 0 : resolution(info.rate || 0, plot.P.windowS, canvas.width);
+}
+
+/**
+ * lanes lists what the plot draws: every channel of every stream shown.
+ */
+function lanes() {
+  /** @type {{c: Chan, i: number}[]} */
+  const out = [];
+  for (const c of plot.chans) for (let i = 0; i < c.stream.tracks.length; i++) out.push({ c, i });
+  return out;
+}
 
 // layout follows a new channel count or rate (or new channel names).
 function layout() {
-  scales = Array.from({ length: S.channels }, (_, c) => scales[c] || new Scale());
+  for (const c of plot.chans) c.scales = Array.from({ length: c.S.channels }, (_, i) => c.scales[i] || new Scale());
+  if (plot.chans.length && plot.P.windowAuto) plot.P.windowS = autoWindow(plot.P.rate);
   channelControls();
   showWindow();
   sizeCanvas();
+  tune();
 }
 
-// ---- the view -------------------------------------------------------------
+/**
+ * tune asks each stream for the resolution the view needs: every sample
+ * for the spectrum and short windows, envelopes for long ones.
+ * @param {boolean} [now]
+ */
+function tune(now = false) {
+  const P = plot.P, spectrum = P.view === "spectrum";
+  for (const c of plot.chans) {
+    const rate = c.S.rate || P.rate, want = spectrum ? 0 : resolution(rate, P.windowS, canvas.width);
+    c.want(want, Math.max(P.windowS * rate, spectrum ? 16384 : 0), now);
+  }
+}
 
 const canvas = el("plot", HTMLCanvasElement);
 const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", { alpha: false }));
 
 function sizeCanvas() {
   const dpr = window.devicePixelRatio || 1;
-  const n = Math.max(1, S.channels);
+  const n = Math.max(1, lanes().length);
   const cssH = Math.round(Math.max(220, Math.min(n * 170, window.innerHeight * 0.7)) + 18);
   canvas.style.height = `${cssH}px`;
-  canvas.width = Math.max(1, Math.round(canvas.clientWidth * dpr));
-  canvas.height = Math.round(cssH * dpr);
-  dirty = true;
+  const w = Math.max(1, Math.round(canvas.clientWidth * dpr)), h = Math.round(cssH * dpr);
+  if (canvas.width !== w || canvas.height !== h) [canvas.width, canvas.height] = [w, h]; // setting them clears the canvas
+  plot.dirty = true;
 }
 
-/** @type {string[]} */
-const readout = [];
-
 function draw() {
-  const t0 = performance.now();
+  const t0 = performance.now(), P = plot.P, L = lanes();
   const view = {
-    tracks: stream.tracks, rate: S.rate, windowS: S.windowS, scales, titles, colors, dpr: window.devicePixelRatio || 1,
-    cursor, ranges: S.ranges, labels: S.axisLabels, peaks: S.peaks, readout,
+    tracks: L.map(({ c, i }) => c.stream.tracks[i]), rates: L.map(({ c }) => c.S.rate), rate: P.rate, windowS: P.windowS,
+    scales: L.map(({ c, i }) => c.scales[i]), titles: plot.titles, colors, dpr: window.devicePixelRatio || 1,
+    cursor: plot.cursor, ranges: P.ranges, labels: P.axisLabels, peaks: P.peaks, readout: plot.readout,
   };
-  if (!stream.tracks.length) {
+  if (!L.length) {
     ctx.fillStyle = colors.bg;
     ctx.fillRect(0, 0, canvas.width, canvas.height);
-  } else if (S.view === "spectrum") drawSpectrum(ctx, canvas, view);
+  } else if (P.view === "spectrum") drawSpectrum(ctx, canvas, view);
   else drawTime(ctx, canvas, view);
-  S.drawn++;
-  S.drawMs = 0.9 * S.drawMs + 0.1 * (performance.now() - t0);
+  P.drawn++;
+  P.drawMs = 0.9 * P.drawMs + 0.1 * (performance.now() - t0);
   showRanges();
   showReadout();
 }
 
 function tick() {
   requestAnimationFrame(tick);
-  if (!dirty) return;
-  dirty = false;
+  if (V.mode === "overview") return drawCards();
+  if (!plot.dirty) return;
+  plot.dirty = false;
   draw();
 }
 
 // showRanges keeps the disabled Min/Max boxes of autoscaled channels showing
 // the range just drawn, as the axis prints it.
 function showRanges() {
-  if (S.view !== "time") return;
-  document.querySelectorAll("#channels .chan").forEach((row, c) => {
-    const sc = scales[c], lab = S.axisLabels[c];
+  if (plot.P.view !== "time") return;
+  const L = lanes();
+  document.querySelectorAll("#channels .chan").forEach((row, k) => {
+    const sc = L[k] && L[k].c.scales[L[k].i], lab = plot.P.axisLabels[k];
     if (!sc || !sc.auto || !lab) return;
     const [mn, mx] = inputs(row);
     if (mn.value !== lab[0]) mn.value = lab[0];
@@ -120,36 +307,41 @@ function showRanges() {
 // showReadout writes each lane's peak (spectrum) and the value under the
 // cursor below the plot.
 function showReadout() {
-  const parts = [];
-  for (let c = 0; c < stream.tracks.length; c++) {
+  const P = plot.P, parts = [];
+  for (let k = 0; k < plot.titles.length; k++) {
     const bits = [];
-    const pk = S.view === "spectrum" ? S.peaks[c] : null;
+    const pk = P.view === "spectrum" ? P.peaks[k] : null;
     if (pk) bits.push(`peak ${pk.hz >= 1000 ? (pk.hz / 1000).toFixed(3) + " kHz" : pk.hz.toFixed(1) + " Hz"} at ${pk.db.toFixed(1)} dB`);
-    if (cursor !== null && readout[c]) bits.push(`cursor ${readout[c]}`);
-    if (bits.length) parts.push(`${titles[c]}: ${bits.join(", ")}`);
+    if (plot.cursor !== null && plot.readout[k]) bits.push(`cursor ${plot.readout[k]}`);
+    if (bits.length) parts.push(`${plot.titles[k]}: ${bits.join(", ")}`);
   }
   const text = parts.join(" · ");
-  if (text !== S.cursor) $("readout").textContent = S.cursor = text;
+  if (text !== P.cursor) $("readout").textContent = P.cursor = text;
 }
 
-// ---- controls -------------------------------------------------------------
+// ---- controls ------------------------------------------------------------------
 
-/** @param {number} c */
-function channelName(c) {
-  const ci = (S.device && S.device.channel_info && S.device.channel_info[c]) || { name: "", unit: "" };
-  return { name: ci.name || `ch${c + 1}`, unit: ci.unit || "" };
+/**
+ * laneTitle is a lane's title: the channel's name and unit from the device
+ * info, after the stream's name when several are plotted.
+ * @param {Chan} c
+ * @param {number} i
+ */
+function laneTitle(c, i) {
+  const ci = (c.S.device && c.S.device.channel_info && c.S.device.channel_info[i]) || { name: "", unit: "" };
+  const name = ci.name || `ch${i + 1}`, t = ci.unit ? `${name} (${ci.unit})` : name;
+  return plot.chans.length > 1 ? `${c.name} · ${t}` : t;
 }
 
 function channelControls() {
   const fs = $("channels");
   fs.replaceChildren(Object.assign(document.createElement("legend"), { textContent: "Channels" }));
-  titles = [];
-  for (let c = 0; c < S.channels; c++) {
-    const { name, unit } = channelName(c);
-    titles.push(unit ? `${name} (${unit})` : name);
-    fs.append(channelRow(c, titles[c]));
-  }
-  dirty = true;
+  plot.titles = [];
+  lanes().forEach(({ c, i }, k) => {
+    plot.titles.push(laneTitle(c, i));
+    fs.append(channelRow(c.scales[i], k, plot.titles[k]));
+  });
+  plot.dirty = true;
 }
 
 /**
@@ -163,10 +355,11 @@ function inputs(row) {
 }
 
 /**
- * @param {number} c
+ * @param {Scale} sc
+ * @param {number} k the lane's index
  * @param {string} title
  */
-function channelRow(c, title) {
+function channelRow(sc, k, title) {
   const row = document.createElement("div");
   row.className = "chan";
   row.innerHTML = `<span class="name"><span class="swatch"></span><span></span></span>
@@ -174,8 +367,7 @@ function channelRow(c, title) {
     <label>Min <input type="number" step="any" data-k="min"></label>
     <label>Max <input type="number" step="any" data-k="max"></label>`;
   /** @type {HTMLElement} */ (row.querySelector(".name span:last-child")).textContent = title;
-  /** @type {HTMLElement} */ (row.querySelector(".swatch")).style.background = colors.traces[c % colors.traces.length];
-  const sc = scales[c];
+  /** @type {HTMLElement} */ (row.querySelector(".swatch")).style.background = colors.traces[k % colors.traces.length];
   const [mn, mx, auto] = inputs(row);
   auto.checked = sc.auto;
   const [lo, hi] = sc.range();
@@ -189,14 +381,14 @@ function channelRow(c, title) {
     sc.auto = auto.checked;
     if (!sc.auto) [sc.fixedMin, sc.fixedMax, mn.value, mx.value] = [sc.min, sc.max, fmtValue(sc.min), fmtValue(sc.max)];
     mn.disabled = mx.disabled = sc.auto;
-    dirty = true;
+    plot.dirty = true;
   };
   const fixed = () => {
     const a = parseFloat(mn.value), b = parseFloat(mx.value);
     const ok = a < b;
     if (ok) [sc.fixedMin, sc.fixedMax] = [a, b];
     for (const e of [mn, mx]) e.setAttribute("aria-invalid", String(!ok));
-    dirty = true;
+    plot.dirty = true;
   };
   mn.onchange = mx.onchange = fixed;
   return row;
@@ -204,21 +396,23 @@ function channelRow(c, title) {
 
 /** @param {boolean} p */
 function setPaused(p) {
-  stream.setPaused(p);
+  for (const c of plot.chans) c.stream.setPaused(p);
+  plot.P.paused = p;
   $("pause").textContent = p ? "Resume" : "Pause";
   $("pause").setAttribute("aria-pressed", String(p));
-  dirty = true;
+  plot.dirty = true;
   render();
 }
 
 /** @param {string} v */
 function setView(v) {
-  S.view = v;
+  plot.P.view = v;
   $("spectrum").setAttribute("aria-pressed", String(v === "spectrum"));
   $("plot-caption").textContent = v === "spectrum"
     ? "Amplitude spectrum of the newest samples (Hann window), 0 Hz to half the sample rate; ▼ marks each channel's highest peak."
     : "Newest samples at the right; each pixel column shows the minimum and maximum of its samples.";
-  dirty = true;
+  plot.dirty = true;
+  tune(true);
 }
 
 /**
@@ -226,47 +420,83 @@ function setView(v) {
  * @param {string} v
  */
 function setWindow(v) {
-  S.windowAuto = v === "auto";
-  if (!S.windowAuto) S.windowS = parseFloat(v);
-  else S.windowS = autoWindow(S.rate);
+  const P = plot.P;
+  P.windowAuto = v === "auto";
+  P.windowS = P.windowAuto ? autoWindow(P.rate) : parseFloat(v);
   showWindow();
-  dirty = true;
+  plot.dirty = true;
+  tune();
 }
 
 // showWindow shows the window in use in its select; the automatic choice
 // names the span it picked.
 function showWindow() {
   const sel = el("window", HTMLSelectElement);
-  sel.options[0].textContent = `Auto (${fmtTime(S.windowS)})`;
-  sel.value = S.windowAuto ? "auto" : String(S.windowS);
+  sel.options[0].textContent = `Auto (${fmtTime(plot.P.windowS)})`;
+  sel.value = plot.P.windowAuto ? "auto" : String(plot.P.windowS);
 }
 
 /** @param {number} d */
 function stepWindow(d) {
-  const i = WINDOWS.indexOf(S.windowS);
+  const i = WINDOWS.indexOf(plot.P.windowS);
   setWindow(String(WINDOWS[Math.max(0, Math.min(WINDOWS.length - 1, i + d))]));
 }
 
-function download() {
-  if (!stream.tracks.length) return note("nothing to download yet", "error");
-  const { text, rows } = toCSV(stream.tracks, S.rate, S.windowS, stream.lastTimeUs, titles);
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
-  const name = ((S.device && S.device.name) || "wsbridge").replace(/[^\w.-]+/g, "_");
-  a.download = `${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.csv`;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
-  note(`downloaded ${rows} rows`);
+/**
+ * everySample resolves once c holds every sample of its window: at once in
+ * full resolution, else after switching and fetching the window again.
+ * @param {Chan} c
+ * @returns {Promise<void>}
+ */
+function everySample(c) {
+  if (!c.conn.envelope) return Promise.resolve();
+  const target = c.S.lastSeq;
+  c.hold = true;
+  c.want(0, plot.P.windowS * c.S.rate, true);
+  return new Promise((done) => {
+    const t0 = performance.now();
+    const check = () => {
+      // Samples again, and a frame newer than the last one before the
+      // switch: the replay of the window is complete (frames come in order).
+      const caught = c.stream.tracks[0] instanceof Track && c.S.lastSeq !== null && target !== null &&
+        c.S.lastSeq !== target && (c.S.lastSeq - target + 0x100000000) % 0x100000000 < 0x80000000;
+      if (caught || performance.now() - t0 > 10000) done();
+      else setTimeout(check, 50);
+    };
+    check();
+  });
+}
+
+async function download() {
+  if (!plot.chans.some((c) => c.stream.tracks.length)) return note("nothing to download yet", "error");
+  for (const c of plot.chans) {
+    if (!c.stream.tracks.length) continue;
+    await everySample(c);
+    const titles = c.stream.tracks.map((_, i) => laneTitle(c, i).replace(`${c.name} · `, ""));
+    const { text, rows } = toCSV(/** @type {import("./ring.js").Track[]} */ (c.stream.tracks), c.S.rate, plot.P.windowS, c.stream.lastTimeUs, titles);
+    c.hold = false;
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(new Blob([text], { type: "text/csv" }));
+    const name = `${c.name}-${(c.S.device && c.S.device.name) || "wsbridge"}`.replace(/[^\w.-]+/g, "_");
+    a.download = `${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.csv`;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    note(`${plot.chans.length > 1 ? c.name + ": " : ""}downloaded ${rows} rows`);
+  }
+  tune();
 }
 
 function wire() {
-  $("pause").onclick = () => setPaused(!S.paused);
-  $("spectrum").onclick = () => setView(S.view === "spectrum" ? "time" : "spectrum");
+  $("pause").onclick = () => setPaused(!plot.P.paused);
+  $("spectrum").onclick = () => setView(plot.P.view === "spectrum" ? "time" : "spectrum");
   el("window", HTMLSelectElement).onchange = (e) => setWindow(/** @type {HTMLSelectElement} */ (e.target).value);
   $("csv").onclick = download;
-  $("retry").onclick = () => conn.retryNow();
+  $("retry").onclick = () => {
+    for (const c of plot.chans) c.conn.retryNow();
+    for (const card of overview.cards.values()) card.chan.conn.retryNow();
+  };
   const tokenInput = el("token-input", HTMLInputElement), commandInput = el("command-input", HTMLInputElement);
   $("token-form").onsubmit = (e) => {
     e.preventDefault();
@@ -274,36 +504,47 @@ function wire() {
     if (!t) return;
     $("token-form").hidden = true;
     tokenInput.value = "";
-    conn.setToken(t);
+    setToken(t);
+    if (!V.mode) return route();
+    for (const c of plot.chans) c.conn.retryToken();
+    for (const card of overview.cards.values()) card.chan.conn.retryToken();
   };
   $("command-form").onsubmit = (e) => {
     e.preventDefault();
     const line = commandInput.value.trim();
-    if (line && conn.send({ type: "command", line })) note(`sent: ${line}`);
+    if (line && plot.chans.length === 1 && plot.chans[0].conn.send({ type: "command", line })) note(`sent: ${line}`);
+  };
+  $("plot-together").onclick = () => {
+    const names = [...document.querySelectorAll("#cards input[type=checkbox]:checked")].map((e) => /** @type {HTMLInputElement} */ (e).value);
+    if (names.length) location.hash = names.join("+");
   };
   canvas.onpointermove = (e) => {
-    cursor = Math.max(0, Math.min(canvas.width - 1, Math.floor((e.offsetX * canvas.width) / canvas.clientWidth)));
-    dirty = true;
+    plot.cursor = Math.max(0, Math.min(canvas.width - 1, Math.floor((e.offsetX * canvas.width) / canvas.clientWidth)));
+    plot.dirty = true;
   };
   canvas.onpointerleave = () => {
-    cursor = null;
-    dirty = true;
+    plot.cursor = null;
+    plot.dirty = true;
   };
   document.addEventListener("keydown", onKey);
-  new ResizeObserver(sizeCanvas).observe(canvas);
+  new ResizeObserver(() => {
+    sizeCanvas();
+    tune();
+  }).observe(canvas);
   matchMedia("(prefers-color-scheme: dark)").addEventListener("change", recolor);
+  window.addEventListener("hashchange", route);
 }
 
 /** @param {KeyboardEvent} e */
 function onKey(e) {
-  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  if (e.ctrlKey || e.metaKey || e.altKey || V.mode !== "plot") return;
   const t = e.target instanceof Element ? e.target : null;
   const inField = t && t.closest("input, select, textarea, [contenteditable]");
   const activates = t && t.closest("button, a, summary");
   if (inField) return; // typing, or choosing an option
-  if (e.key === " " && !activates) setPaused(!S.paused); // on a button, Space presses it
+  if (e.key === " " && !activates) setPaused(!plot.P.paused); // on a button, Space presses it
   else if (e.key === " ") return;
-  else if (e.key === "f" || e.key === "F") setView(S.view === "spectrum" ? "time" : "spectrum");
+  else if (e.key === "f" || e.key === "F") setView(plot.P.view === "spectrum" ? "time" : "spectrum");
   else if (e.key === "[") stepWindow(-1);
   else if (e.key === "]") stepWindow(1);
   else return;
@@ -312,24 +553,193 @@ function onKey(e) {
 
 function recolor() {
   colors = readColors(document.documentElement);
-  S.traceColors = colors.traces;
-  S.background = colors.bg;
+  plot.P.traceColors = colors.traces;
+  plot.P.background = colors.bg;
   channelControls();
+  overview.dirty = true;
+}
+
+// ---- the overview: every channel as a card with a live trace -------------------
+
+/**
+ * @typedef {{chan: Chan, el: HTMLElement, canvas: HTMLCanvasElement, scale: Scale, drawn: number, summary: Summary | null}} Card
+ */
+const overview = {
+  /** @type {Map<string, Card>} */
+  cards: new Map(),
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  poll: undefined,
+  dirty: true,
+};
+
+/** @param {Summary[]} list */
+function showOverview(list) {
+  if (V.mode !== "overview") {
+    closeAll();
+    V.mode = "overview";
+    V.channels = [];
+    $("plot-view").hidden = true;
+    $("overview").hidden = false;
+    $("nav-here").textContent = "";
+    document.title = "wsbridge live view";
+    $("conn").textContent = "connected";
+    $("conn").dataset.state = "connected";
+    $("banner").hidden = true;
+    overview.poll = setInterval(pollChannels, 1000);
+  }
+  showCards(list);
+}
+
+async function pollChannels() {
+  const r = await fetchJSON("/api/channels");
+  if (V.mode !== "overview") return;
+  if (r.status === 401) return refused();
+  if (r.status === 200 && r.body) showCards(r.body.channels || []);
+  else {
+    $("conn").textContent = "reconnecting…";
+    $("conn").dataset.state = "reconnecting";
+  }
+}
+
+/**
+ * showCards makes, updates and removes the cards for the channels listed.
+ * @param {Summary[]} list
+ */
+function showCards(list) {
+  $("conn").textContent = "connected";
+  $("conn").dataset.state = "connected";
+  const grid = $("cards");
+  for (const [name, card] of overview.cards) {
+    if (list.some((s) => s.name === name)) continue;
+    card.chan.close();
+    card.el.remove();
+    overview.cards.delete(name);
+  }
+  for (const s of list) {
+    let card = overview.cards.get(s.name);
+    if (!card) {
+      card = newCard(s.name);
+      overview.cards.set(s.name, card);
+      grid.append(card.el);
+      card.chan.conn.connect();
+    }
+    card.summary = s;
+    showCard(card);
+  }
+  $("overview-empty").hidden = list.length > 0;
+  V.cards = [...overview.cards.values()].map((c) => ({
+    name: c.chan.name, state: c.summary ? c.summary.device_state : "", rate: cardText(c, "rate"),
+    clients: c.summary ? c.summary.clients : 0, gaps: c.summary ? gapsOf(c.summary) : 0,
+    samples: c.chan.S.samples, envelope: c.chan.S.envelope, drawn: c.drawn,
+  }));
+}
+
+/** @param {string} name */
+function newCard(name) {
+  const e = document.createElement("article");
+  e.className = "card";
+  e.dataset.name = name;
+  e.innerHTML = `<header><label class="pick"><input type="checkbox"><span class="sr">plot together</span></label>
+      <h3><a></a></h3><span class="state" data-k="state"></span></header>
+    <canvas class="spark" role="img"></canvas>
+    <dl><div><dt>Rate</dt><dd data-k="rate"></dd></div><div><dt>Clients</dt><dd data-k="clients"></dd></div>
+      <div><dt>Gaps</dt><dd data-k="gaps"></dd></div><div><dt>Device</dt><dd data-k="device"></dd></div></dl>`;
+  const a = /** @type {HTMLAnchorElement} */ (e.querySelector("h3 a"));
+  a.href = `#${encodeURIComponent(name)}`;
+  a.textContent = name;
+  const box = /** @type {HTMLInputElement} */ (e.querySelector(".pick input"));
+  box.value = name;
+  box.setAttribute("aria-label", `plot ${name} together with others`);
+  const cv = /** @type {HTMLCanvasElement} */ (e.querySelector("canvas"));
+  cv.setAttribute("aria-label", `live trace of ${name}`);
+  /** @type {Card} */
+  const card = {
+    el: e, canvas: cv, scale: new Scale(), drawn: 0, summary: null,
+    chan: new Chan(name, {
+      layout: () => (overview.dirty = true), changed: () => (overview.dirty = true), state: () => {},
+      note: (t, k) => (k === "error" ? note(`${name}: ${t}`, k) : undefined),
+      prefill: (_c, info) => resolution(info.rate || 0, SPARK_WINDOW_S, cv.width || 240),
+    }),
+  };
+  card.chan.S.windowS = SPARK_WINDOW_S;
+  card.chan.S.windowAuto = false;
+  return card;
+}
+
+/**
+ * @param {Card} c
+ * @param {string} k
+ */
+function cardText(c, k) {
+  const v = c.el.querySelector(`[data-k="${k}"]`);
+  return v ? v.textContent || "" : "";
+}
+
+/** @param {Summary} s */
+function gapsOf(s) {
+  const k = s.counters || {};
+  return k.device_gaps_total || 0;
+}
+
+/** @param {Card} c */
+function showCard(c) {
+  const s = /** @type {Summary} */ (c.summary), set = (/** @type {string} */ k, /** @type {string} */ v) => {
+    const e = /** @type {HTMLElement} */ (c.el.querySelector(`[data-k="${k}"]`));
+    if (e.textContent !== v) e.textContent = v;
+    return e;
+  };
+  const st = set("state", s.device_state || "–");
+  st.className = `state ${s.device_state === "down" ? "bad" : s.device_state === "up" ? "good" : ""}`;
+  st.title = s.device_reason || "";
+  const rate = s.rate || (c.chan.S.rate && c.chan.S.rateMeasured ? c.chan.S.rate : 0);
+  set("rate", rate ? `${fmtRate(rate)} × ${s.channels} ch ${s.sample_type}` : s.channels ? `measuring… × ${s.channels} ch` : "–");
+  set("clients", fmtCount(s.clients));
+  set("gaps", fmtCount(gapsOf(s))).className = gapsOf(s) ? "bad" : "";
+  set("device", s.device ? `${s.device.name || "unnamed"}${s.device.firmware ? " · fw " + s.device.firmware : ""}` : "–");
+}
+
+// drawCards draws the live trace of every card that changed.
+function drawCards() {
+  if (!overview.dirty) return;
+  overview.dirty = false;
+  const dpr = window.devicePixelRatio || 1;
+  for (const c of overview.cards.values()) {
+    const cv = c.canvas, w = Math.max(1, Math.round(cv.clientWidth * dpr)), h = Math.max(1, Math.round(cv.clientHeight * dpr));
+    if (cv.width !== w || cv.height !== h) [cv.width, cv.height] = [w, h];
+    const cx = /** @type {CanvasRenderingContext2D} */ (cv.getContext("2d", { alpha: false }));
+    const tr = c.chan.stream.tracks[0];
+    if (!tr || !c.chan.S.rate) {
+      cx.fillStyle = colors.bg;
+      cx.fillRect(0, 0, w, h);
+      continue;
+    }
+    drawSpark(cx, cv, tr, c.chan.S.rate, SPARK_WINDOW_S, c.scale, colors, colors.traces[0]);
+    c.drawn++;
+    c.chan.want(resolution(c.chan.S.rate, SPARK_WINDOW_S, w), SPARK_WINDOW_S * c.chan.S.rate);
+  }
+  for (const v of V.cards) {
+    const c = overview.cards.get(v.name);
+    if (c) [v.drawn, v.samples, v.envelope] = [c.drawn, c.chan.S.samples, c.chan.S.envelope];
+  }
 }
 
 // ---- status display ---------------------------------------------------------
 
 /**
+ * onState shows a connection's state (the first plotted channel's, or the
+ * worst of several: token, then reconnecting, connecting, connected).
  * @param {string} state
  * @param {{attempt?: number, delay?: number, rejected?: boolean}} d
  */
 function onState(state, d) {
-  S.state = state;
+  if (V.mode !== "plot") return;
+  const order = ["token", "reconnecting", "connecting", "connected"];
+  const worst = plot.chans.map((c) => c.S.state).sort((a, b) => order.indexOf(a) - order.indexOf(b))[0] || state;
   const badge = $("conn");
-  badge.dataset.state = state;
-  badge.textContent = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", token: "token needed" }[state] || state;
-  $("banner").hidden = state !== "reconnecting";
-  const since = stream.since();
+  badge.dataset.state = worst;
+  badge.textContent = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", token: "token needed" }[worst] || worst;
+  $("banner").hidden = worst !== "reconnecting";
+  const since = plot.chans[0] ? plot.chans[0].stream.since() : null;
   if (state === "reconnecting" && d.delay !== undefined) {
     $("banner-text").textContent = `Connection lost. Reconnecting in ${(d.delay / 1000).toFixed(1)} s (attempt ${d.attempt}); ` +
       `frames missed meanwhile are replayed from seq ${since ? since.seq : "the newest"}.`;
@@ -339,8 +749,19 @@ function onState(state, d) {
   if (state === "token") askToken(!!d.rejected);
 }
 
+// refused asks for a token after a 401: the tab's token, if any, is wrong.
+function refused() {
+  const had = !!token();
+  if (had) setToken("");
+  V.mode = "";
+  askToken(had);
+}
+
 /** @param {boolean} rejected */
 function askToken(rejected) {
+  plot.P.state = "token";
+  $("conn").dataset.state = "token";
+  $("conn").textContent = "token needed";
   $("token-why").textContent = rejected
     ? "The token was refused. Enter the token serve was started with (--token or WSBRIDGE_TOKEN)."
     : "This server needs an access token (serve runs with --token). It is kept for this tab only.";
@@ -357,44 +778,92 @@ function fmtCount(n) {
 function fmtRate(r) {
   if (r >= 1e6) return `${+(r / 1e6).toPrecision(4)} MS/s`;
   if (r >= 1e3) return `${+(r / 1e3).toPrecision(4)} kS/s`;
-  return `${Math.round(r)} S/s`;
+  return `${+r.toPrecision(3)} S/s`;
 }
 
 /**
  * show sets an element's text and its "bad" class.
- * @param {string} id
+ * @param {Element} e
  * @param {string} text
  * @param {boolean} [bad]
  * @param {string} [title]
  */
-function show(id, text, bad = false, title) {
-  const e = $(id);
+function show(e, text, bad = false, title) {
   if (e.textContent !== text) e.textContent = text;
   e.className = bad ? "bad" : "";
-  if (title !== undefined) e.title = title;
+  if (title !== undefined && e instanceof HTMLElement) e.title = title;
+}
+
+/**
+ * stats are the figures shown for a channel, in the meta list (one
+ * channel) or in a table row (several).
+ * @param {State} S
+ */
+function stats(S) {
+  const d = S.device;
+  const rate = S.rate ? (S.rateMeasured ? `≈ ${fmtRate(S.rate)} (measuring)` : fmtRate(S.rate)) : "measuring…";
+  const restarts = S.restartLog().map((r) => `epoch ${r.from || "?"} ended at seq ${r.lastSeq ?? "?"}, epoch ${r.to || "?"} from seq ${r.seq ?? "?"}`);
+  /** @type {[string, string, boolean, string?][]} key, text, bad, title */
+  return [
+    ["device", d ? `${d.name || "unnamed"}${d.firmware ? " · fw " + d.firmware : ""}` : "–", false],
+    ["state", S.deviceState || "–", S.deviceState === "down"],
+    ["rate", S.channels ? `${rate} × ${S.channels} ch${d ? " " + d.sample_type : ""}` : "–", false],
+    ["sps", S.paused ? `${fmtRate(S.sps)} (plot paused)` : fmtRate(S.sps), false],
+    ["frames", fmtCount(S.frames), false],
+    ["gaps", fmtCount(S.gaps), S.gaps > 0, Object.entries(S.gapsByReason).map(([k, v]) => `${k}: ${v}`).join(", ")],
+    ["lost", fmtCount(S.lostFrames), S.lostFrames > 0],
+    ["restarts", fmtCount(S.restarts), S.restarts > 0, [`epoch ${S.epoch || "–"} now`, ...restarts].join("\n")],
+    ["bad", fmtCount(S.badPackets), S.badPackets > 0],
+  ];
 }
 
 function render() {
-  const d = S.device;
-  show("m-device", d ? `${d.name || "unnamed"}${d.firmware ? " · fw " + d.firmware : ""}` : "–");
-  show("m-state", S.deviceState || "–", S.deviceState === "down");
-  const rate = S.rate ? (S.rateMeasured ? `≈ ${fmtRate(S.rate)} (measuring)` : fmtRate(S.rate)) : "measuring…";
-  show("m-rate", S.channels ? `${rate} × ${S.channels} ch${d ? " " + d.sample_type : ""}` : "–");
-  show("m-sps", S.paused ? `${fmtRate(S.sps)} (plot paused)` : fmtRate(S.sps));
-  show("m-frames", fmtCount(S.frames));
-  show("m-gaps", fmtCount(S.gaps), S.gaps > 0, Object.entries(S.gapsByReason).map(([k, v]) => `${k}: ${v}`).join(", "));
-  show("m-lost", fmtCount(S.lostFrames), S.lostFrames > 0);
-  const restarts = S.restartLog().map((r) => `epoch ${r.from || "?"} ended at seq ${r.lastSeq ?? "?"}, epoch ${r.to || "?"} from seq ${r.seq ?? "?"}`);
-  show("m-restarts", fmtCount(S.restarts), S.restarts > 0, [`epoch ${S.epoch || "–"} now`, ...restarts].join("\n"));
-  show("m-bad", fmtCount(S.badPackets), S.badPackets > 0);
-  $("command-form").hidden = !S.commands;
+  if (V.mode !== "plot") return;
+  const several = plot.chans.length > 1;
+  $("meta").hidden = several;
+  $("chan-table").hidden = !several;
+  if (!several && plot.chans[0]) {
+    for (const [k, text, bad, title] of stats(plot.chans[0].S)) show($(`m-${k}`), text, bad, title);
+  }
+  if (several) {
+    const body = $("chan-rows");
+    if (body.children.length !== plot.chans.length) {
+      body.replaceChildren(...plot.chans.map((c) => {
+        const tr = document.createElement("tr");
+        tr.dataset.name = c.name;
+        const a = document.createElement("a");
+        a.href = `#${encodeURIComponent(c.name)}`;
+        a.textContent = c.name;
+        const th = document.createElement("th");
+        th.scope = "row";
+        th.append(a);
+        tr.append(th, ...stats(c.S).map(([k]) => {
+          const td = document.createElement("td");
+          td.dataset.k = k;
+          return td;
+        }));
+        return tr;
+      }));
+    }
+    plot.chans.forEach((c, i) => {
+      const row = body.children[i];
+      for (const [k, text, bad, title] of stats(c.S)) {
+        const td = row.querySelector(`[data-k="${k}"]`);
+        if (td) show(td, text, bad, title);
+      }
+    });
+  }
+  $("command-form").hidden = !(plot.chans.length === 1 && plot.chans[0].S.commands);
 }
 
-let prev = { t: performance.now(), samples: 0 };
+let prev = { t: performance.now(), samples: /** @type {Record<string, number>} */ ({}) };
 function measure() {
   const now = performance.now();
-  S.sps = ((S.samples - prev.samples) * 1000) / (now - prev.t);
-  prev = { t: now, samples: S.samples };
+  for (const c of plot.chans) {
+    c.S.sps = ((c.S.samples - (prev.samples[c.name] ?? c.S.samples)) * 1000) / (now - prev.t);
+    prev.samples[c.name] = c.S.samples;
+  }
+  prev.t = now;
   render();
 }
 
@@ -429,12 +898,12 @@ function flushNotes() {
   render();
 }
 
+/** @type {Window & {wsbridge?: State}} */ (window).wsbridge = plot.P;
 recolor();
 wire();
 setView("time");
 showWindow();
 sizeCanvas();
-render();
 setInterval(measure, 1000);
 requestAnimationFrame(tick);
-conn.connect();
+route();

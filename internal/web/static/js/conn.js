@@ -1,8 +1,10 @@
 // @ts-check
-// The WebSocket connection to /ws: reconnects with exponential backoff and
-// full jitter, resumes with ?since=<last seq + 1>&epoch=<its epoch>, and
-// asks for a token when serve runs with --token (kept in this tab's
-// sessionStorage).
+// The WebSocket connection to a channel's stream (/ws/NAME, or /ws for the
+// only one): reconnects with exponential backoff and full jitter, resumes
+// with ?since=<last seq + 1>&epoch=<its epoch>, asks for ?envelope=N when
+// the view wants envelopes, and asks for a token when serve runs with
+// --token (one for the tab, kept in its sessionStorage, shared by every
+// connection).
 
 const TOKEN_KEY = "wsbridge.token";
 const BASE_MS = 300;
@@ -35,16 +37,18 @@ export function backoff(n, rnd = Math.random) {
  */
 
 /**
- * wsURL is the stream's URL on the page's own host: path plus the resume
- * position and the token.
+ * wsURL is the stream's URL on the page's own host: path plus the
+ * resolution, the resume position and the token.
  * @param {{protocol: string, host: string}} loc the page's location
  * @param {string} path
  * @param {Since | null} since
  * @param {string} token
+ * @param {number} [envelope] N for ?envelope=N, 0 for every sample
  */
-export function wsURL(loc, path, since, token) {
+export function wsURL(loc, path, since, token, envelope = 0) {
   const proto = loc.protocol === "https:" ? "wss:" : "ws:";
   const q = new URLSearchParams();
+  if (envelope) q.set("envelope", String(envelope));
   if (since !== null) {
     q.set("since", String(since.seq));
     if (since.epoch) q.set("epoch", since.epoch);
@@ -54,35 +58,82 @@ export function wsURL(loc, path, since, token) {
   return `${proto}//${loc.host}${path}${qs ? "?" + qs : ""}`;
 }
 
-export class Connection {
-  /** @param {Handlers} handlers */
-  constructor(handlers) {
-    this.h = handlers;
-    /** @type {WebSocket | null} */
-    this.ws = null;
-    this.attempt = 0;
-    /** @type {ReturnType<typeof setTimeout> | undefined} */
-    this.timer = undefined;
-    this.token = this.takeTokenFromURL() || sessionStorage.getItem(TOKEN_KEY) || "";
-    this.everConnected = false;
-    this.authFailed = false;
-  }
+/**
+ * channelPaths are a channel's stream and info document: /ws/NAME and
+ * /api/channels/NAME, or /ws and /api/info for "" (the only channel).
+ * @param {string} channel
+ */
+export function channelPaths(channel) {
+  const n = encodeURIComponent(channel);
+  return channel ? { ws: `/ws/${n}`, info: `/api/channels/${n}` } : { ws: "/ws", info: "/api/info" };
+}
 
-  // takeTokenFromURL accepts a ?token= in the page's own URL once, stores it
-  // and removes it from the address bar.
-  takeTokenFromURL() {
-    const u = new URL(location.href);
-    const t = u.searchParams.get("token");
-    if (!t) return "";
+/**
+ * token returns the tab's token: from ?token= in the address bar (taken
+ * once, stored, and removed from the address bar) or sessionStorage.
+ */
+export function token() {
+  const u = new URL(location.href);
+  const t = u.searchParams.get("token");
+  if (t) {
     sessionStorage.setItem(TOKEN_KEY, t);
     u.searchParams.delete("token");
     history.replaceState(null, "", u.pathname + u.search + u.hash);
     return t;
   }
+  return sessionStorage.getItem(TOKEN_KEY) || "";
+}
+
+/**
+ * setToken keeps t as the tab's token ("" forgets it).
+ * @param {string} t
+ */
+export function setToken(t) {
+  if (t) sessionStorage.setItem(TOKEN_KEY, t);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+/**
+ * fetchJSON GETs path with the tab's token: {status, body} (body null
+ * unless 200 and JSON; status 0 when serve cannot be reached).
+ * @param {string} path
+ * @returns {Promise<{status: number, body: any}>}
+ */
+export async function fetchJSON(path) {
+  try {
+    const t = token();
+    /** @type {Record<string, string>} */
+    const headers = t ? { Authorization: `Bearer ${t}` } : {};
+    const r = await fetch(path, { headers, cache: "no-store" });
+    return { status: r.status, body: r.ok ? await r.json() : null };
+  } catch {
+    return { status: 0, body: null };
+  }
+}
+
+export class Connection {
+  /**
+   * @param {Handlers} handlers
+   * @param {string} [channel] the channel's name; "" for the only one (/ws)
+   */
+  constructor(handlers, channel = "") {
+    this.h = handlers;
+    this.paths = channelPaths(channel);
+    /** @type {WebSocket | null} */
+    this.ws = null;
+    this.attempt = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.timer = undefined;
+    this.token = token();
+    this.everConnected = false;
+    this.authFailed = false;
+    this.closed = false;
+    this.envelope = 0; // N for ?envelope=N on the next connection, 0 for every sample
+  }
 
   /** @param {Since | null} since */
   url(since) {
-    return wsURL(location, "/ws", since, this.token);
+    return wsURL(location, this.paths.ws, since, this.token, this.envelope);
   }
 
   // connect opens the WebSocket. Before the first connection it asks
@@ -90,6 +141,8 @@ export class Connection {
   // newest window already filled (and learns at once if a token is needed).
   async connect() {
     clearTimeout(this.timer);
+    if (this.closed) return;
+    this.token = token();
     this.h.state(this.everConnected ? "reconnecting" : "connecting", { attempt: this.attempt });
     let since = this.h.since();
     if (!this.everConnected && since === null) {
@@ -97,6 +150,7 @@ export class Connection {
       if (r.status === 401) return this.needToken(!!this.token);
       if (r.info) since = this.h.prefill(r.info);
     }
+    if (this.closed) return;
     let ws;
     try {
       ws = new WebSocket(this.url(since));
@@ -158,21 +212,17 @@ export class Connection {
   }
 
   /**
-   * info fetches /api/info: {status, info} (info null unless 200 and JSON).
+   * info fetches the channel's info document: {status, info} (info null
+   * unless 200 and JSON).
    * @returns {Promise<{status: number, info: import("./stream.js").APIInfo | null}>}
    */
   async info() {
-    try {
-      /** @type {Record<string, string>} */
-      const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
-      const r = await fetch("/api/info", { headers, cache: "no-store" });
-      return { status: r.status, info: r.ok ? await r.json() : null };
-    } catch {
-      return { status: 0, info: null };
-    }
+    const r = await fetchJSON(this.paths.info);
+    return { status: r.status, info: r.body };
   }
 
   schedule() {
+    if (this.closed) return;
     this.attempt++;
     const delay = backoff(this.attempt);
     this.h.state("reconnecting", { attempt: this.attempt, delay });
@@ -183,19 +233,36 @@ export class Connection {
   needToken(rejected) {
     this.authFailed = false;
     clearTimeout(this.timer);
-    if (rejected) {
-      this.token = "";
-      sessionStorage.removeItem(TOKEN_KEY);
-    }
+    if (rejected && this.token === token()) setToken("");
+    this.token = "";
     this.h.state("token", { rejected });
   }
 
-  /** @param {string} t */
-  setToken(t) {
-    this.token = t;
-    sessionStorage.setItem(TOKEN_KEY, t);
+  // retryToken connects again with the tab's (new) token.
+  retryToken() {
     this.attempt = 0;
     this.connect();
+  }
+
+  /**
+   * reopen closes the connection (if open) and connects again at once, with
+   * what since() says now and this.envelope: a change of resolution.
+   */
+  reopen() {
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close(1000, "changing resolution");
+    this.attempt = 0;
+    this.connect();
+  }
+
+  // close ends the connection for good (the view no longer shows it).
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.close(1000, "view closed");
   }
 
   retryNow() {

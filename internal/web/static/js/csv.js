@@ -11,7 +11,7 @@ function quote(s) {
 /**
  * toCSV renders the last windowS seconds that the raw rings still hold.
  * lastTimeUs is the device time of the newest sample.
- * @param {import("./ring.js").Track[]} tracks
+ * @param {import("./ring.js").Series[]} tracks
  * @param {number} rate
  * @param {number} windowS
  * @param {number} lastTimeUs

@@ -92,6 +92,8 @@ export class Gaps {
     this.unexplained = [];
     /** @type {{from: string, to: string, lastSeq: number | null, seq: number | null}[]} the newest restarts */
     this.history = [];
+    /** @type {number | null} while frames counted before are fetched again (rewind), the seq where new ones start */
+    this.recount = null;
   }
 
   /**
@@ -104,28 +106,58 @@ export class Gaps {
   }
 
   /**
-   * frame accounts for a data frame of count sample instants.
+   * rewind makes the next frames start at seq again, before the frames
+   * already counted (to fetch the window again at another resolution):
+   * frames up to the one expected now are stored again but not counted
+   * again, and their gaps are not either.
+   * @param {number} seq
+   */
+  rewind(seq) {
+    if (this.expect === null || !before(seq, this.expect)) return;
+    this.recount = this.recount ?? this.expect;
+    this.expect = seq;
+    this.announced = [];
+  }
+
+  /**
+   * frame accounts for a data frame of count sample instants, or for an
+   * envelope covering frames seq..last of count instants each on average.
+   * It returns how many of the frames are new: frames counted before
+   * (fetched again after a rewind) must not be counted again.
    * @param {number} seq
    * @param {number} count
+   * @param {number} [last]
+   * @returns {number}
    */
-  frame(seq, count) {
+  frame(seq, count, last = seq) {
+    const frames = ((last - seq + WRAP) % WRAP) + 1;
+    const again = this.recount !== null && before(seq, this.recount);
+    const fresh = again ? Math.max(0, frames - ((/** @type {number} */ (this.recount) - seq + WRAP) % WRAP)) : frames;
+    if (this.recount !== null && !again) this.recount = null;
     if (this.expect !== null && seq !== this.expect) {
       const missed = (seq - this.expect + WRAP) % WRAP;
-      if (missed < WRAP / 2) this.jump({ from: this.expect, to: (seq - 1 + WRAP) % WRAP }, missed, count);
+      if (missed < WRAP / 2) this.jump({ from: this.expect, to: (seq - 1 + WRAP) % WRAP }, missed, count, again);
       else this.backwards(seq);
     }
     if (this.S.lastSeq === null) this.S.firstSeq = this.expect ?? seq; // the first seq accounted for, received or lost
-    this.expect = (seq + 1) % WRAP;
-    this.S.lastSeq = seq;
+    this.expect = (last + 1) % WRAP;
+    if (fresh || this.S.lastSeq === null) this.S.lastSeq = last;
+    if (again && this.recount !== null && !before(this.expect, this.recount)) this.recount = null;
+    return fresh;
   }
 
   /**
    * @param {Range} range
    * @param {number} missed
    * @param {number} count
+   * @param {boolean} [again] a jump among frames fetched again: counted before
    */
-  jump(range, missed, count) {
+  jump(range, missed, count, again = false) {
     this.hole(Math.min(missed * count, 1 << 26));
+    if (again) {
+      this.announced = this.announced.filter((g) => !overlaps(g, range));
+      return;
+    }
     this.S.lostFrames += missed;
     const mine = this.announced.filter((g) => overlaps(g, range));
     if (mine.length) {
@@ -160,6 +192,10 @@ export class Gaps {
       this.S.lostFrames += Number(m.count);
       this.count(m.reason);
       this.note(`gap: frames ${m.from}..${m.to} (${m.count}) of epoch ${m.epoch} lost: ${m.reason}`, true);
+      return;
+    }
+    if (this.recount !== null && before(m.from, this.recount)) {
+      this.announced.push({ from: m.from, to: m.to, count: Number(m.count), reason: m.reason }); // counted before: the jump drops it
       return;
     }
     const i = this.unexplained.findIndex((u) => overlaps(u, m));
@@ -214,6 +250,7 @@ export class Gaps {
     }
     if (epoch) this.S.epoch = epoch;
     this.expect = seq;
+    this.recount = null;
     this.S.lastSeq = null;
   }
 
@@ -226,6 +263,7 @@ export class Gaps {
    */
   counted(to, lastSeq, seq) {
     this.S.restarts++;
+    this.recount = null;
     this.history.push({ from: this.S.epoch, to, lastSeq, seq });
     if (this.history.length > 8) this.history.shift();
     this.flush();

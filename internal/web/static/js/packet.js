@@ -11,6 +11,8 @@ export const TYPE_DATA = 1;
 export const TYPE_INFO = 2;
 export const TYPE_LOG = 3;
 export const TYPE_REPLY = 4;
+export const TYPE_ENVELOPE = 5;
+export const ENVELOPE_HEADER = 36;
 /** A decoded packet is never longer than this (frame.MaxPacketSize). */
 export const MAX_PACKET = 65536;
 
@@ -38,6 +40,23 @@ export const MAX_PACKET = 65536;
  * @property {string} sample_type
  * @property {number} frame_samples
  * @property {{name: string, unit: string}[]} channel_info
+ */
+
+/**
+ * An envelope (type 0x05, serve to ?envelope=N clients): the min and max of
+ * every n sample instants per channel over whole frames seq..lastSeq.
+ * @typedef {object} Envelope
+ * @property {number} seq the first frame covered
+ * @property {number} lastSeq the last frame covered, inclusive
+ * @property {number} tUs device time of the first covered instant, µs
+ * @property {number} rate
+ * @property {number} samples sample instants covered
+ * @property {number} n sample instants per point
+ * @property {number} phase where the first covered instant sits in its point
+ * @property {number} channels
+ * @property {number} sampleType
+ * @property {number} points
+ * @property {Samples} values points x channels x (min, max), point-major
  */
 
 /**
@@ -233,4 +252,49 @@ function parseInfo(b) {
   for (let i = 0; i < n; i++) info.channel_info.push({ name: str(), unit: str() });
   if (p !== b.length) throw new PacketError("length", "device info has trailing bytes");
   return info;
+}
+
+/**
+ * envelopePoints is the number of points an envelope of samples instants
+ * at phase on a grid of n holds.
+ * @param {number} phase
+ * @param {number} samples
+ * @param {number} n
+ */
+export function envelopePoints(phase, samples, n) {
+  return samples === 0 ? 0 : Math.ceil((phase + samples) / n);
+}
+
+/**
+ * parseEnvelope checks and decodes an envelope packet (docs/protocol.md,
+ * type 0x05), refusing what frame.ParseEnvelope refuses with the same
+ * error names.
+ * @param {ArrayBuffer} buf
+ * @returns {Envelope}
+ */
+export function parseEnvelope(buf) {
+  const t = checkPacket(buf);
+  if (t !== TYPE_ENVELOPE) throw new PacketError("type", `packet type ${t} where an envelope is expected`);
+  const bodyLen = buf.byteLength - PREFIX - CRC_SIZE;
+  if (bodyLen < ENVELOPE_HEADER) throw new PacketError("short", `envelope of ${bodyLen} bytes is shorter than its header`);
+  const dv = new DataView(buf), b = PREFIX;
+  const e = {
+    seq: dv.getUint32(b, true), lastSeq: dv.getUint32(b + 4, true),
+    tUs: dv.getUint32(b + 8, true) + dv.getUint32(b + 12, true) * 4294967296, rate: dv.getUint32(b + 16, true),
+    samples: dv.getUint32(b + 20, true), n: dv.getUint32(b + 24, true), phase: dv.getUint32(b + 28, true),
+    channels: dv.getUint8(b + 32), sampleType: dv.getUint8(b + 33), points: dv.getUint16(b + 34, true),
+  };
+  const st = SAMPLE_TYPES[e.sampleType];
+  const frames = `envelope of frames ${e.seq}..${e.lastSeq}`;
+  if (!st) throw new PacketError("sample_type", `${frames}: unknown sample type ${e.sampleType}`);
+  if (e.n < 2 || (e.n & (e.n - 1)) !== 0) throw new PacketError("field", `${frames}: n ${e.n} is not a power of two from 2`);
+  if (e.phase >= e.n) throw new PacketError("field", `${frames}: phase ${e.phase} not below n ${e.n}`);
+  if ((e.lastSeq - e.seq + 0x100000000) % 0x100000000 >= 0x80000000) throw new PacketError("field", `${frames}: last_seq before seq`);
+  if (e.points !== envelopePoints(e.phase, e.samples, e.n)) throw new PacketError("field", `${frames}: ${e.points} points, want ${envelopePoints(e.phase, e.samples, e.n)}`);
+  if (e.channels === 0) throw new PacketError("length", `${frames}: 0 channels`);
+  const count = e.points * e.channels * 2, off = PREFIX + ENVELOPE_HEADER;
+  if (off + count * st[1] + CRC_SIZE !== buf.byteLength) {
+    throw new PacketError("length", `${frames}: ${e.points} points x ${e.channels} channels of ${st[0]} do not fit ${buf.byteLength} bytes`);
+  }
+  return { ...e, values: samplesOf(buf, dv, off, count, e.sampleType) };
 }

@@ -16,8 +16,9 @@ const LABEL_BAND = 18; // CSS pixels under the lanes for the x-axis labels
  * What the view draws, and what a draw reports back (ranges, labels,
  * peaks, readout: one entry per lane).
  * @typedef {object} View
- * @property {import("./ring.js").Track[]} tracks
- * @property {number} rate
+ * @property {import("./ring.js").Series[]} tracks
+ * @property {number} rate the default rate of a lane
+ * @property {number[]} [rates] each lane's rate, when lanes differ (channels plotted together)
  * @property {number} windowS
  * @property {Scale[]} scales
  * @property {string[]} titles
@@ -175,7 +176,7 @@ function columns(n) {
  * envelope fills colMin/colMax per column for samples [start, start+n) of
  * track; NaN marks a column without data. Returns [min, max] over all
  * columns.
- * @param {import("./ring.js").Track} track
+ * @param {import("./ring.js").Series} track
  * @param {number} start
  * @param {number} n
  * @param {number} cols
@@ -206,7 +207,7 @@ function envelope(track, start, n, cols) {
  * interpolate fills colMin/colMax per column when there are fewer samples
  * than columns: the range of the straight lines between samples across the
  * column, so drawing the columns traces the polyline through the samples.
- * @param {import("./ring.js").Track} track
+ * @param {import("./ring.js").Series} track
  * @param {number} start
  * @param {number} spp samples per pixel column (< 1)
  * @param {number} cols
@@ -246,8 +247,8 @@ export function drawTime(ctx, canvas, view) {
   const n = view.tracks.length;
   const L = lanes(canvas, n, view.dpr);
   grid(ctx, L, n, view, (f) => fmtTime(-(1 - f) * view.windowS));
-  const N = Math.max(2, Math.round(view.windowS * view.rate));
   for (let c = 0; c < n; c++) {
+    const N = Math.max(2, Math.round(view.windowS * laneRate(view, c)));
     const tr = view.tracks[c];
     const start = tr.total - N;
     const color = view.colors.traces[c % view.colors.traces.length];
@@ -260,6 +261,15 @@ export function drawTime(ctx, canvas, view) {
     if (view.cursor !== null) view.readout[c] = timeReadout(tr, start, N, L.w, view);
   }
   cursorLine(ctx, L, n, view);
+}
+
+/**
+ * laneRate is lane c's rate.
+ * @param {View} view
+ * @param {number} c
+ */
+function laneRate(view, c) {
+  return (view.rates && view.rates[c]) || view.rate;
 }
 
 /**
@@ -277,7 +287,7 @@ function report(view, c, lo, hi) {
 
 /**
  * timeReadout is the time and the samples' range in the cursor's column.
- * @param {import("./ring.js").Track} tr
+ * @param {import("./ring.js").Series} tr
  * @param {number} start
  * @param {number} N
  * @param {number} cols
@@ -410,7 +420,7 @@ function drawColumns(ctx, L, c, y, color, dpr) {
 /**
  * fftSize is the transform length for a track: a power of two, 256..16384,
  * no longer than the samples held.
- * @param {import("./ring.js").Track} track
+ * @param {import("./ring.js").Series} track
  */
 export function fftSize(track) {
   const held = track.total - track.rawFrom();
@@ -435,20 +445,21 @@ const spec = { x: new Float32Array(0), db: [] };
 export function drawSpectrum(ctx, canvas, view) {
   const n = view.tracks.length;
   const L = lanes(canvas, n, view.dpr);
-  const nyq = view.rate / 2;
+  let nyq = 0; // one frequency axis: 0 to the highest lane's half rate
+  for (let c = 0; c < n; c++) nyq = Math.max(nyq, laneRate(view, c) / 2);
   grid(ctx, L, n, view, (f) => fmtHz(f * nyq));
   columns(L.w);
   for (let c = 0; c < n; c++) {
-    const tr = view.tracks[c];
+    const tr = view.tracks[c], rate = laneRate(view, c), w = Math.max(1, Math.round((L.w * rate) / 2 / nyq));
     const size = fftSize(tr);
     if (spec.x.length !== size) spec.x = new Float32Array(size);
     if (!spec.db[c] || spec.db[c].length !== size / 2 + 1) spec.db[c] = new Float32Array(size / 2 + 1);
     const db = spectrum(tr.copy(tr.total - size, tr.total, spec.x), spec.db[c]);
-    const pk = peak(db, view.rate);
+    const pk = peak(db, rate);
     const top = pk ? pk.db : -100;
     const hi = Math.ceil((top + 5) / 10) * 10, lo = hi - 100;
     const y = yMap(L, c, lo, hi);
-    for (let x = 0; x < L.w; x++) colMin[x] = colMax[x] = Math.max(lo, columnLevel(db, x, L.w));
+    for (let x = 0; x < L.w; x++) colMin[x] = colMax[x] = x < w ? Math.max(lo, columnLevel(db, x, w)) : NaN;
     const color = view.colors.traces[c % view.colors.traces.length];
     drawColumns(ctx, L, c, y, color, view.dpr);
     report(view, c, lo, hi);
@@ -460,7 +471,7 @@ export function drawSpectrum(ctx, canvas, view) {
     view.readout[c] = "";
     if (view.cursor !== null) {
       const hz = ((view.cursor + 0.5) / L.w) * nyq; // the column's centre; its level is what is drawn there
-      view.readout[c] = `${fmtHzFine(hz)}: ${fmtDB(columnLevel(db, view.cursor, L.w))}`;
+      view.readout[c] = view.cursor < w ? `${fmtHzFine(hz)}: ${fmtDB(columnLevel(db, view.cursor, w))}` : `${fmtHzFine(hz)}: above half the rate`;
     }
   }
   cursorLine(ctx, L, n, view);
@@ -499,4 +510,28 @@ function peakMark(ctx, L, c, x, y, view) {
   ctx.lineTo(x + s, tip - s);
   ctx.closePath();
   ctx.fill();
+}
+
+/**
+ * drawSpark draws a small trace of a track's last windowS seconds filling
+ * the canvas: no grid, no labels (the overview's live traces).
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {HTMLCanvasElement} canvas
+ * @param {import("./ring.js").Series} tr
+ * @param {number} rate
+ * @param {number} windowS
+ * @param {Scale} scale
+ * @param {Colors} colors
+ * @param {string} color
+ * @returns {[number, number]} the range drawn
+ */
+export function drawSpark(ctx, canvas, tr, rate, windowS, scale, colors, color) {
+  const L = { w: canvas.width, band: 0, h: canvas.height, y: (/** @type {number} */ c) => Math.round(c * canvas.height) };
+  ctx.fillStyle = colors.bg;
+  ctx.fillRect(0, 0, L.w, L.h);
+  const N = Math.max(2, Math.round(windowS * rate));
+  const [mn, mx] = envelope(tr, tr.total - N, N, L.w);
+  const [lo, hi] = scale.fit(mn, mx);
+  drawColumns(ctx, L, 0, yMap(L, 0, lo, hi), color, 1);
+  return [lo, hi];
 }

@@ -5,6 +5,8 @@
 // BUCKET raw reads or a few bucket reads, so the redraw cost depends on the
 // canvas width, not on the sample rate. NaN marks a hole (gap or pause).
 
+/** @typedef {Track | EnvTrack} Series what a lane is drawn from: samples, or envelope points */
+
 export const BUCKET = 64;
 export const MAX_WINDOW_S = 10;
 const MAX_RAW = 1 << 20;
@@ -206,5 +208,143 @@ export class Track {
       out[i - s0] = v;
     }
     return out;
+  }
+}
+
+const MAX_POINTS = 1 << 16;
+
+/**
+ * EnvTrack is a channel's history as envelope points: each the min and max
+ * of up to n consecutive sample instants, placed by sample index like a
+ * Track's samples, so the plot reads both alike (range over indices). It
+ * holds no samples (copy gives NaN): the spectrum and the CSV need a Track.
+ */
+export class EnvTrack {
+  /**
+   * @param {number} rate samples per second, sizing the ring for MAX_WINDOW_S
+   * @param {number} n sample instants per point
+   */
+  constructor(rate, n) {
+    this.n = n;
+    const cap = Math.min(MAX_POINTS, pow2AtLeast(Math.max(64, Math.ceil((rate * MAX_WINDOW_S) / n) + 2)));
+    this.mask = cap - 1;
+    this.start = new Float64Array(cap); // first index covered by point k
+    this.end = new Float64Array(cap); // one past the last
+    this.min = new Float32Array(cap);
+    this.max = new Float32Array(cap);
+    this.count = 0; // points ever written
+    this.total = 0; // sample instants ever covered (or skipped by holes)
+    this.open = false; // the last point is partial and the next envelope may continue it
+  }
+
+  /**
+   * resized: the points stay as they are (the ring is sized in points).
+   * @param {number} _rate
+   * @param {number} _channels
+   */
+  resized(_rate, _channels) {
+    return this;
+  }
+
+  /** rawFrom: an EnvTrack holds no raw samples. */
+  rawFrom() {
+    return this.total;
+  }
+
+  /**
+   * push appends channel c of an envelope (points x channels x (min, max),
+   * point-major). join says it continues the previous one (next frame, no
+   * gap between), so a partial first point merges into the last one.
+   * @param {import("./packet.js").Envelope} e
+   * @param {number} c
+   * @param {boolean} join
+   */
+  push(e, c, join) {
+    const v = e.values, stride = 2 * e.channels, base = this.total;
+    for (let k = 0; k < e.points; k++) {
+      const from = base + Math.max(0, k * e.n - e.phase), to = base + Math.min(e.samples, (k + 1) * e.n - e.phase);
+      const lo = v[k * stride + 2 * c], hi = v[k * stride + 2 * c + 1];
+      if (k === 0 && join && this.open && e.phase > 0 && this.count > 0) {
+        const j = (this.count - 1) & this.mask;
+        if (lo < this.min[j] || this.min[j] !== this.min[j]) this.min[j] = lo;
+        if (hi > this.max[j] || this.max[j] !== this.max[j]) this.max[j] = hi;
+        this.end[j] = to;
+        continue;
+      }
+      const j = this.count++ & this.mask;
+      this.start[j] = from;
+      this.end[j] = to;
+      this.min[j] = lo;
+      this.max[j] = hi;
+    }
+    this.total = base + e.samples;
+    this.open = (e.phase + e.samples) % e.n !== 0;
+  }
+
+  /**
+   * hole skips n sample instants (a gap): no point covers them.
+   * @param {number} n
+   */
+  hole(n) {
+    this.total += n;
+    this.open = false;
+  }
+
+  /**
+   * first returns the oldest point held that ends after index s, or
+   * this.count if none.
+   * @param {number} s
+   */
+  first(s) {
+    let lo = Math.max(0, this.count - this.mask - 1), hi = this.count;
+    while (lo < hi) {
+      const m = (lo + hi) >> 1;
+      if (this.end[m & this.mask] > s) hi = m;
+      else lo = m + 1;
+    }
+    return lo;
+  }
+
+  /**
+   * range returns in out the [min, max] of the points that cover any of
+   * the indices [s0, s1), or null if none does.
+   * @param {number} s0
+   * @param {number} s1
+   * @param {number[]} out
+   * @returns {number[] | null}
+   */
+  range(s0, s1, out) {
+    let mn = Infinity, mx = -Infinity;
+    for (let k = this.first(s0); k < this.count; k++) {
+      const j = k & this.mask;
+      if (this.start[j] >= s1) break;
+      if (this.min[j] < mn) mn = this.min[j];
+      if (this.max[j] > mx) mx = this.max[j];
+    }
+    if (!(mn <= mx)) return null;
+    out[0] = mn;
+    out[1] = mx;
+    return out;
+  }
+
+  /**
+   * at returns the middle of the point covering index i, or NaN.
+   * @param {number} i
+   */
+  at(i) {
+    const k = this.first(i);
+    if (k >= this.count) return NaN;
+    const j = k & this.mask;
+    return this.start[j] <= i ? (this.min[j] + this.max[j]) / 2 : NaN;
+  }
+
+  /**
+   * copy gives NaN for [s0, s1): an envelope holds no samples.
+   * @param {number} s0
+   * @param {number} s1
+   * @param {Float32Array} [out]
+   */
+  copy(s0, s1, out = new Float32Array(Math.max(0, s1 - s0))) {
+    return out.fill(NaN);
   }
 }

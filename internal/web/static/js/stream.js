@@ -4,8 +4,8 @@
 // drive it directly (node --test) and read it in the browser as
 // window.wsbridge (the State object).
 
-import { checkPacket, parseData, parsePacket, PacketError, TYPE_DATA } from "./packet.js";
-import { Track } from "./ring.js";
+import { checkPacket, parseData, parseEnvelope, parsePacket, PacketError, TYPE_DATA, TYPE_ENVELOPE } from "./packet.js";
+import { EnvTrack, Track } from "./ring.js";
 import { Gaps } from "./gaps.js";
 
 /** The time windows the page offers, in seconds. */
@@ -38,13 +38,29 @@ export function autoWindow(rate) {
   return WINDOWS[WINDOWS.length - 1];
 }
 
+/**
+ * resolution is the envelope level a view of windowS seconds at rate on
+ * columns pixel columns asks serve for: the largest power of two not above
+ * the sample instants per column (so each column is drawn from one or two
+ * points), or 0 (every sample) below 8 per column, where envelopes would
+ * save little. At most 65536.
+ * @param {number} rate
+ * @param {number} windowS
+ * @param {number} columns
+ */
+export function resolution(rate, windowS, columns) {
+  const spp = (rate * windowS) / Math.max(1, columns);
+  if (!(spp >= 8)) return 0;
+  return Math.min(65536, 2 ** Math.floor(Math.log2(spp)));
+}
+
 /** @typedef {import("./packet.js").Device} Device */
 
 /**
  * The JSON messages serve sends (package wsproto, docs/protocol.md).
  * @typedef {{type: "hello", protocol?: number, server?: string, channel?: string, epoch?: string, format?: string,
  *   device_state?: string, device?: Device | null, rate?: number, channels?: number, sample_type?: string,
- *   seq: number, start_seq: number, commands?: boolean}} Hello
+ *   seq: number, start_seq: number, commands?: boolean, envelope?: number}} Hello
  * @typedef {{type: "status", state: string, reason?: string, seq?: number, epoch?: string}} Status
  * @typedef {{type: "gap"} & import("./gaps.js").GapMessage} Gap
  * @typedef {{type: "info", device: Device}} Info
@@ -73,7 +89,7 @@ export function autoWindow(rate) {
  *   frames: number, samples: number, bytes: number, sps: number, badPackets: number, crcErrors: number,
  *   connects: number, rate: number, rateMeasured: boolean, channels: number, layouts: number, rateChanges: number,
  *   deviceLines: number,
- *   startSeq: number | null, liveSeq: number | null,
+ *   startSeq: number | null, liveSeq: number | null, envelope: number, envelopes: number,
  *   wsURL: string, ingestMs: number,
  *   tail: (ch: number, n: number) => number[],
  *   restartLog: () => {from: string, to: string, lastSeq: number | null, seq: number | null}[],
@@ -90,6 +106,8 @@ export function newState() {
     frames: 0, samples: 0, bytes: 0, sps: 0, badPackets: 0, crcErrors: 0,
     gaps: 0, lostFrames: 0, gapsByReason: {}, restarts: 0, epoch: "", firstSeq: null, lastSeq: null,
     connects: 0, rate: 0, rateMeasured: false, channels: 0, startSeq: null, liveSeq: null,
+    envelope: 0, // the stream's resolution: 0 for every sample, N for envelopes of N instants per point
+    envelopes: 0, // envelopes received
     layouts: 0, // times the tracks were made anew (the first rate and channel count, a new channel count)
     rateChanges: 0, // changes of the rate beyond RATE_TOLERANCE (the page's own estimate aside)
     deviceLines: 0, // device log lines received
@@ -124,8 +142,14 @@ export class Stream {
   constructor(hooks) {
     this.S = newState();
     this.h = hooks;
-    /** @type {Track[]} one per channel */
+    /** @type {(Track | EnvTrack)[]} one per channel, what the view draws: samples, or envelope points */
     this.tracks = [];
+    /**
+     * @type {(Track | EnvTrack)[]} what arriving samples go into: the tracks,
+     * or while a window is fetched again at another resolution, new tracks
+     * that replace them once it has arrived (so the plot does not blank)
+     */
+    this.incoming = this.tracks;
     this.lastTimeUs = 0; // device time of the newest stored sample
     this.pausedSamples = 0; // sample instants that arrived (or went missing) while paused
     /** @type {{t0: number, n0: number} | null} the first frame of a run without a rate (text input measuring it) */
@@ -161,7 +185,9 @@ export class Stream {
     S.bytes += buf.byteLength;
     let f;
     try {
-      if (checkPacket(buf) !== TYPE_DATA) return this.packet(parsePacket(buf));
+      const t = checkPacket(buf);
+      if (t === TYPE_ENVELOPE) return this.envelope(parseEnvelope(buf));
+      if (t !== TYPE_DATA) return this.packet(parsePacket(buf));
       f = parseData(buf);
     } catch (e) {
       if (!(e instanceof PacketError)) throw e;
@@ -175,16 +201,92 @@ export class Stream {
     // keeps that rate; before, the page measures its own.
     const known = f.rate || (S.rate && !S.rateMeasured ? S.rate : 0);
     this.adopt(known || this.measure(f.tUs), f.channels, !known);
-    this.gaps.frame(f.seq, f.count);
-    S.frames++;
-    S.samples += f.count;
+    this.kind(0, f.rate);
+    if (this.gaps.frame(f.seq, f.count)) {
+      S.frames++;
+      S.samples += f.count;
+    }
     if (S.paused) {
       this.pausedSamples += f.count;
       return;
     }
-    for (let c = 0; c < f.channels; c++) this.tracks[c].push(f.samples, c, f.channels, f.count);
+    for (let c = 0; c < f.channels; c++) /** @type {Track} */ (this.incoming[c]).push(f.samples, c, f.channels, f.count);
+    this.settle();
     this.lastTimeUs = f.tUs + (S.rate ? ((f.count - 1) * 1e6) / S.rate : 0);
     this.h.changed();
+  }
+
+  /**
+   * envelope takes an envelope: frames seq..lastSeq as points of n.
+   * @param {import("./packet.js").Envelope} e
+   */
+  envelope(e) {
+    const S = this.S;
+    const frames = ((e.lastSeq - e.seq + 0x100000000) % 0x100000000) + 1;
+    const known = e.rate || (S.rate && !S.rateMeasured ? S.rate : 0);
+    this.adopt(known || this.measure(e.tUs), e.channels, !known);
+    this.kind(e.n, e.rate);
+    const join = this.gaps.expect === e.seq;
+    S.envelopes++;
+    const fresh = this.gaps.frame(e.seq, e.samples / frames, e.lastSeq);
+    S.frames += fresh;
+    S.samples += Math.round((e.samples * fresh) / frames);
+    if (S.paused) {
+      this.pausedSamples += e.samples;
+      return;
+    }
+    for (let c = 0; c < e.channels; c++) /** @type {EnvTrack} */ (this.incoming[c]).push(e, c, join);
+    this.settle();
+    if (S.rate) this.lastTimeUs = e.tUs + (e.samples ? ((e.samples - 1) * 1e6) / S.rate : 0);
+    this.h.changed();
+  }
+
+  /**
+   * kind makes the tracks hold what arrives: samples (n 0) or envelope
+   * points of n. A change comes with a rewind (the window fetched again at
+   * the new resolution), so the old tracks are replaced, not extended.
+   * @param {number} n
+   * @param {number} rate
+   */
+  kind(n, rate) {
+    const t = this.incoming[0];
+    if (!t || (n ? t instanceof EnvTrack && t.n === n : t instanceof Track)) return;
+    const r = rate || this.S.rate;
+    this.incoming = this.incoming.map(() => (n ? new EnvTrack(r, n) : new Track(r, this.S.channels)));
+  }
+
+  // settle shows the incoming tracks once the window fetched again has
+  // arrived (no frame is being fetched again any more).
+  settle() {
+    if (this.incoming !== this.tracks && this.gaps.recount === null) {
+      this.tracks = this.incoming;
+      this.h.changed();
+    }
+  }
+
+  /**
+   * rewind prepares a connection that fetches frames again from seq (the
+   * start of the window, at another resolution): they are stored, not
+   * counted again. Returns where to resume, or null without a position.
+   * @param {number} seq
+   * @returns {{seq: number, epoch: string} | null}
+   */
+  rewind(seq) {
+    this.gaps.rewind(seq);
+    return this.since();
+  }
+
+  /**
+   * windowStart is the seq of a frame far enough back to cover span
+   * sample instants before the newest (from the average frame), or null.
+   * @param {number} span
+   */
+  windowStart(span) {
+    const S = this.S, since = this.since();
+    if (!since || !S.frames) return null;
+    const per = Math.max(1e-9, S.samples / S.frames);
+    const back = Math.min(Math.ceil((1.2 * span) / per) + 1, 0x7fffffff);
+    return (since.seq - back + 0x100000000) % 0x100000000;
   }
 
   /**
@@ -243,7 +345,7 @@ export class Stream {
     else if (m.rate && m.channels) this.adopt(m.rate, m.channels);
     this.gaps.hello(m);
     this.h.note(`connected to ${m.server || "wsbridge"}${m.epoch ? ", epoch " + m.epoch : ""}, ` +
-      `${m.format || "binary"} frames from seq ${m.start_seq}`);
+      `${m.envelope ? `envelopes of ${m.envelope} instants` : `${m.format || "binary"} frames`} from seq ${m.start_seq}`);
     this.h.changed();
   }
 
@@ -290,7 +392,7 @@ export class Stream {
       return true;
     }
     const was = S.rate, known = was && !S.rateMeasured && !measured;
-    this.tracks = this.tracks.map((t) => t.resized(rate, channels));
+    this.tracks = this.incoming = this.incoming.map((t) => t.resized(rate, channels));
     [S.rate, S.rateMeasured] = [rate, measured];
     if (known) {
       S.rateChanges++;
@@ -313,7 +415,7 @@ export class Stream {
     S.channels = channels;
     S.layouts++;
     if (S.windowAuto) S.windowS = autoWindow(rate);
-    this.tracks = Array.from({ length: channels }, () => new Track(rate, channels));
+    this.tracks = this.incoming = Array.from({ length: channels }, () => new Track(rate, channels));
     this.measuring = null;
     this.h.layout();
   }
@@ -324,7 +426,7 @@ export class Stream {
    */
   hole(n) {
     if (this.S.paused) this.pausedSamples += n;
-    else for (const t of this.tracks) t.hole(n);
+    else for (const t of this.incoming) t.hole(n);
   }
 
   /**
