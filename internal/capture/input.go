@@ -60,10 +60,15 @@ func (in *input) feed(p []byte, now time.Time) {
 	}
 }
 
-// idle is called when a read timed out: the line has been quiet.
+// idle is called when a read timed out: the line has been quiet. Text
+// input then says how many lines of device text its rate limit held back
+// (Flush), if that is due: a sketch that flooded and went quiet.
 func (in *input) idle(now time.Time) {
-	if in.chosen == "" {
+	switch in.chosen {
+	case "":
 		in.decide(now)
+	case InputText:
+		in.tdec.Flush()
 	}
 }
 

@@ -11,6 +11,9 @@ type Stats struct {
 	CRCErrors  uint64 `json:"crc_errors"`  // packets whose CRC-32C failed
 	Malformed  uint64 `json:"malformed"`   // packets with a bad length, type or field
 	Oversize   uint64 `json:"oversize"`    // runs longer than MaxEncodedSize
+	// LogsSuppressed counts lines of device text that text input did not
+	// forward as log messages: more than TextLogRate a second.
+	LogsSuppressed uint64 `json:"logs_suppressed"`
 }
 
 // Add returns the field-wise sum of s and o.
@@ -19,5 +22,6 @@ func (s Stats) Add(o Stats) Stats {
 		Bytes: s.Bytes + o.Bytes, Packets: s.Packets + o.Packets, Frames: s.Frames + o.Frames,
 		NoiseBytes: s.NoiseBytes + o.NoiseBytes, CRCErrors: s.CRCErrors + o.CRCErrors,
 		Malformed: s.Malformed + o.Malformed, Oversize: s.Oversize + o.Oversize,
+		LogsSuppressed: s.LogsSuppressed + o.LogsSuppressed,
 	}
 }

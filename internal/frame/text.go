@@ -6,7 +6,6 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // MaxLineSize is the longest text line the TextDecoder accepts; longer
@@ -44,7 +43,8 @@ const SerialConfirmLines = 2
 // Lines starting with "#" are device text: "# ok ..." and "# err ..."
 // become TypeReply packets, others TypeLog. Other lines that are not
 // numbers become TypeLog packets (a sketch's Serial.println("boot ok")) if
-// they are printable UTF-8; else they are noise.
+// they are printable UTF-8; else they are noise. Log packets are rate
+// limited (TextLogRate): the lines held back are counted and said.
 //
 // Packets passed to OnPacket are valid only during the call. A TextDecoder
 // is not safe for concurrent use.
@@ -58,25 +58,27 @@ type TextDecoder struct {
 	// stands on its own (whole messages). Capture uses SerialConfirmLines.
 	ConfirmLines int
 
-	line       []byte
-	skipping   bool
-	vals       []float64
-	fieldNames [][]byte // names of the current line's fields, aliasing the line
-	shape      textShape
-	held       heldLines // lines of a new shape, waiting for confirmation
-	buf        []float64 // samples of the open frame, interleaved
-	isFloat    bool
-	now        time.Time // arrival time of the lines of the current Write
-	after      int       // lines of the current Write after the one being handled
-	first      time.Time
-	frameT     time.Time
-	lines      uint64 // sample lines accepted
-	numeric    uint64 // lines of numbers seen (accepted, held or stray)
-	seq        uint32
-	rate       rateTracker
-	enc        []byte
-	p          Packet
-	stats      Stats
+	line        []byte
+	skipping    bool
+	vals        []float64
+	fieldNames  [][]byte // names of the current line's fields, aliasing the line
+	shape       textShape
+	held        heldLines // lines of a new shape, waiting for confirmation
+	buf         []float64 // samples of the open frame, interleaved
+	isFloat     bool
+	saidInexact bool      // the log that whole numbers lose precision as f32 was sent
+	now         time.Time // arrival time of the lines of the current Write
+	after       int       // lines of the current Write after the one being handled
+	first       time.Time
+	frameT      time.Time
+	lines       uint64 // sample lines accepted
+	numeric     uint64 // lines of numbers seen (accepted, held or stray)
+	seq         uint32
+	rate        rateTracker
+	logs        logLimit
+	enc         []byte
+	p           Packet
+	stats       Stats
 }
 
 // textShape is what a line's fields say about the channels.
@@ -411,7 +413,12 @@ func (t *TextDecoder) sampleType() SampleType {
 
 // Flush emits the samples of the open frame, if any, as one data frame.
 // It builds the packet in place: no copy of the samples and no re-parse.
+// It also says how many lines of device text the rate limit held back,
+// once a second has passed since the first of them.
 func (t *TextDecoder) Flush() {
+	if t.logs.held > 0 {
+		t.reportHeld(t.Now())
+	}
 	if len(t.buf) == 0 || t.shape.channels == 0 {
 		return
 	}
@@ -461,56 +468,6 @@ func (t *TextDecoder) emitInfo() {
 	if t.enc, err = AppendInfo(t.enc[:0], &info); err == nil {
 		t.emit()
 	}
-}
-
-func (t *TextDecoder) emitText(l []byte) {
-	var err error
-	switch {
-	case bytes.HasPrefix(l, []byte("ok")):
-		t.enc, err = AppendReply(t.enc[:0], ReplyOK, bytes.TrimSpace(l[2:]))
-	case bytes.HasPrefix(l, []byte("err")):
-		t.enc, err = AppendReply(t.enc[:0], ReplyError, bytes.TrimSpace(l[3:]))
-	default:
-		t.enc, err = AppendLog(t.enc[:0], l)
-	}
-	if err == nil {
-		t.emit()
-	}
-}
-
-// emitNonNumeric passes a line that is not numbers on as a log message if
-// it is printable UTF-8 (a sketch's "boot ok", "Temp: 21 °C"), else
-// counts it as noise (line garbage, a boot log at the wrong baud).
-func (t *TextDecoder) emitNonNumeric(l []byte) {
-	if !printable(l) {
-		t.stats.NoiseBytes += uint64(len(l))
-		return
-	}
-	var err error
-	if t.enc, err = AppendLog(t.enc[:0], bytes.TrimSpace(l)); err == nil {
-		t.emit()
-	}
-}
-
-// printable reports whether l is valid UTF-8 without control characters
-// other than tab.
-func printable(l []byte) bool {
-	for _, c := range l {
-		if c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	if !utf8.Valid(l) {
-		return false
-	}
-	for len(l) > 0 { // C1 controls (U+0080..U+009F) are garbage too
-		r, size := utf8.DecodeRune(l)
-		if r >= 0x80 && r <= 0x9f {
-			return false
-		}
-		l = l[size:]
-	}
-	return true
 }
 
 // emit parses the packet just encoded in t.enc and hands it on.

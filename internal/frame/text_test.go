@@ -1,6 +1,7 @@
 package frame_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -479,5 +480,66 @@ func TestTextFixedRate(t *testing.T) {
 	r.stream(nil, 0, 5*time.Second, 500, 1, 0)
 	if got := r.announced(); !reflect.DeepEqual(got, []uint32{1000}) || !reflect.DeepEqual(r.infoRates(), []uint32{1000}) {
 		t.Fatalf("frame rates %v, info rates %v, want 1000 only", got, r.infoRates())
+	}
+}
+
+// A sketch that prints "Temp: 21.5 C" (not numbers: a log line) 1000
+// times a second between its samples: its clients get at most
+// TextLogBurst log messages at once and TextLogRate a second after that,
+// plus one message a second saying how many lines were held back; every
+// line is forwarded or counted, replies are never held back, and the
+// samples are untouched.
+func TestTextLogLinesRateLimited(t *testing.T) {
+	var logs, held []string
+	var values, replies int
+	clock := time.Unix(0, 0)
+	d := frame.NewTextDecoder(func(p *frame.Packet) {
+		switch p.Type {
+		case frame.TypeLog:
+			if strings.HasPrefix(string(p.Text), "wsbridge: ") {
+				held = append(held, string(p.Text))
+			} else {
+				logs = append(logs, string(p.Text))
+			}
+		case frame.TypeReply:
+			replies++
+		case frame.TypeData:
+			values += int(p.Frame.Count)
+		}
+	})
+	d.Now = func() time.Time { return clock }
+	const n, secs = 3000, 3
+	for i := range n {
+		clock = clock.Add(time.Millisecond)
+		line := "Temp: 21.5 C\n" + strconv.Itoa(i) + "\n"
+		if i%500 == 0 {
+			line += "# ok rate 1000\n"
+		}
+		d.Write([]byte(line))
+		d.Flush()
+	}
+	clock = clock.Add(2 * time.Second) // quiet: the last count is said
+	d.Flush()
+	if min, max := frame.TextLogRate*secs, frame.TextLogBurst+frame.TextLogRate*secs; len(logs) < min || len(logs) > max {
+		t.Errorf("%d log messages forwarded over %ds, want %d..%d", len(logs), secs, min, max)
+	}
+	said := 0
+	for _, h := range held {
+		var k int
+		var over float64
+		if _, err := fmt.Sscanf(h, "wsbridge: %d more lines of device text in the last %fs", &k, &over); err != nil {
+			t.Fatalf("report %q: %v", h, err)
+		}
+		said += k
+	}
+	st := d.Stats()
+	if len(logs)+said != n || st.LogsSuppressed != uint64(said) {
+		t.Errorf("forwarded %d + said held %d (stats %d), want %d lines accounted for", len(logs), said, st.LogsSuppressed, n)
+	}
+	if len(held) < secs || len(held) > secs+1 {
+		t.Errorf("%d reports of held lines over %ds, want one a second: %q", len(held), secs, held)
+	}
+	if replies != n/500 || values != n {
+		t.Errorf("replies %d values %d, want %d and %d", replies, values, n/500, n)
 	}
 }
