@@ -3,6 +3,7 @@ package frame
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"strconv"
 	"time"
@@ -29,7 +30,10 @@ const SerialConfirmLines = 2
 // Write are dated back from it, one sample period each (see lineTime). A frame
 // ends when Flush is called (capture calls it when a read's bytes are used
 // up), when it holds FrameSamples lines, or when the shape or sample type
-// changes. Values are i32 until a non-integer appears; from then on f32.
+// changes. Values are i32 until one that is not an int32 appears (a
+// fraction, nan, or a whole number beyond ±2^31 such as micros() after 36
+// minutes); from then on f32, which holds whole numbers exactly only up to
+// ±2^24: the first one rounded is said once in a log message.
 //
 // The sample rate is Rate if set; otherwise it is measured from the line
 // arrivals (see RateWindow): frames carry rate 0 until the first estimate,
@@ -422,6 +426,9 @@ func (t *TextDecoder) Flush() {
 	if len(t.buf) == 0 || t.shape.channels == 0 {
 		return
 	}
+	if t.isFloat && !t.saidInexact {
+		t.noteInexact()
+	}
 	f := Frame{
 		Seq: t.seq, TimeUS: uint64(t.frameT.Sub(t.first).Microseconds()), Rate: t.AnnouncedRate(),
 		Channels: uint8(t.shape.channels), SampleType: t.sampleType(), Count: uint16(len(t.buf) / t.shape.channels),
@@ -453,6 +460,22 @@ func (t *TextDecoder) Flush() {
 	t.stats.Frames++
 	t.p = Packet{Type: TypeData, Frame: f, Raw: enc}
 	t.deliver()
+}
+
+// noteInexact says once, in a log message before the frame that carries
+// it, that a whole number of the open frame does not survive f32 (beyond
+// ±2^24, as micros() is after 17 s): the protocol has no wider sample type,
+// so text input carries it rounded (see docs/capture.md).
+func (t *TextDecoder) noteInexact() {
+	for _, v := range t.buf {
+		if v == math.Trunc(v) && math.Abs(v) > 1<<24 && float64(float32(v)) != v {
+			t.saidInexact = true
+			t.emitLogText(fmt.Appendf(nil, "wsbridge: %.0f arrived as %.0f: text input carries these values as f32, "+
+				"exact for whole numbers only up to ±16777216; print smaller numbers (e.g. micros() - start, "+
+				"or millis()) or send binary frames to keep every digit (said once)", v, float64(float32(v))))
+			return
+		}
+	}
 }
 
 func (t *TextDecoder) emitInfo() {

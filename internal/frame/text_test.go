@@ -543,3 +543,24 @@ func TestTextLogLinesRateLimited(t *testing.T) {
 		t.Errorf("replies %d values %d, want %d and %d", replies, values, n/500, n)
 	}
 }
+
+// A sketch printing micros() with a reading: once micros() passes 2^31
+// (36 minutes) the stream becomes f32, which rounds whole numbers beyond
+// 2^24. The rounding is said once, in a log message before the first
+// frame it touches; exact values (below 2^24, or 2^25 itself) say nothing.
+func TestTextWholeNumbersBeyondF32SaidOnce(t *testing.T) {
+	in := "16777215,1\n33554432,2\n" + // i32
+		"2147483650,3\n2147483651,4\n" + // beyond int32: f32 from here, and rounded
+		"2147483652,5\n"
+	r, _ := decodeText(t, in, 64, 5)
+	if len(r.logs) != 1 || !strings.HasPrefix(r.logs[0], "wsbridge: 2147483650 arrived as 2147483648: ") {
+		t.Fatalf("logs %q, want one saying 2147483650 arrived as 2147483648", r.logs)
+	}
+	if want := []frame.SampleType{frame.I32, frame.F32}; !reflect.DeepEqual(r.types, want) {
+		t.Fatalf("types %v, want %v", r.types, want)
+	}
+	exact, _ := decodeText(t, "1.5,16777216\n2.5,33554432\n", 64, 1)
+	if len(exact.logs) != 0 {
+		t.Fatalf("logs %q for values f32 holds exactly", exact.logs)
+	}
+}
