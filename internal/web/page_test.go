@@ -377,7 +377,7 @@ func TestPageFitsPhoneInDarkScheme(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb.run(chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
-	waitHistory(t, srv.URL+"/api/info", 1000) // serve's history holds more than the window (100 ms at 8 kHz)
+	waitHistory(t, srv.URL+"/api/info", 50) // serve's history holds more than the window (100 ms at 8 kHz: 10 frames)
 	tb.open(srv.URL)
 	// The first window is filled from serve's history (?since on the first
 	// connection), not over the next 200 ms: the first frame the page got

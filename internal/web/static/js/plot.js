@@ -459,7 +459,17 @@ export function drawSpectrum(ctx, canvas, view) {
     const top = pk ? pk.db : -100;
     const hi = Math.ceil((top + 5) / 10) * 10, lo = hi - 100;
     const y = yMap(L, c, lo, hi);
-    for (let x = 0; x < L.w; x++) colMin[x] = colMax[x] = x < w ? Math.max(lo, columnLevel(db, x, w)) : NaN;
+    const bins = db.length - 1;
+    for (let x = 0; x < L.w; x++) { // columnLevel inline: a call per column boxed every level (measured)
+      let m = NaN;
+      if (x < w) {
+        const b0 = Math.floor((x * bins) / w), b1 = Math.max(b0 + 1, Math.floor(((x + 1) * bins) / w));
+        m = -Infinity;
+        for (let b = b0; b < b1; b++) if (db[b] > m) m = db[b];
+        if (m < lo) m = lo;
+      }
+      colMin[x] = colMax[x] = m;
+    }
     const color = view.colors.traces[c % view.colors.traces.length];
     drawColumns(ctx, L, c, y, color, view.dpr);
     report(view, c, lo, hi);
