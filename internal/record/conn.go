@@ -38,7 +38,7 @@ type conn struct {
 }
 
 func newConn(o *Options, rawURL string, log zerolog.Logger) (*conn, error) {
-	cl, err := wsclient.New(wsclient.Options{URL: rawURL, Token: o.Token, CACert: o.CACert,
+	cl, err := wsclient.New(wsclient.Options{URL: rawURL, Token: o.Token, CACert: o.CACert, TLS: o.TLS,
 		BackoffMin: o.BackoffMin, BackoffMax: o.BackoffMax, Log: log})
 	if err != nil {
 		return nil, err

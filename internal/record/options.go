@@ -1,6 +1,7 @@
 package record
 
 import (
+	"crypto/tls"
 	"fmt"
 	"io"
 	"os"
@@ -34,10 +35,17 @@ const audioRate = 8000
 // Options configure a recording. Flag names (internal/cli/record.go) match
 // the field comments.
 type Options struct {
-	URLs   []string // --url, repeatable: serve's WebSocket endpoints (ws://HOST:PORT/ws/NAME)
-	Dir    string   // --out DIR
-	Token  string   // --token, sent as Authorization: Bearer
-	CACert string   // --ca-cert PEM file trusted for wss://
+	URLs   []string    // --url, repeatable: serve's WebSocket endpoints (ws://HOST:PORT/ws/NAME)
+	Dir    string      // --out DIR
+	Token  string      // --token, sent as Authorization: Bearer
+	CACert string      // --ca-cert PEM file trusted for wss://
+	TLS    *tls.Config // instead of CACert (serve's own recorder pins its certificate)
+
+	// Name, if set, is the file name prefix instead of the stream's
+	// channel name (serve's recorder puts the channel and the labels in
+	// it): letters, digits, '_', '.', '=', '-', at most 160, starting with
+	// a letter or digit.
+	Name string
 
 	Format      string        // --format auto|wav|csv
 	Labels      []string      // --label key=value, repeatable
@@ -49,6 +57,11 @@ type Options struct {
 
 	Out io.Writer // the summary (stdout)
 	Log zerolog.Logger
+
+	// Progress, if set, is called by each stream's writer goroutine after
+	// every flush (FlushInterval) and once more when the stream ends
+	// (Done), with what it has recorded so far. It must not block.
+	Progress func(Progress)
 
 	// FlushInterval is how often data, the WAV header and the sidecar are
 	// written out (default 250ms): what a crash can lose at most.
@@ -122,8 +135,13 @@ func (o *Options) checkOut() error {
 	if fi, err := os.Stat(o.Dir); err == nil && !fi.IsDir() {
 		return fmt.Errorf("--out %s is a file, not a directory", o.Dir)
 	}
+	if o.Name != "" && (!fileName.MatchString(o.Name) || strings.Contains(o.Name, "..")) {
+		return fmt.Errorf("file name prefix %q: want 1 to 160 letters, digits, '_', '.', '=' or '-', starting with a letter or digit", o.Name)
+	}
 	return nil
 }
+
+var fileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.=-]{0,159}$`)
 
 func (o *Options) checkFormat() error {
 	switch o.Format {

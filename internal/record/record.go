@@ -96,6 +96,7 @@ func runStream(ctx context.Context, o *Options, rawURL string, names *nameSet) (
 					t.err = c.err // it names the URL
 					t.sum.Error = c.err.Error()
 				}
+				t.progress(true)
 				return t.sum, t.err
 			}
 			t.apply(&ev)
@@ -104,6 +105,7 @@ func runStream(ctx context.Context, o *Options, rawURL string, names *nameSet) (
 			}
 		case <-tick.C:
 			t.flush()
+			t.progress(false)
 		}
 	}
 }

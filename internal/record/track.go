@@ -69,6 +69,9 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 // wantName is the prefix a stream's files would like: the channel's name,
 // else the URL path's last element (when it is not "ws"), else "stream".
 func (t *track) wantName(rawURL string) string {
+	if t.o.Name != "" {
+		return t.o.Name // checked by Validate
+	}
 	n := t.channel
 	if n == "" {
 		if u, err := url.Parse(rawURL); err == nil {

@@ -17,6 +17,7 @@ import (
 // when one is set; / and /healthz never do.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
+	s.mux = mux // Handle mounts more (handle.go)
 	mux.Handle("GET /ws", s.guard(http.HandlerFunc(s.serveWS)))
 	mux.Handle("GET /ws/{name}", s.guard(http.HandlerFunc(s.serveWS)))
 	mux.Handle("GET /api/info", s.guard(http.HandlerFunc(s.serveInfo)))

@@ -30,6 +30,7 @@ type Server struct {
 	stats   serverStats
 	started time.Time
 	http    *http.Server
+	mux     *http.ServeMux // the routes; Handle adds to them
 	ln      net.Listener
 	url     string
 

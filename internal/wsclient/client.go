@@ -21,7 +21,7 @@ type Client struct {
 // New checks o (the CA file is read now) and returns a Client.
 func New(o Options) (*Client, error) {
 	o.fill()
-	hc, err := TrustCA(o.CACert)
+	hc, err := trustCA(o.CACert, o.TLS)
 	if err != nil {
 		return nil, err
 	}

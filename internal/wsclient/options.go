@@ -21,6 +21,9 @@ type Options struct {
 	URL    string // ws:// or wss:// endpoint, as ParseURL returns it
 	Token  string // sent as Authorization: Bearer (never in the URL)
 	CACert string // PEM file of certificates to trust for wss://
+	// TLS, if set, is the TLS configuration for wss:// instead of CACert's
+	// (serve's own recorder pins serve's certificate with it).
+	TLS *tls.Config
 
 	// Format is the ?format= asked of serve: binary (default), json or csv.
 	Format string
@@ -73,6 +76,16 @@ func (o *Options) fill() {
 // file caFile (a serve with a self-signed certificate: --ca-cert), or nil
 // (the default client) when caFile is "".
 func TrustCA(caFile string) (*http.Client, error) {
+	return trustCA(caFile, nil)
+}
+
+// trustCA is TrustCA, or a client with cfg when cfg is set.
+func trustCA(caFile string, cfg *tls.Config) (*http.Client, error) {
+	if cfg != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg
+		return &http.Client{Transport: tr}, nil
+	}
 	if caFile == "" {
 		return nil, nil
 	}
