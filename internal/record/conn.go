@@ -43,7 +43,7 @@ func newConn(o *Options, rawURL string, log zerolog.Logger) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &conn{client: cl, log: log}, nil
+	return &conn{client: cl, log: log, pos: o.Since}, nil
 }
 
 // run connects until ctx ends or an error will not heal (a bad token, a

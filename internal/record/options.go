@@ -58,6 +58,11 @@ type Options struct {
 	Out io.Writer // the summary (stdout)
 	Log zerolog.Logger
 
+	// Since, if valid, is where each URL's first connection starts
+	// (?since=SEQ&epoch=E): serve's recorder starts at the frame after the
+	// one the channel had when asked. The zero value starts live.
+	Since wsclient.Position
+
 	// Progress, if set, is called by each stream's writer goroutine after
 	// every flush (FlushInterval) and once more when the stream ends
 	// (Done), with what it has recorded so far. It must not block.
