@@ -34,6 +34,7 @@ simulator with --sim) and serves each device as a channel on the network:
                 ?since=SEQ&epoch=E resumes from the history without losing frames
                 (/ws: the stream when there is one channel)
   /api/channels the channels: device, state, rate, clients, counters
+  /api/recordings recordings made from the page or the API (--record-dir DIR)
   /healthz      health, and the channels whose device is down
   /metrics      Prometheus metrics (wsbridge_*, per channel with channel="NAME")
 
@@ -74,6 +75,8 @@ See docs/serve.md.`,
 	f.StringArrayVar(&specs, "device", nil, "a device as NAME=SPEC, repeatable: NAME=/dev/ttyUSB0[,baud=N,...], NAME=match:VID:PID[:SERIAL], NAME=sim[:signal=sine,rate=48000,...], NAME=network:token=T[,input=json] (a board publishing on /pub/NAME), NAME=pull:ws://BOARD:81/ (docs/serve.md)")
 	f.StringVar(&o.Require, "require-devices", o.Require, "a device that cannot be opened at start: all (exit with its error), none (serve the others, report it down, retry) or auto (all with one device, none with several)")
 	bus.BindFlags(f, &o.Bus)
+	f.StringVar(&o.RecordDir, "record-dir", o.RecordDir, "record channels into this directory from the page's record button and POST /api/channels/NAME/record (off without it; docs/record.md)")
+	_ = cmd.MarkFlagDirname("record-dir")
 	f.StringVar(&o.Procs, "procs", o.Procs, "CPUs running Go code: auto (one while serve is light, all once it uses 30% of a core) or a number; the GOMAXPROCS variable overrides auto")
 	addCheck(cmd, s, func() error {
 		o.Log = g.log

@@ -207,6 +207,7 @@ func (m *Manager) Start(name string, req StartRequest) (Recording, error) {
 	rc.r = Recording{ID: m.newID(name, now), Channel: name, State: StateRecording, StartedAt: now,
 		Labels: req.Labels.Map(), Format: ro.Format, OnGap: ro.OnGap, Duration: req.Duration, Dir: m.o.Dir, Files: []File{}}
 	ro.Progress = func(p record.Progress) { m.progress(rc, &p) }
+	ro.Log = m.o.Log.With().Str("part", "recorder").Str("recording", rc.r.ID).Logger()
 	var ctx context.Context
 	ctx, rc.cancel = context.WithCancel(context.Background())
 	m.running[name] = rc
@@ -244,7 +245,6 @@ func (m *Manager) recordOptions(name string, req *StartRequest) (record.Options,
 	o.RotateEvery, o.Duration = req.rotateEvery, req.duration
 	o.FlushInterval = m.o.FlushInterval
 	o.BackoffMin, o.BackoffMax = 100*time.Millisecond, 2*time.Second // serve is on this machine
-	o.Log = m.o.Log.With().Str("channel", name).Str("part", "recorder").Logger()
 	if err := o.Validate(); err != nil {
 		return record.Options{}, errors.New(apiNames.Replace(err.Error()))
 	}

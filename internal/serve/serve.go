@@ -16,6 +16,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/bus"
 	"github.com/wsbridge/wsbridge/internal/capture"
 	"github.com/wsbridge/wsbridge/internal/procs"
+	"github.com/wsbridge/wsbridge/internal/recordings"
 	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/result"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
@@ -50,6 +51,11 @@ type Options struct {
 	Out     io.Writer  // the one "listening" line; nil for none
 	JSON    bool       // --json: that line as a JSON object (Listening)
 	Log     zerolog.Logger
+
+	// RecordDir enables serve's recorder (--record-dir): the page's record
+	// button and POST /api/channels/NAME/record write into it
+	// (internal/recordings). "": off.
+	RecordDir string
 }
 
 // Listening is what serve prints once it listens and its devices have
@@ -101,6 +107,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	recs, err := newRecorder(&o, srv, base)
+	if err != nil {
+		return err
+	}
 	if o.Bus.Enabled() {
 		node, err := bus.Attach(o.Bus, srv, bus.NodeOptions{Log: o.Log})
 		if err != nil {
@@ -116,7 +126,14 @@ func Run(ctx context.Context, o Options) error {
 	defer adapting.Wait() // GOMAXPROCS is restored before Run returns
 	adapting.Go(func() { procs.Adapt(ctx, o.Procs, o.Log) })
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ctx) }()
+	srvCtx, stopSrv := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSrv()
+	go func() { serveErr <- srv.Serve(srvCtx) }()
+	go func() { // the recordings end (files complete) before their streams close
+		<-ctx.Done()
+		recs.Close()
+		stopSrv()
+	}()
 	supErr := make(chan error, 1)
 	ready := sup.Ready()
 	if len(devs) == 0 { // a front-end of the bus: its channels are the bus's
@@ -147,7 +164,7 @@ func Run(ctx context.Context, o Options) error {
 		cancel()
 		<-supErr
 	}
-	logStopped(o.Log, stopReason(asked, err), time.Since(started), srv.Stopped(), srv.Channels())
+	logStopped(o.Log, stopReason(asked, err), time.Since(started), srv.Stopped(), srv.Channels(), recs.Close())
 	return err
 }
 
@@ -166,7 +183,7 @@ func stopReason(asked context.Context, err error) string {
 // logStopped is the one line serve logs when it stops: why, what the
 // shutdown did to the clients, what was received and lost over the run
 // (all channels), and the history that goes with it (each channel's).
-func logStopped(log zerolog.Logger, why string, up time.Duration, st relay.Stopped, chs []*relay.Channel) {
+func logStopped(log zerolog.Logger, why string, up time.Duration, st relay.Stopped, chs []*relay.Channel, recs []recordings.Recording) {
 	var frames, gaps, lost, dropped uint64
 	var hist []string
 	held := 0
@@ -183,10 +200,11 @@ func logStopped(log zerolog.Logger, why string, up time.Duration, st relay.Stopp
 		Int("clients_closed", st.Clients).Int("clients_cut_off", st.CutOff).Uint64("unsent", st.Unsent).
 		Uint64("frames_received", frames).Uint64("device_gaps", gaps).Uint64("device_lost_frames", lost).
 		Uint64("client_dropped_frames", dropped).Int("history_frames", held).Strs("history", hist).
+		Int("recordings_stopped", len(recs)).
 		Msgf("serve stopped (%s): closed %d clients with 1001 (%d cut off after the grace period) with %d queued messages unsent; "+
 			"over %.0fs received %d frames, lost %d frames in %d gaps between the devices and serve, slow clients missed %d; "+
-			"the history ends with this process (%s)",
-			why, st.Clients, st.CutOff, st.Unsent, up.Seconds(), frames, lost, gaps, dropped, strings.Join(hist, "; "))
+			"the history ends with this process (%s)%s",
+			why, st.Clients, st.CutOff, st.Unsent, up.Seconds(), frames, lost, gaps, dropped, strings.Join(hist, "; "), recordingsStopped(recs))
 }
 
 // listening is the line serve prints once ready.
@@ -207,6 +225,9 @@ func listening(base string, srv *relay.Server) Listening {
 // device of the --port and --sim flags.
 func resolve(o *Options) ([]Device, error) {
 	if err := validateProcs(o.Procs); err != nil {
+		return nil, err
+	}
+	if err := checkRecordDir(o); err != nil {
 		return nil, err
 	}
 	switch o.Require {
