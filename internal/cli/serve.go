@@ -12,6 +12,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/bus"
 	"github.com/wsbridge/wsbridge/internal/capture"
 
+	"github.com/wsbridge/wsbridge/internal/recordings"
 	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
 	"github.com/wsbridge/wsbridge/internal/serve"
@@ -58,6 +59,10 @@ See docs/serve.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Log, o.Out, o.JSON = g.log, s.Out, g.JSON
 			o.Relay.Page = web.Handler()
+			o.Recorder = func(srv *relay.Server, streams string) (serve.Recorder, error) {
+				return recordings.ForServe(srv, streams, recordings.ServeConfig{Dir: o.RecordDir, Token: o.Relay.Token,
+					TLSCert: o.Relay.TLSCert, TLSKey: o.Relay.TLSKey, Log: o.Log})
+			}
 			return classifyServe(serve.Run(cmd.Context(), o))
 		},
 	}

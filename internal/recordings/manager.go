@@ -49,7 +49,7 @@ type Options struct {
 	// and the progress shown are brought up to date.
 	FlushInterval time.Duration
 	// DrainTimeout bounds how long a stop waits for the recording to reach
-	// the frames the channel had when the stop was asked (default 2s).
+	// the frames the channel had when the stop was asked (default 5s).
 	DrainTimeout time.Duration
 	// Keep is how many finished recordings List keeps (default 200).
 	Keep int
@@ -137,7 +137,7 @@ type rec struct {
 // and makes sure it can write there.
 func New(o Options) (*Manager, error) {
 	o.FlushInterval = cmp.Or(o.FlushInterval, 250*time.Millisecond)
-	o.DrainTimeout = cmp.Or(o.DrainTimeout, 2*time.Second)
+	o.DrainTimeout = cmp.Or(o.DrainTimeout, 5*time.Second)
 	o.Keep = cmp.Or(o.Keep, 200)
 	if o.Dir != "" {
 		dir, err := CheckDir(o.Dir)

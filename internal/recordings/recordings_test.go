@@ -392,11 +392,12 @@ func TestCloseCompletesFiles(t *testing.T) {
 // with exactly that much.
 func TestDurationEndsByItself(t *testing.T) {
 	r := newRig(t, t.TempDir())
+	r.publish(0, 1)
 	var rec recordings.Recording
 	if code := r.call("POST", "/api/channels/mic/record", `{"duration": "250ms", "format": "csv"}`, &rec); code != 201 {
 		t.Fatalf("start: %d", code)
 	}
-	r.publish(0, 40)
+	r.publish(1, 40)
 	var got recordings.Recording
 	testsupport.WaitFor(t, 10*time.Second, "the recording to end by itself", func() bool {
 		got = r.list().Recordings[0]
@@ -405,4 +406,25 @@ func TestDurationEndsByItself(t *testing.T) {
 	if got.EndedBy != recordings.EndedByDuration || got.Samples != 4000 || len(got.Files) != 1 || !strings.HasSuffix(got.Files[0].Name, ".csv") {
 		t.Fatalf("%+v: want ended_by duration, 4000 samples in one csv", got)
 	}
+}
+
+// TestStartBeforeTheFirstFrame: a recording started while the channel has
+// no frame of its epoch yet (a device that never came up) records from
+// the first frame that arrives once it is connected.
+func TestStartBeforeTheFirstFrame(t *testing.T) {
+	r := newRig(t, t.TempDir())
+	var rec recordings.Recording
+	if code := r.call("POST", "/api/channels/mic/record", "", &rec); code != 201 {
+		t.Fatalf("start: %d", code)
+	}
+	testsupport.WaitFor(t, 10*time.Second, "the recorder to connect", func() bool { return len(r.ch.Info().Clients) == 1 })
+	r.publish(1630, 1650) // a device that was running before serve
+	var done recordings.Recording
+	if code := r.call("DELETE", "/api/channels/mic/record", "", &done); code != 200 {
+		t.Fatalf("stop: %d", code)
+	}
+	if len(done.Files) != 1 || done.Gaps != 0 || done.Samples != 20*count || !strings.HasSuffix(done.Files[0].Name, "-seq1630.wav") {
+		t.Fatalf("%+v: want one file from seq 1630, 3200 samples, no gap", done)
+	}
+	wantCounter(t, filepath.Join(r.dir, done.Files[0].Name), 1630, 1650)
 }

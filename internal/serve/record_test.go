@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/recordings"
+	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
@@ -29,6 +30,9 @@ func TestRecordDirShutdownCompletesFiles(t *testing.T) {
 	o.Sim, o.SimCfg = true, simConfig()
 	o.SimCfg.Rate, o.SimCfg.Channels, o.SimCfg.FrameSamples = 8000, 1, 80 // audio rate: a WAV
 	o.Relay.Listen, o.Relay.Token, o.Log, o.RecordDir = "127.0.0.1:0", "tok", zerolog.New(&log), dir
+	o.Recorder = func(srv *relay.Server, streams string) (Recorder, error) {
+		return recordings.ForServe(srv, streams, recordings.ServeConfig{Dir: dir, Token: "tok", Log: o.Log})
+	}
 	s := testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
 		o.Out = out
 		return Run(ctx, o)

@@ -16,7 +16,6 @@ import (
 	"github.com/wsbridge/wsbridge/internal/bus"
 	"github.com/wsbridge/wsbridge/internal/capture"
 	"github.com/wsbridge/wsbridge/internal/procs"
-	"github.com/wsbridge/wsbridge/internal/recordings"
 	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/result"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
@@ -53,9 +52,13 @@ type Options struct {
 	Log     zerolog.Logger
 
 	// RecordDir enables serve's recorder (--record-dir): the page's record
-	// button and POST /api/channels/NAME/record write into it
-	// (internal/recordings). "": off.
+	// button and POST /api/channels/NAME/record write into it. "": off.
 	RecordDir string
+	// Recorder makes serve's recorder once it listens: its endpoints on
+	// srv, its recordings reading srv's streams (ws://HOST:PORT/ws).
+	// The CLI passes recordings.ForServe with RecordDir (checked and made
+	// absolute by then); nil: no recorder endpoints at all.
+	Recorder func(srv *relay.Server, streams string) (Recorder, error)
 }
 
 // Listening is what serve prints once it listens and its devices have
@@ -131,7 +134,7 @@ func Run(ctx context.Context, o Options) error {
 	go func() { serveErr <- srv.Serve(srvCtx) }()
 	go func() { // the recordings end (files complete) before their streams close
 		<-ctx.Done()
-		recs.Close()
+		recs.Shutdown()
 		stopSrv()
 	}()
 	supErr := make(chan error, 1)
@@ -164,7 +167,7 @@ func Run(ctx context.Context, o Options) error {
 		cancel()
 		<-supErr
 	}
-	logStopped(o.Log, stopReason(asked, err), time.Since(started), srv.Stopped(), srv.Channels(), recs.Close())
+	logStopped(o.Log, stopReason(asked, err), time.Since(started), srv.Stopped(), srv.Channels(), recs)
 	return err
 }
 
@@ -183,7 +186,7 @@ func stopReason(asked context.Context, err error) string {
 // logStopped is the one line serve logs when it stops: why, what the
 // shutdown did to the clients, what was received and lost over the run
 // (all channels), and the history that goes with it (each channel's).
-func logStopped(log zerolog.Logger, why string, up time.Duration, st relay.Stopped, chs []*relay.Channel, recs []recordings.Recording) {
+func logStopped(log zerolog.Logger, why string, up time.Duration, st relay.Stopped, chs []*relay.Channel, recs Recorder) {
 	var frames, gaps, lost, dropped uint64
 	var hist []string
 	held := 0
@@ -196,15 +199,16 @@ func logStopped(log zerolog.Logger, why string, up time.Duration, st relay.Stopp
 		held += h.Frames
 		hist = append(hist, fmt.Sprintf("%s: %d frames, seqs %d..%d, epoch %s", in.Channel, h.Frames, h.FirstSeq, h.LastSeq, h.Epoch))
 	}
+	nrec, recLine := recs.Shutdown() // done already: what it stopped
 	log.Info().Str("why", why).Float64("uptime_s", up.Seconds()).
 		Int("clients_closed", st.Clients).Int("clients_cut_off", st.CutOff).Uint64("unsent", st.Unsent).
 		Uint64("frames_received", frames).Uint64("device_gaps", gaps).Uint64("device_lost_frames", lost).
 		Uint64("client_dropped_frames", dropped).Int("history_frames", held).Strs("history", hist).
-		Int("recordings_stopped", len(recs)).
+		Int("recordings_stopped", nrec).
 		Msgf("serve stopped (%s): closed %d clients with 1001 (%d cut off after the grace period) with %d queued messages unsent; "+
 			"over %.0fs received %d frames, lost %d frames in %d gaps between the devices and serve, slow clients missed %d; "+
 			"the history ends with this process (%s)%s",
-			why, st.Clients, st.CutOff, st.Unsent, up.Seconds(), frames, lost, gaps, dropped, strings.Join(hist, "; "), recordingsStopped(recs))
+			why, st.Clients, st.CutOff, st.Unsent, up.Seconds(), frames, lost, gaps, dropped, strings.Join(hist, "; "), recLine)
 }
 
 // listening is the line serve prints once ready.
