@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
@@ -167,5 +169,52 @@ func checkSamples(t *testing.T, path, format string, runs []int, samples uint64)
 	}
 	if uint64(len(got)) != samples || strings.Join(got, " ") != strings.Join(rows, " ") {
 		t.Fatalf("%s: %d samples (sidecar %d)\n got %v\nwant %v", path, len(got), samples, got, rows)
+	}
+}
+
+// TestGapsAfterTheLastFile: gaps learnt when no file is open and no frame
+// follows before the recording stops (after a split, after a restart) are
+// still in a sidecar: the last file's, at its end.
+func TestGapsAfterTheLastFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, onGap string
+		script      script
+		gaps        string // the one file's gaps
+		endBy       string
+	}{
+		{"split then another gap", GapSplit, func(t *testing.T, n int, c *sconn) {
+			if n == 0 {
+				c.hello(t, "e1", 0)
+				c.frames(t, 0, 4)
+				c.json(t, wsproto.Gap{Type: wsproto.TypeGap, From: 5, To: 7, Count: 3, Reason: wsproto.GapHistory, Epoch: "e1"})
+				c.json(t, wsproto.Gap{Type: wsproto.TypeGap, From: 8, To: 9, Count: 2, Reason: wsproto.GapDevice, Epoch: "e1"})
+			}
+		}, "5..7 history 3@50+0, 8..9 device 2@50+0", "gap"},
+		{"zero then a restart", GapZero, func(t *testing.T, n int, c *sconn) {
+			if n == 0 {
+				c.hello(t, "e1", 0)
+				c.frames(t, 0, 4)
+				c.json(t, wsproto.Gap{Type: wsproto.TypeGap, From: 5, To: 7, Count: 3, Reason: wsproto.GapDevice, Epoch: "e1"})
+				c.json(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart, Seq: 0, Epoch: "e2"})
+			}
+		}, "5..7 device 3@50+0", "restart"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			log := &testsupport.SyncBuffer{}
+			r := startRecordLog(t, Options{URLs: []string{scriptServer(t, tc.script)}, Dir: dir, OnGap: tc.onGap,
+				Format: FormatCSV}, log)
+			if tc.endBy == "restart" {
+				log.WaitLogEntries(t, "the stream restarted", 1, 10*time.Second)
+			} else {
+				log.WaitLogEntries(t, "gap: frames 8..9", 1, 10*time.Second)
+			}
+			r.stop(t)
+			got := sidecars(t, dir)
+			if len(got) != 1 || gapString(got[0].Gaps) != tc.gaps || got[0].EndedBy != tc.endBy || !got[0].Complete {
+				t.Fatalf("sidecars %+v, want one ended by %s with gaps %q", got, tc.endBy, tc.gaps)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -114,10 +115,21 @@ type recording struct {
 // stop.
 func startRecord(t *testing.T, o Options) *recording {
 	t.Helper()
+	return startRecordLog(t, o, nil)
+}
+
+// startRecordLog is startRecord with its log (warnings) also in log, if
+// not nil.
+func startRecordLog(t *testing.T, o Options, log *testsupport.SyncBuffer) *recording {
+	t.Helper()
 	if o.Dir == "" {
 		o.Dir = t.TempDir()
 	}
-	o.Log = zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	var w io.Writer = zerolog.NewTestWriter(t)
+	if log != nil {
+		w = io.MultiWriter(w, log)
+	}
+	o.Log = zerolog.New(w).Level(zerolog.WarnLevel)
 	o.FlushInterval = 20 * time.Millisecond
 	o.BackoffMin, o.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())

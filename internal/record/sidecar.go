@@ -38,7 +38,7 @@ type Sidecar struct {
 	StartedBy  string            `json:"started_by"` // start, rotate, gap, restart, format
 	EndedBy    string            `json:"ended_by"`   // stop, rotate_duration, rotate_size, wav_limit, gap, restart, format; "" while open
 	OnGap      string            `json:"on_gap"`     // split, zero or keep
-	Gaps       []GapRecord       `json:"gaps"`       // every gap learnt while this file was open (or just before it)
+	Gaps       []GapRecord       `json:"gaps"`       // every gap learnt while this file was open (or just before it; the last file: after it, before the stop)
 	Labels     map[string]string `json:"labels"`     // --label key=value
 	Recorder   string            `json:"recorder"`   // "wsbridge <version>"
 	Bytes      int64             `json:"bytes"`      // file size when the sidecar was written

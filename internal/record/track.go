@@ -32,6 +32,7 @@ type track struct {
 	seq             frame.SeqTracker
 
 	seg       *segment
+	last      *segment    // the file closed last: gaps learnt after it, with no file to follow, go in its sidecar
 	startedBy string      // why the next file starts
 	pending   []GapRecord // gaps learnt while no file was open: they go in the next file at sample 0
 	toFill    []GapRecord // --on-gap zero: gaps waiting for the next frame, which tells their length
@@ -133,6 +134,7 @@ func (t *track) restart(epoch wsproto.Epoch, seq uint32, reason string) {
 	t.sum.Restarts++
 	t.log.Warn().Str("epoch", epoch).Uint32("seq", seq).Str("reason", reason).
 		Msg("the stream restarted its sequence numbers: starting a new file")
+	t.addUnfilled() // the old count's: they end its file
 	t.closeSeg("restart")
 	t.startedBy = "restart"
 	t.flushFills()
@@ -394,7 +396,7 @@ func (t *track) closeSeg(why string) {
 		return
 	}
 	s := t.seg
-	t.seg = nil
+	t.seg, t.last = nil, s
 	if err := s.close(why, time.Now()); err != nil && t.err == nil {
 		t.err = err
 		t.log.Error().Err(err).Msg("recording stopped")
@@ -404,17 +406,41 @@ func (t *track) closeSeg(why string) {
 		Int("gaps", len(s.sc.Gaps)).Str("ended_by", why).Msg("recording closed")
 }
 
-// stop ends the recording: gaps still waiting go in the last file's
-// sidecar (unfilled), then it is closed.
-func (t *track) stop() {
-	if t.seg != nil {
-		for _, g := range append(t.toFill, t.pending...) {
-			g.AtSample = t.seg.sc.Samples
-			t.seg.addGap(g)
-		}
-		t.toFill, t.pending = nil, nil
+// addUnfilled records the gaps still waiting (for a fill, or for a file)
+// in the open file's sidecar, unfilled, at its end.
+func (t *track) addUnfilled() {
+	if t.seg == nil {
+		return
 	}
+	for _, g := range append(t.toFill, t.pending...) {
+		g.AtSample = t.seg.sc.Samples
+		t.seg.addGap(g)
+	}
+	t.toFill, t.pending = nil, nil
+}
+
+// stop ends the recording: gaps still waiting go in the last file's
+// sidecar (unfilled, at its end), then it is closed. Gaps learnt after
+// the last file closed (a split, a restart, then nothing) are added to
+// that file's final sidecar; only a recording that never wrote a file
+// keeps them in the summary and the log alone.
+func (t *track) stop() {
+	t.addUnfilled()
 	t.closeSeg("stop")
+	t.flushFills()
+	if len(t.pending) == 0 || t.last == nil || t.err != nil {
+		return
+	}
+	sc := &t.last.sc
+	for _, g := range t.pending {
+		g.AtSample = sc.Samples
+		sc.Gaps = append(sc.Gaps, g)
+	}
+	t.pending = nil
+	if err := writeSidecar(t.last.sidecar, sc); err != nil {
+		t.err = fmt.Errorf("%w: failed to write %s: %w", ErrOutput, t.last.sidecar, err)
+		t.log.Error().Err(t.err).Msg("the last gaps are not in a sidecar")
+	}
 }
 
 // gapNetwork is the reason of frames missing from the sequence numbers
