@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
@@ -216,5 +218,44 @@ func TestGapsAfterTheLastFile(t *testing.T) {
 				t.Fatalf("sidecars %+v, want one ended by %s with gaps %q", got, tc.endBy, tc.gaps)
 			}
 		})
+	}
+}
+
+// TestResumeIntoATrimmedEpoch: the recorder comes back after serve
+// restarted and trimmed the new count's start (docs/protocol.md: hello
+// names the new epoch with the first seq it will send, then a restart
+// status with the count's first seq, then a history gap up to what is
+// held). The restart is counted once and the history gap is in the new
+// file's sidecar.
+func TestResumeIntoATrimmedEpoch(t *testing.T) {
+	url := scriptServer(t, func(t *testing.T, n int, c *sconn) {
+		switch n {
+		case 0:
+			c.hello(t, "e1", 0)
+			c.frames(t, 0, 4)
+			c.ws.Close(websocket.StatusGoingAway, "server shutting down")
+		case 1:
+			if q := c.req.URL.Query(); q.Get("since") != "5" || q.Get("epoch") != "e1" {
+				t.Errorf("resumed with %s, want since=5&epoch=e1", c.req.URL.RawQuery)
+			}
+			c.hello(t, "e2", 100)
+			c.json(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart, Seq: 0, Epoch: "e2"})
+			c.json(t, wsproto.Gap{Type: wsproto.TypeGap, From: 0, To: 99, Count: 100, Reason: wsproto.GapHistory, Epoch: "e2"})
+			c.frames(t, 100, 104)
+		}
+	})
+	dir := t.TempDir()
+	r := startRecord(t, Options{URLs: []string{url}, Dir: dir, Format: FormatCSV})
+	waitFor(t, "frame 104", func() bool {
+		s := sidecars(t, dir)
+		return len(s) > 0 && s[len(s)-1].LastSeq != nil && *s[len(s)-1].LastSeq == 104
+	})
+	sum := r.stop(t)
+	got := sidecars(t, dir)
+	if len(got) != 2 || got[1].Epoch != "e2" || gapString(got[1].Gaps) != "0..99 history 100@0+0" || got[1].StartedBy != "restart" {
+		t.Fatalf("sidecars %+v, want e1 then e2 with the history gap 0..99", got)
+	}
+	if st := sum.Streams[0]; st.Restarts != 1 || st.Gaps != 1 || st.LostFrames != 100 {
+		t.Errorf("summary %+v, want 1 restart and the gap of 100 frames", st)
 	}
 }

@@ -117,14 +117,19 @@ func (t *track) hello(h *wsproto.Hello, resumed bool) {
 // info takes new device info.
 func (t *track) info(d *wsproto.Device) { t.device = d }
 
-// status takes a device status; only restarts matter to the files.
+// status takes a device status; only restarts matter to the files. The
+// restart status that follows a hello of a new epoch was counted at the
+// hello; it names the count's first seq, which a history gap may follow
+// (the count's start is no longer held): the count is followed from there.
 func (t *track) status(st *wsproto.Status) {
-	if st.State == wsproto.StateRestart {
-		if st.Epoch != "" && st.Epoch == t.epoch {
-			return // already handled at hello
-		}
-		t.restart(st.Epoch, st.Seq, st.Reason)
+	if st.State != wsproto.StateRestart {
+		return
 	}
+	if st.Epoch != "" && st.Epoch == t.epoch {
+		t.seq.Expect(st.Seq)
+		return
+	}
+	t.restart(st.Epoch, st.Seq, st.Reason)
 }
 
 // restart: the count starts over at seq in a new epoch. The open file
