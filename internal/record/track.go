@@ -32,14 +32,14 @@ type track struct {
 	seq             frame.SeqTracker
 
 	seg       *segment
-	last      *segment    // the file closed last: gaps learnt after it, with no file to follow, go in its sidecar
-	startedBy string      // why the next file starts
-	pending   []GapRecord // gaps learnt while no file was open: they go in the next file at sample 0
-	toFill    []GapRecord // --on-gap zero: gaps waiting for the next frame, which tells their length
-	nextTime  uint64      // device time of the sample instant after the last one written, µs
-	lastCount uint16      // sample instants in the last frame
-	written   uint64      // sample instants recorded, for --duration
-	done      bool        // --duration reached
+	last      *segment      // the file closed last: gaps learnt after it, with no file to follow, go in its sidecar
+	startedBy string        // why the next file starts
+	pending   []GapRecord   // gaps learnt while no file was open: they go in the next file at sample 0
+	toFill    []GapRecord   // --on-gap zero: gaps waiting for the next frame, which tells their length
+	nextTime  uint64        // device time of the sample instant after the last one written, µs
+	lastCount uint16        // sample instants in the last frame
+	clock     durationClock // how much of --duration is recorded
+	done      bool          // --duration reached
 	sum       StreamSummary
 	err       error // the first write error: recording stops
 }
@@ -89,7 +89,7 @@ func (t *track) wantName(rawURL string) string {
 }
 
 func newTrack(o *Options, rawURL string, names *nameSet, log zerolog.Logger) *track {
-	t := &track{o: o, url: safeURL(rawURL), names: names, log: log, startedBy: "start"}
+	t := &track{o: o, url: safeURL(rawURL), names: names, log: log, startedBy: "start", clock: newDurationClock(o.Duration)}
 	t.sum.URL = t.url
 	return t
 }
@@ -248,19 +248,19 @@ func (t *track) write(f *frame.Frame) error {
 	if err := t.fill(f); err != nil {
 		return err
 	}
-	if t.o.Duration > 0 {
-		want := uint64(math.Ceil(t.o.Duration.Seconds() * float64(f.Rate)))
-		if t.written+uint64(f.Count) >= want {
-			part := *f
-			part.Count = uint16(want - t.written)
-			part.Data = f.Data[:part.PayloadSize()]
-			f, t.done = &part, true
-		}
+	if n, done := t.clock.take(f); done {
+		part := *f
+		part.Count = n
+		part.Data = f.Data[:part.PayloadSize()]
+		f, t.done = &part, true
+	}
+	if f.Count == 0 && t.done { // the samples before it completed the duration
+		t.closeSeg("duration")
+		return nil
 	}
 	if err := t.seg.writeFrame(f); err != nil {
 		return fmt.Errorf("%w: failed to write %s: %w", ErrOutput, t.seg.path, err)
 	}
-	t.written += uint64(f.Count)
 	t.sum.Frames++
 	t.sum.Samples += uint64(f.Count)
 	t.lastCount = f.Count
@@ -330,7 +330,7 @@ func (t *track) fill(f *frame.Frame) error {
 		t.seg.addGap(g)
 	}
 	t.toFill = nil
-	t.written += uint64(n)
+	t.clock.fill(n)
 	if err := t.seg.fill(n, t.nextTime); err != nil {
 		return fmt.Errorf("%w: failed to write %s: %w", ErrOutput, t.seg.path, err)
 	}
@@ -361,9 +361,16 @@ func (t *track) open(sh shape, f *frame.Frame) error {
 	return nil
 }
 
-// formatFor is the file format for a stream of shape sh.
+// formatFor is the file format for a stream of shape sh. Frames without a
+// rate (text input before it is measured) go in a CSV, which dates each
+// row, even under --format wav: a WAV needs a rate.
 func (t *track) formatFor(sh shape) string {
 	switch {
+	case sh.rate == 0:
+		if t.o.Format == FormatWAV {
+			t.log.Info().Msg("the stream has no rate yet (text input measuring it): this file is CSV, the WAV starts with the first frame that has a rate")
+		}
+		return FormatCSV
 	case t.o.Format != FormatAuto:
 		return t.o.Format
 	case sh.sampleType != frame.U16 && sh.rate >= audioRate:
