@@ -1,6 +1,7 @@
 package record
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -90,5 +91,32 @@ func TestDurationAcrossRates(t *testing.T) {
 				t.Errorf("last file ended by %q, stream error %q: want duration, none", got[len(got)-1].EndedBy, sum.Streams[0].Error)
 			}
 		})
+	}
+}
+
+// TestRotateEveryWithoutARate: --rotate-every over frames of rate 0 (text
+// input measuring its rate) rotates by device time, not at every frame.
+func TestRotateEveryWithoutARate(t *testing.T) {
+	url := scriptServer(t, func(t *testing.T, n int, c *sconn) {
+		if n == 0 {
+			c.hello(t, "e1", 0)
+			for seq := range uint32(30) { // 2.9 s of device time
+				c.ws.Write(c.ctx, websocket.MessageBinary, rateFrame(t, seq, 0, uint64(seq)*100_000))
+			}
+		}
+	})
+	dir := t.TempDir()
+	r := startRecord(t, Options{URLs: []string{url}, Dir: dir, RotateEvery: time.Second})
+	waitFor(t, "frame 29", func() bool {
+		s := sidecars(t, dir)
+		return len(s) > 0 && s[len(s)-1].LastSeq != nil && *s[len(s)-1].LastSeq == 29
+	})
+	r.stop(t)
+	var got []uint64
+	for _, s := range sidecars(t, dir) {
+		got = append(got, s.Frames)
+	}
+	if fmt.Sprint(got) != "[10 10 10]" {
+		t.Errorf("frames per file %v, want [10 10 10] (1 s of device time each)", got)
 	}
 }

@@ -110,6 +110,16 @@ func (s *segment) fill(n int64, t0 uint64) error {
 	return s.csv.writeFill(n, t0, s.shape.rate)
 }
 
+// spans reports whether the file holds d of stream before frame f: its
+// sample instants at its rate, or, for frames without a rate (text input
+// measuring it), the device time from its first frame to f.
+func (s *segment) spans(d time.Duration, f *frame.Frame) bool {
+	if s.shape.rate == 0 {
+		return s.sc.FirstSeq != nil && f.TimeUS-s.sc.FirstTimeU >= uint64(d.Microseconds())
+	}
+	return float64(s.sc.Samples) >= d.Seconds()*float64(s.shape.rate)
+}
+
 func (s *segment) addGap(g GapRecord) {
 	s.sc.Gaps = append(s.sc.Gaps, g)
 	s.dirty = true

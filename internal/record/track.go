@@ -284,7 +284,7 @@ func (t *track) rotation(sh shape, f *frame.Frame) string {
 		return "format"
 	case s.sc.Epoch != t.epoch:
 		return "restart"
-	case t.o.RotateEvery > 0 && float64(s.sc.Samples) >= t.o.RotateEvery.Seconds()*float64(sh.rate):
+	case t.o.RotateEvery > 0 && s.spans(t.o.RotateEvery, f):
 		return "rotate_duration"
 	case t.o.rotateSize > 0 && s.w.size() >= t.o.rotateSize:
 		return "rotate_size"
