@@ -279,7 +279,11 @@ func (t *track) rotation(sh shape, f *frame.Frame) string {
 	s := t.seg
 	switch {
 	case s.shape != sh:
-		t.log.Warn().Uint32("rate", sh.rate).Uint8("channels", sh.channels).
+		ev := t.log.Warn()
+		if settled := s.shape; settled.rate == 0 && (shape{channels: sh.channels, sampleType: sh.sampleType}) == settled {
+			ev = t.log.Info() // text input announcing the rate it measured: expected
+		}
+		ev.Uint32("rate", sh.rate).Uint8("channels", sh.channels).
 			Stringer("sample_type", sh.sampleType).Msg("the stream's format changed: starting a new file")
 		return "format"
 	case s.sc.Epoch != t.epoch:
