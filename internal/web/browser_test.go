@@ -212,18 +212,28 @@ func (tb *tab) waitFor(what, cond string, timeout time.Duration) {
 
 // plotCoverage reads the canvas and returns, per channel lane, the
 // fraction of pixel columns holding at least one pixel in a trace color,
-// and the total number of such pixels.
+// and the total number of such pixels. When the page counted lost frames,
+// a hole in the trace is expected where they were: the fraction is then
+// of the columns the page had samples for.
 func (tb *tab) plotCoverage() (lanes []float64, pixels int) {
 	tb.t.Helper()
 	c := tb.coverage()
+	var lost int
+	tb.eval(`Object.values(wsbridgeView.streams).reduce((n, s) => n + s.lostFrames, 0)`, &lost)
+	if lost > 0 {
+		tb.t.Logf("%d frames lost (a loaded machine): coverage of the columns with samples %.3v, of all %.3v", lost, c.Drawn, c.Lanes)
+		return c.Drawn, c.Pixels
+	}
 	return c.Lanes, c.Pixels
 }
 
 // coverage is what the canvas holds in trace colors: per lane, the
-// fraction of pixel columns with a trace pixel (Lanes), the fraction of
-// the lane's area in trace pixels (Fill), and the pixels in all.
+// fraction of pixel columns with a trace pixel (Lanes), that fraction of
+// the columns the page had samples for (Drawn), the fraction of the lane's
+// area in trace pixels (Fill), and the pixels in all.
 type coverage struct {
 	Lanes  []float64 `json:"lanes"`
+	Drawn  []float64 `json:"drawn"`
 	Fill   []float64 `json:"fill"`
 	Pixels int       `json:"pixels"`
 }
@@ -253,7 +263,9 @@ func (tb *tab) coverage() coverage {
 	      }
 	    }
 	  }
-	  return { pixels, lanes: cols.map((a) => a.reduce((s, v) => s + v, 0) / W), fill: fill.map((f) => f / (W * laneH)) };
+	  const blank = wsbridge.view === "time" ? wsbridge.blank : [];
+	  return { pixels, lanes: cols.map((a) => a.reduce((s, v) => s + v, 0) / W), fill: fill.map((f) => f / (W * laneH)),
+	    drawn: cols.map((a, l) => a.reduce((s, v) => s + v, 0) / Math.max(1, W - (blank[l] || 0))) };
 	})()`, &r)
 	return r
 }

@@ -269,7 +269,7 @@ function draw() {
   const view = {
     tracks: L.map(({ c, i }) => c.stream.tracks[i]), rates: L.map(({ c }) => c.S.rate), rate: P.rate, windowS: P.windowS,
     scales: L.map(({ c, i }) => c.scales[i]), titles: plot.titles, colors, dpr: window.devicePixelRatio || 1,
-    cursor: plot.cursor, ranges: P.ranges, labels: P.axisLabels, peaks: P.peaks, readout: plot.readout,
+    cursor: plot.cursor, ranges: P.ranges, labels: P.axisLabels, peaks: P.peaks, readout: plot.readout, blank: P.blank,
   };
   if (!L.length) {
     ctx.fillStyle = colors.bg;
@@ -742,7 +742,7 @@ function onState(state, d) {
   const since = plot.chans[0] ? plot.chans[0].stream.since() : null;
   if (state === "reconnecting" && d.delay !== undefined) {
     $("banner-text").textContent = `Connection lost. Reconnecting in ${(d.delay / 1000).toFixed(1)} s (attempt ${d.attempt}); ` +
-      `frames missed meanwhile are replayed from seq ${since ? since.seq : "the newest"}.`;
+      (since ? `frames missed meanwhile are replayed from seq ${since.seq}.` : "it starts with the newest frames.");
   } else if (state === "reconnecting") {
     $("banner-text").textContent = `Connection lost. Reconnecting now (attempt ${d.attempt})…`;
   }

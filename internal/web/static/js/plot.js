@@ -29,6 +29,7 @@ const LABEL_BAND = 18; // CSS pixels under the lanes for the x-axis labels
  * @property {[string, string][]} labels out: the range as the axis prints it
  * @property {(import("./fft.js").Peak | null)[]} peaks out, spectrum: each lane's highest peak
  * @property {string[]} readout out: each lane's value under the cursor ("" without one)
+ * @property {number[]} [blank] out: each lane's pixel columns without a sample (holes, not held yet)
  */
 
 /**
@@ -255,12 +256,23 @@ export function drawTime(ctx, canvas, view) {
     const [mn, mx] = envelope(tr, start, N, L.w);
     const [lo, hi] = view.scales[c].fit(mn, mx);
     drawColumns(ctx, L, c, yMap(L, c, lo, hi), color, view.dpr);
+    if (view.blank) view.blank[c] = blankColumns(L.w);
     report(view, c, lo, hi);
     laneLabels(ctx, L, c, view.titles[c], view.labels[c], view);
     view.readout[c] = "";
     if (view.cursor !== null) view.readout[c] = timeReadout(tr, start, N, L.w, view);
   }
   cursorLine(ctx, L, n, view);
+}
+
+/**
+ * blankColumns counts the columns of the last envelope without data.
+ * @param {number} cols
+ */
+function blankColumns(cols) {
+  let n = 0;
+  for (let x = 0; x < cols; x++) if (colMin[x] !== colMin[x]) n++;
+  return n;
 }
 
 /**
@@ -283,6 +295,7 @@ function report(view, c, lo, hi) {
   view.ranges[c] = [lo, hi];
   view.labels[c] = [fmtValue(lo), fmtValue(hi)];
   view.ranges.length = view.labels.length = view.readout.length = view.peaks.length = view.tracks.length;
+  if (view.blank) view.blank.length = view.tracks.length;
 }
 
 /**
@@ -472,6 +485,7 @@ export function drawSpectrum(ctx, canvas, view) {
     }
     const color = view.colors.traces[c % view.colors.traces.length];
     drawColumns(ctx, L, c, y, color, view.dpr);
+    if (view.blank) view.blank[c] = blankColumns(L.w);
     report(view, c, lo, hi);
     view.labels[c] = [fmtDB(lo), fmtDB(hi)];
     view.peaks[c] = pk;

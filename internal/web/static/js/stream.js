@@ -94,7 +94,7 @@ export function resolution(rate, windowS, columns) {
  *   tail: (ch: number, n: number) => number[],
  *   restartLog: () => {from: string, to: string, lastSeq: number | null, seq: number | null}[],
  *   drawn: number, drawMs: number, paused: boolean, view: string, windowS: number, windowAuto: boolean,
- *   traceColors: string[], background: string, ranges: [number, number][], axisLabels: [string, string][],
+ *   traceColors: string[], background: string, ranges: [number, number][], axisLabels: [string, string][], blank: number[],
  *   peaks: (import("./fft.js").Peak | null)[], cursor: string,
  * }} State
  */
@@ -117,7 +117,7 @@ export function newState() {
     restartLog: () => [],
     // the view's
     drawn: 0, drawMs: 0, paused: false, view: "time", windowS: 1, windowAuto: true,
-    traceColors: [], background: "", ranges: [], axisLabels: [], peaks: [], cursor: "",
+    traceColors: [], background: "", ranges: [], axisLabels: [], blank: [], peaks: [], cursor: "",
   };
 }
 
