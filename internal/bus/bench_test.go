@@ -15,18 +15,20 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/bus"
-	"github.com/wsbridge/wsbridge/internal/bus/natstest"
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
-// The bus benchmarks run whole paths in process, on loopback: frames are
-// put into an origin channel (relay.Channel.Packet, what a device's source
-// does) stamped with the time they were put in, and read by WebSocket
-// clients in the binary format, which compute each frame's latency. The
-// same clock on both ends; nats-server embedded, so CPU figures include
-// it. Run with -benchtime 1x (each runs for a fixed time):
+// The bus benchmarks run whole paths on loopback: frames are put into an
+// origin channel (relay.Channel.Packet, what a device's source does)
+// stamped with the time they were put in, and read by WebSocket clients in
+// the binary format, which compute each frame's latency (the same clock on
+// both ends). The serves and clients run in this process; nats-server runs
+// as its own processes (built from the module), so their CPU is reported
+// apart: cpu_µs/frame is wsbridge's (both serves and the client),
+// nats_cpu_µs/frame the NATS servers'. Run with -benchtime 1x (each runs
+// for a fixed time):
 //
 //	go test -run '^$' -bench Bus -benchtime 1x ./internal/bus/
 
@@ -191,11 +193,11 @@ func feed(b *testing.B, chs []*relay.Channel, rate int, d time.Duration, t0 time
 func BenchmarkBusLatency(b *testing.B) {
 	for _, topo := range []string{"single", "cluster3"} {
 		b.Run(topo, func(b *testing.B) {
-			url := natstest.RunServer(b).URL()
 			replicas = 1
 			if topo == "cluster3" {
-				url, replicas = natstest.RunCluster(b, 3).URL(), 3
+				replicas = 3
 			}
+			url := natsURL(runNATSProcs(b, replicas))
 			a, bb := startNode(b, url, "lab1"), startNode(b, url, "front")
 			ch, err := a.srv.AddChannel(relay.ChannelOptions{Name: "mic"})
 			if err != nil {
@@ -225,10 +227,10 @@ func BenchmarkBusLatency(b *testing.B) {
 	}
 }
 
-// BenchmarkBusCPU: process CPU per frame for one channel of 160-sample
-// frames at 1000 a second (160 kHz) read by one client, without the bus
-// (serve and its client) and with it (serve A publishing, nats-server,
-// serve B mirroring, and a client on each).
+// BenchmarkBusCPU: CPU per frame for one channel of 160-sample frames at
+// 1000 a second (160 kHz) read by one client: without the bus (serve and
+// its client), and with it (serve A publishing, serve B mirroring, the
+// client on B; the nats-server process apart).
 func BenchmarkBusCPU(b *testing.B) {
 	for _, withBus := range []bool{false, true} {
 		name := "without_bus"
@@ -237,8 +239,10 @@ func BenchmarkBusCPU(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			url := ""
+			var nats []*natsProc
 			if withBus {
-				url = natstest.RunServer(b).URL()
+				nats = runNATSProcs(b, 1)
+				url = natsURL(nats)
 			}
 			replicas = 1
 			a := startNode(b, url, "lab1")
@@ -246,14 +250,16 @@ func BenchmarkBusCPU(b *testing.B) {
 			ch.Up("bench")
 			t0 := time.Now()
 			ch.Packet(stamped(b, 0, t0, 160))
-			readers := []*reader{readFrames(b, relay.WSURL(a.base)+"/mic", t0)}
+			var readers []*reader
 			if withBus {
 				bb := startNode(b, url, "front")
 				waitMirror(b, bb, "mic")
 				readers = append(readers, readFrames(b, relay.WSURL(bb.base)+"/mic", t0))
+			} else {
+				readers = append(readers, readFrames(b, relay.WSURL(a.base)+"/mic", t0))
 			}
 			time.Sleep(500 * time.Millisecond) // settle: connections, consumers
-			c0, w0 := cpu(), time.Now()
+			c0, n0, w0 := cpu(), procCPU(nats), time.Now()
 			b.ResetTimer()
 			n := feed(b, []*relay.Channel{ch}, 1000, 10*time.Second, t0, 160)
 			testsupport.WaitFor(b, 30*time.Second, "every frame", func() bool {
@@ -265,9 +271,13 @@ func BenchmarkBusCPU(b *testing.B) {
 				return true
 			})
 			b.StopTimer()
-			used, wall := cpu()-c0, time.Since(w0)
+			used, natsUsed, wall := cpu()-c0, procCPU(nats)-n0, time.Since(w0)
 			b.ReportMetric(float64(used.Microseconds())/float64(n), "cpu_µs/frame")
 			b.ReportMetric(100*used.Seconds()/wall.Seconds(), "cpu_%")
+			b.ReportMetric(float64(natsUsed.Microseconds())/float64(n), "nats_cpu_µs/frame")
+			p50, p99 := readers[0].percentiles()
+			b.ReportMetric(float64(p50.Microseconds()), "p50_µs")
+			b.ReportMetric(float64(p99.Microseconds()), "p99_µs")
 		})
 	}
 }
@@ -276,8 +286,8 @@ func BenchmarkBusCPU(b *testing.B) {
 // samples a second each) published by serve A into a 3-node cluster with
 // replicas 3, mirrored by serve B, one client per channel on B, fed for
 // 10 s. It reports what reached the clients per second of the whole run
-// (feeding plus draining), the CPU the process used (three nats-servers
-// included), latency and gaps; it waits up to 2 minutes for the last
+// (feeding plus draining), the CPU of wsbridge and of the three
+// nats-servers, latency and gaps; it waits up to 2 minutes for the last
 // frame, so a bus that cannot keep up shows as a rate below 10000 and a
 // large p99, not as loss. BUS_BENCH_CHANNELS changes the 100.
 func BenchmarkBus100Channels(b *testing.B) {
@@ -285,9 +295,9 @@ func BenchmarkBus100Channels(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("BUS_BENCH_CHANNELS")); err == nil && v > 0 {
 		nch = v
 	}
-	c := natstest.RunCluster(b, 3)
+	nats := runNATSProcs(b, 3)
 	replicas = 3
-	a, bb := startNode(b, c.URL(), "lab1"), startNode(b, c.URL(), "front")
+	a, bb := startNode(b, natsURL(nats), "lab1"), startNode(b, natsURL(nats), "front")
 	var chs []*relay.Channel
 	var names []string
 	t0 := time.Now()
@@ -306,7 +316,7 @@ func BenchmarkBus100Channels(b *testing.B) {
 		readers = append(readers, readFrames(b, relay.WSURL(bb.base)+"/"+name, t0))
 	}
 	time.Sleep(time.Second) // settle: connections, consumers
-	c0, w0 := cpu(), time.Now()
+	c0, n0, w0 := cpu(), procCPU(nats), time.Now()
 	b.ResetTimer()
 	n := feed(b, chs, 100, 10*time.Second, t0, 160)
 	fed := time.Since(w0)
@@ -318,7 +328,7 @@ func BenchmarkBus100Channels(b *testing.B) {
 	}
 	testsupport.Within(2*time.Minute, 50*time.Millisecond, func() bool { return received() == n*nch })
 	b.StopTimer()
-	used, wall := cpu()-c0, time.Since(w0)
+	used, natsUsed, wall := cpu()-c0, procCPU(nats)-n0, time.Since(w0)
 	var all reader
 	gaps := 0
 	for _, r := range readers {
@@ -332,6 +342,7 @@ func BenchmarkBus100Channels(b *testing.B) {
 	b.ReportMetric(float64(n*nch-received()), "missing")
 	b.ReportMetric(100*used.Seconds()/wall.Seconds(), "cpu_%")
 	b.ReportMetric(float64(used.Microseconds())/float64(max(received(), 1)), "cpu_µs/frame")
+	b.ReportMetric(100*natsUsed.Seconds()/wall.Seconds(), "nats_cpu_%")
 	b.ReportMetric(float64(p50.Microseconds()), "p50_µs")
 	b.ReportMetric(float64(p99.Microseconds()), "p99_µs")
 	b.ReportMetric(float64(gaps), "gaps")

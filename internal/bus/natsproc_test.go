@@ -1,0 +1,114 @@
+package bus_test
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wsbridge/wsbridge/internal/testsupport"
+)
+
+// natsBin builds nats-server from the module once per test binary, for
+// benchmarks that run it as its own process (its CPU apart from wsbridge's).
+var natsBin = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "natsbin")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "nats-server")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/nats-io/nats-server/v2").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build nats-server: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+// natsProc is a nats-server process.
+type natsProc struct {
+	cmd  *exec.Cmd
+	port int
+}
+
+func freePort(b testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// runNATSProcs starts n nats-server processes with JetStream (a cluster
+// when n > 1) and returns them once each accepts connections.
+func runNATSProcs(b testing.TB, n int) []*natsProc {
+	bin, err := natsBin()
+	if err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	var ps []*natsProc
+	var routes []string
+	cports := make([]int, n)
+	for i := range n {
+		cports[i] = freePort(b)
+		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", cports[i]))
+	}
+	for i := range n {
+		p := &natsProc{port: freePort(b)}
+		conf := fmt.Sprintf("server_name: p%d\nlisten: 127.0.0.1:%d\njetstream { store_dir: %q }\n", i, p.port, filepath.Join(dir, strconv.Itoa(i)))
+		if n > 1 {
+			conf += fmt.Sprintf("cluster { name: bench, listen: 127.0.0.1:%d, routes: [%s] }\n", cports[i], strings.Join(routes, ", "))
+		}
+		cf := filepath.Join(dir, fmt.Sprintf("p%d.conf", i))
+		if err := os.WriteFile(cf, []byte(conf), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		p.cmd = exec.Command(bin, "-c", cf)
+		if err := p.cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = p.cmd.Process.Kill(); _ = p.cmd.Wait() })
+		ps = append(ps, p)
+	}
+	for _, p := range ps {
+		testsupport.WaitFor(b, 30*time.Second, "nats-server to listen", func() bool {
+			c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", p.port))
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+	}
+	return ps
+}
+
+func natsURL(ps []*natsProc) string {
+	var u []string
+	for _, p := range ps {
+		u = append(u, fmt.Sprintf("nats://127.0.0.1:%d", p.port))
+	}
+	return strings.Join(u, ",")
+}
+
+// procCPU is the CPU time the processes used so far (utime+stime).
+func procCPU(ps []*natsProc) time.Duration {
+	var total time.Duration
+	for _, p := range ps {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		ut, _ := strconv.ParseInt(f[11], 10, 64) // fields 14 and 15 of stat, after pid and comm
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		total += time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100 on Linux
+	}
+	return total
+}
