@@ -289,14 +289,18 @@ func BenchmarkBusCPU(b *testing.B) {
 // (feeding plus draining), the CPU of wsbridge and of the three
 // nats-servers, latency and gaps; it waits up to 2 minutes for the last
 // frame, so a bus that cannot keep up shows as a rate below 10000 and a
-// large p99, not as loss. BUS_BENCH_CHANNELS changes the 100.
+// large p99, not as loss. BUS_BENCH_CHANNELS changes the 100,
+// BUS_BENCH_REPLICAS=1 runs one nats-server with replicas 1.
 func BenchmarkBus100Channels(b *testing.B) {
 	nch := 100
 	if v, err := strconv.Atoi(os.Getenv("BUS_BENCH_CHANNELS")); err == nil && v > 0 {
 		nch = v
 	}
-	nats := runNATSProcs(b, 3)
 	replicas = 3
+	if v, err := strconv.Atoi(os.Getenv("BUS_BENCH_REPLICAS")); err == nil && v > 0 {
+		replicas = v // 1: one nats-server process, to see what replication costs
+	}
+	nats := runNATSProcs(b, replicas)
 	a, bb := startNode(b, natsURL(nats), "lab1"), startNode(b, natsURL(nats), "front")
 	var chs []*relay.Channel
 	var names []string
