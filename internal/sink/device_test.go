@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -196,11 +197,11 @@ func TestServerThatIsNeitherServeNorABoard(t *testing.T) {
 // TestBoardReconnectSaysWhatIsLost: after a drop, the sink says that what
 // the board sent meanwhile is lost and not counted.
 func TestBoardReconnectSaysWhatIsLost(t *testing.T) {
-	n := 0
+	var n atomic.Int32 // each connection is served on its own goroutine
 	b := newBoard(t, func(ctx context.Context, c *websocket.Conn) {
-		n++
+		first := n.Add(1) == 1
 		c.Write(ctx, websocket.MessageText, []byte(`{"value": 1}`))
-		if n == 1 {
+		if first {
 			c.CloseNow()
 		}
 	})
