@@ -9,111 +9,36 @@
 // handles the controls. window.wsbridge is the first plotted channel's
 // state, window.wsbridgeView the view's, for tests and the curious.
 
-import { Connection, fetchJSON, setToken, token } from "./conn.js";
+import { fetchJSON, setToken, token } from "./conn.js";
+import { Chan } from "./chan.js";
+import { Overview } from "./overview.js";
 import { autoWindow, resolution, Stream, WINDOWS } from "./stream.js";
 import { Track } from "./ring.js";
-import { drawSpark, drawSpectrum, drawTime, fmtTime, readColors } from "./plot.js";
+import { drawSpectrum, drawTime, fmtTime, readColors } from "./plot.js";
 import { fmtValue, Scale } from "./scale.js";
 import { toCSV } from "./csv.js";
-
-/**
- * el returns the element with this id, checked to be of the given type.
- * @template {HTMLElement} T
- * @param {string} id
- * @param {new () => T} type
- * @returns {T}
- */
-function el(id, type) {
-  const e = document.getElementById(id);
-  if (!(e instanceof type)) throw new Error(`#${id} is missing or not a ${type.name}`);
-  return e;
-}
-
-/** @param {string} id */
-const $ = (id) => el(id, HTMLElement);
+import { $, el, fmtCount, fmtRate } from "./ui.js";
 
 /** @typedef {import("./stream.js").State} State */
-/** @typedef {{name: string, device_state: string, device_reason?: string, device: import("./packet.js").Device | null,
- *   rate: number, channels: number, sample_type: string, clients: number, epoch: string, seq: number,
- *   counters: Record<string, number>}} Summary one channel in /api/channels */
-
-const SPARK_WINDOW_S = 5; // the overview's traces show this much
-const RETUNE_MS = 300; // a wanted change of resolution waits this long for the next one
+/** @typedef {import("./overview.js").Summary} Summary */
 
 let colors = readColors(document.documentElement);
 
 /**
  * The view's state, for tests: what is shown and the overview's cards.
  * @type {{mode: string, channels: string[], all: string[], streams: Record<string, State>,
- *   cards: {name: string, state: string, rate: string, clients: number, gaps: number, samples: number, envelope: number, drawn: number}[]}}
+ *   cards: import("./overview.js").CardState[]}}
  */
 const V = { mode: "", channels: [], all: [], streams: {}, cards: [] };
 /** @type {Window & {wsbridge?: State, wsbridgeView?: typeof V}} */ (window).wsbridgeView = V;
 
-/**
- * Chan is one channel of serve shown on the page: its stream, its
- * connection, and the scales of its lanes.
- */
-class Chan {
-  /**
-   * @param {string} name
-   * @param {{layout: () => void, changed: () => void, state: (s: string, d: any) => void, note: (t: string, k?: "info" | "error" | "device") => void,
-   *   prefill: (c: Chan, info: import("./stream.js").APIInfo) => number}} h
-   */
-  constructor(name, h) {
-    this.name = name;
-    this.stream = new Stream({ note: h.note, layout: h.layout, changed: h.changed });
-    this.S = this.stream.S;
-    /** @type {Scale[]} */
-    this.scales = [];
-    this.hold = false; // a CSV download needs every sample: the resolution stays
-    /** @type {ReturnType<typeof setTimeout> | undefined} */
-    this.retune = undefined;
-    this.conn = new Connection({
-      state: (s, d) => {
-        this.S.state = s;
-        h.state(s, d);
-      },
-      binary: (buf) => this.stream.binary(buf),
-      text: (m) => this.stream.text(m),
-      note: (t) => h.note(t),
-      since: () => this.stream.since(),
-      prefill: (info) => {
-        const since = this.stream.prefill(info);
-        this.conn.envelope = this.S.envelope = h.prefill(this, info);
-        return since;
-      },
-      opening: (url) => (this.S.wsURL = url),
-    }, name);
-  }
-
-  /**
-   * want asks for envelopes of n (0: every sample), fetching span sample
-   * instants back again at the new resolution. A change waits RETUNE_MS,
-   * so that a resize or a run of key presses reconnects once.
-   * @param {number} n
-   * @param {number} span
-   * @param {boolean} [now]
-   */
-  want(n, span, now = false) {
-    clearTimeout(this.retune);
-    if (n === this.conn.envelope || (this.hold && n)) return;
-    const go = () => {
-      if (n === this.conn.envelope) return;
-      const from = this.stream.windowStart(span);
-      if (from !== null) this.stream.rewind(from);
-      this.conn.envelope = this.S.envelope = n;
-      if (this.conn.everConnected) this.conn.reopen();
-    };
-    if (now) go();
-    else this.retune = setTimeout(go, RETUNE_MS);
-  }
-
-  close() {
-    clearTimeout(this.retune);
-    this.conn.close();
-  }
-}
+const overview = new Overview({
+  note, colors: () => colors, refused: () => refused(),
+  connected: (ok) => {
+    $("conn").textContent = ok ? "connected" : "reconnecting…";
+    $("conn").dataset.state = ok ? "connected" : "reconnecting";
+  },
+}, V.cards);
 
 // ---- routing ----------------------------------------------------------------
 
@@ -155,12 +80,9 @@ async function route() {
 /** closeAll ends every connection of the view being left. */
 function closeAll() {
   for (const c of plot.chans) c.close();
-  for (const card of overview.cards.values()) card.chan.close();
   plot.chans = [];
-  overview.cards.clear();
+  overview.close();
   V.streams = {};
-  V.cards = [];
-  clearInterval(overview.poll);
 }
 
 // ---- the plot view: one channel, or several on one time axis -----------------
@@ -284,7 +206,7 @@ function draw() {
 
 function tick() {
   requestAnimationFrame(tick);
-  if (V.mode === "overview") return drawCards();
+  if (V.mode === "overview") return overview.draw();
   if (!plot.dirty) return;
   plot.dirty = false;
   draw();
@@ -495,7 +417,7 @@ function wire() {
   $("csv").onclick = download;
   $("retry").onclick = () => {
     for (const c of plot.chans) c.conn.retryNow();
-    for (const card of overview.cards.values()) card.chan.conn.retryNow();
+    overview.retry();
   };
   const tokenInput = el("token-input", HTMLInputElement), commandInput = el("command-input", HTMLInputElement);
   $("token-form").onsubmit = (e) => {
@@ -507,7 +429,7 @@ function wire() {
     setToken(t);
     if (!V.mode) return route();
     for (const c of plot.chans) c.conn.retryToken();
-    for (const card of overview.cards.values()) card.chan.conn.retryToken();
+    overview.retry();
   };
   $("command-form").onsubmit = (e) => {
     e.preventDefault();
@@ -559,18 +481,7 @@ function recolor() {
   overview.dirty = true;
 }
 
-// ---- the overview: every channel as a card with a live trace -------------------
-
-/**
- * @typedef {{chan: Chan, el: HTMLElement, canvas: HTMLCanvasElement, scale: Scale, drawn: number, summary: Summary | null}} Card
- */
-const overview = {
-  /** @type {Map<string, Card>} */
-  cards: new Map(),
-  /** @type {ReturnType<typeof setInterval> | undefined} */
-  poll: undefined,
-  dirty: true,
-};
+// ---- the overview ----------------------------------------------------------------
 
 /** @param {Summary[]} list */
 function showOverview(list) {
@@ -581,146 +492,10 @@ function showOverview(list) {
     $("plot-view").hidden = true;
     $("overview").hidden = false;
     $("nav-here").textContent = "";
-    document.title = "wsbridge live view";
-    $("conn").textContent = "connected";
-    $("conn").dataset.state = "connected";
     $("banner").hidden = true;
-    overview.poll = setInterval(pollChannels, 1000);
+    document.title = "wsbridge live view";
   }
-  showCards(list);
-}
-
-async function pollChannels() {
-  const r = await fetchJSON("/api/channels");
-  if (V.mode !== "overview") return;
-  if (r.status === 401) return refused();
-  if (r.status === 200 && r.body) showCards(r.body.channels || []);
-  else {
-    $("conn").textContent = "reconnecting…";
-    $("conn").dataset.state = "reconnecting";
-  }
-}
-
-/**
- * showCards makes, updates and removes the cards for the channels listed.
- * @param {Summary[]} list
- */
-function showCards(list) {
-  $("conn").textContent = "connected";
-  $("conn").dataset.state = "connected";
-  const grid = $("cards");
-  for (const [name, card] of overview.cards) {
-    if (list.some((s) => s.name === name)) continue;
-    card.chan.close();
-    card.el.remove();
-    overview.cards.delete(name);
-  }
-  for (const s of list) {
-    let card = overview.cards.get(s.name);
-    if (!card) {
-      card = newCard(s.name);
-      overview.cards.set(s.name, card);
-      grid.append(card.el);
-      card.chan.conn.connect();
-    }
-    card.summary = s;
-    showCard(card);
-  }
-  $("overview-empty").hidden = list.length > 0;
-  V.cards = [...overview.cards.values()].map((c) => ({
-    name: c.chan.name, state: c.summary ? c.summary.device_state : "", rate: cardText(c, "rate"),
-    clients: c.summary ? c.summary.clients : 0, gaps: c.summary ? gapsOf(c.summary) : 0,
-    samples: c.chan.S.samples, envelope: c.chan.S.envelope, drawn: c.drawn,
-  }));
-}
-
-/** @param {string} name */
-function newCard(name) {
-  const e = document.createElement("article");
-  e.className = "card";
-  e.dataset.name = name;
-  e.innerHTML = `<header><label class="pick"><input type="checkbox"><span class="sr">plot together</span></label>
-      <h3><a></a></h3><span class="state" data-k="state"></span></header>
-    <canvas class="spark" role="img"></canvas>
-    <dl><div><dt>Rate</dt><dd data-k="rate"></dd></div><div><dt>Clients</dt><dd data-k="clients"></dd></div>
-      <div><dt>Gaps</dt><dd data-k="gaps"></dd></div><div><dt>Device</dt><dd data-k="device"></dd></div></dl>`;
-  const a = /** @type {HTMLAnchorElement} */ (e.querySelector("h3 a"));
-  a.href = `#${encodeURIComponent(name)}`;
-  a.textContent = name;
-  const box = /** @type {HTMLInputElement} */ (e.querySelector(".pick input"));
-  box.value = name;
-  box.setAttribute("aria-label", `plot ${name} together with others`);
-  const cv = /** @type {HTMLCanvasElement} */ (e.querySelector("canvas"));
-  cv.setAttribute("aria-label", `live trace of ${name}`);
-  /** @type {Card} */
-  const card = {
-    el: e, canvas: cv, scale: new Scale(), drawn: 0, summary: null,
-    chan: new Chan(name, {
-      layout: () => (overview.dirty = true), changed: () => (overview.dirty = true), state: () => {},
-      note: (t, k) => (k === "error" ? note(`${name}: ${t}`, k) : undefined),
-      prefill: (_c, info) => resolution(info.rate || 0, SPARK_WINDOW_S, cv.width || 240),
-    }),
-  };
-  card.chan.S.windowS = SPARK_WINDOW_S;
-  card.chan.S.windowAuto = false;
-  return card;
-}
-
-/**
- * @param {Card} c
- * @param {string} k
- */
-function cardText(c, k) {
-  const v = c.el.querySelector(`[data-k="${k}"]`);
-  return v ? v.textContent || "" : "";
-}
-
-/** @param {Summary} s */
-function gapsOf(s) {
-  const k = s.counters || {};
-  return k.device_gaps_total || 0;
-}
-
-/** @param {Card} c */
-function showCard(c) {
-  const s = /** @type {Summary} */ (c.summary), set = (/** @type {string} */ k, /** @type {string} */ v) => {
-    const e = /** @type {HTMLElement} */ (c.el.querySelector(`[data-k="${k}"]`));
-    if (e.textContent !== v) e.textContent = v;
-    return e;
-  };
-  const st = set("state", s.device_state || "–");
-  st.className = `state ${s.device_state === "down" ? "bad" : s.device_state === "up" ? "good" : ""}`;
-  st.title = s.device_reason || "";
-  const rate = s.rate || (c.chan.S.rate && c.chan.S.rateMeasured ? c.chan.S.rate : 0);
-  set("rate", rate ? `${fmtRate(rate)} × ${s.channels} ch ${s.sample_type}` : s.channels ? `measuring… × ${s.channels} ch` : "–");
-  set("clients", fmtCount(s.clients));
-  set("gaps", fmtCount(gapsOf(s))).className = gapsOf(s) ? "bad" : "";
-  set("device", s.device ? `${s.device.name || "unnamed"}${s.device.firmware ? " · fw " + s.device.firmware : ""}` : "–");
-}
-
-// drawCards draws the live trace of every card that changed.
-function drawCards() {
-  if (!overview.dirty) return;
-  overview.dirty = false;
-  const dpr = window.devicePixelRatio || 1;
-  for (const c of overview.cards.values()) {
-    const cv = c.canvas, w = Math.max(1, Math.round(cv.clientWidth * dpr)), h = Math.max(1, Math.round(cv.clientHeight * dpr));
-    if (cv.width !== w || cv.height !== h) [cv.width, cv.height] = [w, h];
-    const cx = /** @type {CanvasRenderingContext2D} */ (cv.getContext("2d", { alpha: false }));
-    const tr = c.chan.stream.tracks[0];
-    if (!tr || !c.chan.S.rate) {
-      cx.fillStyle = colors.bg;
-      cx.fillRect(0, 0, w, h);
-      continue;
-    }
-    drawSpark(cx, cv, tr, c.chan.S.rate, SPARK_WINDOW_S, c.scale, colors, colors.traces[0]);
-    c.drawn++;
-    c.chan.want(resolution(c.chan.S.rate, SPARK_WINDOW_S, w), SPARK_WINDOW_S * c.chan.S.rate);
-  }
-  for (const v of V.cards) {
-    const c = overview.cards.get(v.name);
-    if (c) [v.drawn, v.samples, v.envelope] = [c.drawn, c.chan.S.samples, c.chan.S.envelope];
-  }
+  overview.show(list);
 }
 
 // ---- status display ---------------------------------------------------------
@@ -767,18 +542,6 @@ function askToken(rejected) {
     : "This server needs an access token (serve runs with --token). It is kept for this tab only.";
   $("token-form").hidden = false;
   el("token-input", HTMLInputElement).focus();
-}
-
-/** @param {number} n */
-function fmtCount(n) {
-  return n.toLocaleString("en-US");
-}
-
-/** @param {number} r */
-function fmtRate(r) {
-  if (r >= 1e6) return `${+(r / 1e6).toPrecision(4)} MS/s`;
-  if (r >= 1e3) return `${+(r / 1e3).toPrecision(4)} kS/s`;
-  return `${+r.toPrecision(3)} S/s`;
 }
 
 /**
