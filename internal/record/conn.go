@@ -123,6 +123,8 @@ func (c *conn) decode(typ websocket.MessageType, b []byte) (event, bool) {
 		ev.status = new(wsproto.Status)
 		if err = json.Unmarshal(b, ev.status); err == nil && ev.status.State == wsproto.StateRestart {
 			c.pos = wsclient.Position{Seq: ev.status.Seq, Epoch: ev.status.Epoch, Valid: true}
+		} else if err == nil && ev.status.State == wsproto.StateStopping && c.pos.Valid && int32(ev.status.Seq-c.pos.Seq) > 0 {
+			c.pos.Seq = ev.status.Seq // what was not sent is a gap (track.status)
 		}
 	case wsproto.TypeInfo:
 		var in wsproto.Info

@@ -259,3 +259,37 @@ func TestResumeIntoATrimmedEpoch(t *testing.T) {
 		t.Errorf("summary %+v, want 1 restart and the gap of 100 frames", st)
 	}
 }
+
+// stoppingScript: frames 0..4 of e1, then serve's stopping status naming
+// seq 8 (frames 5..7 went with the process), then, on the next
+// connection, a new serve: epoch e2 from 0.
+func stoppingScript(t *testing.T, n int, c *sconn) {
+	if n > 0 {
+		c.hello(t, "e2", 0)
+		c.json(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart, Seq: 0, Epoch: "e2", Reason: "epoch e1 is over"})
+		c.frames(t, 0, 2)
+		return
+	}
+	c.hello(t, "e1", 0)
+	c.frames(t, 0, 4)
+	c.json(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateStopping, Seq: 8, Epoch: "e1", Reason: "serve is shutting down"})
+	c.ws.Close(websocket.StatusGoingAway, "server shutting down")
+}
+
+// TestServeStoppingIsAGapInTheSidecar: frames serve had not sent when it
+// shut down are a gap of their own reason in the sidecar of the file they
+// belong to, not a silent end.
+func TestServeStoppingIsAGapInTheSidecar(t *testing.T) {
+	url := scriptServer(t, stoppingScript)
+	dir := t.TempDir()
+	r := startRecord(t, Options{URLs: []string{url}, Dir: dir, OnGap: GapKeep, Format: FormatCSV})
+	waitFor(t, "the new serve's frames", func() bool {
+		s := sidecars(t, dir)
+		return len(s) > 1 && s[len(s)-1].Epoch == "e2" && s[len(s)-1].Frames == 3
+	})
+	r.stop(t)
+	got := sidecars(t, dir)
+	if g := gapString(got[0].Gaps); got[0].Epoch != "e1" || !strings.HasPrefix(g, "5..7 serve_stopped 3@") {
+		t.Fatalf("first file: epoch %s gaps %q, want e1 with 5..7 serve_stopped", got[0].Epoch, g)
+	}
+}

@@ -117,11 +117,20 @@ func (t *track) hello(h *wsproto.Hello, resumed bool) {
 // info takes new device info.
 func (t *track) info(d *wsproto.Device) { t.device = d }
 
-// status takes a device status; only restarts matter to the files. The
-// restart status that follows a hello of a new epoch was counted at the
-// hello; it names the count's first seq, which a history gap may follow
-// (the count's start is no longer held): the count is followed from there.
+// status takes a device status. A stopping status names frames serve had
+// not sent when it shut down (a gap). The restart status that follows a
+// hello of a new epoch was counted at the hello; it names the count's
+// first seq, which a history gap may follow (the count's start is no
+// longer held): the count is followed from there.
 func (t *track) status(st *wsproto.Status) {
+	if st.State == wsproto.StateStopping {
+		next, started := t.seq.Next()
+		if started && (st.Epoch == "" || st.Epoch == t.epoch) && frame.SeqBefore(next, st.Seq) {
+			t.gapMsg(&wsproto.Gap{Type: wsproto.TypeGap, From: next, To: st.Seq - 1, Count: uint64(st.Seq - next),
+				Reason: wsproto.GapServeStopped, Epoch: t.epoch})
+		}
+		return
+	}
 	if st.State != wsproto.StateRestart {
 		return
 	}

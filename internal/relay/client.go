@@ -128,9 +128,51 @@ func (c *client) writeLoop(ctx context.Context, st start, hello []byte) error {
 	}
 	for {
 		if err := c.step(ctx); err != nil {
+			if errors.Is(err, errShutdown) {
+				if derr := c.drain(); derr != nil {
+					return derr
+				}
+			}
 			return err
 		}
 	}
+}
+
+// shutdownDrain bounds how long a client's writer keeps sending, once
+// serve shuts down, what the ring held (within shutdownGrace).
+const shutdownDrain = 2 * time.Second
+
+// drain runs once serve is shutting down: it sends what the ring holds
+// for this client (for at most shutdownDrain, waiting for the client's
+// acknowledgements as usual), then a stopping status that names the seq
+// the channel's count would send next, so a client that still missed
+// something knows the exact range (serve_stopped). Envelope clients get
+// the status only.
+func (c *client) drain() error {
+	deadline := time.Now().Add(shutdownDrain)
+	for c.level == 0 && time.Now().Before(deadline) {
+		if c.flow.InFlight() > wsconn.Window {
+			c.flow.Request()
+			select {
+			case <-c.flow.Acked():
+				continue
+			case <-time.After(time.Until(deadline)):
+			}
+			break
+		}
+		pos := c.pos.Load()
+		n, behind, _, _ := c.ch.hub.fetch(pos, c.buf[:], false)
+		if behind != nil || n == 0 {
+			break
+		}
+		if err := c.writeBatch(pos, c.buf[:n]); err != nil {
+			return err
+		}
+	}
+	c.srv.addUnsent(c.lag())
+	sn := c.ch.hub.snapshot()
+	return c.writeTexts([][]byte{mustJSON(wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateStopping,
+		Reason: "serve is shutting down", Seq: sn.Next, Epoch: sn.Epoch})})
 }
 
 // step sends pending direct messages and the next batch of ring entries,

@@ -122,21 +122,29 @@ func TestCommandsForwarded(t *testing.T) {
 	}
 }
 
-// Shutdown closes every client with 1001 (going away).
+// Shutdown sends every client what the history held for it, then a
+// stopping status naming the seq the count would send next, then closes
+// with 1001 (going away).
 func TestShutdownGoingAway(t *testing.T) {
 	s, err := New(Options{Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.AddChannel(ChannelOptions{Name: "default"}); err != nil {
+	ch, err := s.AddChannel(ChannelOptions{Name: "default"})
+	if err != nil {
 		t.Fatal(err)
 	}
 	base, cancel, done := serve(t, s)
 	a, b := testsupport.Dial(t, wsURL(base, ""), nil), testsupport.Dial(t, wsURL(base, "format=csv"), nil)
-	testsupport.ExpectHello(t, a)
+	e := testsupport.ExpectHello(t, a).Epoch
 	testsupport.ExpectHello(t, b)
+	publish(t, ch, 0, 40)
 	cancel()
 	for _, c := range []*websocket.Conn{a, b} {
+		expectFrames(t, c, 0, 40)
+		if st := expectMsg(t, c, wsproto.TypeStatus).status; st.State != wsproto.StateStopping || st.Seq != 40 || st.Epoch != e {
+			t.Fatalf("last status = %+v, want stopping at 40 in %s", st, e)
+		}
 		_, _, err := c.Read(context.Background())
 		if websocket.CloseStatus(err) != websocket.StatusGoingAway {
 			t.Fatalf("client got %v, want close 1001", err)

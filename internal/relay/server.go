@@ -196,6 +196,14 @@ type Stopped struct {
 	Unsent  uint64 // ring entries (frames, gaps, statuses) queued for them and never sent
 }
 
+// addUnsent counts ring entries a client had not been sent when it was
+// closed at shutdown.
+func (s *Server) addUnsent(n uint64) {
+	s.mu.Lock()
+	s.stopped.Unsent += n
+	s.mu.Unlock()
+}
+
 // Stopped reports what the shutdown did; it is complete once Serve has
 // returned.
 func (s *Server) Stopped() Stopped {
@@ -208,10 +216,7 @@ func (s *Server) Stopped() Stopped {
 func (s *Server) shutdown() {
 	s.mu.Lock() // no client registers after this
 	s.cancel()
-	for c := range s.clients {
-		s.stopped.Clients++
-		s.stopped.Unsent += c.lag()
-	}
+	s.stopped.Clients = len(s.clients) // each adds what it could not send (drain, addUnsent)
 	s.mu.Unlock()
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

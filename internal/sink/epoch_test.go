@@ -119,3 +119,33 @@ func TestRestartStatusMidStreamNewEpoch(t *testing.T) {
 		t.Errorf("summary %+v", sum)
 	}
 }
+
+// TestStoppingStatusIsAnExactGap: serve's last message before it shuts
+// down names the seq its count would send next; what the sink did not get
+// of that count is one serve_stopped gap, written before the next serve's
+// restart line, not a silent jump.
+func TestStoppingStatusIsAnExactGap(t *testing.T) {
+	ts := newTServer(t, false)
+	r := startSink(t, ts.url(), nil)
+	rd := openLikeR(t, r.info.Name)
+	c := ts.accept(t)
+	c.helloEpoch(t, "aaaa0001", 0)
+	c.frames(t, 0, 9)
+	c.sendJSON(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateStopping, Seq: 15, Epoch: "aaaa0001", Reason: "serve is shutting down"})
+	c2 := reconnect(t, ts, c)
+	if q := c2.req.URL.Query(); q.Get("since") != "15" || q.Get("epoch") != "aaaa0001" {
+		t.Fatalf("resume query %q, want since=15&epoch=aaaa0001", c2.req.URL.RawQuery)
+	}
+	c2.helloEpoch(t, "bbbb0002", 0)
+	c2.sendJSON(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart, Seq: 0, Epoch: "bbbb0002"})
+	c2.frames(t, 0, 4)
+	want := wantCSV(0, 9) + "# gap 10..14 frames=5 reason=serve_stopped epoch=aaaa0001\n# restart epoch=bbbb0002 seq=0\n" + wantCSV(0, 4)
+	got := readUntil(t, rd, 5*time.Second, func(b []byte) bool { return len(b) >= len(want) })
+	if string(got) != want {
+		t.Fatalf("the port got:\n%s\nwant:\n%s", got, want)
+	}
+	sum := r.stop(t)
+	if sum.Restarts != 1 || sum.Gaps != 1 || len(sum.GapRanges) != 1 || sum.GapRanges[0].Reason != wsproto.GapServeStopped {
+		t.Errorf("summary %+v: want 1 restart and 1 serve_stopped gap", sum)
+	}
+}

@@ -122,6 +122,8 @@ func (s *Sink) onStatus(ctx context.Context, st wsproto.Status) {
 		s.lim.event(s.log, zerolog.InfoLevel, "device_up").Str("reason", st.Reason).Msg("device up")
 	case wsproto.StateRestart:
 		s.stream.onRestart(ctx, st)
+	case wsproto.StateStopping:
+		s.stream.onStopping(ctx, st)
 	}
 }
 

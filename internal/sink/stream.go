@@ -132,6 +132,8 @@ func gapWhy(reason string) string {
 		return "serve skipped this sink ahead: it read too slowly"
 	case wsproto.GapDevice:
 		return "lost between the device and serve"
+	case wsproto.GapServeStopped:
+		return "serve shut down before sending them"
 	}
 	return "missing from the sequence numbers: lost on the way"
 }
@@ -207,6 +209,20 @@ func (s *stream) onRestart(ctx context.Context, st wsproto.Status) {
 	s.count(s.epoch, next, epoch, st.Seq, why)
 	s.seq.Expect(st.Seq)
 	s.pushLine(ctx, &gapLine{restart: true, from: st.Seq, epoch: epoch})
+}
+
+// onStopping takes serve's last message before it shuts down: frames of
+// this count up to st.Seq-1 that did not arrive went with the process, an
+// exact gap (serve_stopped) written before whatever the next serve sends.
+func (s *stream) onStopping(ctx context.Context, st wsproto.Status) {
+	s.log.Info().Str("epoch", st.Epoch).Uint32("seq", st.Seq).Msg("serve is shutting down; reconnecting")
+	next, started := s.seq.Next()
+	if !started || (st.Epoch != "" && st.Epoch != s.epoch) || !frame.SeqBefore(next, st.Seq) {
+		return
+	}
+	s.settle(ctx, next)
+	s.gap(ctx, next, st.Seq-1, wsproto.GapServeStopped, s.epoch)
+	s.seq.Expect(st.Seq)
 }
 
 // count counts and logs a new count of sequence numbers starting at seq

@@ -35,6 +35,11 @@ const (
 	StateUp      = "up"      // frames are flowing from the device
 	StateDown    = "down"    // the device is gone (unplugged, port error); serve is reopening it
 	StateRestart = "restart" // the device restarted its sequence numbers
+	// StateStopping is serve's last message before it closes with 1001
+	// when it shuts down: Seq is the seq its count of Epoch would have
+	// sent next, so a client that got less than Seq-1 knows exactly which
+	// frames went with the process (gap reason serve_stopped).
+	StateStopping = "stopping"
 )
 
 // Gap reasons: where the missing frames were lost.
@@ -42,6 +47,9 @@ const (
 	GapDevice     = "device"      // between the device and serve: corruption, unplug, device overrun
 	GapHistory    = "history"     // a resume asked for frames older than the history holds
 	GapSlowClient = "slow_client" // this client fell behind and was skipped ahead
+	// GapServeStopped is what a client counts itself from a stopping
+	// status: frames serve held but had not sent when it shut down.
+	GapServeStopped = "serve_stopped"
 )
 
 // Device describes the device, from its info packet (or the input settings).
