@@ -16,6 +16,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/faultproxy"
 	"github.com/wsbridge/wsbridge/internal/testenv"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/testsupport/rig"
 )
 
@@ -33,7 +34,7 @@ func speechWAV(t *testing.T) (string, []int16) {
 	if b, err := exec.Command(sox, raw, "-r", "16000", "-b", "16", "-c", "1", out).CombinedOutput(); err != nil {
 		t.Fatalf("sox: %v\n%s", err, b)
 	}
-	return out, readWAV(t, out).i16s()
+	return out, testsupport.ReadWAV(t, out).I16()
 }
 
 // TestSpeechBitExact: speech played by the simulator (--signal wav:FILE)
@@ -74,12 +75,12 @@ func TestSpeechBitExact(t *testing.T) {
 			if len(sc) != 1 || !sc[0].Complete || sc[0].EndedBy != "duration" || len(sc[0].Gaps) != 0 {
 				t.Fatalf("sidecars %+v", sc)
 			}
-			w := readWAV(t, filepath.Join(dir, sc[0].File))
+			w := testsupport.ReadWAV(t, filepath.Join(dir, sc[0].File))
 			want := int(math.Ceil(tc.duration.Seconds() * 16000))
-			if w.tag != tc.tag || w.bits != tc.bits || w.rate != 16000 || w.channels != 1 ||
-				len(w.data) != want*int(tc.bits)/8 || sc[0].Samples != uint64(want) {
+			if w.Tag != tc.tag || w.Bits != tc.bits || w.Rate != 16000 || w.Channels != 1 ||
+				len(w.Data) != want*int(tc.bits)/8 || sc[0].Samples != uint64(want) {
 				t.Fatalf("wav tag %d, %d bits, %d Hz, %d channels, %d bytes; sidecar %d samples; want tag %d, %d bits, 16000 Hz, 1, %d samples",
-					w.tag, w.bits, w.rate, w.channels, len(w.data), sc[0].Samples, tc.tag, tc.bits, want)
+					w.Tag, w.Bits, w.Rate, w.Channels, len(w.Data), sc[0].Samples, tc.tag, tc.bits, want)
 			}
 			// The simulator plays the file in a loop from sample 0 at seq 0,
 			// frame after frame of FrameSamples: seq s starts at s*F.
@@ -88,9 +89,9 @@ func TestSpeechBitExact(t *testing.T) {
 			for j := range want {
 				var got uint32
 				if sz == 2 {
-					got = uint32(binary.LittleEndian.Uint16(w.data[2*j:]))
+					got = uint32(binary.LittleEndian.Uint16(w.Data[2*j:]))
 				} else {
-					got = binary.LittleEndian.Uint32(w.data[4*j:])
+					got = binary.LittleEndian.Uint32(w.Data[4*j:])
 				}
 				if exp := tc.want(src[(off+j)%n]); got != exp {
 					t.Fatalf("sample %d (file sample %d): %#x, want %#x", j, (off+j)%n, got, exp)
@@ -114,10 +115,10 @@ func counterConfig() adcsim.Config {
 // start) and returns the last one.
 func checkCounterWAV(t *testing.T, path string, prev int) int {
 	t.Helper()
-	w := readWAV(t, path)
-	v := w.i16s()
-	if w.channels != 2 || len(v) == 0 {
-		t.Fatalf("%s: %d channels, %d samples", path, w.channels, len(v))
+	w := testsupport.ReadWAV(t, path)
+	v := w.I16()
+	if w.Channels != 2 || len(v) == 0 {
+		t.Fatalf("%s: %d channels, %d samples", path, w.Channels, len(v))
 	}
 	for i := 0; i < len(v); i += 2 {
 		k := int(uint16(v[i]))

@@ -132,11 +132,11 @@ func checkSamples(t *testing.T, path, format string, runs []int, samples uint64)
 	}
 	var got []string
 	if format == FormatWAV {
-		w := readWAV(t, path)
-		if w.tag != 1 || w.channels != 2 || w.bits != 16 || w.rate != testRate {
+		w := testsupport.ReadWAV(t, path)
+		if w.Tag != 1 || w.Channels != 2 || w.Bits != 16 || w.Rate != testRate {
 			t.Fatalf("%s: fmt %+v", path, w)
 		}
-		v := w.i16s()
+		v := w.I16()
 		for i := 0; i+1 < len(v); i += 2 {
 			if v[i] == 0 && v[i+1] == 0 && (len(got) >= len(rows) || rows[len(got)] == ",") {
 				got = append(got, ",")

@@ -2,7 +2,6 @@ package record
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -179,54 +178,4 @@ func sidecars(t *testing.T, dir string) []Sidecar {
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	testsupport.WaitFor(t, 10*time.Second, what, cond)
-}
-
-// wavFile is a parsed WAV: its fmt fields and data.
-type wavFile struct {
-	tag, channels, bits uint16
-	rate                uint32
-	data                []byte
-}
-
-// readWAV parses a RIFF/WAVE file and checks that its sizes match the
-// file: the RIFF size is the file's size - 8, the data chunk ends the file.
-func readWAV(t *testing.T, path string) wavFile {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	le := binary.LittleEndian
-	if len(b) < 44 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WAVE" {
-		t.Fatalf("%s: not a RIFF/WAVE file", path)
-	}
-	if got := le.Uint32(b[4:]); int(got) != len(b)-8 {
-		t.Fatalf("%s: RIFF size %d, file size %d - 8 = %d", path, got, len(b), len(b)-8)
-	}
-	var w wavFile
-	for p := b[12:]; len(p) >= 8; {
-		id, n := string(p[:4]), int(le.Uint32(p[4:]))
-		switch id {
-		case "fmt ":
-			w.tag, w.channels, w.rate, w.bits = le.Uint16(p[8:]), le.Uint16(p[10:]), le.Uint32(p[12:]), le.Uint16(p[22:])
-		case "data":
-			if n != len(p)-8 {
-				t.Fatalf("%s: data size %d, %d bytes follow", path, n, len(p)-8)
-			}
-			w.data = p[8:]
-			return w
-		}
-		p = p[8+n:]
-	}
-	t.Fatalf("%s: no data chunk", path)
-	return w
-}
-
-// i16s are the 16-bit samples of w, interleaved.
-func (w wavFile) i16s() []int16 {
-	out := make([]int16, len(w.data)/2)
-	for i := range out {
-		out[i] = int16(binary.LittleEndian.Uint16(w.data[2*i:]))
-	}
-	return out
 }
