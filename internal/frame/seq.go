@@ -63,6 +63,31 @@ func (t *SeqTracker) Observe(seq uint32) SeqEvent {
 // before the other).
 func SeqBefore(a, b uint32) bool { return int32(a-b) < 0 }
 
+// Announced takes a gap the sender announces (frames from..to will never
+// come; a receiver's "gap" message) and returns what of it is news. Frames
+// already accounted for (seen, or counted as lost when a later number
+// revealed them) are not counted again: missed is the run between the
+// expected number and from that nobody announced (Kind SeqGap; SeqInOrder
+// if none), and gap the announced range from the expected number on
+// (Kind SeqGap; SeqDuplicate, and nothing changes, when all of it was
+// accounted for). The tracker then expects to+1.
+func (t *SeqTracker) Announced(from, to uint32) (missed, gap SeqEvent) {
+	missed.Kind = SeqInOrder
+	if t.started {
+		if SeqBefore(to, t.next) {
+			return missed, SeqEvent{Kind: SeqDuplicate, From: from, To: to}
+		}
+		if SeqBefore(t.next, from) {
+			missed = SeqEvent{Kind: SeqGap, From: t.next, To: from - 1, Lost: from - t.next}
+		}
+		if SeqBefore(from, t.next) {
+			from = t.next
+		}
+	}
+	t.Expect(to + 1)
+	return missed, SeqEvent{Kind: SeqGap, From: from, To: to, Lost: to - from + 1}
+}
+
 // Next is the sequence number expected next, and whether any was seen.
 func (t *SeqTracker) Next() (uint32, bool) { return t.next, t.started }
 

@@ -65,3 +65,37 @@ func TestSeqBefore(t *testing.T) {
 		}
 	}
 }
+
+// Announced: a gap the sender announces is counted once, whatever of it
+// the receiver had already accounted for, and frames missing before it
+// without an announcement are named apart; across the wrap too.
+func TestSeqTrackerAnnounced(t *testing.T) {
+	gap := func(from, to uint32) frame.SeqEvent {
+		return frame.SeqEvent{Kind: frame.SeqGap, From: from, To: to, Lost: to - from + 1}
+	}
+	none := frame.SeqEvent{Kind: frame.SeqInOrder}
+	for _, c := range []struct {
+		name        string
+		expect      uint32 // 0 with fresh: nothing seen yet
+		fresh       bool
+		from, to    uint32
+		missed, gap frame.SeqEvent
+		next        uint32
+	}{
+		{"nothing seen yet", 0, true, 5, 7, none, gap(5, 7), 8},
+		{"exactly at the expected number", 5, false, 5, 7, none, gap(5, 7), 8},
+		{"after an unannounced hole", 3, false, 5, 7, gap(3, 4), gap(5, 7), 8},
+		{"partly seen already", 6, false, 5, 7, none, gap(6, 7), 8},
+		{"all accounted for", 8, false, 5, 7, none, frame.SeqEvent{Kind: frame.SeqDuplicate, From: 5, To: 7}, 8},
+		{"across the wrap", 0xfffffffe, false, 0xffffffff, 1, gap(0xfffffffe, 0xfffffffe), gap(0xffffffff, 1), 2},
+	} {
+		var tr frame.SeqTracker
+		if !c.fresh {
+			tr.Expect(c.expect)
+		}
+		missed, g := tr.Announced(c.from, c.to)
+		if next, _ := tr.Next(); missed != c.missed || g != c.gap || next != c.next {
+			t.Errorf("%s: missed %+v gap %+v next %d, want %+v %+v %d", c.name, missed, g, next, c.missed, c.gap, c.next)
+		}
+	}
+}

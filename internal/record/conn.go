@@ -116,7 +116,7 @@ func (c *conn) decode(typ websocket.MessageType, b []byte) (event, bool) {
 	switch probe.Type {
 	case wsproto.TypeGap:
 		ev.gap = new(wsproto.Gap)
-		if err = json.Unmarshal(b, ev.gap); err == nil && (!c.pos.Valid || int32(ev.gap.To+1-c.pos.Seq) > 0) {
+		if err = json.Unmarshal(b, ev.gap); err == nil && (!c.pos.Valid || frame.SeqBefore(c.pos.Seq, ev.gap.To+1)) {
 			c.pos.Seq, c.pos.Valid = ev.gap.To+1, true
 		}
 	case wsproto.TypeStatus:

@@ -108,7 +108,7 @@ func (t *track) hello(h *wsproto.Hello, resumed bool) {
 	case h.Epoch != "" && h.Epoch != t.epoch:
 		t.restart(h.Epoch, h.StartSeq, "serve's epoch changed while disconnected")
 	case resumed:
-		if next, ok := t.seq.Next(); ok && int32(h.StartSeq-next) < 0 {
+		if next, ok := t.seq.Next(); ok && frame.SeqBefore(h.StartSeq, next) {
 			t.restart(h.Epoch, h.StartSeq, "serve starts before the resume point")
 		}
 	}
@@ -160,27 +160,20 @@ func (t *track) restart(epoch wsproto.Epoch, seq uint32, reason string) {
 
 // gapMsg takes a gap serve announces. Frames already accounted for (seen,
 // or counted when the sequence numbers revealed them) are not counted
-// again.
+// again (frame.SeqTracker.Announced).
 func (t *track) gapMsg(g *wsproto.Gap) {
-	next, started := t.seq.Next()
-	from := g.From
-	if started {
-		if int32(g.To-next) < 0 {
-			return
-		}
-		if int32(g.From-next) > 0 {
-			t.gap(next, g.From-1, gapNetwork, t.epoch)
-		}
-		if int32(from-next) < 0 {
-			from = next
-		}
+	missed, news := t.seq.Announced(g.From, g.To)
+	if news.Kind != frame.SeqGap {
+		return
+	}
+	if missed.Kind == frame.SeqGap {
+		t.gap(missed.From, missed.To, gapNetwork, t.epoch)
 	}
 	epoch := g.Epoch
 	if epoch == "" {
 		epoch = t.epoch
 	}
-	t.gap(from, g.To, g.Reason, epoch)
-	t.seq.Expect(g.To + 1)
+	t.gap(news.From, news.To, g.Reason, epoch)
 }
 
 // gap records frames from..to as lost and applies --on-gap.

@@ -140,30 +140,23 @@ func gapWhy(reason string) string {
 
 // onGap accounts for a gap serve announces. Frames already accounted for
 // (seen, or counted when the sequence numbers revealed them) are not
-// counted again; the tracker then expects To+1, so the frame after the gap
-// does not count it a second time.
+// counted again (frame.SeqTracker.Announced); the tracker then expects
+// To+1, so the frame after the gap does not count it a second time.
 func (s *stream) onGap(ctx context.Context, g wsproto.Gap) {
 	s.settle(ctx, g.From)
 	epoch := g.Epoch
 	if epoch == "" {
 		epoch = s.epoch
 	}
-	next, started := s.seq.Next()
-	from := g.From
-	if started {
-		if int32(g.To-next) < 0 {
-			s.log.Debug().Uint32("from", g.From).Uint32("to", g.To).Msg("gap already accounted for")
-			return
-		}
-		if int32(g.From-next) > 0 {
-			s.gap(ctx, next, g.From-1, GapNetwork, epoch)
-		}
-		if int32(from-next) < 0 {
-			from = next
-		}
+	missed, news := s.seq.Announced(g.From, g.To)
+	if news.Kind != frame.SeqGap {
+		s.log.Debug().Uint32("from", g.From).Uint32("to", g.To).Msg("gap already accounted for")
+		return
 	}
-	s.gap(ctx, from, g.To, g.Reason, epoch)
-	s.seq.Expect(g.To + 1)
+	if missed.Kind == frame.SeqGap {
+		s.gap(ctx, missed.From, missed.To, GapNetwork, epoch)
+	}
+	s.gap(ctx, news.From, news.To, g.Reason, epoch)
 }
 
 // onHello takes a new connection's hello: where asked was the resume

@@ -1,6 +1,9 @@
 package wsclient
 
-import "github.com/wsbridge/wsbridge/internal/wsproto"
+import (
+	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsproto"
+)
 
 // Restart is a count of sequence numbers that started over, seen by a
 // client that resumed: frames it held are not coming back, and what
@@ -29,7 +32,7 @@ func CheckResume(asked Position, h *wsproto.Hello) *Restart {
 	switch {
 	case asked.Epoch != "" && h.Epoch != "" && asked.Epoch != h.Epoch:
 		r.Why = "epoch"
-	case int32(h.StartSeq-asked.Seq) < 0:
+	case frame.SeqBefore(h.StartSeq, asked.Seq):
 		r.Why = "start_seq"
 	default:
 		return nil
