@@ -48,7 +48,7 @@ func (c *continuity) admit(ev *Event, out []Event) []Event {
 		return append(out, *ev)
 	case ev.Epoch != c.epoch:
 		out = append(out, Event{Kind: KindRestart, Epoch: ev.Epoch, Started: true, First: ev.First, Seq: ev.First,
-			Reason: "the count started over (a new serve process or a device restart) in messages the stream no longer holds"})
+			Reason: "the count started over: a new serve process, or a device restart whose restart message the stream no longer holds"})
 		c.epoch, c.first, c.firstKnown, c.next = ev.Epoch, ev.First, true, ev.First
 	case !c.firstKnown: // a resume's expect did not know where the epoch began
 		c.first, c.firstKnown = ev.First, true

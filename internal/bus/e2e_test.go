@@ -566,3 +566,35 @@ func counterPacket(t *testing.T, seq uint32) []byte {
 	}
 	return raw
 }
+
+// The origin serve stopping (SIGTERM) is the last thing its channel
+// publishes: remote clients hear the device is down and why, instead of a
+// silent stall.
+func TestOriginStopsRemoteClientsHearIt(t *testing.T) {
+	n := natstest.RunServer(t)
+	link := filepath.Join(t.TempDir(), "ttySIM")
+	startDevice(t, link)
+	a := startServe(t, n.URL(), "lab1", link, nil)
+	b := startServe(t, n.URL(), "front", "", nil)
+	waitChannel(t, b, "serial")
+	cl := dialClient(t, b.WS, "serial", relay.FormatJSON, nil)
+	cl.read(20)
+	if err := a.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if err := cl.readOne(10 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if k := len(cl.stats); k > 0 && cl.stats[k-1].State == wsproto.StateDown {
+			if !strings.Contains(cl.stats[k-1].Reason, "the serve publishing this channel stopped") {
+				t.Fatalf("down %+v", cl.stats[k-1])
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no down status; statuses %+v", cl.stats)
+		}
+	}
+}

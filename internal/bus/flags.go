@@ -2,6 +2,7 @@ package bus
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,13 +22,13 @@ func BindFlags(f *pflag.FlagSet, c *Config) {
 	f.StringVar(&c.TLS.CA, "bus-tls-ca", c.TLS.CA, "PEM file of the CA that signed the NATS servers' certificates")
 	f.StringVar(&c.TLS.Cert, "bus-tls-cert", c.TLS.Cert, "PEM client certificate for NATS servers that ask for one")
 	f.StringVar(&c.TLS.Key, "bus-tls-key", c.TLS.Key, "PEM private key of --bus-tls-cert")
-	f.StringVar(&c.Prefix, "bus-prefix", c.Prefix, "subject prefix: channels are published on PREFIX.SITE.CHANNEL, streams named PREFIX_CHANNEL")
+	f.StringVar(&c.Prefix, "bus-prefix", cmp.Or(c.Prefix, "wsbridge"), "subject prefix: channels are published on PREFIX.SITE.CHANNEL, streams named PREFIX_CHANNEL")
 	f.StringVar(&c.Site, "bus-site", c.Site, "this serve's site on the bus (a subject token); default: the host's name")
 	f.StringVar(&c.Domain, "bus-domain", c.Domain, "JetStream domain of the hub, when --bus is a leaf node without JetStream of its own")
 	f.DurationVar(&c.Stream.MaxAge, "bus-max-age", c.Stream.MaxAge, "how long the bus keeps each channel's events; default --history")
 	f.Var(&c.Stream.MaxBytes, "bus-max-bytes", "at most this much of each channel on the bus (e.g. 1GiB); default --history-bytes")
-	f.IntVar(&c.Stream.Replicas, "bus-replicas", c.Stream.Replicas, "copies of each channel's stream: 1, or 3 in a 3-node cluster (survives a node's loss)")
-	f.StringVar(&c.Stream.Storage, "bus-storage", c.Stream.Storage, "where the bus keeps the streams: file (survives a NATS restart) or memory")
+	f.IntVar(&c.Stream.Replicas, "bus-replicas", cmp.Or(c.Stream.Replicas, 1), "copies of each channel's stream: 1, or 3 in a 3-node cluster (survives a node's loss)")
+	f.StringVar(&c.Stream.Storage, "bus-storage", cmp.Or(c.Stream.Storage, "file"), "where the bus keeps the streams: file (survives a NATS restart) or memory")
 	f.Var((*mqttFlag)(&c.MQTT), "bus-mqtt", "a board publishing MQTT to the NATS servers, as a channel: NAME=TOPIC[,input=json,rate=N,silence=5s], repeatable")
 }
 

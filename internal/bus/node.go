@@ -319,6 +319,13 @@ func (n *Node) Close() {
 		}
 	}
 	n.mu.Unlock()
+	// Tell the mirrors elsewhere that this origin is going: the last event
+	// each channel publishes (its local clients are being closed anyway).
+	for _, ch := range n.srv.Channels() {
+		if !ch.IsMirror() {
+			ch.Down("the serve publishing this channel stopped")
+		}
+	}
 	deadline := time.Now().Add(n.o.Drain)
 	var behind []string
 	for _, p := range pubs {
