@@ -294,7 +294,9 @@ func TestPageReconnectsAfterServeRestart(t *testing.T) {
 	}
 
 	first.Stop()
-	tb.waitFor("reconnecting banner", `wsbridge.state === "reconnecting" && !document.getElementById("banner").hidden`, 5*time.Second)
+	// serve says it is stopping before it closes: the banner says so.
+	tb.waitFor("reconnecting banner", `wsbridge.state === "reconnecting" && wsbridge.stopping && !document.getElementById("banner").hidden &&
+		document.getElementById("banner-text").textContent.startsWith("Serve shut down")`, 5*time.Second)
 	time.Sleep(500 * time.Millisecond)
 	h := tb.hook()
 

@@ -119,3 +119,26 @@ test("a rewind fetches frames again without counting them again", () => {
   assert.deepEqual([S.lostFrames, S.gaps, S.lastSeq, S.restarts], [2, 1, 10, 0], "nothing counted twice, no restart");
   assert.equal(g.recount, null);
 });
+
+test("serve's stopping status: what it would have sent next and never did is one serve_stopped gap", () => {
+  const mk = () => {
+    const S = { gaps: 0, lostFrames: 0, gapsByReason: /** @type {Record<string, number>} */ ({}), restarts: 0, firstSeq: null, lastSeq: null, epoch: "aa" };
+    return { S, g: new Gaps(S, () => {}, () => {}) };
+  };
+  let { S, g } = mk();
+  g.frame(0, 10);
+  g.frame(1, 10);
+  assert.equal(g.stopping(2, "aa"), 0, "everything arrived");
+  assert.deepEqual([S.gaps, S.lostFrames], [0, 0]);
+  ({ S, g } = mk());
+  g.frame(0, 10);
+  assert.equal(g.stopping(5, "aa"), 4);
+  assert.deepEqual([S.gaps, S.lostFrames, S.gapsByReason.serve_stopped], [1, 4, 1]);
+  g.hello({ epoch: "bb", start_seq: 0, seq: 3 }); // the next serve
+  g.restart(0, "bb");
+  g.frame(0, 10);
+  assert.deepEqual([S.restarts, S.lostFrames, S.gaps], [1, 4, 1], "the restart counts nothing more");
+  ({ S, g } = mk());
+  g.frame(0, 10);
+  assert.equal(g.stopping(9, "zz"), 0, "another epoch's stop is not ours");
+});

@@ -515,11 +515,12 @@ function onState(state, d) {
   badge.textContent = { connecting: "connecting…", connected: "connected", reconnecting: "reconnecting…", token: "token needed" }[worst] || worst;
   $("banner").hidden = worst !== "reconnecting";
   const since = plot.chans[0] ? plot.chans[0].stream.since() : null;
+  const why = plot.chans.some((c) => c.S.stopping) ? "Serve shut down" : "Connection lost";
   if (state === "reconnecting" && d.delay !== undefined) {
-    $("banner-text").textContent = `Connection lost. Reconnecting in ${(d.delay / 1000).toFixed(1)} s (attempt ${d.attempt}); ` +
+    $("banner-text").textContent = `${why}. Reconnecting in ${(d.delay / 1000).toFixed(1)} s (attempt ${d.attempt}); ` +
       (since ? `frames missed meanwhile are replayed from seq ${since.seq}.` : "it starts with the newest frames.");
   } else if (state === "reconnecting") {
-    $("banner-text").textContent = `Connection lost. Reconnecting now (attempt ${d.attempt})…`;
+    $("banner-text").textContent = `${why}. Reconnecting now (attempt ${d.attempt})…`;
   }
   if (state === "token") askToken(!!d.rejected);
 }

@@ -230,6 +230,25 @@ export class Gaps {
   }
 
   /**
+   * stopping handles serve's last message before it shuts down: seq is the
+   * seq its count (epoch) would have sent next. Frames from the one
+   * expected up to it will never come: one gap, reason serve_stopped.
+   * Returns how many frames that was.
+   * @param {number} seq
+   * @param {string} [epoch]
+   */
+  stopping(seq, epoch = "") {
+    if (this.expect === null || (epoch && this.S.epoch && epoch !== this.S.epoch) || !before(this.expect, seq)) return 0;
+    const missed = (seq - this.expect + WRAP) % WRAP;
+    this.S.lostFrames += missed;
+    this.count("serve_stopped");
+    this.hole(1);
+    this.note(`gap: frames ${this.expect}..${(seq - 1 + WRAP) % WRAP} (${missed}) lost: serve_stopped`, true);
+    this.expect = seq;
+    return missed;
+  }
+
+  /**
    * restart starts a new count: a restart status (seq is the first seq of
    * the new count, epoch its epoch) or a restart the hello revealed (seq
    * null, from the first seq the connection gets). A restart to the epoch

@@ -89,7 +89,7 @@ export function resolution(rate, windowS, columns) {
  *   frames: number, samples: number, bytes: number, sps: number, badPackets: number, crcErrors: number,
  *   connects: number, rate: number, rateMeasured: boolean, channels: number, layouts: number, rateChanges: number,
  *   deviceLines: number,
- *   startSeq: number | null, liveSeq: number | null, envelope: number, envelopes: number,
+ *   startSeq: number | null, liveSeq: number | null, envelope: number, envelopes: number, stopping: boolean,
  *   wsURL: string, ingestMs: number,
  *   tail: (ch: number, n: number) => number[],
  *   restartLog: () => {from: string, to: string, lastSeq: number | null, seq: number | null}[],
@@ -106,6 +106,7 @@ export function newState() {
     frames: 0, samples: 0, bytes: 0, sps: 0, badPackets: 0, crcErrors: 0,
     gaps: 0, lostFrames: 0, gapsByReason: {}, restarts: 0, epoch: "", firstSeq: null, lastSeq: null,
     connects: 0, rate: 0, rateMeasured: false, channels: 0, startSeq: null, liveSeq: null,
+    stopping: false, // serve said it is shutting down (until the next hello)
     envelope: 0, // the stream's resolution: 0 for every sample, N for envelopes of N instants per point
     envelopes: 0, // envelopes received
     layouts: 0, // times the tracks were made anew (the first rate and channel count, a new channel count)
@@ -337,6 +338,7 @@ export class Stream {
   hello(m) {
     const S = this.S;
     S.connects++;
+    S.stopping = false;
     S.startSeq = m.start_seq; // the first seq of this connection
     S.liveSeq = m.seq; // serve's next live seq when it said hello: a start before it came from the history
     S.commands = !!m.commands;
@@ -352,7 +354,11 @@ export class Stream {
   /** @param {Status} m */
   status(m) {
     if (m.state === "restart") this.gaps.restart(m.seq ?? null, m.epoch || "", m.reason || undefined);
-    else {
+    else if (m.state === "stopping") {
+      this.S.stopping = true;
+      const lost = this.gaps.stopping(m.seq ?? 0, m.epoch || "");
+      this.h.note(`serve is shutting down${lost ? "" : ": every frame it held for this page arrived"}`, lost ? "error" : "info");
+    } else {
       this.S.deviceState = m.state;
       this.h.note(`device ${m.state}${m.reason ? ": " + m.reason : ""}`, m.state === "down" ? "error" : "info");
     }
