@@ -112,13 +112,16 @@ func checkCounterRows(t *testing.T, rows [][]int64) {
 }
 
 // TestRRecipeFromDocs runs the base R recipe printed by the sink and shown
-// in the README: file(raw = TRUE, blocking = FALSE) + readLines.
+// in the README: file(raw = TRUE, blocking = FALSE) + readLines, then
+// read.csv with comment.char = "#".
 func TestRRecipeFromDocs(t *testing.T) {
 	t.Parallel() // mostly waiting: overlaps with the other parallel tests
 	needE2E(t)
 	link, _ := startSim(t, e2eRate)
 	sp := startServe(t, link, "127.0.0.1:0", 10*time.Second)
-	r := startSink(t, sp.WS, nil)
+	// A queue far longer than Rscript takes to start on a loaded machine:
+	// nothing is dropped before R reads, so every row follows the one before.
+	r := startSink(t, sp.WS, func(o *Options) { o.Buffer = 2 * time.Minute })
 	out := filepath.Join(t.TempDir(), "r.csv")
 	runR(t, `
 options(scipen = 100)
@@ -131,7 +134,7 @@ while (length(x) < 2000 && Sys.time() < deadline) {
   Sys.sleep(0.01)
 }
 close(con)
-d <- read.csv(text = x, header = FALSE, col.names = c("ch0", "ch1"))
+d <- read.csv(text = x, header = FALSE, comment.char = "#", col.names = c("ch0", "ch1"))
 write.csv(d, args[2], row.names = FALSE)
 `, r.info.Link, out)
 	_, rows := readRCSV(t, out)
