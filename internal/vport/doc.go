@@ -12,6 +12,16 @@
 // go.bug.st/serial, R's serial package) may change that; one that does not
 // (cat, R's file()) gets raw bytes.
 //
+// One link, one owner: Create locks the link path (flock on PATH.lock,
+// which holds the owner's pid) for the Port's life, so a second program
+// asking for the same path gets an *InUseError (ErrInUse) and the first
+// keeps its link. The kernel drops the lock when its owner dies.
+//
+// Platforms: Linux and macOS share this code; only the termios and
+// input-queue ioctl numbers differ (ioctl_linux.go, ioctl_darwin.go).
+// Elsewhere Create fails with ErrUnsupported and says what to use instead
+// (com0com on Windows).
+//
 // Backpressure: the kernel buffers what nobody has read yet (about 16 KiB
 // measured on Linux 6.x with no reader attached). When no program reads the
 // slave, that buffer fills and Write on the master blocks until someone
