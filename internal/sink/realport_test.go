@@ -28,7 +28,8 @@ func TestRealPortUnplugReopens(t *testing.T) {
 	got := readUntil(t, far, 5*time.Second, lineCount(100*testSamples))
 	far.Close() // unplugged
 	c.frames(t, 100, 199)
-	time.Sleep(300 * time.Millisecond)
+	// the sink noticed before the plug comes back
+	r.log.WaitLogEntries(t, "output port gone", 1, 10*time.Second)
 	far, err = vport.Create(link) // plugged in again, same name
 	if err != nil {
 		t.Fatal(err)
