@@ -7,6 +7,7 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/record"
 	"github.com/wsbridge/wsbridge/internal/sentinel"
+	"github.com/wsbridge/wsbridge/internal/wsclient"
 )
 
 func newRecord(g *globals, s Streams) *cobra.Command {
@@ -51,10 +52,15 @@ Examples:
 	return cmd
 }
 
+// classifyRecord gives record's errors their exit codes (README, "Exit
+// codes"): bad options 2, a server that refuses the recorder for good 4,
+// files that cannot be written 1.
 func classifyRecord(err error) error {
 	switch {
 	case errors.Is(err, record.ErrOptions):
 		return sentinel.Tag(err, ErrUsage)
+	case wsclient.Permanent(err):
+		return sentinel.Tag(err, ErrNetwork)
 	}
 	return err
 }
