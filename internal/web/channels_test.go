@@ -2,11 +2,9 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -302,20 +300,13 @@ func bytesPerSecond(tb *tab) float64 {
 // deviceGaps reads each channel's device_gaps_total from /api/channels.
 func deviceGaps(t *testing.T, url string) map[string]int {
 	t.Helper()
-	res, err := http.Get(url + "/api/channels")
-	if err != nil {
-		t.Fatalf("GET /api/channels: %v", err)
-	}
-	defer res.Body.Close()
 	var l struct {
 		Channels []struct {
 			Name     string             `json:"name"`
 			Counters map[string]float64 `json:"counters"`
 		} `json:"channels"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&l); err != nil {
-		t.Fatalf("GET /api/channels: %v", err)
-	}
+	getJSON(t, url+"/api/channels", &l)
 	out := map[string]int{}
 	for _, c := range l.Channels {
 		out[c.Name] = int(c.Counters["device_gaps_total"])

@@ -1,8 +1,6 @@
 package web
 
 import (
-	"encoding/json"
-	"net/http"
 	"testing"
 	"time"
 
@@ -43,16 +41,5 @@ func TestPageSendsCommandsAndFollowsRateChange(t *testing.T) {
 // serveFrames is serve's frames_received_total from /api/info.
 func serveFrames(t *testing.T, url string) int64 {
 	t.Helper()
-	res, err := http.Get(url + "/api/info")
-	if err != nil {
-		t.Fatalf("GET /api/info: %v", err)
-	}
-	defer res.Body.Close()
-	var info struct {
-		Counters map[string]float64 `json:"counters"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
-		t.Fatalf("GET /api/info: %v", err)
-	}
-	return int64(info.Counters["frames_received_total"])
+	return int64(apiInfo(t, url+"/api/info").Counters["frames_received_total"])
 }

@@ -421,23 +421,35 @@ func setWindow(v string) chromedp.Action[chromedp.Void] {
 		`document.getElementById("window").dispatchEvent(new Event("change"))`))
 }
 
-// apiInfo reads an info document: /api/info or /api/channels/NAME.
-func apiInfo(t *testing.T, url string) (info struct {
-	Seq     uint32 `json:"seq"`
-	History struct {
-		Frames int `json:"frames"`
-	} `json:"history"`
-}) {
+// getJSON GETs url and decodes its JSON body into out.
+func getJSON(t *testing.T, url string, out any) {
 	t.Helper()
 	res, err := http.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	defer res.Body.Close()
-	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
+	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	return info
+}
+
+// info is what the tests read of an info document (/api/info or
+// /api/channels/NAME).
+type info struct {
+	Seq      uint32             `json:"seq"`
+	Rate     float64            `json:"rate"`
+	Counters map[string]float64 `json:"counters"`
+	History  struct {
+		Frames int `json:"frames"`
+	} `json:"history"`
+}
+
+// apiInfo reads an info document: /api/info or /api/channels/NAME.
+func apiInfo(t *testing.T, url string) (in info) {
+	t.Helper()
+	getJSON(t, url, &in)
+	return in
 }
 
 // waitHistory waits until the history of the channel whose info document

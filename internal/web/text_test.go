@@ -2,11 +2,9 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -265,16 +263,5 @@ func checkTextSketch(t *testing.T, rate float64, channels int) {
 // apiRate is the rate serve announces in /api/info.
 func apiRate(t *testing.T, url string) float64 {
 	t.Helper()
-	res, err := http.Get(url + "/api/info")
-	if err != nil {
-		t.Fatalf("GET /api/info: %v", err)
-	}
-	defer res.Body.Close()
-	var info struct {
-		Rate float64 `json:"rate"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&info); err != nil {
-		t.Fatalf("GET /api/info: %v", err)
-	}
-	return info.Rate
+	return apiInfo(t, url+"/api/info").Rate
 }
