@@ -14,7 +14,8 @@ import { Chan } from "./chan.js";
 import { Overview } from "./overview.js";
 import { autoWindow, resolution, Stream, WINDOWS } from "./stream.js";
 import { Track } from "./ring.js";
-import { drawSpectrum, drawTime, fmtTime, readColors } from "./plot.js";
+import { drawSpectrum, drawTime, fmtPeak, fmtTime, readColors } from "./plot.js";
+import { Cursor } from "./cursor.js";
 import { fmtValue, Scale } from "./scale.js";
 import { toCSV } from "./csv.js";
 import { $, el, fmtCount, fmtRate } from "./ui.js";
@@ -93,8 +94,6 @@ const plot = {
   /** @type {State} the first channel's state: the view's own fields live there */
   P: new Stream({ note: () => {}, layout: () => {}, changed: () => {} }).S,
   dirty: true,
-  /** @type {number | null} the pointer's x over the plot, in canvas pixels */
-  cursor: null,
   /** @type {string[]} */
   titles: [],
   /** @type {string[]} */
@@ -175,6 +174,7 @@ function tune(now = false) {
 
 const canvas = el("plot", HTMLCanvasElement);
 const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", { alpha: false }));
+const cursor = new Cursor(canvas, () => (plot.dirty = true)); // pointer, touch or keys over the plot
 
 function sizeCanvas() {
   const dpr = window.devicePixelRatio || 1;
@@ -191,7 +191,7 @@ function draw() {
   const view = {
     tracks: L.map(({ c, i }) => c.stream.tracks[i]), rates: L.map(({ c }) => c.S.rate), rate: P.rate, windowS: P.windowS,
     scales: L.map(({ c, i }) => c.scales[i]), titles: plot.titles, colors, dpr: window.devicePixelRatio || 1,
-    cursor: plot.cursor, ranges: P.ranges, labels: P.axisLabels, peaks: P.peaks, readout: plot.readout, blank: P.blank,
+    cursor: cursor.x, snap: cursor.snap, ranges: P.ranges, labels: P.axisLabels, peaks: P.peaks, readout: plot.readout, blank: P.blank,
   };
   if (!L.length) {
     ctx.fillStyle = colors.bg;
@@ -233,8 +233,8 @@ function showReadout() {
   for (let k = 0; k < plot.titles.length; k++) {
     const bits = [];
     const pk = P.view === "spectrum" ? P.peaks[k] : null;
-    if (pk) bits.push(`peak ${pk.hz >= 1000 ? (pk.hz / 1000).toFixed(3) + " kHz" : pk.hz.toFixed(1) + " Hz"} at ${pk.db.toFixed(1)} dB`);
-    if (plot.cursor !== null && plot.readout[k]) bits.push(`cursor ${plot.readout[k]}`);
+    if (pk) bits.push(`peak ${fmtPeak(pk)}`);
+    if (cursor.x !== null && plot.readout[k]) bits.push(`cursor ${plot.readout[k]}`);
     if (bits.length) parts.push(`${plot.titles[k]}: ${bits.join(", ")}`);
   }
   const text = parts.join(" · ");
@@ -308,7 +308,7 @@ function channelRow(sc, k, title) {
   const fixed = () => {
     const a = parseFloat(mn.value), b = parseFloat(mx.value);
     const ok = a < b;
-    if (ok) [sc.fixedMin, sc.fixedMax] = [a, b];
+    if (ok) [sc.fixedMin, sc.fixedMax, mn.value, mx.value] = [a, b, fmtValue(a), fmtValue(b)]; // as the axis prints them
     for (const e of [mn, mx]) e.setAttribute("aria-invalid", String(!ok));
     plot.dirty = true;
   };
@@ -330,6 +330,7 @@ function setPaused(p) {
 function setView(v) {
   plot.P.view = v;
   $("spectrum").setAttribute("aria-pressed", String(v === "spectrum"));
+  el("channels", HTMLFieldSetElement).disabled = v === "spectrum"; // Min/Max are the time view's; the spectrum's range follows its peak
   $("plot-caption").textContent = v === "spectrum"
     ? "Amplitude spectrum of the newest samples (Hann window), 0 Hz to half the sample rate; ▼ marks each channel's highest peak."
     : "Newest samples at the right; each pixel column shows the minimum and maximum of its samples.";
@@ -439,14 +440,6 @@ function wire() {
   $("plot-together").onclick = () => {
     const names = [...document.querySelectorAll("#cards input[type=checkbox]:checked")].map((e) => /** @type {HTMLInputElement} */ (e).value);
     if (names.length) location.hash = names.join("+");
-  };
-  canvas.onpointermove = (e) => {
-    plot.cursor = Math.max(0, Math.min(canvas.width - 1, Math.floor((e.offsetX * canvas.width) / canvas.clientWidth)));
-    plot.dirty = true;
-  };
-  canvas.onpointerleave = () => {
-    plot.cursor = null;
-    plot.dirty = true;
   };
   document.addEventListener("keydown", onKey);
   new ResizeObserver(() => {

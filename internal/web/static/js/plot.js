@@ -2,7 +2,7 @@
 // Canvas drawing: the time view (a min/max envelope per pixel column) and
 // the spectrum view. Called at most once per animation frame.
 
-import { peak, spectrum } from "./fft.js";
+import { columnLevels, peak, readAt, spectrum } from "./fft.js";
 import { fmtValue, Scale } from "./scale.js";
 
 const LABEL_BAND = 18; // CSS pixels under the lanes for the x-axis labels
@@ -25,6 +25,7 @@ const LABEL_BAND = 18; // CSS pixels under the lanes for the x-axis labels
  * @property {Colors} colors
  * @property {number} dpr
  * @property {number | null} cursor the pointer's x in canvas pixels, or null
+ * @property {number} [snap] spectrum: columns either side of the cursor in which a peak is read
  * @property {[number, number][]} ranges out: each lane's vertical range
  * @property {[string, string][]} labels out: the range as the axis prints it
  * @property {(import("./fft.js").Peak | null)[]} peaks out, spectrum: each lane's highest peak
@@ -76,16 +77,26 @@ function fmtHz(f) {
 }
 
 /**
- * fmtHzFine prints a measured frequency: 0.1 Hz below 1 kHz, 1 Hz above.
+ * fmtHzFine prints a frequency read from the spectrum to 0.1 Hz (a peak
+ * is refined to a few thousandths of a bin, 0.01 Hz at 48 kHz in 16384
+ * points): 440.0 Hz, 1.3200 kHz.
  * @param {number} f
  */
 export function fmtHzFine(f) {
-  return f >= 1000 ? `${(f / 1000).toFixed(3)} kHz` : `${f.toFixed(1)} Hz`;
+  return f >= 1000 ? `${(f / 1000).toFixed(4)} kHz` : `${f.toFixed(1)} Hz`;
 }
 
 /** @param {number} db */
 export function fmtDB(db) {
   return `${db.toFixed(1).replace("-", "\u2212")} dB`;
+}
+
+/**
+ * fmtPeak prints a peak's frequency and level.
+ * @param {{hz: number, db: number}} p
+ */
+export function fmtPeak(p) {
+  return `${fmtHzFine(p.hz)} at ${fmtDB(p.db)}`;
 }
 
 /**
@@ -450,7 +461,9 @@ const spec = { x: new Float32Array(0), db: [] };
 /**
  * drawSpectrum draws the amplitude spectrum (dB) of each track's newest
  * samples, 0 to rate/2 on a linear frequency axis, marks each lane's
- * highest peak and reads it out with its frequency and level.
+ * highest peak and reads it out with its frequency and level, and reads
+ * the spectrum at the cursor (see readAt in fft.js), marking the point
+ * read.
  * @param {CanvasRenderingContext2D} ctx
  * @param {HTMLCanvasElement} canvas
  * @param {View} view
@@ -472,17 +485,9 @@ export function drawSpectrum(ctx, canvas, view) {
     const top = pk ? pk.db : -100;
     const hi = Math.ceil((top + 5) / 10) * 10, lo = hi - 100;
     const y = yMap(L, c, lo, hi);
-    const bins = db.length - 1;
-    for (let x = 0; x < L.w; x++) { // columnLevel inline: a call per column boxed every level (measured)
-      let m = NaN;
-      if (x < w) {
-        const b0 = Math.floor((x * bins) / w), b1 = Math.max(b0 + 1, Math.floor(((x + 1) * bins) / w));
-        m = -Infinity;
-        for (let b = b0; b < b1; b++) if (db[b] > m) m = db[b];
-        if (m < lo) m = lo;
-      }
-      colMin[x] = colMax[x] = m;
-    }
+    columnLevels(db, w, colMin, lo);
+    colMin.fill(NaN, w, L.w);
+    for (let x = 0; x < L.w; x++) colMax[x] = colMin[x];
     const color = view.colors.traces[c % view.colors.traces.length];
     drawColumns(ctx, L, c, y, color, view.dpr);
     if (view.blank) view.blank[c] = blankColumns(L.w);
@@ -490,30 +495,33 @@ export function drawSpectrum(ctx, canvas, view) {
     view.labels[c] = [fmtDB(lo), fmtDB(hi)];
     view.peaks[c] = pk;
     if (pk) peakMark(ctx, L, c, (pk.hz / nyq) * L.w, y(pk.db), view);
-    const pkText = pk ? ` · peak ${fmtHzFine(pk.hz)} at ${fmtDB(pk.db)}` : "";
-    laneLabels(ctx, L, c, `${view.titles[c]} · ${size}-point FFT${pkText}`, view.labels[c], view);
+    const pkText = pk ? ` · peak ${fmtPeak(pk)}` : "";
+    laneLabels(ctx, L, c, `${view.titles[c]} · ${size}-point FFT (${fmtHzFine(rate / size)} bins)${pkText}`, view.labels[c], view);
     view.readout[c] = "";
-    if (view.cursor !== null) {
-      const hz = ((view.cursor + 0.5) / L.w) * nyq; // the column's centre; its level is what is drawn there
-      view.readout[c] = view.cursor < w ? `${fmtHzFine(hz)}: ${fmtDB(columnLevel(db, view.cursor, w))}` : `${fmtHzFine(hz)}: above half the rate`;
+    if (view.cursor !== null && view.cursor >= w) {
+      view.readout[c] = `${fmtHzFine(((view.cursor + 0.5) / L.w) * nyq)}: above half the rate`;
+    } else if (view.cursor !== null) {
+      const r = readAt(db, rate, view.cursor, w, view.snap || 0);
+      view.readout[c] = `${fmtHzFine(r.hz)}: ${fmtDB(r.db)}${r.peak ? " (peak)" : ""}`;
+      readMark(ctx, r.x + 0.5, Math.max(L.y(c), Math.min(L.y(c + 1), y(r.db))), view);
     }
   }
   cursorLine(ctx, L, n, view);
 }
 
 /**
- * columnLevel is the level drawn in pixel column x of w: the highest of the
- * bins (of the spectrum db, 0 to half the rate) that fall into it.
- * @param {Float32Array} db
+ * readMark rings the point of the spectrum the cursor reads.
+ * @param {CanvasRenderingContext2D} ctx
  * @param {number} x
- * @param {number} w
+ * @param {number} y
+ * @param {View} view
  */
-function columnLevel(db, x, w) {
-  const bins = db.length - 1;
-  const b0 = Math.floor((x * bins) / w), b1 = Math.max(b0 + 1, Math.floor(((x + 1) * bins) / w));
-  let m = -Infinity;
-  for (let b = b0; b < b1; b++) if (db[b] > m) m = db[b];
-  return m;
+function readMark(ctx, x, y, view) {
+  ctx.strokeStyle = view.colors.text;
+  ctx.lineWidth = Math.max(1, view.dpr);
+  ctx.beginPath();
+  ctx.arc(x, y, 4 * view.dpr, 0, 2 * Math.PI);
+  ctx.stroke();
 }
 
 /**
