@@ -301,7 +301,6 @@ func TestPageSpectrumReadsHarmonics(t *testing.T) {
 	tb.waitFor("a full window", `wsbridge.samples > 16000 * 0.1`, 5*time.Second)
 	tb.redraw(2)
 	assertWaves(t, tb, 440)
-	tb.shot("square-16k-time")
 
 	tb.waitFor("a 16384-point FFT's samples", `wsbridge.samples > 17000`, 10*time.Second)
 	tb.run(chromedp.KeyEvent("f"))
@@ -392,7 +391,7 @@ func TestPageSpectrumReadsHarmonics(t *testing.T) {
 	}
 	check("a finger 8 px beside 2200 Hz", pointerAt(t, tb, "touch", column(2200), 8), 2200, level(5), true)
 	tb.redraw(3)
-	tb.shot("square-16k-spectrum-touch")
+	tb.shot("spectrum-readout")
 	if c := tb.text("readout"); !strings.Contains(c, "cursor 2.2000 kHz") {
 		t.Errorf("after the finger lifted the readout is %q: want the reading kept", c)
 	}

@@ -206,8 +206,8 @@ func checkTextSketch(t *testing.T, rate float64, channels int) {
 	if st.Rate != served {
 		t.Errorf("page plots at %.1f S/s, serve announces %.1f (page at seq %d, serve at %d)", st.Rate, served, lag.Page, lag.Serve)
 	}
-	if want := autoWindowS(rate); st.WindowS != want {
-		t.Errorf("the automatic window is %g s at %g Hz, want %g s (the shortest holding 700 samples, at most 10 s)", st.WindowS, rate, want)
+	if want := autoWindowS(st.Rate); st.WindowS != want {
+		t.Errorf("the automatic window is %g s at %g Hz, want %g s (the shortest holding 700 samples, at most 10 s)", st.WindowS, st.Rate, want)
 	}
 	if st.Layouts != 1 {
 		var all []string
