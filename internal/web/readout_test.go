@@ -3,8 +3,6 @@ package web
 import (
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -399,23 +397,6 @@ func TestPageSpectrumReadsHarmonics(t *testing.T) {
 	tb.waitFor("the finger's reading gone after a tap elsewhere", `!wsbridge.cursor.includes("cursor")`, 3*time.Second)
 
 	tb.noProblems()
-}
-
-// shot keeps a screenshot as NAME.png in -shots DIR, if given.
-func (tb *tab) shot(name string) {
-	tb.t.Helper()
-	if *shotDir == "" {
-		return
-	}
-	buf, err := chromedp.Run(tb.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		tb.t.Fatalf("screenshot: %v", err)
-	}
-	p := filepath.Join(*shotDir, name+".png")
-	if err := os.WriteFile(p, buf, 0o644); err != nil {
-		tb.t.Fatal(err)
-	}
-	tb.t.Logf("screenshot: %s", p)
 }
 
 // drawnTitle is the first lane's title as drawn on the canvas (the
