@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,16 +87,16 @@ func counterFrame(seq uint32) []byte {
 // scriptServer serves s on 127.0.0.1 and returns its ws:// URL.
 func scriptServer(t *testing.T, s script) string {
 	t.Helper()
-	n := 0
+	var conns atomic.Int32 // each connection is served on its own goroutine
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ws, err := websocket.Accept(w, r, nil)
 		if err != nil {
 			return
 		}
 		defer ws.CloseNow()
+		n := int(conns.Add(1)) - 1 // counted at accept: a reconnect may come before the script returns
 		ctx := ws.CloseRead(r.Context())
 		s(t, n, &sconn{ctx: ctx, ws: ws, req: r})
-		n++
 		<-ctx.Done()
 	}))
 	t.Cleanup(srv.Close)
