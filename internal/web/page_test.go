@@ -379,7 +379,8 @@ func TestPageFitsPhoneInDarkScheme(t *testing.T) {
 		t.Fatal(err)
 	}
 	tb.run(chromedp.EmulateViewport(375, 740, chromedp.EmulateMobile))
-	waitHistory(t, srv.URL+"/api/info", 50) // serve's history holds more than the window (100 ms at 8 kHz: 10 frames)
+	waitHistory(t, srv.URL+"/api/info", 50) // serve's history holds more than the window (50 ms at 8 kHz on a phone: 5 frames)
+	tb.spyOnText()
 	tb.open(srv.URL)
 	// The first window is filled from serve's history (?since on the first
 	// connection), not over the next 200 ms: the first frame the page got
@@ -390,10 +391,15 @@ func TestPageFitsPhoneInDarkScheme(t *testing.T) {
 	t.Logf("first window full %v after the page had its first frames", time.Since(t0).Round(time.Millisecond))
 	var seqs struct{ First, Start, Live *uint32 }
 	tb.eval(`({First: wsbridge.firstSeq, Start: wsbridge.startSeq, Live: wsbridge.liveSeq})`, &seqs)
-	if seqs.First == nil || seqs.Start == nil || seqs.Live == nil || *seqs.First != *seqs.Start || *seqs.Start+10 > *seqs.Live {
-		t.Errorf("page started at seq %s (asked from %s), serve's next live seq was %s: want a start at least 10 frames back in history",
+	if seqs.First == nil || seqs.Start == nil || seqs.Live == nil || *seqs.First != *seqs.Start || *seqs.Start+5 > *seqs.Live {
+		t.Errorf("page started at seq %s (asked from %s), serve's next live seq was %s: want a start at least a window (5 frames) back in history",
 			seqText(seqs.First), seqText(seqs.Start), seqText(seqs.Live))
 	}
+	// A narrow plot's automatic window holds 250 instants (50 ms at 8 kHz),
+	// not 700: the 440 Hz tone is 22 waves across the phone, not 44.
+	tb.waitFor("the phone's automatic window", `wsbridge.windowAuto && wsbridge.windowS === 0.05`, 2*time.Second)
+	tb.redraw(2)
+	assertWaves(t, tb, 440)
 	var layout struct {
 		ScrollWidth, ClientWidth int
 		Background               string

@@ -265,7 +265,7 @@ func assertWaves(t *testing.T, tb *tab, hz float64) {
 			t.Errorf("lane %d: %d periods drawn, filling %.0f%% of the lane: want %.1f periods of %g Hz as a line, not a band",
 				i, l.Periods, 100*l.Fill, want, hz)
 		}
-		if px := float64(l.Width) / want; px < 20 {
+		if px := float64(l.Width) / want; px < 12 {
 			t.Errorf("lane %d: a period is %.0f CSS px wide: too narrow to see its shape", i, px)
 		}
 	}

@@ -84,11 +84,16 @@ test("frames without a rate (text input measuring it) are plotted at a rate meas
 });
 
 test("the automatic window holds at least 700 sample instants", () => {
-  assert.deepEqual([48000, 44100, 16000, 10000, 8000, 1000, 100, 10, 1e6, 0].map(autoWindow),
+  assert.deepEqual([48000, 44100, 16000, 10000, 8000, 1000, 100, 10, 1e6, 0].map((r) => autoWindow(r)),
     [0.02, 0.02, 0.05, 0.1, 0.1, 1, 10, 10, 0.01, 1]);
-  for (const r of [1000, 8000, 16000, 48000]) {
-    assert.equal(autoWindow(r * 0.95), autoWindow(r), `${r} S/s measured 5% low`);
-    assert.equal(autoWindow(r * 1.05), autoWindow(r), `${r} S/s measured 5% high`);
+  // on a narrow plot (a phone), at least 250
+  assert.deepEqual([48000, 44100, 16000, 10000, 8000, 1000, 100, 10, 1e6, 0].map((r) => autoWindow(r, true)),
+    [0.01, 0.01, 0.02, 0.05, 0.05, 0.5, 5, 10, 0.01, 1]);
+  for (const r of [100, 1000, 8000, 10000, 16000, 44100, 48000]) {
+    for (const narrow of [false, true]) {
+      assert.equal(autoWindow(r * 0.95, narrow), autoWindow(r, narrow), `${r} S/s measured 5% low${narrow ? ", narrow" : ""}`);
+      assert.equal(autoWindow(r * 1.05, narrow), autoWindow(r, narrow), `${r} S/s measured 5% high${narrow ? ", narrow" : ""}`);
+    }
   }
   const { st, S } = newStream();
   st.binary(data({ seq: 0, rate: 48000, samples: [1, 2] }));

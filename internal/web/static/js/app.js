@@ -12,7 +12,7 @@
 import { fetchJSON, setToken, token } from "./conn.js";
 import { Chan } from "./chan.js";
 import { Overview } from "./overview.js";
-import { autoWindow, resolution, Stream, WINDOWS } from "./stream.js";
+import { autoWindow, NARROW_PX, resolution, Stream, WINDOWS } from "./stream.js";
 import { Track } from "./ring.js";
 import { drawSpectrum, drawTime, fmtPeak, fmtTime, readColors } from "./plot.js";
 import { Cursor } from "./cursor.js";
@@ -116,7 +116,7 @@ function showPlot(names) {
     note: names.length > 1 ? (t, k) => note(`${name}: ${t}`, k) : note,
   }));
   plot.P = plot.chans[0].S;
-  for (const k of /** @type {(keyof State)[]} */ (["paused", "view", "windowS", "windowAuto", "traceColors", "background", "state"])) {
+  for (const k of /** @type {(keyof State)[]} */ (["paused", "view", "windowS", "windowAuto", "narrow", "traceColors", "background", "state"])) {
     /** @type {any} */ (plot.P)[k] = keep[k];
   }
   /** @type {Window & {wsbridge?: State}} */ (window).wsbridge = plot.P;
@@ -135,7 +135,7 @@ function showPlot(names) {
  * @param {import("./stream.js").APIInfo} info
  */
 function prefillResolution(c, info) {
-  if (c === plot.chans[0] && plot.P.windowAuto) plot.P.windowS = autoWindow(info.rate || 0);
+  if (c === plot.chans[0] && plot.P.windowAuto) plot.P.windowS = autoWindow(info.rate || 0, plot.P.narrow);
   return plot.P.view === "spectrum" ? 0 : resolution(info.rate || 0, plot.P.windowS, canvas.width);
 }
 
@@ -152,7 +152,7 @@ function lanes() {
 // layout follows a new channel count or rate (or new channel names).
 function layout() {
   for (const c of plot.chans) c.scales = Array.from({ length: c.S.channels }, (_, i) => c.scales[i] || new Scale());
-  if (plot.chans.length && plot.P.windowAuto) plot.P.windowS = autoWindow(plot.P.rate);
+  if (plot.chans.length && plot.P.windowAuto) plot.P.windowS = autoWindow(plot.P.rate, plot.P.narrow);
   channelControls();
   showWindow();
   sizeCanvas();
@@ -184,6 +184,11 @@ function sizeCanvas() {
   const w = Math.max(1, Math.round(canvas.clientWidth * dpr)), h = Math.round(cssH * dpr);
   if (canvas.width !== w || canvas.height !== h) [canvas.width, canvas.height] = [w, h]; // setting them clears the canvas
   plot.dirty = true;
+  const narrow = canvas.clientWidth < NARROW_PX; // a phone: the automatic window holds fewer instants
+  if (narrow !== plot.P.narrow) {
+    plot.P.narrow = narrow;
+    if (plot.P.windowAuto) setWindow("auto");
+  }
 }
 
 function draw() {
@@ -345,7 +350,7 @@ function setView(v) {
 function setWindow(v) {
   const P = plot.P;
   P.windowAuto = v === "auto";
-  P.windowS = P.windowAuto ? autoWindow(P.rate) : parseFloat(v);
+  P.windowS = P.windowAuto ? autoWindow(P.rate, P.narrow) : parseFloat(v);
   showWindow();
   plot.dirty = true;
   tune();

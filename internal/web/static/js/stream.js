@@ -27,14 +27,27 @@ export const RATE_TOLERANCE = 0.05;
 export const AUTO_SAMPLES = 700;
 
 /**
+ * A plot narrower than NARROW_PX CSS pixels (a phone) gets an automatic
+ * window of at least AUTO_SAMPLES_NARROW instants instead: the waves of
+ * the wide window on a third of the width would be a third as wide (a
+ * 440 Hz tone at 8 kHz: 44 waves of 8 px in 100 ms, 22 of 16 px in 50 ms).
+ * 250 is as clear of the usual rates' steps as 700.
+ */
+export const NARROW_PX = 600;
+export const AUTO_SAMPLES_NARROW = 250;
+
+/**
  * autoWindow is the window picked for a rate: the shortest that holds
  * AUTO_SAMPLES sample instants (a 440 Hz tone at 48 kHz shows as 9 waves
- * in 20 ms, not as a solid band in 1 s), at most 10 s.
+ * in 20 ms, not as a solid band in 1 s), or AUTO_SAMPLES_NARROW on a
+ * narrow plot, at most 10 s.
  * @param {number} rate
+ * @param {boolean} [narrow] the plot is narrower than NARROW_PX
  */
-export function autoWindow(rate) {
+export function autoWindow(rate, narrow = false) {
   if (!(rate > 0)) return 1;
-  for (const w of WINDOWS) if (w * rate >= AUTO_SAMPLES) return w;
+  const need = narrow ? AUTO_SAMPLES_NARROW : AUTO_SAMPLES;
+  for (const w of WINDOWS) if (w * rate >= need) return w;
   return WINDOWS[WINDOWS.length - 1];
 }
 
@@ -93,7 +106,7 @@ export function resolution(rate, windowS, columns) {
  *   wsURL: string, ingestMs: number,
  *   tail: (ch: number, n: number) => number[],
  *   restartLog: () => {from: string, to: string, lastSeq: number | null, seq: number | null}[],
- *   drawn: number, drawMs: number, paused: boolean, view: string, windowS: number, windowAuto: boolean,
+ *   drawn: number, drawMs: number, paused: boolean, view: string, windowS: number, windowAuto: boolean, narrow: boolean,
  *   traceColors: string[], background: string, ranges: [number, number][], axisLabels: [string, string][], blank: number[],
  *   peaks: (import("./fft.js").Peak | null)[], cursor: string,
  * }} State
@@ -117,7 +130,7 @@ export function newState() {
     tail: () => [],
     restartLog: () => [],
     // the view's
-    drawn: 0, drawMs: 0, paused: false, view: "time", windowS: 1, windowAuto: true,
+    drawn: 0, drawMs: 0, paused: false, view: "time", windowS: 1, windowAuto: true, narrow: false,
     traceColors: [], background: "", ranges: [], axisLabels: [], blank: [], peaks: [], cursor: "",
   };
 }
@@ -405,7 +418,7 @@ export class Stream {
       this.hole(1);
       this.h.note(`rate changed from ${+was.toPrecision(6)} to ${+rate.toPrecision(6)} S/s`);
     }
-    if (S.windowAuto) S.windowS = autoWindow(rate);
+    if (S.windowAuto) S.windowS = autoWindow(rate, S.narrow);
     this.h.layout();
     return true;
   }
@@ -420,7 +433,7 @@ export class Stream {
     S.rate = rate;
     S.channels = channels;
     S.layouts++;
-    if (S.windowAuto) S.windowS = autoWindow(rate);
+    if (S.windowAuto) S.windowS = autoWindow(rate, S.narrow);
     this.tracks = this.incoming = Array.from({ length: channels }, () => new Track(rate, channels));
     this.measuring = null;
     this.h.layout();
@@ -461,7 +474,7 @@ export class Stream {
     const S = this.S;
     const h = info.history || {}, d = info.device || null, c = info.counters || {};
     const rate = info.rate || (d && d.rate) || 0;
-    if (S.windowAuto && rate) S.windowS = autoWindow(rate);
+    if (S.windowAuto && rate) S.windowS = autoWindow(rate, S.narrow);
     const fps = c.frames_received_total && info.uptime_s ? c.frames_received_total / info.uptime_s : 0;
     const per = fps ? rate / fps : (d && d.frame_samples) || rate / 100;
     if (!h.frames || !rate || !(per > 0) || typeof info.seq !== "number" || typeof h.first_seq !== "number") return null;
