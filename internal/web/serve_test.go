@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsbridge/wsbridge/internal/recordings"
+	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/serve"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
@@ -23,6 +25,7 @@ type simOpts struct {
 	TLSKey     string
 	Corrupt    float64 // probability that each serial byte is flipped
 	Commands   bool    // --allow-commands
+	RecordDir  string  // --record-dir (the recorder is mounted as the CLI does, disabled without it)
 }
 
 // startServe runs `serve --sim` (serve.Run in-process: the simulator,
@@ -41,6 +44,11 @@ func startServe(t *testing.T, o simOpts) *testsupport.Served {
 	}
 	so.Relay.Page = Handler()
 	so.Relay.AllowCommands = o.Commands
+	so.RecordDir = o.RecordDir
+	so.Recorder = func(srv *relay.Server, streams string) (serve.Recorder, error) {
+		return recordings.ForServe(srv, streams, recordings.ServeConfig{Dir: o.RecordDir, Token: o.Token,
+			TLSCert: o.TLSCert, TLSKey: o.TLSKey, Log: so.Log})
+	}
 	return testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
 		so.Out = out
 		return serve.Run(ctx, so)

@@ -18,6 +18,7 @@ import { drawSpectrum, drawTime, fmtPeak, fmtTime, readColors } from "./plot.js"
 import { Cursor } from "./cursor.js";
 import { fmtValue, Scale } from "./scale.js";
 import { toCSV } from "./csv.js";
+import { Recorder } from "./record.js";
 import { $, el, fmtCount, fmtRate } from "./ui.js";
 
 /** @typedef {import("./stream.js").State} State */
@@ -121,6 +122,7 @@ function showPlot(names) {
   }
   /** @type {Window & {wsbridge?: State}} */ (window).wsbridge = plot.P;
   for (const c of plot.chans) V.streams[c.name] = c.S;
+  recorder.show(names.length === 1 ? names[0] : null); // one channel's view records it
   layout();
   setView(plot.P.view);
   showWindow();
@@ -489,6 +491,7 @@ function showOverview(list) {
     V.channels = [];
     $("plot-view").hidden = true;
     $("overview").hidden = false;
+    recorder.show(null);
     $("nav-here").textContent = "";
     $("banner").hidden = true;
     document.title = "wsbridge live view";
@@ -661,6 +664,7 @@ function flushNotes() {
 }
 
 /** @type {Window & {wsbridge?: State}} */ (window).wsbridge = plot.P;
+const recorder = new Recorder({ note });
 recolor();
 wire();
 setView("time");
