@@ -86,7 +86,7 @@ func TestHandlerETagRevalidates(t *testing.T) {
 
 func TestPathsListsEveryAsset(t *testing.T) {
 	want := []string{"/", "/favicon.svg", "/index.html", "/js/app.js", "/js/chan.js", "/js/conn.js", "/js/csv.js", "/js/cursor.js",
-		"/js/fft.js", "/js/gaps.js", "/js/overview.js", "/js/packet.js", "/js/plot.js", "/js/ring.js", "/js/scale.js",
+		"/js/fft.js", "/js/gaps.js", "/js/overview.js", "/js/packet.js", "/js/plot.js", "/js/record.js", "/js/ring.js", "/js/scale.js",
 		"/js/stream.js", "/js/ui.js", "/style.css"}
 	got := Paths()
 	if strings.Join(got, " ") != strings.Join(want, " ") {
