@@ -29,6 +29,7 @@ func TestRecordDirShutdownCompletesFiles(t *testing.T) {
 	o := DefaultOptions()
 	o.Sim, o.SimCfg = true, simConfig()
 	o.SimCfg.Rate, o.SimCfg.Channels, o.SimCfg.FrameSamples = 8000, 1, 80 // audio rate: a WAV
+	o.SimCfg.MaxLag = time.Minute                                         // late on a loaded machine, never a device gap
 	o.Relay.Listen, o.Relay.Token, o.Log, o.RecordDir = "127.0.0.1:0", "tok", zerolog.New(&log), dir
 	o.Recorder = func(srv *relay.Server, streams string) (Recorder, error) {
 		return recordings.ForServe(srv, streams, recordings.ServeConfig{Dir: dir, Token: "tok", Log: o.Log})

@@ -45,7 +45,7 @@ func TestPageRecordsOnTheServer(t *testing.T) {
 	const token = "rec-t0ken"
 	dir := t.TempDir()
 	tb := newTab(t)
-	srv := startServe(t, simOpts{Signal: "counter", Rate: 8000, Channels: 1, Token: token, RecordDir: dir})
+	srv := startServe(t, simOpts{Signal: "counter", Rate: 8000, Channels: 1, Token: token, RecordDir: dir, MaxLag: time.Minute})
 	tb.open(srv.URL, "?token="+token)
 	tb.waitFor("the record button", `window.wsbridgeRecorder && wsbridgeRecorder.enabled && !document.getElementById("recorder").hidden &&
 		!document.getElementById("rec-button").disabled`, 10*time.Second)

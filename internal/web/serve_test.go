@@ -23,9 +23,10 @@ type simOpts struct {
 	Token      string
 	TLSCert    string
 	TLSKey     string
-	Corrupt    float64 // probability that each serial byte is flipped
-	Commands   bool    // --allow-commands
-	RecordDir  string  // --record-dir (the recorder is mounted as the CLI does, disabled without it)
+	Corrupt    float64       // probability that each serial byte is flipped
+	Commands   bool          // --allow-commands
+	RecordDir  string        // --record-dir (the recorder is mounted as the CLI does, disabled without it)
+	MaxLag     time.Duration // the simulator's --max-lag: a minute never drops frames on a loaded machine
 }
 
 // startServe runs `serve --sim` (serve.Run in-process: the simulator,
@@ -37,6 +38,9 @@ func startServe(t *testing.T, o simOpts) *testsupport.Served {
 	so.SimCfg.Signal, so.SimCfg.Rate, so.SimCfg.Channels, so.SimCfg.CorruptRate = o.Signal, o.Rate, o.Channels, o.Corrupt
 	if o.SampleType != "" {
 		so.SimCfg.SampleType = o.SampleType
+	}
+	if o.MaxLag > 0 {
+		so.SimCfg.MaxLag = o.MaxLag
 	}
 	so.Relay.Listen, so.Relay.Token, so.Relay.TLSCert, so.Relay.TLSKey = o.Addr, o.Token, o.TLSCert, o.TLSKey
 	if so.Relay.Listen == "" {

@@ -172,8 +172,8 @@ export class Recorder {
     const gen = this.gen;
     const r = await api("GET", `/api/recordings?channel=${encodeURIComponent(this.channel)}`);
     if (gen !== this.gen) return;
+    if (r.status === 404) return; // a serve without a recorder: no section, no more asking
     this.timer = setTimeout(() => this.poll(), this.running() ? BUSY_MS : IDLE_MS);
-    if (r.status === 404) return; // a serve without a recorder: no section at all
     if (r.status !== 200 || !r.body) return; // 401: the page asks for the token; 0: serve unreachable
     $("recorder").hidden = false;
     this.enabled = this.T.enabled = !!r.body.enabled;
