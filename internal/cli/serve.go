@@ -21,6 +21,10 @@ import (
 
 func newServe(g *globals, s Streams) *cobra.Command {
 	o := serve.DefaultOptions()
+	o.Recorder = func(srv *relay.Server, streams string) (serve.Recorder, error) { // --record-dir, read when serve listens
+		return recordings.ForServe(srv, streams, recordings.ServeConfig{Dir: o.RecordDir, Token: o.Relay.Token,
+			TLSCert: o.Relay.TLSCert, TLSKey: o.Relay.TLSKey, Log: o.Log})
+	}
 	var specs []string             // --device
 	var fileDevices []serve.Device // the config file's devices:
 	var fileBus bus.Config         // the config file's bus:
@@ -59,10 +63,6 @@ See docs/serve.md.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Log, o.Out, o.JSON = g.log, s.Out, g.JSON
 			o.Relay.Page = web.Handler()
-			o.Recorder = func(srv *relay.Server, streams string) (serve.Recorder, error) {
-				return recordings.ForServe(srv, streams, recordings.ServeConfig{Dir: o.RecordDir, Token: o.Relay.Token,
-					TLSCert: o.Relay.TLSCert, TLSKey: o.Relay.TLSKey, Log: o.Log})
-			}
 			return classifyServe(serve.Run(cmd.Context(), o))
 		},
 	}

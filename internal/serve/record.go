@@ -32,6 +32,9 @@ func checkRecordDir(o *Options) error {
 		return sentinel.Errorf(ErrConfig, "--record-dir: this build of serve has no recorder")
 	}
 	dir, err := filepath.Abs(o.RecordDir)
+	if fi, serr := os.Stat(dir); serr == nil && !fi.IsDir() {
+		return sentinel.Errorf(ErrConfig, "--record-dir %s is a file, not a directory", o.RecordDir)
+	}
 	if err == nil {
 		err = os.MkdirAll(dir, 0o755)
 	}
