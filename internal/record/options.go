@@ -1,6 +1,7 @@
 package record
 
 import (
+	"cmp"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -88,11 +89,11 @@ func DefaultOptions() Options {
 // name the flag and wrap ErrOptions.
 func (o *Options) Validate() error {
 	d := DefaultOptions()
-	fill(&o.Format, d.Format)
-	fill(&o.OnGap, d.OnGap)
-	fill(&o.FlushInterval, d.FlushInterval)
-	fill(&o.BackoffMin, d.BackoffMin)
-	fill(&o.BackoffMax, d.BackoffMax)
+	o.Format = cmp.Or(o.Format, d.Format)
+	o.OnGap = cmp.Or(o.OnGap, d.OnGap)
+	o.FlushInterval = cmp.Or(o.FlushInterval, d.FlushInterval)
+	o.BackoffMin = cmp.Or(o.BackoffMin, d.BackoffMin)
+	o.BackoffMax = cmp.Or(o.BackoffMax, d.BackoffMax)
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
@@ -102,13 +103,6 @@ func (o *Options) Validate() error {
 		}
 	}
 	return nil
-}
-
-func fill[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
 }
 
 func (o *Options) checkURLs() error {

@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -100,18 +101,18 @@ func DefaultOptions() Options {
 // name the flag and wrap ErrOptions.
 func (o *Options) Validate() error {
 	d := DefaultOptions()
-	fill(&o.Baud, d.Baud)
-	fill(&o.Decimate, d.Decimate)
-	fill(&o.MaxBufferBytes, d.MaxBufferBytes)
-	fill(&o.MaxBufferEntries, d.MaxBufferEntries)
-	fill(&o.BackoffMin, d.BackoffMin)
-	fill(&o.BackoffMax, d.BackoffMax)
-	fill(&o.FlushTimeout, d.FlushTimeout)
-	fill(&o.Buffer, d.Buffer)
-	fill(&o.Format, d.Format)
-	fill(&o.Input, d.Input)
-	fill(&o.LineEnding, d.LineEnding)
-	fill(&o.WhenFull, d.WhenFull)
+	o.Baud = cmp.Or(o.Baud, d.Baud)
+	o.Decimate = cmp.Or(o.Decimate, d.Decimate)
+	o.MaxBufferBytes = cmp.Or(o.MaxBufferBytes, d.MaxBufferBytes)
+	o.MaxBufferEntries = cmp.Or(o.MaxBufferEntries, d.MaxBufferEntries)
+	o.BackoffMin = cmp.Or(o.BackoffMin, d.BackoffMin)
+	o.BackoffMax = cmp.Or(o.BackoffMax, d.BackoffMax)
+	o.FlushTimeout = cmp.Or(o.FlushTimeout, d.FlushTimeout)
+	o.Buffer = cmp.Or(o.Buffer, d.Buffer)
+	o.Format = cmp.Or(o.Format, d.Format)
+	o.Input = cmp.Or(o.Input, d.Input)
+	o.LineEnding = cmp.Or(o.LineEnding, d.LineEnding)
+	o.WhenFull = cmp.Or(o.WhenFull, d.WhenFull)
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
@@ -121,13 +122,6 @@ func (o *Options) Validate() error {
 		}
 	}
 	return nil
-}
-
-func fill[T comparable](v *T, def T) {
-	var zero T
-	if *v == zero {
-		*v = def
-	}
 }
 
 func (o *Options) checkURL() error {

@@ -1,6 +1,7 @@
 package wsclient
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -53,23 +54,14 @@ type Options struct {
 }
 
 func (o *Options) fill() {
-	def := func(v *time.Duration, d time.Duration) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	def(&o.PingInterval, 5*time.Second)
-	def(&o.HelloTimeout, 10*time.Second)
-	def(&o.DialTimeout, 10*time.Second)
-	def(&o.BackoffMin, 250*time.Millisecond)
-	def(&o.BackoffMax, 10*time.Second)
-	def(&o.HealthyAfter, 2*time.Second)
-	if o.MaxMessage == 0 {
-		o.MaxMessage = 1 << 20
-	}
-	if o.Format == "" {
-		o.Format = "binary"
-	}
+	o.PingInterval = cmp.Or(o.PingInterval, 5*time.Second)
+	o.HelloTimeout = cmp.Or(o.HelloTimeout, 10*time.Second)
+	o.DialTimeout = cmp.Or(o.DialTimeout, 10*time.Second)
+	o.BackoffMin = cmp.Or(o.BackoffMin, 250*time.Millisecond)
+	o.BackoffMax = cmp.Or(o.BackoffMax, 10*time.Second)
+	o.HealthyAfter = cmp.Or(o.HealthyAfter, 2*time.Second)
+	o.MaxMessage = cmp.Or(o.MaxMessage, 1<<20)
+	o.Format = cmp.Or(o.Format, "binary")
 }
 
 // TrustCA returns an HTTP client that trusts the certificates in the PEM
