@@ -1,16 +1,13 @@
 package capture
 
 import (
-	"errors"
-	"fmt"
 	"io"
-	"os"
-	"syscall"
 	"time"
 
 	"go.bug.st/serial"
 
 	"github.com/wsbridge/wsbridge/internal/pollio"
+	"github.com/wsbridge/wsbridge/internal/serialfd"
 )
 
 // polledPort reads and writes a serial port through the Go runtime's
@@ -28,59 +25,29 @@ import (
 // command writer; Close may come from any goroutine, unblocks a Read in
 // progress and is safe to call more than once.
 type polledPort struct {
-	f    *os.File
-	fd   *pollio.FD // f, through the raw calls
-	port serial.Port
+	*serialfd.Port
+	fd *pollio.FD // Port.File, through the raw calls
 }
 
-// openDevice opens path for capture, as a polledPort. It opens path twice:
-// first as a non-blocking file for the poller, then with open (serial.Open)
-// to apply mode. The order matters: serial.Open takes the exclusive-access
-// lock, which would refuse any later open. Our descriptor also takes an
-// exclusive flock (lockDevice), which root cannot walk past as it can
-// TIOCEXCL. The two opens are separate file
-// descriptions, so go.bug.st/serial's blocking mode does not affect ours.
+// openDevice opens path for capture, as a polledPort (see
+// internal/serialfd), with open (serial.Open) applying mode. Our
+// descriptor also takes an exclusive flock (lockDevice) before open, which
+// root cannot walk past as it can TIOCEXCL.
 func openDevice(path string, mode *serial.Mode, open func(string, *serial.Mode) (serial.Port, error)) (io.ReadWriteCloser, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_NOCTTY|syscall.O_NONBLOCK, 0)
+	p, err := serialfd.Open(path, mode, lockDevice, open)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err // the errno; classify names the path itself
-		}
-		return nil, err
+		return nil, err // the errno; classify names the path itself
 	}
-	if err := lockDevice(f); err != nil {
-		f.Close()
-		return nil, err
-	}
-	rc, err := f.SyscallConn()
+	rc, err := p.File.SyscallConn()
 	if err != nil {
-		f.Close()
+		p.Close()
 		return nil, err
 	}
-	p, err := open(path, mode)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &polledPort{f: f, fd: pollio.New(rc), port: p}, nil
+	return polledPort{Port: p, fd: pollio.New(rc)}, nil
 }
 
-// Read and Write use raw system calls: see internal/pollio.
-func (p *polledPort) Read(b []byte) (int, error)        { return p.fd.Read(b) }
-func (p *polledPort) Write(b []byte) (int, error)       { return p.fd.Write(b) }
-func (p *polledPort) SetReadDeadline(t time.Time) error { return p.f.SetReadDeadline(t) }
-
-// Close releases go.bug.st/serial's descriptor (and its exclusive lock),
-// then ours, which wakes a Read parked in the poller with an error.
-func (p *polledPort) Close() error {
-	err1 := p.port.Close()
-	err2 := p.f.Close()
-	if errors.Is(err2, os.ErrClosed) {
-		err2 = nil
-	}
-	if err := errors.Join(err1, err2); err != nil {
-		return fmt.Errorf("failed to close port: %w", err)
-	}
-	return nil
-}
+// Read and Write use raw system calls: see internal/pollio. Close
+// (serialfd's) wakes a Read parked in the poller with an error.
+func (p polledPort) Read(b []byte) (int, error)        { return p.fd.Read(b) }
+func (p polledPort) Write(b []byte) (int, error)       { return p.fd.Write(b) }
+func (p polledPort) SetReadDeadline(t time.Time) error { return p.File.SetReadDeadline(t) }
