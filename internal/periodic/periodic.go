@@ -1,6 +1,6 @@
 // Package periodic runs a function on a ticker until its context ends:
-// the loop behind the relay's liveness check and ping sender, the sink's
-// pinger and serve's GOMAXPROCS adapter.
+// the loop behind the WebSocket client's pinger (internal/wsclient) and
+// serve's GOMAXPROCS adapter.
 //
 // Entry point: Every.
 package periodic

@@ -222,8 +222,7 @@ func BenchmarkMemoryPerClient(b *testing.B) {
 			s.Packet(benchPacket(b, seq, 480))
 		}
 		testsupport.WaitFor(b, 5*time.Second, "writers to catch up", func() bool { return maxLag(s) == 0 })
-		after := memInUse()
-		b.ReportMetric(float64(after-before)/n, "B/client")
+		memInUse().since(before).report(b, n)
 		for _, c := range conns {
 			c.Close()
 		}
@@ -238,11 +237,30 @@ func maxLag(s *Channel) uint64 {
 	return m
 }
 
-func memInUse() int64 {
+// memory is what the process holds in its heap and goroutine stacks.
+type memory struct{ heap, stack, goroutines int64 }
+
+// memInUse measures after two collections: the first frees what the
+// clients' setup left, the second shrinks the stacks (a collection halves
+// a stack that uses under a quarter of its size).
+func memInUse() memory {
+	runtime.GC()
 	runtime.GC()
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
-	return int64(m.HeapInuse + m.StackInuse)
+	return memory{int64(m.HeapInuse), int64(m.StackInuse), int64(runtime.NumGoroutine())}
+}
+
+func (m memory) since(o memory) memory {
+	return memory{m.heap - o.heap, m.stack - o.stack, m.goroutines - o.goroutines}
+}
+
+// report gives the heap and stacks per client, and their sum.
+func (m memory) report(b *testing.B, n int) {
+	b.ReportMetric(float64(m.heap+m.stack)/float64(n), "B/client")
+	b.ReportMetric(float64(m.heap)/float64(n), "heap_B/client")
+	b.ReportMetric(float64(m.stack)/float64(n), "stack_B/client")
+	b.ReportMetric(float64(m.goroutines)/float64(n), "goroutines/client")
 }
 
 // rawHandshake opens a WebSocket with a hand-written request and returns

@@ -26,12 +26,15 @@ var (
 	errGone     = errors.New("connection closed")
 )
 
-// client is one WebSocket connection: a cursor into the ring plus four
-// goroutines. The writer (the HTTP handler's goroutine, run) owns all
-// data writes; the reader (readLoop) answers client messages; the pinger
-// (pingSender) keeps the connection alive; the live check (liveLoop) drops
-// a client silent for two ping intervals. Only the writer touches the cursor fields; pos and
-// the counters are atomics read by /api/info.
+// client is one WebSocket connection: a cursor into the ring plus two
+// goroutines, started by serveWS once the handshake is done (the HTTP
+// handler's goroutine then returns, and net/http's request state with
+// it). The writer (run) owns all data writes; the reader (readLoop)
+// answers client messages and takes in pongs. The keepalive (wsconn.Flow's
+// Keep: pings, and the live check that drops a client silent for two ping
+// intervals) runs from a timer, with a goroutine only while a ping waits
+// for its pong. Only the writer touches the cursor fields; pos and the
+// counters are atomics read by /api/info.
 type client struct {
 	srv       *Server
 	ch        *Channel
@@ -40,7 +43,7 @@ type client struct {
 	format    string
 	level     uint32 // ?envelope=N: points of N sample instants instead of frames; 0 for frames
 	connected time.Time
-	log       zerolog.Logger
+	log       clientLog
 	cmdDenied *wsproto.Error // why this client may not send commands; nil if it may
 	cork      *wsconn.Conn   // the connection under the WebSocket (Listen wraps every one)
 	watchdog  *time.Timer    // cuts the connection when one write takes longer than --write-timeout
@@ -60,29 +63,49 @@ type client struct {
 	announce string // a restart status to send before the first frame or gap (see start.announce)
 	pending  *batch // envelope clients: the batch whose frames were read, envelope not sent yet
 	done     *batch // envelope clients: the last batch whose envelope was sent
-	buf      [batchSize]*entry
 }
+
+// entries is a writer's batch of ring entries. Writers take one from
+// entriesPool for each batch rather than keeping one each: a thousand
+// idle page clients do not hold a thousand of them.
+type entries [batchSize]*entry
+
+var entriesPool = sync.Pool{New: func() any { return new(entries) }}
+
+// clientLog logs with the client's channel and address, without keeping
+// a logger (and its 500-byte context buffer) per client: its events carry
+// the same fields, in the same order, as a logger With() them would.
+type clientLog struct {
+	l             *zerolog.Logger
+	channel, addr string
+}
+
+func (l clientLog) with(e *zerolog.Event) *zerolog.Event {
+	return e.Str("channel", l.channel).Str("client", l.addr) // nil-safe: a disabled level
+}
+
+func (l clientLog) Debug() *zerolog.Event { return l.with(l.l.Debug()) }
+func (l clientLog) Info() *zerolog.Event  { return l.with(l.l.Info()) }
+func (l clientLog) Warn() *zerolog.Event  { return l.with(l.l.Warn()) }
+func (l clientLog) Error() *zerolog.Event { return l.with(l.l.Error()) }
 
 // run serves the client until it leaves, is dropped or the server stops.
 func (c *client) run(st start, hello []byte) {
 	ctx, cancel := context.WithCancel(c.srv.ctx)
 	defer cancel()
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); defer cancel(); c.readLoop() }()
-	go func() { defer wg.Done(); c.liveLoop(ctx) }()
-	go func() {
-		defer wg.Done()
-		c.flow.PingLoop(ctx, c.conn, c.srv.opts.PingInterval, c.srv.opts.WriteTimeout)
-	}()
+	read := make(chan struct{})
+	go func() { defer close(read); defer cancel(); c.readLoop() }()
+	c.flow.Keep(c.conn, wsconn.KeepOptions{Interval: c.srv.opts.PingInterval, WriteTimeout: c.srv.opts.WriteTimeout,
+		LastSign: c.lastSign, Dead: c.dead})
 	err := c.writeLoop(ctx, st, hello)
 	c.finish(err)
 	cancel()
-	wg.Wait()
+	c.flow.Stop()
+	<-read
 }
 
 // stopReason says why the client's context ended: server shutdown, or the
-// reader or pinger saw the connection end.
+// reader saw the connection end.
 func (c *client) stopReason() error {
 	if c.srv.ctx.Err() != nil {
 		return errShutdown
@@ -95,6 +118,7 @@ func (c *client) finish(err error) {
 	if c.watchdog != nil {
 		c.watchdog.Stop()
 	}
+	c.cork.AllowIdle(false) // Close reads the client's close frame itself, and must wait for it
 	ev := c.log.Debug()
 	switch {
 	case errors.Is(err, errShutdown):
@@ -160,19 +184,31 @@ func (c *client) drain() error {
 			}
 			break
 		}
-		pos := c.pos.Load()
-		n, behind, _, _ := c.ch.hub.fetch(pos, c.buf[:], false)
-		if behind != nil || n == 0 {
-			break
-		}
-		if err := c.writeBatch(pos, c.buf[:n]); err != nil {
+		more, err := c.drainBatch()
+		if err != nil {
 			return err
+		}
+		if !more {
+			break
 		}
 	}
 	c.srv.addUnsent(c.lag())
 	sn := c.ch.hub.snapshot()
 	return c.writeTexts([][]byte{mustJSON(wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateStopping,
 		Reason: "serve is shutting down", Seq: sn.Next, Epoch: sn.Epoch})})
+}
+
+// drainBatch sends the next batch of ring entries at shutdown; false
+// when there is nothing more it can send.
+func (c *client) drainBatch() (bool, error) {
+	buf := entriesPool.Get().(*entries)
+	defer entriesPool.Put(buf) // empty: writeBatch clears what it took
+	pos := c.pos.Load()
+	n, behind, _, _ := c.ch.hub.fetch(pos, buf[:], false)
+	if behind != nil || n == 0 {
+		return false, nil
+	}
+	return true, c.writeBatch(pos, buf[:n])
 }
 
 // step sends pending direct messages and the next batch of ring entries,
@@ -185,7 +221,9 @@ func (c *client) step(ctx context.Context) error {
 		return c.awaitAck(ctx)
 	}
 	pos := c.pos.Load()
-	n, behind, base, wait := c.ch.hub.fetch(pos, c.buf[:], c.level > 0)
+	buf := entriesPool.Get().(*entries)
+	defer entriesPool.Put(buf) // empty: writeBatch clears what it took
+	n, behind, base, wait := c.ch.hub.fetch(pos, buf[:], c.level > 0)
 	switch {
 	case behind != nil:
 		if c.ch.backfill != nil && c.level == 0 && c.srv.opts.SlowClient == SlowSkip {
@@ -208,7 +246,7 @@ func (c *client) step(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return c.stopReason()
 	}
-	return c.writeBatch(pos, c.buf[:n])
+	return c.writeBatch(pos, buf[:n])
 }
 
 // awaitAck waits until the client confirms reading (or sends nothing

@@ -50,10 +50,7 @@ func BenchmarkEnvelopeMemoryPerClient(b *testing.B) {
 			s.Packet(benchPacket(b, seq, 480))
 		}
 		testsupport.WaitFor(b, 5*time.Second, "writers to catch up", func() bool { return maxLag(s) == 0 })
-		after := memInUse()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		b.ReportMetric(float64(after-before)/n, "B/client")
+		memInUse().since(before).report(b, n)
 		for _, c := range conns {
 			c.Close()
 		}

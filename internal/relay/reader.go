@@ -13,11 +13,19 @@ import (
 
 // readLoop reads client messages until the connection ends. Reading also
 // processes pongs and the peer's close. Oversize messages make the
-// library close the connection with 1009.
+// library close the connection with 1009. Between messages it waits in
+// the connection's idle mode (wsconn.ErrIdle): a shallow stack.
 func (c *client) readLoop() {
 	c.conn.SetReadLimit(wsproto.MaxClientMessage)
+	c.cork.AllowIdle(true)
 	for {
 		typ, data, err := c.conn.Read(context.Background())
+		if errors.Is(err, wsconn.ErrIdle) {
+			if c.cork.WaitRead() != nil {
+				return
+			}
+			continue
+		}
 		if err != nil {
 			if errors.Is(err, websocket.ErrMessageTooBig) {
 				c.ch.stats.oversize.Add(1)
@@ -62,19 +70,18 @@ func (c *client) handle(typ websocket.MessageType, data []byte) {
 	c.log.Info().Str("line", cmd.Line).Msg("command forwarded to the device")
 }
 
-// liveLoop drops the client when it has shown no sign of life for
-// wsconn.DeadAfter ping intervals. Signs of life: connecting, any pong
-// (even a late one, queued behind frames the client is still reading),
-// and a write that completed after waiting for the client to make room.
-func (c *client) liveLoop(ctx context.Context) {
-	iv := c.srv.opts.PingInterval
-	silent, dead := wsconn.Watch(ctx, iv, func() time.Time {
-		return wsconn.Latest(c.connected, c.flow.LastPong(), c.cork.Unblocked())
-	})
-	if !dead {
-		return
-	}
+// lastSign is the client's latest sign of life besides pongs (the Flow
+// sees those): connecting, and a write that completed after waiting for
+// the client to make room (it is reading, however slowly, even if its
+// pong is still queued behind frames it has yet to read).
+func (c *client) lastSign() time.Time {
+	return wsconn.Latest(c.connected, c.cork.Unblocked())
+}
+
+// dead drops the client: it showed no sign of life for
+// wsconn.DeadAfter ping intervals.
+func (c *client) dead(silent time.Duration) {
 	c.ch.stats.pingTimeouts.Add(1)
-	c.log.Info().Dur("silent", silent).Dur("ping_interval", iv).Msg("client did not answer pings: dropped")
+	c.log.Info().Dur("silent", silent).Dur("ping_interval", c.srv.opts.PingInterval).Msg("client did not answer pings: dropped")
 	_ = c.conn.CloseNow()
 }

@@ -14,8 +14,8 @@ import (
 )
 
 // serveWS upgrades /ws/NAME (and /ws with one channel): the channel,
-// query checks, Origin, the client limit, then the client runs on this
-// goroutine until it ends.
+// query checks, Origin, the client limit, the handshake; then the client
+// runs on goroutines of its own (client.run) until it ends.
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	ch := s.pick(w, r)
 	if ch == nil {
@@ -50,26 +50,23 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	if !s.acquire(w, r) {
 		return
 	}
-	defer func() { <-s.slots }()
 	fl := wsconn.NewFlow()
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true, // checkOrigin decided above
+	conn, err := websocket.Accept(wsconn.Lean(w), r, &websocket.AcceptOptions{InsecureSkipVerify: true, // checkOrigin decided above
 		OnPongReceived: func(_ context.Context, p []byte) { fl.OnPong(p) }})
 	if err != nil {
+		<-s.slots
 		s.opts.Log.Info().Err(err).Str("client", r.RemoteAddr).Msg("WebSocket handshake failed")
 		return
 	}
 	c := s.newClient(ch, conn, r.RemoteAddr, format)
 	c.cork, c.flow, c.level = wsconn.FromContext(r.Context()), fl, level
 	if !s.register(c) {
+		<-s.slots
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
 	}
-	defer s.unregister(c)
 	st := ch.hub.subscribe(res, level)
 	ch.planBackfill(&st, level)
-	if level > 0 {
-		defer ch.hub.envelopeClientGone()
-	}
 	ev := c.log.Info().Str("format", format).Str("epoch", st.epoch).Uint32("start_seq", st.seq).Int("clients", len(s.slots))
 	if res != nil {
 		ev = ev.Uint32("since", res.since).Str("since_epoch", res.epoch)
@@ -78,7 +75,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		ev = ev.Uint32("envelope", level)
 	}
 	ev.Msg("client connected")
-	c.run(st, mustJSON(s.hello(c, st)))
+	hello := mustJSON(s.hello(c, st))
+	// The client runs on goroutines of its own: this one returns, and
+	// net/http's state for the request (and this goroutine's deep stack)
+	// goes with it.
+	go func() {
+		defer func() { <-s.slots }()
+		defer s.unregister(c)
+		if level > 0 {
+			defer ch.hub.envelopeClientGone()
+		}
+		c.run(st, hello)
+	}()
 }
 
 // acquire takes a client slot or answers 503.
@@ -98,7 +106,7 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) bool {
 
 func (s *Server) newClient(ch *Channel, conn *websocket.Conn, addr, format string) *client {
 	return &client{srv: s, ch: ch, conn: conn, addr: addr, format: format, connected: time.Now(),
-		log:       s.opts.Log.With().Str("channel", ch.name).Str("client", addr).Logger(),
+		log:       clientLog{&s.opts.Log, ch.name, addr},
 		cmdDenied: s.commandPolicy(), direct: make(chan []byte, 16)}
 }
 

@@ -29,6 +29,8 @@ type Conn struct {
 	// for the peer to make room: proof that the peer is alive and reading,
 	// however slowly, even if its pong is still queued behind our frames.
 	unblocked atomic.Int64
+
+	idle *idle // idle mode (idle.go), set up by Lean's Hijack; nil: plain reads
 }
 
 // Unblocked is when a write last completed after waiting at least

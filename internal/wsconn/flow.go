@@ -1,18 +1,11 @@
 package wsconn
 
 import (
-	"context"
-	"errors"
-	"net"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
-
-	"github.com/wsbridge/wsbridge/internal/periodic"
 )
 
 // Window is how many bytes a client may have in flight: written to its
@@ -24,30 +17,30 @@ const Window = 128 << 10
 
 // Flow is a client's application-level flow control. The confirmation is
 // the pong to a WebSocket ping: a client answers a ping only after reading
-// everything sent before it. The ping sender (PingLoop) records, per ping,
+// everything sent before it. The pings (Keep, Request) record, per ping,
 // how many bytes had been sent; OnPong turns that into acknowledged bytes.
 //
 // It relies on what coder/websocket does with pings: Conn.Ping sends the
 // number of pings the connection has sent so far, in decimal, as the
-// payload ("1", "2", ...), and the peer echoes it in its pong. PingLoop
+// payload ("1", "2", ...), and the peer echoes it in its pong. The Flow
 // must be the only caller of Ping on the connection.
 type Flow struct {
 	sent     atomic.Int64  // bytes of messages written (by the writer)
 	acked    atomic.Int64  // bytes the client has confirmed reading
 	lastPong atomic.Int64  // UnixNano of the last pong: a sign of life
 	ackc     chan struct{} // cap 1: acked advanced
-	want     chan struct{} // cap 1: the writer asks for a ping
 
 	mu    sync.Mutex
 	count int64      // pings sent; the library's ping payload is this count in decimal
 	marks []flowMark // pings awaiting their pong, oldest first
+	keep  keepState  // the keepalive (keep.go)
 }
 
 type flowMark struct{ id, offset int64 }
 
 // NewFlow returns a Flow with nothing sent.
 func NewFlow() *Flow {
-	return &Flow{ackc: make(chan struct{}, 1), want: make(chan struct{}, 1)}
+	return &Flow{ackc: make(chan struct{}, 1)}
 }
 
 // Sent counts n bytes written to the connection.
@@ -67,16 +60,9 @@ func (f *Flow) LastPong() time.Time {
 	return time.Time{}
 }
 
-// Request asks the ping sender for a ping, without waiting.
-func (f *Flow) Request() {
-	select {
-	case f.want <- struct{}{}:
-	default:
-	}
-}
-
-// mark records the offset the next ping confirms. Only the ping sender
-// calls Ping on the connection, so its pings are numbered 1, 2, 3...
+// mark records the offset the next ping confirms. Only the Flow calls
+// Ping on the connection, one ping at a time, so its pings are numbered
+// 1, 2, 3...
 func (f *Flow) mark() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -109,20 +95,4 @@ func (f *Flow) OnPong(payload []byte) {
 		default:
 		}
 	}
-}
-
-// PingLoop sends a ping on conn every interval and whenever the writer
-// asks (Request), one at a time, until ctx ends or the connection is
-// closed. A ping that cannot be written within max(interval,
-// writeTimeout) cuts the connection.
-func (f *Flow) PingLoop(ctx context.Context, conn *websocket.Conn, interval, writeTimeout time.Duration) {
-	periodic.Every(ctx, interval, f.want, func() bool {
-		f.mark()
-		// Not derived from ctx: a cancelled write would cut the
-		// connection before the writer can send its close status.
-		pctx, cancel := context.WithTimeout(context.Background(), max(interval, writeTimeout))
-		err := conn.Ping(pctx) // the pong is handled by OnPong, however late
-		cancel()
-		return ctx.Err() == nil && !errors.Is(err, net.ErrClosed)
-	})
 }

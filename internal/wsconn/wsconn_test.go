@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -172,8 +173,10 @@ func TestPingPayloadIsTheCount(t *testing.T) {
 	}
 }
 
-// PingLoop and OnPong together confirm what a reading client has read.
-func TestPingLoopConfirmsReads(t *testing.T) {
+// The keepalive's pings and OnPong together confirm what a reading
+// client has read; Request sends a ping at once, without waiting for the
+// interval.
+func TestKeepConfirmsReads(t *testing.T) {
 	f := NewFlow()
 	srvConn := make(chan *websocket.Conn, 1)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -200,7 +203,8 @@ func TestPingLoopConfirmsReads(t *testing.T) {
 			}
 		}
 	}()
-	go f.PingLoop(ctx, s, time.Hour, time.Second)
+	f.Request() // before Keep: nothing to ping with
+	f.Keep(s, KeepOptions{Interval: time.Hour, WriteTimeout: time.Second, LastSign: time.Now, Dead: func(time.Duration) { t.Error("declared dead") }})
 	msg := make([]byte, 1000)
 	for range 10 {
 		s.Write(ctx, websocket.MessageBinary, msg)
@@ -208,22 +212,131 @@ func TestPingLoopConfirmsReads(t *testing.T) {
 	}
 	f.Request()
 	testsupport.WaitFor(t, 5*time.Second, "the reads to be confirmed", func() bool { return f.InFlight() == 0 })
+	s.CloseNow()
+	f.Stop()
+	f.Stop() // idempotent
 }
 
-// Watch declares a silent connection dead after DeadAfter intervals, and
-// a lively one never.
-func TestWatch(t *testing.T) {
+// pinger is a connection whose pings the test controls: each waits for
+// a pong the test sends on pong (or for the connection to close).
+type pinger struct {
+	pings  atomic.Int32
+	out    atomic.Int32 // pings waiting for their pong now
+	maxOut atomic.Int32
+	pong   chan struct{}
+	closed chan struct{}
+}
+
+func newPinger() *pinger { return &pinger{pong: make(chan struct{}), closed: make(chan struct{})} }
+
+func (p *pinger) Ping(ctx context.Context) error {
+	p.pings.Add(1)
+	n := p.out.Add(1)
+	defer p.out.Add(-1)
+	for m := p.maxOut.Load(); n > m && !p.maxOut.CompareAndSwap(m, n); m = p.maxOut.Load() {
+	}
+	select {
+	case <-p.pong:
+		return nil
+	case <-p.closed:
+		return net.ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Pings go one at a time: Requests while one waits for its pong make one
+// more ping after it, not one each; the interval's timer pings too, and
+// Stop waits for the ping in flight once the connection closes.
+func TestKeepPingsOneAtATime(t *testing.T) {
+	f, p := NewFlow(), newPinger()
+	f.Keep(p, KeepOptions{Interval: time.Hour, WriteTimeout: time.Hour, LastSign: time.Now, Dead: func(time.Duration) {}})
+	f.Request()
+	testsupport.WaitFor(t, 5*time.Second, "the first ping", func() bool { return p.pings.Load() == 1 })
+	for range 5 {
+		f.Request()
+	}
+	p.pong <- struct{}{}
+	testsupport.WaitFor(t, 5*time.Second, "the ping asked for meanwhile", func() bool { return p.pings.Load() == 2 })
+	p.pong <- struct{}{}
+	time.Sleep(20 * time.Millisecond)
+	if n, m := p.pings.Load(), p.maxOut.Load(); n != 2 || m != 1 {
+		t.Fatalf("%d pings, at most %d at once; want 2, one at a time", n, m)
+	}
+
+	f, p = NewFlow(), newPinger()
+	f.Keep(p, KeepOptions{Interval: 10 * time.Millisecond, WriteTimeout: time.Hour, LastSign: time.Now, Dead: func(time.Duration) {}})
+	testsupport.WaitFor(t, 5*time.Second, "the interval's ping", func() bool { return p.pings.Load() == 1 })
+	time.Sleep(50 * time.Millisecond) // five intervals, its pong still due: no second ping
+	if n := p.pings.Load(); n != 1 {
+		t.Fatalf("%d pings while the first waited for its pong", n)
+	}
+	close(p.closed)
+	f.Stop()
+	if n := p.out.Load(); n != 0 {
+		t.Fatalf("Stop returned with %d pings waiting", n)
+	}
+	f.Request() // after Stop: nothing
+	time.Sleep(20 * time.Millisecond)
+	if n := p.pings.Load(); n != 1 {
+		t.Fatalf("%d pings after Stop", n)
+	}
+}
+
+// answering is a peer that answers every ping at once.
+type answering struct{ f *Flow }
+
+func (a answering) Ping(context.Context) error {
+	a.f.OnPong([]byte("0"))
+	return nil
+}
+
+// The keepalive declares a silent connection dead after DeadAfter
+// intervals, once, and a lively one never: a pong, however late, and the
+// caller's own signs count.
+func TestKeepDeclaresSilentPeerDead(t *testing.T) {
 	iv := 20 * time.Millisecond
 	start := time.Now()
-	silent, dead := Watch(context.Background(), iv, func() time.Time { return start })
-	if !dead || silent <= DeadAfter*iv || time.Since(start) > 2*time.Second {
-		t.Fatalf("silent connection: dead %v after %v (silent %v)", dead, time.Since(start), silent)
+	f, p := NewFlow(), newPinger()
+	dead := make(chan time.Duration, 2)
+	f.Keep(p, KeepOptions{Interval: iv, WriteTimeout: time.Hour, LastSign: func() time.Time { return start },
+		Dead: func(silent time.Duration) { dead <- silent; close(p.closed) }})
+	select {
+	case silent := <-dead:
+		if silent <= DeadAfter*iv {
+			t.Fatalf("declared dead after %v, silent only %v", time.Since(start), silent)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("a silent connection was not declared dead")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*iv)
-	defer cancel()
-	if _, dead := Watch(ctx, iv, time.Now); dead {
-		t.Fatal("a connection with fresh signs of life was declared dead")
+	time.Sleep(5 * iv)
+	f.Stop()
+	if len(dead) != 0 {
+		t.Fatal("declared dead twice")
 	}
+
+	// Alive: by the caller's sign, and by pongs alone (the peer answers
+	// each ping at once), side by side. Intervals long enough that a
+	// loaded machine's scheduling delays (-race, load 15) stay well under
+	// one.
+	iv = 500 * time.Millisecond
+	var wg sync.WaitGroup
+	for _, fresh := range []bool{true, false} {
+		opened := time.Now()
+		sign := func() time.Time { return opened } // when the connection opened
+		if fresh {
+			sign = time.Now
+		}
+		f := NewFlow()
+		f.Keep(answering{f}, KeepOptions{Interval: iv, WriteTimeout: time.Hour, LastSign: sign,
+			Dead: func(s time.Duration) {
+				t.Errorf("a connection with fresh signs of life (own %v) was declared dead, silent %v", fresh, s)
+			}})
+		wg.Add(1)
+		go func() { defer wg.Done(); time.Sleep(4 * iv); f.Stop() }()
+	}
+	wg.Wait()
+
 	if l := Latest(time.Time{}, start, start.Add(-time.Second)); !l.Equal(start) {
 		t.Fatalf("Latest = %v", l)
 	}
