@@ -78,7 +78,7 @@ func main() {
 	}
 	c.command = strings.TrimSpace("go run ./bench " + strings.Join(os.Args[1:], " "))
 	if sc.what != "" {
-		sc.wsbridge = c.wsbridgeBin
+		sc.wsbridge, sc.baseline, sc.reps = c.wsbridgeBin, c.baseline, c.reps
 		if err := runScale(&sc, "`"+c.command+"`"); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)

@@ -50,6 +50,8 @@ type scaleConfig struct {
 	dur, warm  time.Duration
 	history    time.Duration
 	wsbridge   string // a prebuilt binary; "" builds ./cmd/wsbridge
+	baseline   string // another binary, run before the tree's in the same command (--baseline)
+	reps       int    // runs of each binary, alternating (--reps; default 1)
 	profileDir string // run serve as -relayd with a CPU and heap profile here
 }
 
@@ -108,27 +110,60 @@ func runScale(c *scaleConfig, command string) error {
 			return err
 		}
 	}
-	var r *scaleResult
+	// With --baseline, the two binaries run in turn (baseline first), each
+	// --reps times, so that before and after share the machine's load.
+	bins := []struct{ label, path string }{{"", e.wsbridge}}
+	if c.baseline != "" {
+		if c.profileDir != "" {
+			return errors.New("--baseline and --scale-profile: profile one binary at a time")
+		}
+		b, err := filepath.Abs(c.baseline)
+		if err != nil {
+			return err
+		}
+		bins = []struct{ label, path string }{{"baseline " + c.baseline, b}, {"this tree", e.wsbridge}}
+	}
+	var errs []string
+	for rep := range max(1, c.reps) {
+		for _, bin := range bins {
+			e.wsbridge = bin.path
+			r, err := runScaleOnce(ctx, e, c)
+			if err != nil {
+				return err
+			}
+			label := command
+			if bin.label != "" {
+				label = fmt.Sprintf("%s (%s, run %d)", command, bin.label, rep+1)
+			}
+			r.print(os.Stdout, c, label)
+			errs = append(errs, r.errs...)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// runScaleOnce runs the scale benchmark c.what once, with e.wsbridge.
+func runScaleOnce(ctx context.Context, e *env, c *scaleConfig) (*scaleResult, error) {
 	switch c.what {
 	case "channels":
 		c.channels = cmpOr(c.channels, 50)
 		c.rate, c.frame = 16000, 160
-		r = scaleChannels(ctx, e, c)
+		return scaleChannels(ctx, e, c), nil
 	case "idle":
 		c.channels = cmpOr(c.channels, 50)
-		r = scaleIdle(ctx, e, c)
+		return scaleIdle(ctx, e, c), nil
 	case "envelope":
 		c.channels, c.clients = 1, cmpOr(c.clients, 1000)
 		c.rate, c.frame, c.history = 48000, 480, 5*time.Second
-		r = scaleEnvelope(ctx, e, c)
-	default:
-		return fmt.Errorf("--scale %q: want channels, idle or envelope", c.what)
+		return scaleEnvelope(ctx, e, c), nil
 	}
-	r.print(os.Stdout, c, command)
-	if len(r.errs) > 0 {
-		return errors.New(strings.Join(r.errs, "; "))
-	}
-	return nil
+	return nil, fmt.Errorf("--scale %q: want channels, idle or envelope", c.what)
 }
 
 func cmpOr(v, d int) int {
