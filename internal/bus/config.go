@@ -21,6 +21,7 @@ import (
 //	  prefix: wsbridge                         # subjects <prefix>.<site>.<channel>
 //	  site: lab1                               # default: this host's name
 //	  stream: {max_age: 1h, max_bytes: 1GiB, replicas: 3, storage: file}
+//	  alive: 2s                                # "I am alive" on the bus; mirrors say down after 3 missed
 //	  mqtt:                                    # boards publishing MQTT to the NATS servers
 //	    - {channel: garden, topic: garden/temp, input: json}
 //
@@ -44,6 +45,12 @@ type Config struct {
 	// consumer). An answer lost with a dying node costs this long; a
 	// slow one only a resend, never a duplicate. Default 2 s.
 	AckTimeout time.Duration `yaml:"ack_timeout"`
+	// Alive is how often this serve says on the bus that it is alive
+	// (on <subject>.alive, never stored). A serve that mirrors the
+	// channel tells its clients the device is down when it has heard
+	// nothing for three of the origin's intervals (a crashed serve, a
+	// site cut off). Default 2 s.
+	Alive time.Duration `yaml:"alive"`
 }
 
 // TLS names the files for a TLS connection to NATS (tls:// URLs, or a
@@ -85,6 +92,9 @@ func (c *Config) Defaults() {
 	}
 	if c.AckTimeout == 0 {
 		c.AckTimeout = 2 * time.Second
+	}
+	if c.Alive == 0 {
+		c.Alive = 2 * time.Second
 	}
 }
 
@@ -177,6 +187,8 @@ func (s *Stream) validate(c *Config) error {
 		return fieldErr("inflight", "1 to 65536, got %d", c.Inflight)
 	case c.AckTimeout < 100*time.Millisecond:
 		return fieldErr("ack_timeout", "at least 100ms, got %v", c.AckTimeout)
+	case c.Alive < 50*time.Millisecond || c.Alive > time.Minute:
+		return fieldErr("alive", "50ms to 1m, got %v", c.Alive)
 	}
 	return nil
 }

@@ -141,8 +141,13 @@ func (f *Follower) session(ctx context.Context) error {
 	}
 	defer func() { cc.Stop(); <-cc.Closed() }()
 	f.setFeed(true, "following "+f.stream)
+	drops := f.c.disconnects.Load()
 	for {
 		up, reason, _, changed := f.c.State()
+		if d := f.c.disconnects.Load(); d != drops { // lost and back before this goroutine looked: say so all the same
+			drops = d
+			f.setFeed(false, "bus: the connection was lost")
+		}
 		if !up {
 			f.setFeed(false, "bus: "+reason)
 		} else {

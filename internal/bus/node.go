@@ -193,12 +193,35 @@ func (n *Node) publish(ch *relay.Channel) {
 	n.pubs[ch.Name()] = p
 	ch.AttachCounters(p.Counters)
 	n.wg.Go(func() { _ = p.Run(n.ctx) })
+	n.wg.Go(func() { n.alive(p.subject + ".alive") })
 	sub, err := n.c.nc.Subscribe(p.subject+".cmd", func(m *nats.Msg) { _ = m.Respond([]byte(n.command(ch, string(m.Data)))) })
 	if err != nil {
 		n.log.Warn().Err(err).Str("channel", ch.Name()).Msg("bus: commands from other nodes will not reach this channel")
 		return
 	}
 	n.cmdSubs = append(n.cmdSubs, sub)
+}
+
+// aliveMissed is how many of its origin's alive intervals a mirror waits
+// for before telling its clients that the origin is gone.
+const aliveMissed = 3
+
+// alive says on subject, every Config.Alive until the node stops, that
+// this origin is alive; the message is the interval ("2s"), so a mirror
+// waits for what this origin promises whatever its own setting.
+func (n *Node) alive(subject string) {
+	every := n.c.cfg.Alive
+	msg := []byte(every.String())
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		_ = n.c.nc.Publish(subject, msg) // lost while disconnected: that is the point
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // command runs a command line that a client of a mirror elsewhere sent.
@@ -230,7 +253,8 @@ func (n *Node) mirror(info ChannelInfo) {
 		}
 		return
 	}
-	f, err := n.c.NewFollower(info.Name, Start{Since: time.Now().Add(-time.Duration(ch.History()))}, ch)
+	fd := &feed{ch: ch, originOK: true}
+	f, err := n.c.NewFollower(info.Name, Start{Since: time.Now().Add(-time.Duration(ch.History()))}, fd)
 	if err != nil {
 		n.log.Error().Err(err).Str("channel", info.Name).Msg("bus: remote channel not followed")
 		return
@@ -239,6 +263,88 @@ func (n *Node) mirror(info ChannelInfo) {
 	ch.AttachCounters(f.Counters)
 	n.log.Info().Str("channel", info.Name).Str("site", info.Site).Msg("bus: serving a remote channel")
 	n.wg.Go(func() { _ = f.Run(n.ctx) })
+	n.wg.Go(func() { n.watchOrigin(info, fd) })
+}
+
+// watchOrigin tells a mirror's clients when its origin stops saying it
+// is alive, and when it comes back.
+func (n *Node) watchOrigin(info ChannelInfo, fd *feed) {
+	heard := make(chan time.Duration, 1)
+	sub, err := n.c.nc.Subscribe(info.Subject+".alive", func(m *nats.Msg) {
+		every, err := time.ParseDuration(string(m.Data))
+		if err != nil || every <= 0 {
+			every = n.c.cfg.Alive // an origin from before the interval was sent
+		}
+		select {
+		case heard <- every:
+		default:
+		}
+	})
+	if err != nil {
+		return
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	limit := aliveMissed * n.c.cfg.Alive
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case every := <-heard:
+			fd.origin(true, "")
+			limit = aliveMissed * every
+			t.Reset(limit)
+		case <-t.C:
+			if up, _, _, _ := n.c.State(); up { // without the bus the follower says so already
+				fd.origin(false, fmt.Sprintf("no sign of the serve of site %s for %v (stopped without a word, or its site is cut off)", info.Site, limit))
+			}
+			t.Reset(limit)
+		}
+	}
+}
+
+// feed is the Replica a mirror's follower feeds: events pass to the
+// channel; the channel's feed state is the follower's and the origin's
+// liveness together.
+type feed struct {
+	ch                   *relay.Channel
+	mu                   sync.Mutex
+	busOK, originOK      bool
+	busReason, originWhy string
+	lastOK               bool
+	lastReason           string
+	started              bool
+}
+
+func (f *feed) Apply(ev *Event) { f.ch.Apply(ev) }
+
+// Feed is the follower's report.
+func (f *feed) Feed(ok bool, reason string) {
+	f.mu.Lock()
+	f.busOK, f.busReason = ok, reason
+	f.tellLocked()
+	f.mu.Unlock()
+}
+
+// origin is the liveness watch's report.
+func (f *feed) origin(ok bool, why string) {
+	f.mu.Lock()
+	f.originOK, f.originWhy = ok, why
+	f.tellLocked()
+	f.mu.Unlock()
+}
+
+func (f *feed) tellLocked() {
+	ok, reason := f.busOK && f.originOK, f.busReason
+	if f.busOK && !f.originOK {
+		reason = f.originWhy
+	}
+	if f.started && ok == f.lastOK && reason == f.lastReason {
+		return
+	}
+	f.started, f.lastOK, f.lastReason = true, ok, reason
+	f.ch.Feed(ok, reason)
 }
 
 // remoteCommander sends a mirror's commands to the channel's origin.

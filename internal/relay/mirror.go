@@ -152,7 +152,8 @@ func (c *Channel) Apply(ev *source.Event) {
 
 // Feed tells a mirror channel whether its events are flowing from the bus.
 // While they are not, its clients are told the device is down, with the
-// reason; when they flow again, the origin's last known state is told.
+// reason; when they flow again, the origin's last known state is told (up
+// if none came).
 func (c *Channel) Feed(ok bool, reason string) {
 	m := c.mirror
 	if m == nil {
@@ -162,12 +163,17 @@ func (c *Channel) Feed(ok bool, reason string) {
 	defer m.mu.Unlock()
 	m.feedOK, m.feedReason = ok, reason
 	if !ok {
+		m.feedWasDown = true
 		c.hub.setState(wsproto.StateDown, reason)
 		return
 	}
-	if m.state != "" {
+	switch {
+	case m.state != "":
 		c.hub.setState(m.state, m.reason)
+	case m.feedWasDown: // the origin's state never came (it predates what the mirror read): its events flow
+		c.hub.setState(wsproto.StateUp, reason)
 	}
+	m.feedWasDown = false
 }
 
 // mirrorState records the origin's device state and tells clients, unless
@@ -187,6 +193,7 @@ type mirror struct {
 	mu            sync.Mutex
 	feedOK        bool   // events flow from the bus
 	feedReason    string // why (not)
+	feedWasDown   bool   // Feed(false) told clients the device is down
 	state, reason string // the origin's device state, from its events
 	bad           atomic.Uint64
 }
@@ -329,14 +336,32 @@ func (c *client) backfillMessage(ev *source.Event) ([]byte, bool) {
 // skipped, so a client that falls behind a short ring loses nothing the
 // bus still holds. Across a restart it falls back to skipping.
 func (c *client) backfillBehind(ctx context.Context, oldest *entry, base uint64) error {
-	cover := oldest.key
-	if oldest.kind == kindGap {
-		cover = oldest.gap.From
+	first := c.ch.hub.oldestCovering(base) // not a status the mirror pushed before it joined the origin's count
+	if first == nil {
+		first = oldest
 	}
-	if oldest.epoch != c.epoch || c.hasFloor || !frame.SeqBefore(c.next, cover) {
+	cover := first.key
+	if first.kind == kindGap {
+		cover = first.gap.From
+	}
+	if first.epoch != c.epoch || !frame.SeqBefore(c.next, cover) {
 		return c.fellBehind(oldest, base)
 	}
 	c.pos.Store(base)
+	c.hasFloor = false // c.next is the resume point until the first frame: the bus is read from there
 	g := historyGap(c.next, cover-1, c.epoch)
 	return c.writeBackfill(ctx, &g)
+}
+
+// oldestCovering is the oldest frame or gap held from position base on,
+// or nil.
+func (h *hub) oldestCovering(base uint64) *entry {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for p := max(base, h.ring.base); p < h.ring.head; p++ {
+		if e := h.ring.at(p); e.kind == kindFrame || e.kind == kindGap {
+			return e
+		}
+	}
+	return nil
 }
