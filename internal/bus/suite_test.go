@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wsbridge/wsbridge/internal/bus/natstest"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // rig is one NATS topology the conformance suite runs against: where the
@@ -25,6 +26,9 @@ type rig struct {
 	settings       StreamSettings
 	failover       func(t *testing.T, stream string) (restore func())
 	outage         func(t *testing.T, stream string) (restore func())
+	// settled waits until every replica of stream has applied a purge
+	// up to first (nil: one replica).
+	settled func(t *testing.T, stream string, first uint64)
 }
 
 // topologies are the NATS setups every case runs on.
@@ -42,6 +46,9 @@ var topologies = []struct {
 		s := testSettings
 		s.Replicas = 3
 		return &rig{pubURL: c.URL(), subURL: c.Nodes[2].URL() + "," + c.Nodes[1].URL(), settings: s,
+			settled: func(t *testing.T, stream string, first uint64) {
+				c.WaitReplicas(t, stream, func(st server.StreamState) bool { return st.FirstSeq >= first })
+			},
 			failover: func(t *testing.T, stream string) func() {
 				leader := c.WaitStreamLeader(t, stream)
 				leader.Stop()
@@ -217,7 +224,7 @@ func caseResume(t *testing.T, r *rig) {
 
 // purgeBefore trims the stream as MaxAge would: only messages from the
 // one carrying (epoch, seq) on are kept.
-func purgeBefore(t *testing.T, c *Conn, ch string, epoch string, seq uint32) {
+func purgeBefore(t *testing.T, r *rig, c *Conn, ch string, epoch string, seq uint32) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := c.js.Stream(ctx, c.layout.Stream(ch))
@@ -232,18 +239,21 @@ func purgeBefore(t *testing.T, c *Conn, ch string, epoch string, seq uint32) {
 	if err := st.Purge(ctx, jetstream.WithPurgeSequence(loc.seq)); err != nil {
 		t.Fatal(err)
 	}
+	if r.settled != nil {
+		r.settled(t, c.layout.Stream(ch), loc.seq)
+	}
 }
 
 func caseResumeTrimmed(t *testing.T, r *rig) {
 	ch := channelName(t)
 	_, c := resumeLog(t, r, ch)
-	purgeBefore(t, c, ch, "e1e1e1e1", 250)
+	purgeBefore(t, r, c, ch, "e1e1e1e1", 250)
 	rec, _ := r.follow(t, ch, Start{Epoch: "e1e1e1e1", Seq: 150})
 	expectEvents(t, rec.waitFrame(t, "e2e2e2e2", 99), "gap e1e1e1e1/150..249 (history)", "frames e1e1e1e1/250..299",
 		"gap e1e1e1e1/300..302 (device)", "frames e1e1e1e1/303..399", "restart e2e2e2e2/0", "frames e2e2e2e2/0..99")
 
 	// The whole epoch and the restart gone: a restart, and what is missing of the new epoch.
-	purgeBefore(t, c, ch, "e2e2e2e2", 40)
+	purgeBefore(t, r, c, ch, "e2e2e2e2", 40)
 	rec, _ = r.follow(t, ch, Start{Epoch: "e1e1e1e1", Seq: 150})
 	evs := rec.waitFrame(t, "e2e2e2e2", 99)
 	expectEvents(t, evs[1:], "gap e2e2e2e2/0..39 (history)", "frames e2e2e2e2/40..99")
@@ -257,7 +267,7 @@ func caseResumeTrimmed(t *testing.T, r *rig) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.afterLocate = func() { purgeBefore(t, c, ch, "e2e2e2e2", 60) }
+	f.afterLocate = func() { purgeBefore(t, r, c, ch, "e2e2e2e2", 60) }
 	run(t, f.Run)
 	expectEvents(t, rec.waitFrame(t, "e2e2e2e2", 99), "gap e2e2e2e2/45..59 (history)", "frames e2e2e2e2/60..99")
 	if f.silentStarts.Load() != 1 {
@@ -279,7 +289,11 @@ func caseFailover(t *testing.T, r *rig) {
 	lg.frames(300)
 	evs := rec.waitFrame(t, "f0f0f0f0", 899)
 	expectEvents(t, evs, "frames f0f0f0f0/0..899")
-	if n := streamMsgs(t, c, ch); n != 900 {
+	// Stored once each: the stream's count (from its leader, which may
+	// still be applying what the replicas committed after an election)
+	// reaches 900 and never passes it.
+	var n uint64
+	if !testsupport.Within(10*time.Second, 20*time.Millisecond, func() bool { n = streamMsgs(t, c, ch); return n >= 900 }) || n != 900 {
 		t.Fatalf("stream holds %d messages for 900 frames", n)
 	}
 	t.Logf("publisher: resent %d, duplicates %d, failures %d; follower: sessions %d, resets %d, skipped %d",

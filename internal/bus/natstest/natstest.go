@@ -266,6 +266,41 @@ func (c *Cluster) WaitStreamLeader(t testing.TB, stream string) *Node {
 	return leader
 }
 
+// WaitReplicas waits until every running node's own replica of stream
+// (in the default account) satisfies cond: a purge or a trim is applied by
+// each replica in its own time, and an ordered consumer may be served by
+// any of them.
+func (c *Cluster) WaitReplicas(t testing.TB, stream string, cond func(server.StreamState) bool) {
+	t.Helper()
+	waitFor(t, "every replica of stream "+stream, func() bool {
+		for _, n := range c.Nodes {
+			s := n.Server()
+			if s == nil {
+				continue
+			}
+			jsz, err := s.Jsz(&server.JSzOptions{Accounts: true, Streams: true})
+			if err != nil {
+				return false
+			}
+			found := false
+			for _, a := range jsz.AccountDetails {
+				for _, sd := range a.Streams {
+					if sd.Name == stream {
+						found = true
+						if !cond(sd.State) {
+							return false
+						}
+					}
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // RunHubLeaf starts a JetStream hub accepting leaf connections and a leaf
 // node (JetStream off, so JetStream requests at the leaf reach the hub's)
 // connected out to it, as a site behind NAT would be, and waits until the
