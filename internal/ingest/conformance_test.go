@@ -14,6 +14,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/ingest"
 	"github.com/wsbridge/wsbridge/internal/source"
 	"github.com/wsbridge/wsbridge/internal/source/sourcetest"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 // TestNetworkConformance runs the source conformance suite over a Network
@@ -35,8 +36,7 @@ func TestNetworkConformance(t *testing.T) {
 // passes the lines it gets to Lines.
 type pubDevice struct {
 	url   string
-	mu    sync.Mutex
-	conn  *websocket.Conn
+	conn  liveConn
 	lines chan string
 	ctx   context.Context
 }
@@ -62,40 +62,16 @@ func (d *pubDevice) connect() {
 			c.CloseNow()
 			continue
 		}
-		d.mu.Lock()
-		d.conn = c
-		d.mu.Unlock()
-		for {
-			_, msg, err := c.Read(d.ctx)
-			if err != nil {
-				break
-			}
-			select {
-			case d.lines <- string(msg):
-			default:
-			}
-		}
-		d.mu.Lock()
-		d.conn = nil
-		d.mu.Unlock()
+		d.conn.set(c)
+		forwardLines(d.ctx, c, d.lines)
+		d.conn.clear(c)
 		c.CloseNow()
 	}
 }
 
 // current waits for a greeted connection.
 func (d *pubDevice) current(t testing.TB) *websocket.Conn {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		d.mu.Lock()
-		c := d.conn
-		d.mu.Unlock()
-		if c != nil {
-			return c
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("the device did not get connected")
-	return nil
+	return d.conn.wait(t, "the device to get connected")
 }
 
 // Write sends packet as one binary message; a packet serve refuses ends
@@ -136,8 +112,7 @@ func TestPullConformance(t *testing.T) {
 
 // boardServer is a board running its own WebSocket server.
 type boardServer struct {
-	mu    sync.Mutex
-	conn  *websocket.Conn
+	conn  liveConn
 	lines chan string
 	conns chan *websocket.Conn
 }
@@ -148,26 +123,9 @@ func (d *boardServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.CloseNow()
-	d.mu.Lock()
-	d.conn = c
-	d.mu.Unlock()
-	defer func() {
-		d.mu.Lock()
-		if d.conn == c {
-			d.conn = nil
-		}
-		d.mu.Unlock()
-	}()
-	for {
-		_, msg, err := c.Read(r.Context())
-		if err != nil {
-			return
-		}
-		select {
-		case d.lines <- string(msg):
-		default:
-		}
-	}
+	d.conn.set(c)
+	defer d.conn.clear(c)
+	forwardLines(r.Context(), c, d.lines)
 }
 
 // Write sends packet to the connected client as one binary message. A
@@ -185,18 +143,57 @@ func (d *boardServer) Write(t testing.TB, _, packet []byte) bool {
 }
 
 func (d *boardServer) current(t testing.TB) *websocket.Conn {
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		d.mu.Lock()
-		c := d.conn
-		d.mu.Unlock()
-		if c != nil {
-			return c
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("the source is not connected to the board")
-	return nil
+	return d.conn.wait(t, "the source to connect to the board")
 }
 
 func (d *boardServer) Lines() <-chan string { return d.lines }
+
+// liveConn is a test device's current connection: set while it is up,
+// nil between connections. Safe for concurrent use.
+type liveConn struct {
+	mu   sync.Mutex
+	conn *websocket.Conn
+}
+
+func (l *liveConn) set(c *websocket.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.conn = c
+}
+
+// clear forgets c, unless a newer connection has replaced it.
+func (l *liveConn) clear(c *websocket.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.conn == c {
+		l.conn = nil
+	}
+}
+
+// wait returns the current connection, waiting up to 5 s for one.
+func (l *liveConn) wait(t testing.TB, what string) *websocket.Conn {
+	t.Helper()
+	var c *websocket.Conn
+	testsupport.WaitFor(t, 5*time.Second, what, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		c = l.conn
+		return c != nil
+	})
+	return c
+}
+
+// forwardLines passes the messages c receives to lines (dropping what
+// lines has no room for) until c fails or ctx ends.
+func forwardLines(ctx context.Context, c *websocket.Conn, lines chan<- string) {
+	for {
+		_, msg, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		select {
+		case lines <- string(msg):
+		default:
+		}
+	}
+}
