@@ -22,10 +22,7 @@ func (c *tconn) helloEpoch(t *testing.T, epoch string, startSeq uint32) {
 // duplicates), logs old and new epoch and seq, and the reader sees the
 // restart and gap lines where the count started over.
 func TestNewEpochOnResumeIsOneRestart(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), nil)
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	ts, r, rd, c := startLinked(t, nil)
 	c.helloEpoch(t, "aaaa0001", 0)
 	c.frames(t, 0, 49)
 	readUntil(t, rd, 5*time.Second, lineCount(50*testSamples))
@@ -70,10 +67,7 @@ func reconnect(t *testing.T, ts *tserver, c *tconn) *tconn {
 // (issue 13.1: frames 0..4 were written again on every reconnect, counted
 // nowhere). It is a restart: counted once, and its line comes first.
 func TestStartBelowResumeWithoutStatusIsRestart(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), nil)
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	ts, r, rd, c := startLinked(t, nil)
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 4)
 	readUntil(t, rd, 5*time.Second, lineCount(5*testSamples))
@@ -99,10 +93,7 @@ func TestStartBelowResumeWithoutStatusIsRestart(t *testing.T) {
 // TestRestartStatusMidStreamNewEpoch: a device restart while connected:
 // one restart, the new epoch is the one resumed with afterwards.
 func TestRestartStatusMidStreamNewEpoch(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), nil)
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	ts, r, rd, c := startLinked(t, nil)
 	c.helloEpoch(t, "aaaa0001", 0)
 	c.frames(t, 0, 99)
 	c.sendJSON(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart, Seq: 0, Epoch: "cccc0003"})
@@ -125,10 +116,7 @@ func TestRestartStatusMidStreamNewEpoch(t *testing.T) {
 // of that count is one serve_stopped gap, written before the next serve's
 // restart line, not a silent jump.
 func TestStoppingStatusIsAnExactGap(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), nil)
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	ts, r, rd, c := startLinked(t, nil)
 	c.helloEpoch(t, "aaaa0001", 0)
 	c.frames(t, 0, 9)
 	c.sendJSON(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateStopping, Seq: 15, Epoch: "aaaa0001", Reason: "serve is shutting down"})

@@ -87,7 +87,7 @@ func (ts *tserver) url() string {
 }
 
 // accept waits for the next connection.
-func (ts *tserver) accept(t *testing.T) *tconn {
+func (ts *tserver) accept(t testing.TB) *tconn {
 	t.Helper()
 	select {
 	case c := <-ts.conns:
@@ -216,6 +216,17 @@ func (r *running) stop(t testing.TB) Summary {
 		json.Unmarshal([]byte(out[i:]), &sum)
 	}
 	return sum
+}
+
+// startLinked starts a scripted server, a sink on it (edit adjusts the
+// options, as for startSink) and R's end of the sink's port, and returns
+// them with the server's side of the sink's connection.
+func startLinked(t testing.TB, edit func(o *Options)) (*tserver, *running, *os.File, *tconn) {
+	t.Helper()
+	ts := newTServer(t, false)
+	r := startSink(t, ts.url(), edit)
+	rd := openLikeR(t, r.info.Name)
+	return ts, r, rd, ts.accept(t)
 }
 
 // openLikeR opens the pty slave read-only and non-blocking, as R's

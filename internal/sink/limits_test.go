@@ -20,10 +20,7 @@ import (
 // lines that cover 0..9999 exactly, in order, merged while they wait.
 func TestGapFloodRateLimited(t *testing.T) {
 	const n = 10_000 // the issue saw 100 000; the limiter does not depend on the count
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), nil)
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	_, r, rd, c := startLinked(t, nil)
 	c.hello(t, 0, nil)
 	ctx := context.Background()
 	for i := uint32(0); i < n; i++ {
@@ -71,10 +68,7 @@ func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
 // written) is logged and counted; info that does is written when it
 // changes, in order with the frames.
 func TestRawInfoThatCannotBeWrittenIsCounted(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), func(o *Options) { o.Format = FormatRaw })
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	_, r, rd, c := startLinked(t, func(o *Options) { o.Format = FormatRaw })
 	c.hello(t, 0, &wsproto.Device{Name: "sim", Rate: testRate, Channels: 2, SampleType: "i16", FrameSamples: testSamples})
 	c.frames(t, 0, 0)
 	c.sendJSON(t, wsproto.Info{Type: wsproto.TypeInfo, Device: wsproto.Device{Name: "broken", Channels: 0, SampleType: "i16"}})
@@ -107,10 +101,7 @@ func TestOverlongReplyIsCutWithAMarker(t *testing.T) {
 	long := strings.Repeat("é", 35_000) // 70 000 bytes, 2 per rune: the cut must not split one
 	for _, format := range []string{FormatRaw, FormatCSV} {
 		t.Run(format, func(t *testing.T) {
-			ts := newTServer(t, false)
-			r := startSink(t, ts.url(), func(o *Options) { o.Format, o.RepliesToPort = format, true })
-			rd := openLikeR(t, r.info.Name)
-			c := ts.accept(t)
+			_, r, rd, c := startLinked(t, func(o *Options) { o.Format, o.RepliesToPort = format, true })
 			c.hello(t, 0, nil)
 			c.sendJSON(t, wsproto.Reply{Type: wsproto.TypeReply, OK: true, Text: long})
 			c.frames(t, 0, 0)

@@ -23,10 +23,7 @@ func wantCSV(from, to uint32) string {
 }
 
 func TestCSVEverySampleInOrderExactlyOnce(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), nil)
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	_, r, rd, c := startLinked(t, nil)
 	if got := c.req.URL.Query().Get("format"); got != "binary" {
 		t.Errorf("format query = %q, want binary", got)
 	}
@@ -101,10 +98,7 @@ func TestFormats(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := newTServer(t, false)
-			r := startSink(t, ts.url(), tc.edit)
-			rd := openLikeR(t, r.info.Name)
-			c := ts.accept(t)
+			_, _, rd, c := startLinked(t, tc.edit)
 			c.hello(t, 0, dev)
 			c.frames(t, 0, 4)
 			want := tc.want()
@@ -117,10 +111,7 @@ func TestFormats(t *testing.T) {
 }
 
 func TestRawIsTheDevicePacketsByteForByte(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), func(o *Options) { o.Format = FormatRaw })
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	_, _, rd, c := startLinked(t, func(o *Options) { o.Format = FormatRaw })
 	dev := &wsproto.Device{Name: "sim", Firmware: "1.0", Rate: testRate, Channels: 2, SampleType: "i16", FrameSamples: testSamples}
 	c.hello(t, 0, dev)
 	c.frames(t, 0, 49)
@@ -137,10 +128,7 @@ func TestRawIsTheDevicePacketsByteForByte(t *testing.T) {
 }
 
 func TestResumeAfterDropLosesNothing(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), nil)
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	ts, r, rd, c := startLinked(t, nil)
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 49)
 	readUntil(t, rd, 5*time.Second, lineCount(50*testSamples))
@@ -162,10 +150,7 @@ func TestResumeAfterDropLosesNothing(t *testing.T) {
 }
 
 func TestGapsCountedOnceWithExactRanges(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), nil)
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	_, r, rd, c := startLinked(t, nil)
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 9)
 	// announced, then the frames resume after it
@@ -189,10 +174,7 @@ func TestGapsCountedOnceWithExactRanges(t *testing.T) {
 }
 
 func TestDeviceRestartIsNotDuplicates(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), nil)
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	_, r, rd, c := startLinked(t, nil)
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 99)
 	c.sendJSON(t, wsproto.Status{Type: wsproto.TypeStatus, State: wsproto.StateRestart, Seq: 3})
@@ -208,10 +190,7 @@ func TestDeviceRestartIsNotDuplicates(t *testing.T) {
 }
 
 func TestCommandsUpAndRepliesToPort(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), func(o *Options) { o.RepliesToPort = true })
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	_, r, rd, c := startLinked(t, func(o *Options) { o.RepliesToPort = true })
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 0)
 	readUntil(t, rd, 5*time.Second, lineCount(testSamples))
@@ -245,10 +224,7 @@ func TestCommandsUpAndRepliesToPort(t *testing.T) {
 }
 
 func TestRepliesOnlyLoggedByDefault(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), nil)
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	_, r, rd, c := startLinked(t, nil)
 	c.hello(t, 0, nil)
 	c.sendJSON(t, wsproto.Reply{Type: wsproto.TypeReply, OK: false, Text: "unknown command"})
 	c.frames(t, 0, 0)
@@ -340,10 +316,7 @@ func missing(seqs []uint32, n uint32) []SeqRange {
 }
 
 func TestRawRepliesAreReplyPackets(t *testing.T) {
-	ts := newTServer(t, false)
-	r := startSink(t, ts.url(), func(o *Options) { o.Format, o.RepliesToPort = FormatRaw, true })
-	rd := openLikeR(t, r.info.Name)
-	c := ts.accept(t)
+	_, _, rd, c := startLinked(t, func(o *Options) { o.Format, o.RepliesToPort = FormatRaw, true })
 	c.hello(t, 0, nil)
 	c.frames(t, 0, 0)
 	c.sendJSON(t, wsproto.Reply{Type: wsproto.TypeReply, OK: false, Text: "rate: must be 1..2000000 Hz"})
