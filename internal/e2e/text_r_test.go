@@ -3,8 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -30,19 +28,19 @@ func TestTextSketchToR(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with R: skipped with -short")
 	}
-	rscript := testenv.Need(t, "Rscript", "r-base-core")
+	testenv.Need(t, "Rscript", "r-base-core") // before starting anything
 	for _, c := range []struct {
 		rate  uint32
 		chans int
 		rows  int
 	}{{10, 1, 30}, {16000, 3, 48000}} {
 		t.Run(fmt.Sprintf("%dHz/%dch", c.rate, c.chans), func(t *testing.T) {
-			checkTextToR(t, rscript, c.rate, c.chans, c.rows)
+			checkTextToR(t, c.rate, c.chans, c.rows)
 		})
 	}
 }
 
-func checkTextToR(t *testing.T, rscript string, rate uint32, chans, rows int) {
+func checkTextToR(t *testing.T, rate uint32, chans, rows int) {
 	sim := startSim(t, textCounterConfig(rate, chans, adcsim.WirePlotter), 0, 0)
 	o := serve.DefaultOptions()
 	o.Capture.Port = sim.link // and nothing else: input auto, rate measured
@@ -69,33 +67,7 @@ func checkTextToR(t *testing.T, rscript string, rate uint32, chans, rows int) {
 		t.Fatal("the sink's port was not ready within 10 s")
 	}
 
-	script := filepath.Join(t.TempDir(), "read.R")
-	out := filepath.Join(t.TempDir(), "r.txt")
-	if err := os.WriteFile(script, []byte(`
-args <- commandArgs(trailingOnly = TRUE)
-want <- as.integer(args[3]) + 1
-con <- file(args[1], open = "r", raw = TRUE, blocking = FALSE)
-x <- character(0)
-deadline <- Sys.time() + 40
-while (length(x) < want && Sys.time() < deadline) {
-  x <- c(x, readLines(con))
-  Sys.sleep(0.01)
-}
-close(con)
-writeLines(x, args[2])
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	rctx, rcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer rcancel()
-	if msg, err := exec.CommandContext(rctx, rscript, "--vanilla", script, link, out, strconv.Itoa(rows)).CombinedOutput(); err != nil {
-		t.Fatalf("Rscript: %v\n%s", err, msg)
-	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+	lines := testsupport.ReadLinesR(t, link, rows+1, 40*time.Second)
 	var names []string
 	for c := range chans {
 		names = append(names, fmt.Sprintf("counter%d", c))

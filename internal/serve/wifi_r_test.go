@@ -2,8 +2,6 @@ package serve
 
 import (
 	"context"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,7 +27,7 @@ func TestWiFiBoardToR(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test with R: skipped with -short")
 	}
-	rscript := testenv.Need(t, "Rscript", "r-base-core")
+	testenv.Need(t, "Rscript", "r-base-core") // before starting anything
 	garden, err := ParseDevice("garden=network:token=token-garden")
 	if err != nil {
 		t.Fatal(err)
@@ -70,30 +68,7 @@ func TestWiFiBoardToR(t *testing.T) {
 		t.Fatal("sink did not start")
 	}
 
-	script := filepath.Join(t.TempDir(), "read.R")
-	out := filepath.Join(t.TempDir(), "r.txt")
-	os.WriteFile(script, []byte(`
-args <- commandArgs(trailingOnly = TRUE)
-con <- file(args[1], open = "r", raw = TRUE, blocking = FALSE)
-x <- character(0)
-deadline <- Sys.time() + 30
-while (length(x) < 48001 && Sys.time() < deadline) {
-  x <- c(x, readLines(con))
-  Sys.sleep(0.01)
-}
-close(con)
-writeLines(x, args[2])
-`), 0o600)
-	rctx, rcancel := context.WithTimeout(ctx, 60*time.Second)
-	defer rcancel()
-	if msg, err := exec.CommandContext(rctx, rscript, "--vanilla", script, link, out).CombinedOutput(); err != nil {
-		t.Fatalf("Rscript: %v\n%s", err, msg)
-	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")[1:] // the first line may be cut: R opened mid-stream
+	lines := testsupport.ReadLinesR(t, link, 48001, 30*time.Second)[1:] // the first line may be cut: R opened mid-stream
 	var prev int64
 	n := 0
 	for i, l := range lines {

@@ -1,11 +1,9 @@
 package sink
 
 import (
-	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,30 +11,9 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
-	"github.com/wsbridge/wsbridge/internal/testenv"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
-
-// runR runs an R script with args and returns its stdout; it kills R
-// after 60s.
-func runR(t *testing.T, script string, args ...string) string {
-	t.Helper()
-	rscript := testenv.Need(t, "Rscript", "r-base-core")
-	f := filepath.Join(t.TempDir(), "test.R")
-	if err := os.WriteFile(f, []byte(script), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, rscript, append([]string{"--vanilla", f}, args...)...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("Rscript: %v\nstdout: %s\nstderr: %s", err, out, stderr.String())
-	}
-	return string(out)
-}
 
 // readRCSV reads a csv that R's write.csv wrote: a header and numbers.
 func readRCSV(t *testing.T, path string) ([]string, [][]int64) {
@@ -77,7 +54,7 @@ func TestRHelperReadsExactCounter(t *testing.T) {
 	// row must follow the one before.
 	r := startSink(t, sp.WS, func(o *Options) { o.Header = true; o.Buffer = 2 * time.Minute })
 	out := filepath.Join(t.TempDir(), "r.csv")
-	stdout := runR(t, `
+	stdout := testsupport.RunR(t, `
 options(scipen = 100)
 args <- commandArgs(trailingOnly = TRUE)
 source(args[1])
@@ -123,7 +100,7 @@ func TestRRecipeFromDocs(t *testing.T) {
 	// nothing is dropped before R reads, so every row follows the one before.
 	r := startSink(t, sp.WS, func(o *Options) { o.Buffer = 2 * time.Minute })
 	out := filepath.Join(t.TempDir(), "r.csv")
-	runR(t, `
+	testsupport.RunR(t, `
 options(scipen = 100)
 args <- commandArgs(trailingOnly = TRUE)
 con <- file(args[1], open = "r", raw = TRUE, blocking = FALSE)
@@ -158,7 +135,7 @@ func TestRHelperHeaderTimestampsReplies(t *testing.T) {
 	c.sendJSON(t, wsproto.Reply{Type: wsproto.TypeReply, OK: true, Text: "rate 1000"})
 	c.frames(t, 5, 9)
 	out := filepath.Join(t.TempDir(), "r.csv")
-	runR(t, `
+	testsupport.RunR(t, `
 options(scipen = 100)
 args <- commandArgs(trailingOnly = TRUE)
 source(args[1])
@@ -194,7 +171,7 @@ func TestRWritesCommand(t *testing.T) {
 		case <-time.After(20 * time.Second):
 		}
 	}()
-	stdout := runR(t, `
+	stdout := testsupport.RunR(t, `
 args <- commandArgs(trailingOnly = TRUE)
 w <- file(args[1], open = "w", raw = TRUE)
 writeLines("rate 8000", w)

@@ -15,6 +15,8 @@
 //   - StartServe runs `wsbridge serve` (serve.Run, given as a function so
 //     that serve's own tests can use it) and returns its URLs as a Served.
 //   - ReadWAV parses a WAV file a recording wrote and checks it is complete.
+//   - RunR runs an R script; ReadLinesR has R read a port with the
+//     README's base R recipe.
 //
 // Every helper takes a testing.TB, fails the test on error and closes what
 // it opened at the test's cleanup.

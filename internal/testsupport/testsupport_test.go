@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -99,5 +101,20 @@ func TestSyncBufferLimitKeepsTheNewestLines(t *testing.T) {
 	got := b.String()
 	if len(got) > 40 || !strings.HasPrefix(got, "line ") || !strings.HasSuffix(got, "line 9\n") {
 		t.Fatalf("kept %q", got)
+	}
+}
+
+// TestReadLinesRReadsEveryLine: R's recipe reads a file (as it reads a
+// port) line by line, and RunR returns what R printed.
+func TestReadLinesRReadsEveryLine(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "port")
+	if err := os.WriteFile(f, []byte("# header\n1,2\n3,4\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := ReadLinesR(t, f, 3, 10*time.Second); strings.Join(got, "|") != "# header|1,2|3,4" {
+		t.Fatalf("R read %q", got)
+	}
+	if got := RunR(t, `cat(commandArgs(trailingOnly = TRUE), sep = "+")`, "a", "b"); got != "a+b" {
+		t.Fatalf("RunR printed %q, want a+b", got)
 	}
 }
