@@ -17,6 +17,7 @@ package main
 // before and after, for docs/benchmarks.md.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -152,25 +153,18 @@ func runScale(c *scaleConfig, command string) error {
 func runScaleOnce(ctx context.Context, e *env, c *scaleConfig) (*scaleResult, error) {
 	switch c.what {
 	case "channels":
-		c.channels = cmpOr(c.channels, 50)
+		c.channels = cmp.Or(c.channels, 50)
 		c.rate, c.frame = 16000, 160
 		return scaleChannels(ctx, e, c), nil
 	case "idle":
-		c.channels = cmpOr(c.channels, 50)
+		c.channels = cmp.Or(c.channels, 50)
 		return scaleIdle(ctx, e, c), nil
 	case "envelope":
-		c.channels, c.clients = 1, cmpOr(c.clients, 1000)
+		c.channels, c.clients = 1, cmp.Or(c.clients, 1000)
 		c.rate, c.frame, c.history = 48000, 480, 5*time.Second
 		return scaleEnvelope(ctx, e, c), nil
 	}
 	return nil, fmt.Errorf("--scale %q: want channels, idle or envelope", c.what)
-}
-
-func cmpOr(v, d int) int {
-	if v == 0 {
-		return d
-	}
-	return v
 }
 
 // board is one simulated device: a pty and the counter stream written into it.
@@ -233,6 +227,68 @@ func writeBoards(ctx context.Context, bs []*board, rate uint32, frameSamples int
 			b.sent.Add(1)
 		}
 	}
+}
+
+// scaleServe is serve as its own process, on a free port, reading n
+// counter boards (ptys) as channels named after them; stream makes the
+// boards write.
+type scaleServe struct {
+	bs          []*board
+	port        int
+	p           *proc
+	rate        uint32
+	frame       int
+	stopWriting context.CancelFunc
+	werr        chan error // the writers' result
+}
+
+// startScaleServe creates n boards of rate and frame samples, and starts
+// serve on them; it returns once serve listens. close stops it all.
+func startScaleServe(ctx context.Context, e *env, c *scaleConfig, n int, rate uint32, frame int) (*scaleServe, error) {
+	bs, err := newBoards(n, rate, frame)
+	if err != nil {
+		return nil, err
+	}
+	sv := &scaleServe{bs: bs, rate: rate, frame: frame, stopWriting: func() {}}
+	if sv.port, err = freePort(); err == nil {
+		sv.p, err = startServe(e, c, bs, sv.port)
+	}
+	if err == nil {
+		err = waitListening(ctx, sv.p, sv.port, 30*time.Second)
+	}
+	if err != nil {
+		sv.close()
+		return nil, err
+	}
+	return sv, nil
+}
+
+// stream starts the boards' writers and waits until every channel is up.
+func (sv *scaleServe) stream(ctx context.Context) error {
+	wctx, stop := context.WithCancel(ctx)
+	sv.stopWriting, sv.werr = stop, make(chan error, 1)
+	go func() { sv.werr <- writeBoards(wctx, sv.bs, sv.rate, sv.frame) }()
+	return waitChannelsUp(sv.port, 20*time.Second)
+}
+
+// stopStreaming has serve write its heap profile first (with
+// c.profileDir), then ends the writers and returns their error.
+func (sv *scaleServe) stopStreaming(c *scaleConfig) error {
+	if c.profileDir != "" {
+		_ = syscall.Kill(sv.p.pid(), syscall.SIGUSR1) // relayd writes the heap profile
+		time.Sleep(300 * time.Millisecond)
+	}
+	sv.stopWriting()
+	return <-sv.werr
+}
+
+// close stops the writers and serve and closes the boards.
+func (sv *scaleServe) close() {
+	sv.stopWriting()
+	if sv.p != nil {
+		sv.p.Stop()
+	}
+	closeBoards(sv.bs)
 }
 
 // startServe runs serve for the boards' ptys as channels named after them.
@@ -419,30 +475,15 @@ func scaleChannels(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 	r := &scaleResult{loadAvg: [2]string{loadAvg(), ""}}
 	defer func() { r.loadAvg[1] = loadAvg() }()
 	fail := func(err error) *scaleResult { r.errs = append(r.errs, err.Error()); return r }
-	bs, err := newBoards(c.channels, c.rate, c.frame)
+	sv, err := startScaleServe(ctx, e, c, c.channels, c.rate, c.frame)
 	if err != nil {
 		return fail(err)
 	}
-	defer closeBoards(bs)
-	port, err := freePort()
-	if err != nil {
+	defer sv.close()
+	if err := sv.stream(ctx); err != nil {
 		return fail(err)
 	}
-	p, err := startServe(e, c, bs, port)
-	if err != nil {
-		return fail(err)
-	}
-	defer p.Stop()
-	if err := waitListening(ctx, p, port, 30*time.Second); err != nil {
-		return fail(err)
-	}
-	wctx, stopWriting := context.WithCancel(ctx)
-	defer stopWriting()
-	werr := make(chan error, 1)
-	go func() { werr <- writeBoards(wctx, bs, c.rate, c.frame) }()
-	if err := waitChannelsUp(port, 20*time.Second); err != nil {
-		return fail(err)
-	}
+	bs, port, p := sv.bs, sv.port, sv.p
 	clients := make([]*frameClient, len(bs))
 	for i, b := range bs {
 		conn, err := dialClient(ctx, fmt.Sprintf("ws://%s/ws/%s", addr(port), b.name))
@@ -473,12 +514,7 @@ func scaleChannels(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 	el := time.Since(t0).Seconds()
 	sent1, got1 := sentTotal(bs), gotTotal(clients)
 	hist, _ := metricSum(port, "history_bytes")
-	if c.profileDir != "" {
-		_ = syscall.Kill(p.pid(), syscall.SIGUSR1) // relayd writes the heap profile
-		time.Sleep(300 * time.Millisecond)
-	}
-	stopWriting()
-	if err := <-werr; err != nil {
+	if err := sv.stopStreaming(c); err != nil {
 		r.errs = append(r.errs, err.Error())
 	}
 	lost, bad, gaps := drainClients(clients, bs)
@@ -558,23 +594,12 @@ func scaleIdle(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 	r := &scaleResult{loadAvg: [2]string{loadAvg(), ""}}
 	defer func() { r.loadAvg[1] = loadAvg() }()
 	measure := func(n int) (usage, float64, error) {
-		bs, err := newBoards(n, 16000, 160)
+		sv, err := startScaleServe(ctx, e, c, n, 16000, 160)
 		if err != nil {
 			return usage{}, 0, err
 		}
-		defer closeBoards(bs)
-		port, err := freePort()
-		if err != nil {
-			return usage{}, 0, err
-		}
-		p, err := startServe(e, c, bs, port)
-		if err != nil {
-			return usage{}, 0, err
-		}
-		defer p.Stop()
-		if err := waitListening(ctx, p, port, 30*time.Second); err != nil {
-			return usage{}, 0, err
-		}
+		defer sv.close()
+		p := sv.p
 		time.Sleep(2 * time.Second) // every device opened, nothing arriving
 		u0, err := groupUsage(p.pid())
 		if err != nil {
@@ -606,30 +631,15 @@ func scaleEnvelope(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 	r := &scaleResult{loadAvg: [2]string{loadAvg(), ""}}
 	defer func() { r.loadAvg[1] = loadAvg() }()
 	fail := func(err error) *scaleResult { r.errs = append(r.errs, err.Error()); return r }
-	bs, err := newBoards(1, c.rate, c.frame)
+	sv, err := startScaleServe(ctx, e, c, 1, c.rate, c.frame)
 	if err != nil {
 		return fail(err)
 	}
-	defer closeBoards(bs)
-	port, err := freePort()
-	if err != nil {
+	defer sv.close()
+	if err := sv.stream(ctx); err != nil {
 		return fail(err)
 	}
-	p, err := startServe(e, c, bs, port)
-	if err != nil {
-		return fail(err)
-	}
-	defer p.Stop()
-	if err := waitListening(ctx, p, port, 30*time.Second); err != nil {
-		return fail(err)
-	}
-	wctx, stopWriting := context.WithCancel(ctx)
-	defer stopWriting()
-	werr := make(chan error, 1)
-	go func() { werr <- writeBoards(wctx, bs, c.rate, c.frame) }()
-	if err := waitChannelsUp(port, 20*time.Second); err != nil {
-		return fail(err)
-	}
+	bs, port, p := sv.bs, sv.port, sv.p
 	// The history fills for c.history, then serve's memory is steady:
 	// what it holds without clients.
 	time.Sleep(c.history + time.Second)
@@ -695,12 +705,7 @@ func scaleEnvelope(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 	el := time.Since(t0).Seconds()
 	env1, comp1, sentMsgs := envTotals(clients, port)
 	hist1, _ := metricSum(port, "history_bytes")
-	if c.profileDir != "" {
-		_ = syscall.Kill(p.pid(), syscall.SIGUSR1) // relayd writes the heap profile
-		time.Sleep(300 * time.Millisecond)
-	}
-	stopWriting()
-	if err := <-werr; err != nil {
+	if err := sv.stopStreaming(c); err != nil {
 		r.errs = append(r.errs, err.Error())
 	}
 	lost, bad, gaps := drainClients(clients, bs)
