@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wsbridge/wsbridge/bench/internal/benchenv"
 )
 
 type config struct {
@@ -180,13 +182,13 @@ func run(c *config) error {
 	}
 	defer os.RemoveAll(e.tmp)
 	started := time.Now()
-	load0 := loadAvg()
+	load0 := benchenv.LoadAvg()
 	results, skipped := schedule(ctx, e, c)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	rep := newReport(c, e, results, skipped, time.Since(started))
-	rep.load = [2]string{load0, loadAvg()}
+	rep.load = [2]string{load0, benchenv.LoadAvg()}
 	if c.profile {
 		rep.profiles = profileLosses(ctx, e, c, rep)
 	}
@@ -195,7 +197,7 @@ func run(c *config) error {
 
 // setup finds the repository root, builds what the systems need.
 func setup(c *config) (*env, error) {
-	root, err := repoRoot()
+	root, err := benchenv.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -216,36 +218,7 @@ func setup(c *config) (*env, error) {
 	return e, nil
 }
 
-// loadAvg is the 1-minute load average, to show how busy the machine was.
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(b))[0]
-}
-
 func note(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", a...) }
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for i := 0; i < 20; i++ {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			if _, err := os.Stat(filepath.Join(dir, "bench/peers")); err == nil {
-				return dir, nil
-			}
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", fmt.Errorf("run from inside the wsbridge repository (no go.mod with bench/peers above the working directory)")
-}
 
 var workloadNames = []string{"48k", "flat", "text1k", "text48k"}
 

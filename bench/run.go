@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsbridge/wsbridge/bench/internal/benchenv"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
 
@@ -66,7 +67,7 @@ func runOnce(ctx context.Context, e *env, sys system, w workload, n, rep int) (r
 		return fail(err)
 	}
 	defer port.Close()
-	tcp, err := freePort()
+	tcp, err := benchenv.FreePort()
 	if err != nil {
 		return fail(err)
 	}

@@ -37,6 +37,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wsbridge/wsbridge/bench/internal/benchenv"
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
@@ -93,7 +94,7 @@ func runScale(c *scaleConfig, command string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	defer killAll()
-	root, err := repoRoot()
+	root, err := benchenv.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -250,7 +251,7 @@ func startScaleServe(ctx context.Context, e *env, c *scaleConfig, n int, rate ui
 		return nil, err
 	}
 	sv := &scaleServe{bs: bs, rate: rate, frame: frame, stopWriting: func() {}}
-	if sv.port, err = freePort(); err == nil {
+	if sv.port, err = benchenv.FreePort(); err == nil {
 		sv.p, err = startServe(e, c, bs, sv.port)
 	}
 	if err == nil {
@@ -472,8 +473,8 @@ func (fc *frameClient) text(b []byte) {
 }
 
 func scaleChannels(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
-	r := &scaleResult{loadAvg: [2]string{loadAvg(), ""}}
-	defer func() { r.loadAvg[1] = loadAvg() }()
+	r := &scaleResult{loadAvg: [2]string{benchenv.LoadAvg(), ""}}
+	defer func() { r.loadAvg[1] = benchenv.LoadAvg() }()
 	fail := func(err error) *scaleResult { r.errs = append(r.errs, err.Error()); return r }
 	sv, err := startScaleServe(ctx, e, c, c.channels, c.rate, c.frame)
 	if err != nil {
@@ -591,8 +592,8 @@ func (fc *frameClient) firstSeq() uint32 {
 // with one channel, then with 1 + N, both idle (their ptys open, nothing
 // written).
 func scaleIdle(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
-	r := &scaleResult{loadAvg: [2]string{loadAvg(), ""}}
-	defer func() { r.loadAvg[1] = loadAvg() }()
+	r := &scaleResult{loadAvg: [2]string{benchenv.LoadAvg(), ""}}
+	defer func() { r.loadAvg[1] = benchenv.LoadAvg() }()
 	measure := func(n int) (usage, float64, error) {
 		sv, err := startScaleServe(ctx, e, c, n, 16000, 160)
 		if err != nil {
@@ -628,8 +629,8 @@ func scaleIdle(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 // scaleEnvelope runs one 48 kHz channel with 1000 page clients on
 // ?envelope=N: serve's CPU and the RSS each client adds.
 func scaleEnvelope(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
-	r := &scaleResult{loadAvg: [2]string{loadAvg(), ""}}
-	defer func() { r.loadAvg[1] = loadAvg() }()
+	r := &scaleResult{loadAvg: [2]string{benchenv.LoadAvg(), ""}}
+	defer func() { r.loadAvg[1] = benchenv.LoadAvg() }()
 	fail := func(err error) *scaleResult { r.errs = append(r.errs, err.Error()); return r }
 	sv, err := startScaleServe(ctx, e, c, 1, c.rate, c.frame)
 	if err != nil {

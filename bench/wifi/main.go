@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/wsbridge/wsbridge/bench/internal/benchenv"
 )
 
 type config struct {
@@ -60,7 +62,7 @@ func main() {
 func note(format string, a ...any) { fmt.Fprintf(os.Stderr, "bench/wifi: "+format+"\n", a...) }
 
 func run(ctx context.Context, c *config) error {
-	root, err := repoRoot()
+	root, err := benchenv.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -71,7 +73,7 @@ func run(ctx context.Context, c *config) error {
 	defer os.RemoveAll(tmp)
 	env := &env{root: root, tmp: tmp}
 	started := time.Now()
-	load0 := loadAvg()
+	load0 := benchenv.LoadAvg()
 	var results []*result
 	for _, n := range c.counts {
 		c.devices = n
@@ -89,7 +91,7 @@ func run(ctx context.Context, c *config) error {
 			}
 		}
 	}
-	rep := &report{c: c, results: results, took: time.Since(started), load: [2]string{load0, loadAvg()}, env: env}
+	rep := &report{c: c, results: results, took: time.Since(started), load: [2]string{load0, benchenv.LoadAvg()}, env: env}
 	out := c.out
 	if !filepath.IsAbs(out) {
 		out = filepath.Join(root, out)
@@ -111,26 +113,4 @@ func runSystem(ctx context.Context, e *env, c *config, name string) (*result, er
 
 type env struct {
 	root, tmp string
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for i := 0; i < 20; i++ {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		dir = filepath.Dir(dir)
-	}
-	return "", fmt.Errorf("run from inside the repository")
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	return strings.Fields(string(b))[0]
 }

@@ -16,6 +16,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/wsbridge/wsbridge/bench/internal/benchenv"
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/frame"
 )
@@ -28,7 +29,7 @@ func runMosquitto(ctx context.Context, e *env, c *config, qos byte) (*result, er
 	if err != nil {
 		return nil, fmt.Errorf("mosquitto not found: apt-get install mosquitto")
 	}
-	port, err := freePort()
+	port, err := benchenv.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -144,15 +145,6 @@ func mqttBoard(ctx context.Context, c *config, t *tally, cl mqtt.Client, i int, 
 			return
 		}
 	}
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 func waitListening(addr string) error {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/wsbridge/wsbridge/bench/internal/benchenv"
 	"github.com/wsbridge/wsbridge/internal/wifisim"
 )
 
@@ -33,7 +34,7 @@ func runWSBridge(ctx context.Context, e *env, c *config) (*result, error) {
 	if err := build.Run(); err != nil {
 		return nil, fmt.Errorf("go build ./cmd/wsbridge: %w", err)
 	}
-	port, err := freePort()
+	port, err := benchenv.FreePort()
 	if err != nil {
 		return nil, err
 	}
