@@ -11,18 +11,16 @@ import (
 )
 
 // TestDeviceUnplugGarbageCorruption: the simulated ESP32 is unplugged
-// every 80 ms (100 cycles; 5 with -short), sends ROM-style boot garbage
-// after each replug, and flips each byte with probability 1e-4. serve must
-// never exit; binary, json and csv clients connected throughout must stay
-// connected, receive every frame the device sent intact, and be told of
-// every missing frame with its exact range; serve's counters must agree
-// with the device's own.
+// every 80 ms (20 cycles; 5 with -short; 100 with -tags load, the figure
+// in docs/reliability.md), sends ROM-style boot garbage after each replug,
+// and flips each byte with probability 1e-4. serve must never exit;
+// binary, json and csv clients connected throughout must stay connected,
+// receive every frame the device sent intact, and be told of every missing
+// frame with its exact range; serve's counters must agree with the
+// device's own.
 func TestDeviceUnplugGarbageCorruption(t *testing.T) {
 	t.Parallel()
-	cycles := 100
-	if testing.Short() {
-		cycles = 5
-	}
+	cycles := size(5, 20, 100)
 	cfg := counterConfig(chainRate, chainChans, chainFS)
 	cfg.UnplugEvery, cfg.CorruptRate = 80*time.Millisecond, 1e-4
 	sim := startSimSettled(t, cfg, 30*time.Millisecond, 400, 0)

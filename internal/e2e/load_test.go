@@ -26,18 +26,24 @@ const (
 // and 20 stalled clients stays under 128 MiB.
 const loadRSSBoundKiB = 128 << 10
 
-// TestLoadManyClients: the wsbridge binary serves 200 WebSocket clients
-// (binary, json and csv in turn) and 20 that never read. Every reader must
-// get every frame in order (none falls behind the history), the stalled
-// ones must not disturb them, and serve's RSS must stay under
+// TestLoadManyClients: the wsbridge binary serves WebSocket clients
+// (binary, json and csv in turn) and some that never read. Every reader
+// must get every frame in order (none falls behind the history), the
+// stalled ones must not disturb them, and serve's RSS must stay under
 // loadRSSBoundKiB. Lateness, CPU and whether the stalled clients were
 // dropped yet (keepalive: --ping-interval 10s) are reported, not asserted
 // (internal/relay tests the drop policies).
+//
+// 30 readers and 3 stalled for 3 s by default (10 + 2 for 2 s with
+// -short); the figures in docs/reliability.md are from the full size, 200
+// readers and 20 stalled for 10 s, a load benchmark that needs about 90 s of
+// CPU for its 200 readers alone:
+//
+//	go test -tags load -run TestLoadManyClients -v ./internal/e2e
 func TestLoadManyClients(t *testing.T) {
-	readers, stalled, dur := 200, 20, 10*time.Second
-	if testing.Short() {
-		readers, stalled, dur = 30, 3, 3*time.Second
-	}
+	readers := size(10, 30, 200)
+	stalled := size(2, 3, 20)
+	dur := size(2*time.Second, 3*time.Second, 10*time.Second)
 	p := startServeBinary(t, "--sim", "--sim-signal", "counter", "--sim-rate", fmt.Sprint(loadRate), "--sim-sample-type", "i32",
 		"--sim-frame-samples", fmt.Sprint(loadFS), "--max-clients", "400")
 	srv := &serveRig{base: p.base, ws: p.ws}
