@@ -39,13 +39,8 @@ func TestServeDevicesFromConfig(t *testing.T) {
 `), 0o600)
 	s := startServe(t, "--config", cfg)
 	base := s.URL
-	resp, err := http.Get(base + "/api/channels")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var l relay.List
-	json.NewDecoder(resp.Body).Decode(&l)
-	resp.Body.Close()
+	testsupport.GetJSON(t, base+"/api/channels", &l)
 	if len(l.Channels) != 3 || l.Channels[0].Name != "mic" || l.Channels[2].Name != "demo" {
 		t.Fatalf("/api/channels: %+v", l)
 	}

@@ -2,11 +2,9 @@ package serve
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -245,7 +243,7 @@ func TestEndToEndChannels(t *testing.T) {
 		t.Fatalf("listening line %q: want every channel's stream", s.Out.String())
 	}
 	var h relay.Health
-	getJSON(t, s.URL+"/healthz", &h)
+	testsupport.GetJSON(t, s.URL+"/healthz", &h)
 	if !strings.Contains(h.Channels["late"].DeviceReason, "--device late: "+absent+" not found") || h.Down[0] != "late" {
 		t.Fatalf("the absent device is not reported down with its reason: %+v", h)
 	}
@@ -293,7 +291,7 @@ func TestEndToEndChannels(t *testing.T) {
 		if !testsupport.Within(30*time.Second, 10*time.Millisecond, func() bool { return replies(l) > 0 }) {
 			evs := l.events()
 			var in relay.Info
-			getJSON(t, s.URL+"/api/channels/accel", &in)
+			testsupport.GetJSON(t, s.URL+"/api/channels/accel", &in)
 			t.Fatalf("no reply on accel's %s client within 30 s: it got %d messages, the last %s; accel: %+v", l.format, len(evs), evs[len(evs)-1].raw, in)
 		}
 	}
@@ -349,16 +347,4 @@ func startServeRaw(t *testing.T, o Options) *testsupport.Served {
 		o.Out = out
 		return Run(ctx, o)
 	})
-}
-
-func getJSON(t *testing.T, url string, v any) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("%s: %d %v", url, resp.StatusCode, err)
-	}
 }

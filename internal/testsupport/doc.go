@@ -10,6 +10,7 @@
 //   - TCPPair is a loopback TCP connection's two ends.
 //   - SelfSigned writes a certificate and key for 127.0.0.1.
 //   - OpenSlave opens a pty's slave end as a serial port user does (Unix).
+//   - GetJSON reads a JSON document over HTTP.
 //   - Dial connects a WebSocket client; ExpectHello reads the hello that
 //     wsbridge sends first.
 //   - StartServe runs `wsbridge serve` (serve.Run, given as a function so

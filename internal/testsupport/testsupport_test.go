@@ -118,3 +118,16 @@ func TestReadLinesRReadsEveryLine(t *testing.T) {
 		t.Fatalf("RunR printed %q, want a+b", got)
 	}
 }
+
+// TestGetJSONDecodesAnOK: a 200 with JSON is decoded into v.
+func TestGetJSONDecodesAnOK(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"seq": 7}`)
+	}))
+	defer srv.Close()
+	var v struct{ Seq int }
+	GetJSON(t, srv.URL, &v)
+	if v.Seq != 7 {
+		t.Fatalf("decoded %+v, want seq 7", v)
+	}
+}

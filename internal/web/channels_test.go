@@ -306,7 +306,7 @@ func deviceGaps(t *testing.T, url string) map[string]int {
 			Counters map[string]float64 `json:"counters"`
 		} `json:"channels"`
 	}
-	getJSON(t, url+"/api/channels", &l)
+	testsupport.GetJSON(t, url+"/api/channels", &l)
 	out := map[string]int{}
 	for _, c := range l.Channels {
 		out[c.Name] = int(c.Counters["device_gaps_total"])

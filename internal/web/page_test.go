@@ -1,11 +1,9 @@
 package web
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -428,18 +426,6 @@ func setWindow(v string) chromedp.Action[chromedp.Void] {
 }
 
 // getJSON GETs url and decodes its JSON body into out.
-func getJSON(t *testing.T, url string, out any) {
-	t.Helper()
-	res, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer res.Body.Close()
-	if err := json.NewDecoder(res.Body).Decode(out); err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-}
-
 // info is what the tests read of an info document (/api/info or
 // /api/channels/NAME).
 type info struct {
@@ -454,7 +440,7 @@ type info struct {
 // apiInfo reads an info document: /api/info or /api/channels/NAME.
 func apiInfo(t *testing.T, url string) (in info) {
 	t.Helper()
-	getJSON(t, url, &in)
+	testsupport.GetJSON(t, url, &in)
 	return in
 }
 
