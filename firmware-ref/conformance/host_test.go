@@ -1,15 +1,15 @@
 package conformance
 
 import (
-	"bytes"
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/wsbridge/wsbridge/internal/testenv"
 )
 
 // crcModes are the WSB_CRC_MODE values: bitwise, 16-entry, 256-entry table.
@@ -38,10 +38,7 @@ func TestMain(m *testing.M) {
 // test binary) and returns its path. It skips the test if gcc is missing.
 func hostBinary(t testing.TB, mode int) string {
 	t.Helper()
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc not found in PATH: skipping the C encoder conformance test (apt-get install gcc to run it)")
-	}
+	testenv.Need(t, "gcc", "gcc") // before the lock: a skip must not hold it
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if p, ok := built[mode]; ok {
@@ -51,10 +48,9 @@ func hostBinary(t testing.TB, mode int) string {
 		t.Fatal(err)
 	}
 	out := filepath.Join(buildDir, fmt.Sprintf("wsb_host_crc%d", mode))
-	cmd := exec.Command(gcc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2",
-		fmt.Sprintf("-DWSB_CRC_MODE=%d", mode), "-I", "..", "-o", out, filepath.Join("testdata", "wsb_host.c"))
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		buildErrs[mode] = fmt.Errorf("failed to compile wsb_host.c (WSB_CRC_MODE=%d): %v\n%s", mode, err, msg)
+	if err := compile(t, "gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2",
+		fmt.Sprintf("-DWSB_CRC_MODE=%d", mode), "-I", "..", "-o", out, filepath.Join("testdata", "wsb_host.c")); err != nil {
+		buildErrs[mode] = fmt.Errorf("failed to compile wsb_host.c (WSB_CRC_MODE=%d): %w", mode, err)
 		t.Fatal(buildErrs[mode])
 	}
 	built[mode] = out
@@ -65,19 +61,7 @@ func hostBinary(t testing.TB, mode int) string {
 // returns one result line per command.
 func runHost(t testing.TB, mode int, cmds []string) []string {
 	t.Helper()
-	cmd := exec.Command(hostBinary(t, mode))
-	cmd.Stdin = strings.NewReader(strings.Join(cmds, "\n") + "\n")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("wsb_host failed: %v\n%s", err, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(cmds) {
-		t.Fatalf("wsb_host answered %d lines for %d commands; stderr: %s", len(lines), len(cmds), stderr.String())
-	}
-	return lines
+	return runLines(t, hostBinary(t, mode), cmds)
 }
 
 // hx is the host program's hex form of b: "-" when empty.

@@ -1,12 +1,10 @@
 package conformance
 
 import (
-	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/ingest"
+	"github.com/wsbridge/wsbridge/internal/testenv"
 )
 
 // The resend ring of wsbridge_device.h (wsb_ring) must behave exactly like
@@ -30,16 +29,12 @@ var (
 
 func ringHostBinary(t *testing.T) string {
 	t.Helper()
-	gcc, err := exec.LookPath("gcc")
-	if err != nil {
-		t.Skip("gcc not found in PATH: skipping the C resend ring conformance test (apt-get install gcc to run it)")
-	}
+	testenv.Need(t, "gcc", "gcc") // outside Do: a skip must not leave it done
 	ringOnce.Do(func() {
 		ringBin = filepath.Join(buildDir, "wsb_ring_host")
-		cmd := exec.Command(gcc, "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-I", "..",
-			"-o", ringBin, filepath.Join("testdata", "wsb_ring_host.c"))
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			ringErr = fmt.Errorf("failed to compile wsb_ring_host.c: %v\n%s", err, msg)
+		if err := compile(t, "gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-O2", "-I", "..",
+			"-o", ringBin, filepath.Join("testdata", "wsb_ring_host.c")); err != nil {
+			ringErr = fmt.Errorf("failed to compile wsb_ring_host.c: %w", err)
 		}
 	})
 	if ringErr != nil {
@@ -50,19 +45,7 @@ func ringHostBinary(t *testing.T) string {
 
 func runRingHost(t *testing.T, cmds []string) []string {
 	t.Helper()
-	cmd := exec.Command(ringHostBinary(t))
-	cmd.Stdin = strings.NewReader(strings.Join(cmds, "\n") + "\n")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("wsb_ring_host failed: %v\n%s", err, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(cmds) {
-		t.Fatalf("wsb_ring_host answered %d lines for %d commands; stderr: %s", len(lines), len(cmds), stderr.String())
-	}
-	return lines
+	return runLines(t, ringHostBinary(t), cmds)
 }
 
 // goRing answers the host program's commands with ingest.Ring.

@@ -1,9 +1,7 @@
 package conformance
 
 import (
-	"bytes"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,19 +19,14 @@ import (
 // buildSketch compiles examples/<name> with the shim and the given -D flags.
 func buildSketch(t *testing.T, name string, defines ...string) string {
 	t.Helper()
-	gxx, err := exec.LookPath("g++")
-	if err != nil {
-		t.Skip("g++ not found in PATH: skipping the host run of the sketches (apt-get install g++)")
-	}
 	out := filepath.Join(t.TempDir(), name)
 	args := []string{"-std=gnu++17", "-Wall", "-Wextra", "-Werror", "-O0", "-I", "testdata/shim", "-I", "..",
 		fmt.Sprintf(`-DSKETCH="../../../examples/%s/%s.ino"`, name, name), "-o", out}
 	for _, d := range defines {
 		args = append(args, "-D"+d)
 	}
-	cmd := exec.Command(gxx, append(args, "testdata/shim/sketch_main.cpp")...)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("failed to compile %s for the host (%v): %v\n%s", name, defines, err, msg)
+	if err := compile(t, "g++", append(args, "testdata/shim/sketch_main.cpp")...); err != nil {
+		t.Fatalf("failed to compile %s for the host (%v): %v", name, defines, err)
 	}
 	return out
 }
@@ -41,14 +34,7 @@ func buildSketch(t *testing.T, name string, defines ...string) string {
 // runSketch runs a host-built sketch with a script and returns its output.
 func runSketch(t *testing.T, bin string, script ...string) []byte {
 	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Stdin = strings.NewReader(strings.Join(script, "\n") + "\n")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("sketch run failed: %v\n%s", err, stderr.String())
-	}
+	out, _ := runScript(t, bin, script)
 	return out
 }
 

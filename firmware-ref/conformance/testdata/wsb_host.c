@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "hexval.h"
 #include "wsbridge_cmd.h"
 #include "wsbridge_device.h" /* compiled as C99 -pedantic here; run by the sketch tests */
 #include "wsbridge_frame.h"
@@ -29,15 +30,6 @@
 
 static uint8_t pkt[BUF], ser[BUF], str[BUF], in[BUF];
 static char line[4 * BUF];
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 /* unhex decodes tok ("-" = empty) into dst and returns its length. */
 static size_t unhex(const char *tok, uint8_t *dst)

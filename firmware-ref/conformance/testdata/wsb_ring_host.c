@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hexval.h"
 #include "wsbridge_device.h"
 
 #define MAXCAP (1 << 20)
@@ -23,15 +24,6 @@ static uint8_t ringbuf[MAXCAP], pkt[WSB_MAX_PACKET_SIZE], out[WSB_MAX_PACKET_SIZ
 static uint16_t samples[WSB_MAX_PACKET_SIZE / 2];
 static char line[1 << 16], text[1 << 15];
 static wsb_ring ring;
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 static void put(uint32_t seq, unsigned count)
 {
