@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -11,10 +12,15 @@ import (
 // token but the subscribers' (403: a subscriber cannot publish); a channel
 // without one, or no channel, is 404 naming the config; Host is checked.
 func TestPubRoute(t *testing.T) {
-	var got []string
+	var (
+		mu  sync.Mutex // the handler runs on the server's goroutine; a response over TCP is no happens-before for the race detector
+		got []string
+	)
 	_, base := testServer(t, Options{Token: "sub-secret"}, ChannelOptions{Name: "garden",
 		Ingest: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
 			got = append(got, r.Header.Get("Authorization"))
+			mu.Unlock()
 			w.WriteHeader(http.StatusTeapot)
 		})})
 	for _, c := range []struct {
@@ -46,6 +52,8 @@ func TestPubRoute(t *testing.T) {
 			t.Errorf("%s (%q, host %q): %d %q, want %d saying %q", c.path, c.auth, c.host, resp.StatusCode, body, c.code, c.says)
 		}
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if strings.Join(got, "|") != "Bearer device-secret|" {
 		t.Fatalf("the ingest handler saw %q", got)
 	}
