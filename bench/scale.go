@@ -495,11 +495,7 @@ func scaleChannels(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 		clients[i] = fc
 		go fc.read(fc.frame, fc.text)
 	}
-	defer func() {
-		for _, fc := range clients {
-			fc.conn.CloseNow()
-		}
-	}()
+	defer closeClients(clients)
 	time.Sleep(c.warm)
 	u0, err := groupUsage(p.pid())
 	if err != nil {
@@ -532,6 +528,13 @@ func scaleChannels(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 	r.add("histories held (history_bytes, all channels)", "%.1f MiB", hist/(1<<20))
 	r.add("RSS minus the histories", "**%.1f MiB**", rss-hist/(1<<20))
 	return r
+}
+
+// closeClients drops the clients' connections.
+func closeClients(cs []*frameClient) {
+	for _, fc := range cs {
+		fc.conn.CloseNow()
+	}
 }
 
 func sentTotal(bs []*board) uint64 {
@@ -686,11 +689,7 @@ func scaleEnvelope(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 	for err := range errs {
 		return fail(err)
 	}
-	defer func() {
-		for _, fc := range clients {
-			fc.conn.CloseNow()
-		}
-	}()
+	defer closeClients(clients)
 	time.Sleep(c.warm)
 	u1, err := groupUsage(p.pid())
 	if err != nil {
