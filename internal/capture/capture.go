@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/wsbridge/wsbridge/internal/periodic"
 	"github.com/wsbridge/wsbridge/internal/source"
 )
 
@@ -170,12 +171,8 @@ func (c *Capture) deviceDown(cn *conn, pub source.Publisher, reason string) {
 func (c *Capture) reopen(ctx context.Context) *conn {
 	delay, last := backoffMin, ""
 	for {
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !periodic.Sleep(ctx, delay) {
 			return nil
-		case <-t.C:
 		}
 		cn, err := c.open(ctx)
 		if err == nil {

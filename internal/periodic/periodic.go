@@ -1,8 +1,9 @@
-// Package periodic runs a function on a ticker until its context ends:
-// the loop behind the WebSocket client's pinger (internal/wsclient) and
-// serve's GOMAXPROCS adapter.
+// Package periodic waits on the clock until a context ends: Every runs a
+// function on a ticker (the loop behind the WebSocket client's pinger,
+// internal/wsclient, and serve's GOMAXPROCS adapter), Sleep waits once
+// (reconnect and restart backoffs).
 //
-// Entry point: Every.
+// Entry points: Every, Sleep.
 package periodic
 
 import (
@@ -26,5 +27,18 @@ func Every(ctx context.Context, iv time.Duration, more <-chan struct{}, f func()
 		if !f() {
 			return
 		}
+	}
+}
+
+// Sleep waits for d, or less if ctx ends first, and reports whether it
+// waited the whole d.
+func Sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
 	}
 }

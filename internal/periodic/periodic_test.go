@@ -36,3 +36,17 @@ func TestEveryRunsOnDemandAndStopsWithContext(t *testing.T) {
 		t.Fatal("Every did not return when ctx ended")
 	}
 }
+
+// TestSleepReportsWhetherItWaitedTheWholeTime: a short Sleep runs its
+// course; a Sleep whose context is cancelled (here before it starts)
+// returns false without waiting its hour.
+func TestSleepReportsWhetherItWaitedTheWholeTime(t *testing.T) {
+	if !Sleep(context.Background(), time.Millisecond) {
+		t.Fatal("Sleep(1ms) = false with a live context")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if Sleep(ctx, time.Hour) {
+		t.Fatal("Sleep(1h) = true with a cancelled context")
+	}
+}

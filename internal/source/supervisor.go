@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/periodic"
 )
 
 // What a Supervisor does when a source fails before it has ever come up.
@@ -203,12 +204,8 @@ func (s *Supervisor) keep(ctx context.Context, r *Runner) error {
 		r.Pub.Down(msg)
 		r.settle()
 		r.restarts.Add(1)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !periodic.Sleep(ctx, delay) {
 			return nil
-		case <-t.C:
 		}
 		delay = min(2*delay, restartMax)
 	}

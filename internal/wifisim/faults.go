@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/faultproxy"
+	"github.com/wsbridge/wsbridge/internal/periodic"
 )
 
 // startFaults puts a faultproxy between the board and serve and starts
@@ -39,7 +40,7 @@ func (b *Board) startFaults(ctx context.Context) error {
 	every(ctx, f.StallEvery, func() {
 		b.opts.Log.Info().Dur("for", f.StallFor).Msg("fault: stall")
 		p.Stall()
-		sleep(ctx, f.StallFor)
+		periodic.Sleep(ctx, f.StallFor)
 		p.Resume()
 	})
 	every(ctx, f.StormEvery, func() { b.storm(ctx, f.StormCuts) })
@@ -54,7 +55,7 @@ func (b *Board) storm(ctx context.Context, n int) {
 	for i := 0; i < n && ctx.Err() == nil; i++ {
 		b.proxy.Load().Cut(faultproxy.CutRST)
 		for b.connects() == seen && ctx.Err() == nil { // until it is back
-			sleep(ctx, 5*time.Millisecond)
+			periodic.Sleep(ctx, 5*time.Millisecond)
 		}
 		seen = b.connects()
 	}
@@ -65,27 +66,7 @@ func every(ctx context.Context, d time.Duration, f func()) {
 	if d <= 0 {
 		return
 	}
-	go func() {
-		t := time.NewTicker(d)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				f()
-			}
-		}
-	}()
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	go periodic.Every(ctx, d, nil, func() bool { f(); return true })
 }
 
 func (b *Board) connects() uint64 {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsbridge/wsbridge/internal/periodic"
 )
 
 // Client connects to one stream. See the package doc for its concurrency
@@ -125,7 +127,7 @@ func (r *retryLog) failed(o *Options, err error, d time.Duration, ctx context.Co
 		ev = o.Log.Debug()
 	}
 	ev.Int("attempt", r.attempts).Dur("retry_in", d.Round(time.Millisecond)).Msgf("cannot connect: %s", msg)
-	sleep(ctx, d)
+	periodic.Sleep(ctx, d)
 }
 
 func (r *retryLog) disconnected(o *Options, err error, lasted, d time.Duration, ctx context.Context) {
@@ -136,14 +138,5 @@ func (r *retryLog) disconnected(o *Options, err error, lasted, d time.Duration, 
 	}
 	o.Log.Warn().Dur("connected_for", lasted.Round(time.Millisecond)).Dur("retry_in", d.Round(time.Millisecond)).
 		Msg(fmt.Sprintf("disconnected after %s: %s; reconnecting", lasted.Round(time.Millisecond), why))
-	sleep(ctx, d)
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	periodic.Sleep(ctx, d)
 }
