@@ -30,19 +30,53 @@ func (c *Conn) Channels(ctx context.Context) ([]ChannelInfo, error) {
 	l := c.js.ListStreams(ctx, jetstream.WithStreamListSubject(c.layout.Prefix+".>"))
 	var out []ChannelInfo
 	for info := range l.Info() {
-		name, ok := c.layout.channelOf(info.Config.Name)
-		if !ok || len(info.Config.Subjects) != 1 {
-			continue // not a wsbridge channel's stream
+		if ci, ok := c.channelInfo(info); ok {
+			out = append(out, ci)
 		}
-		subj := info.Config.Subjects[0]
-		site := strings.TrimSuffix(strings.TrimPrefix(subj, c.layout.Prefix+"."), "."+name)
-		out = append(out, ChannelInfo{Name: name, Site: site, Stream: info.Config.Name, Subject: subj,
-			Messages: info.State.Msgs, Bytes: info.State.Bytes, Oldest: info.State.FirstTime, Newest: info.State.LastTime,
-			Replicas: info.Config.Replicas, MaxAge: info.Config.MaxAge.String()})
 	}
 	if err := l.Err(); err != nil {
 		return nil, fmt.Errorf("failed to list the channels on the bus: %w", c.explain(err, start))
 	}
 	slices.SortFunc(out, func(a, b ChannelInfo) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// streamNames lists the names of the streams under this prefix: what a
+// node polls, much cheaper for the servers than Channels (a cluster
+// answers a list of infos by asking every stream's leader for its state).
+func (c *Conn) streamNames(ctx context.Context) ([]string, error) {
+	start := time.Now()
+	l := c.js.StreamNames(ctx, jetstream.WithStreamListSubject(c.layout.Prefix+".>"))
+	var out []string
+	for name := range l.Name() {
+		out = append(out, name)
+	}
+	if err := l.Err(); err != nil {
+		return nil, fmt.Errorf("failed to list the channels on the bus: %w", c.explain(err, start))
+	}
+	return out, nil
+}
+
+// channel describes the channel of one stream; ok is false when the
+// stream is not a wsbridge channel's.
+func (c *Conn) channel(ctx context.Context, stream string) (ChannelInfo, bool, error) {
+	start := time.Now()
+	st, err := c.js.Stream(ctx, stream)
+	if err != nil {
+		return ChannelInfo{}, false, fmt.Errorf("failed to look up stream %s: %w", stream, c.explain(err, start))
+	}
+	ci, ok := c.channelInfo(st.CachedInfo())
+	return ci, ok, nil
+}
+
+func (c *Conn) channelInfo(info *jetstream.StreamInfo) (ChannelInfo, bool) {
+	name, ok := c.layout.channelOf(info.Config.Name)
+	if !ok || len(info.Config.Subjects) != 1 {
+		return ChannelInfo{}, false // not a wsbridge channel's stream
+	}
+	subj := info.Config.Subjects[0]
+	site := strings.TrimSuffix(strings.TrimPrefix(subj, c.layout.Prefix+"."), "."+name)
+	return ChannelInfo{Name: name, Site: site, Stream: info.Config.Name, Subject: subj,
+		Messages: info.State.Msgs, Bytes: info.State.Bytes, Oldest: info.State.FirstTime, Newest: info.State.LastTime,
+		Replicas: info.Config.Replicas, MaxAge: info.Config.MaxAge.String()}, true
 }

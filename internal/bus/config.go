@@ -21,21 +21,30 @@ import (
 //	  prefix: wsbridge                         # subjects <prefix>.<site>.<channel>
 //	  site: lab1                               # default: this host's name
 //	  stream: {max_age: 1h, max_bytes: 1GiB, replicas: 3, storage: file}
+//	  inflight: 8                              # messages awaiting their ack, per channel
+//	  batch: 64                                # at most this many frames per message
 //	  alive: 2s                                # "I am alive" on the bus; mirrors say down after 3 missed
 //	  mqtt:                                    # boards publishing MQTT to the NATS servers
 //	    - {channel: garden, topic: garden/temp, input: json}
 //
 // The zero value of each field takes the default in Defaults.
 type Config struct {
-	URL      URLList `yaml:"url"`
-	Creds    string  `yaml:"creds"` // NATS credentials file (user JWT and nkey seed)
-	NKey     string  `yaml:"nkey"`  // nkey seed file
-	TLS      TLS     `yaml:"tls"`
-	Prefix   string  `yaml:"prefix"`
-	Site     string  `yaml:"site"`
-	Domain   string  `yaml:"domain"` // JetStream domain, when the nearest server is a leaf with its own JetStream
-	Stream   Stream  `yaml:"stream"`
-	Inflight int     `yaml:"inflight"` // publishes awaiting their ack, per channel
+	URL    URLList `yaml:"url"`
+	Creds  string  `yaml:"creds"` // NATS credentials file (user JWT and nkey seed)
+	NKey   string  `yaml:"nkey"`  // nkey seed file
+	TLS    TLS     `yaml:"tls"`
+	Prefix string  `yaml:"prefix"`
+	Site   string  `yaml:"site"`
+	Domain string  `yaml:"domain"` // JetStream domain, when the nearest server is a leaf with its own JetStream
+	Stream Stream  `yaml:"stream"`
+	// Inflight is how many messages of one channel may await their ack;
+	// the frames that arrive while that many do go together in the next
+	// message, up to Batch frames. A bus slower than the frames then
+	// gets fewer, larger messages instead of a queue. Default 8.
+	Inflight int `yaml:"inflight"`
+	// Batch is the most frames one message carries (1: one message per
+	// frame). Default 64.
+	Batch int `yaml:"batch"`
 	// MQTT are boards that publish MQTT to the bus's servers (nats-server's
 	// MQTT listener): each becomes a channel of this serve.
 	MQTT []MQTTDevice `yaml:"mqtt"`
@@ -88,7 +97,10 @@ func (c *Config) Defaults() {
 		c.Stream.Storage = "file"
 	}
 	if c.Inflight == 0 {
-		c.Inflight = 512
+		c.Inflight = 8
+	}
+	if c.Batch == 0 {
+		c.Batch = 64
 	}
 	if c.AckTimeout == 0 {
 		c.AckTimeout = 2 * time.Second
@@ -185,6 +197,8 @@ func (s *Stream) validate(c *Config) error {
 		return fieldErr("stream.storage", "file or memory, got %q", s.Storage)
 	case c.Inflight < 1 || c.Inflight > 65536:
 		return fieldErr("inflight", "1 to 65536, got %d", c.Inflight)
+	case c.Batch < 1 || c.Batch > 1024:
+		return fieldErr("batch", "1 to 1024 frames, got %d", c.Batch)
 	case c.AckTimeout < 100*time.Millisecond:
 		return fieldErr("ack_timeout", "at least 100ms, got %v", c.AckTimeout)
 	case c.Alive < 50*time.Millisecond || c.Alive > time.Minute:

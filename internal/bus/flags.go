@@ -62,7 +62,7 @@ func ReadSection(v *yaml.Node, c *Config) error {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		return fmt.Errorf("bus: %w (keys: url, creds, nkey, tls {ca, cert, key}, prefix, site, domain, stream {max_age, max_bytes, replicas, storage}, mqtt [{channel, topic, input, rate, silence}], inflight, ack_timeout, alive)", err)
+		return fmt.Errorf("bus: %w (keys: url, creds, nkey, tls {ca, cert, key}, prefix, site, domain, stream {max_age, max_bytes, replicas, storage}, mqtt [{channel, topic, input, rate, silence}], inflight, batch, ack_timeout, alive)", err)
 	}
 	return nil
 }

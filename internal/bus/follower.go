@@ -60,8 +60,9 @@ type Follower struct {
 
 	mu     sync.Mutex // serialises the handler across consumer resets
 	cont   continuity
-	cursor uint64 // stream sequence of the newest event applied
-	want   uint64 // the first stream sequence asked for, until something arrives
+	cursor uint64  // stream sequence of the newest event applied
+	want   uint64  // the first stream sequence asked for, until something arrives
+	in     []Event // the events of one message
 	out    []Event
 
 	lost chan error // the consumer is gone for good: a new session recreates it at once
@@ -237,7 +238,7 @@ func (f *Follower) handle(msg jetstream.Msg) {
 		f.skipped.Add(sseq - f.want)
 	}
 	f.cursor = sseq
-	ev, err := decodeEvent(msg.Headers(), msg.Data())
+	f.in, err = decodeEvents(msg.Headers(), msg.Data(), f.in[:0])
 	if err != nil {
 		if f.foreign.Add(1) == 1 {
 			f.log.Warn().Err(err).Uint64("stream_seq", sseq).Str("subject", msg.Subject()).
@@ -245,15 +246,17 @@ func (f *Follower) handle(msg jetstream.Msg) {
 		}
 		return
 	}
-	f.out = f.cont.admit(&ev, f.out[:0])
-	if len(f.out) == 0 {
-		f.duplicates.Add(1)
-		return
-	}
-	for i := range f.out {
-		e := &f.out[i]
-		f.count(e, i < len(f.out)-1) // admit puts what it made before ev
-		f.r.Apply(e)
+	for k := range f.in {
+		f.out = f.cont.admit(&f.in[k], f.out[:0])
+		if len(f.out) == 0 {
+			f.duplicates.Add(1)
+			continue
+		}
+		for i := range f.out {
+			e := &f.out[i]
+			f.count(e, i < len(f.out)-1) // admit puts what it made before ev
+			f.r.Apply(e)
+		}
 	}
 }
 

@@ -10,10 +10,12 @@ import (
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
-// probe is one stored event and its stream sequence.
+// probe is one stored message and its stream sequence: ev is its last
+// event (a batch of frames is found by its newest frame), all its events.
 type probe struct {
 	seq uint64
 	ev  Event
+	all []Event
 }
 
 // getter returns the first stored event at or after stream sequence seq,
@@ -30,11 +32,11 @@ func streamGetter(st jetstream.Stream, subject string) getter {
 		if err != nil {
 			return nil, fmt.Errorf("failed to read message %d of %s: %w", seq, subject, err)
 		}
-		ev, err := decodeEvent(m.Header, m.Data)
+		all, err := decodeEvents(m.Header, m.Data, nil)
 		if err != nil {
 			return nil, fmt.Errorf("message %d of %s: %w", m.Sequence, subject, err)
 		}
-		return &probe{seq: m.Sequence, ev: ev}, nil
+		return &probe{seq: m.Sequence, ev: all[len(all)-1], all: all}, nil
 	}
 }
 

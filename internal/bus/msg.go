@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 
@@ -19,6 +20,7 @@ const (
 	hdrSeq    = "Wsbridge-Seq"
 	hdrFrom   = "Wsbridge-From" // gaps only
 	hdrReason = "Wsbridge-Reason"
+	hdrFrames = "Wsbridge-Frames" // a batch: the body holds this many frames (see newBatchMsg)
 )
 
 // msgID names an event for JetStream's de-duplication: a frame is its
@@ -99,4 +101,74 @@ func headerU32(h nats.Header, name string) (uint32, error) {
 		return 0, fmt.Errorf("%w: header %s %q", ErrBadMessage, name, h.Get(name))
 	}
 	return uint32(v), nil
+}
+
+// batchable reports whether ev may join a batch whose first frame is
+// head: frames of one epoch, counted from the same first seq.
+func batchable(head, ev *Event) bool {
+	return ev.Kind == KindFrame && ev.Started && ev.Epoch == head.Epoch && ev.First == head.First
+}
+
+// newBatchMsg encodes frames evs (2 or more, batchable with evs[0]) as one
+// message: its headers describe the last frame, as newMsg would (so a
+// lookup by device position and the publisher's resync read it as that
+// frame's message), plus Wsbridge-Frames: N; its body is N records of
+// [seq u32][length u32][v1 packet], little-endian. One stored message
+// per batch instead of one per frame: the servers' work, the acks and
+// the deliveries are per message.
+func newBatchMsg(subject string, evs []Event, id string, after uint64) *nats.Msg {
+	size := 0
+	for i := range evs {
+		size += 8 + len(evs[i].Raw)
+	}
+	body := make([]byte, 0, size)
+	for i := range evs {
+		body = binary.LittleEndian.AppendUint32(body, evs[i].Seq)
+		body = binary.LittleEndian.AppendUint32(body, uint32(len(evs[i].Raw)))
+		body = append(body, evs[i].Raw...)
+	}
+	m := newMsg(subject, &evs[len(evs)-1], id, after)
+	m.Header[hdrFrames] = []string{strconv.Itoa(len(evs))}
+	m.Data = body
+	return m
+}
+
+// decodeEvents appends the events of a stored message to dst: one, or
+// the frames of a batch. Raw slices point into data.
+func decodeEvents(h nats.Header, data []byte, dst []Event) (out []Event, err error) {
+	base := len(dst)
+	defer func() {
+		if err != nil {
+			out = dst[:base]
+		}
+	}()
+	ev, err := decodeEvent(h, data)
+	if err != nil {
+		return dst, err
+	}
+	nv := h.Get(hdrFrames)
+	if nv == "" {
+		return append(dst, ev), nil
+	}
+	n, err := strconv.Atoi(nv)
+	if err != nil || n < 1 || ev.Kind != KindFrame || !ev.Started {
+		return dst, fmt.Errorf("%w: header %s %q on a %s", ErrBadMessage, hdrFrames, nv, ev.Kind)
+	}
+	for i := range n {
+		if len(data) < 8 {
+			return dst, fmt.Errorf("%w: batch of %d frames ends at frame %d", ErrBadMessage, n, i)
+		}
+		seq, size := binary.LittleEndian.Uint32(data), binary.LittleEndian.Uint32(data[4:])
+		data = data[8:]
+		if uint64(size) > uint64(len(data)) {
+			return dst, fmt.Errorf("%w: frame %d of a batch claims %d bytes, %d left", ErrBadMessage, i, size, len(data))
+		}
+		f := ev
+		f.Seq, f.Raw, data = seq, data[:size:size], data[size:]
+		dst = append(dst, f)
+	}
+	if len(data) > 0 || dst[len(dst)-1].Seq != ev.Seq {
+		return dst, fmt.Errorf("%w: batch of %d frames does not end with frame %d", ErrBadMessage, n, ev.Seq)
+	}
+	return dst, nil
 }

@@ -2,7 +2,9 @@ package bus_test
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,8 +34,9 @@ var natsBin = sync.OnceValues(func() (string, error) {
 
 // natsProc is a nats-server process.
 type natsProc struct {
-	cmd  *exec.Cmd
-	port int
+	cmd      *exec.Cmd
+	port     int
+	profPort int // nats-server's pprof listener (prof_port), 0 if none
 }
 
 func freePort(b testing.TB) int {
@@ -63,6 +66,10 @@ func runNATSProcs(b testing.TB, n int) []*natsProc {
 	for i := range n {
 		p := &natsProc{port: freePort(b)}
 		conf := fmt.Sprintf("server_name: p%d\nlisten: 127.0.0.1:%d\njetstream { store_dir: %q }\n", i, p.port, filepath.Join(dir, strconv.Itoa(i)))
+		if os.Getenv("BUS_BENCH_PROF") != "" {
+			p.profPort = freePort(b)
+			conf += fmt.Sprintf("prof_port: %d\n", p.profPort)
+		}
 		if n > 1 {
 			conf += fmt.Sprintf("cluster { name: bench, listen: 127.0.0.1:%d, routes: [%s] }\n", cports[i], strings.Join(routes, ", "))
 		}
@@ -111,4 +118,33 @@ func procCPU(ps []*natsProc) time.Duration {
 		total += time.Duration(ut+st) * 10 * time.Millisecond // USER_HZ 100 on Linux
 	}
 	return total
+}
+
+// profile writes a CPU profile of each nats-server over the next d to
+// BUS_BENCH_PROF-pN.out (for `go tool pprof`), in the background; wait
+// for it with the returned function.
+func profile(b testing.TB, ps []*natsProc, d time.Duration) (wait func()) {
+	prefix := os.Getenv("BUS_BENCH_PROF")
+	var wg sync.WaitGroup
+	for i, p := range ps {
+		if prefix == "" || p.profPort == 0 {
+			continue
+		}
+		wg.Go(func() {
+			resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", p.profPort, int(d.Seconds())))
+			if err != nil {
+				b.Logf("nats-server p%d profile: %v", i, err)
+				return
+			}
+			defer resp.Body.Close()
+			out, err := os.Create(fmt.Sprintf("%s-p%d.out", prefix, i))
+			if err != nil {
+				b.Logf("nats-server p%d profile: %v", i, err)
+				return
+			}
+			defer out.Close()
+			_, _ = io.Copy(out, resp.Body)
+		})
+	}
+	return wg.Wait
 }

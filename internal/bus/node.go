@@ -50,6 +50,7 @@ type Node struct {
 	cmdSubs []*nats.Subscription
 	follows map[string]*Follower
 	warned  map[string]bool // conflicts logged once
+	checked map[string]bool // local channels whose stream was looked at
 	listErr string
 	closed  bool
 }
@@ -71,7 +72,7 @@ func Attach(cfg Config, srv *relay.Server, o NodeOptions) (*Node, error) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	n := &Node{c: c, srv: srv, o: o, log: log, ctx: ctx, stop: stop,
-		pubs: map[string]*Publisher{}, follows: map[string]*Follower{}, warned: map[string]bool{}}
+		pubs: map[string]*Publisher{}, follows: map[string]*Follower{}, warned: map[string]bool{}, checked: map[string]bool{}}
 	srv.AttachCounters(c.Counters)
 	srv.AttachBusHealth(func() any { return n.Health() })
 	for _, m := range cfg.MQTT {
@@ -150,31 +151,53 @@ func (n *Node) scan() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(n.ctx, n.c.cfg.AckTimeout)
-	list, err := n.c.Channels(ctx)
-	cancel()
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	defer cancel()
+	names, err := n.c.streamNames(ctx)
 	if err != nil {
-		if n.listErr != err.Error() && n.ctx.Err() == nil {
-			n.log.Warn().Err(err).Msg("bus: cannot list the channels on the bus (retrying)")
-		}
-		n.listErr = err.Error()
+		n.listFailed(err)
 		return
 	}
-	n.listErr = ""
-	for _, info := range list {
-		if _, mine := local[info.Name]; mine {
+	for _, stream := range names {
+		name, ok := n.c.layout.channelOf(stream)
+		n.mu.Lock()
+		known := !ok || n.follows[name] != nil || n.warned[name] || n.checked[name] || n.closed
+		n.mu.Unlock()
+		if known {
+			continue
+		}
+		info, ok, err := n.c.channel(ctx, stream) // a new one: once
+		if err != nil {
+			n.listFailed(err)
+			return
+		}
+		n.mu.Lock()
+		switch {
+		case !ok:
+		case local[info.Name] != nil:
+			n.checked[info.Name] = true
 			if info.Site != n.c.layout.Site && !n.warned[info.Name] {
 				n.warned[info.Name] = true
 				n.log.Error().Str("channel", info.Name).Str("other_site", info.Site).
 					Msg("bus: a channel of this name comes from another site: this serve's channel is not published (rename one of them)")
 			}
-			continue
-		}
-		if n.follows[info.Name] == nil && !n.closed {
+		case n.follows[info.Name] == nil && !n.closed:
 			n.mirror(info)
 		}
+		n.mu.Unlock()
 	}
+	n.mu.Lock()
+	n.listErr = ""
+	n.mu.Unlock()
+}
+
+// listFailed logs a failed look at the bus's channels once per error.
+func (n *Node) listFailed(err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.listErr != err.Error() && n.ctx.Err() == nil {
+		n.log.Warn().Err(err).Msg("bus: cannot list the channels on the bus (retrying)")
+	}
+	n.listErr = err.Error()
 }
 
 // publish starts the publisher and the command service of local channel ch.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
@@ -65,9 +66,9 @@ type Publisher struct {
 	ok     bool
 	reason string
 
-	published, duplicates, resent, lostEvents, lostFrames, resyncs, failures atomic.Uint64
-	inflight                                                                 atomic.Int64
-	idle                                                                     atomic.Bool // everything read is acknowledged and nothing new is there
+	published, messages, duplicates, resent, lostEvents, lostFrames, resyncs, failures atomic.Uint64
+	inflight                                                                           atomic.Int64
+	idle                                                                               atomic.Bool // everything read is acknowledged and nothing new is there
 }
 
 // NewPublisher prepares a publisher of channel ch, reading lg, into a
@@ -167,7 +168,7 @@ func (p *Publisher) resync(ctx context.Context, st jetstream.Stream) error {
 	// Stored after our newest ack? Then it is among the events from acked on.
 	var buf [64]Event
 	pos := p.acked
-	for scanned := 0; scanned <= p.c.cfg.Inflight+len(buf); {
+	for scanned := 0; scanned <= p.c.cfg.Inflight*p.c.cfg.Batch+len(buf); {
 		n, first, _ := p.lg.ReadEvents(pos, buf[:])
 		if n == 0 {
 			break
@@ -196,17 +197,21 @@ func (p *Publisher) resync(ctx context.Context, st jetstream.Stream) error {
 }
 
 type pending struct {
-	next uint64 // log position after this event
-	id   string
-	ev   Event // Raw nil
-	fut  jetstream.PubAckFuture
+	next   uint64 // log position after this message's last event
+	id     string
+	ev     Event // its last event, Raw nil
+	fut    jetstream.PubAckFuture
+	events int // how many events it carries
 }
 
-// pump publishes events from acked on, at most Inflight unacknowledged,
-// until an ack fails or ctx ends.
+// pump publishes events from acked on, at most Inflight messages
+// unacknowledged, until an ack fails or ctx ends. What arrives while the
+// window is full is read at once when it opens: consecutive frames go
+// together in one message (up to Batch), so a bus that is slower than
+// the frames gets fewer, larger messages rather than a growing queue.
 func (p *Publisher) pump(ctx context.Context) error {
 	var (
-		buf  [64]Event
+		buf  = make([]Event, max(64, p.c.cfg.Batch))
 		fifo []pending
 		pos  = p.acked
 		max  = p.c.cfg.Inflight
@@ -217,7 +222,7 @@ func (p *Publisher) pump(ctx context.Context) error {
 	for {
 		var wait <-chan struct{}
 		for len(fifo) < max {
-			n, first, w := p.lg.ReadEvents(pos, buf[:min(len(buf), max-len(fifo))])
+			n, first, w := p.lg.ReadEvents(pos, buf)
 			if first > pos {
 				if err := p.publishLost(&fifo, pos, first, n, buf[:n]); err != nil {
 					return err
@@ -228,13 +233,21 @@ func (p *Publisher) pump(ctx context.Context) error {
 				wait = w
 				break
 			}
-			for i := range n {
-				q := pos + uint64(i)
-				if err := p.publish(&fifo, &buf[i], msgID(&buf[i], q), q+1); err != nil {
+			i := 0
+			for i < n && len(fifo) < max {
+				j := p.batchEnd(buf[:n], i)
+				var err error
+				if j-i == 1 {
+					err = p.publish(&fifo, &buf[i], msgID(&buf[i], pos+uint64(i)), pos+uint64(i)+1)
+				} else {
+					err = p.publishBatch(&fifo, buf[i:j], pos+uint64(i))
+				}
+				if err != nil {
 					return err
 				}
+				i = j
 			}
-			pos += uint64(n)
+			pos += uint64(i)
 		}
 		p.inflight.Store(int64(len(fifo)))
 		p.idle.Store(len(fifo) == 0 && wait != nil)
@@ -248,7 +261,8 @@ func (p *Publisher) pump(ctx context.Context) error {
 			if ack.Duplicate {
 				p.duplicates.Add(1)
 			}
-			p.published.Add(1)
+			p.published.Add(uint64(fifo[0].events))
+			p.messages.Add(1)
 			p.acked, p.mine = fifo[0].next, fifo[0].id
 			if fifo[0].ev.Kind != 0 {
 				p.stored, p.hasStore = fifo[0].ev, true
@@ -263,18 +277,52 @@ func (p *Publisher) pump(ctx context.Context) error {
 	}
 }
 
+// batchEnd is the end (exclusive) of the message that starts with evs[i]:
+// the frames after it that may join it, up to Batch frames and a quarter
+// of the largest message the server takes.
+func (p *Publisher) batchEnd(evs []Event, i int) int {
+	head := &evs[i]
+	if head.Kind != KindFrame || !head.Started {
+		return i + 1
+	}
+	limit := int(p.c.nc.MaxPayload() / 4)
+	if limit <= 0 {
+		limit = 256 << 10
+	}
+	size, j := 8+len(head.Raw), i+1
+	for j < len(evs) && j-i < p.c.cfg.Batch && batchable(head, &evs[j]) && size+8+len(evs[j].Raw) <= limit {
+		size += 8 + len(evs[j].Raw)
+		j++
+	}
+	return j
+}
+
 func (p *Publisher) publish(fifo *[]pending, ev *Event, id string, next uint64) error {
+	return p.send(fifo, newMsg(p.subject, ev, id, p.after), ev, id, next, 1)
+}
+
+// publishBatch publishes frames evs, the first at log position pos, as
+// one message named by its last frame.
+func (p *Publisher) publishBatch(fifo *[]pending, evs []Event, pos uint64) error {
+	last := &evs[len(evs)-1]
+	next := pos + uint64(len(evs))
+	id := msgID(last, next-1)
+	return p.send(fifo, newBatchMsg(p.subject, evs, id, p.after), last, id, next, len(evs))
+}
+
+// send publishes m, which carries events up to ev (log position next-1).
+func (p *Publisher) send(fifo *[]pending, m *nats.Msg, ev *Event, id string, next uint64, events int) error {
 	if next <= p.highest {
-		p.resent.Add(1)
+		p.resent.Add(uint64(events))
 	}
 	p.highest = max(p.highest, next)
-	fut, err := p.c.js.PublishMsgAsync(newMsg(p.subject, ev, id, p.after))
+	fut, err := p.c.js.PublishMsgAsync(m)
 	if err != nil {
 		return fmt.Errorf("failed to publish to %s: %w", p.subject, err)
 	}
 	e := *ev
 	e.Raw = nil
-	*fifo = append(*fifo, pending{next: next, id: id, ev: e, fut: fut})
+	*fifo = append(*fifo, pending{next: next, id: id, ev: e, fut: fut, events: events})
 	p.after++
 	p.last, p.hasLast = e, true
 	return nil
@@ -403,9 +451,10 @@ func (p *Publisher) Counters() []source.Counter {
 	return []source.Counter{
 		{Name: "bus_publishing", Help: "1 while the channel is being published to the bus", Value: g, Gauge: true},
 		{Name: "bus_published_total", Help: "events the bus acknowledged", Value: float64(p.published.Load())},
-		{Name: "bus_publish_duplicates_total", Help: "resent events the bus already held (acknowledged as duplicates, stored once)", Value: float64(p.duplicates.Load())},
+		{Name: "bus_published_messages_total", Help: "messages the bus acknowledged (several frames each when the bus is slower than the frames)", Value: float64(p.messages.Load())},
+		{Name: "bus_publish_duplicates_total", Help: "resent messages the bus already held (acknowledged as duplicates, stored once)", Value: float64(p.duplicates.Load())},
 		{Name: "bus_publish_resent_total", Help: "events published again after an interrupted session", Value: float64(p.resent.Load())},
-		{Name: "bus_publish_inflight", Help: "events awaiting the bus's ack", Value: float64(p.inflight.Load()), Gauge: true},
+		{Name: "bus_publish_inflight", Help: "messages awaiting the bus's ack", Value: float64(p.inflight.Load()), Gauge: true},
 		{Name: "bus_publish_lost_events_total", Help: "events that left the ring before the bus took them", Value: float64(p.lostEvents.Load())},
 		{Name: "bus_publish_lost_frames_total", Help: "frames in the history gaps published for lost events", Value: float64(p.lostFrames.Load())},
 		{Name: "bus_publish_failures_total", Help: "publishing sessions that ended in an error", Value: float64(p.failures.Load())},

@@ -73,12 +73,18 @@ func (c *Conn) Replay(ctx context.Context, ch string, epoch wsproto.Epoch, from,
 			}
 			return fmt.Errorf("failed to read %s from the bus: %w", ch, err)
 		}
-		ev, err := decodeEvent(msg.Headers(), msg.Data())
+		evs, err := decodeEvents(msg.Headers(), msg.Data(), r.in[:0])
 		if err != nil {
 			continue // not wsbridge's: the follower counts these
 		}
-		if err := r.event(&ev); err != nil {
-			return err
+		r.in = evs
+		for i := range evs {
+			if r.done {
+				break
+			}
+			if err := r.event(&evs[i]); err != nil {
+				return err
+			}
 		}
 	}
 	return r.finish()
@@ -90,7 +96,7 @@ type replayer struct {
 	from, to uint32
 	emit     func(*Event) error
 	cont     continuity
-	out      []Event
+	in, out  []Event
 	done     bool
 }
 

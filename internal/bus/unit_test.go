@@ -1,13 +1,17 @@
 package bus
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"gopkg.in/yaml.v3"
 )
 
@@ -194,6 +198,58 @@ func TestVersionBefore(t *testing.T) {
 	}{{"2.9.25", true}, {"2.10.0", false}, {"2.10.0-beta.1", false}, {"v2.15.2", false}, {"1.4.1", true}, {"3.0.0", false}} {
 		if got := versionBefore(tc.v, MinServer); got != tc.want {
 			t.Errorf("versionBefore(%q) = %v", tc.v, got)
+		}
+	}
+}
+
+// A batch of frames round-trips exactly, is found by its last frame, and
+// a damaged one is refused whole (never half applied).
+func TestBatchMessage(t *testing.T) {
+	evs := []Event{
+		{Kind: KindFrame, Epoch: "0a0b0c0d", Started: true, First: 4294967290, Seq: 4294967295, Raw: testPacket(4294967295)},
+		{Kind: KindFrame, Epoch: "0a0b0c0d", Started: true, First: 4294967290, Seq: 0, Raw: testPacket(0)}, // the wrap
+		{Kind: KindFrame, Epoch: "0a0b0c0d", Started: true, First: 4294967290, Seq: 2, Raw: testPacket(2)},
+	}
+	m := newBatchMsg("wsbridge.lab1.mic", evs, msgID(&evs[2], 41), 7)
+	if got := m.Header.Get(jetstream.MsgIDHeader); got != "0a0b0c0d.2" {
+		t.Fatalf("msg id %q, want the last frame's", got)
+	}
+	if got := m.Header.Get(jetstream.ExpectedLastSeqHeader); got != "7" {
+		t.Fatalf("expected last sequence %q", got)
+	}
+	last, err := decodeEvent(m.Header, m.Data)
+	if err != nil || last.Seq != 2 || last.Epoch != "0a0b0c0d" || !last.Started || last.First != 4294967290 {
+		t.Fatalf("the batch's headers read as %v, %v: want its last frame", last.String(), err)
+	}
+	prior := []Event{{Kind: KindLog, Epoch: "x"}}
+	got, err := decodeEvents(m.Header, m.Data, prior)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d events, want the one before and 3", len(got))
+	}
+	for i, ev := range got[1:] {
+		w := evs[i]
+		if ev.Kind != w.Kind || ev.Epoch != w.Epoch || ev.Seq != w.Seq || ev.First != w.First || !ev.Started || !bytes.Equal(ev.Raw, w.Raw) {
+			t.Fatalf("frame %d: got %s (%d bytes), want %s", i, ev.String(), len(ev.Raw), w.String())
+		}
+	}
+	bad := map[string]func(*nats.Msg){
+		"cut short":           func(m *nats.Msg) { m.Data = m.Data[:len(m.Data)-1] },
+		"trailing bytes":      func(m *nats.Msg) { m.Data = append(m.Data, 0) },
+		"count too high":      func(m *nats.Msg) { m.Header.Set(hdrFrames, "4") },
+		"count not a number":  func(m *nats.Msg) { m.Header.Set(hdrFrames, "three") },
+		"last seq disagrees":  func(m *nats.Msg) { m.Header.Set(hdrSeq, "3") },
+		"batch of a status":   func(m *nats.Msg) { m.Header.Set(hdrKind, "up") },
+		"length past the end": func(m *nats.Msg) { binary.LittleEndian.PutUint32(m.Data[4:], 1<<20) },
+	}
+	for name, spoil := range bad {
+		m := newBatchMsg("wsbridge.lab1.mic", evs, "id", 7)
+		spoil(m)
+		got, err := decodeEvents(m.Header, m.Data, prior)
+		if !errors.Is(err, ErrBadMessage) || len(got) != 1 {
+			t.Errorf("%s: %d events, err %v: want ErrBadMessage and nothing appended", name, len(got), err)
 		}
 	}
 }
