@@ -5,7 +5,6 @@ package r
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"os"
 	"os/exec"
@@ -233,14 +232,9 @@ func restartOnRequest(t *testing.T, control, url, link string, s *runningSink) {
 // ch0 + 1, from the start of a frame if frameStart.
 func checkCounter(t *testing.T, path string, n int, frameStart bool) {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatalf("R did not write %s: %v", filepath.Base(path), err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil || len(recs) < n+1 {
-		t.Fatalf("%s: %v, %d records, want a header and %d rows", filepath.Base(path), err, len(recs), n)
+	recs := readCSV(t, path)
+	if len(recs) < n+1 {
+		t.Fatalf("%s: %d records, want a header and %d rows", filepath.Base(path), len(recs), n)
 	}
 	if strings.Join(recs[0], ",") != "ch0,ch1" {
 		t.Fatalf("%s: columns %v, want ch0,ch1", filepath.Base(path), recs[0])

@@ -106,6 +106,7 @@ func checkGaps(t *testing.T, dir string) {
 	t.Logf("R read 120 rows and the gap and restart lines at rows 51, 71, 91")
 }
 
+// readCSV reads a csv R wrote: a header and at least one row.
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()
 	f, err := os.Open(path)
