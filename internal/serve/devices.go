@@ -56,13 +56,20 @@ func (d *Device) field(key string) string {
 	return d.Path + "." + key
 }
 
-// serialFlags parses the serial keys and the history keys of a device.
-func (d *Device) serialFlags() *pflag.FlagSet {
+// historyFlags starts a device's flag set with the history keys, which
+// every kind of device with a channel of its own has.
+func (d *Device) historyFlags() *pflag.FlagSet {
 	fs := pflag.NewFlagSet(d.Path, pflag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	capture.BindFlags(fs, &d.Serial)
 	fs.DurationVar(&d.History, "history", d.History, "")
 	fs.Int64Var(&d.HistoryBytes, "history-bytes", d.HistoryBytes, "")
+	return fs
+}
+
+// serialFlags parses the serial keys and the history keys of a device.
+func (d *Device) serialFlags() *pflag.FlagSet {
+	fs := d.historyFlags()
+	capture.BindFlags(fs, &d.Serial)
 	return fs
 }
 

@@ -2,7 +2,6 @@ package serve
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -37,27 +36,25 @@ type PullDevice struct {
 
 // networkFlags parses a network device's keys.
 func (d *Device) networkFlags() *pflag.FlagSet {
-	fs := pflag.NewFlagSet(d.Path, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&d.Network.Token, "token", d.Network.Token, "")
-	fs.StringVar(&d.Network.Input, "input", d.Network.Input, "")
-	fs.Uint32Var(&d.Network.Rate, "rate", d.Network.Rate, "")
-	fs.DurationVar(&d.History, "history", d.History, "")
-	fs.Int64Var(&d.HistoryBytes, "history-bytes", d.HistoryBytes, "")
+	fs := d.historyFlags()
+	linkFlags(fs, &d.Network.Token, &d.Network.Input, &d.Network.Rate)
 	return fs
 }
 
 // pullFlags parses a pulled device's keys.
 func (d *Device) pullFlags() *pflag.FlagSet {
-	fs := pflag.NewFlagSet(d.Path, pflag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&d.Pull.Token, "token", d.Pull.Token, "")
+	fs := d.historyFlags()
+	linkFlags(fs, &d.Pull.Token, &d.Pull.Input, &d.Pull.Rate)
 	fs.StringVar(&d.Pull.CACert, "ca-cert", d.Pull.CACert, "")
-	fs.StringVar(&d.Pull.Input, "input", d.Pull.Input, "")
-	fs.Uint32Var(&d.Pull.Rate, "rate", d.Pull.Rate, "")
-	fs.DurationVar(&d.History, "history", d.History, "")
-	fs.Int64Var(&d.HistoryBytes, "history-bytes", d.HistoryBytes, "")
 	return fs
+}
+
+// linkFlags adds the keys of a device that serve reaches over the network
+// (either way): its token, its input and the rate to announce.
+func linkFlags(fs *pflag.FlagSet, token, input *string, rate *uint32) {
+	fs.StringVar(token, "token", *token, "")
+	fs.StringVar(input, "input", *input, "")
+	fs.Uint32Var(rate, "rate", *rate, "")
 }
 
 // parseNetSpec parses the --device forms NAME=network[:KEY=V,...] and
