@@ -32,6 +32,18 @@ type counterCheck struct {
 
 func newCounterCheck(chans int) *counterCheck { return &counterCheck{chans: chans} }
 
+// channels checks every sample instant of a JSON frame's samples
+// ([channel][instant]), in order.
+func (c *counterCheck) channels(samples [][]int64) {
+	vals := make([]int64, len(samples))
+	for i := range samples[0] {
+		for ch := range vals {
+			vals[ch] = samples[ch][i]
+		}
+		c.instant(vals)
+	}
+}
+
 // instant checks one sample instant whose channel values are vals.
 func (c *counterCheck) instant(vals []int64) {
 	c.mu.Lock()

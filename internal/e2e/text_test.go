@@ -92,13 +92,7 @@ func (r *textRec) message(b []byte) {
 	switch m.Type {
 	case wsproto.TypeFrame:
 		n := len(m.Samples[0])
-		vals := make([]int64, len(m.Samples))
-		for i := 0; i < n; i++ {
-			for ch := range vals {
-				vals[ch] = m.Samples[ch][i]
-			}
-			r.chk.instant(vals)
-		}
+		r.chk.channels(m.Samples)
 		r.mu.Lock()
 		r.frames = append(r.frames, textFrame{m.Seq, m.Rate, m.TUS, n, time.Now()})
 		r.mu.Unlock()

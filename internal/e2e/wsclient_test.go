@@ -211,13 +211,7 @@ func (r *wsRec) jsonFrame(b []byte, now time.Time) {
 		return
 	}
 	n := len(f.Samples[0])
-	vals := make([]int64, len(f.Samples))
-	for i := 0; i < n; i++ {
-		for ch := range vals {
-			vals[ch] = f.Samples[ch][i]
-		}
-		r.chk.instant(vals)
-	}
+	r.chk.channels(f.Samples)
 	r.frame(int64(f.Seq), f.Samples[0][0], int64(n), now)
 }
 
