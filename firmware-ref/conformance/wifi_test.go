@@ -15,12 +15,11 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
-	"github.com/wsbridge/wsbridge/internal/ingest"
 	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
+	"github.com/wsbridge/wsbridge/internal/testsupport/rig"
 )
 
 // The Wi-Fi sketches run on the host against the stand-in of
@@ -221,36 +220,12 @@ func stepBoth(k int, sketches ...*wifiNet) {
 // pubServe is a real relay with one network channel (ingest.Network,
 // serve's /pub source) per device: name and token.
 type pubServe struct {
-	srv  *relay.Server
 	base string // ws://127.0.0.1:PORT
 }
 
 func startPubServe(t *testing.T, subToken string, devices ...[2]string) *pubServe {
 	t.Helper()
-	srv, err := relay.New(relay.Options{Listen: "127.0.0.1:0", AllowCommands: true, History: time.Minute, Token: subToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, d := range devices {
-		nw, err := ingest.NewNetwork(ingest.NetworkOptions{Channel: d[0], Token: d[1], Commands: true, Log: zerolog.Nop()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ch, err := srv.AddChannel(relay.ChannelOptions{Name: d[0], Commander: nw, Ingest: nw, Counters: nw.Counters})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Go(func() { nw.Run(ctx, ch) })
-	}
-	base, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wg.Go(func() { srv.Serve(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	return &pubServe{srv: srv, base: "ws" + strings.TrimPrefix(base, "http")}
+	return &pubServe{base: rig.PubHub(t, relay.Options{AllowCommands: true, History: time.Minute, Token: subToken}, devices...)}
 }
 
 // streamClient reads the relay's /ws live from the start: data frames

@@ -18,49 +18,28 @@ import (
 	"github.com/wsbridge/wsbridge/internal/ingest"
 	"github.com/wsbridge/wsbridge/internal/relay"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
+	"github.com/wsbridge/wsbridge/internal/testsupport/rig"
 	"github.com/wsbridge/wsbridge/internal/wifisim"
 	"github.com/wsbridge/wsbridge/internal/wsproto"
 )
 
 // relayHub is a real relay with one network channel per name.
 type relayHub struct {
-	srv  *relay.Server
-	base string // ws://127.0.0.1:PORT
-	nets map[string]*ingest.Network
+	base string                  // ws://127.0.0.1:PORT
 	log  *testsupport.SyncBuffer // the relay's and the sources' log, debug level
 }
 
+// startRelayHub runs it; the device on channel NAME has token-NAME.
 func startRelayHub(t *testing.T, subToken string, names ...string) *relayHub {
 	t.Helper()
 	logBuf := &testsupport.SyncBuffer{}
 	log := zerolog.New(logBuf).Level(zerolog.DebugLevel)
-	srv, err := relay.New(relay.Options{Listen: "127.0.0.1:0", Token: subToken, AllowCommands: true, MaxClients: 256, Log: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &relayHub{srv: srv, nets: map[string]*ingest.Network{}, log: logBuf}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
+	var devices [][2]string
 	for _, name := range names {
-		nw, err := ingest.NewNetwork(ingest.NetworkOptions{Channel: name, Token: "token-" + name, Commands: true, Log: log})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ch, err := srv.AddChannel(relay.ChannelOptions{Name: name, Commander: nw, Ingest: nw, Counters: nw.Counters})
-		if err != nil {
-			t.Fatal(err)
-		}
-		h.nets[name] = nw
-		wg.Go(func() { nw.Run(ctx, ch) })
+		devices = append(devices, [2]string{name, "token-" + name})
 	}
-	base, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	wg.Go(func() { srv.Serve(ctx) })
-	t.Cleanup(func() { cancel(); wg.Wait() })
-	h.base = "ws" + strings.TrimPrefix(base, "http")
-	return h
+	base := rig.PubHub(t, relay.Options{Token: subToken, AllowCommands: true, MaxClients: 256, Log: log}, devices...)
+	return &relayHub{base: base, log: logBuf}
 }
 
 // subscriber reads one channel's /ws/NAME: frames and gap messages.

@@ -6,5 +6,6 @@
 //
 // Entry points: Device runs an adcsim device on a new pty and returns the
 // pty's link; Serve runs serve.Run on a port and returns a
-// testsupport.Served; DeviceAndServe does both.
+// testsupport.Served; DeviceAndServe does both. PubHub runs a relay with
+// a network channel (/pub/NAME) per Wi-Fi device.
 package rig
