@@ -656,3 +656,39 @@ func TestSiteCutOff(t *testing.T) {
 		t.Fatalf("gaps %+v", cl.gaps)
 	}
 }
+
+// The embedded default is unchanged: serve without --bus has no bus at
+// all (nothing under "bus" in /healthz, no bus metrics, no remote
+// channels, not a word about a bus in its output).
+func TestServeWithoutBus(t *testing.T) {
+	o := serve.DefaultOptions()
+	o.Relay.Listen, o.Sim = "127.0.0.1:0", true
+	o.Log = quietLog(t)
+	s := testsupport.StartServe(t, func(ctx context.Context, out io.Writer) error {
+		o.Out = out
+		return serve.Run(ctx, o)
+	})
+	waitChannel(t, s, "sim")
+	var h map[string]json.RawMessage
+	getJSON(t, s.URL+"/healthz", &h)
+	if _, ok := h["bus"]; ok {
+		t.Fatalf("/healthz has a bus: %s", h["bus"])
+	}
+	resp, err := http.Get(s.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(m), "wsbridge_") || strings.Contains(string(m), "bus_") {
+		t.Fatalf("/metrics: want wsbridge's metrics and no bus_ ones:\n%s", m)
+	}
+	var ch json.RawMessage
+	getJSON(t, s.URL+"/api/channels", &ch)
+	if strings.Contains(string(ch), `"remote"`) || strings.Contains(string(ch), "bus_") {
+		t.Fatalf("/api/channels mentions a bus: %s", ch)
+	}
+	if out := s.Out.String(); strings.Contains(strings.ToLower(out), "bus") || strings.Contains(out, "nats") {
+		t.Fatalf("serve's output mentions a bus: %s", out)
+	}
+}

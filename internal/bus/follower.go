@@ -104,6 +104,7 @@ func (f *Follower) Run(ctx context.Context) error {
 		if f.events.Load() > before {
 			bo.cur = 0
 		}
+		f.resets.Add(1) // the next session recreates the consumer after the last event applied
 		f.setFeed(false, err.Error())
 		wait := bo.next()
 		if err.Error() != lastErr {
@@ -284,10 +285,8 @@ func (f *Follower) consumeError(_ jetstream.ConsumeContext, err error) {
 		// would recreate itself with a backoff growing to 10 s; a new
 		// session does it now, after the last stream sequence applied.
 		f.heartbeats.Add(1)
-		f.resets.Add(1)
 		f.loseConsumer(fmt.Errorf("no heartbeat from the server of the consumer on %s", f.stream))
 	case errors.Is(err, jetstream.ErrConsumerDeleted), errors.Is(err, jetstream.ErrConsumerNotFound):
-		f.resets.Add(1)
 		f.loseConsumer(fmt.Errorf("the consumer on %s was deleted", f.stream))
 	default:
 		f.log.Debug().Err(err).Msg("bus: consumer error (the ordered consumer recovers)")
@@ -342,7 +341,7 @@ func (f *Follower) Counters() []source.Counter {
 		{Name: "bus_follow_duplicates_total", Help: "events delivered again and dropped", Value: float64(f.duplicates.Load())},
 		{Name: "bus_follow_skipped_messages_total", Help: "stream messages gone before the consumer reached them", Value: float64(f.skipped.Load())},
 		{Name: "bus_follow_silent_starts_total", Help: "resumes the stream answered from a later message than asked", Value: float64(f.silentStarts.Load())},
-		{Name: "bus_follow_resets_total", Help: "ordered-consumer resets (missed heartbeats, deleted consumers)", Value: float64(f.resets.Load())},
+		{Name: "bus_follow_resets_total", Help: "consumers recreated after the last event applied (missed heartbeats, a deleted consumer, a server restart, a lost connection)", Value: float64(f.resets.Load())},
 		{Name: "bus_follow_heartbeats_missed_total", Help: "idle heartbeats missed", Value: float64(f.heartbeats.Load())},
 		{Name: "bus_follow_foreign_total", Help: "messages on the channel's subject that wsbridge did not publish", Value: float64(f.foreign.Load())},
 		{Name: "bus_follow_sessions_total", Help: "consumer sessions started", Value: float64(f.sessions.Load())},

@@ -25,6 +25,7 @@ type rig struct {
 	pubDomain      string // the JetStream domain a publisher at a leaf names
 	settings       StreamSettings
 	failover       func(t *testing.T, stream string) (restore func())
+	loses          bool // failover takes the follower's server (and its consumer) too
 	outage         func(t *testing.T, stream string) (restore func())
 	// settled waits until every replica of stream has applied a purge
 	// up to first (nil: one replica).
@@ -39,7 +40,7 @@ var topologies = []struct {
 	{"single", func(t *testing.T) *rig {
 		n := natstest.RunServer(t)
 		bounce := func(*testing.T, string) func() { n.Stop(); return n.Start }
-		return &rig{pubURL: n.URL(), subURL: n.URL(), settings: testSettings, failover: bounce, outage: bounce}
+		return &rig{pubURL: n.URL(), subURL: n.URL(), settings: testSettings, failover: bounce, outage: bounce, loses: true}
 	}},
 	{"cluster3", func(t *testing.T) *rig {
 		c := natstest.RunCluster(t, 3)
@@ -72,7 +73,7 @@ var topologies = []struct {
 			hub.Stop()
 			return func() { hub.Start(); natstest.WaitLeaf(t, hub, leaf) }
 		}
-		return &rig{pubURL: leaf.URL(), pubDomain: "hub", subURL: hub.URL(), settings: testSettings, failover: bounce, outage: bounce}
+		return &rig{pubURL: leaf.URL(), pubDomain: "hub", subURL: hub.URL(), settings: testSettings, failover: bounce, outage: bounce, loses: true}
 	}},
 }
 
@@ -319,8 +320,12 @@ func caseFailover(t *testing.T, r *rig) {
 	if !testsupport.Within(10*time.Second, 20*time.Millisecond, func() bool { n = len(storedEvents(t, c, ch)); return n >= 900 }) || n != 900 {
 		t.Fatalf("stream holds %d events for 900 frames", n)
 	}
-	t.Logf("publisher: resent %d, duplicates %d, failures %d; follower: sessions %d, resets %d, skipped %d",
-		p.resent.Load(), p.duplicates.Load(), p.failures.Load(), f.sessions.Load(), f.resets.Load(), f.skipped.Load())
+	t.Logf("publisher: resent %d, duplicates %d, failures %d; follower: sessions %d, resets %d, heartbeats missed %d, skipped %d",
+		p.resent.Load(), p.duplicates.Load(), p.failures.Load(), f.sessions.Load(), f.resets.Load(), f.heartbeats.Load(), f.skipped.Load())
+	if r.loses && (f.resets.Load() == 0 || f.resets.Load() > f.sessions.Load()) {
+		t.Fatalf("the follower's server restarted: %d consumer resets counted in %d sessions, want at least one, each counted",
+			f.resets.Load(), f.sessions.Load())
+	}
 }
 
 func caseOutageLongerThanRing(t *testing.T, r *rig) {
