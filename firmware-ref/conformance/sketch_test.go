@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/frame/frametest"
 )
 
 // The sketches are also compiled for the host (g++ -Wall -Wextra -Werror)
@@ -45,24 +46,14 @@ func decodeSketch(t *testing.T, out []byte) ([]frame.Packet, frame.Stats, []fram
 	if len(out) == 0 || out[0] != 0 {
 		t.Fatalf("output does not start with the resync 0x00: % x", out[:min(len(out), 8)])
 	}
-	var pkts []frame.Packet
-	var evs []frame.SeqEvent
-	var seq frame.SeqTracker // the decoder hands frames on as read: follow their seqs here
-	d := frame.NewDecoder(func(p *frame.Packet) {
-		pkts = append(pkts, p.Clone())
-		if p.Type != frame.TypeData {
-			return
-		}
-		if ev := seq.Observe(p.Frame.Seq); ev.Kind >= frame.SeqGap {
-			evs = append(evs, ev)
-		}
-	})
+	var c frametest.Collector
+	d := frame.NewDecoder(c.Packet)
 	d.Write(out)
 	st := d.Stats()
 	if st.NoiseBytes != 0 || st.CRCErrors != 0 || st.Malformed != 0 || st.Oversize != 0 {
 		t.Fatalf("sketch output is not clean v1 packets: %+v", st)
 	}
-	return pkts, st, evs
+	return c.Packets, st, c.Events
 }
 
 // control renders the non-data packets as text, in order.

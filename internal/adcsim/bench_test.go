@@ -82,7 +82,7 @@ func lateness(rec *recorder, rate float64) []float64 {
 	var first time.Time
 	var lat []float64
 	n := 0
-	for k, p := range rec.packets {
+	for k, p := range rec.got.Packets {
 		if p.Frame.Count == 0 || rec.arrival[k].Sub(rec.arrival[0]) < 200*time.Millisecond {
 			continue
 		}

@@ -62,7 +62,7 @@ func TestCommandsFramesWire(t *testing.T) {
 func checkAfterCommands(t *testing.T, rec *recorder, nStop int) {
 	ps, s := rec.snapshot()
 	if rec.seqEvents() != 0 || s.NoiseBytes != 0 || s.CRCErrors != 0 {
-		t.Fatalf("decoder stats %+v, seq events %v", s, rec.events)
+		t.Fatalf("decoder stats %+v, seq events %v", s, rec.got.Events)
 	}
 	var prev *frame.Frame
 	var i uint64

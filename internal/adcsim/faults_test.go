@@ -95,7 +95,7 @@ func TestCorruptRate(t *testing.T) {
 		missing = append(missing, s)
 	}
 	rec.mu.Lock()
-	for _, ev := range rec.events {
+	for _, ev := range rec.got.Events {
 		for s := ev.From; s <= ev.To; s++ {
 			missing = append(missing, s)
 		}
@@ -242,7 +242,7 @@ func TestOpenInProcess(t *testing.T) {
 	}
 	_, s := rec.snapshot()
 	if rec.seqEvents() != 0 || s.NoiseBytes != 0 || s.CRCErrors != 0 {
-		t.Fatalf("decoder %+v, seq events %v", s, rec.events)
+		t.Fatalf("decoder %+v, seq events %v", s, rec.got.Events)
 	}
 	checkCounterFrames(t, rec.frames(), 0)
 }

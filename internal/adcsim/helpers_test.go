@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/frame/frametest"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
 	"github.com/wsbridge/wsbridge/internal/vport"
 )
@@ -74,23 +75,15 @@ func (r *rig) stop(t testing.TB) {
 type recorder struct {
 	mu      sync.Mutex
 	dec     *frame.Decoder
-	seq     frame.SeqTracker
-	packets []frame.Packet
-	events  []frame.SeqEvent
+	got     frametest.Collector
 	arrival []time.Time // per packet
 }
 
 func newRecorder() *recorder {
 	r := &recorder{}
 	r.dec = frame.NewDecoder(func(p *frame.Packet) {
-		r.packets = append(r.packets, p.Clone())
+		r.got.Packet(p)
 		r.arrival = append(r.arrival, time.Now())
-		if p.Type != frame.TypeData {
-			return
-		}
-		if ev := r.seq.Observe(p.Frame.Seq); ev.Kind >= frame.SeqGap {
-			r.events = append(r.events, ev)
-		}
 	})
 	return r
 }
@@ -99,14 +92,14 @@ func newRecorder() *recorder {
 func (r *recorder) seqEvents() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.events)
+	return len(r.got.Events)
 }
 
 // loss is the gaps seen and the frames missing in them.
 func (r *recorder) loss() (gaps, lost uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for _, ev := range r.events {
+	for _, ev := range r.got.Events {
 		if ev.Kind == frame.SeqGap {
 			gaps++
 			lost += uint64(ev.Lost)
@@ -124,7 +117,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 func (r *recorder) snapshot() ([]frame.Packet, frame.Stats) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]frame.Packet(nil), r.packets...), r.dec.Stats()
+	return append([]frame.Packet(nil), r.got.Packets...), r.dec.Stats()
 }
 
 func (r *recorder) frames() []frame.Frame {
@@ -240,7 +233,7 @@ func checkGaps(t *testing.T, rec *recorder, ds Stats) uint64 {
 	}
 	rec.mu.Lock()
 	var got []frame.SeqEvent
-	for _, ev := range rec.events {
+	for _, ev := range rec.got.Events {
 		got = append(got, frame.SeqEvent{Kind: ev.Kind, From: ev.From, To: ev.To})
 	}
 	rec.mu.Unlock()

@@ -56,7 +56,7 @@ func TestFramesWireDecodesClean(t *testing.T) {
 			r.drain(t, pumped)
 			ps, s := rec.snapshot()
 			if s.NoiseBytes != 0 || s.CRCErrors != 0 || s.Malformed != 0 || rec.seqEvents() != 0 {
-				t.Fatalf("decoder stats %+v, seq events %v", s, rec.events)
+				t.Fatalf("decoder stats %+v, seq events %v", s, rec.got.Events)
 			}
 			if ps[0].Type != frame.TypeInfo || ps[0].Info.Rate != 16000 || ps[0].Info.Channels != 3 || ps[0].Info.SampleType.String() != st {
 				t.Fatalf("first packet %+v, want the device info", ps[0])
@@ -118,7 +118,7 @@ func pacingDrift(rec *recorder, rate float64) (drift, span time.Duration) {
 	var first time.Time
 	var seq0 uint32
 	var lat []time.Duration
-	for k, p := range rec.packets {
+	for k, p := range rec.got.Packets {
 		if p.Type != frame.TypeData || rec.arrival[k].Sub(rec.arrival[0]) < 200*time.Millisecond {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/frame/frametest"
 )
 
 // randFrame returns a valid random frame with sequence number seq.
@@ -121,16 +122,14 @@ func TestCorruptedFrameDroppedAndGapExact(t *testing.T) {
 		}
 		in = frame.AppendSerial(in, pkt)
 	}
-	var events []frame.SeqEvent
-	var got []uint32
-	var tr frame.SeqTracker
-	d := frame.NewDecoder(func(p *frame.Packet) {
-		got = append(got, p.Frame.Seq)
-		if ev := tr.Observe(p.Frame.Seq); ev.Kind >= frame.SeqGap {
-			events = append(events, ev)
-		}
-	})
+	var c frametest.Collector
+	d := frame.NewDecoder(c.Packet)
 	d.Write(in)
+	var got []uint32
+	for _, p := range c.Packets {
+		got = append(got, p.Frame.Seq)
+	}
+	events := c.Events
 	if want := []uint32{0, 1, 2, 3, 5, 6, 7, 8, 9}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("seqs %v, want %v", got, want)
 	}

@@ -75,21 +75,12 @@ func TestGoldenStream(t *testing.T) {
 	for _, c := range frametest.Golden {
 		stream = append(stream, c.SerialBytes()...)
 	}
-	var got []frame.Packet
-	var events []frame.SeqEvent
-	var tr frame.SeqTracker // the decoder passes every frame on; the receiver classifies
-	d := frame.NewDecoder(func(p *frame.Packet) {
-		got = append(got, p.Clone())
-		if p.Type != frame.TypeData {
-			return
-		}
-		if ev := tr.Observe(p.Frame.Seq); ev.Kind >= frame.SeqGap {
-			events = append(events, ev)
-		}
-	})
+	var c frametest.Collector // the decoder passes every frame on; the receiver classifies
+	d := frame.NewDecoder(c.Packet)
 	for _, b := range stream { // one byte at a time: the hardest split
 		d.Write([]byte{b})
 	}
+	got, events := c.Packets, c.Events
 	// Seqs 0, 7, 0xFFFFFFFF, 42, 1: 7 reveals the gap 1..6; 0xFFFFFFFF is
 	// 9 behind the expected 8 (a duplicate or late frame); 42 reveals
 	// 8..41; 1 is behind again.

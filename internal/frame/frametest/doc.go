@@ -13,6 +13,8 @@
 //   - JSON: both tables as golden.json (checked in next to this file and
 //     kept current by its test), which the page's JavaScript and the client
 //     examples read.
+//   - Collector: a Decoder's callback that keeps the packets and the seq
+//     events a receiver would see.
 //
 // Who runs them: internal/frame (Parse, DecodeCOBS, the streaming Decoder,
 // the encoders), the simulator, capture, the page (internal/web), the
