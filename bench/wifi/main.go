@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -26,6 +27,8 @@ type config struct {
 	systems  []string
 	out      string
 	command  string
+	wsbridge string // a prebuilt wsbridge binary instead of building ./cmd/wsbridge
+	baseline string // another wsbridge binary, run as the system "baseline"
 }
 
 func main() {
@@ -36,6 +39,8 @@ func main() {
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "measured time per system, after the warm-up")
 	flag.StringVar(&systems, "systems", "wsbridge,mosquitto-qos0,mosquitto-qos1", "systems to run")
 	flag.StringVar(&c.out, "out", "docs/benchmarks-peers.md", "report file (its Wi-Fi section is replaced)")
+	flag.StringVar(&c.wsbridge, "wsbridge", "", "a wsbridge binary to run as the system wsbridge instead of building ./cmd/wsbridge")
+	flag.StringVar(&c.baseline, "baseline", "", "also run this wsbridge binary, as the system \"baseline\" (before/after a change in one run)")
 	flag.Parse()
 	c.rate, c.frame, c.warmup = 16000, 256, 3*time.Second
 	if *quick {
@@ -50,6 +55,9 @@ func main() {
 		c.counts = append(c.counts, n)
 	}
 	c.systems = strings.Split(systems, ",")
+	if c.baseline != "" && !slices.Contains(c.systems, "baseline") {
+		c.systems = append([]string{"baseline"}, c.systems...)
+	}
 	c.command = strings.TrimSpace("go run ./bench/wifi " + strings.Join(os.Args[1:], " "))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -102,13 +110,18 @@ func run(ctx context.Context, c *config) error {
 func runSystem(ctx context.Context, e *env, c *config, name string) (*result, error) {
 	switch name {
 	case "wsbridge":
-		return runWSBridge(ctx, e, c)
+		return runWSBridge(ctx, e, c, name, c.wsbridge)
+	case "baseline":
+		if c.baseline == "" {
+			return nil, fmt.Errorf("system baseline: give the binary with --baseline")
+		}
+		return runWSBridge(ctx, e, c, name, c.baseline)
 	case "mosquitto-qos0":
 		return runMosquitto(ctx, e, c, 0)
 	case "mosquitto-qos1":
 		return runMosquitto(ctx, e, c, 1)
 	}
-	return nil, fmt.Errorf("unknown system %q (want wsbridge, mosquitto-qos0, mosquitto-qos1)", name)
+	return nil, fmt.Errorf("unknown system %q (want wsbridge, baseline, mosquitto-qos0, mosquitto-qos1)", name)
 }
 
 type env struct {

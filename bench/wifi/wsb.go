@@ -26,13 +26,21 @@ const subToken = "bench-subscribers"
 
 // runWSBridge runs `wsbridge serve` with one network channel per board:
 // boards publish on /pub/bNNN (sim --publish's code, with the resend
-// ring), one subscriber per channel reads /ws/bNNN.
-func runWSBridge(ctx context.Context, e *env, c *config) (*result, error) {
-	bin := filepath.Join(e.tmp, "wsbridge")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/wsbridge")
-	build.Dir, build.Stderr = e.root, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/wsbridge: %w", err)
+// ring), one subscriber per channel reads /ws/bNNN. bin is a prebuilt
+// binary, or "" to build ./cmd/wsbridge.
+func runWSBridge(ctx context.Context, e *env, c *config, system, bin string) (*result, error) {
+	note := "wsbridge serve (%s), history 30s"
+	if bin == "" {
+		bin = filepath.Join(e.tmp, "wsbridge")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/wsbridge")
+		build.Dir, build.Stderr = e.root, os.Stderr
+		if err := build.Run(); err != nil {
+			return nil, fmt.Errorf("go build ./cmd/wsbridge: %w", err)
+		}
+		rev, _ := exec.Command("git", "-C", e.root, "rev-parse", "--short", "HEAD").Output()
+		note = fmt.Sprintf(note, "this tree, "+strings.TrimSpace(string(rev)))
+	} else {
+		note = fmt.Sprintf(note, "the binary "+bin)
 	}
 	port, err := benchenv.FreePort()
 	if err != nil {
@@ -64,8 +72,7 @@ func runWSBridge(ctx context.Context, e *env, c *config) (*result, error) {
 	}
 	go func() { bufio.NewReader(out).WriteTo(discard{}) }()
 	base := fmt.Sprintf("ws://127.0.0.1:%d", port)
-	rev, _ := exec.Command("git", "-C", e.root, "rev-parse", "--short", "HEAD").Output()
-	res := &result{system: "wsbridge", note: "wsbridge serve (this tree, " + strings.TrimSpace(string(rev)) + "), history 30s"}
+	res := &result{system: system, note: note}
 	t := newTally(c)
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -20,7 +20,8 @@ const corkMax = 32 << 10
 // closing the connection unblocks a write in progress.
 type Conn struct {
 	net.Conn
-	raw    func([]byte) (int, error) // writes to the descriptor: see rawWriter
+	raw    func([]byte) (int, error) // writes to the descriptor: see rawIO
+	rd     func([]byte) (int, error) // reads from it
 	mu     sync.Mutex
 	corked bool
 	buf    *[]byte // the gathered bytes, from corkPool; nil between batches
@@ -129,7 +130,8 @@ func (l Listener) Accept() (net.Conn, error) {
 
 // NewConn wraps c.
 func NewConn(c net.Conn) *Conn {
-	return &Conn{Conn: c, raw: rawWriter(c)}
+	rd, wr := rawIO(c)
+	return &Conn{Conn: c, raw: wr, rd: rd}
 }
 
 type connKey struct{}

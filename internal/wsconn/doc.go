@@ -8,9 +8,11 @@
 //   - Listener wraps a net.Listener so that every accepted connection is a
 //     *Conn; WithConn (http.Server.ConnContext) and FromContext find it
 //     again from a request. A Conn gathers the writes of a batch into one
-//     system call (Cork, Uncork), writes through the runtime's poller with
-//     raw system calls on Linux, and notes when a write completed after
-//     waiting for the peer to read (Unblocked): a sign of life.
+//     system call (Cork, Uncork), reads and writes through the runtime's
+//     poller with raw system calls on Linux (internal/pollio: no
+//     entersyscall, so the runtime's monitor thread sleeps on), and notes
+//     when a write completed after waiting for the peer to read
+//     (Unblocked): a sign of life.
 //   - Flow is application-level flow control: how many bytes a client may
 //     have written but not confirmed (Window), confirmed by the pong to a
 //     WebSocket ping, which a peer sends only after reading everything

@@ -73,7 +73,7 @@ func (c *Conn) AllowIdle(on bool) bool {
 func (c *Conn) Read(p []byte) (int, error) {
 	d := c.idle
 	if d == nil {
-		return c.Conn.Read(p)
+		return c.rd(p)
 	}
 	if d.frames.between() && d.allowed.Load() && len(p) > 0 {
 		n, err := d.raw.tryRead(p)
@@ -86,7 +86,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		d.frames.feed(p[:n])
 		return n, err
 	}
-	n, err := c.Conn.Read(p)
+	n, err := c.rd(p)
 	d.frames.feed(p[:n])
 	return n, err
 }

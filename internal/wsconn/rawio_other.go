@@ -1,0 +1,9 @@
+//go:build !linux
+
+package wsconn
+
+import "net"
+
+// rawIO returns how Conn reads from and writes to c: c.Read and c.Write
+// (internal/pollio is Linux-only).
+func rawIO(c net.Conn) (read, write func([]byte) (int, error)) { return c.Read, c.Write }
