@@ -96,6 +96,15 @@ func (n *Network) end(s *session, reason string) {
 // returns why it ended.
 func (n *Network) read(s *session) string {
 	buf := make([]byte, 0, 4096)
+	var binary bool
+	// One closure for the session rather than one per message (each
+	// would be an allocation: it captures the message's kind).
+	emit := func(p *frame.Packet) {
+		if binary && p.Type == frame.TypeData {
+			n.last, n.have = p.Frame.Seq, true
+		}
+		n.pub.Packet(p)
+	}
 	for {
 		// Read without a context (one fewer timer per message): every way
 		// a session ends closes its connection, which ends the read.
@@ -103,23 +112,20 @@ func (n *Network) read(s *session) string {
 		if err != nil {
 			return n.readEnd(s, err)
 		}
-		binary := typ == websocket.MessageBinary
+		binary = typ == websocket.MessageBinary
 		n.mu.Lock()
 		if n.cur != s {
 			n.mu.Unlock()
 			return errReplaced.Error()
 		}
-		err = n.dec.Decode(binary, msg, func(p *frame.Packet) {
-			if binary && p.Type == frame.TypeData {
-				n.last, n.have = p.Frame.Seq, true
-			}
-			n.pub.Packet(p)
-		})
+		err = n.dec.Decode(binary, msg, emit) // under n.mu, as n.last is
 		n.mu.Unlock()
-		var me *MessageError
-		if errors.As(err, &me) {
-			n.refuse(s, me)
-			return me.Reason + ": " + me.Msg
+		if err != nil { // declared here, me costs an allocation only for a refused message
+			var me *MessageError
+			if errors.As(err, &me) {
+				n.refuse(s, me)
+				return me.Reason + ": " + me.Msg
+			}
 		}
 	}
 }
