@@ -264,6 +264,20 @@ func startScaleServe(ctx context.Context, e *env, c *scaleConfig, n int, rate ui
 	return sv, nil
 }
 
+// startStreaming starts serve on n boards streaming at c's rate and
+// frame size, and waits until every channel is up.
+func startStreaming(ctx context.Context, e *env, c *scaleConfig, n int) (*scaleServe, error) {
+	sv, err := startScaleServe(ctx, e, c, n, c.rate, c.frame)
+	if err != nil {
+		return nil, err
+	}
+	if err := sv.stream(ctx); err != nil {
+		sv.close()
+		return nil, err
+	}
+	return sv, nil
+}
+
 // stream starts the boards' writers and waits until every channel is up.
 func (sv *scaleServe) stream(ctx context.Context) error {
 	wctx, stop := context.WithCancel(ctx)
@@ -476,14 +490,11 @@ func scaleChannels(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 	r := &scaleResult{loadAvg: [2]string{benchenv.LoadAvg(), ""}}
 	defer func() { r.loadAvg[1] = benchenv.LoadAvg() }()
 	fail := func(err error) *scaleResult { r.errs = append(r.errs, err.Error()); return r }
-	sv, err := startScaleServe(ctx, e, c, c.channels, c.rate, c.frame)
+	sv, err := startStreaming(ctx, e, c, c.channels)
 	if err != nil {
 		return fail(err)
 	}
 	defer sv.close()
-	if err := sv.stream(ctx); err != nil {
-		return fail(err)
-	}
 	bs, port, p := sv.bs, sv.port, sv.p
 	clients := make([]*frameClient, len(bs))
 	for i, b := range bs {
@@ -635,14 +646,11 @@ func scaleEnvelope(ctx context.Context, e *env, c *scaleConfig) *scaleResult {
 	r := &scaleResult{loadAvg: [2]string{benchenv.LoadAvg(), ""}}
 	defer func() { r.loadAvg[1] = benchenv.LoadAvg() }()
 	fail := func(err error) *scaleResult { r.errs = append(r.errs, err.Error()); return r }
-	sv, err := startScaleServe(ctx, e, c, 1, c.rate, c.frame)
+	sv, err := startStreaming(ctx, e, c, 1)
 	if err != nil {
 		return fail(err)
 	}
 	defer sv.close()
-	if err := sv.stream(ctx); err != nil {
-		return fail(err)
-	}
 	bs, port, p := sv.bs, sv.port, sv.p
 	// The history fills for c.history, then serve's memory is steady:
 	// what it holds without clients.
