@@ -58,12 +58,13 @@ type Follower struct {
 	r       Replica
 	log     zerolog.Logger
 
-	mu     sync.Mutex // serialises the handler across consumer resets
-	cont   continuity
-	cursor uint64  // stream sequence of the newest event applied
-	want   uint64  // the first stream sequence asked for, until something arrives
-	in     []Event // the events of one message
-	out    []Event
+	mu       sync.Mutex // serialises the handler across consumer resets
+	cont     continuity
+	consumer string  // name of the consumer that delivered the newest message
+	cursor   uint64  // stream sequence of the newest event applied
+	want     uint64  // the first stream sequence asked for, until something arrives
+	in       []Event // the events of one message
+	out      []Event
 
 	lost chan error // the consumer is gone for good: a new session recreates it at once
 
@@ -104,7 +105,6 @@ func (f *Follower) Run(ctx context.Context) error {
 		if f.events.Load() > before {
 			bo.cur = 0
 		}
-		f.resets.Add(1) // the next session recreates the consumer after the last event applied
 		f.setFeed(false, err.Error())
 		wait := bo.next()
 		if err.Error() != lastErr {
@@ -228,6 +228,12 @@ func (f *Follower) handle(msg jetstream.Msg) {
 	sseq := md.Sequence.Stream
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if md.Consumer != f.consumer { // a new consumer: ours (a new session) or the library's reset (after a reconnect, a sequence mismatch)
+		if f.consumer != "" {
+			f.resets.Add(1)
+		}
+		f.consumer = md.Consumer
+	}
 	switch {
 	case f.cursor > 0 && sseq <= f.cursor:
 		f.duplicates.Add(1) // delivered again after a reset
@@ -341,7 +347,7 @@ func (f *Follower) Counters() []source.Counter {
 		{Name: "bus_follow_duplicates_total", Help: "events delivered again and dropped", Value: float64(f.duplicates.Load())},
 		{Name: "bus_follow_skipped_messages_total", Help: "stream messages gone before the consumer reached them", Value: float64(f.skipped.Load())},
 		{Name: "bus_follow_silent_starts_total", Help: "resumes the stream answered from a later message than asked", Value: float64(f.silentStarts.Load())},
-		{Name: "bus_follow_resets_total", Help: "consumers recreated after the last event applied (missed heartbeats, a deleted consumer, a server restart, a lost connection)", Value: float64(f.resets.Load())},
+		{Name: "bus_follow_resets_total", Help: "consumers recreated after the last event applied (missed heartbeats, a deleted consumer, a server restart, a lost connection, messages the client dropped), counted at the first message of the new one", Value: float64(f.resets.Load())},
 		{Name: "bus_follow_heartbeats_missed_total", Help: "idle heartbeats missed", Value: float64(f.heartbeats.Load())},
 		{Name: "bus_follow_foreign_total", Help: "messages on the channel's subject that wsbridge did not publish", Value: float64(f.foreign.Load())},
 		{Name: "bus_follow_sessions_total", Help: "consumer sessions started", Value: float64(f.sessions.Load())},
