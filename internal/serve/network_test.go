@@ -123,21 +123,14 @@ func TestServeNetworkDevices(t *testing.T) {
 	bo.URL, bo.Token = base+"/pub/garden", "garden-token"
 	bo.Device.Signal, bo.Device.Rate, bo.Device.FrameSamples, bo.Device.MaxLag = "counter", 4000, 40, time.Minute
 	bo.Faults.CutEvery = 400 * time.Millisecond
-	b, err := wifisim.New(bo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	defer func() { cancel(); wg.Wait() }()
-	wg.Go(func() { b.Run(ctx) })
+	b := runBoard(t, bo)
 	testsupport.WaitFor(t, 20*time.Second, "frames on every channel and 3 reconnects", func() bool {
 		return len(garden.get()) >= 150 && len(board.get()) >= 20 && len(demo.get()) >= 20 && b.Stats().Connects >= 3
 	})
 	if e := b.Stats().Epoch; e == "" || !strings.Contains(garden.texts(), `"epoch":"`+e+`"`) {
 		t.Fatalf("the board's greeting named epoch %q, not the channel's (%s)", e, garden.texts()[:min(300, len(garden.texts()))])
 	}
-	if err := garden.conn.Write(ctx, websocket.MessageText, []byte(`{"type":"command","line":"rate 2000"}`)); err != nil {
+	if err := garden.conn.Write(t.Context(), websocket.MessageText, []byte(`{"type":"command","line":"rate 2000"}`)); err != nil {
 		t.Fatal(err)
 	}
 	testsupport.WaitFor(t, 10*time.Second, "the Wi-Fi board's reply and frames at its new rate", func() bool {
@@ -236,4 +229,19 @@ func TestServeNetworkBoardReboot(t *testing.T) {
 	if txt := garden.texts(); !strings.Contains(txt, `"state":"restart","reason":"the device rebooted (boot b2b2b2b2, was b1b1b1b1)"`) {
 		t.Fatalf("no restart naming the reboot in %s", txt[:min(2000, len(txt))])
 	}
+}
+
+// runBoard runs a simulated Wi-Fi board (sim --publish's code) with o
+// until the test ends.
+func runBoard(t *testing.T, o wifisim.Options) *wifisim.Board {
+	t.Helper()
+	b, err := wifisim.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); b.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return b
 }

@@ -41,14 +41,10 @@ func TestWiFiBoardToR(t *testing.T) {
 	o.Device.Signal, o.Device.Rate, o.Device.FrameSamples = "counter", 16000, 256
 	o.Device.MaxLag = time.Minute // a loaded machine must not make the simulated ADC drop frames: the ring is under test
 	o.Faults.CutEvery = 700 * time.Millisecond
-	b, err := wifisim.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := runBoard(t, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
-	wg.Go(func() { b.Run(ctx) })
 
 	ko := sink.DefaultOptions()
 	ko.URL, ko.Token = base+"/ws/garden", "sub-token"
