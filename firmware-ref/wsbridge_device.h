@@ -257,6 +257,7 @@ static inline void wsb_dev_command(wsb_device *d, const char *line, size_t n)
  * never be overwritten under it.
  */
 #define WSB_RING_ENTRY_OVERHEAD 4
+#define WSB_RING_RUNS 8
 #define WSB__RING_WRAP 0xFFFFFFFFUL
 
 typedef struct {
@@ -264,7 +265,8 @@ typedef struct {
     uint32_t sent;        /* handed out for the first time */
     uint32_t resent;      /* handed out again after a resume */
     uint32_t overwritten; /* overwritten before they were (re)sent */
-    uint32_t lost;        /* lacked by serve at a resume and no longer held: its gaps */
+    uint32_t lost;        /* sent, lacked by serve at a resume and no longer held; with
+                             overwritten, every frame serve never got */
     uint32_t refused;     /* puts refused: not a data frame, bigger than the ring */
 } wsb_ring_stats;
 
@@ -281,6 +283,11 @@ typedef struct {
     uint32_t cur;    /* absolute index of the next entry to send */
     uint32_t mark;   /* one past the highest index ever handed out */
     wsb_ring_stats stats;
+    /* The seqs of the frames overwritten unsent since the last resume, as
+     * runs (from, to, n), so that a resume gap does not count them again
+     * in lost. More than WSB_RING_RUNS separate runs merge into the last. */
+    uint32_t ow[WSB_RING_RUNS][3];
+    uint32_t ow_n;
 } wsb_ring;
 
 /* What wsb_ring_resume decided. */
@@ -340,10 +347,39 @@ static inline int wsb__ring_fits(wsb_ring *r, size_t need)
     return 0; /* wr == rd with entries: full */
 }
 
+/* wsb__ring_unsent_seq records that the frame seq was overwritten unsent. */
+static inline void wsb__ring_unsent_seq(wsb_ring *r, uint32_t seq)
+{
+    uint32_t *last = r->ow[r->ow_n > 0 ? r->ow_n - 1 : 0];
+    if ((r->ow_n > 0 && last[1] + 1 == seq) || r->ow_n == WSB_RING_RUNS) {
+        last[1] = seq; /* the last run grows (over frames sent in between, when out of runs) */
+        last[2]++;
+        return;
+    }
+    r->ow[r->ow_n][0] = r->ow[r->ow_n][1] = seq;
+    r->ow[r->ow_n][2] = 1;
+    r->ow_n++;
+}
+
+/* wsb__ring_unsent_after is how many frames overwritten unsent since the
+ * last resume have a seq after last: counted in overwritten already. */
+static inline uint32_t wsb__ring_unsent_after(const wsb_ring *r, uint32_t last)
+{
+    uint32_t n = 0, i;
+    for (i = 0; i < r->ow_n; i++) {
+        if ((int32_t)(r->ow[i][0] - last) > 0)
+            n += r->ow[i][2];
+        else if ((int32_t)(r->ow[i][1] - last) > 0)
+            n += r->ow[i][2] < r->ow[i][1] - last ? r->ow[i][2] : r->ow[i][1] - last;
+    }
+    return n;
+}
+
 static inline void wsb__ring_evict(wsb_ring *r)
 {
     if (r->cur == r->first) {
         r->stats.overwritten++;
+        wsb__ring_unsent_seq(r, wsb__ring_seq(r, r->rd));
         r->cur++;
     }
     r->used -= WSB_RING_ENTRY_OVERHEAD + wsb__rd32(r->buf + r->rd);
@@ -435,7 +471,8 @@ static inline wsb_resume wsb_ring_resume(wsb_ring *r, int have_last, uint32_t la
 {
     wsb_resume res = {0, 0, 0, 0, 0};
     size_t off = r->rd;
-    uint32_t k;
+    uint32_t k, ow = r->ow_n ? wsb__ring_unsent_after(r, last_seq) : 0;
+    r->ow_n = 0;
     if (r->count == 0) {
         r->cur = r->next;
         return res;
@@ -454,7 +491,7 @@ static inline wsb_resume wsb_ring_resume(wsb_ring *r, int have_last, uint32_t la
             if (k == 0 && s != last_seq + 1) {
                 res.gap = 1;
                 res.lost = s - last_seq - 1;
-                r->stats.lost += res.lost;
+                r->stats.lost += res.lost - (ow < res.lost ? ow : res.lost);
             }
             return res;
         }

@@ -72,6 +72,6 @@ func (p publishing) String() string {
 type publishSummary wifisim.Stats
 
 func (s publishSummary) String() string {
-	return fmt.Sprintf("wsbridge sim: %d frames made, %d sent, %d resent after reconnects, %d lost (%d in %d drops longer than the ring, %d overrun by a slow link); %d connections, %d failed attempts",
-		s.Device.Frames, s.Ring.Sent, s.Ring.Resent, s.Ring.Lost+s.Overrun, s.Ring.Lost, s.ResumeGaps, s.Overrun, s.Connects, s.ConnectFailures)
+	return fmt.Sprintf("wsbridge sim: %d frames made, %d sent, %d resent after reconnects, %d lost (%d overwritten in the ring before they were sent, %d of them while connected: a slow link; %d sent into a dropped connection; %d drops longer than the ring); %d connections, %d failed attempts",
+		s.Device.Frames, s.Ring.Sent, s.Ring.Resent, s.Ring.Overwritten+s.Ring.Lost, s.Ring.Overwritten, s.Overrun, s.Ring.Lost, s.ResumeGaps, s.Connects, s.ConnectFailures)
 }

@@ -217,9 +217,9 @@ func TestBoardsThroughCuts(t *testing.T) {
 			}
 			continue
 		}
-		if missing == 0 || missing != st.Ring.Lost+st.Overrun {
-			t.Fatalf("%s (20-frame ring): %d frames missing; the board lost %d at its resumes and %d to overruns: want the same sum, more than 0; gaps %+v",
-				n, missing, st.Ring.Lost, st.Overrun, subs[n].gaps)
+		if missing == 0 || missing != st.Ring.Lost+st.Ring.Overwritten {
+			t.Fatalf("%s (20-frame ring): %d frames missing; the board sent %d into dropped connections and overwrote %d unsent: want the same sum, more than 0; gaps %+v",
+				n, missing, st.Ring.Lost, st.Ring.Overwritten, subs[n].gaps)
 		}
 		lost += missing
 	}

@@ -51,7 +51,20 @@ type Ring struct {
 	curAt  int    // its offset, when cur != next
 	mark   uint32 // one past the highest index Next ever handed out
 	stats  RingStats
+	// ow: the seqs of the frames overwritten before they were (re)sent
+	// since the last Resume, as runs, so that a resume gap does not count
+	// them again in Lost (see unsentIn).
+	ow  [ringRuns]seqRun
+	owN int
 }
+
+// ringRuns is how many separate runs of overwritten frames a Ring tells
+// apart between two resumes; more merge into the last (see unsentIn).
+const ringRuns = 8
+
+// seqRun is n frames overwritten unsent, seqs from..to (to - from + 1 >= n:
+// merged runs may enclose frames that were sent).
+type seqRun struct{ from, to, n uint32 }
 
 // RingStats are a Ring's counters.
 type RingStats struct {
@@ -59,7 +72,7 @@ type RingStats struct {
 	Sent        uint64 `json:"sent"`        // frames handed out for the first time
 	Resent      uint64 `json:"resent"`      // frames handed out again after a Resume
 	Overwritten uint64 `json:"overwritten"` // frames overwritten before they were (re)sent
-	Lost        uint64 `json:"lost"`        // frames serve lacked at a resume that the ring no longer held: its gaps
+	Lost        uint64 `json:"lost"`        // frames sent that serve lacked at a resume and the ring no longer held; with Overwritten, every frame serve never got
 	Refused     uint64 `json:"refused"`     // Put calls refused (not a data frame, bigger than the ring)
 	Frames      int    `json:"frames"`      // frames held now
 	Unsent      int    `json:"unsent"`      // of which not yet handed out since the last Resume
@@ -123,6 +136,7 @@ func (r *Ring) fits(need int) bool {
 func (r *Ring) evict() {
 	if r.cur == r.first {
 		r.stats.Overwritten++
+		r.noteUnsent(r.seqAt(r.rd))
 		r.cur++
 	}
 	r.used -= RingEntryOverhead + int(binary.LittleEndian.Uint32(r.buf[r.rd:]))
@@ -134,6 +148,38 @@ func (r *Ring) evict() {
 			r.curAt = r.rd
 		}
 	}
+}
+
+// noteUnsent records that the frame seq was overwritten unsent.
+func (r *Ring) noteUnsent(seq uint32) {
+	switch last := &r.ow[max(r.owN-1, 0)]; {
+	case r.owN > 0 && last.to+1 == seq:
+		last.to, last.n = seq, last.n+1
+	case r.owN < ringRuns:
+		r.ow[r.owN] = seqRun{seq, seq, 1}
+		r.owN++
+	default: // out of runs: the last one grows over the frames sent in between
+		last.to, last.n = seq, last.n+1
+	}
+}
+
+// unsentIn is how many of the frames overwritten unsent since the last
+// Resume have a seq after last: they are in a resume gap that starts
+// there and are counted in Overwritten already. Exact unless more than
+// ringRuns separate overruns came between two resumes and last falls
+// inside the merged run; it then counts the run's frames after last, at
+// most its n.
+func (r *Ring) unsentIn(last uint32) uint32 {
+	var n uint32
+	for _, run := range r.ow[:r.owN] {
+		switch {
+		case int32(run.from-last) > 0:
+			n += run.n
+		case int32(run.to-last) > 0:
+			n += min(run.n, run.to-last)
+		}
+	}
+	return n
 }
 
 // after is the offset of the entry that follows the one at off.
@@ -194,6 +240,7 @@ type Resumed struct {
 func (r *Ring) Resume(have bool, last uint32) Resumed {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer func() { r.owN = 0 }()
 	if r.count == 0 {
 		r.cur = r.next
 		return Resumed{}
@@ -216,7 +263,7 @@ func (r *Ring) Resume(have bool, last uint32) Resumed {
 			res := Resumed{Frames: r.count - k, From: s}
 			if k == 0 && s != last+1 {
 				res.Gap, res.Lost = true, s-last-1
-				r.stats.Lost += uint64(res.Lost)
+				r.stats.Lost += uint64(res.Lost - min(res.Lost, r.unsentIn(last)))
 			}
 			return res
 		}

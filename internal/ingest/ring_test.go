@@ -108,9 +108,57 @@ func TestRingResendRule(t *testing.T) {
 	}
 	equalSeqs(t, "after the long drop", drain(r), seqs(115, 124))
 	s := r.Stats()
-	want := ingest.RingStats{Put: 25, Sent: 25 - 5, Resent: 10 + 5 + 10, Overwritten: 5, Lost: 5, Frames: 10, Bytes: 10 * (frameLen + 4), Capacity: 10 * (frameLen + 4)}
+	// The 5 frames of serve's gap were overwritten before they were sent:
+	// counted once, in Overwritten, not again in Lost.
+	want := ingest.RingStats{Put: 25, Sent: 25 - 5, Resent: 10 + 5 + 10, Overwritten: 5, Lost: 0, Frames: 10, Bytes: 10 * (frameLen + 4), Capacity: 10 * (frameLen + 4)}
 	if s != want {
 		t.Fatalf("stats\n got %+v\nwant %+v", s, want)
+	}
+}
+
+// TestRingCountsEachLostFrameOnce: a board whose link is slower than its
+// sampler overwrites frames before it sends them (Overwritten), then sends
+// more that never reach serve (a cut it has not noticed yet), then
+// resumes after serve's last seq: Overwritten + Lost is exactly serve's
+// gap, each frame counted once, however the two kinds interleave.
+func TestRingCountsEachLostFrameOnce(t *testing.T) {
+	const frameLen = 28 + 2*16
+	r := ingest.NewRing(10 * (frameLen + ingest.RingEntryOverhead)) // exactly 10 frames
+	put := func(from, to uint32) {
+		for q := from; q <= to; q++ {
+			r.Put(dataPacket(t, q, 16))
+		}
+	}
+	send := func(n int) {
+		for range n {
+			if _, ok := r.Next(nil); !ok {
+				t.Fatal("nothing to send")
+			}
+		}
+	}
+	put(100, 109)
+	send(10)      // 100..109 reach serve
+	put(110, 124) // 110..114 overwritten unsent
+	send(3)       // 115..117 sent, lost in the cut
+	put(125, 129) // 115..119 evicted: 115..117 sent, 118..119 unsent
+	send(2)       // 120, 121 sent, lost
+	put(130, 131) // 120, 121 evicted, sent
+	res := r.Resume(true, 109)
+	if !res.Gap || res.From != 122 || res.Lost != 12 {
+		t.Fatalf("resume after 109: %+v, want a gap of 12 (110..121), from 122", res)
+	}
+	s := r.Stats()
+	if s.Overwritten != 5+2 || s.Lost != 3+2 || s.Overwritten+s.Lost != uint64(res.Lost) {
+		t.Fatalf("overwritten %d, lost %d: want 7 (110..114, 118, 119) and 5 (115..117, 120, 121), 12 in all: serve's gap", s.Overwritten, s.Lost)
+	}
+	// An overrun before serve's last seq is not in the next gap.
+	send(10)      // 122..131
+	put(132, 145) // 132..135 overwritten unsent
+	send(2)       // 136, 137 reach serve
+	put(146, 149) // 136..139 evicted: 138, 139 unsent
+	res = r.Resume(true, 137)
+	if s2 := r.Stats(); !res.Gap || res.Lost != 2 || s2.Overwritten-s.Overwritten != 4+2 || s2.Lost != s.Lost {
+		t.Fatalf("resume after 137: %+v, overwritten +%d, lost +%d: want a gap of 2 (138, 139) counted in overwritten only", res, s2.Overwritten-s.Overwritten, s2.Lost-s.Lost)
 	}
 }
 

@@ -35,8 +35,10 @@ type Stats struct {
 	Disconnects     uint64 `json:"disconnects"`      // connections lost after the greeting
 	ResumeGaps      uint64 `json:"resume_gaps"`      // reconnects after a drop longer than the ring
 	// Overrun: frames the ring overwrote before they were sent while
-	// connected (the link slower than the sampler). With Ring.Lost (the
-	// drops longer than the ring) it is every frame serve never got.
+	// connected (the link slower than the sampler), a part of
+	// Ring.Overwritten. Ring.Overwritten + Ring.Lost (frames sent into a
+	// connection that dropped, no longer held at the resume) is every
+	// frame serve never got, each counted once.
 	Overrun     uint64            `json:"overrun"`
 	Commands    uint64            `json:"commands"`     // command lines received
 	LiveDropped uint64            `json:"live_dropped"` // logs, replies or text/JSON frames dropped while the link was down or slow
