@@ -39,3 +39,49 @@ func TestPublishFollowSingle(t *testing.T) {
 	}
 	checkPackets(t, evs)
 }
+
+// slowReplica is a mirror whose Apply stalls once, as a channel whose
+// host is starved would.
+type slowReplica struct {
+	*recorder
+	stall   time.Duration
+	stalled bool
+}
+
+func (s *slowReplica) Apply(ev *Event) {
+	if !s.stalled && ev.Kind == KindFrame && ev.Seq == 100 {
+		s.stalled = true
+		time.Sleep(s.stall) // the consumer's messages pile up meanwhile
+	}
+	s.recorder.Apply(ev)
+}
+
+// A follower that stalls for a second while 5000 frames are published
+// (one message each, so the consumer's pull window is what bounds them)
+// loses nothing, repeats nothing, and keeps following.
+func TestSlowMirror(t *testing.T) {
+	n := natstest.RunServer(t)
+	c := dial(t, n.URL(), func(c *Config) { c.Batch = 1 })
+	lg := newMemLog("aaaa0001", 0, 10000)
+	p, err := c.NewPublisher("mic", lg, testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p.Run)
+	rec := &slowReplica{recorder: newRecorder(), stall: time.Second}
+	fc := dial(t, n.URL())
+	f, err := fc.NewFollower("mic", Start{Since: time.Now().Add(-time.Hour)}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, f.Run)
+	lg.frames(5000)
+	evs := rec.waitFrame(t, "aaaa0001", 4999)
+	if got, want := describe(evs), []string{"frames aaaa0001/0..4999"}; !slices.Equal(got, want) {
+		t.Fatalf("events:\n got %q\nwant %q", got, want)
+	}
+	lg.frames(1)
+	rec.waitFrame(t, "aaaa0001", 5000)
+	t.Logf("follower: resets %d, skipped %d, duplicates %d; connection: slow consumer events %d",
+		f.resets.Load(), f.skipped.Load(), f.duplicates.Load(), fc.slowConsumers.Load())
+}
