@@ -196,6 +196,7 @@ func checkTextSketch(t *testing.T, rate float64, channels int) {
 		return plotted == served
 	})
 	st.Rate = plotted
+	tb.eval(`wsbridge.windowS`, &st.WindowS) // the automatic window follows a rate announced meanwhile
 	var lag struct{ Page, Serve int64 }
 	tb.eval(`wsbridge.lastSeq`, &lag.Page)
 	lag.Serve = int64(apiInfo(t, srv.URL+"/api/info").Seq) - 1
