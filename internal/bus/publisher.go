@@ -87,7 +87,7 @@ func (c *Conn) NewPublisher(ch string, lg Log, s StreamSettings) (*Publisher, er
 // is logged and reported by State, and retried every 30 s in case the
 // operator fixes it.
 func (p *Publisher) Run(ctx context.Context) error {
-	bo := backoff{min: 100 * time.Millisecond, max: 5 * time.Second}
+	bo := backoff{min: 100 * time.Millisecond, max: 2 * time.Second} // a site whose link came back publishes within 2 s
 	var lastErr string
 	for {
 		if err := p.c.WaitUp(ctx); err != nil {
