@@ -123,7 +123,7 @@ func TestServeNetworkDevices(t *testing.T) {
 	bo.URL, bo.Token = base+"/pub/garden", "garden-token"
 	bo.Device.Signal, bo.Device.Rate, bo.Device.FrameSamples, bo.Device.MaxLag = "counter", 4000, 40, time.Minute
 	bo.Faults.CutEvery = 400 * time.Millisecond
-	b := runBoard(t, bo)
+	b, _ := runBoard(t, bo)
 	testsupport.WaitFor(t, 20*time.Second, "frames on every channel and 3 reconnects", func() bool {
 		return len(garden.get()) >= 150 && len(board.get()) >= 20 && len(demo.get()) >= 20 && b.Stats().Connects >= 3
 	})
@@ -213,16 +213,9 @@ func TestServeNetworkBoardReboot(t *testing.T) {
 		bo := wifisim.DefaultOptions()
 		bo.URL, bo.Token, bo.Boot = base+"/pub/garden", "garden-token", boot
 		bo.Device.Signal, bo.Device.Rate, bo.Device.FrameSamples, bo.Device.MaxLag = "counter", 4000, 40, time.Minute
-		b, err := wifisim.New(bo)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { defer close(done); b.Run(ctx) }()
+		_, stop := runBoard(t, bo)
 		testsupport.WaitFor(t, 20*time.Second, fmt.Sprintf("%d frames on garden", frames), func() bool { return len(garden.get()) >= frames })
-		cancel()
-		<-done
+		stop()
 	}
 	run("b1b1b1b1", 20)
 	run("b2b2b2b2", len(garden.get())+20)
@@ -232,8 +225,8 @@ func TestServeNetworkBoardReboot(t *testing.T) {
 }
 
 // runBoard runs a simulated Wi-Fi board (sim --publish's code) with o
-// until the test ends.
-func runBoard(t *testing.T, o wifisim.Options) *wifisim.Board {
+// until stop (idempotent) or the end of the test.
+func runBoard(t *testing.T, o wifisim.Options) (b *wifisim.Board, stop func()) {
 	t.Helper()
 	b, err := wifisim.New(o)
 	if err != nil {
@@ -242,6 +235,7 @@ func runBoard(t *testing.T, o wifisim.Options) *wifisim.Board {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); b.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return b
+	stop = sync.OnceFunc(func() { cancel(); <-done })
+	t.Cleanup(stop)
+	return b, stop
 }

@@ -41,7 +41,7 @@ func TestWiFiBoardToR(t *testing.T) {
 	o.Device.Signal, o.Device.Rate, o.Device.FrameSamples = "counter", 16000, 256
 	o.Device.MaxLag = time.Minute // a loaded machine must not make the simulated ADC drop frames: the ring is under test
 	o.Faults.CutEvery = 700 * time.Millisecond
-	b := runBoard(t, o)
+	b, _ := runBoard(t, o)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
