@@ -224,6 +224,30 @@ func caseResume(t *testing.T, r *rig) {
 	rec, _ := r.follow(t, ch, Start{Epoch: "e2e2e2e2", Seq: 100})
 	lg.frames(1)
 	expectEvents(t, rec.waitFrame(t, "e2e2e2e2", 100), "frames e2e2e2e2/100..100")
+
+	// What a mirror's client that resumes before the mirror's ring reads
+	// (Replay): exactly from..to, starting and ending inside batches.
+	for _, tc := range []struct {
+		epoch    string
+		from, to uint32
+		want     []string
+	}{
+		{"e1e1e1e1", 151, 320, []string{"frames e1e1e1e1/151..299", "gap e1e1e1e1/300..302 (device)", "frames e1e1e1e1/303..320"}},
+		{"e1e1e1e1", 301, 301, []string{"gap e1e1e1e1/301..301 (device)"}},
+		{"e2e2e2e2", 7, 93, []string{"frames e2e2e2e2/7..93"}},
+	} {
+		var got []Event
+		err := dial(t, r.subURL).Replay(context.Background(), ch, tc.epoch, tc.from, tc.to, func(ev *Event) error {
+			e := *ev
+			e.Raw = slices.Clone(ev.Raw)
+			got = append(got, e)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("replay %s/%d..%d: %v", tc.epoch, tc.from, tc.to, err)
+		}
+		expectEvents(t, got, tc.want...)
+	}
 }
 
 // purgeBefore trims the stream as MaxAge would: only messages from the
