@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -49,23 +47,7 @@ func checkTextToR(t *testing.T, rate uint32, chans, rows int) {
 	so := sink.DefaultOptions()
 	so.URL, so.StatusInterval, so.Header = srv.ws, 0, true
 	so.Buffer = 2 * time.Minute // R starts in seconds on a loaded machine: the sink must not drop meanwhile
-	so.Virtual = filepath.Join(t.TempDir(), "ttyR")
-	so.Out, so.Log = &testsupport.SyncBuffer{}, newLog(newLogBuf(), "sink")
-	ready := make(chan sink.PortInfo, 1)
-	so.Ready = func(pi sink.PortInfo) { ready <- pi }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sink.Run(ctx, so) }()
-	t.Cleanup(func() { cancel(); <-done })
-	var link string
-	select {
-	case pi := <-ready:
-		link = pi.Link
-	case err := <-done:
-		t.Fatalf("sink: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("the sink's port was not ready within 10 s")
-	}
+	link := startSink(t, so, nil).link
 
 	lines := testsupport.ReadLinesR(t, link, rows+1, 40*time.Second)
 	var names []string
