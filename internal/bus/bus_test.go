@@ -56,7 +56,7 @@ func (s *slowReplica) Apply(ev *Event) {
 	s.recorder.Apply(ev)
 }
 
-// A follower that stalls for a second while 5000 frames are published
+// A follower that stalls for a second while 2000 frames are published
 // (one message each, so the consumer's pull window is what bounds them)
 // loses nothing, repeats nothing, and keeps following.
 func TestSlowMirror(t *testing.T) {
@@ -75,13 +75,13 @@ func TestSlowMirror(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, f.Run)
-	lg.frames(5000)
-	evs := rec.waitFrame(t, "aaaa0001", 4999)
-	if got, want := describe(evs), []string{"frames aaaa0001/0..4999"}; !slices.Equal(got, want) {
+	lg.frames(2000)
+	evs := rec.waitFrame(t, "aaaa0001", 1999)
+	if got, want := describe(evs), []string{"frames aaaa0001/0..1999"}; !slices.Equal(got, want) {
 		t.Fatalf("events:\n got %q\nwant %q", got, want)
 	}
 	lg.frames(1)
-	rec.waitFrame(t, "aaaa0001", 5000)
+	rec.waitFrame(t, "aaaa0001", 2000)
 	t.Logf("follower: resets %d, skipped %d, duplicates %d; connection: slow consumer events %d",
 		f.resets.Load(), f.skipped.Load(), f.duplicates.Load(), fc.slowConsumers.Load())
 }
