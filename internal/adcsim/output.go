@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/periodic"
 )
 
 // attach starts the device on its first Run, or resumes it after an
@@ -207,14 +208,7 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	if d <= 0 {
 		return ctx.Err() == nil
 	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
+	return periodic.Sleep(ctx, d)
 }
 
 // unplug waits until the port's reader has taken every byte sent (so the
