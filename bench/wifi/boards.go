@@ -10,6 +10,7 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/periodic"
 )
 
 // boardConfig is board i's simulated ADC: a counter at the bench's rate,
@@ -81,8 +82,5 @@ func sleepUntil(ctx context.Context, us uint64) {
 	if d <= 0 {
 		return
 	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
+	periodic.Sleep(ctx, d)
 }
