@@ -84,11 +84,27 @@ func (d *pubDevice) Write(t testing.TB, _, packet []byte) bool {
 	if err := c.Write(d.ctx, websocket.MessageBinary, packet); err != nil {
 		t.Fatalf("device write: %v", err)
 	}
-	// Serve closes the connection right after a message it refuses; give
-	// it the time to, and wait for the reconnection if it did.
-	time.Sleep(20 * time.Millisecond)
-	d.current(t)
+	settle(t, &d.conn, c)
 	return true
+}
+
+// settle waits until the peer has read what was written on c: a ping
+// comes back after the messages before it. A peer that refused a message
+// closes c instead; then settle waits for the next connection, so the
+// next packet is not written into a connection being closed (a fixed
+// pause was too short on a loaded machine, and that packet was lost).
+func settle(t testing.TB, l *liveConn, c *websocket.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if c.Ping(ctx) == nil {
+		return
+	}
+	testsupport.WaitFor(t, 10*time.Second, "a new connection after a refused message", func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.conn != nil && l.conn != c
+	})
 }
 
 func (d *pubDevice) Lines() <-chan string { return d.lines }
@@ -137,8 +153,7 @@ func (d *boardServer) Write(t testing.TB, _, packet []byte) bool {
 	}
 	c := d.current(t)
 	c.Write(context.Background(), websocket.MessageBinary, packet)
-	time.Sleep(20 * time.Millisecond)
-	d.current(t)
+	settle(t, &d.conn, c)
 	return true
 }
 
