@@ -71,6 +71,11 @@ func startSinkVia(t testing.TB, p *faultproxy.Proxy, chk *counterCheck, ping tim
 	o := sink.DefaultOptions()
 	o.URL = "ws://" + p.Addr() + "/ws"
 	o.BackoffMin, o.BackoffMax, o.PingInterval, o.StatusInterval = 5*time.Millisecond, 50*time.Millisecond, ping, 0
+	// The reader reads until the sink has flushed all it holds at stop
+	// (drain): the default 2 s was too short under -race at load 22, and
+	// the sink counted the rest as dropped at exit (TestNetworkHalfOpenDetected:
+	// "sink summary reports loss: ... dropped 39" with the reader missing nothing).
+	o.FlushTimeout = 30 * time.Second
 	return startSink(t, o, chk)
 }
 
