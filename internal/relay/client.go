@@ -291,7 +291,9 @@ func (c *client) writeBatch(pos uint64, batch []*entry) error {
 			c.end()
 			return err
 		}
-		c.watchdog.Reset(c.srv.opts.WriteTimeout) // the deadline is per write, not per batch
+		if i < len(batch)-1 { // the deadline is per write, not per batch (begin armed it for the first)
+			c.watchdog.Reset(c.srv.opts.WriteTimeout)
+		}
 	}
 	if err := c.envelopeReady(); err != nil {
 		c.end()
