@@ -3,13 +3,17 @@ package bus
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 
 	"github.com/wsbridge/wsbridge/internal/bus/natstest"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 func ensure(t *testing.T, c *Conn, ch string, s StreamSettings) error {
@@ -183,5 +187,66 @@ func TestChannels(t *testing.T) {
 	want := []string{"accel@lab2 wsbridge_accel wsbridge.lab2.accel", "door@lab1 wsbridge_door wsbridge.lab1.door", "mic@lab1 wsbridge_mic wsbridge.lab1.mic"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("channels %q, want %q", got, want)
+	}
+}
+
+// A bus behind TLS with nkey authentication (bus.tls.ca, bus.nkey): a
+// serve that trusts the server's CA and holds the seed publishes and
+// follows; one without the CA, or with a key the server does not know,
+// is told at once, naming the cause, instead of retrying forever.
+func TestDialTLSNkey(t *testing.T) {
+	cert, key, _ := testsupport.SelfSigned(t)
+	user, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := user.PublicKey()
+	seed, _ := user.Seed()
+	seedFile := filepath.Join(t.TempDir(), "lab1.nk")
+	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: cert, KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := natstest.RunServer(t, natstest.WithOptions(func(o *server.Options) {
+		o.TLSConfig, o.TLS, o.TLSTimeout = tc, true, 2
+		o.Nkeys = []*server.NkeyUser{{Nkey: pub}}
+	}))
+	url := strings.Replace(n.URL(), "nats://", "tls://", 1)
+
+	c, err := Dial(Config{URL: URLList{url}, NKey: seedFile, TLS: TLS{CA: cert}}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	lg := newMemLog("5ec0de00", 0, 100)
+	p, err := c.NewPublisher("mic", lg, testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p.Run)
+	lg.frames(10)
+	rec := newRecorder()
+	f, err := c.NewFollower("mic", all(), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, f.Run)
+	expectEvents(t, rec.waitFrame(t, "5ec0de00", 9), "frames 5ec0de00/0..9")
+
+	if _, err := Dial(Config{URL: URLList{url}, NKey: seedFile}, testLogger(t)); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("without the CA: %v, want a certificate error at once", err)
+	}
+	other, _ := nkeys.CreateUser()
+	otherSeed, _ := other.Seed()
+	otherFile := filepath.Join(t.TempDir(), "other.nk")
+	if err := os.WriteFile(otherFile, otherSeed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Dial(Config{URL: URLList{url}, NKey: otherFile, TLS: TLS{CA: cert}}, testLogger(t)); err == nil ||
+		!strings.Contains(strings.ToLower(err.Error()), "authorization violation") {
+		t.Fatalf("with an unknown nkey: %v, want the authorization violation at once", err)
 	}
 }
