@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -21,7 +20,7 @@ import (
 
 // wsbridgeBin builds the wsbridge command once per test binary.
 var wsbridgeBin = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "wsbridgebin")
+	dir, err := binDir("wsbridgebin")
 	if err != nil {
 		return "", err
 	}

@@ -17,10 +17,36 @@ import (
 	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
+// binDirs are the directories of the binaries the tests built, removed
+// when the tests end.
+var binDirs struct {
+	sync.Mutex
+	dirs []string
+}
+
+// binDir makes a directory for a binary the tests build.
+func binDir(prefix string) (string, error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err == nil {
+		binDirs.Lock()
+		binDirs.dirs = append(binDirs.dirs, dir)
+		binDirs.Unlock()
+	}
+	return dir, err
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, d := range binDirs.dirs {
+		_ = os.RemoveAll(d)
+	}
+	os.Exit(code)
+}
+
 // natsBin builds nats-server from the module once per test binary, for
 // benchmarks that run it as its own process (its CPU apart from wsbridge's).
 var natsBin = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "natsbin")
+	dir, err := binDir("natsbin")
 	if err != nil {
 		return "", err
 	}
