@@ -49,8 +49,14 @@ test_that("wsbridge_stream hands over blocks in order", {
     n < 2000
   }, rows = 500, duration = 30)
   expect_gte(res$rows, 2000)
-  expect_equal(res$events$type, "skipped") # the first line after opening
-  expect_equal(res$events$row, 1L)
+  # The first line after opening is skipped (the end of a line whose start
+  # the previous test's reader took), unless that reader stopped just
+  # before a newline: then the port starts with an empty line, nothing is
+  # cut and nothing is skipped. No other event.
+  if (NROW(res$events) > 0L) {
+    expect_equal(res$events$type, "skipped")
+    expect_equal(res$events$row, 1L)
+  }
 })
 
 test_that("the CRAN serial package reads it by the pts/N name", {
