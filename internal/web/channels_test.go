@@ -145,7 +145,8 @@ func TestPageOverviewOf12Channels(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // a redraw with what arrived
 	for name, f := range tb.sparkCoverage() {
 		if f < 0.9 {
-			t.Errorf("card %s: a trace in %.0f%% of its canvas's columns, want the 5 s drawn across", name, 100*f)
+			t.Errorf("card %s: a trace in %.0f%% of its canvas's columns, want the 5 s drawn across (serve counted %d device gaps on it)",
+				name, 100*f, after[name])
 		}
 	}
 	tb.shot("overview-12")
