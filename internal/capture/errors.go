@@ -100,10 +100,23 @@ func classify(path string, err error, present []PortInfo, setting string) error 
 // one that is, or plug the board in, or run without one.
 func notFound(path string, present []PortInfo, setting string) string {
 	if len(present) == 0 {
-		return fmt.Sprintf("%s not found; no serial ports present: plug the board in with a data (not charge-only) USB cable, or use --sim to run without one", path)
+		return fmt.Sprintf("%s not found; no serial ports present: plug the board in with a data (not charge-only) USB cable, or %s to run without one", path, simHint(setting))
 	}
-	return fmt.Sprintf("%s not found; %s; pass one of those to %s (wsbridge ports marks the ESP32), or use --sim to run without a board",
-		path, describePresent(present), setting)
+	return fmt.Sprintf("%s not found; %s; pass one of those to %s (wsbridge ports marks the ESP32), or %s to run without a board",
+		path, describePresent(present), setting, simHint(setting))
+}
+
+// simHint says how to run the setting's device without a board: --sim
+// for serve's single device, NAME=sim for a --device NAME (--sim does not
+// go with --device), sim: in a devices: entry of the config file.
+func simHint(setting string) string {
+	switch name, ok := strings.CutPrefix(setting, "--device "); {
+	case ok:
+		return "use --device " + name + "=sim"
+	case strings.HasPrefix(setting, "devices[") && strings.Contains(setting, "]"):
+		return "give " + setting[:strings.Index(setting, "]")+1] + " sim: {...} instead of a port"
+	}
+	return "use --sim"
 }
 
 // describePresent lists the ports for an error message.

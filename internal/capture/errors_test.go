@@ -41,6 +41,17 @@ func TestNotFoundListsWhatIsPresent(t *testing.T) {
 	if want := path + " not found; no serial ports present: plug the board in with a data (not charge-only) USB cable, or use --sim to run without one"; err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %s", err, want)
 	}
+	// --sim does not go with --device or a devices: entry: each names its own way.
+	for setting, hint := range map[string]string{
+		"--device mic":     "or use --device mic=sim to run without a board",
+		"devices[1].port":  "or give devices[1] sim: {...} instead of a port to run without a board",
+		"devices[0].match": "or give devices[0] sim: {...} instead of a port to run without a board",
+	} {
+		err = runErr(t, Options{Port: path, Setting: setting}, []PortInfo{cp2102})
+		if err == nil || !strings.HasSuffix(err.Error(), "pass one of those to "+setting+" (wsbridge ports marks the ESP32), "+hint) {
+			t.Errorf("%s: got %v, want it to end with %q", setting, err, hint)
+		}
+	}
 }
 
 func TestClassifyBusyAndPermission(t *testing.T) {
