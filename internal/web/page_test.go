@@ -239,7 +239,14 @@ func checkCSV(t *testing.T, tb *tab) {
 	select {
 	case <-completed:
 	case <-time.After(20 * time.Second):
-		t.Fatalf("the CSV download did not complete in 20 s (into %s)", dir)
+		var msgs []string
+		tb.eval(`[...document.querySelectorAll("#log li")].map((li) => li.textContent)`, &msgs)
+		entries, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("the CSV download did not complete in 20 s (into %s, which holds %q); the page's messages: %q", dir, names, msgs)
 	}
 	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
 	if len(files) != 1 {

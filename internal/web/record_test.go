@@ -105,7 +105,8 @@ func TestPageRecordDisabled(t *testing.T) {
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 1})
 	tb.open(srv.URL)
-	tb.waitFor("the explanation", `!document.getElementById("recorder").hidden && !document.getElementById("rec-why").hidden`, 10*time.Second)
+	tb.waitFor("the explanation", `!document.getElementById("recorder").hidden && !document.getElementById("rec-why").hidden &&
+		document.getElementById("rec-why").textContent.includes("record-dir")`, 10*time.Second)
 	var disabled bool
 	tb.eval(`document.getElementById("rec-button").disabled && document.getElementById("rec-labels").disabled`, &disabled)
 	if why := tb.text("rec-why"); !disabled || !strings.Contains(why, "--record-dir DIR") {

@@ -161,9 +161,16 @@ export class Recorder {
     this.channel = this.T.channel = name || "";
     this.rec = null;
     this.T.state = this.T.id = this.T.error = "";
-    $("recorder").hidden = true;
+    this.enabled = this.T.enabled = false;
+    // Laid out at once, disabled until serve answers: a section that
+    // appeared later would push what is below it, and the browser's scroll
+    // anchoring would then move the controls above it under the pointer.
+    $("recorder").hidden = !name;
+    $("rec-why").hidden = false;
+    $("rec-why").textContent = "Asking serve whether it records…";
     $("rec-files").replaceChildren();
     $("rec-status").textContent = "";
+    this.showButton();
     if (name) this.poll();
   }
 
@@ -172,7 +179,10 @@ export class Recorder {
     const gen = this.gen;
     const r = await api("GET", `/api/recordings?channel=${encodeURIComponent(this.channel)}`);
     if (gen !== this.gen) return;
-    if (r.status === 404) return; // a serve without a recorder: no section, no more asking
+    if (r.status === 404) { // a serve without a recorder: no section, no more asking
+      $("recorder").hidden = true;
+      return;
+    }
     this.timer = setTimeout(() => this.poll(), this.running() ? BUSY_MS : IDLE_MS);
     if (r.status !== 200 || !r.body) return; // 401: the page asks for the token; 0: serve unreachable
     $("recorder").hidden = false;
