@@ -69,7 +69,7 @@ func kindOf(err error) error {
 
 // classify turns an error from opening path into a message a user can act
 // on. present describes the serial ports that exist, for not-found errors.
-func classify(path string, err error, present []PortInfo, setting string) error {
+func classify(path string, err error, present []PortInfo, setting, without string) error {
 	kind := kindOf(err)
 	var msg string
 	switch kind {
@@ -83,7 +83,7 @@ func classify(path string, err error, present []PortInfo, setting string) error 
 			msg = fmt.Sprintf("%s is busy: %s holds it (another wsbridge serve?); stop it first", path, who)
 		}
 	case ErrNotFound:
-		msg = notFound(path, present, setting)
+		msg = notFound(path, present, setting, without)
 	case nil:
 		if isInvalidPort(err) { // e.g. a regular file or /dev/null: not a tty
 			msg = fmt.Sprintf("failed to open %s: %v; is it a serial port? %s", path, err, describePresent(present))
@@ -98,25 +98,12 @@ func classify(path string, err error, present []PortInfo, setting string) error 
 
 // notFound says that the port given is not there, and what to do: pick
 // one that is, or plug the board in, or run without one.
-func notFound(path string, present []PortInfo, setting string) string {
+func notFound(path string, present []PortInfo, setting, without string) string {
 	if len(present) == 0 {
-		return fmt.Sprintf("%s not found; no serial ports present: plug the board in with a data (not charge-only) USB cable, or %s to run without one", path, simHint(setting))
+		return fmt.Sprintf("%s not found; no serial ports present: plug the board in with a data (not charge-only) USB cable, or %s to run without one", path, without)
 	}
 	return fmt.Sprintf("%s not found; %s; pass one of those to %s (wsbridge ports marks the ESP32), or %s to run without a board",
-		path, describePresent(present), setting, simHint(setting))
-}
-
-// simHint says how to run the setting's device without a board: --sim
-// for serve's single device, NAME=sim for a --device NAME (--sim does not
-// go with --device), sim: in a devices: entry of the config file.
-func simHint(setting string) string {
-	switch name, ok := strings.CutPrefix(setting, "--device "); {
-	case ok:
-		return "use --device " + name + "=sim"
-	case strings.HasPrefix(setting, "devices[") && strings.Contains(setting, "]"):
-		return "give " + setting[:strings.Index(setting, "]")+1] + " sim: {...} instead of a port"
-	}
-	return "use --sim"
+		path, describePresent(present), setting, without)
 }
 
 // describePresent lists the ports for an error message.

@@ -41,32 +41,27 @@ func TestNotFoundListsWhatIsPresent(t *testing.T) {
 	if want := path + " not found; no serial ports present: plug the board in with a data (not charge-only) USB cable, or use --sim to run without one"; err == nil || err.Error() != want {
 		t.Fatalf("got %v, want %s", err, want)
 	}
-	// --sim does not go with --device or a devices: entry: each names its own way.
-	for setting, hint := range map[string]string{
-		"--device mic":     "or use --device mic=sim to run without a board",
-		"devices[1].port":  "or give devices[1] sim: {...} instead of a port to run without a board",
-		"devices[0].match": "or give devices[0] sim: {...} instead of a port to run without a board",
-	} {
-		err = runErr(t, Options{Port: path, Setting: setting}, []PortInfo{cp2102})
-		if err == nil || !strings.HasSuffix(err.Error(), "pass one of those to "+setting+" (wsbridge ports marks the ESP32), "+hint) {
-			t.Errorf("%s: got %v, want it to end with %q", setting, err, hint)
-		}
+	// serve's devices name their own way to run without a board (--sim
+	// does not go with --device or a devices: entry).
+	err = runErr(t, Options{Port: path, Setting: "--device mic", Without: "use --device mic=sim"}, []PortInfo{cp2102})
+	if hint := "pass one of those to --device mic (wsbridge ports marks the ESP32), or use --device mic=sim to run without a board"; err == nil || !strings.HasSuffix(err.Error(), hint) {
+		t.Errorf("got %v, want it to end with %q", err, hint)
 	}
 }
 
 func TestClassifyBusyAndPermission(t *testing.T) {
 	// go.bug.st/serial reports EBUSY as a PortError whose code is zero.
-	err := classify("/dev/ttyACM0", &serial.PortError{}, nil, "--port")
+	err := classify("/dev/ttyACM0", &serial.PortError{}, nil, "--port", "use --sim")
 	want := "/dev/ttyACM0 is busy: another program holds it (ModemManager, a serial monitor, another wsbridge); " +
 		"close it or stop ModemManager"
 	if !errors.Is(err, ErrBusy) || err.Error() != want {
 		t.Fatalf("busy: got %v", err)
 	}
-	err = classify("/dev/ttyUSB0", &os.PathError{Op: "open", Path: "/dev/ttyUSB0", Err: syscall.EACCES}, nil, "--port")
+	err = classify("/dev/ttyUSB0", &os.PathError{Op: "open", Path: "/dev/ttyUSB0", Err: syscall.EACCES}, nil, "--port", "use --sim")
 	if !errors.Is(err, ErrPermission) || err.Error() != permissionMsg("/dev/ttyUSB0") {
 		t.Fatalf("permission: got %v", err)
 	}
-	err = classify("/dev/ttyUSB0", syscall.ENOENT, nil, "--port")
+	err = classify("/dev/ttyUSB0", syscall.ENOENT, nil, "--port", "use --sim")
 	if !errors.Is(err, ErrNotFound) || !errors.Is(err, syscall.ENOENT) {
 		t.Fatalf("raw errno: got %v", err)
 	}

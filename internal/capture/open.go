@@ -74,7 +74,7 @@ func (c *Capture) pick() (path, id string, err error) {
 func (c *Capture) openSerial(path, id string) (*conn, error) {
 	rwc, err := openDevice(path, c.opts.mode(id), c.serialOpen)
 	if err != nil {
-		return nil, classify(path, err, c.listQuiet(), c.opts.Setting)
+		return nil, classify(path, err, c.listQuiet(), c.opts.Setting, c.opts.Without)
 	}
 	return newConn(rwc, path), nil
 }

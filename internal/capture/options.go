@@ -37,8 +37,12 @@ type Options struct {
 	Match    string // VID:PID[:SERIAL]: find (and re-find) the device by USB identity
 
 	// Setting names where the port was given, for hints in errors: "--port"
-	// (the default), "--device mic", "devices[1].port".
+	// (the default), "--device mic", "devices[1].port". Without says, in the
+	// same hints, how to run that device without a board: "use --sim" (the
+	// default), "use --device mic=sim", "give devices[1] sim: {...} instead
+	// of a port".
 	Setting string
+	Without string
 
 	// Text input: lines per frame (default 64) and the sample rate to
 	// announce (0 measures it from the line arrivals: see frame.TextDecoder).
@@ -66,6 +70,7 @@ func (o Options) withDefaults() Options {
 	o.RTS = cmp.Or(o.RTS, d.RTS)
 	o.Input = cmp.Or(o.Input, d.Input)
 	o.Setting = cmp.Or(o.Setting, "--port")
+	o.Without = cmp.Or(o.Without, "use --sim")
 	return o
 }
 

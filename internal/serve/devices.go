@@ -288,6 +288,16 @@ func (d *Device) sourcePath() string {
 	return d.field("port")
 }
 
+// withoutBoard says how to run this device without a board, for the hint
+// of a port that is not found: --sim goes with neither --device nor a
+// devices: entry.
+func (d *Device) withoutBoard() string {
+	if strings.HasPrefix(d.Path, "--") {
+		return "use " + d.Path + "=sim"
+	}
+	return "give " + d.Path + " sim: {...} instead of a port"
+}
+
 // checkDevices checks what only a list can get wrong: two devices with one
 // name or one port.
 func checkDevices(ds []Device) error {

@@ -119,3 +119,20 @@ func TestDumpDevicesRoundTrips(t *testing.T) {
 		t.Fatalf("round trip of\n%s: %+v, %v", b.String(), out, err)
 	}
 }
+
+// TestWithoutBoardHint: a port that is not found says how to run that very
+// device without a board: --sim goes with neither --device nor devices:.
+func TestWithoutBoardHint(t *testing.T) {
+	flag, err := ParseDevice("mic=/dev/ttyUSB9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d, want := range map[*Device]string{
+		&flag:                   "use --device mic=sim",
+		newDevice("devices[1]"): "give devices[1] sim: {...} instead of a port",
+	} {
+		if got := d.withoutBoard(); got != want {
+			t.Errorf("%s: %q, want %q", d.Path, got, want)
+		}
+	}
+}

@@ -345,7 +345,7 @@ func factory(d Device, o *Options) (func() (source.Source, error), *pubHandler) 
 	opts := d.Serial
 	opts.Log = log
 	if p := d.sourcePath(); p != "" {
-		opts.Setting = p
+		opts.Setting, opts.Without = p, d.withoutBoard()
 	}
 	return func() (source.Source, error) { return capture.New(opts) }, nil
 }
