@@ -54,8 +54,8 @@ func checkTextToR(t *testing.T, rate uint32, chans, rows int) {
 	for c := range chans {
 		names = append(names, fmt.Sprintf("counter%d", c))
 	}
-	if len(lines) == 0 || lines[0] != strings.Join(names, ",") {
-		t.Fatalf("R's first line %q, want the header with the sketch's labels %q", lines[0], strings.Join(names, ","))
+	if want := strings.Join(names, ","); len(lines) == 0 || lines[0] != want {
+		t.Fatalf("R read %q first, want the header with the sketch's labels %q", lines[:min(len(lines), 1)], want)
 	}
 	checkTextRows(t, lines[1:], chans, rows)
 }
