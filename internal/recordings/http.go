@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/wsbridge/wsbridge/internal/relay"
 )
 
 // Mux is where Mount puts the endpoints: relay.Server.Handle, which
@@ -53,7 +55,7 @@ func (m *Manager) serveList(w http.ResponseWriter, r *http.Request) {
 	} else {
 		l.Why = HowToEnable
 	}
-	writeJSON(w, http.StatusOK, l)
+	relay.WriteJSON(w, http.StatusOK, l)
 }
 
 // maxBody bounds a start request's body.
@@ -67,18 +69,18 @@ func (m *Manager) serveStart(w http.ResponseWriter, r *http.Request) {
 	var req StartRequest
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, errorBody{Error: "failed to read the request body: " + err.Error()})
+		relay.WriteJSON(w, http.StatusBadRequest, errorBody{Error: "failed to read the request body: " + err.Error()})
 		return
 	}
 	if len(strings.TrimSpace(string(body))) > 0 {
 		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "application/json" {
-			writeJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "send the request as JSON (Content-Type: application/json), e.g. {\"labels\": [\"speaker=ann\"]}"})
+			relay.WriteJSON(w, http.StatusUnsupportedMediaType, errorBody{Error: "send the request as JSON (Content-Type: application/json), e.g. {\"labels\": [\"speaker=ann\"]}"})
 			return
 		}
 		dec := json.NewDecoder(strings.NewReader(string(body)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: "invalid request body: " + err.Error() +
+			relay.WriteJSON(w, http.StatusBadRequest, errorBody{Error: "invalid request body: " + err.Error() +
 				" (fields: labels, format, on_gap, duration, rotate_every, rotate_size)"})
 			return
 		}
@@ -89,7 +91,7 @@ func (m *Manager) serveStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/api/recordings?channel="+rec.Channel)
-	writeJSON(w, http.StatusCreated, rec)
+	relay.WriteJSON(w, http.StatusCreated, rec)
 }
 
 func (m *Manager) serveStop(w http.ResponseWriter, r *http.Request) {
@@ -98,7 +100,7 @@ func (m *Manager) serveStop(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	relay.WriteJSON(w, http.StatusOK, rec)
 }
 
 // serveFile serves a file this serve's recordings wrote: the name is only
@@ -113,18 +115,18 @@ func (m *Manager) serveFile(w http.ResponseWriter, r *http.Request) {
 	known := m.files[name]
 	m.mu.Unlock()
 	if !known || name != filepath.Base(name) {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "no recording file " + name + " on this server (GET /api/recordings lists them)"})
+		relay.WriteJSON(w, http.StatusNotFound, errorBody{Error: "no recording file " + name + " on this server (GET /api/recordings lists them)"})
 		return
 	}
 	f, err := os.Open(filepath.Join(m.o.Dir, name))
 	if err != nil {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "recording file " + name + " cannot be read: " + err.Error()})
+		relay.WriteJSON(w, http.StatusNotFound, errorBody{Error: "recording file " + name + " cannot be read: " + err.Error()})
 		return
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
+		relay.WriteJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
 		return
 	}
 	h := w.Header()
@@ -168,13 +170,5 @@ func writeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, ErrClosing):
 		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, code, body)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
+	relay.WriteJSON(w, code, body)
 }

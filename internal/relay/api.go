@@ -175,12 +175,12 @@ func (s *Server) pick(w http.ResponseWriter, r *http.Request) *Channel {
 
 func (s *Server) serveInfo(w http.ResponseWriter, r *http.Request) {
 	if c := s.pick(w, r); c != nil {
-		writeJSON(w, http.StatusOK, c.Info())
+		WriteJSON(w, http.StatusOK, c.Info())
 	}
 }
 
 func (s *Server) serveList(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.List())
+	WriteJSON(w, http.StatusOK, s.List())
 }
 
 // Health is the /healthz document. serve itself is healthy while it
@@ -228,10 +228,11 @@ func (s *Server) Health() Health {
 }
 
 func (s *Server) serveHealth(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.Health())
+	WriteJSON(w, http.StatusOK, s.Health())
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
+// WriteJSON writes v as indented JSON with the status code.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
