@@ -1,36 +1,15 @@
 package relay
 
 import (
-	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"bufio"
-
 	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
-
-// rawEnvelopeClient opens /ws?envelope=64 with a hand-written handshake:
-// the client side costs a socket, no goroutine, so that what the process
-// holds per client is the server's.
-func rawEnvelopeClient(b *testing.B, host string) net.Conn {
-	c, err := net.Dial("tcp", host)
-	if err != nil {
-		b.Fatal(err)
-	}
-	fmt.Fprintf(c, "GET /ws?envelope=64 HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", host)
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
-		b.Fatalf("handshake: %v %v", resp, err)
-	}
-	return c
-}
 
 // BenchmarkEnvelopeMemoryPerClient is BenchmarkMemoryPerClient for page
 // clients on ?envelope=64: the server's heap and stacks per client, after
@@ -43,7 +22,7 @@ func BenchmarkEnvelopeMemoryPerClient(b *testing.B) {
 		before := memInUse()
 		conns := make([]net.Conn, n)
 		for j := range conns {
-			conns[j] = rawEnvelopeClient(b, strings.TrimPrefix(base, "http://"))
+			conns[j] = rawHandshake(b, strings.TrimPrefix(base, "http://"), "/ws?envelope=64")
 		}
 		testsupport.WaitFor(b, 5*time.Second, "clients", func() bool { return clients(s) == n })
 		for seq := uint32(0); seq < 100; seq++ {
@@ -67,7 +46,7 @@ func BenchmarkEnvelopeFanOut(b *testing.B) {
 	s, base := testServer(b, Options{MaxClients: n, PingInterval: time.Hour})
 	setBatching(s, 0)
 	for j := 0; j < n; j++ {
-		c := rawEnvelopeClient(b, strings.TrimPrefix(base, "http://"))
+		c := rawHandshake(b, strings.TrimPrefix(base, "http://"), "/ws?envelope=64")
 		go func() { _, _ = io.Copy(io.Discard, c) }()
 		b.Cleanup(func() { c.Close() })
 	}
