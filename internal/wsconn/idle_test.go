@@ -148,6 +148,19 @@ func newIdleServer(t *testing.T) *idleServer {
 	return s
 }
 
+// dialIdle dials s with a context of 20 s, both ended with the test.
+func dialIdle(t *testing.T, s *idleServer) (context.Context, *websocket.Conn) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	client, _, err := websocket.Dial(ctx, s.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.CloseNow() })
+	return ctx, client
+}
+
 // In idle mode the reader gets every message whole, in order: short and
 // long ones, a fragmented message with pings between its fragments, with
 // and without pauses (when it waits in WaitRead); it does wait there
@@ -155,13 +168,7 @@ func newIdleServer(t *testing.T) *idleServer {
 // mode turned off first, completes the closing handshake.
 func TestIdleReaderGetsEveryMessage(t *testing.T) {
 	s := newIdleServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	client, _, err := websocket.Dial(ctx, s.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.CloseNow()
+	ctx, client := dialIdle(t, s)
 	client.SetReadLimit(1 << 20)
 	client.CloseRead(ctx) // answers the server's pings and close
 	sc, cork := <-s.conn, <-s.cork
@@ -230,12 +237,7 @@ func TestIdleReaderGetsEveryMessage(t *testing.T) {
 // of the stream, Read reports it) and does not leave it waiting.
 func TestIdleReaderSeesPeerGo(t *testing.T) {
 	s := newIdleServer(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	client, _, err := websocket.Dial(ctx, s.url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, client := dialIdle(t, s)
 	<-s.conn
 	<-s.cork
 	if err := client.Write(ctx, websocket.MessageText, []byte("one")); err != nil {
