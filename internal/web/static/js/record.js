@@ -183,7 +183,7 @@ export class Recorder {
       $("recorder").hidden = true;
       return;
     }
-    this.timer = setTimeout(() => this.poll(), this.running() ? BUSY_MS : IDLE_MS);
+    this.schedule();
     if (r.status !== 200 || !r.body) return; // 401: the page asks for the token; 0: serve unreachable
     $("recorder").hidden = false;
     this.enabled = this.T.enabled = !!r.body.enabled;
@@ -191,6 +191,11 @@ export class Recorder {
     $("rec-why").textContent = this.enabled ? "" : r.body.why || "Recording on the server is off.";
     if (this.enabled) $("rec-dir").textContent = r.body.dir;
     if (!this.busy) this.take(r.body.recordings && r.body.recordings[0] || null);
+  }
+
+  // schedule polls again later: soon while a recording runs.
+  schedule() {
+    this.timer = setTimeout(() => this.poll(), this.running() ? BUSY_MS : IDLE_MS);
   }
 
   running() {
@@ -286,7 +291,7 @@ export class Recorder {
     }
     this.showButton();
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.poll(), this.running() ? BUSY_MS : IDLE_MS);
+    this.schedule();
   }
 
   /** @param {string} msg */
