@@ -3,7 +3,6 @@
 package bus_test
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"os/exec"
@@ -20,16 +19,7 @@ import (
 
 // wsbridgeBin builds the wsbridge command once per test binary.
 var wsbridgeBin = sync.OnceValues(func() (string, error) {
-	dir, err := binDir("wsbridgebin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "wsbridge")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/wsbridge/wsbridge/cmd/wsbridge").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build wsbridge: %v: %s", err, out)
-	}
-	return bin, nil
+	return goBuild("wsbridge", "github.com/wsbridge/wsbridge/cmd/wsbridge")
 })
 
 // A serve node dies without a word (SIGKILL: no drain, no stopping

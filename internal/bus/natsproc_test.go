@@ -24,15 +24,22 @@ var binDirs struct {
 	dirs []string
 }
 
-// binDir makes a directory for a binary the tests build.
-func binDir(prefix string) (string, error) {
-	dir, err := os.MkdirTemp("", prefix)
-	if err == nil {
-		binDirs.Lock()
-		binDirs.dirs = append(binDirs.dirs, dir)
-		binDirs.Unlock()
+// goBuild builds the command pkg as name in a directory of its own,
+// removed when the tests end.
+func goBuild(name, pkg string) (string, error) {
+	dir, err := os.MkdirTemp("", name+"bin")
+	if err != nil {
+		return "", err
 	}
-	return dir, err
+	binDirs.Lock()
+	binDirs.dirs = append(binDirs.dirs, dir)
+	binDirs.Unlock()
+	bin := filepath.Join(dir, name)
+	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build %s: %v: %s", name, err, out)
+	}
+	return bin, nil
 }
 
 func TestMain(m *testing.M) {
@@ -46,16 +53,7 @@ func TestMain(m *testing.M) {
 // natsBin builds nats-server from the module once per test binary, for
 // benchmarks that run it as its own process (its CPU apart from wsbridge's).
 var natsBin = sync.OnceValues(func() (string, error) {
-	dir, err := binDir("natsbin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "nats-server")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/nats-io/nats-server/v2").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build nats-server: %v: %s", err, out)
-	}
-	return bin, nil
+	return goBuild("nats-server", "github.com/nats-io/nats-server/v2")
 })
 
 // natsProc is a nats-server process.
