@@ -323,23 +323,11 @@ func TestTwoServesThreeNATS(t *testing.T) {
 
 func natsCluster(t *testing.T) *natstest.Cluster { return natstest.RunCluster(t, 3) }
 
-func getJSON(t *testing.T, url string, v any) {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		t.Fatalf("%s: %v", url, err)
-	}
-}
-
 func busState(t *testing.T, s *testsupport.Served) bus.NodeHealth {
 	var h struct {
 		Bus bus.NodeHealth `json:"bus"`
 	}
-	getJSON(t, s.URL+"/healthz", &h)
+	testsupport.GetJSON(t, s.URL+"/healthz", &h)
 	return h.Bus
 }
 
@@ -540,7 +528,7 @@ func TestMQTTBoardThroughTheBus(t *testing.T) {
 	b := startServe(t, n.URL(), "hq", "", func(o *serve.Options) { o.Relay.AllowCommands = true })
 	testsupport.WaitFor(t, 20*time.Second, "channel soil on hq", func() bool {
 		var l relay.List
-		getJSON(t, b.URL+"/api/channels", &l)
+		testsupport.GetJSON(t, b.URL+"/api/channels", &l)
 		return len(l.Channels) == 1 && l.Channels[0].Name == "soil"
 	})
 	cl := dialClient(t, b.WS, "soil", relay.FormatJSON, nil)
@@ -670,7 +658,7 @@ func TestServeWithoutBus(t *testing.T) {
 	})
 	waitChannel(t, s, "sim")
 	var h map[string]json.RawMessage
-	getJSON(t, s.URL+"/healthz", &h)
+	testsupport.GetJSON(t, s.URL+"/healthz", &h)
 	if _, ok := h["bus"]; ok {
 		t.Fatalf("/healthz has a bus: %s", h["bus"])
 	}
@@ -684,7 +672,7 @@ func TestServeWithoutBus(t *testing.T) {
 		t.Fatalf("/metrics: want wsbridge's metrics and no bus_ ones:\n%s", m)
 	}
 	var ch json.RawMessage
-	getJSON(t, s.URL+"/api/channels", &ch)
+	testsupport.GetJSON(t, s.URL+"/api/channels", &ch)
 	if strings.Contains(string(ch), `"remote"`) || strings.Contains(string(ch), "bus_") {
 		t.Fatalf("/api/channels mentions a bus: %s", ch)
 	}
