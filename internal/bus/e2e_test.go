@@ -99,6 +99,19 @@ func startServe(t *testing.T, urls, site, port string, edit func(*serve.Options)
 	})
 }
 
+// siteAndFront starts a simulated device, serve a publishing it as site
+// lab1 and serve b, a front-end edited by editFront (nil: as is), on the
+// bus at urls, and waits until b has the channel.
+func siteAndFront(t *testing.T, urls string, editFront func(*serve.Options)) (dev *device, a, b *testsupport.Served) {
+	t.Helper()
+	link := filepath.Join(t.TempDir(), "ttySIM")
+	dev = startDevice(t, link)
+	a = startServe(t, urls, "lab1", link, nil)
+	b = startServe(t, urls, "front", "", editFront)
+	waitChannel(t, b, "serial")
+	return dev, a, b
+}
+
 // waitChannel waits until serve s lists channel name and its device is up.
 func waitChannel(t *testing.T, s *testsupport.Served, name string) {
 	t.Helper()
@@ -384,11 +397,7 @@ func TestServeBusUnreachableAtStart(t *testing.T) {
 func TestBusDownAndBack(t *testing.T) {
 	long(t)
 	n := natstest.RunServer(t)
-	link := filepath.Join(t.TempDir(), "ttySIM")
-	startDevice(t, link)
-	a := startServe(t, n.URL(), "lab1", link, nil)
-	b := startServe(t, n.URL(), "front", "", nil)
-	waitChannel(t, b, "serial")
+	_, a, b := siteAndFront(t, n.URL(), nil)
 	local := dialClient(t, a.WS, "serial", relay.FormatBinary, nil)
 	remote := dialClient(t, b.WS, "serial", relay.FormatJSON, nil)
 	remote.read(50)
@@ -414,18 +423,14 @@ func TestBusDownAndBack(t *testing.T) {
 func TestDeviceRestartAcrossNodes(t *testing.T) {
 	long(t)
 	n := natstest.RunServer(t)
-	link := filepath.Join(t.TempDir(), "ttySIM")
-	dev := startDevice(t, link)
-	startServe(t, n.URL(), "lab1", link, nil)
-	b := startServe(t, n.URL(), "front", "", nil)
-	waitChannel(t, b, "serial")
+	dev, _, b := siteAndFront(t, n.URL(), nil)
 	cls := []*client{dialClient(t, b.WS, "serial", relay.FormatJSON, nil), dialClient(t, b.WS, "serial", relay.FormatBinary, nil)}
 	for _, cl := range cls {
 		cl.read(50)
 	}
 	old := cls[0].epoch
 	dev.stop()
-	startDevice(t, link) // the same board, counting from 0 again
+	startDevice(t, dev.link) // the same board, counting from 0 again
 	for _, cl := range cls {
 		for cl.epoch == old {
 			cl.read(1)
@@ -468,11 +473,7 @@ func TestLeafSite(t *testing.T) {
 func TestResumeAcrossNodesFromTheBus(t *testing.T) {
 	long(t)
 	n := natstest.RunServer(t)
-	link := filepath.Join(t.TempDir(), "ttySIM")
-	startDevice(t, link)
-	a := startServe(t, n.URL(), "lab1", link, nil) // ring and stream: 30 s
-	b := startServe(t, n.URL(), "front", "", func(o *serve.Options) { o.Relay.History = time.Second })
-	waitChannel(t, b, "serial")
+	_, a, b := siteAndFront(t, n.URL(), func(o *serve.Options) { o.Relay.History = time.Second }) // A's ring and stream: 30 s
 	onA := dialClient(t, a.WS, "serial", relay.FormatJSON, nil)
 	onA.read(300) // 3 s: B's ring no longer holds the first of them
 	from := &client{t: t, epoch: onA.epoch, next: 10}
@@ -579,11 +580,7 @@ func counterPacket(t *testing.T, seq uint32) []byte {
 func TestOriginStopsRemoteClientsHearIt(t *testing.T) {
 	long(t)
 	n := natstest.RunServer(t)
-	link := filepath.Join(t.TempDir(), "ttySIM")
-	startDevice(t, link)
-	a := startServe(t, n.URL(), "lab1", link, nil)
-	b := startServe(t, n.URL(), "front", "", nil)
-	waitChannel(t, b, "serial")
+	_, a, b := siteAndFront(t, n.URL(), nil)
 	cl := dialClient(t, b.WS, "serial", relay.FormatJSON, nil)
 	cl.read(20)
 	if err := a.Stop(); err != nil {
