@@ -57,14 +57,7 @@ func newRig(t *testing.T, dir string) *rig {
 		t.Fatal(err)
 	}
 	m, err := recordings.New(recordings.Options{Dir: dir, Streams: relay.WSURL(base), Token: token, Log: log,
-		FlushInterval: 20 * time.Millisecond, Channel: func(name string) (recordings.Head, bool) {
-			c, ok := srv.Channel(name)
-			if !ok {
-				return recordings.Head{}, false
-			}
-			in := c.Info()
-			return recordings.Head{Epoch: in.Epoch, Next: in.Seq, Valid: in.History.Frames > 0}, true
-		}})
+		FlushInterval: 20 * time.Millisecond, Channel: recordings.Heads(srv)})
 	if err != nil {
 		t.Fatal(err)
 	}

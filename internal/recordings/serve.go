@@ -23,14 +23,7 @@ type ServeConfig struct {
 // relay.WSURL) with serve's token. serve calls it once it listens (the CLI
 // passes it as serve.Options.Recorder).
 func ForServe(srv *relay.Server, streams string, c ServeConfig) (*Manager, error) {
-	o := Options{Dir: c.Dir, Streams: streams, Token: c.Token, Log: c.Log, Channel: func(name string) (Head, bool) {
-		ch, ok := srv.Channel(name)
-		if !ok {
-			return Head{}, false
-		}
-		s := ch.Summary()
-		return Head{Epoch: s.Epoch, Next: s.Seq, Valid: s.History.Frames > 0}, true
-	}}
+	o := Options{Dir: c.Dir, Streams: streams, Token: c.Token, Log: c.Log, Channel: heads(srv)}
 	if c.Dir != "" && c.TLSCert != "" {
 		var err error
 		if o.TLS, err = PinCertificate(c.TLSCert, c.TLSKey); err != nil {
@@ -47,6 +40,18 @@ func ForServe(srv *relay.Server, streams string, c ServeConfig) (*Manager, error
 			" (POST /api/channels/NAME/record)")
 	}
 	return m, nil
+}
+
+// heads is Options.Channel for srv's channels.
+func heads(srv *relay.Server) func(name string) (Head, bool) {
+	return func(name string) (Head, bool) {
+		ch, ok := srv.Channel(name)
+		if !ok {
+			return Head{}, false
+		}
+		s := ch.Summary()
+		return Head{Epoch: s.Epoch, Next: s.Seq, Valid: s.History.Frames > 0}, true
+	}
 }
 
 // Shutdown is Close for serve's stop line: how many recordings it
