@@ -13,7 +13,8 @@
 // is not ready, and deadlines and Close work as usual.
 //
 // Entry points: New wraps a syscall.RawConn (from SyscallConn); its Read
-// and Write are the raw, allocation-free calls.
+// and Write are the raw, allocation-free calls; TryRead reads without
+// waiting and WaitReadable waits without reading (wsconn's idle reader).
 // The package is Linux-only; elsewhere callers use the descriptor's own
 // Read and Write.
 package pollio

@@ -1,6 +1,7 @@
 package pollio
 
 import (
+	"errors"
 	"io"
 	"os"
 	"syscall"
@@ -11,9 +12,11 @@ import (
 // may run concurrently with each other (one reader and one writer at a
 // time, as with the descriptor itself), and neither allocates.
 type FD struct {
-	rc syscall.RawConn
-	r  op
-	w  op
+	rc     syscall.RawConn
+	r      op
+	w      op
+	tryFn  func(fd uintptr) bool // r.try, for TryRead
+	peekFn func(fd uintptr) bool // r.peek, for WaitReadable
 }
 
 // op is one direction's state, kept between calls so that the function
@@ -31,7 +34,41 @@ func New(rc syscall.RawConn) *FD {
 	d := &FD{rc: rc}
 	d.r.fn = d.r.read
 	d.w.fn = d.w.write
+	d.tryFn, d.peekFn = d.r.try, d.r.peek
 	return d
+}
+
+// ErrWouldBlock is TryRead's error when there is nothing to read.
+var ErrWouldBlock = errors.New("pollio: would block")
+
+// TryRead reads into p (not empty) once, without waiting: ErrWouldBlock
+// when nothing is there; (0, nil) at end of file.
+func (d *FD) TryRead(p []byte) (int, error) {
+	o := &d.r
+	o.p, o.n, o.errno = p, 0, 0
+	err := d.rc.Read(d.tryFn)
+	o.p = nil
+	switch {
+	case err != nil:
+		return 0, err
+	case o.errno == syscall.EAGAIN:
+		return 0, ErrWouldBlock
+	case o.errno != 0:
+		return 0, os.NewSyscallError("read", o.errno)
+	}
+	return o.n, nil
+}
+
+// WaitReadable parks the goroutine in the poller until the descriptor is
+// readable (data, the peer's end or an error), or until its read deadline
+// or Close; it reads nothing.
+func (d *FD) WaitReadable() error {
+	d.r.errno = 0
+	err := d.rc.Read(d.peekFn)
+	if err == nil && d.r.errno != 0 {
+		err = os.NewSyscallError("recvfrom", d.r.errno)
+	}
+	return err
 }
 
 // Read reads into p once data is available, parking the goroutine in the
@@ -82,6 +119,34 @@ func (o *op) read(fd uintptr) bool {
 			return false
 		case 0:
 			o.n = int(n)
+		default:
+			o.errno = e
+		}
+		return true
+	}
+}
+
+// try is read that never waits: nothing there reads as EAGAIN.
+func (o *op) try(fd uintptr) bool {
+	if !o.read(fd) {
+		o.errno = syscall.EAGAIN
+	}
+	return true
+}
+
+// peek finds whether the descriptor is readable with a peek of one byte
+// that leaves it there; false (nothing there) asks the poller to wait.
+func (o *op) peek(fd uintptr) bool {
+	var b [1]byte
+	for {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		case 0:
 		default:
 			o.errno = e
 		}

@@ -165,3 +165,47 @@ func TestNoAllocations(t *testing.T) {
 		t.Errorf("Write+Read: %v allocations, want 0", allocs)
 	}
 }
+
+// TryRead does not wait (ErrWouldBlock when nothing is there);
+// WaitReadable parks until there is something, and reads none of it;
+// both see the peer's end.
+func TestTryReadAndWaitReadable(t *testing.T) {
+	a, b := testsupport.TCPPair(t)
+	fd := newFD(t, a)
+	buf := make([]byte, 64)
+	if n, err := fd.TryRead(buf); n != 0 || err != ErrWouldBlock {
+		t.Fatalf("TryRead with nothing there: %d, %v; want 0, ErrWouldBlock", n, err)
+	}
+	go b.Write([]byte("hello"))
+	if err := fd.WaitReadable(); err != nil {
+		t.Fatalf("WaitReadable: %v", err)
+	}
+	var got []byte
+	for len(got) < 5 {
+		n, err := fd.TryRead(buf)
+		if err == ErrWouldBlock {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("TryRead: %v after %q", err, got)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != "hello" {
+		t.Fatalf("read %q, want hello", got)
+	}
+	b.Close()
+	if err := fd.WaitReadable(); err != nil {
+		t.Fatalf("WaitReadable at the peer's end: %v", err)
+	}
+	if n, err := fd.TryRead(buf); n != 0 || err != nil {
+		t.Fatalf("TryRead at the peer's end: %d, %v; want 0, nil", n, err)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		fd.WaitReadable()
+		fd.TryRead(buf)
+	})
+	if allocs != 0 {
+		t.Errorf("WaitReadable+TryRead: %v allocations, want 0", allocs)
+	}
+}
