@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/wsbridge/wsbridge/internal/ratelimit"
 )
 
 // MaxLineSize is the longest text line the TextDecoder accepts; longer
@@ -104,7 +106,7 @@ type heldLines struct {
 // NewTextDecoder returns a text decoder that calls onPacket for each packet.
 func NewTextDecoder(onPacket func(p *Packet)) *TextDecoder {
 	return &TextDecoder{OnPacket: onPacket, FrameSamples: 64, Now: time.Now,
-		line: make([]byte, 0, MaxLineSize)}
+		line: make([]byte, 0, MaxLineSize), logs: logLimit{bucket: ratelimit.Bucket{Rate: TextLogRate, Burst: TextLogBurst}}}
 }
 
 // Stats returns the counters so far.

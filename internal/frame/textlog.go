@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wsbridge/wsbridge/internal/ratelimit"
 )
 
 // Device text in a text stream (lines starting with "#" that are not
@@ -24,23 +26,15 @@ const (
 // logLimit is a token bucket over the log lines of one text stream, with
 // the lines it held back since it last said so.
 type logLimit struct {
-	tokens float64
-	last   time.Time // when tokens was last refilled (zero: never)
-	held   uint64    // lines held back and not yet reported
-	since  time.Time // when the first of them arrived
+	bucket ratelimit.Bucket // TextLogRate a second, bursts of TextLogBurst
+	held   uint64           // lines held back and not yet reported
+	since  time.Time        // when the first of them arrived
 }
 
 // allow reports whether a log line arriving at now is forwarded; if not,
 // it is counted as held back.
 func (l *logLimit) allow(now time.Time) bool {
-	if l.last.IsZero() {
-		l.tokens = TextLogBurst
-	} else {
-		l.tokens = min(TextLogBurst, l.tokens+now.Sub(l.last).Seconds()*TextLogRate)
-	}
-	l.last = now
-	if l.tokens >= 1 {
-		l.tokens--
+	if l.bucket.Allow(now) {
 		return true
 	}
 	if l.held == 0 {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/wsbridge/wsbridge/internal/ratelimit"
 )
 
 // Rate limits of repeated log lines of one kind: a burst, then one a
@@ -25,8 +27,7 @@ type logLimiter struct {
 }
 
 type bucket struct {
-	tokens     float64
-	last       time.Time
+	ratelimit.Bucket
 	suppressed int
 	level      zerolog.Level
 }
@@ -43,18 +44,15 @@ func (l *logLimiter) event(log zerolog.Logger, level zerolog.Level, kind string)
 	now := l.now()
 	b := l.kinds[kind]
 	if b == nil {
-		b = &bucket{tokens: logBurst, last: now}
+		b = &bucket{Bucket: ratelimit.Bucket{Rate: 1 / logEvery.Seconds(), Burst: logBurst}}
 		l.kinds[kind] = b
 	}
 	b.level = level
-	b.tokens = min(logBurst, b.tokens+now.Sub(b.last).Seconds()/logEvery.Seconds())
-	b.last = now
-	if b.tokens < 1 {
+	if !b.Allow(now) {
 		b.suppressed++
 		l.mu.Unlock()
 		return nil
 	}
-	b.tokens--
 	n := b.suppressed
 	b.suppressed = 0
 	l.mu.Unlock()
@@ -73,7 +71,7 @@ func (l *logLimiter) flush(log zerolog.Logger, quiet time.Duration) {
 	defer l.mu.Unlock()
 	now := l.now()
 	for kind, b := range l.kinds {
-		if b.suppressed > 0 && now.Sub(b.last) >= quiet {
+		if b.suppressed > 0 && now.Sub(b.Last()) >= quiet {
 			log.WithLevel(b.level).Str("kind", kind).Int("suppressed", b.suppressed).
 				Msgf("%d more %q messages were not logged (rate limit: %d, then 1 per %s); the summary counts them all",
 					b.suppressed, kind, logBurst, logEvery)
