@@ -115,9 +115,8 @@ type Manager struct {
 	files    map[string]bool // base names of the files this serve wrote: what downloads may serve
 	ids      map[string]bool
 	closing  bool
-	closed   chan struct{} // closed when Close has stopped everything
-	stopped  []Recording   // what Close stopped
-	closeOne sync.Once
+	stopped  []Recording // what Close stopped
+	closeOne sync.Once   // Do returns to every caller once the first has stopped everything
 }
 
 // rec is one recording's state; r is guarded by Manager.mu.
@@ -146,8 +145,7 @@ func New(o Options) (*Manager, error) {
 		}
 		o.Dir = dir
 	}
-	return &Manager{o: o, running: map[string]*rec{}, files: map[string]bool{}, ids: map[string]bool{},
-		closed: make(chan struct{})}, nil
+	return &Manager{o: o, running: map[string]*rec{}, files: map[string]bool{}, ids: map[string]bool{}}, nil
 }
 
 // CheckDir makes dir (and its parents) if missing, checks that a file can
@@ -450,9 +448,7 @@ func (m *Manager) Close() []Recording {
 		}
 		wg.Wait()
 		m.stopped = out
-		close(m.closed)
 	})
-	<-m.closed
 	return m.stopped
 }
 
