@@ -245,14 +245,14 @@ func (d *Device) check() error {
 		return fmt.Errorf("%s.name: missing: every device needs a name, its channel's (/ws/NAME)", d.Path)
 	case !relay.ValidChannelName(d.Name):
 		return fmt.Errorf("%s: %q: a channel name is 1 to 32 lower-case letters, digits, - or _, starting with a letter or digit (e.g. mic, accel-2)", d.field("name"), d.Name)
+	case d.History < 0 || d.HistoryBytes != 0 && d.HistoryBytes < 1<<16:
+		return fmt.Errorf("%s: history must be positive and history-bytes at least 65536", d.Path)
 	case d.Network != nil || d.Pull != nil:
 		return d.checkNet()
 	case d.Sim != nil && (d.keys["port"] || d.keys["match"]):
 		return fmt.Errorf("%s: both a port and sim: a device is one or the other", d.Path)
 	case d.Sim == nil && !d.keys["port"] && !d.keys["match"]:
 		return fmt.Errorf("%s: no port, match, sim, network or pull: say which device this is, e.g. port: /dev/ttyUSB0", d.Path)
-	case d.History < 0 || d.HistoryBytes != 0 && d.HistoryBytes < 1<<16:
-		return fmt.Errorf("%s: history must be positive and history-bytes at least 65536", d.Path)
 	}
 	if d.Sim != nil {
 		if err := d.Sim.Validate(); err != nil {

@@ -108,8 +108,6 @@ func (d *Device) checkNet() error {
 		return fmt.Errorf("%s: a network device has no port, match or sim: it is one or the other", d.Path)
 	case d.Network != nil && d.Pull != nil:
 		return fmt.Errorf("%s: network: true and pull: both given: a device connects to serve, or serve dials it", d.Path)
-	case d.History < 0 || d.HistoryBytes != 0 && d.HistoryBytes < 1<<16:
-		return fmt.Errorf("%s: history must be positive and history-bytes at least 65536", d.Path)
 	}
 	if n := d.Network; n != nil {
 		if n.Token == "" {
