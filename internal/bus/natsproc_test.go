@@ -34,12 +34,7 @@ func goBuild(name, pkg string) (string, error) {
 	binDirs.Lock()
 	binDirs.dirs = append(binDirs.dirs, dir)
 	binDirs.Unlock()
-	bin := filepath.Join(dir, name)
-	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build %s: %v: %s", name, err, out)
-	}
-	return bin, nil
+	return testsupport.GoBuild(dir, name, pkg)
 }
 
 func TestMain(m *testing.M) {

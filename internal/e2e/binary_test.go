@@ -7,12 +7,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 var (
@@ -38,27 +39,13 @@ func wsbridgeBinary(t testing.TB) string {
 		if buildDir, buildErr = os.MkdirTemp("", "wsbridge-e2e-"); buildErr != nil {
 			return
 		}
-		buildPath = filepath.Join(buildDir, "wsbridge")
-		// -buildvcs=auto as a user's go build has it (GOFLAGS may say otherwise)
-		cmd := exec.Command("go", "build", "-buildvcs=auto", "-o", buildPath, "github.com/wsbridge/wsbridge/cmd/wsbridge")
-		cmd.Dir = "../.."
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = &buildError{err: err, out: string(out)}
-		}
+		buildPath, buildErr = testsupport.GoBuild(buildDir, "wsbridge", "github.com/wsbridge/wsbridge/cmd/wsbridge")
 	})
 	if buildErr != nil {
-		t.Fatalf("go build cmd/wsbridge: %v", buildErr)
+		t.Fatal(buildErr)
 	}
 	return buildPath
 }
-
-type buildError struct {
-	err error
-	out string
-}
-
-func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
 
 // proc is the wsbridge binary running serve.
 type proc struct {
