@@ -136,3 +136,15 @@ func TestWithoutBoardHint(t *testing.T) {
 		}
 	}
 }
+
+// TestDeviceHistoryCheckedForEveryKind: a history too small is refused,
+// naming the device, whatever kind of device it is.
+func TestDeviceHistoryCheckedForEveryKind(t *testing.T) {
+	for _, spec := range []string{"mic=/dev/ttyUSB0,history-bytes=100",
+		"garden=network:token=t0ken,history-bytes=100", "board=pull:ws://esp32.local:81/,history-bytes=100"} {
+		_, err := ParseDevice(spec)
+		if err == nil || !strings.HasSuffix(err.Error(), ": history must be positive and history-bytes at least 65536") || !strings.HasPrefix(err.Error(), "--device ") {
+			t.Errorf("%s: %v", spec, err)
+		}
+	}
+}
