@@ -139,7 +139,7 @@ func New(o Options) (*Manager, error) {
 	o.DrainTimeout = cmp.Or(o.DrainTimeout, 5*time.Second)
 	o.Keep = cmp.Or(o.Keep, 200)
 	if o.Dir != "" {
-		dir, err := CheckDir(o.Dir)
+		dir, err := checkDir(o.Dir)
 		if err != nil {
 			return nil, err
 		}
@@ -148,10 +148,10 @@ func New(o Options) (*Manager, error) {
 	return &Manager{o: o, running: map[string]*rec{}, files: map[string]bool{}, ids: map[string]bool{}}, nil
 }
 
-// CheckDir makes dir (and its parents) if missing, checks that a file can
-// be created in it, and returns its absolute path. What `serve --check`
-// runs for --record-dir.
-func CheckDir(dir string) (string, error) {
+// checkDir makes dir (and its parents) if missing, checks that a file can
+// be created in it, and returns its absolute path. (serve checks
+// --record-dir the same way before, in serve.checkRecordDir.)
+func checkDir(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return "", sentinel.Errorf(ErrDir, "--record-dir %s: %w", dir, err)
