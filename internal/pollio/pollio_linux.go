@@ -10,13 +10,15 @@ import (
 
 // FD reads and writes one descriptor. Make it with New; Read and Write
 // may run concurrently with each other (one reader and one writer at a
-// time, as with the descriptor itself), and neither allocates.
+// time, as with the descriptor itself), and neither allocates; so may
+// WaitReadable with Read or TryRead.
 type FD struct {
 	rc     syscall.RawConn
 	r      op
 	w      op
 	tryFn  func(fd uintptr) bool // r.try, for TryRead
-	peekFn func(fd uintptr) bool // r.peek, for WaitReadable
+	wr     op                    // WaitReadable's own: it may wait while another goroutine reads
+	peekFn func(fd uintptr) bool // wr.peek
 }
 
 // op is one direction's state, kept between calls so that the function
@@ -34,7 +36,7 @@ func New(rc syscall.RawConn) *FD {
 	d := &FD{rc: rc}
 	d.r.fn = d.r.read
 	d.w.fn = d.w.write
-	d.tryFn, d.peekFn = d.r.try, d.r.peek
+	d.tryFn, d.peekFn = d.r.try, d.wr.peek
 	return d
 }
 
@@ -63,10 +65,10 @@ func (d *FD) TryRead(p []byte) (int, error) {
 // readable (data, the peer's end or an error), or until its read deadline
 // or Close; it reads nothing.
 func (d *FD) WaitReadable() error {
-	d.r.errno = 0
+	d.wr.errno = 0
 	err := d.rc.Read(d.peekFn)
-	if err == nil && d.r.errno != 0 {
-		err = os.NewSyscallError("recvfrom", d.r.errno)
+	if err == nil && d.wr.errno != 0 {
+		err = os.NewSyscallError("recvfrom", d.wr.errno)
 	}
 	return err
 }

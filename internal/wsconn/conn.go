@@ -31,7 +31,8 @@ type Conn struct {
 	// however slowly, even if its pong is still queued behind our frames.
 	unblocked atomic.Int64
 
-	idle *idle // idle mode (idle.go), set up by Lean's Hijack; nil: plain reads
+	idle *idle     // idle mode (idle.go), set up by Lean's Hijack; nil: plain reads
+	rr   rawReader // idle mode's raw reads (rawIO); nil where there are none
 }
 
 // Unblocked is when a write last completed after waiting at least
@@ -130,8 +131,8 @@ func (l Listener) Accept() (net.Conn, error) {
 
 // NewConn wraps c.
 func NewConn(c net.Conn) *Conn {
-	rd, wr := rawIO(c)
-	return &Conn{Conn: c, raw: wr, rd: rd}
+	rd, wr, rr := rawIO(c)
+	return &Conn{Conn: c, raw: wr, rd: rd, rr: rr}
 }
 
 type connKey struct{}

@@ -36,7 +36,7 @@ type idle struct {
 
 // rawReader reads from the descriptor under a Conn without blocking
 // (tryRead: errWouldBlock when there is nothing), and waits for it to be
-// readable (wait): rawread_linux.go.
+// readable (wait): rawread_linux.go, made by rawIO.
 type rawReader interface {
 	tryRead(p []byte) (int, error)
 	wait() error
@@ -49,8 +49,8 @@ var errWouldBlock = errors.New("wsconn: would block")
 // first byte of the WebSocket stream is read, on a connection whose reads
 // all go through c. It does nothing where raw reads are not available.
 func (c *Conn) trackFrames() {
-	if r := rawRead(c.Conn); r != nil {
-		c.idle = &idle{raw: r}
+	if c.rr != nil {
+		c.idle = &idle{raw: c.rr}
 	}
 }
 

@@ -13,17 +13,21 @@ import (
 // the runtime's monitor thread a wake-up per call (a WebSocket publisher
 // costs a read per message, a client a write per batch); c.Read and
 // c.Write for anything else. Errors read as c.Read's and c.Write's:
-// "read tcp A->B: ...", io.EOF at the peer's end.
-func rawIO(c net.Conn) (read, write func([]byte) (int, error)) {
+// "read tcp A->B: ...", io.EOF at the peer's end. idle is the raw reader
+// for idle mode, on the same pollio.FD: non-nil for a TCP connection only.
+func rawIO(c net.Conn) (read, write func([]byte) (int, error), idle rawReader) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return c.Read, c.Write
+		return c.Read, c.Write, nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return c.Read, c.Write
+		return c.Read, c.Write, nil
 	}
 	fd := pollio.New(rc)
+	if _, ok := c.(*net.TCPConn); ok {
+		idle = fdReader{fd}
+	}
 	read = func(p []byte) (int, error) {
 		n, err := fd.Read(p)
 		return n, opError(c, "read", err)
@@ -32,7 +36,7 @@ func rawIO(c net.Conn) (read, write func([]byte) (int, error)) {
 		n, err := fd.Write(p)
 		return n, opError(c, "write", err)
 	}
-	return read, write
+	return read, write, idle
 }
 
 // opError names the operation and the connection in a pollio error, as

@@ -4,6 +4,8 @@ package wsconn
 
 import "net"
 
-// rawIO returns how Conn reads from and writes to c: c.Read and c.Write
-// (internal/pollio is Linux-only).
-func rawIO(c net.Conn) (read, write func([]byte) (int, error)) { return c.Read, c.Write }
+// rawIO returns how Conn reads from and writes to c: c.Read and c.Write,
+// and no raw reader for idle mode (internal/pollio is Linux-only).
+func rawIO(c net.Conn) (read, write func([]byte) (int, error), idle rawReader) {
+	return c.Read, c.Write, nil
+}

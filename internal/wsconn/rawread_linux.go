@@ -1,26 +1,9 @@
 package wsconn
 
-import (
-	"net"
+import "github.com/wsbridge/wsbridge/internal/pollio"
 
-	"github.com/wsbridge/wsbridge/internal/pollio"
-)
-
-// rawRead returns c's raw reader for idle mode: internal/pollio's
-// non-blocking TryRead and its WaitReadable, through the runtime's poller
-// with raw system calls. nil for anything but a TCP connection.
-func rawRead(c net.Conn) rawReader {
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		return nil
-	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return fdReader{pollio.New(rc)}
-}
-
+// fdReader is idle mode's raw reader (rawIO): internal/pollio's
+// non-blocking TryRead and its WaitReadable.
 type fdReader struct{ fd *pollio.FD }
 
 // tryRead reads once without waiting: errWouldBlock when nothing is there.
