@@ -173,13 +173,14 @@ func (o *Options) checkFormat() error {
 	return nil
 }
 
-var labelKey = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+// LabelKey is what a label's key may be (--label, and serve's recordings).
+var LabelKey = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 func (o *Options) checkLabels() error {
 	o.labels = map[string]string{}
 	for _, l := range o.Labels {
 		k, v, ok := strings.Cut(l, "=")
-		if !ok || !labelKey.MatchString(k) {
+		if !ok || !LabelKey.MatchString(k) {
 			return fmt.Errorf("--label %q: want key=value, the key of letters, digits, '_', '.' or '-'", l)
 		}
 		if _, dup := o.labels[k]; dup {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/wsbridge/wsbridge/internal/record"
 )
 
 // StartRequest is the body of POST /api/channels/NAME/record. Every field
@@ -77,8 +79,6 @@ const (
 	maxLabelValue = 256
 )
 
-var labelKey = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-
 // check validates the request (names as in the JSON body) and parses
 // its durations.
 func (r *StartRequest) check() error {
@@ -89,7 +89,7 @@ func (r *StartRequest) check() error {
 	for _, kv := range r.Labels {
 		k, v, ok := strings.Cut(kv, "=")
 		switch {
-		case !ok || !labelKey.MatchString(k):
+		case !ok || !record.LabelKey.MatchString(k):
 			return fmt.Errorf("label %q: want key=value, the key of 1 to 64 letters, digits, '_', '.' or '-'", kv)
 		case seen[k]:
 			return fmt.Errorf("label %q: key %q is given twice", kv, k)
