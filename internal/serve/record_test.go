@@ -49,8 +49,13 @@ func TestRecordDirShutdownCompletesFiles(t *testing.T) {
 		json.NewDecoder(res.Body).Decode(out)
 		return res.StatusCode
 	}
-	if res, err := http.Post(s.URL+"/api/channels/sim/record", "application/json", nil); err != nil || res.StatusCode != 401 {
-		t.Fatalf("start without the token: %v %v, want 401", res, err)
+	res, err := http.Post(s.URL+"/api/channels/sim/record", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 {
+		t.Fatalf("start without the token: %s, want 401", res.Status)
 	}
 	var rec recordings.Recording
 	if code := api("POST", "/api/channels/sim/record", &rec); code != 201 {
