@@ -208,14 +208,22 @@ func BenchmarkLatencyFloor(b *testing.B) {
 // BenchmarkMemoryPerClient measures the server's heap and stack per idle
 // client (connected with a raw handshake so the client side costs only a
 // socket), after each got 100 frames.
-func BenchmarkMemoryPerClient(b *testing.B) {
+func BenchmarkMemoryPerClient(b *testing.B) { benchMemoryPerClient(b, "/ws", nil) }
+
+// benchMemoryPerClient connects 200 raw clients to path (setup adjusts the channel
+// first), publishes 100 frames and reports the server's heap and
+// stacks per client once every writer has caught up.
+func benchMemoryPerClient(b *testing.B, path string, setup func(*Channel)) {
 	const n = 200
 	for i := 0; i < b.N; i++ {
 		s, base := testServer(b, Options{MaxClients: n, PingInterval: time.Hour})
+		if setup != nil {
+			setup(s)
+		}
 		before := memInUse()
 		conns := make([]net.Conn, n)
 		for j := range conns {
-			conns[j] = rawHandshake(b, strings.TrimPrefix(base, "http://"), "/ws")
+			conns[j] = rawHandshake(b, strings.TrimPrefix(base, "http://"), path)
 		}
 		testsupport.WaitFor(b, 5*time.Second, "clients", func() bool { return clients(s) == n })
 		for seq := uint32(0); seq < 100; seq++ {

@@ -2,7 +2,6 @@ package relay
 
 import (
 	"io"
-	"net"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,25 +14,7 @@ import (
 // clients on ?envelope=64: the server's heap and stacks per client, after
 // 100 batches (each frame its own batch).
 func BenchmarkEnvelopeMemoryPerClient(b *testing.B) {
-	const n = 200
-	for i := 0; i < b.N; i++ {
-		s, base := testServer(b, Options{MaxClients: n, PingInterval: time.Hour})
-		setBatching(s, 0)
-		before := memInUse()
-		conns := make([]net.Conn, n)
-		for j := range conns {
-			conns[j] = rawHandshake(b, strings.TrimPrefix(base, "http://"), "/ws?envelope=64")
-		}
-		testsupport.WaitFor(b, 5*time.Second, "clients", func() bool { return clients(s) == n })
-		for seq := uint32(0); seq < 100; seq++ {
-			s.Packet(benchPacket(b, seq, 480))
-		}
-		testsupport.WaitFor(b, 5*time.Second, "writers to catch up", func() bool { return maxLag(s) == 0 })
-		memInUse().since(before).report(b, n)
-		for _, c := range conns {
-			c.Close()
-		}
-	}
+	benchMemoryPerClient(b, "/ws?envelope=64", func(ch *Channel) { setBatching(ch, 0) })
 }
 
 // BenchmarkEnvelopeFanOut publishes frames of 10 ms at 48 kHz, each its
