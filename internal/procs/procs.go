@@ -29,31 +29,51 @@ func Parse(spec string) (n int, err error) {
 	return n, nil
 }
 
-// period is how often Auto samples the CPU time: short, so that a burst
-// gets every CPU before the history fills (calm counts these periods).
+// period is how often Auto samples the CPU time and the scheduler: short,
+// so that a burst gets every CPU before the history fills (calm counts
+// these periods).
 const period = 250 * time.Millisecond
 
-// policy decides GOMAXPROCS from the CPU the process used in each
-// period, in cores (1.0 = one core busy for the whole period).
+// sample is what one period measured.
+type sample struct {
+	load float64 // CPU the process used, in cores (1.0 = one core busy for the whole period)
+	wait float64 // how long the process's threads waited for a CPU, as a share of the period (0.25: 62.5 ms of 250, summed over threads)
+}
+
+// policy decides GOMAXPROCS from what each period measured. One P is
+// cheaper per frame than several as long as it keeps up: every wake-up of
+// a goroutine on a second P wakes a second thread. So serve goes to max
+// only when one P is busy (raise) or its thread waits for a CPU (slow: other
+// processes take the machine's CPUs, and a second thread gets serve a
+// larger share of them), and back to one after calm periods in a row
+// under lower.
 type policy struct {
 	max     int     // GOMAXPROCS when busy: the runtime's own value at start
 	raise   float64 // at or above this load, go to max
+	slow    float64 // threads waiting for a CPU this share of the period or more, slowN periods in a row: go to max
+	slowN   int
 	lower   float64 // below this load for calm periods in a row, go to 1
 	calm    int
 	cur     int
 	quietly int // periods in a row below lower
+	waited  int // periods in a row at or above slow
 }
 
 func newPolicy(max int) *policy {
-	return &policy{max: max, raise: 0.3, lower: 0.1, calm: 40, cur: 1}
+	return &policy{max: max, raise: 0.6, slow: 0.25, slowN: 2, lower: 0.25, calm: 40, cur: 1}
 }
 
-// next returns GOMAXPROCS for the next period, given the last one's load.
-func (p *policy) next(load float64) int {
+// next returns GOMAXPROCS for the next period, given the last one.
+func (p *policy) next(s sample) int {
+	if s.wait >= p.slow {
+		p.waited++
+	} else {
+		p.waited = 0
+	}
 	switch {
-	case load >= p.raise:
+	case s.load >= p.raise || p.waited >= p.slowN:
 		p.cur, p.quietly = p.max, 0
-	case load < p.lower && p.cur > 1:
+	case s.load < p.lower && p.cur > 1:
 		if p.quietly++; p.quietly >= p.calm {
 			p.cur, p.quietly = 1, 0
 		}
@@ -95,20 +115,24 @@ func Adapt(ctx context.Context, spec string, log zerolog.Logger) {
 	}
 }
 
-// follow samples the CPU time every period and sets GOMAXPROCS as p says.
+// follow samples the CPU time and the run-queue delay every period
+// and sets GOMAXPROCS as p says.
 func follow(ctx context.Context, p *policy, period time.Duration, log zerolog.Logger) {
 	last, ok := cpuTime()
 	if !ok {
 		return
 	}
+	lastWait, _ := runDelay()
 	runtime.GOMAXPROCS(p.cur)
 	periodic.Every(ctx, period, nil, func() bool {
 		now, _ := cpuTime()
-		load := float64(now-last) / float64(period)
-		last = now
-		if want := p.next(load); want != runtime.GOMAXPROCS(0) {
+		wait, _ := runDelay()
+		s := sample{load: float64(now-last) / float64(period), wait: float64(wait-lastWait) / float64(period)}
+		last, lastWait = now, wait
+		if want := p.next(s); want != runtime.GOMAXPROCS(0) {
 			runtime.GOMAXPROCS(want)
-			log.Debug().Int("gomaxprocs", want).Float64("load_cores", load).Msg("adapted GOMAXPROCS to the load")
+			log.Debug().Int("gomaxprocs", want).Float64("load_cores", s.load).Float64("wait_p99_s", s.wait).
+				Msg("adapted GOMAXPROCS to the load")
 		}
 		return true
 	})

@@ -2,6 +2,8 @@ package procs
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -32,19 +34,78 @@ func TestPolicy(t *testing.T) {
 	p := newPolicy(4)
 	p.calm = 3
 	steps := []struct {
-		load float64
-		want int
+		load, wait float64
+		want       int
 	}{
-		{0.05, 1}, {0.29, 1}, // light: stay at one
-		{0.3, 4},                       // 30 % of a core: all CPUs at once
-		{0.05, 4}, {0.05, 4}, {0.2, 4}, // a period between the thresholds resets the count
-		{0.05, 4}, {0.05, 4}, {0.09, 1}, // three calm periods in a row: back to one
-		{1.5, 4}, {0.0, 4}, {0.9, 4}, // busy again
+		{0.05, 0, 1}, {0.59, 0.2, 1}, // one P keeps up: stay at one
+		{0.6, 0, 4},                           // 60 % of a core: all CPUs at once
+		{0.2, 0, 4}, {0.2, 0, 4}, {0.3, 0, 4}, // a period between the thresholds resets the count
+		{0.2, 0, 4}, {0.2, 0, 4}, {0.24, 0, 1}, // three calm periods in a row: back to one
+		{0.1, 0.9, 1}, {0.1, 0, 1}, // one slow period (a blip): stay
+		{0.1, 0.3, 1}, {0.1, 0.25, 4}, // two in a row: the thread waits for a CPU, all CPUs
+		{0.1, 0.5, 4}, {0.1, 0, 4}, {0.1, 0, 4}, {0.1, 0, 1}, // calm again: one
+		{1.5, 0, 4}, {0.0, 0, 4}, {0.9, 0, 4}, // busy again
 	}
 	for i, s := range steps {
-		if got := p.next(s.load); got != s.want {
-			t.Fatalf("step %d: next(%v) = %d, want %d", i, s.load, got, s.want)
+		if got := p.next(sample{load: s.load, wait: s.wait}); got != s.want {
+			t.Fatalf("step %d: next(load %v, wait %v) = %d, want %d", i, s.load, s.wait, got, s.want)
 		}
+	}
+}
+
+// TestRunDelaySeesBusyMachine keeps this process's one P busy while
+// other processes take every CPU: its thread then waits for a CPU for a
+// good share of the time, which runDelay must report.
+func TestRunDelaySeesBusyMachine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("run delay is read from /proc on Linux")
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ctx, cancel := context.WithCancel(context.Background())
+	var hogs []*exec.Cmd
+	defer func() {
+		cancel()
+		for _, h := range hogs {
+			_ = h.Wait() // killed
+		}
+	}()
+	for range runtime.NumCPU() {
+		hog := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperHog$")
+		hog.Env = append(os.Environ(), "PROCS_TEST_HOG=1")
+		if err := hog.Start(); err != nil {
+			t.Fatal(err)
+		}
+		hogs = append(hogs, hog)
+	}
+	var stop atomic.Bool
+	go func() {
+		for !stop.Load() { // this process's one P, busy
+		}
+	}()
+	defer stop.Store(true)
+	time.Sleep(200 * time.Millisecond) // the hogs start
+	before, ok := runDelay()
+	if !ok {
+		t.Fatal("runDelay: /proc/self/task unreadable")
+	}
+	time.Sleep(time.Second)
+	after, _ := runDelay()
+	share := float64(after-before) / float64(time.Second)
+	t.Logf("threads waited for a CPU %.0f%% of the time", share*100)
+	if share < 0.25 {
+		t.Errorf("%d CPUs taken by other processes, one P spinning: threads waited for a CPU %.0f%% of the time, want at least 25%%",
+			runtime.NumCPU(), share*100)
+	}
+}
+
+// TestHelperHog is not a test: TestRunDelaySeesBusyMachine runs it in
+// other processes to keep a CPU busy for up to 5 s.
+func TestHelperHog(t *testing.T) {
+	if os.Getenv("PROCS_TEST_HOG") != "1" {
+		t.Skip("a helper process of TestRunDelaySeesBusyMachine")
+	}
+	runtime.GOMAXPROCS(1)
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); {
 	}
 }
 
