@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wsbridge/wsbridge/internal/procstat"
 )
 
 // proc is one bridge process, started in its own process group so that it
@@ -198,8 +200,6 @@ type usage struct {
 	procs int
 }
 
-const clockTicks = 100.0 // USER_HZ on Linux
-
 // groupUsage sums usage over every process whose process group is pgid.
 func groupUsage(pgid int) (usage, error) {
 	ents, err := os.ReadDir("/proc")
@@ -212,16 +212,16 @@ func groupUsage(pgid int) (usage, error) {
 		if err != nil {
 			continue
 		}
-		pg, cpu, err := statOf(pid)
+		pg, cpu, err := procstat.Stat(pid)
 		if err != nil || pg != pgid {
 			continue
 		}
-		if ns, ok := schedOf(pid); ok {
-			cpu = ns
+		if ns, _, err := procstat.Sched(pid); err == nil {
+			cpu = ns // ns resolution: Stat counts 10 ms ticks, too coarse for a bridge that uses 1% of a core for 4 s
 		}
-		u.ctxsw += switchesOf(pid)
-		rss, hwm := memOf(pid)
-		u.cpu += cpu
+		u.ctxsw += procstat.Switches(pid)
+		rss, hwm, _ := procstat.Mem(pid)
+		u.cpu += cpu.Seconds()
 		u.rss += rss
 		u.hwm += hwm
 		u.procs++
@@ -230,99 +230,4 @@ func groupUsage(pgid int) (usage, error) {
 		return u, errors.New("no process in group")
 	}
 	return u, nil
-}
-
-// statOf reads pgrp and utime+stime (seconds) from /proc/PID/stat.
-func statOf(pid int) (pgrp int, cpu float64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, 0, errors.New("bad stat")
-	}
-	f := strings.Fields(s[i+1:])
-	// after ")": state(0) ppid(1) pgrp(2) ... utime(11) stime(12)
-	if len(f) < 13 {
-		return 0, 0, errors.New("short stat")
-	}
-	pgrp, _ = strconv.Atoi(f[2])
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return pgrp, (ut + st) / clockTicks, nil
-}
-
-// schedOf sums the time on CPU (seconds, ns resolution) of every thread of
-// pid from /proc/PID/task/*/schedstat: /proc/PID/stat counts in 10 ms
-// ticks, too coarse for a bridge that uses 1% of a core for 4 s.
-func schedOf(pid int) (float64, bool) {
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return 0, false
-	}
-	var ns int64
-	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(b))
-		if len(f) == 0 {
-			return 0, false
-		}
-		v, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return 0, false
-		}
-		ns += v
-	}
-	return float64(ns) / 1e9, true
-}
-
-// switchesOf sums the context switches of every thread of pid: how often
-// the bridge went to sleep and was woken (per frame, the cost of its
-// wake-up pattern, which CPU profilers do not show).
-func switchesOf(pid int) int64 {
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return 0
-	}
-	var n int64
-	for _, t := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, t.Name()))
-		if err != nil {
-			continue
-		}
-		for _, l := range strings.Split(string(b), "\n") {
-			if k, v, ok := strings.Cut(l, ":"); ok && strings.HasSuffix(k, "ctxt_switches") {
-				x, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				n += x
-			}
-		}
-	}
-	return n
-}
-
-// memOf reads VmRSS and VmHWM (KiB) from /proc/PID/status.
-func memOf(pid int) (rss, hwm int64) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(l, ":")
-		if !ok {
-			continue
-		}
-		n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		switch k {
-		case "VmRSS":
-			rss = n
-		case "VmHWM":
-			hwm = n
-		}
-	}
-	return rss, hwm
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wsbridge/wsbridge/internal/procstat"
+
 	"github.com/wsbridge/wsbridge/internal/adcsim"
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/periodic"
@@ -65,16 +67,16 @@ func stampPacket(pkt []byte, us uint64) []byte {
 // (drops: their running total), and the hub's peak RSS.
 func measure(ctx context.Context, r *result, pid int, t *tally, drops func() (adc, overrun uint64)) {
 	sleepUntil(ctx, t.from)
-	hub, self := proc{pid}, "/proc/self/stat"
 	a0, o0 := drops()
-	h0, s0, w0 := hub.cpu(), cpuOf(self), time.Now()
+	h0, s0, w0 := cpuOf(pid), cpuOf(0), time.Now()
 	sleepUntil(ctx, t.to)
 	a1, o1 := drops()
 	r.adcDropped, r.overrun = a1-a0, o1-o0
 	wall := time.Since(w0)
-	r.hubCPU = 100 * float64(hub.cpu()-h0) / float64(wall)
-	r.benchCPU = 100 * float64(cpuOf(self)-s0) / float64(wall)
-	r.hubRSS = hub.rssMB()
+	r.hubCPU = 100 * float64(cpuOf(pid)-h0) / float64(wall)
+	r.benchCPU = 100 * float64(cpuOf(0)-s0) / float64(wall)
+	_, hwm, _ := procstat.Mem(pid)
+	r.hubRSS = float64(hwm) / 1024
 }
 
 func sleepUntil(ctx context.Context, us uint64) {

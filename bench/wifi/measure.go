@@ -3,13 +3,11 @@
 package main
 
 import (
-	"fmt"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/wsbridge/wsbridge/internal/procstat"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 )
@@ -86,40 +84,10 @@ func percentile(sorted []float32, p float64) float64 {
 	return float64(sorted[i])
 }
 
-// proc samples a process's CPU time and peak RSS from /proc.
-type proc struct{ pid int }
-
-func (p proc) cpu() time.Duration { return cpuOf(fmt.Sprintf("/proc/%d/stat", p.pid)) }
-
-// cpuOf reads utime+stime of a stat file (clock ticks of 10 ms).
-func cpuOf(path string) time.Duration {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * 10 * time.Millisecond
-}
-
-func (p proc) rssMB() float64 {
-	return statusKB(fmt.Sprintf("/proc/%d/status", p.pid), "VmHWM:") / 1024
-}
-
-func statusKB(path, key string) float64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, key); ok {
-			n, _ := strconv.ParseFloat(strings.Fields(v)[0], 64)
-			return n
-		}
-	}
-	return 0
+// cpuOf is the CPU time of every thread of pid (0: this process).
+func cpuOf(pid int) time.Duration {
+	cpu, _, _ := procstat.Sched(pid)
+	return cpu
 }
 
 // result is one system's figures.

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/periodic"
+	"github.com/wsbridge/wsbridge/internal/procstat"
 )
 
 // Auto is the adaptive setting, the default.
@@ -122,11 +123,11 @@ func follow(ctx context.Context, p *policy, period time.Duration, log zerolog.Lo
 	if !ok {
 		return
 	}
-	lastWait, _ := runDelay()
+	_, lastWait, _ := procstat.Sched(0) // zero elsewhere than Linux: the CPU time alone decides
 	runtime.GOMAXPROCS(p.cur)
 	periodic.Every(ctx, period, nil, func() bool {
 		now, _ := cpuTime()
-		wait, _ := runDelay()
+		_, wait, _ := procstat.Sched(0)
 		s := sample{load: float64(now-last) / float64(period), wait: float64(wait-lastWait) / float64(period)}
 		last, lastWait = now, wait
 		if want := p.next(s); want != runtime.GOMAXPROCS(0) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/wsbridge/wsbridge/internal/procstat"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
@@ -55,7 +56,7 @@ func TestPolicy(t *testing.T) {
 
 // TestRunDelaySeesBusyMachine keeps this process's one P busy while
 // other processes take every CPU: its thread then waits for a CPU for a
-// good share of the time, which runDelay must report.
+// good share of the time, which procstat.Sched must report.
 func TestRunDelaySeesBusyMachine(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("run delay is read from /proc on Linux")
@@ -84,12 +85,12 @@ func TestRunDelaySeesBusyMachine(t *testing.T) {
 	}()
 	defer stop.Store(true)
 	time.Sleep(200 * time.Millisecond) // the hogs start
-	before, ok := runDelay()
-	if !ok {
-		t.Fatal("runDelay: /proc/self/task unreadable")
+	_, before, err := procstat.Sched(0)
+	if err != nil {
+		t.Fatal(err)
 	}
 	time.Sleep(time.Second)
-	after, _ := runDelay()
+	_, after, _ := procstat.Sched(0)
 	share := float64(after-before) / float64(time.Second)
 	t.Logf("threads waited for a CPU %.0f%% of the time", share*100)
 	if share < 0.25 {
