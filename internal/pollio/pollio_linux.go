@@ -17,6 +17,7 @@ type FD struct {
 	r      op
 	w      op
 	tryFn  func(fd uintptr) bool // r.try, for TryRead
+	twFn   func(fd uintptr) bool // w.tryWrite, for TryWrite
 	wr     op                    // WaitReadable's own: it may wait while another goroutine reads
 	peekFn func(fd uintptr) bool // wr.peek
 }
@@ -36,7 +37,7 @@ func New(rc syscall.RawConn) *FD {
 	d := &FD{rc: rc}
 	d.r.fn = d.r.read
 	d.w.fn = d.w.write
-	d.tryFn, d.peekFn = d.r.try, d.wr.peek
+	d.tryFn, d.peekFn, d.twFn = d.r.try, d.wr.peek, d.w.tryWrite
 	return d
 }
 
@@ -109,6 +110,25 @@ func (d *FD) Write(p []byte) (int, error) {
 	return o.n, err
 }
 
+// TryWrite writes as much of p as the descriptor takes now, without
+// waiting: the bytes written, and ErrWouldBlock when that is less than
+// all of p (the descriptor is full). It must not run concurrently with
+// Write.
+func (d *FD) TryWrite(p []byte) (int, error) {
+	o := &d.w
+	o.p, o.n, o.errno = p, 0, 0
+	err := d.rc.Write(d.twFn)
+	o.p = nil
+	switch {
+	case err != nil:
+	case o.errno == syscall.EAGAIN:
+		err = ErrWouldBlock
+	case o.errno != 0:
+		err = os.NewSyscallError("write", o.errno)
+	}
+	return o.n, err
+}
+
 // read is the RawConn callback: one read, retried on EINTR; false asks
 // the poller to wait for the descriptor.
 func (o *op) read(fd uintptr) bool {
@@ -154,6 +174,14 @@ func (o *op) peek(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// tryWrite is write that never waits: a full descriptor reads as EAGAIN.
+func (o *op) tryWrite(fd uintptr) bool {
+	if !o.write(fd) {
+		o.errno = syscall.EAGAIN
+	}
+	return true
 }
 
 // write is the RawConn callback: writes until all of p is written, an

@@ -209,3 +209,58 @@ func TestTryReadAndWaitReadable(t *testing.T) {
 		t.Errorf("WaitReadable+TryRead: %v allocations, want 0", allocs)
 	}
 }
+
+// TryWrite never waits: into a peer that does not read it writes what the
+// socket takes and then reports ErrWouldBlock with the count; what it
+// wrote, followed by the rest through Write, reaches the peer whole and in
+// order; a reset peer is an error, not ErrWouldBlock.
+func TestTryWrite(t *testing.T) {
+	a, b := testsupport.TCPPair(t)
+	fd := newFD(t, a)
+	want := make([]byte, 64<<20) // more than loopback's buffers hold
+	for i := range want {
+		want[i] = byte(i * 13)
+	}
+	n, err := fd.TryWrite(want)
+	if err != ErrWouldBlock || n <= 0 || n >= len(want) {
+		t.Fatalf("TryWrite into a peer that reads nothing: %d, %v; want part of %d, ErrWouldBlock", n, err, len(want))
+	}
+	if n2, err := fd.TryWrite(want[n:]); err != ErrWouldBlock || n2 != 0 {
+		t.Fatalf("TryWrite into a full socket: %d, %v; want 0, ErrWouldBlock", n2, err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		all, _ := io.ReadAll(b)
+		got <- all
+	}()
+	if m, err := fd.Write(want[n:]); err != nil || m != len(want)-n {
+		t.Fatalf("Write of the rest: %d, %v", m, err)
+	}
+	a.CloseWrite()
+	select {
+	case g := <-got:
+		if !bytes.Equal(g, want) {
+			t.Fatalf("peer got %d bytes, not the %d written", len(g), len(want))
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("peer did not finish reading")
+	}
+
+	c, d := testsupport.TCPPair(t)
+	fc := newFD(t, c)
+	if m, err := fc.TryWrite([]byte("small")); err != nil || m != 5 {
+		t.Fatalf("TryWrite with room: %d, %v; want 5, nil", m, err)
+	}
+	d.SetLinger(0)
+	d.Close() // reset
+	var last error
+	for range 100 {
+		if _, last = fc.TryWrite([]byte("x")); last != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !errors.Is(last, syscall.ECONNRESET) && !errors.Is(last, syscall.EPIPE) {
+		t.Fatalf("TryWrite to a reset peer: got %v, want ECONNRESET or EPIPE", last)
+	}
+}

@@ -21,9 +21,11 @@ const corkMax = 32 << 10
 type Conn struct {
 	net.Conn
 	raw    func([]byte) (int, error) // writes to the descriptor: see rawIO
+	try    func([]byte) (int, error) // writes without waiting; nil where it cannot (see rawIO)
 	rd     func([]byte) (int, error) // reads from it
 	mu     sync.Mutex
 	corked bool
+	nowait bool    // corked by TryCork: gather whatever the size, never write while gathering
 	buf    *[]byte // the gathered bytes, from corkPool; nil between batches
 
 	// unblocked is when (UnixNano) a write last completed after waiting
@@ -73,7 +75,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.buf = corkPool.Get().(*[]byte)
 	}
 	*c.buf = append(*c.buf, p...)
-	if len(*c.buf) >= corkMax {
+	if len(*c.buf) >= corkMax && !c.nowait {
 		if err := c.flushLocked(); err != nil {
 			return 0, err
 		}
@@ -81,11 +83,57 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Cork starts gathering writes.
+// Cork starts gathering writes. It takes over a TryCork whose bytes
+// TryUncork could not all write: Uncork writes them, waiting as needed.
 func (c *Conn) Cork() {
 	c.mu.Lock()
-	c.corked = true
+	c.corked, c.nowait = true, false
 	c.mu.Unlock()
+}
+
+// TryCork starts gathering writes for a writer that must never wait
+// (one that writes for another goroutine, such as a publisher writing to
+// a caught-up subscriber): it gathers whatever the size, and TryUncork
+// writes without waiting. It fails (false) where the connection cannot
+// write without waiting (TLS, not TCP, not Linux), while another
+// goroutine is writing to it, and while it is corked already (bytes an
+// earlier TryUncork left wait for a writer that may wait: Cork, Uncork).
+func (c *Conn) TryCork() bool {
+	if c.try == nil || !c.mu.TryLock() {
+		return false
+	}
+	defer c.mu.Unlock()
+	if c.corked {
+		return false
+	}
+	c.corked, c.nowait = true, true
+	return true
+}
+
+// TryUncork writes what TryCork gathered without waiting. When all of it
+// went out it stops gathering, as Uncork does, and reports true. When the
+// peer's socket took only part (or none) of it, it reports false: the
+// rest stays gathered, the connection stays corked, and the next writer
+// must Cork and Uncork, which write it first, waiting as needed. A write
+// error is returned with false; the bytes stay gathered too.
+func (c *Conn) TryUncork() (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf != nil && len(*c.buf) > 0 {
+		b := *c.buf
+		n, err := c.try(b)
+		*c.buf = b[:copy(b, b[n:])]
+		switch {
+		case err == errWouldBlock:
+			return false, nil
+		case err != nil:
+			return false, err
+		case len(*c.buf) > 0:
+			return false, nil
+		}
+	}
+	c.corked, c.nowait = false, false
+	return true, c.flushLocked() // nothing left to write: returns the buffer to the pool
 }
 
 // Uncork writes what was gathered and stops gathering.
@@ -131,8 +179,8 @@ func (l Listener) Accept() (net.Conn, error) {
 
 // NewConn wraps c.
 func NewConn(c net.Conn) *Conn {
-	rd, wr, rr := rawIO(c)
-	return &Conn{Conn: c, raw: wr, rd: rd, rr: rr}
+	rd, wr, try, rr := rawIO(c)
+	return &Conn{Conn: c, raw: wr, try: try, rd: rd, rr: rr}
 }
 
 type connKey struct{}

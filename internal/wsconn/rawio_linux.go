@@ -15,14 +15,16 @@ import (
 // c.Write for anything else. Errors read as c.Read's and c.Write's:
 // "read tcp A->B: ...", io.EOF at the peer's end. idle is the raw reader
 // for idle mode, on the same pollio.FD: non-nil for a TCP connection only.
-func rawIO(c net.Conn) (read, write func([]byte) (int, error), idle rawReader) {
+// try writes without waiting (errWouldBlock with the count when the
+// socket is full): non-nil with raw system calls only.
+func rawIO(c net.Conn) (read, write, try func([]byte) (int, error), idle rawReader) {
 	sc, ok := c.(syscall.Conn)
 	if !ok {
-		return c.Read, c.Write, nil
+		return c.Read, c.Write, nil, nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return c.Read, c.Write, nil
+		return c.Read, c.Write, nil, nil
 	}
 	fd := pollio.New(rc)
 	if _, ok := c.(*net.TCPConn); ok {
@@ -36,7 +38,14 @@ func rawIO(c net.Conn) (read, write func([]byte) (int, error), idle rawReader) {
 		n, err := fd.Write(p)
 		return n, opError(c, "write", err)
 	}
-	return read, write, idle
+	try = func(p []byte) (int, error) {
+		n, err := fd.TryWrite(p)
+		if err == pollio.ErrWouldBlock {
+			return n, errWouldBlock
+		}
+		return n, opError(c, "write", err)
+	}
+	return read, write, try, idle
 }
 
 // opError names the operation and the connection in a pollio error, as

@@ -29,7 +29,7 @@ func TestRawIOErrors(t *testing.T) {
 	}
 
 	c, _ := testsupport.TCPPair(t)
-	r, w, _ := rawIO(c)
+	r, w, _, _ := rawIO(c)
 	c.Close()
 	_, err := w([]byte("x"))
 	check("write after Close", "write", c.RemoteAddr().String(), err, net.ErrClosed, net.ErrClosed)
@@ -37,7 +37,7 @@ func TestRawIOErrors(t *testing.T) {
 	check("read after Close", "read", c.RemoteAddr().String(), err, net.ErrClosed, net.ErrClosed)
 
 	c, s := testsupport.TCPPair(t)
-	r, _, _ = rawIO(c)
+	r, _, _, _ = rawIO(c)
 	s.Write([]byte("hello"))
 	buf := make([]byte, 10)
 	if n, err := r(buf); err != nil || string(buf[:n]) != "hello" {
@@ -57,7 +57,7 @@ func TestRawIOErrors(t *testing.T) {
 	}
 
 	c, s = testsupport.TCPPair(t)
-	_, w, _ = rawIO(c)
+	_, w, _, _ = rawIO(c)
 	s.SetLinger(0) // the peer resets the connection
 	s.Close()
 	err = nil
@@ -67,7 +67,7 @@ func TestRawIOErrors(t *testing.T) {
 	check("write after a reset", "write", c.RemoteAddr().String(), err, syscall.ECONNRESET, syscall.EPIPE)
 
 	c, s = testsupport.TCPPair(t)
-	r, _, _ = rawIO(c)
+	r, _, _, _ = rawIO(c)
 	s.SetLinger(0) // the peer resets the connection
 	s.Close()
 	err = nil

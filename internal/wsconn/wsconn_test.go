@@ -71,6 +71,78 @@ func TestCorkGathersABatch(t *testing.T) {
 	}
 }
 
+// TryCork and TryUncork never wait: with room, a batch goes out in one
+// write and the buffer goes back to the pool; into a peer that reads
+// nothing, TryUncork writes what the socket takes and keeps the rest
+// corked (gathering past corkMax without writing meanwhile), TryCork then
+// refuses, and a writer that may wait (Cork, Uncork) sends the rest after
+// what went out: the peer reads every byte in order, with a write from
+// another goroutine (a ping) gathered between.
+func TestTryCorkNeverWaits(t *testing.T) {
+	c, writes, peer := countingConn(t)
+	if !c.TryCork() {
+		t.Fatal("TryCork failed on an idle connection")
+	}
+	c.Write([]byte("one "))
+	c.Write([]byte("batch\n"))
+	if ok, err := c.TryUncork(); !ok || err != nil || writes.Load() != 0 || c.buf != nil {
+		t.Fatalf("TryUncork with room: %v, %v (buffer kept: %v)", ok, err, c.buf != nil)
+	}
+	got := make([]byte, 10)
+	if _, err := io.ReadFull(peer, got); err != nil || string(got) != "one batch\n" {
+		t.Fatalf("peer read %q (%v)", got, err)
+	}
+
+	var want bytes.Buffer
+	if !c.TryCork() {
+		t.Fatal("TryCork failed after a complete TryUncork")
+	}
+	chunk := make([]byte, corkMax/2)
+	for want.Len() < 64<<20 { // more than loopback's socket buffers hold
+		for i := range chunk {
+			chunk[i] = byte(want.Len() + i)
+		}
+		want.Write(chunk)
+		c.Write(chunk)
+	}
+	if n := writes.Load(); n != 0 {
+		t.Fatalf("%d raw writes while gathering past corkMax after TryCork", n)
+	}
+	ok, err := c.TryUncork()
+	if ok || err != nil {
+		t.Fatalf("TryUncork into a peer that reads nothing: %v, %v; want false, nil", ok, err)
+	}
+	if c.TryCork() {
+		t.Fatal("TryCork succeeded with bytes of the last batch still gathered")
+	}
+	c.Write([]byte("ping")) // another goroutine's write: gathered after the rest
+	want.WriteString("ping")
+	done := make(chan []byte, 1)
+	go func() {
+		b := make([]byte, want.Len())
+		io.ReadFull(peer, b)
+		done <- b
+	}()
+	c.Cork()
+	if err := c.Uncork(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-done:
+		if !bytes.Equal(b, want.Bytes()) {
+			t.Fatal("the peer did not read every byte in order")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the peer did not get the rest")
+	}
+	if !c.TryCork() {
+		t.Fatal("TryCork failed after Uncork wrote the rest")
+	}
+	if ok, err := c.TryUncork(); !ok || err != nil || c.buf != nil {
+		t.Fatalf("empty TryUncork: %v, %v", ok, err)
+	}
+}
+
 // A write that had to wait for the peer to read is a sign of life.
 func TestUnblockedIsASignOfLife(t *testing.T) {
 	c, peer := testsupport.TCPPair(t)
