@@ -54,6 +54,13 @@ type client struct {
 	flow   *wsconn.Flow // bytes in flight, acknowledged by pongs
 	direct chan []byte  // error replies to this client only, sent by the writer
 
+	// who holds the writer-only state below: the writer goroutine, or a
+	// publisher writing for it while it is parked (inline.go)
+	state    atomic.Int32
+	wantBack atomic.Bool   // the writer woke during an inline write: signal it at the end
+	wakec    chan struct{} // cap 1: wakes the parked writer
+	listed   bool          // on the hub's list of parked clients (guarded by hub.pmu)
+
 	// writer-only state
 	live     uint64
 	epoch    wsproto.Epoch // the epoch of the last entry sent
@@ -63,6 +70,9 @@ type client struct {
 	announce string // a restart status to send before the first frame or gap (see start.announce)
 	pending  *batch // envelope clients: the batch whose frames were read, envelope not sent yet
 	done     *batch // envelope clients: the last batch whose envelope was sent
+
+	flushPending bool  // an inline write left bytes corked for the writer
+	inlineErr    error // an inline write failed: the writer returns this
 }
 
 // entries is a writer's batch of ring entries. Writers take one from
@@ -98,6 +108,7 @@ func (c *client) run(st start, hello []byte) {
 	c.flow.Keep(c.conn, wsconn.KeepOptions{Interval: c.srv.opts.PingInterval, WriteTimeout: c.srv.opts.WriteTimeout,
 		LastSign: c.lastSign, Dead: c.dead})
 	err := c.writeLoop(ctx, st, hello)
+	c.ch.hub.unpark(c)
 	c.finish(err)
 	cancel()
 	c.flow.Stop()
@@ -214,6 +225,9 @@ func (c *client) drainBatch() (bool, error) {
 // step sends pending direct messages and the next batch of ring entries,
 // or waits for more.
 func (c *client) step(ctx context.Context) error {
+	if c.flushPending {
+		return c.afterInline()
+	}
 	if err := c.drainDirect(); err != nil {
 		return err
 	}
@@ -223,15 +237,27 @@ func (c *client) step(ctx context.Context) error {
 	pos := c.pos.Load()
 	buf := entriesPool.Get().(*entries)
 	defer entriesPool.Put(buf) // empty: writeBatch clears what it took
-	n, behind, base, wait := c.ch.hub.fetch(pos, buf[:], c.level > 0)
+	var (
+		n      int
+		behind *entry
+		base   uint64
+		wait   <-chan struct{}
+	)
+	if c.level > 0 {
+		n, behind, base, wait = c.ch.hub.fetch(pos, buf[:], true)
+	} else {
+		n, behind, base = c.ch.hub.next(c, pos, buf[:], true) // with nothing there, parks the client
+	}
 	switch {
 	case behind != nil:
 		if c.ch.backfill != nil && c.level == 0 && c.srv.opts.SlowClient == SlowSkip {
 			return c.backfillBehind(ctx, behind, base) // a mirror: read what it missed from the bus
 		}
 		return c.fellBehind(behind, base)
+	case n == 0 && c.level == 0: // parked: from here a publisher may write for the writer
+		return c.park(ctx.Done(), c.stopReason)
 	case n == 0:
-		if c.level > 0 && c.pending != nil && c.pending.closed.Load() {
+		if c.pending != nil && c.pending.closed.Load() {
 			return c.sendPending()
 		}
 		select {
@@ -267,11 +293,30 @@ func (c *client) awaitAck(ctx context.Context) error {
 func (c *client) writeBatch(pos uint64, batch []*entry) error {
 	defer clear(batch) // do not keep evicted entries alive
 	c.begin()
+	err := c.writeEntries(pos, batch, true)
+	if err == nil {
+		err = c.envelopeReady()
+	}
+	if err != nil {
+		c.end()
+		return err
+	}
+	if err := c.end(); err != nil {
+		return err
+	}
+	c.sentBatch(pos, len(batch))
+	return nil
+}
+
+// writeEntries writes what the ring entries batch (from position pos)
+// mean for the client into its corked connection; rearm re-arms the write
+// timeout before each write after the first (begin armed it for the
+// first), as the deadline is per write, not per batch.
+func (c *client) writeEntries(pos uint64, batch []*entry, rearm bool) error {
 	for i, e := range batch {
 		if c.level > 0 {
 			if done, err := c.envelopeEntry(e); done || err != nil {
 				if err != nil {
-					c.end()
 					return err
 				}
 				continue
@@ -279,7 +324,6 @@ func (c *client) writeBatch(pos uint64, batch []*entry) error {
 		}
 		if c.announce != "" && (e.kind == kindFrame || e.kind == kindGap) {
 			if err := c.write(c.announcement(e), false); err != nil {
-				c.end()
 				return err
 			}
 		}
@@ -288,25 +332,21 @@ func (c *client) writeBatch(pos uint64, batch []*entry) error {
 			continue
 		}
 		if err := c.write(msg, bin); err != nil {
-			c.end()
 			return err
 		}
-		if i < len(batch)-1 { // the deadline is per write, not per batch (begin armed it for the first)
+		if rearm && i < len(batch)-1 {
 			c.watchdog.Reset(c.srv.opts.WriteTimeout)
 		}
 	}
-	if err := c.envelopeReady(); err != nil {
-		c.end()
-		return err
-	}
-	if err := c.end(); err != nil {
-		return err
-	}
-	c.pos.Store(pos + uint64(len(batch)))
+	return nil
+}
+
+// sentBatch moves the client past n entries from pos, once written.
+func (c *client) sentBatch(pos uint64, n int) {
+	c.pos.Store(pos + uint64(n))
 	if c.flow.InFlight() > wsconn.Window/2 {
 		c.flow.Request() // confirm early, so that the window keeps moving
 	}
-	return nil
 }
 
 // begin arms the write deadline and corks the connection for a batch.

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"cmp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,11 @@ type hub struct {
 	frames      int           // data frames held in the ring
 	wake        chan struct{} // closed and replaced when entries arrive and a writer waits
 	waiting     atomic.Bool   // a writer took wake (set under RLock, cleared under Lock)
+	pmu         sync.Mutex    // guards parked and the clients' listed (taken under mu, or alone)
+	parked      []*client     // full-rate clients waiting for entries (next), woken by the next push
+	inlining    bool          // publishFrame is pushing: parked clients go to woken (under mu)
+	woken       [inlineMax]*client
+	nwoken      int
 	ewake       chan struct{} // wake for envelope clients: closed by what they send, not by frames
 	ewaiting    atomic.Bool
 	env         batcher      // the batch being filled for envelope clients
@@ -71,6 +77,7 @@ func (h *hub) pushLocked(e *entry) {
 		close(h.wake)
 		h.wake = make(chan struct{})
 	}
+	h.wakeParkedLocked()
 	if e.kind != kindFrame {
 		h.wakeEnvelopeLocked()
 	}
@@ -124,7 +131,20 @@ func (h *hub) addRendering(e *entry, n int64) {
 func (h *hub) publishFrame(p *frame.Packet) {
 	e := newFrameEntry(p) // outside the lock: the copy is the costly part
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.inlining = true
+	h.publishFrameLocked(p, e)
+	h.inlining = false
+	woken, n := h.woken, h.nwoken
+	h.woken, h.nwoken = [inlineMax]*client{}, 0
+	h.mu.Unlock()
+	for _, c := range woken[:n] { // after the lock: writes for caught-up clients (inline.go)
+		if !c.inline() {
+			c.signal()
+		}
+	}
+}
+
+func (h *hub) publishFrameLocked(p *frame.Packet, e *entry) {
 	if !h.sequenceLocked(p.Frame.Seq) {
 		return
 	}
@@ -261,6 +281,64 @@ func (h *hub) fetch(pos uint64, dst []*entry, env bool) (n int, behind *entry, b
 		wait = h.wake
 	}
 	return n, nil, 0, wait
+}
+
+// next copies the entries from pos into dst for full-rate client c, as
+// fetch does. With nothing there yet it puts c on the hub's list of
+// parked clients, which the next push wakes or writes to (inline.go),
+// and with park (the writer's own call) marks c's writer parked.
+func (h *hub) next(c *client, pos uint64, dst []*entry, park bool) (n int, behind *entry, base uint64) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if pos < h.ring.base {
+		return 0, h.ring.at(h.ring.base), h.ring.base
+	}
+	for n < len(dst) && pos+uint64(n) < h.ring.head {
+		dst[n] = h.ring.at(pos + uint64(n))
+		n++
+	}
+	if n == 0 {
+		h.pmu.Lock()
+		if !c.listed {
+			c.listed = true
+			h.parked = append(h.parked, c)
+		}
+		if park {
+			c.state.Store(writerParked)
+		}
+		h.pmu.Unlock()
+	}
+	return n, nil, 0
+}
+
+// wakeParkedLocked takes the parked clients off the list (the caller
+// holds the lock): during publishFrame up to inlineMax of them go to
+// woken, for it to write to once it lets go of the lock; the others'
+// writers are woken.
+func (h *hub) wakeParkedLocked() {
+	h.pmu.Lock()
+	defer h.pmu.Unlock()
+	for i, c := range h.parked {
+		c.listed = false
+		h.parked[i] = nil
+		if h.inlining && h.nwoken < inlineMax {
+			h.woken[h.nwoken] = c
+			h.nwoken++
+			continue
+		}
+		c.signal()
+	}
+	h.parked = h.parked[:0]
+}
+
+// unpark takes a client whose writer ended off the list.
+func (h *hub) unpark(c *client) {
+	h.pmu.Lock()
+	defer h.pmu.Unlock()
+	if c.listed {
+		c.listed = false
+		h.parked = slices.DeleteFunc(h.parked, func(p *client) bool { return p == c })
+	}
 }
 
 // bounds returns the ring's oldest and next positions.

@@ -39,4 +39,6 @@ type channelStats struct {
 	oversize       atomic.Uint64 // clients closed with 1009
 	commands       atomic.Uint64 // commands forwarded to the device
 	errorsDropped  atomic.Uint64 // error replies dropped because the client was not reading
+	inlineWrites   atomic.Uint64 // batches a publisher wrote for a parked client (inline.go)
+	inlineRest     atomic.Uint64 // of which the socket took part only: the writer wrote the rest
 }

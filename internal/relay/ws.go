@@ -107,7 +107,7 @@ func (s *Server) acquire(w http.ResponseWriter, r *http.Request) bool {
 func (s *Server) newClient(ch *Channel, conn *websocket.Conn, addr, format string) *client {
 	return &client{srv: s, ch: ch, conn: conn, addr: addr, format: format, connected: time.Now(),
 		log:       clientLog{&s.opts.Log, ch.name, addr},
-		cmdDenied: s.commandPolicy(), direct: make(chan []byte, 16)}
+		cmdDenied: s.commandPolicy(), direct: make(chan []byte, 16), wakec: make(chan struct{}, 1)}
 }
 
 // register adds c unless shutdown has begun.
