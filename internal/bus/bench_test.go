@@ -5,9 +5,12 @@ package bus_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -161,6 +164,42 @@ func cpu() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// sleeps is how many times the process's threads blocked (voluntary
+// context switches: a futex or epoll wait), and syscalls how many read
+// and write system calls it made (/proc/self/io): counts of work that,
+// unlike CPU time, a loaded machine hardly changes.
+func sleeps() (sleeps, syscalls int64) {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	b, _ := os.ReadFile("/proc/self/io")
+	for line := range strings.SplitSeq(string(b), "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		if k == "syscr" || k == "syscw" {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			syscalls += n
+		}
+	}
+	return ru.Nvcsw, syscalls
+}
+
+// busMessages is how many messages the bus acknowledged for serve n's
+// channel ch (its /metrics).
+func busMessages(b *testing.B, n *benchNode, ch string) int64 {
+	resp, err := http.Get(n.base + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, `wsbridge_bus_published_messages_total{channel="`+ch+`"} `); ok {
+			m, _ := strconv.ParseFloat(v, 64)
+			return int64(m)
+		}
+	}
+	return 0
+}
+
 // waitMirror waits until n serves channel name as a mirror.
 func waitMirror(b *testing.B, n *benchNode, names ...string) {
 	testsupport.WaitFor(b, 30*time.Second, "the mirrors", func() bool {
@@ -270,6 +309,11 @@ func BenchmarkBusCPU(b *testing.B) {
 			}
 			time.Sleep(500 * time.Millisecond) // settle: connections, consumers
 			c0, n0, w0 := cpu(), procCPU(nats), time.Now()
+			s0, y0 := sleeps()
+			m0 := int64(0)
+			if withBus {
+				m0 = busMessages(b, a, "mic")
+			}
 			b.ResetTimer()
 			n := feed(b, []*relay.Channel{ch}, 1000, 10*time.Second, t0, 160)
 			testsupport.WaitFor(b, 30*time.Second, "every frame", func() bool {
@@ -282,7 +326,13 @@ func BenchmarkBusCPU(b *testing.B) {
 			})
 			b.StopTimer()
 			used, natsUsed, wall := cpu()-c0, procCPU(nats)-n0, time.Since(w0)
+			s1, y1 := sleeps()
 			b.ReportMetric(float64(used.Microseconds())/float64(n), "cpu_µs/frame")
+			b.ReportMetric(float64(s1-s0)/float64(n), "sleeps/frame")
+			b.ReportMetric(float64(y1-y0)/float64(n), "rw_syscalls/frame")
+			if withBus {
+				b.ReportMetric(float64(n)/float64(max(1, busMessages(b, a, "mic")-m0)), "frames/message")
+			}
 			b.ReportMetric(100*used.Seconds()/wall.Seconds(), "cpu_%")
 			b.ReportMetric(float64(natsUsed.Microseconds())/float64(n), "nats_cpu_µs/frame")
 			p50, p99 := readers[0].percentiles()
