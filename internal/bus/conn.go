@@ -71,16 +71,12 @@ func Dial(cfg Config, log zerolog.Logger) (*Conn, error) {
 	if nc.IsConnected() {
 		c.setState(true, "connected to "+nc.ConnectedUrlRedacted())
 	}
-	jsOpts := []jetstream.JetStreamOpt{
-		// Each publisher bounds its own in-flight publishes (Config.Inflight):
-		// the shared limit must never stall one channel for another.
-		jetstream.WithPublishAsyncMaxPending(1 << 20),
-		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout),
-	}
+	// Publishers publish with core NATS and read their own acks (ack.go);
+	// the JetStream API is for streams, consumers and lookups.
 	if cfg.Domain != "" {
-		c.js, err = jetstream.NewWithDomain(nc, cfg.Domain, jsOpts...)
+		c.js, err = jetstream.NewWithDomain(nc, cfg.Domain)
 	} else {
-		c.js, err = jetstream.New(nc, jsOpts...)
+		c.js, err = jetstream.New(nc)
 	}
 	if err != nil {
 		nc.Close()
