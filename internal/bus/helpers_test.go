@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
@@ -277,3 +280,31 @@ func run(t *testing.T, fn func(context.Context) error) context.CancelFunc {
 }
 
 var testSettings = StreamSettings{MaxAge: time.Hour, MaxBytes: 64 << 20, Replicas: 1}
+
+// newMsgV1 encodes ev as serves before format 2 did (one header per
+// field), to prove that streams they wrote are still read; frames > 0
+// makes it the last frame of a batch with that body.
+func newMsgV1(subject string, ev *Event, id string, after uint64, frames int, body []byte) *nats.Msg {
+	h := nats.Header{
+		jetstream.MsgIDHeader: {id},
+		hdrKind:               {ev.Kind.String()},
+		hdrEpoch:              {ev.Epoch},
+		hdrSeq:                {strconv.FormatUint(uint64(ev.Seq), 10)},
+	}
+	if ev.Started {
+		h[hdrFirst] = []string{strconv.FormatUint(uint64(ev.First), 10)}
+	}
+	h[jetstream.ExpectedLastSeqHeader] = []string{strconv.FormatUint(after, 10)}
+	if ev.Kind == KindGap {
+		h[hdrFrom] = []string{strconv.FormatUint(uint64(ev.From), 10)}
+	}
+	if ev.Reason != "" {
+		h[hdrReason] = []string{ev.Reason}
+	}
+	m := &nats.Msg{Subject: subject, Header: h, Data: ev.Raw}
+	if frames > 0 {
+		h[hdrFrames] = []string{strconv.Itoa(frames)}
+		m.Data = body
+	}
+	return m
+}

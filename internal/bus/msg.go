@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -11,16 +12,34 @@ import (
 	"github.com/wsbridge/wsbridge/internal/source"
 )
 
-// Headers of every event message. The body is the event's Raw packet
-// (frames, info, log, reply) or empty.
+// How an event is stored: a message whose body is the event's Raw packet
+// (frames, info, log, reply) or empty, or for a batch the frames' records
+// (newBatchMsg), named by Nats-Msg-Id (msgID) and described by headers.
+//
+// Format 2 (written since 2026-12) describes the event in one header,
+//
+//	Wsbridge-Event: KIND EPOCH SEQ [first=N] [from=N] [frames=N]
+//
+// (first: the epoch's first seq, absent before the epoch's first frame;
+// from: gaps only; frames: a batch of N frames) plus Wsbridge-Reason when
+// the event has one. A frame's message has three headers in all, with
+// Nats-Msg-Id and Nats-Expected-Last-Sequence: every node that stores,
+// sends or receives it parses each one.
+//
+// Format 1 (the first streams) had one header per field: Wsbridge-Kind,
+// -Epoch, -First, -Seq, -From, -Reason, -Frames. It is still read, so a
+// stream written by an older serve resumes and replays as before.
 const (
+	hdrEvent  = "Wsbridge-Event"
+	hdrReason = "Wsbridge-Reason"
+
+	// format 1
 	hdrKind   = "Wsbridge-Kind"
 	hdrEpoch  = "Wsbridge-Epoch"
-	hdrFirst  = "Wsbridge-First" // first seq of the epoch; absent before the epoch's first frame
+	hdrFirst  = "Wsbridge-First"
 	hdrSeq    = "Wsbridge-Seq"
-	hdrFrom   = "Wsbridge-From" // gaps only
-	hdrReason = "Wsbridge-Reason"
-	hdrFrames = "Wsbridge-Frames" // a batch: the body holds this many frames (see newBatchMsg)
+	hdrFrom   = "Wsbridge-From"
+	hdrFrames = "Wsbridge-Frames"
 )
 
 // msgID names an event for JetStream's de-duplication: a frame is its
@@ -51,18 +70,16 @@ func lostID(ev *Event, pos uint64) string {
 // write error" that stalls the stream for good. The expected sequence is
 // checked before the message is proposed.
 func newMsg(subject string, ev *Event, id string, after uint64) *nats.Msg {
+	return eventMsg(subject, ev, id, after, 0)
+}
+
+// eventMsg encodes ev (frames > 0: the last frame of a batch of that
+// many) in format 2.
+func eventMsg(subject string, ev *Event, id string, after uint64, frames int) *nats.Msg {
 	h := nats.Header{
-		jetstream.MsgIDHeader: {id},
-		hdrKind:               {ev.Kind.String()},
-		hdrEpoch:              {ev.Epoch},
-		hdrSeq:                {strconv.FormatUint(uint64(ev.Seq), 10)},
-	}
-	if ev.Started {
-		h[hdrFirst] = []string{strconv.FormatUint(uint64(ev.First), 10)}
-	}
-	h[jetstream.ExpectedLastSeqHeader] = []string{strconv.FormatUint(after, 10)}
-	if ev.Kind == KindGap {
-		h[hdrFrom] = []string{strconv.FormatUint(uint64(ev.From), 10)}
+		jetstream.MsgIDHeader:           {id},
+		jetstream.ExpectedLastSeqHeader: {strconv.FormatUint(after, 10)},
+		hdrEvent:                        {eventHeader(ev, frames)},
 	}
 	if ev.Reason != "" {
 		h[hdrReason] = []string{ev.Reason}
@@ -70,29 +87,129 @@ func newMsg(subject string, ev *Event, id string, after uint64) *nats.Msg {
 	return &nats.Msg{Subject: subject, Header: h, Data: ev.Raw}
 }
 
-// decodeEvent reads an event back from a stored message's headers and data.
-func decodeEvent(h nats.Header, data []byte) (Event, error) {
-	ev := Event{Epoch: h.Get(hdrEpoch), Reason: h.Get(hdrReason), Raw: data}
-	k, ok := source.ParseEventKind(h.Get(hdrKind))
-	if !ok || ev.Epoch == "" {
-		return ev, fmt.Errorf("%w: kind %q epoch %q", ErrBadMessage, h.Get(hdrKind), ev.Epoch)
+// eventHeader is the value of Wsbridge-Event for ev.
+func eventHeader(ev *Event, frames int) string {
+	b := make([]byte, 0, 64)
+	b = append(b, ev.Kind.String()...)
+	b = append(b, ' ')
+	b = append(b, ev.Epoch...)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(ev.Seq), 10)
+	if ev.Started {
+		b = append(b, " first="...)
+		b = strconv.AppendUint(b, uint64(ev.First), 10)
+	}
+	if ev.Kind == KindGap {
+		b = append(b, " from="...)
+		b = strconv.AppendUint(b, uint64(ev.From), 10)
+	}
+	if frames > 0 {
+		b = append(b, " frames="...)
+		b = strconv.AppendUint(b, uint64(frames), 10)
+	}
+	return string(b)
+}
+
+// decodeEvent reads an event back from a stored message's headers and
+// data (either format); frames is the size of its batch (0: not a batch).
+func decodeEvent(h nats.Header, data []byte) (ev Event, frames int, err error) {
+	if v, ok := h[hdrEvent]; ok && len(v) > 0 {
+		ev, frames, err = parseEventHeader(v[0])
+	} else {
+		ev, frames, err = decodeEventV1(h)
+	}
+	if err != nil {
+		return ev, 0, err
+	}
+	if v := h[hdrReason]; len(v) > 0 {
+		ev.Reason = v[0]
+	}
+	ev.Raw = data
+	return ev, frames, nil
+}
+
+// parseEventHeader reads a Wsbridge-Event value.
+func parseEventHeader(v string) (ev Event, frames int, err error) {
+	bad := func(why string) (Event, int, error) {
+		return ev, 0, fmt.Errorf("%w: header %s %q: %s", ErrBadMessage, hdrEvent, v, why)
+	}
+	kind, rest, _ := strings.Cut(v, " ")
+	k, ok := source.ParseEventKind(kind)
+	if !ok {
+		return bad("unknown kind")
 	}
 	ev.Kind = k
-	var err error
+	ev.Epoch, rest, _ = strings.Cut(rest, " ")
+	if ev.Epoch == "" {
+		return bad("no epoch")
+	}
+	seq, rest, _ := strings.Cut(rest, " ")
+	if ev.Seq, ok = parseU32(seq); !ok {
+		return bad("bad seq")
+	}
+	hasFrom := false
+	for rest != "" {
+		var f string
+		f, rest, _ = strings.Cut(rest, " ")
+		name, val, _ := strings.Cut(f, "=")
+		n, ok := parseU32(val)
+		switch {
+		case !ok:
+			return bad("bad " + name)
+		case name == "first":
+			ev.Started, ev.First = true, n
+		case name == "from":
+			ev.From, hasFrom = n, true
+		case name == "frames":
+			if n == 0 {
+				return bad("a batch of no frames")
+			}
+			frames = int(n)
+		} // other fields: added by a later serve, not needed to read this one
+	}
+	if k == KindGap && !hasFrom {
+		return bad("a gap without from")
+	}
+	if frames > 0 && (k != KindFrame || !ev.Started) {
+		return bad("a batch must be of frames with a first seq")
+	}
+	return ev, frames, nil
+}
+
+func parseU32(s string) (uint32, bool) {
+	v, err := strconv.ParseUint(s, 10, 32)
+	return uint32(v), err == nil
+}
+
+// decodeEventV1 reads format 1's headers.
+func decodeEventV1(h nats.Header) (ev Event, frames int, err error) {
+	ev.Epoch = h.Get(hdrEpoch)
+	k, ok := source.ParseEventKind(h.Get(hdrKind))
+	if !ok || ev.Epoch == "" {
+		return ev, 0, fmt.Errorf("%w: kind %q epoch %q", ErrBadMessage, h.Get(hdrKind), ev.Epoch)
+	}
+	ev.Kind = k
 	if _, ev.Started = h[hdrFirst]; ev.Started {
 		if ev.First, err = headerU32(h, hdrFirst); err != nil {
-			return ev, err
+			return ev, 0, err
 		}
 	}
 	if ev.Seq, err = headerU32(h, hdrSeq); err != nil {
-		return ev, err
+		return ev, 0, err
 	}
 	if k == KindGap {
 		if ev.From, err = headerU32(h, hdrFrom); err != nil {
-			return ev, err
+			return ev, 0, err
 		}
 	}
-	return ev, nil
+	if nv := h.Get(hdrFrames); nv != "" {
+		n, err := strconv.Atoi(nv)
+		if err != nil || n < 1 || k != KindFrame || !ev.Started {
+			return ev, 0, fmt.Errorf("%w: header %s %q on a %s", ErrBadMessage, hdrFrames, nv, k)
+		}
+		frames = n
+	}
+	return ev, frames, nil
 }
 
 func headerU32(h nats.Header, name string) (uint32, error) {
@@ -112,7 +229,7 @@ func batchable(head, ev *Event) bool {
 // newBatchMsg encodes frames evs (2 or more, batchable with evs[0]) as one
 // message: its headers describe the last frame, as newMsg would (so a
 // lookup by device position and the publisher's resync read it as that
-// frame's message), plus Wsbridge-Frames: N; its body is N records of
+// frame's message), with frames=N; its body is N records of
 // [seq u32][length u32][v1 packet], little-endian. One stored message
 // per batch instead of one per frame: the servers' work, the acks and
 // the deliveries are per message.
@@ -127,8 +244,7 @@ func newBatchMsg(subject string, evs []Event, id string, after uint64) *nats.Msg
 		body = binary.LittleEndian.AppendUint32(body, uint32(len(evs[i].Raw)))
 		body = append(body, evs[i].Raw...)
 	}
-	m := newMsg(subject, &evs[len(evs)-1], id, after)
-	m.Header[hdrFrames] = []string{strconv.Itoa(len(evs))}
+	m := eventMsg(subject, &evs[len(evs)-1], id, after, len(evs))
 	m.Data = body
 	return m
 }
@@ -142,17 +258,12 @@ func decodeEvents(h nats.Header, data []byte, dst []Event) (out []Event, err err
 			out = dst[:base]
 		}
 	}()
-	ev, err := decodeEvent(h, data)
+	ev, n, err := decodeEvent(h, data)
 	if err != nil {
 		return dst, err
 	}
-	nv := h.Get(hdrFrames)
-	if nv == "" {
+	if n == 0 {
 		return append(dst, ev), nil
-	}
-	n, err := strconv.Atoi(nv)
-	if err != nil || n < 1 || ev.Kind != KindFrame || !ev.Started {
-		return dst, fmt.Errorf("%w: header %s %q on a %s", ErrBadMessage, hdrFrames, nv, ev.Kind)
 	}
 	for i := range n {
 		if len(data) < 8 {

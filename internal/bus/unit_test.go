@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -217,9 +218,12 @@ func TestBatchMessage(t *testing.T) {
 	if got := m.Header.Get(jetstream.ExpectedLastSeqHeader); got != "7" {
 		t.Fatalf("expected last sequence %q", got)
 	}
-	last, err := decodeEvent(m.Header, m.Data)
-	if err != nil || last.Seq != 2 || last.Epoch != "0a0b0c0d" || !last.Started || last.First != 4294967290 {
-		t.Fatalf("the batch's headers read as %v, %v: want its last frame", last.String(), err)
+	if got := m.Header.Get(hdrEvent); got != "frame 0a0b0c0d 2 first=4294967290 frames=3" || len(m.Header) != 3 {
+		t.Fatalf("headers %v: want Nats-Msg-Id, Nats-Expected-Last-Sequence and Wsbridge-Event", m.Header)
+	}
+	last, n, err := decodeEvent(m.Header, m.Data)
+	if err != nil || n != 3 || last.Seq != 2 || last.Epoch != "0a0b0c0d" || !last.Started || last.First != 4294967290 {
+		t.Fatalf("the batch's headers read as %v, %d frames, %v: want its last frame of 3", last.String(), n, err)
 	}
 	prior := []Event{{Kind: KindLog, Epoch: "x"}}
 	got, err := decodeEvents(m.Header, m.Data, prior)
@@ -238,10 +242,12 @@ func TestBatchMessage(t *testing.T) {
 	bad := map[string]func(*nats.Msg){
 		"cut short":           func(m *nats.Msg) { m.Data = m.Data[:len(m.Data)-1] },
 		"trailing bytes":      func(m *nats.Msg) { m.Data = append(m.Data, 0) },
-		"count too high":      func(m *nats.Msg) { m.Header.Set(hdrFrames, "4") },
-		"count not a number":  func(m *nats.Msg) { m.Header.Set(hdrFrames, "three") },
-		"last seq disagrees":  func(m *nats.Msg) { m.Header.Set(hdrSeq, "3") },
-		"batch of a status":   func(m *nats.Msg) { m.Header.Set(hdrKind, "up") },
+		"count too high":      func(m *nats.Msg) { m.Header.Set(hdrEvent, "frame 0a0b0c0d 2 first=4294967290 frames=4") },
+		"count not a number":  func(m *nats.Msg) { m.Header.Set(hdrEvent, "frame 0a0b0c0d 2 first=4294967290 frames=three") },
+		"count zero":          func(m *nats.Msg) { m.Header.Set(hdrEvent, "frame 0a0b0c0d 2 first=4294967290 frames=0") },
+		"last seq disagrees":  func(m *nats.Msg) { m.Header.Set(hdrEvent, "frame 0a0b0c0d 3 first=4294967290 frames=3") },
+		"batch of a status":   func(m *nats.Msg) { m.Header.Set(hdrEvent, "up 0a0b0c0d 2 first=4294967290 frames=3") },
+		"batch before first":  func(m *nats.Msg) { m.Header.Set(hdrEvent, "frame 0a0b0c0d 2 frames=3") },
 		"length past the end": func(m *nats.Msg) { binary.LittleEndian.PutUint32(m.Data[4:], 1<<20) },
 	}
 	for name, spoil := range bad {
@@ -251,5 +257,132 @@ func TestBatchMessage(t *testing.T) {
 		if !errors.Is(err, ErrBadMessage) || len(got) != 1 {
 			t.Errorf("%s: %d events, err %v: want ErrBadMessage and nothing appended", name, len(got), err)
 		}
+	}
+}
+
+// Every kind of event round-trips through format 2, and format 1 (streams
+// written by earlier serves) reads the same; damaged descriptions are
+// refused with ErrBadMessage.
+func TestEventFormats(t *testing.T) {
+	evs := []Event{
+		{Kind: KindFrame, Epoch: "0a0b0c0d", Started: true, First: 1, Seq: 7, Raw: testPacket(7)},
+		{Kind: KindGap, Epoch: "0a0b0c0d", Started: true, First: 1, From: 8, Seq: 11, Reason: "device"},
+		{Kind: KindRestart, Epoch: "0a0b0c0e", Started: true, First: 0, Seq: 0},
+		{Kind: KindUp, Epoch: "0a0b0c0e", Seq: 0, Reason: "opened /dev/ttyUSB0: 115200 baud"},
+		{Kind: KindDown, Epoch: "0a0b0c0e", Started: true, First: 0, Seq: 5, Reason: "unplugged"},
+		{Kind: KindLog, Epoch: "0a0b0c0e", Started: true, First: 0, Seq: 5, Raw: []byte("boot: ok")},
+	}
+	same := func(a, b Event) bool {
+		return a.Kind == b.Kind && a.Epoch == b.Epoch && a.Started == b.Started && a.First == b.First &&
+			a.Seq == b.Seq && a.From == b.From && a.Reason == b.Reason && bytes.Equal(a.Raw, b.Raw)
+	}
+	for i := range evs {
+		ev := &evs[i]
+		for name, m := range map[string]*nats.Msg{
+			"format 2": newMsg("wsbridge.lab1.mic", ev, msgID(ev, 3), 9),
+			"format 1": newMsgV1("wsbridge.lab1.mic", ev, msgID(ev, 3), 9, 0, nil),
+		} {
+			got, n, err := decodeEvent(m.Header, m.Data)
+			if err != nil || n != 0 || !same(got, *ev) {
+				t.Errorf("%s: %s reads back as %s (%q, %d frames), %v", name, ev.String(), got.String(), got.Reason, n, err)
+			}
+		}
+	}
+	// A format-1 batch.
+	batch := []Event{evs[0], evs[0]}
+	batch[1].Seq, batch[1].Raw = 8, testPacket(8)
+	var body []byte
+	for _, ev := range batch {
+		body = binary.LittleEndian.AppendUint32(body, ev.Seq)
+		body = binary.LittleEndian.AppendUint32(body, uint32(len(ev.Raw)))
+		body = append(body, ev.Raw...)
+	}
+	got, err := decodeEvents(newMsgV1("s", &batch[1], "0a0b0c0d.8", 9, 2, body).Header, body, nil)
+	if err != nil || len(got) != 2 || !same(got[0], batch[0]) || !same(got[1], batch[1]) {
+		t.Errorf("format 1 batch: %d events, %v", len(got), err)
+	}
+	for _, v := range []string{"", "frame", "frame 0a0b0c0d", "frame 0a0b0c0d x", "nope 0a0b0c0d 1", "frame  1",
+		"gap 0a0b0c0d 5 first=1", "frame 0a0b0c0d 5 first=x", "frame 0a0b0c0d 4294967296"} {
+		if _, _, err := decodeEvent(nats.Header{hdrEvent: {v}}, nil); !errors.Is(err, ErrBadMessage) {
+			t.Errorf("Wsbridge-Event %q: err %v, want ErrBadMessage", v, err)
+		}
+	}
+}
+
+// The server's answers to publishes: stored, stored before (duplicate),
+// refused (its API error), no stream, and garbage.
+func TestParseAck(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		hdr  nats.Header
+		dup  bool
+		err  error
+	}{
+		{data: `{"stream":"wsbridge_mic","seq":12}`},
+		{data: `{"stream":"wsbridge_mic","seq":12,"domain":"hub"}`},
+		{data: `{"stream":"wsbridge_mic","seq":12,"duplicate":true}`, dup: true},
+		{data: `{"seq":12,"stream":"wsbridge_mic","duplicate":true}`, dup: true}, // another order: decoded
+		{data: `{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 11"},"stream":"wsbridge_mic","seq":0}`,
+			err: &jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamWrongLastSequence}},
+		{hdr: nats.Header{"Status": {"503"}}, err: jetstream.ErrNoStreamResponse},
+		{data: `{"seq":12}`, err: jetstream.ErrInvalidJSAck},
+		{data: `not json`, err: jetstream.ErrInvalidJSAck},
+	} {
+		dup, err := parseAck(&nats.Msg{Data: []byte(tc.data), Header: tc.hdr})
+		var apiErr *jetstream.APIError
+		switch want := tc.err.(type) {
+		case nil:
+			if err != nil || dup != tc.dup {
+				t.Errorf("%s: dup %v, err %v; want dup %v", tc.data, dup, err, tc.dup)
+			}
+		case *jetstream.APIError:
+			if !errors.As(err, &apiErr) || apiErr.ErrorCode != want.ErrorCode || apiErr.Code != want.Code {
+				t.Errorf("%s: err %v, want the API error %d", tc.data, err, want.ErrorCode)
+			}
+		default:
+			if !errors.Is(err, want) {
+				t.Errorf("%q %v: err %v, want %v", tc.data, tc.hdr, err, want)
+			}
+		}
+	}
+}
+
+// Acks retire the messages awaiting them in publishing order, whatever
+// order they come in; an ack to nothing awaited (an earlier session's, a
+// stranger's subject) changes nothing.
+func TestAcksRetireInOrder(t *testing.T) {
+	p := &Publisher{}
+	acks := &ackSub{prefix: "_INBOX.abc."}
+	var fifo []pending
+	for i := range 3 {
+		tok := acks.next()
+		fifo = append(fifo, pending{next: uint64(10 + i), id: "e." + strconv.Itoa(i), token: tok, events: 1,
+			ev: Event{Kind: KindFrame, Epoch: "e", Seq: uint32(i)}})
+	}
+	ack := func(tok string, data string) {
+		t.Helper()
+		if err := p.ack(&fifo, acks, &nats.Msg{Subject: "_INBOX.abc." + tok, Data: []byte(data)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stored := `{"stream":"s","seq":1}`
+	ack("2", stored) // before 1's: held
+	if len(fifo) != 3 || p.acked != 0 || p.published.Load() != 0 {
+		t.Fatalf("after the second's ack: %d awaiting, acked %d: want nothing retired", len(fifo), p.acked)
+	}
+	ack("0", stored)
+	ack("9", stored)
+	ack("x", stored)
+	if err := p.ack(&fifo, acks, &nats.Msg{Subject: "_INBOX.other.1", Data: []byte(stored)}); err != nil || len(fifo) != 3 {
+		t.Fatalf("a stranger's ack: %d awaiting, %v", len(fifo), err)
+	}
+	ack("1", `{"stream":"s","seq":1,"duplicate":true}`)
+	if len(fifo) != 1 || p.acked != 11 || p.mine != "e.1" || p.stored.Seq != 1 || p.published.Load() != 2 || p.duplicates.Load() != 1 {
+		t.Fatalf("after the first's ack: %d awaiting, acked %d, mine %q, published %d, duplicates %d: want 1, 11, e.1, 2, 1",
+			len(fifo), p.acked, p.mine, p.published.Load(), p.duplicates.Load())
+	}
+	err := p.ack(&fifo, acks, &nats.Msg{Subject: "_INBOX.abc.3", Data: []byte(`{"error":{"code":503,"err_code":10077,"description":"nope"}}`)})
+	if err == nil || len(fifo) != 1 {
+		t.Fatalf("a refused publish: err %v, %d awaiting", err, len(fifo))
 	}
 }
