@@ -66,21 +66,26 @@ type pubAckResponse struct {
 var (
 	ackStart = []byte(`{"stream":"`)
 	ackError = []byte(`"error":`)
-	ackDup   = []byte(`"duplicate":true`)
+	ackDup   = []byte(`"duplicate":`)
 )
 
 // parseAck reads the server's answer to a publish: stored (dup: it was
 // already, under the same Nats-Msg-Id) or the error. A stored message's
-// ack, by far the most frequent, is recognised without decoding its JSON
-// (the server writes it compact, "stream" first; a quote inside a string
-// is escaped, so the keys looked for cannot be faked by a value).
+// ack, by far the most frequent, is recognised without decoding its JSON:
+// nats-server writes it by hand, `{"stream":"S","seq":N}` (with
+// `,"duplicate": true` for a duplicate), or with encoding/json, "stream"
+// first either way; a quote inside a string is escaped, so the keys
+// looked for cannot be faked by a value.
 func parseAck(m *nats.Msg) (dup bool, err error) {
 	d := m.Data
 	if len(d) == 0 && m.Header.Get("Status") == "503" {
 		return false, jetstream.ErrNoStreamResponse // no stream takes the subject (yet: a leader election)
 	}
 	if bytes.HasPrefix(d, ackStart) && !bytes.Contains(d, ackError) {
-		return bytes.Contains(d, ackDup), nil
+		if i := bytes.Index(d, ackDup); i >= 0 {
+			return bytes.HasPrefix(bytes.TrimLeft(d[i+len(ackDup):], " "), []byte("true")), nil
+		}
+		return false, nil
 	}
 	var r pubAckResponse
 	if err := json.Unmarshal(d, &r); err != nil {

@@ -321,6 +321,9 @@ func TestParseAck(t *testing.T) {
 		{data: `{"stream":"wsbridge_mic","seq":12}`},
 		{data: `{"stream":"wsbridge_mic","seq":12,"domain":"hub"}`},
 		{data: `{"stream":"wsbridge_mic","seq":12,"duplicate":true}`, dup: true},
+		{data: `{"stream":"wsbridge_mic","seq":12,"duplicate": true}`, dup: true}, // as nats-server writes it by hand
+		{data: `{"stream":"wsbridge_mic","domain":"hub","seq":12,"duplicate": true}`, dup: true},
+		{data: `{"stream":"wsbridge_mic","seq":12,"duplicate":false}`},
 		{data: `{"seq":12,"stream":"wsbridge_mic","duplicate":true}`, dup: true}, // another order: decoded
 		{data: `{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 11"},"stream":"wsbridge_mic","seq":0}`,
 			err: &jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamWrongLastSequence}},
