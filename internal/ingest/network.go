@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/source"
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 )
 
 // Defaults of NetworkOptions.
@@ -82,6 +83,7 @@ type netStats struct {
 type session struct {
 	ctx    context.Context
 	conn   *websocket.Conn
+	raw    *wsconn.Conn // the connection under conn, when serve's listener made it (BeforeRead); else nil
 	addr   string
 	boot   string
 	since  time.Time
@@ -210,7 +212,8 @@ func (n *Network) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	conn.SetReadLimit(MaxMessage)
-	s := &session{conn: conn, addr: r.RemoteAddr, boot: boot, since: time.Now(), done: make(chan struct{})}
+	s := &session{conn: conn, raw: wsconn.FromContext(r.Context()), addr: r.RemoteAddr, boot: boot, since: time.Now(),
+		done: make(chan struct{})}
 	defer close(s.done)
 	if !n.admitSession(s) {
 		return

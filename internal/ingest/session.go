@@ -20,6 +20,13 @@ type (
 	// restarter starts a new count of the channel's sequence numbers: the
 	// device rebooted (its boot changed), whatever seq its frames carry.
 	restarter interface{ Restart(reason string) }
+	// holder writes the frames of a burst to the channel's clients
+	// together: Hold, then Flush whenever the session is about to read
+	// from its connection (it has published everything read before).
+	holder interface {
+		Hold(on bool)
+		Flush()
+	}
 )
 
 var errNoPong = errors.New("no answer to pings")
@@ -95,6 +102,11 @@ func (n *Network) end(s *session, reason string) {
 // read decodes messages until the connection ends or one is refused, and
 // returns why it ended.
 func (n *Network) read(s *session) string {
+	if h, ok := n.pub.(holder); ok && s.raw != nil {
+		h.Hold(true)
+		s.raw.BeforeRead(h.Flush)
+		defer func() { s.raw.BeforeRead(nil); h.Hold(false) }()
+	}
 	buf := make([]byte, 0, 4096)
 	var binary bool
 	// One closure for the session rather than one per message (each

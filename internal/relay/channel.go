@@ -100,6 +100,17 @@ func (c *Channel) Restart(reason string) {
 	c.hub.restartNext = reason
 }
 
+// Hold(true) makes Packet keep the writes it would make itself for
+// caught-up clients (inline.go) until Flush: a source that has read
+// several frames at once publishes them all, and each client gets them
+// in one write rather than one write each. A source that holds must call
+// Flush before it waits for more input; Hold(false) flushes too. Like
+// Packet, called by the producer.
+func (c *Channel) Hold(on bool) { c.hub.hold(on) }
+
+// Flush writes what Packet held for caught-up clients (see Hold).
+func (c *Channel) Flush() { c.hub.flush() }
+
 // HistoryBytes is the cap on the channel's history (--history-bytes or
 // the channel's own).
 func (c *Channel) HistoryBytes() int64 { return c.hub.maxBytes }

@@ -30,6 +30,7 @@ type hub struct {
 	pmu         sync.Mutex    // guards parked and the clients' listed (taken under mu, or alone)
 	parked      []*client     // full-rate clients waiting for entries (next), woken by the next push
 	inlining    bool          // publishFrame is pushing: parked clients go to woken (under mu)
+	holding     bool          // Hold: woken clients wait for flush
 	woken       [inlineMax]*client
 	nwoken      int
 	ewake       chan struct{} // wake for envelope clients: closed by what they send, not by frames
@@ -134,14 +135,37 @@ func (h *hub) publishFrame(p *frame.Packet) {
 	h.inlining = true
 	h.publishFrameLocked(p, e)
 	h.inlining = false
+	if h.holding {
+		h.mu.Unlock()
+		return
+	}
+	h.deliver()
+}
+
+// deliver writes, once the caller has let go of the lock it holds, to
+// the clients woken for inline writes (inline.go).
+func (h *hub) deliver() {
 	woken, n := h.woken, h.nwoken
 	h.woken, h.nwoken = [inlineMax]*client{}, 0
 	h.mu.Unlock()
-	for _, c := range woken[:n] { // after the lock: writes for caught-up clients (inline.go)
+	for _, c := range woken[:n] {
 		if !c.inline() {
 			c.signal()
 		}
 	}
+}
+
+// hold sets Channel.Hold's mode; off, it flushes.
+func (h *hub) hold(on bool) {
+	h.mu.Lock()
+	h.holding = on
+	h.deliver()
+}
+
+// flush writes what publishFrame held (Channel.Flush).
+func (h *hub) flush() {
+	h.mu.Lock()
+	h.deliver()
 }
 
 func (h *hub) publishFrameLocked(p *frame.Packet, e *entry) {

@@ -48,8 +48,9 @@ const (
 const inlineMax = 4
 
 // inlineBatch is how many ring entries a publisher writes for one client
-// at most: a caught-up client has one or two (a gap, then its frame).
-const inlineBatch = 4
+// at a time: a caught-up client has one or two (a gap, then its frame),
+// a few more after a burst (Channel.Hold).
+const inlineBatch = 8
 
 // signal wakes the client's parked writer; it never blocks.
 func (c *client) signal() {

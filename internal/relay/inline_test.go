@@ -112,3 +112,38 @@ func TestInlineRestWrittenByWriter(t *testing.T) {
 		t.Fatalf("counters %v", cs)
 	}
 }
+
+// With Hold, the frames a source publishes in a burst go to a caught-up
+// client in one inline batch at Flush, in order; without it, one batch
+// each.
+func TestHoldWritesABurstTogether(t *testing.T) {
+	s, base := testServer(t, Options{History: time.Hour, PingInterval: time.Minute})
+	c := testsupport.Dial(t, wsURL(base, ""), nil)
+	testsupport.ExpectHello(t, c)
+	testsupport.WaitFor(t, 5*time.Second, "the client connected", func() bool { return clients(s) == 1 })
+	var cl *client
+	s.srv.mu.Lock()
+	for k := range s.srv.clients {
+		cl = k
+	}
+	s.srv.mu.Unlock()
+	parked := func() bool { return cl.state.Load() == writerParked }
+	publish(t, s, 0, 1)
+	expectFrames(t, c, 0, 1)
+	testsupport.WaitFor(t, 5*time.Second, "the writer parked", parked)
+
+	w0 := s.stats.inlineWrites.Load()
+	s.Hold(true)
+	publish(t, s, 1, 7)
+	s.Flush()
+	if w := s.stats.inlineWrites.Load() - w0; w != 1 {
+		t.Fatalf("%d inline batches for a burst of 6 frames held, want 1", w)
+	}
+	expectFrames(t, c, 1, 7)
+	s.Hold(false)
+	publish(t, s, 7, 10)
+	if w := s.stats.inlineWrites.Load() - w0; w != 4 {
+		t.Fatalf("%d inline batches after 3 more frames not held, want 1 + 3", w)
+	}
+	expectFrames(t, c, 7, 10)
+}

@@ -81,6 +81,21 @@ func (s settling) Restart(reason string) {
 	}
 }
 
+// Hold and Flush pass a source's burst of packets on to a channel that
+// can write them to its clients together (relay.Channel.Hold).
+func (s settling) Hold(on bool) {
+	if h, ok := s.r.Pub.(interface{ Hold(bool) }); ok {
+		h.Hold(on)
+	}
+}
+
+// Flush: see Hold.
+func (s settling) Flush() {
+	if h, ok := s.r.Pub.(interface{ Flush() }); ok {
+		h.Flush()
+	}
+}
+
 // Epoch names the channel's current epoch to a source that asks
 // (relay.Channel.Epoch), or "".
 func (s settling) Epoch() string {
