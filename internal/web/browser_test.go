@@ -3,15 +3,22 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/wsbridge/wsbridge/internal/testenv"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
@@ -20,6 +27,39 @@ import (
 // The browser tests drive Debian's chromium (or $CHROMIUM) headless against
 // a real serve. Without a browser they skip, except under CI=true where a
 // missing browser is a failure.
+//
+// One Chromium serves the whole package, started by the first test that
+// needs it and stopped by TestMain. Each test has its own tab in its own
+// browser context (its storage, cache and downloads apart from the
+// others'), and its own serve and simulator, so the browser tests run in
+// parallel (parallelPage): most of their time is spent watching a stream
+// arrive in real time.
+
+// The page slots bound how many browser tests run at once. A light test
+// takes one; a heavy one (a high-rate stream, a dozen channels, or checks of
+// drawn pixels and lost frames that a starved machine could spoil) takes
+// heavy, so at most two heavy tests run at once, and then beside nothing
+// else. The figures suit 2 cores: the tests' CPU is mostly Chromium
+// drawing their pages.
+const (
+	pageSlots = 4
+	light     = 1
+	heavy     = 2
+)
+
+var pageSem = semaphore.NewWeighted(pageSlots)
+
+// parallelPage marks t parallel and holds weight page slots until t and its
+// cleanups (its serve, its tab) end. Call it first, before starting
+// anything: a parallel test waits for the package's serial tests.
+func parallelPage(t *testing.T, weight int64) {
+	t.Helper()
+	t.Parallel()
+	if err := pageSem.Acquire(context.Background(), weight); err != nil {
+		t.Fatalf("page slots: %v", err)
+	}
+	t.Cleanup(func() { pageSem.Release(weight) })
+}
 
 var (
 	browserOnce   sync.Once
@@ -80,6 +120,19 @@ func startBrowser(path string) (context.Context, error) {
 }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	// -parallel defaults to GOMAXPROCS (2 here), which would leave the
+	// browser tests' slots idle while they wait on their streams: unless
+	// -parallel is given, the page slots bound them instead (plus room for
+	// the Node tests and the parents of parallel subtests).
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", strconv.Itoa(pageSlots+4)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 	code := m.Run()
 	if browserCancel != nil {
 		browserCancel()
@@ -99,10 +152,18 @@ type tab struct {
 func newTab(t testing.TB) *tab {
 	t.Helper()
 	tb := &tab{t: t}
-	ctx, cancel := chromedp.NewContext(needBrowser(t), chromedp.WithListener(tb.onEvent))
+	ctx, cancel := chromedp.NewContext(needBrowser(t), chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.onEvent))
 	if err := chromedp.Do(ctx); err != nil { // opens the tab, before any timeout
 		cancel()
 		t.Fatalf("failed to open a tab: %v", err)
+	}
+	// chromedp enables the Network domain, which makes Chromium copy every
+	// WebSocket frame into an event for us (base64 for binary frames): no
+	// test reads those events, and they cost half the CPU of the busiest
+	// tests (1 MS/s, 48 kHz, twelve channels).
+	if _, err := chromedp.Call(ctx, network.Disable, cdp.Empty{}); err != nil {
+		cancel()
+		t.Fatalf("failed to disable network events: %v", err)
 	}
 	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
 	tb.ctx = ctx
@@ -268,6 +329,67 @@ func (tb *tab) coverage() coverage {
 	    drawn: cols.map((a, l) => a.reduce((s, v) => s + v, 0) / Math.max(1, W - (blank[l] || 0))) };
 	})()`, &r)
 	return r
+}
+
+// download clicks the element with this id, on which the page downloads a
+// CSV file, and returns the file's path once Chromium says that download
+// completed (the file appears, empty, before it is written). The file goes
+// into a fresh directory, the download folder of this tab's browser
+// context only; other tabs' downloads are told apart by their frame.
+func (tb *tab) download(id string, timeout time.Duration) string {
+	tb.t.Helper()
+	dir := tb.t.TempDir()
+	c := chromedp.FromContext(tb.ctx)
+	frame := cdp.FrameID(c.Target.TargetID)
+	var (
+		mu   sync.Mutex
+		ours = map[string]bool{}
+	)
+	completed := make(chan struct{}, 1)
+	lctx, stop := context.WithCancel(tb.ctx)
+	defer stop()
+	if err := chromedp.ListenBrowser(lctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *browser.EventDownloadWillBegin:
+			if e.FrameID == frame {
+				ours[e.GUID] = true
+			}
+		case *browser.EventDownloadProgress:
+			if ours[e.GUID] && e.State == browser.DownloadProgressStateCompleted {
+				select {
+				case completed <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}); err != nil {
+		tb.t.Fatalf("listen for downloads: %v", err)
+	}
+	_, err := chromedp.CallBrowser(tb.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, BrowserContextID: c.BrowserContextID, DownloadPath: dir, EventsEnabled: new(true)})
+	if err != nil {
+		tb.t.Fatalf("set download dir: %v", err)
+	}
+	tb.run(chromedp.Click(chromedp.ID(id)))
+	select {
+	case <-completed:
+	case <-time.After(timeout):
+		var msgs []string
+		tb.eval(`[...document.querySelectorAll("#log li")].map((li) => li.textContent)`, &msgs)
+		entries, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		tb.t.Fatalf("the download from #%s did not complete in %v (into %s, which holds %q); the page's messages: %q", id, timeout, dir, names, msgs)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
+	if len(files) != 1 {
+		tb.t.Fatalf("%d CSV files downloaded into %s, want 1", len(files), dir)
+	}
+	return files[0]
 }
 
 func navigate(url string) chromedp.Action[chromedp.Void] { return chromedp.Navigate(url) }

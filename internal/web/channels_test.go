@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"github.com/wsbridge/wsbridge/internal/serve"
@@ -111,6 +110,7 @@ func (tb *tab) shot(name string) {
 // high), then two channels ticked and plotted together on one time axis,
 // then one of them alone, and back to the overview.
 func TestPageOverviewOf12Channels(t *testing.T) {
+	parallelPage(t, heavy)
 	var specs []string
 	rates := []int{100, 1000, 8000, 16000, 48000, 2000}
 	for i := range 12 {
@@ -191,6 +191,7 @@ func fmtRateGo(r int) string {
 // channel (no overview in the way, no navigation), and #/ still shows the
 // overview with its one card.
 func TestPageOneChannelOpensItsView(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 1})
 	tb.open(srv.URL)
@@ -212,6 +213,7 @@ func TestPageOneChannelOpensItsView(t *testing.T) {
 // to every sample, and the counter's values stay exact through the
 // switches.
 func TestPageEnvelopesForLongWindows(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "counter", Rate: 16000, Channels: 2})
 	waitHistory(t, srv.URL+"/api/info", 300) // 3 s of 10 ms frames
@@ -240,22 +242,7 @@ func TestPageEnvelopesForLongWindows(t *testing.T) {
 	tb.waitFor("envelopes again", `wsbridge.envelope >= 8`, 10*time.Second)
 
 	// The CSV of the 2 s window holds every sample, exact.
-	dir := t.TempDir()
-	_, err := chromedp.CallBrowser(tb.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
-	if err != nil {
-		t.Fatalf("set download dir: %v", err)
-	}
-	tb.run(chromedp.Click(chromedp.ID("csv")))
-	var files []string
-	testsupport.Within(20*time.Second, 50*time.Millisecond, func() bool {
-		files, _ = filepath.Glob(filepath.Join(dir, "*.csv"))
-		return len(files) == 1
-	})
-	if len(files) != 1 {
-		t.Fatalf("no CSV downloaded into %s", dir)
-	}
-	b, err := os.ReadFile(files[0])
+	b, err := os.ReadFile(tb.download("csv", 20*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 // offers the command box; "rate 8000" reaches the simulator, its reply is
 // listed, and the page re-lays its plot for the new rate from the new info.
 func TestPageSendsCommandsAndFollowsRateChange(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 16000, Channels: 1, Commands: true})
 	tb.open(srv.URL)

@@ -10,6 +10,7 @@ import (
 // count each gap once, under its reason, and its lost-frame count must be
 // exactly the seqs it never received.
 func TestPageCountsEveryLostFrame(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 1, Corrupt: 2e-4})
 	tb.open(srv.URL)

@@ -23,6 +23,7 @@ import (
 // TestJSUnits runs jstest/*.test.js with node --test (packet.test.js
 // reads the golden table, internal/frame/frametest/golden.json).
 func TestJSUnits(t *testing.T) {
+	t.Parallel() // beside the browser tests: node is another process
 	node := testenv.Need(t, "node", "nodejs")
 	files, err := filepath.Glob(filepath.Join("jstest", "*.test.js"))
 	if err != nil || len(files) == 0 {
@@ -42,6 +43,7 @@ func TestJSUnits(t *testing.T) {
 // --allowJs --checkJs, strict; see tsconfig.json). Without node_modules it
 // runs npm ci first; offline, it skips (fails under CI=true).
 func TestJSTypes(t *testing.T) {
+	t.Parallel()
 	node := testenv.Need(t, "node", "nodejs")
 	tsc := filepath.Join("node_modules", "typescript", "bin", "tsc")
 	if _, err := os.Stat(tsc); err != nil {

@@ -12,6 +12,7 @@ import (
 // button with a visible focus ring, Enter presses it, ] and [ change the
 // window, and every control has an accessible name.
 func TestPageKeyboard(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 2})
 	tb.open(srv.URL)

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
@@ -50,6 +49,7 @@ func (tb *tab) rateOver(d time.Duration) float64 {
 }
 
 func TestPageStreamsPlotsAndPauses(t *testing.T) {
+	parallelPage(t, heavy)
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 48000, Channels: 2})
 	tb.open(srv.URL)
@@ -180,6 +180,7 @@ func saveScreenshot(t *testing.T, tb *tab) {
 // would plot and export) against the simulator's counter: channel c at
 // instant i is int16(i+c).
 func TestPageDecodesCounterExactly(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "counter", Rate: 8000, Channels: 2})
 	tb.open(srv.URL)
@@ -217,23 +218,6 @@ func TestPageDecodesCounterExactly(t *testing.T) {
 // checkCSV downloads the visible window (100 ms) as CSV through the button
 // and checks header, row count, time step and the counter values.
 func checkCSV(t *testing.T, tb *tab) {
-	dir := t.TempDir()
-	// The file appears (empty) before Chromium has written it: read it
-	// once the browser says the download completed.
-	completed := make(chan struct{}, 1)
-	chromedp.ListenBrowser(tb.ctx, func(ev any) {
-		if e, ok := ev.(*browser.EventDownloadProgress); ok && e.State == browser.DownloadProgressStateCompleted {
-			select {
-			case completed <- struct{}{}:
-			default:
-			}
-		}
-	})
-	_, err := chromedp.CallBrowser(tb.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir, EventsEnabled: new(true)})
-	if err != nil {
-		t.Fatalf("set download dir: %v", err)
-	}
 	tb.run(chromedp.SetValue(chromedp.ID("window"), "0.1"), chromedp.Evaluate[chromedp.Void](
 		`document.getElementById("window").dispatchEvent(new Event("change"))`))
 	// The page at the top, and still, before the real click: on a page taller
@@ -250,24 +234,7 @@ func checkCSV(t *testing.T, tb *tab) {
 		}
 		return len(same) >= 2 && strings.HasPrefix(r, "0:")
 	})
-	tb.run(chromedp.Click(chromedp.ID("csv")))
-	select {
-	case <-completed:
-	case <-time.After(20 * time.Second):
-		var msgs []string
-		tb.eval(`[...document.querySelectorAll("#log li")].map((li) => li.textContent)`, &msgs)
-		entries, _ := os.ReadDir(dir)
-		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
-		}
-		t.Fatalf("the CSV download did not complete in 20 s (into %s, which holds %q); the page's messages: %q", dir, names, msgs)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
-	if len(files) != 1 {
-		t.Fatalf("%d CSV files downloaded into %s, want 1", len(files), dir)
-	}
-	b, err := os.ReadFile(files[0])
+	b, err := os.ReadFile(tb.download("csv", 20*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,6 +270,7 @@ func checkCSV(t *testing.T, tb *tab) {
 }
 
 func TestPageReconnectsAfterServeRestart(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	first := startServe(t, simOpts{Signal: "sine", Rate: 16000, Channels: 1})
 	addr := strings.TrimPrefix(first.URL, "http://")
@@ -361,6 +329,7 @@ func TestPageReconnectsAfterServeRestart(t *testing.T) {
 }
 
 func TestPageAsksForTokenOnce(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	const token = "s3cret-t0ken"
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 1, Token: token})
@@ -391,6 +360,7 @@ func TestPageAsksForTokenOnce(t *testing.T) {
 }
 
 func TestPageFitsPhoneInDarkScheme(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 2})
 	_, err := chromedp.Call(tb.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{

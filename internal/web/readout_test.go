@@ -134,6 +134,7 @@ func setBox(c int, k, v string) chromedp.Action[chromedp.Void] {
 // not drawn. In the spectrum (dB) the boxes, which set the time view's
 // range, are disabled.
 func TestPageRangeBoxesMatchTheAxis(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	tb.spyOnText()
 	srv := startServe(t, simOpts{Signal: "counter", Rate: 8000, Channels: 2})
@@ -290,6 +291,7 @@ func autoWindowS(rate float64) float64 {
 // their frequencies and levels (4/(pi h) of the amplitude), refined
 // between bins, and other bins at their own frequency.
 func TestPageSpectrumReadsHarmonics(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	tb.spyOnText()
 	srv := startServe(t, simOpts{Signal: "square", Rate: 16000, Channels: 1})

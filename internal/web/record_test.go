@@ -43,6 +43,7 @@ func (tb *tab) recorder() recState {
 // hole, a complete sidecar with the labels and the samples the page
 // shows), and downloadable from the page's link.
 func TestPageRecordsOnTheServer(t *testing.T) {
+	parallelPage(t, light)
 	const token = "rec-t0ken"
 	dir := t.TempDir()
 	tb := newTab(t)
@@ -104,6 +105,7 @@ func TestPageRecordsOnTheServer(t *testing.T) {
 // TestPageRecordDisabled: without --record-dir the record button is
 // disabled and the page says how to enable it.
 func TestPageRecordDisabled(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 1})
 	tb.open(srv.URL)

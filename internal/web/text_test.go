@@ -152,9 +152,14 @@ func TestPageShowsTextSketches(t *testing.T) {
 	if testing.Short() {
 		cases = cases[2:3]
 	}
+	t.Parallel()
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%gHz_%dch", c.rate, c.channels), func(t *testing.T) {
-			t.Parallel()
+			weight := int64(light)
+			if c.rate*float64(c.channels) > 10000 { // 80,000 values a second parsed from text
+				weight = heavy
+			}
+			parallelPage(t, weight)
 			checkTextSketch(t, c.rate, c.channels)
 		})
 	}

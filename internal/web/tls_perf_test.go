@@ -12,6 +12,7 @@ import (
 // over wss (the browser runs with --ignore-certificate-errors for the
 // self-signed certificate), with a token as well.
 func TestPageOverTLS(t *testing.T) {
+	parallelPage(t, light)
 	tb := newTab(t)
 	cert, key, _ := testsupport.SelfSigned(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 8000, Channels: 1, TLSCert: cert, TLSKey: key, Token: "tls-token"})
@@ -40,6 +41,7 @@ func TestPageKeepsUpAtOneMegasample(t *testing.T) {
 	if raceEnabled {
 		t.Skip("1 MS/s stream: serve under the race detector cannot produce 1 MS/s (the simulator drops frames)")
 	}
+	parallelPage(t, heavy)
 	tb := newTab(t)
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 1_000_000, Channels: 1})
 	tb.open(srv.URL)

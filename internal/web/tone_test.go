@@ -15,6 +15,7 @@ import (
 // as the range moves, and the spectrum reads out the tone's frequency and
 // level (within a hundredth of its 2.9 Hz bins), also under the pointer.
 func TestPageShowsA440HzTone(t *testing.T) {
+	parallelPage(t, heavy)
 	tb := newTab(t)
 	tb.spyOnText()
 	srv := startServe(t, simOpts{Signal: "sine", Rate: 48000, Channels: 2})
