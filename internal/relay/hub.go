@@ -134,6 +134,13 @@ func (h *hub) publishFrame(p *frame.Packet) {
 	h.mu.Lock()
 	h.inlining = true
 	h.publishFrameLocked(p, e)
+	h.unlockInline()
+}
+
+// unlockInline ends a publish that began with h.mu locked and inlining
+// set: it unlocks, then writes for the caught-up clients the publish
+// woke (inline.go).
+func (h *hub) unlockInline() {
 	h.inlining = false
 	if h.holding {
 		h.mu.Unlock()

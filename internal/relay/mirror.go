@@ -99,7 +99,8 @@ func (c *Channel) Apply(ev *source.Event) {
 		}
 		e := newFrameEntry(&p)
 		h.mu.Lock()
-		defer h.mu.Unlock()
+		h.inlining = true // caught-up clients get the frame from this goroutine, as the origin's do
+		defer h.unlockInline()
 		h.adoptLocked(ev)
 		h.seq.Expect(ev.Seq + 1)
 		if h.state == "" {

@@ -189,3 +189,33 @@ func TestMirrorBackfill(t *testing.T) {
 		t.Fatalf("backfill asked for %v, want 5..19", asked)
 	}
 }
+
+// A mirror's caught-up clients get each frame from the goroutine that
+// applies it (inline.go), as the origin's clients get theirs from the
+// device's: every frame after the first (which brings the origin's epoch
+// and its restart status) goes out inline, in order.
+func TestMirrorWritesInline(t *testing.T) {
+	origin, _ := testServer(t, Options{})
+	mirror, mbase := testServer(t, Options{}, ChannelOptions{Name: "default", Mirror: true})
+	c := testsupport.Dial(t, wsURL(mbase, ""), nil)
+	testsupport.ExpectHello(t, c)
+	pipe(t, origin, mirror)
+	parked := func() bool {
+		h := mirror.hub
+		h.pmu.Lock()
+		defer h.pmu.Unlock()
+		return len(h.parked) == 1 && h.parked[0].state.Load() == writerParked
+	}
+	publish(t, origin, 0, 1)
+	expectMsg(t, c, wsproto.TypeStatus) // the restart into the origin's epoch
+	expectFrames(t, c, 0, 1)
+	const n = 20
+	for seq := uint32(1); seq <= n; seq++ {
+		testsupport.WaitFor(t, 5*time.Second, "the client's writer parked", parked)
+		publish(t, origin, seq, seq+1)
+		expectFrames(t, c, seq, seq+1)
+	}
+	if w := mirror.stats.inlineWrites.Load(); w < n {
+		t.Fatalf("%d batches written inline to a caught-up client of a mirror, want at least its %d frames", w, n)
+	}
+}
