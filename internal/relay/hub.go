@@ -31,6 +31,8 @@ type hub struct {
 	parked      []*client     // full-rate clients waiting for entries (next), woken by the next push
 	inlining    bool          // publishFrame is pushing: parked clients go to woken (under mu)
 	holding     bool          // Hold: woken clients wait for flush
+	lastFrame   time.Time     // when publishFrame last ran
+	inlineGap   time.Duration // inlineGap; tests set 0
 	woken       [inlineMax]*client
 	nwoken      int
 	ewake       chan struct{} // wake for envelope clients: closed by what they send, not by frames
@@ -57,7 +59,8 @@ type hub struct {
 func newHub(name string, history time.Duration, historyBytes int64, log zerolog.Logger, st *channelStats) *hub {
 	return &hub{name: name, maxDur: int64(history), maxBytes: historyBytes, log: log, stats: st,
 		wake: make(chan struct{}), ewake: make(chan struct{}), env: batcher{interval: envelopeInterval}, epoch: newEpoch(),
-		limits: map[string]*limiter{"gap": {}, "duplicate": {}, "late": {}, "restart": {}}}
+		inlineGap: inlineGap,
+		limits:    map[string]*limiter{"gap": {}, "duplicate": {}, "late": {}, "restart": {}}}
 }
 
 // pushLocked appends e (the caller holds the lock), trims the ring and wakes waiting writers.
@@ -132,14 +135,23 @@ func (h *hub) addRendering(e *entry, n int64) {
 func (h *hub) publishFrame(p *frame.Packet) {
 	e := newFrameEntry(p) // outside the lock: the copy is the costly part
 	h.mu.Lock()
-	h.inlining = true
-	h.publishFrameLocked(p, e)
+	now := time.Now()
+	h.startInlineLocked(now)
+	h.publishFrameLocked(p, e, now)
 	h.unlockInline()
 }
 
-// unlockInline ends a publish that began with h.mu locked and inlining
-// set: it unlocks, then writes for the caught-up clients the publish
-// woke (inline.go).
+// startInlineLocked begins a publish of a frame at now (the caller holds
+// the lock): its caught-up clients get it inline unless it came within
+// inlineGap of the channel's previous frame (then the writers batch).
+func (h *hub) startInlineLocked(now time.Time) {
+	h.inlining = now.Sub(h.lastFrame) >= h.inlineGap
+	h.lastFrame = now
+}
+
+// unlockInline ends a publish that began with h.mu locked and
+// startInlineLocked: it unlocks, then writes for the caught-up clients
+// the publish woke (inline.go).
 func (h *hub) unlockInline() {
 	h.inlining = false
 	if h.holding {
@@ -175,8 +187,8 @@ func (h *hub) flush() {
 	h.deliver()
 }
 
-func (h *hub) publishFrameLocked(p *frame.Packet, e *entry) {
-	if !h.sequenceLocked(p.Frame.Seq) {
+func (h *hub) publishFrameLocked(p *frame.Packet, e *entry, now time.Time) {
+	if !h.sequenceLocked(p.Frame.Seq, now) {
 		return
 	}
 	if h.state == "" {
@@ -196,7 +208,7 @@ func (h *hub) publishFrameLocked(p *frame.Packet, e *entry) {
 // numbers: it pushes the gap or restart marker seq calls for, counts and
 // logs (at most once a second per kind) what is not in order, and
 // reports whether the frame is to be published.
-func (h *hub) sequenceLocked(seq uint32) bool {
+func (h *hub) sequenceLocked(seq uint32, now time.Time) bool {
 	next, started := h.seq.Next()
 	ev := h.seq.Observe(seq)
 	if h.restartNext != "" && started {
@@ -207,7 +219,6 @@ func (h *hub) sequenceLocked(seq uint32) bool {
 	}
 	restartReason := cmp.Or(h.restartNext, "the device restarted its sequence numbers")
 	h.restartNext = ""
-	now := time.Now()
 	switch ev.Kind {
 	case frame.SeqDuplicate:
 		kind, ctr := "duplicate", &h.stats.duplicates

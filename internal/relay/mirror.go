@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/source"
@@ -99,7 +100,7 @@ func (c *Channel) Apply(ev *source.Event) {
 		}
 		e := newFrameEntry(&p)
 		h.mu.Lock()
-		h.inlining = true // caught-up clients get the frame from this goroutine, as the origin's do
+		h.startInlineLocked(time.Now()) // caught-up clients get the frame from this goroutine, as the origin's do
 		defer h.unlockInline()
 		h.adoptLocked(ev)
 		h.seq.Expect(ev.Seq + 1)

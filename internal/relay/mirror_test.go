@@ -197,6 +197,7 @@ func TestMirrorBackfill(t *testing.T) {
 func TestMirrorWritesInline(t *testing.T) {
 	origin, _ := testServer(t, Options{})
 	mirror, mbase := testServer(t, Options{}, ChannelOptions{Name: "default", Mirror: true})
+	mirror.hub.inlineGap = 0 // every frame inline, however fast they come
 	c := testsupport.Dial(t, wsURL(mbase, ""), nil)
 	testsupport.ExpectHello(t, c)
 	pipe(t, origin, mirror)
