@@ -15,7 +15,9 @@
 // of memory, renderings included). Each WebSocket client is a cursor into
 // one channel's ring with its own writer goroutine, so the producer never
 // waits for a client and memory is bounded by the rings, not by the number
-// of clients. JSON and CSV renderings are made on first request and cached
+// of clients. A frame that finds a few of them caught up and parked is
+// written to those by the producer itself, with non-blocking writes
+// (inline.go; Channel.Hold and Flush for a source that reads bursts). JSON and CSV renderings are made on first request and cached
 // in the ring entry.
 //
 // Envelope streams (/ws/NAME?envelope=N, envelope.go): the channel cuts

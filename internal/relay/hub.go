@@ -16,7 +16,9 @@ import (
 // hub is the fan-out: the producer publishes into the history ring, each
 // client's writer reads from it at its own position. Publishing never
 // waits for a client: it takes the mutex for a few pointer writes and
-// wakes waiting writers by closing a channel.
+// wakes the writers parked on it (full-rate clients: the parked list,
+// some of them written to inline, see inline.go; envelope clients and the
+// bus's readers: by closing a channel).
 type hub struct {
 	maxDur, maxBytes int64
 	log              zerolog.Logger
