@@ -37,6 +37,11 @@ func maskedFrame(op byte, payload []byte) []byte {
 func TestBurstReachesSubscribers(t *testing.T) {
 	h := startRelayHub(t, "sub-token", "burst")
 	sub := subscribe(t, h.base+"/ws/burst", "sub-token")
+	testsupport.WaitFor(t, 10*time.Second, "the subscriber's hello", func() bool { // subscribed: it gets what comes next
+		sub.mu.Lock()
+		defer sub.mu.Unlock()
+		return len(sub.texts) > 0
+	})
 	host := strings.TrimPrefix(h.base, "ws://")
 	c, err := net.DialTimeout("tcp", host, 5*time.Second)
 	if err != nil {
