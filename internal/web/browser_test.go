@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +19,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/wsbridge/wsbridge/internal/testenv"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
@@ -38,33 +38,103 @@ import (
 // The page slots bound how many browser tests run at once. A light test
 // takes one; a heavy one (a high-rate stream, a dozen channels, or checks of
 // drawn pixels and lost frames that a starved machine could spoil) takes
-// heavy, so one heavy test runs at a time, beside at most one light one.
-// The figures suit 2 cores: the tests' CPU is mostly Chromium drawing their
-// pages (about 0.8 of a core for a tab at 8 kHz), for as long as they are
-// open, so more at once would only slow each down (measured: 4 slots took
-// as long as 3, with more CPU).
+// two, so one heavy test runs at a time, beside at most one other. A slow
+// test is a light one that waits long on a slow stream (a 10 s window at
+// 10 Hz): it starts before the other light ones, so that it does not end
+// the package alone. The figures suit 2 cores: the tests' CPU is mostly
+// Chromium drawing their pages (about 0.8 of a core for a tab at 8 kHz),
+// for as long as they are open, so more at once would only slow each down
+// (measured: 4 slots took as long as 3, with more CPU).
+const pageSlots = 3
+
+// pageKind says what a browser test needs of the page slots.
+type pageKind int
+
 const (
-	pageSlots = 3
-	light     = 1
-	heavy     = 2
+	light pageKind = iota // one slot
+	slow                  // one slot, before the light tests
+	heavy                 // two slots, before the others
 )
 
-var pageSem = semaphore.NewWeighted(pageSlots)
+func (k pageKind) slots() int {
+	if k == heavy {
+		return 2
+	}
+	return 1
+}
 
-// parallelPage marks t parallel and holds weight page slots until t and its
+var pages = &slotPool{free: pageSlots}
+
+// parallelPage marks t parallel and holds its page slots until t and its
 // cleanups (its serve, its tab) end. Call it first, before starting
 // anything: a parallel test waits for the package's serial tests.
-func parallelPage(t *testing.T, weight int64) {
+func parallelPage(t *testing.T, kind pageKind) {
 	t.Helper()
 	t.Parallel()
 	t0 := time.Now()
-	if err := pageSem.Acquire(context.Background(), weight); err != nil {
-		t.Fatalf("page slots: %v", err)
-	}
+	pages.acquire(kind)
 	if waited := time.Since(t0); waited > 100*time.Millisecond {
-		t.Logf("waited %v for %d page slots", waited.Round(time.Millisecond), weight)
+		t.Logf("waited %v for %d page slots", waited.Round(time.Millisecond), kind.slots())
 	}
-	t.Cleanup(func() { pageSem.Release(weight) })
+	t.Cleanup(func() { pages.release(kind) })
+}
+
+// slotPool hands out the page slots: heavy tests first, then slow ones,
+// then light ones, each kind in the order it asked. A test takes a slot
+// that the waiting heavy test could not use yet because another heavy one
+// runs (the slot would idle until that one ends), but not one that a heavy
+// test is gathering from others ending (it would never gather two). Safe
+// for concurrent use.
+type slotPool struct {
+	mu      sync.Mutex
+	free    int
+	heavyOn int // heavy tests running
+	queue   []*slotWait
+}
+
+type slotWait struct {
+	kind  pageKind
+	ready chan struct{}
+}
+
+func (p *slotPool) acquire(kind pageKind) {
+	w := &slotWait{kind: kind, ready: make(chan struct{})}
+	p.mu.Lock()
+	p.queue = append(p.queue, w)
+	p.grant()
+	p.mu.Unlock()
+	<-w.ready
+}
+
+func (p *slotPool) release(kind pageKind) {
+	p.mu.Lock()
+	p.free += kind.slots()
+	if kind == heavy {
+		p.heavyOn--
+	}
+	p.grant()
+	p.mu.Unlock()
+}
+
+// grant starts the waiting tests that may start now; p.mu is held.
+func (p *slotPool) grant() {
+	slices.SortStableFunc(p.queue, func(a, b *slotWait) int { return int(b.kind - a.kind) })
+	gathering := false // a heavy test waits for light or slow ones to end
+	rest := p.queue[:0]
+	for _, w := range p.queue {
+		if gathering || w.kind.slots() > p.free {
+			gathering = gathering || (w.kind == heavy && p.heavyOn == 0)
+			rest = append(rest, w)
+			continue
+		}
+		p.free -= w.kind.slots()
+		if w.kind == heavy {
+			p.heavyOn++
+		}
+		close(w.ready)
+	}
+	clear(p.queue[len(rest):])
+	p.queue = rest
 }
 
 var (
@@ -128,13 +198,15 @@ func startBrowser(path string) (context.Context, error) {
 func TestMain(m *testing.M) {
 	flag.Parse()
 	// -parallel defaults to GOMAXPROCS (2 here), which would leave the
-	// browser tests' slots idle while they wait on their streams: unless
-	// -parallel is given, the page slots bound them instead (plus room for
-	// the Node tests and the parents of parallel subtests).
+	// browser tests' slots idle while they wait on their streams, and let
+	// the testing package, not the page slots, pick which test goes next:
+	// unless -parallel is given, every parallel test may start, and the
+	// page slots bound the browser tests (a test waiting for its slots is a
+	// parked goroutine).
 	given := false
 	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
 	if !given {
-		if err := flag.Set("test.parallel", strconv.Itoa(pageSlots+4)); err != nil {
+		if err := flag.Set("test.parallel", "64"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}

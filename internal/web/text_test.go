@@ -155,11 +155,14 @@ func TestPageShowsTextSketches(t *testing.T) {
 	t.Parallel()
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%gHz_%dch", c.rate, c.channels), func(t *testing.T) {
-			weight := int64(light)
-			if c.rate*float64(c.channels) > 10000 { // 80,000 values a second parsed from text
-				weight = heavy
+			kind := light
+			switch {
+			case c.rate*float64(c.channels) > 10000: // 80,000 values a second parsed from text
+				kind = heavy
+			case c.rate <= 100: // a 10 s window to fill
+				kind = slow
 			}
-			parallelPage(t, weight)
+			parallelPage(t, kind)
 			checkTextSketch(t, c.rate, c.channels)
 		})
 	}
