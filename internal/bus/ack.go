@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -23,9 +22,6 @@ type ackSub struct {
 	ch     chan *nats.Msg
 	prefix string // "<inbox>."
 	tok    uint64 // the newest token handed out
-
-	unasked int       // messages published since the last that asked for an ack
-	askedAt time.Time // when that one was published
 }
 
 // subscribeAcks opens an ack subscription for one publishing session.

@@ -141,7 +141,7 @@ func (p *Publisher) session(ctx context.Context) error {
 	}
 	defer acks.close()
 	p.setState(true, "publishing to "+p.subject)
-	return p.pump(ctx, st, acks)
+	return p.pump(ctx, acks)
 }
 
 // resync reads where the stream ends and moves acked past its last
@@ -208,8 +208,7 @@ type pending struct {
 	events int   // how many events it carries
 	token  uint64
 	sent   time.Time
-	asked  bool // it asked for an ack (a reply subject)
-	acked  bool // stored: its ack or a later one's came
+	acked  bool // its ack came before an earlier message's
 	dup    bool
 }
 
@@ -222,79 +221,19 @@ type pending struct {
 // publish are seen.
 const ackLook = 20 * time.Millisecond
 
-// ackGap: a message published this long after the last one that asked
-// for an ack asks for one, so a slow channel (a message every ackGap or
-// more) has every message acknowledged and needs no lookup (confirmTail).
-const ackGap = ackLook / 4
-
-// Acks. Every message names the stream sequence it must follow, so the
-// stream stores a channel's messages only in order and without holes:
-// the ack of one message says that every message before it is stored
-// too. A message therefore asks for an ack (a reply subject) only when
-// it is the Inflight/2-th since the last that asked, when it fills the
-// window, or when it comes ackGap or more after the last that asked; the
-// others are published without a reply subject, and the server sends
-// nothing back for them: half or fewer of the acks to send, read and
-// wake for at high rates. A message refused without a reply (its
-// sequence did not follow, say) makes the next one that asks fail its
-// sequence check, and the publisher resyncs from what is stored, as for
-// any failure. What a burst leaves unconfirmed at its end is confirmed
-// by one lookup (confirmTail) once the channel has been quiet for a while.
-
-// askAck decides whether the next message asks for an ack, with inflight
-// messages awaiting confirmation before it.
-func (p *Publisher) askAck(a *ackSub, inflight int) bool {
-	ask := a.unasked+1 >= max(1, p.c.cfg.Inflight/2) || inflight+1 >= p.c.cfg.Inflight || time.Since(a.askedAt) >= ackGap
-	if ask {
-		a.unasked, a.askedAt = 0, time.Now()
-	} else {
-		a.unasked++
-	}
-	return ask
-}
-
-// confirmTail confirms the messages awaiting confirmation when the
-// newest did not ask for an ack: it reads the stream's last message (a
-// lookup: it can store nothing, whoever else writes the stream). Ours,
-// at the sequence predicted for it, confirms them all; an older one means
-// they are not all stored yet (in flight, or refused: then the ack
-// timeout ends the session), and anything else (another publisher's, a
-// later sequence) ends the session, whose resync says what happened.
-func (p *Publisher) confirmTail(ctx context.Context, st jetstream.Stream, fifo *[]pending) error {
-	f := *fifo
-	start := time.Now()
-	cctx, cancel := context.WithTimeout(ctx, p.c.cfg.AckTimeout)
-	defer cancel()
-	m, err := st.GetLastMsgForSubject(cctx, p.subject)
-	if err != nil {
-		return fmt.Errorf("failed to read the last message of %s: %w", p.subject, p.c.explain(err, start))
-	}
-	id := m.Header.Get(jetstream.MsgIDHeader)
-	switch {
-	case m.Sequence < p.after:
-		return nil
-	case m.Sequence == p.after && id == f[len(f)-1].id:
-		p.retire(fifo, len(f)-1, false)
-		return nil
-	}
-	return fmt.Errorf("the stream does not end where this publisher expected (message %d %q, expected %d %q): reading it again",
-		m.Sequence, id, p.after, f[len(f)-1].id)
-}
-
 // pump publishes events from acked on, at most Inflight messages
 // unacknowledged, until an ack fails or ctx ends. What arrives while the
 // window is full is read at once when it opens: consecutive frames go
 // together in one message (up to Batch), so a bus that is slower than
 // the frames gets fewer, larger messages rather than a growing queue.
-func (p *Publisher) pump(ctx context.Context, st jetstream.Stream, acks *ackSub) error {
+func (p *Publisher) pump(ctx context.Context, acks *ackSub) error {
 	var (
-		buf    = make([]Event, max(64, p.c.cfg.Batch))
-		fifo   []pending
-		pos    = p.acked
-		max    = p.c.cfg.Inflight
-		look   = time.NewTimer(ackLook)
-		armed  = true
-		looked bool
+		buf   = make([]Event, max(64, p.c.cfg.Batch))
+		fifo  []pending
+		pos   = p.acked
+		max   = p.c.cfg.Inflight
+		look  = time.NewTimer(ackLook)
+		armed = true
 	)
 	defer look.Stop()
 	defer p.inflight.Store(0)
@@ -335,13 +274,6 @@ func (p *Publisher) pump(ctx context.Context, st jetstream.Stream, acks *ackSub)
 			}
 			pos += uint64(i)
 		}
-		if looked && wait != nil && len(fifo) > 0 && len(fifo) < max && !fifo[len(fifo)-1].asked &&
-			time.Since(fifo[len(fifo)-1].sent) >= ackLook/2 {
-			if err := p.confirmTail(ctx, st, &fifo); err != nil { // quiet, with messages unconfirmed
-				return err
-			}
-		}
-		looked = false
 		if len(fifo) > 0 && time.Since(fifo[0].sent) > p.c.cfg.AckTimeout {
 			return p.ackError(jetstream.ErrAsyncPublishTimeout, len(fifo))
 		}
@@ -365,7 +297,7 @@ func (p *Publisher) pump(ctx context.Context, st jetstream.Stream, acks *ackSub)
 				return err
 			}
 		case <-lookc:
-			armed, looked = false, true
+			armed = false
 		case <-wait:
 		case <-changed:
 			if d := p.c.disconnects.Load(); d != drops {
@@ -395,8 +327,8 @@ func (p *Publisher) takeAcks(fifo *[]pending, acks *ackSub) error {
 	}
 }
 
-// ack applies the server's answer m to one of the messages in fifo: it
-// and every message before it are stored (see Acks above).
+// ack applies the server's answer m to one of the messages in fifo, and
+// retires the acknowledged messages at its head, in order.
 func (p *Publisher) ack(fifo *[]pending, acks *ackSub, m *nats.Msg) error {
 	f := *fifo
 	tok, ok := acks.token(m.Subject)
@@ -407,19 +339,8 @@ func (p *Publisher) ack(fifo *[]pending, acks *ackSub, m *nats.Msg) error {
 	if err != nil {
 		return p.ackError(err, len(f))
 	}
-	p.retire(fifo, int(tok-f[0].token), dup) // tokens are consecutive in fifo
-	return nil
-}
-
-// retire takes fifo[i] (dup: the bus held it already) and the messages
-// before it as stored, and retires the stored messages at the head, in
-// order.
-func (p *Publisher) retire(fifo *[]pending, i int, dup bool) {
-	f := *fifo
-	f[i].dup = dup
-	for j := range f[:i+1] {
-		f[j].acked = true
-	}
+	i := int(tok - f[0].token) // tokens are consecutive in fifo
+	f[i].acked, f[i].dup = true, dup
 	for len(f) > 0 && f[0].acked {
 		if f[0].dup {
 			p.duplicates.Add(1)
@@ -433,6 +354,7 @@ func (p *Publisher) retire(fifo *[]pending, i int, dup bool) {
 		f = f[1:]
 	}
 	*fifo = f
+	return nil
 }
 
 // batchEnd is the end (exclusive) of the message that starts with evs[i]:
@@ -469,24 +391,20 @@ func (p *Publisher) publishBatch(fifo *[]pending, acks *ackSub, evs []Event, pos
 }
 
 // send publishes m, which carries events up to ev (log position next-1),
-// asking for the server's answer on the next reply subject of acks when
-// askAck says so.
+// asking for the server's answer on the next reply subject of acks.
 func (p *Publisher) send(fifo *[]pending, acks *ackSub, m *nats.Msg, ev *Event, id string, next uint64, events int) error {
 	if next <= p.highest {
 		p.resent.Add(uint64(events))
 	}
 	p.highest = max(p.highest, next)
 	tok := acks.next()
-	ask := p.askAck(acks, len(*fifo))
-	if ask {
-		m.Reply = acks.reply(tok)
-	}
+	m.Reply = acks.reply(tok)
 	if err := p.c.nc.PublishMsg(m); err != nil {
 		return fmt.Errorf("failed to publish to %s: %w", p.subject, err)
 	}
 	e := *ev
 	e.Raw = nil
-	*fifo = append(*fifo, pending{next: next, id: id, ev: e, events: events, token: tok, sent: time.Now(), asked: ask})
+	*fifo = append(*fifo, pending{next: next, id: id, ev: e, events: events, token: tok, sent: time.Now()})
 	p.after++
 	p.last, p.hasLast = e, true
 	return nil
