@@ -185,19 +185,28 @@ func sleeps() (sleeps, syscalls int64) {
 // busMessages is how many messages the bus acknowledged for serve n's
 // channel ch (its /metrics).
 func busMessages(b *testing.B, n *benchNode, ch string) int64 {
+	return metricSum(b, n, `wsbridge_bus_published_messages_total{channel="`+ch+`"}`)
+}
+
+// metricSum adds up serve n's /metrics samples whose name and labels
+// begin with prefix.
+func metricSum(b *testing.B, n *benchNode, prefix string) int64 {
 	resp, err := http.Get(n.base + "/metrics")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
+	var sum float64
 	for line := range strings.SplitSeq(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, `wsbridge_bus_published_messages_total{channel="`+ch+`"} `); ok {
-			m, _ := strconv.ParseFloat(v, 64)
-			return int64(m)
+		if rest, ok := strings.CutPrefix(line, prefix); ok {
+			if i := strings.LastIndexByte(rest, ' '); i >= 0 {
+				m, _ := strconv.ParseFloat(rest[i+1:], 64)
+				sum += m
+			}
 		}
 	}
-	return 0
+	return int64(sum)
 }
 
 // waitMirror waits until n serves channel name as a mirror.
@@ -412,4 +421,5 @@ func BenchmarkBus100Channels(b *testing.B) {
 	b.ReportMetric(float64(p50.Microseconds()), "p50_µs")
 	b.ReportMetric(float64(p99.Microseconds()), "p99_µs")
 	b.ReportMetric(float64(gaps), "gaps")
+	b.ReportMetric(float64(metricSum(b, a, "wsbridge_bus_publish_failures_total")), "publish_failures")
 }

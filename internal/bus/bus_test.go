@@ -1,11 +1,13 @@
 package bus
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/bus/natstest"
+	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
 
 func TestPublishFollowSingle(t *testing.T) {
@@ -84,4 +86,44 @@ func TestSlowMirror(t *testing.T) {
 	rec.waitFrame(t, "aaaa0001", 2000)
 	t.Logf("follower: resets %d, skipped %d, duplicates %d; connection: slow consumer events %d",
 		f.resets.Load(), f.skipped.Load(), f.duplicates.Load(), fc.slowConsumers.Load())
+}
+
+// Ten frames published one message each: the publisher ends caught up
+// with every frame acknowledged once, no duplicate and no failure, the
+// stream holds exactly ten messages, and a follower reads exactly the
+// frames.
+func TestPublisherStoresEachFrameOnce(t *testing.T) {
+	n := natstest.RunServer(t)
+	c := dial(t, n.URL(), func(c *Config) { c.Batch = 1 }) // a message per frame
+	lg := newMemLog("aaaa0001", 0, 10000)
+	p, err := c.NewPublisher("mic", lg, testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p.Run)
+	lg.frames(10)
+	testsupport.WaitFor(t, 10*time.Second, "the publisher caught up", p.caughtUp)
+	if p.published.Load() != 10 || p.messages.Load() != 10 || p.duplicates.Load() != 0 || p.failures.Load() != 0 {
+		t.Fatalf("published %d events in %d messages, %d duplicates, %d failures: want 10, 10, 0, 0",
+			p.published.Load(), p.messages.Load(), p.duplicates.Load(), p.failures.Load())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := c.js.Stream(ctx, c.layout.Stream("mic"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := st.Info(ctx); err != nil || info.State.Msgs != 10 {
+		t.Fatalf("stream info %+v, %v: want 10 messages", info, err)
+	}
+	rec := newRecorder()
+	f, err := c.NewFollower("mic", Start{Since: time.Now().Add(-time.Hour)}, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, f.Run)
+	lg.frames(1)
+	if got, want := describe(rec.waitFrame(t, "aaaa0001", 10)), []string{"frames aaaa0001/0..10"}; !slices.Equal(got, want) {
+		t.Fatalf("events:\n got %q\nwant %q", got, want)
+	}
 }

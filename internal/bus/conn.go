@@ -71,12 +71,16 @@ func Dial(cfg Config, log zerolog.Logger) (*Conn, error) {
 	if nc.IsConnected() {
 		c.setState(true, "connected to "+nc.ConnectedUrlRedacted())
 	}
-	// Publishers publish with core NATS and read their own acks (ack.go);
-	// the JetStream API is for streams, consumers and lookups.
+	jsOpts := []jetstream.JetStreamOpt{
+		// Each publisher bounds its own in-flight publishes (Config.Inflight):
+		// the shared limit must never stall one channel for another.
+		jetstream.WithPublishAsyncMaxPending(1 << 20),
+		jetstream.WithPublishAsyncTimeout(cfg.AckTimeout),
+	}
 	if cfg.Domain != "" {
-		c.js, err = jetstream.NewWithDomain(nc, cfg.Domain)
+		c.js, err = jetstream.NewWithDomain(nc, cfg.Domain, jsOpts...)
 	} else {
-		c.js, err = jetstream.New(nc)
+		c.js, err = jetstream.New(nc, jsOpts...)
 	}
 	if err != nil {
 		nc.Close()

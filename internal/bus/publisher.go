@@ -135,13 +135,8 @@ func (p *Publisher) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	acks, err := p.c.subscribeAcks()
-	if err != nil {
-		return err
-	}
-	defer acks.close()
 	p.setState(true, "publishing to "+p.subject)
-	return p.pump(ctx, acks)
+	return p.pump(ctx)
 }
 
 // resync reads where the stream ends and moves acked past its last
@@ -205,51 +200,31 @@ type pending struct {
 	next   uint64 // log position after this message's last event
 	id     string
 	ev     Event // its last event, Raw nil
-	events int   // how many events it carries
-	token  uint64
-	sent   time.Time
-	acked  bool // its ack came before an earlier message's
-	dup    bool
+	fut    jetstream.PubAckFuture
+	events int // how many events it carries
 }
-
-// ackLook is how often the pump looks at the acks that came in while
-// it had nothing else to do and the window was not full. It waits for
-// an ack only when the window is full: otherwise the next event, or
-// this, reads the acks that arrived meanwhile, so a channel whose bus
-// keeps up wakes the pump once per event rather than once per event and
-// once per ack. It bounds how late caughtUp, the counters and a failed
-// publish are seen.
-const ackLook = 20 * time.Millisecond
 
 // pump publishes events from acked on, at most Inflight messages
 // unacknowledged, until an ack fails or ctx ends. What arrives while the
 // window is full is read at once when it opens: consecutive frames go
 // together in one message (up to Batch), so a bus that is slower than
 // the frames gets fewer, larger messages rather than a growing queue.
-func (p *Publisher) pump(ctx context.Context, acks *ackSub) error {
+func (p *Publisher) pump(ctx context.Context) error {
 	var (
-		buf   = make([]Event, max(64, p.c.cfg.Batch))
-		fifo  []pending
-		pos   = p.acked
-		max   = p.c.cfg.Inflight
-		look  = time.NewTimer(ackLook)
-		armed = true
+		buf  = make([]Event, max(64, p.c.cfg.Batch))
+		fifo []pending
+		pos  = p.acked
+		max  = p.c.cfg.Inflight
 	)
-	defer look.Stop()
 	defer p.inflight.Store(0)
 	defer p.idle.Store(false)
 	p.last, p.hasLast = p.stored, p.hasStore
-	drops := p.c.disconnects.Load()
-	_, _, _, changed := p.c.State()
 	for {
-		if err := p.takeAcks(&fifo, acks); err != nil {
-			return err
-		}
 		var wait <-chan struct{}
 		for len(fifo) < max {
 			n, first, w := p.lg.ReadEvents(pos, buf)
 			if first > pos {
-				if err := p.publishLost(&fifo, acks, pos, first, n, buf[:n]); err != nil {
+				if err := p.publishLost(&fifo, pos, first, n, buf[:n]); err != nil {
 					return err
 				}
 				pos = first
@@ -263,9 +238,9 @@ func (p *Publisher) pump(ctx context.Context, acks *ackSub) error {
 				j := p.batchEnd(buf[:n], i)
 				var err error
 				if j-i == 1 {
-					err = p.publish(&fifo, acks, &buf[i], msgID(&buf[i], pos+uint64(i)), pos+uint64(i)+1)
+					err = p.publish(&fifo, &buf[i], msgID(&buf[i], pos+uint64(i)), pos+uint64(i)+1)
 				} else {
-					err = p.publishBatch(&fifo, acks, buf[i:j], pos+uint64(i))
+					err = p.publishBatch(&fifo, buf[i:j], pos+uint64(i))
 				}
 				if err != nil {
 					return err
@@ -274,87 +249,32 @@ func (p *Publisher) pump(ctx context.Context, acks *ackSub) error {
 			}
 			pos += uint64(i)
 		}
-		if len(fifo) > 0 && time.Since(fifo[0].sent) > p.c.cfg.AckTimeout {
-			return p.ackError(jetstream.ErrAsyncPublishTimeout, len(fifo))
-		}
 		p.inflight.Store(int64(len(fifo)))
 		p.idle.Store(len(fifo) == 0 && wait != nil)
-		var ackc <-chan *nats.Msg
-		var lookc <-chan time.Time
-		if len(fifo) == max {
-			ackc = acks.ch // the next ack opens the window
-		}
+		var ok <-chan *jetstream.PubAck
+		var fail <-chan error
 		if len(fifo) > 0 {
-			if !armed {
-				look.Reset(ackLook)
-				armed = true
-			}
-			lookc = look.C
+			ok, fail = fifo[0].fut.Ok(), fifo[0].fut.Err()
 		}
 		select {
-		case m := <-ackc:
-			if err := p.ack(&fifo, acks, m); err != nil {
-				return err
+		case ack := <-ok:
+			if ack.Duplicate {
+				p.duplicates.Add(1)
 			}
-		case <-lookc:
-			armed = false
+			p.published.Add(uint64(fifo[0].events))
+			p.messages.Add(1)
+			p.acked, p.mine = fifo[0].next, fifo[0].id
+			if fifo[0].ev.Kind != 0 {
+				p.stored, p.hasStore = fifo[0].ev, true
+			}
+			fifo = fifo[1:]
+		case err := <-fail:
+			return p.ackError(err, len(fifo))
 		case <-wait:
-		case <-changed:
-			if d := p.c.disconnects.Load(); d != drops {
-				if len(fifo) > 0 {
-					return p.ackError(nats.ErrDisconnected, len(fifo)) // their acks are lost with the connection
-				}
-				drops = d
-			}
-			_, _, _, changed = p.c.State()
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-}
-
-// takeAcks applies the acks that have arrived, without waiting.
-func (p *Publisher) takeAcks(fifo *[]pending, acks *ackSub) error {
-	for {
-		select {
-		case m := <-acks.ch:
-			if err := p.ack(fifo, acks, m); err != nil {
-				return err
-			}
-		default:
-			return nil
-		}
-	}
-}
-
-// ack applies the server's answer m to one of the messages in fifo, and
-// retires the acknowledged messages at its head, in order.
-func (p *Publisher) ack(fifo *[]pending, acks *ackSub, m *nats.Msg) error {
-	f := *fifo
-	tok, ok := acks.token(m.Subject)
-	if !ok || len(f) == 0 || tok < f[0].token || tok > f[len(f)-1].token {
-		return nil // not an answer to a message awaiting one
-	}
-	dup, err := parseAck(m)
-	if err != nil {
-		return p.ackError(err, len(f))
-	}
-	i := int(tok - f[0].token) // tokens are consecutive in fifo
-	f[i].acked, f[i].dup = true, dup
-	for len(f) > 0 && f[0].acked {
-		if f[0].dup {
-			p.duplicates.Add(1)
-		}
-		p.published.Add(uint64(f[0].events))
-		p.messages.Add(1)
-		p.acked, p.mine = f[0].next, f[0].id
-		if f[0].ev.Kind != 0 {
-			p.stored, p.hasStore = f[0].ev, true
-		}
-		f = f[1:]
-	}
-	*fifo = f
-	return nil
 }
 
 // batchEnd is the end (exclusive) of the message that starts with evs[i]:
@@ -377,34 +297,32 @@ func (p *Publisher) batchEnd(evs []Event, i int) int {
 	return j
 }
 
-func (p *Publisher) publish(fifo *[]pending, acks *ackSub, ev *Event, id string, next uint64) error {
-	return p.send(fifo, acks, newMsg(p.subject, ev, id, p.after), ev, id, next, 1)
+func (p *Publisher) publish(fifo *[]pending, ev *Event, id string, next uint64) error {
+	return p.send(fifo, newMsg(p.subject, ev, id, p.after), ev, id, next, 1)
 }
 
 // publishBatch publishes frames evs, the first at log position pos, as
 // one message named by its last frame.
-func (p *Publisher) publishBatch(fifo *[]pending, acks *ackSub, evs []Event, pos uint64) error {
+func (p *Publisher) publishBatch(fifo *[]pending, evs []Event, pos uint64) error {
 	last := &evs[len(evs)-1]
 	next := pos + uint64(len(evs))
 	id := msgID(last, next-1)
-	return p.send(fifo, acks, newBatchMsg(p.subject, evs, id, p.after), last, id, next, len(evs))
+	return p.send(fifo, newBatchMsg(p.subject, evs, id, p.after), last, id, next, len(evs))
 }
 
-// send publishes m, which carries events up to ev (log position next-1),
-// asking for the server's answer on the next reply subject of acks.
-func (p *Publisher) send(fifo *[]pending, acks *ackSub, m *nats.Msg, ev *Event, id string, next uint64, events int) error {
+// send publishes m, which carries events up to ev (log position next-1).
+func (p *Publisher) send(fifo *[]pending, m *nats.Msg, ev *Event, id string, next uint64, events int) error {
 	if next <= p.highest {
 		p.resent.Add(uint64(events))
 	}
 	p.highest = max(p.highest, next)
-	tok := acks.next()
-	m.Reply = acks.reply(tok)
-	if err := p.c.nc.PublishMsg(m); err != nil {
+	fut, err := p.c.js.PublishMsgAsync(m)
+	if err != nil {
 		return fmt.Errorf("failed to publish to %s: %w", p.subject, err)
 	}
 	e := *ev
 	e.Raw = nil
-	*fifo = append(*fifo, pending{next: next, id: id, ev: e, events: events, token: tok, sent: time.Now()})
+	*fifo = append(*fifo, pending{next: next, id: id, ev: e, fut: fut, events: events})
 	p.after++
 	p.last, p.hasLast = e, true
 	return nil
@@ -414,7 +332,7 @@ func (p *Publisher) send(fifo *[]pending, acks *ackSub, m *nats.Msg, ev *Event, 
 // log before they were published, named by the seqs they covered: from
 // after the last event published to before the next one held. n and evs
 // are what the log still holds from first on.
-func (p *Publisher) publishLost(fifo *[]pending, acks *ackSub, pos, first uint64, n int, evs []Event) error {
+func (p *Publisher) publishLost(fifo *[]pending, pos, first uint64, n int, evs []Event) error {
 	p.lostEvents.Add(first - pos)
 	if n == 0 {
 		return nil // nothing after them yet: the gap is published with the next event
@@ -435,7 +353,7 @@ func (p *Publisher) publishLost(fifo *[]pending, acks *ackSub, pos, first uint64
 	p.log.Warn().Uint32("from", from).Uint32("to", to).Str("epoch", next.Epoch).
 		Msg("bus: frames left the ring before the bus took them (bus down longer than --history): publishing a history gap")
 	gap := Event{Kind: KindGap, Epoch: next.Epoch, Started: true, First: next.First, From: from, Seq: to, Reason: wsproto.GapHistory}
-	return p.publish(fifo, acks, &gap, lostID(next, first), first)
+	return p.publish(fifo, &gap, lostID(next, first), first)
 }
 
 // countLost counts the frames from..to that had not been counted lost.

@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -306,86 +305,5 @@ func TestEventFormats(t *testing.T) {
 		if _, _, err := decodeEvent(nats.Header{hdrEvent: {v}}, nil); !errors.Is(err, ErrBadMessage) {
 			t.Errorf("Wsbridge-Event %q: err %v, want ErrBadMessage", v, err)
 		}
-	}
-}
-
-// The server's answers to publishes: stored, stored before (duplicate),
-// refused (its API error), no stream, and garbage.
-func TestParseAck(t *testing.T) {
-	for _, tc := range []struct {
-		data string
-		hdr  nats.Header
-		dup  bool
-		err  error
-	}{
-		{data: `{"stream":"wsbridge_mic","seq":12}`},
-		{data: `{"stream":"wsbridge_mic","seq":12,"domain":"hub"}`},
-		{data: `{"stream":"wsbridge_mic","seq":12,"duplicate":true}`, dup: true},
-		{data: `{"stream":"wsbridge_mic","seq":12,"duplicate": true}`, dup: true}, // as nats-server writes it by hand
-		{data: `{"stream":"wsbridge_mic","domain":"hub","seq":12,"duplicate": true}`, dup: true},
-		{data: `{"stream":"wsbridge_mic","seq":12,"duplicate":false}`},
-		{data: `{"seq":12,"stream":"wsbridge_mic","duplicate":true}`, dup: true}, // another order: decoded
-		{data: `{"error":{"code":400,"err_code":10071,"description":"wrong last sequence: 11"},"stream":"wsbridge_mic","seq":0}`,
-			err: &jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamWrongLastSequence}},
-		{hdr: nats.Header{"Status": {"503"}}, err: jetstream.ErrNoStreamResponse},
-		{data: `{"seq":12}`, err: jetstream.ErrInvalidJSAck},
-		{data: `not json`, err: jetstream.ErrInvalidJSAck},
-	} {
-		dup, err := parseAck(&nats.Msg{Data: []byte(tc.data), Header: tc.hdr})
-		var apiErr *jetstream.APIError
-		switch want := tc.err.(type) {
-		case nil:
-			if err != nil || dup != tc.dup {
-				t.Errorf("%s: dup %v, err %v; want dup %v", tc.data, dup, err, tc.dup)
-			}
-		case *jetstream.APIError:
-			if !errors.As(err, &apiErr) || apiErr.ErrorCode != want.ErrorCode || apiErr.Code != want.Code {
-				t.Errorf("%s: err %v, want the API error %d", tc.data, err, want.ErrorCode)
-			}
-		default:
-			if !errors.Is(err, want) {
-				t.Errorf("%q %v: err %v, want %v", tc.data, tc.hdr, err, want)
-			}
-		}
-	}
-}
-
-// Acks retire the messages awaiting them in publishing order, whatever
-// order they come in; an ack to nothing awaited (an earlier session's, a
-// stranger's subject) changes nothing.
-func TestAcksRetireInOrder(t *testing.T) {
-	p := &Publisher{}
-	acks := &ackSub{prefix: "_INBOX.abc."}
-	var fifo []pending
-	for i := range 3 {
-		tok := acks.next()
-		fifo = append(fifo, pending{next: uint64(10 + i), id: "e." + strconv.Itoa(i), token: tok, events: 1,
-			ev: Event{Kind: KindFrame, Epoch: "e", Seq: uint32(i)}})
-	}
-	ack := func(tok string, data string) {
-		t.Helper()
-		if err := p.ack(&fifo, acks, &nats.Msg{Subject: "_INBOX.abc." + tok, Data: []byte(data)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	stored := `{"stream":"s","seq":1}`
-	ack("2", stored) // before 1's: held
-	if len(fifo) != 3 || p.acked != 0 || p.published.Load() != 0 {
-		t.Fatalf("after the second's ack: %d awaiting, acked %d: want nothing retired", len(fifo), p.acked)
-	}
-	ack("0", stored)
-	ack("9", stored)
-	ack("x", stored)
-	if err := p.ack(&fifo, acks, &nats.Msg{Subject: "_INBOX.other.1", Data: []byte(stored)}); err != nil || len(fifo) != 3 {
-		t.Fatalf("a stranger's ack: %d awaiting, %v", len(fifo), err)
-	}
-	ack("1", `{"stream":"s","seq":1,"duplicate":true}`)
-	if len(fifo) != 1 || p.acked != 11 || p.mine != "e.1" || p.stored.Seq != 1 || p.published.Load() != 2 || p.duplicates.Load() != 1 {
-		t.Fatalf("after the first's ack: %d awaiting, acked %d, mine %q, published %d, duplicates %d: want 1, 11, e.1, 2, 1",
-			len(fifo), p.acked, p.mine, p.published.Load(), p.duplicates.Load())
-	}
-	err := p.ack(&fifo, acks, &nats.Msg{Subject: "_INBOX.abc.3", Data: []byte(`{"error":{"code":503,"err_code":10077,"description":"nope"}}`)})
-	if err == nil || len(fifo) != 1 {
-		t.Fatalf("a refused publish: err %v, %d awaiting", err, len(fifo))
 	}
 }
