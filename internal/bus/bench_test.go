@@ -288,7 +288,10 @@ func BenchmarkBusLatency(b *testing.B) {
 // BenchmarkBusCPU: CPU per frame for one channel of 160-sample frames at
 // 1000 a second (160 kHz) read by one client: without the bus (serve and
 // its client), and with it (serve A publishing, serve B mirroring, the
-// client on B; the nats-server process apart).
+// client on B; the nats-server process apart). Both serves and the client
+// share this process and its GOMAXPROCS (go test's default: the machine's
+// cores; a serve alone runs at one P while light, so compare with
+// GOMAXPROCS=1 too).
 func BenchmarkBusCPU(b *testing.B) {
 	for _, withBus := range []bool{false, true} {
 		name := "without_bus"
