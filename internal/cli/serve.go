@@ -82,7 +82,7 @@ See docs/serve.md.`,
 	bus.BindFlags(f, &o.Bus)
 	f.StringVar(&o.RecordDir, "record-dir", o.RecordDir, "record channels into this directory from the page's record button and POST /api/channels/NAME/record (off without it; docs/record.md)")
 	_ = cmd.MarkFlagDirname("record-dir")
-	f.StringVar(&o.Procs, "procs", o.Procs, "CPUs running Go code: auto (one while one keeps up, all once serve uses 60% of a core or waits for a CPU) or a number; the GOMAXPROCS variable overrides auto")
+	f.StringVar(&o.Procs, "procs", o.Procs, "CPUs running Go code: auto (one while one keeps up, all once its thread runs or waits for a CPU 70% of the time) or a number; the GOMAXPROCS variable overrides auto")
 	addCheck(cmd, s, func() error {
 		o.Log = g.log
 		return classifyServe(serve.Check(cmd.Context(), o))

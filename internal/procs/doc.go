@@ -10,13 +10,13 @@
 // receive at 1000 frames/s had a p99 of 1 to 4 ms with two Ps and 0.2 ms
 // with one, and serve at 48 kHz with 3 clients used a third more CPU.
 // Flat out (many clients, tens of MB/s) the second CPU doubles the
-// fan-out, so the policy raises GOMAXPROCS as soon as serve uses 60 % of
-// a core over a quarter second (one P is busy: frames start to wait), or
-// when its threads wait for a CPU that other processes hold (a loaded
-// machine: two threads get serve a larger share), and lowers it after it
-// has stayed under 25 % for ten seconds. Until 60 %, one P is cheaper:
-// 100 Wi-Fi boards at 16 kHz, each with a subscriber, cost serve 32 % of
-// a core with one P and 37 % with two in the same run.
+// fan-out, so the policy raises GOMAXPROCS once the one thread runs or
+// waits to run (for a CPU other processes hold: two threads then get
+// serve a larger share) 95 % of a quarter second or 70 % of two in a row,
+// and lowers it after serve has stayed under 45 % of a core for ten
+// seconds (see policy). Until then one P is cheaper: 100 Wi-Fi boards at
+// 16 kHz, each with a subscriber, cost serve 32 % of a core with one P
+// and 37 % with two in the same run.
 //
 // Entry points: Parse checks a --procs value ("auto" or a count); Adapt
 // applies it for as long as its context lasts and then restores the

@@ -38,48 +38,71 @@ const period = 250 * time.Millisecond
 // sample is what one period measured.
 type sample struct {
 	load float64 // CPU the process used, in cores (1.0 = one core busy for the whole period)
-	wait float64 // how long the process's threads waited for a CPU, as a share of the period (0.25: 62.5 ms of 250, summed over threads)
+	wait float64 // how long the process's threads waited for a CPU, as a share of the period (summed over threads)
 }
 
 // policy decides GOMAXPROCS from what each period measured. One P is
 // cheaper per frame than several as long as it keeps up: every wake-up of
-// a goroutine on a second P wakes a second thread. So serve goes to max
-// only when one P is busy (raise) or its thread waits for a CPU (slow: other
-// processes take the machine's CPUs, and a second thread gets serve a
-// larger share of them), and back to one after calm periods in a row
-// under lower.
+// a goroutine on a second P wakes a second thread. At one P, the demand
+// (load + wait: the share of the period the thread ran or wanted to)
+// says whether it keeps up: serve goes to max when one P is saturated
+// (full, in one period) or nearly so (busy, busyN periods in a row: a
+// spike, such as a garbage collection, does not count), whether from its
+// own work or because other processes take the CPUs (a second thread
+// then gets serve a larger share). At max, the wait is not a sign (two
+// threads of serve wait for each other's CPU too): serve goes back to
+// one P after calm periods in a row with a load under lower, which one
+// P carries below busy. Raised again soon after (within backoff periods),
+// it waits twice as long before the next try, up to calmMax; forget
+// periods at one P forget that.
 type policy struct {
-	max     int     // GOMAXPROCS when busy: the runtime's own value at start
-	raise   float64 // at or above this load, go to max
-	slow    float64 // threads waiting for a CPU this share of the period or more, slowN periods in a row: go to max
-	slowN   int
-	lower   float64 // below this load for calm periods in a row, go to 1
-	calm    int
-	cur     int
-	quietly int // periods in a row below lower
-	waited  int // periods in a row at or above slow
+	max        int     // GOMAXPROCS when busy: the runtime's own value at start
+	full       float64 // at one P, a demand at or above this: go to max at once
+	busy       float64 // at one P, a demand at or above this for busyN periods in a row: go to max
+	busyN      int
+	lower      float64 // at max, a load below this for calm periods in a row: go to 1
+	calm       int
+	calm0      int // calm's starting value
+	calmMax    int
+	backoff    int // raised again within this many periods of lowering: calm doubles
+	forget     int // this many periods at one P: calm is calm0 again
+	cur        int
+	quietly    int // at max: periods in a row under lower
+	busied     int // at one P: periods in a row at or above busy
+	sinceLower int // periods at one P since the last lowering
 }
 
 func newPolicy(max int) *policy {
-	return &policy{max: max, raise: 0.6, slow: 0.25, slowN: 2, lower: 0.25, calm: 40, cur: 1}
+	return &policy{max: max, full: 0.95, busy: 0.7, busyN: 2, lower: 0.45,
+		calm: 40, calm0: 40, calmMax: 640, backoff: 8, forget: 240, cur: 1, sinceLower: 240}
 }
 
 // next returns GOMAXPROCS for the next period, given the last one.
 func (p *policy) next(s sample) int {
-	if s.wait >= p.slow {
-		p.waited++
-	} else {
-		p.waited = 0
-	}
-	switch {
-	case s.load >= p.raise || p.waited >= p.slowN:
-		p.cur, p.quietly = p.max, 0
-	case s.load < p.lower && p.cur > 1:
-		if p.quietly++; p.quietly >= p.calm {
-			p.cur, p.quietly = 1, 0
+	if p.cur > 1 {
+		if s.load >= p.lower {
+			p.quietly = 0
+		} else if p.quietly++; p.quietly >= p.calm {
+			p.cur, p.quietly, p.sinceLower = 1, 0, 0
 		}
-	default:
-		p.quietly = 0
+		return p.cur
+	}
+	if p.sinceLower < p.forget {
+		if p.sinceLower++; p.sinceLower == p.forget {
+			p.calm = p.calm0
+		}
+	}
+	d := s.load + s.wait
+	if d >= p.busy {
+		p.busied++
+	} else {
+		p.busied = 0
+	}
+	if d >= p.full || p.busied >= p.busyN {
+		if p.sinceLower <= p.backoff {
+			p.calm = min(2*p.calm, p.calmMax)
+		}
+		p.cur, p.busied = p.max, 0
 	}
 	return p.cur
 }

@@ -33,30 +33,32 @@ func TestParse(t *testing.T) {
 
 func TestPolicy(t *testing.T) {
 	p := newPolicy(4)
-	p.calm = 3
+	p.calm, p.calm0, p.calmMax, p.backoff, p.forget = 3, 3, 12, 2, 6
 	steps := []struct {
 		load, wait float64
 		want       int
 	}{
-		{0.05, 0, 1}, {0.59, 0.2, 1}, // one P keeps up: stay at one
-		{0.6, 0, 4},                           // 60 % of a core: all CPUs at once
-		{0.2, 0, 4}, {0.2, 0, 4}, {0.3, 0, 4}, // a period between the thresholds resets the count
-		{0.2, 0, 4}, {0.2, 0, 4}, {0.24, 0, 1}, // three calm periods in a row: back to one
-		{0.1, 0.9, 1}, {0.1, 0, 1}, // one slow period (a blip): stay
-		{0.1, 0.3, 1}, {0.1, 0.25, 4}, // two in a row: the thread waits for a CPU, all CPUs
-		{0.1, 0.5, 4}, {0.1, 0, 4}, {0.1, 0, 4}, {0.1, 0, 1}, // calm again: one
-		{1.5, 0, 4}, {0.0, 0, 4}, {0.9, 0, 4}, // busy again
+		{0.05, 0, 1}, {0.3, 0.3, 1}, {0.5, 0.1, 1}, // one P keeps up: stay at one
+		{0.6, 0.1, 1}, {0.3, 0, 1}, // one period at 70 % (a GC, a blip): stay
+		{0.6, 0.1, 1}, {0.2, 0.5, 4}, // two in a row, from its own work or other processes': all CPUs
+		{0.3, 0.9, 4}, {0.44, 0.9, 4}, {0.5, 0, 4}, // at max the wait does not count; a load at lower resets the count
+		{0.4, 0, 4}, {0.4, 0, 4}, {0.44, 0, 1}, // three calm periods in a row: back to one
+		{0.9, 0.1, 4},                                                                // saturated at once (within backoff of the lowering): all CPUs, and calm doubles
+		{0.1, 0, 4}, {0.1, 0, 4}, {0.1, 0, 4}, {0.1, 0, 4}, {0.1, 0, 4}, {0.1, 0, 1}, // six calm periods now
+		{0.1, 0, 1}, {0.1, 0, 1}, {0.1, 0, 1}, {0.1, 0, 1}, {0.1, 0, 1}, {0.1, 0, 1}, // six at one P: calm forgets
+		{1.5, 0, 4}, {0.0, 0, 4}, {0.0, 0, 4}, {0.0, 0, 1}, // busy again; three calm periods again
 	}
 	for i, s := range steps {
 		if got := p.next(sample{load: s.load, wait: s.wait}); got != s.want {
-			t.Fatalf("step %d: next(load %v, wait %v) = %d, want %d", i, s.load, s.wait, got, s.want)
+			t.Fatalf("step %d: next(load %v, wait %v) = %d, want %d (calm %d)", i, s.load, s.wait, got, s.want, p.calm)
 		}
 	}
 }
 
 // TestRunDelaySeesBusyMachine keeps this process's one P busy while
 // other processes take every CPU: its thread then waits for a CPU for a
-// good share of the time, which procstat.Sched must report.
+// good share of the time, which procstat.Sched must report (the policy's
+// wait), and load and wait together come near a whole core (its demand).
 func TestRunDelaySeesBusyMachine(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("run delay is read from /proc on Linux")
