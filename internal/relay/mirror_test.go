@@ -176,6 +176,15 @@ func TestMirrorBackfill(t *testing.T) {
 	}
 	pipeFrom(t, origin, mirror, uint64(n))
 	publish(t, origin, 20, 40)
+	// The pipe applies the origin's events on its own goroutine: a client
+	// that came before the mirror had the origin's epoch would be resuming
+	// into another count (hello start_seq 0 and a restart).
+	if !testsupport.Within(10*time.Second, time.Millisecond, func() bool {
+		sn := mirror.hub.snapshot()
+		return sn.Epoch == origin.Epoch() && sn.Next == 40
+	}) {
+		t.Fatalf("the mirror did not apply the origin's frames up to 39 within 10 s: %+v", mirror.hub.snapshot())
+	}
 
 	c := testsupport.Dial(t, wsURL(mbase, "format=json&since=5&epoch="+origin.Epoch()), nil)
 	if h := testsupport.ExpectHello(t, c); h.StartSeq != 5 {
