@@ -193,11 +193,18 @@ func (h *hub) publishFrameLocked(p *frame.Packet, e *entry, now time.Time) {
 	if !h.sequenceLocked(p.Frame.Seq, now) {
 		return
 	}
+	h.appendFrameLocked(e, &p.Frame)
+}
+
+// appendFrameLocked adds data frame e (header f) to the current epoch:
+// the channel is up, f is the newest frame, the envelope batch and the
+// ring take it. The origin's publishFrame and a mirror's Apply share it.
+func (h *hub) appendFrameLocked(e *entry, f *frame.Frame) {
 	if h.state == "" {
 		h.state = wsproto.StateUp
 	}
 	e.epoch = h.epoch
-	h.last = p.Frame
+	h.last = *f
 	h.last.Data = nil
 	h.stats.frames.Add(1)
 	h.stats.frameBytes.Add(uint64(len(e.raw)))
@@ -308,12 +315,8 @@ func (h *hub) setState(state, reason string) {
 func (h *hub) fetch(pos uint64, dst []*entry, env bool) (n int, behind *entry, base uint64, wait <-chan struct{}) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	if pos < h.ring.base {
-		return 0, h.ring.at(h.ring.base), h.ring.base, nil
-	}
-	for n < len(dst) && pos+uint64(n) < h.ring.head {
-		dst[n] = h.ring.at(pos + uint64(n))
-		n++
+	if n, behind, base = h.copyLocked(pos, dst); behind != nil {
+		return 0, behind, base, nil
 	}
 	switch {
 	case n > 0:
@@ -334,14 +337,7 @@ func (h *hub) fetch(pos uint64, dst []*entry, env bool) (n int, behind *entry, b
 func (h *hub) next(c *client, pos uint64, dst []*entry, park bool) (n int, behind *entry, base uint64) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	if pos < h.ring.base {
-		return 0, h.ring.at(h.ring.base), h.ring.base
-	}
-	for n < len(dst) && pos+uint64(n) < h.ring.head {
-		dst[n] = h.ring.at(pos + uint64(n))
-		n++
-	}
-	if n == 0 {
+	if n, behind, base = h.copyLocked(pos, dst); n == 0 && behind == nil {
 		h.pmu.Lock()
 		if !c.listed {
 			c.listed = true
@@ -351,6 +347,20 @@ func (h *hub) next(c *client, pos uint64, dst []*entry, park bool) (n int, behin
 			c.state.Store(writerParked)
 		}
 		h.pmu.Unlock()
+	}
+	return n, behind, base
+}
+
+// copyLocked copies the entries from pos into dst (the caller holds a
+// lock); if pos has been evicted it returns the oldest entry and its
+// position instead.
+func (h *hub) copyLocked(pos uint64, dst []*entry) (n int, behind *entry, base uint64) {
+	if pos < h.ring.base {
+		return 0, h.ring.at(h.ring.base), h.ring.base
+	}
+	for n < len(dst) && pos+uint64(n) < h.ring.head {
+		dst[n] = h.ring.at(pos + uint64(n))
+		n++
 	}
 	return n, nil, 0
 }

@@ -104,17 +104,7 @@ func (c *Channel) Apply(ev *source.Event) {
 		defer h.unlockInline()
 		h.adoptLocked(ev)
 		h.seq.Expect(ev.Seq + 1)
-		if h.state == "" {
-			h.state = wsproto.StateUp
-		}
-		e.epoch = h.epoch
-		h.last = p.Frame
-		h.last.Data = nil
-		h.stats.frames.Add(1)
-		h.stats.frameBytes.Add(uint64(len(e.raw)))
-		h.batchLocked(e)
-		h.pushLocked(e)
-		h.batchTimeLocked()
+		h.appendFrameLocked(e, &p.Frame)
 	case source.EventGap:
 		h.mu.Lock()
 		defer h.mu.Unlock()
