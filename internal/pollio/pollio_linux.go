@@ -49,17 +49,7 @@ var ErrWouldBlock = errors.New("pollio: would block")
 func (d *FD) TryRead(p []byte) (int, error) {
 	o := &d.r
 	o.p, o.n, o.errno = p, 0, 0
-	err := d.rc.Read(d.tryFn)
-	o.p = nil
-	switch {
-	case err != nil:
-		return 0, err
-	case o.errno == syscall.EAGAIN:
-		return 0, ErrWouldBlock
-	case o.errno != 0:
-		return 0, os.NewSyscallError("read", o.errno)
-	}
-	return o.n, nil
+	return o.result(d.rc.Read(d.tryFn), "read")
 }
 
 // WaitReadable parks the goroutine in the poller until the descriptor is
@@ -102,12 +92,7 @@ func (d *FD) Read(p []byte) (int, error) {
 func (d *FD) Write(p []byte) (int, error) {
 	o := &d.w
 	o.p, o.n, o.errno = p, 0, 0
-	err := d.rc.Write(o.fn)
-	o.p = nil
-	if err == nil && o.errno != 0 {
-		err = os.NewSyscallError("write", o.errno)
-	}
-	return o.n, err
+	return o.result(d.rc.Write(o.fn), "write")
 }
 
 // TryWrite writes as much of p as the descriptor takes now, without
@@ -117,14 +102,21 @@ func (d *FD) Write(p []byte) (int, error) {
 func (d *FD) TryWrite(p []byte) (int, error) {
 	o := &d.w
 	o.p, o.n, o.errno = p, 0, 0
-	err := d.rc.Write(d.twFn)
+	return o.result(d.rc.Write(d.twFn), "write")
+}
+
+// result ends a call on o: the bytes it moved, and err (the RawConn's:
+// closed, deadline), else ErrWouldBlock for the EAGAIN the non-waiting
+// callbacks note (the waiting ones never do), else the system call's
+// error named call.
+func (o *op) result(err error, call string) (int, error) {
 	o.p = nil
 	switch {
 	case err != nil:
 	case o.errno == syscall.EAGAIN:
 		err = ErrWouldBlock
 	case o.errno != 0:
-		err = os.NewSyscallError("write", o.errno)
+		err = os.NewSyscallError(call, o.errno)
 	}
 	return o.n, err
 }
