@@ -168,12 +168,11 @@ func (c *client) inlineWrite() bool {
 // the write timeout), or returns the inline write's error.
 func (c *client) afterInline() error {
 	c.flushPending = false
-	if err := c.inlineErr; err != nil {
-		c.inlineErr = nil
-		c.begin()
-		c.end()
-		return err
-	}
+	err := c.inlineErr
+	c.inlineErr = nil
 	c.begin()
-	return c.end()
+	if ferr := c.end(); err == nil { // after a failed write, only the uncork counts
+		err = ferr
+	}
+	return err
 }
