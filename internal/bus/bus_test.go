@@ -14,11 +14,7 @@ func TestPublishFollowSingle(t *testing.T) {
 	n := natstest.RunServer(t)
 	c := dial(t, n.URL())
 	lg := newMemLog("aaaa0001", 100, 10000)
-	p, err := c.NewPublisher("mic", lg, testSettings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, p.Run)
+	publishing(t, c, lg)
 	lg.status(KindUp, "open /dev/ttyUSB0")
 	lg.frames(500)
 	lg.gap(3)
@@ -65,11 +61,7 @@ func TestSlowMirror(t *testing.T) {
 	n := natstest.RunServer(t)
 	c := dial(t, n.URL(), func(c *Config) { c.Batch = 1 })
 	lg := newMemLog("aaaa0001", 0, 10000)
-	p, err := c.NewPublisher("mic", lg, testSettings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, p.Run)
+	publishing(t, c, lg)
 	rec := &slowReplica{recorder: newRecorder(), stall: time.Second}
 	fc := dial(t, n.URL())
 	f, err := fc.NewFollower("mic", Start{Since: time.Now().Add(-time.Hour)}, rec)
@@ -96,11 +88,7 @@ func TestPublisherStoresEachFrameOnce(t *testing.T) {
 	n := natstest.RunServer(t)
 	c := dial(t, n.URL(), func(c *Config) { c.Batch = 1 }) // a message per frame
 	lg := newMemLog("aaaa0001", 0, 10000)
-	p, err := c.NewPublisher("mic", lg, testSettings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, p.Run)
+	p := publishing(t, c, lg)
 	lg.frames(10)
 	testsupport.WaitFor(t, 10*time.Second, "the publisher caught up", p.caughtUp)
 	if p.published.Load() != 10 || p.messages.Load() != 10 || p.duplicates.Load() != 0 || p.failures.Load() != 0 {

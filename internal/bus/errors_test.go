@@ -97,11 +97,7 @@ func TestBusUnreachableAtStart(t *testing.T) {
 		t.Fatalf("state up=%v %q, want down saying the bus is unreachable", up, reason)
 	}
 	lg := newMemLog("0000000a", 0, 1000)
-	p, err := c.NewPublisher("mic", lg, testSettings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, p.Run)
+	p := publishing(t, c, lg)
 	lg.frames(100)
 	if ok, _ := p.State(); ok {
 		t.Fatal("publisher says it publishes with no bus")
@@ -222,11 +218,7 @@ func TestDialTLSNkey(t *testing.T) {
 	}
 	t.Cleanup(c.Close)
 	lg := newMemLog("5ec0de00", 0, 100)
-	p, err := c.NewPublisher("mic", lg, testSettings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run(t, p.Run)
+	publishing(t, c, lg)
 	lg.frames(10)
 	rec := newRecorder()
 	f, err := c.NewFollower("mic", all(), rec)

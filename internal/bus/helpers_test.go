@@ -257,6 +257,17 @@ func dial(t *testing.T, url string, mod ...func(*Config)) *Conn {
 	return c
 }
 
+// publishing runs a publisher of lg on channel "mic" until the test ends.
+func publishing(t *testing.T, c *Conn, lg Log) *Publisher {
+	t.Helper()
+	p, err := c.NewPublisher("mic", lg, testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, p.Run)
+	return p
+}
+
 func testLogger(t *testing.T) zerolog.Logger {
 	lvl, err := zerolog.ParseLevel(os.Getenv("BUS_TEST_LOG")) // e.g. BUS_TEST_LOG=debug when a case fails
 	if err != nil || lvl == zerolog.NoLevel {
