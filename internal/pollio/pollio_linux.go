@@ -16,8 +16,8 @@ type FD struct {
 	rc     syscall.RawConn
 	r      op
 	w      op
-	tryFn  func(fd uintptr) bool // r.try, for TryRead
-	twFn   func(fd uintptr) bool // w.tryWrite, for TryWrite
+	tryFn  func(fd uintptr) bool // r.read that never waits, for TryRead
+	twFn   func(fd uintptr) bool // w.write that never waits, for TryWrite
 	wr     op                    // WaitReadable's own: it may wait while another goroutine reads
 	peekFn func(fd uintptr) bool // wr.peek
 }
@@ -37,7 +37,7 @@ func New(rc syscall.RawConn) *FD {
 	d := &FD{rc: rc}
 	d.r.fn = d.r.read
 	d.w.fn = d.w.write
-	d.tryFn, d.peekFn, d.twFn = d.r.try, d.wr.peek, d.w.tryWrite
+	d.tryFn, d.peekFn, d.twFn = nowait(&d.r, d.r.fn), d.wr.peek, nowait(&d.w, d.w.fn)
 	return d
 }
 
@@ -140,12 +140,15 @@ func (o *op) read(fd uintptr) bool {
 	}
 }
 
-// try is read that never waits: nothing there reads as EAGAIN.
-func (o *op) try(fd uintptr) bool {
-	if !o.read(fd) {
-		o.errno = syscall.EAGAIN
+// nowait turns callback f of o (read, write) into one that never asks
+// the poller to wait: where f would, it notes EAGAIN in o instead.
+func nowait(o *op, f func(fd uintptr) bool) func(fd uintptr) bool {
+	return func(fd uintptr) bool {
+		if !f(fd) {
+			o.errno = syscall.EAGAIN
+		}
+		return true
 	}
-	return true
 }
 
 // peek finds whether the descriptor is readable with a peek of one byte
@@ -166,14 +169,6 @@ func (o *op) peek(fd uintptr) bool {
 		}
 		return true
 	}
-}
-
-// tryWrite is write that never waits: a full descriptor reads as EAGAIN.
-func (o *op) tryWrite(fd uintptr) bool {
-	if !o.write(fd) {
-		o.errno = syscall.EAGAIN
-	}
-	return true
 }
 
 // write is the RawConn callback: writes until all of p is written, an

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"syscall"
 	"testing"
@@ -135,17 +136,25 @@ func TestWriteErrorsAndDeadline(t *testing.T) {
 		t.Fatalf("Write to a stalled peer past the deadline: got %v, want os.ErrDeadlineExceeded", err)
 	}
 	a.SetWriteDeadline(time.Time{})
-	b.SetLinger(0)
-	b.Close() // reset
+	expectReset(t, b, "Write", fd.Write)
+}
+
+// expectReset resets peer's end of the connection and writes a byte at a
+// time (at most 100, 10 ms apart) until write fails as a write to a reset
+// peer must: ECONNRESET or EPIPE.
+func expectReset(t *testing.T, peer *net.TCPConn, what string, write func([]byte) (int, error)) {
+	t.Helper()
+	peer.SetLinger(0)
+	peer.Close()
 	var last error
 	for range 100 {
-		if _, last = fd.Write([]byte("x")); last != nil {
+		if _, last = write([]byte("x")); last != nil {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 	if !errors.Is(last, syscall.ECONNRESET) && !errors.Is(last, syscall.EPIPE) {
-		t.Fatalf("Write to a reset peer: got %v, want ECONNRESET or EPIPE", last)
+		t.Fatalf("%s to a reset peer: got %v, want ECONNRESET or EPIPE", what, last)
 	}
 }
 
@@ -251,16 +260,5 @@ func TestTryWrite(t *testing.T) {
 	if m, err := fc.TryWrite([]byte("small")); err != nil || m != 5 {
 		t.Fatalf("TryWrite with room: %d, %v; want 5, nil", m, err)
 	}
-	d.SetLinger(0)
-	d.Close() // reset
-	var last error
-	for range 100 {
-		if _, last = fc.TryWrite([]byte("x")); last != nil {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !errors.Is(last, syscall.ECONNRESET) && !errors.Is(last, syscall.EPIPE) {
-		t.Fatalf("TryWrite to a reset peer: got %v, want ECONNRESET or EPIPE", last)
-	}
+	expectReset(t, d, "TryWrite", fc.TryWrite)
 }
