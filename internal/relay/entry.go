@@ -72,8 +72,14 @@ func (e *entry) withCost() *entry {
 // newFrameEntry copies p (valid only during the caller's call) into an
 // entry; the hub sets its epoch once the seq tracker has seen it.
 func newFrameEntry(p *frame.Packet) *entry {
-	c := p.Clone()
-	e := &entry{kind: kindFrame, replay: true, key: c.Frame.Seq, raw: c.Raw, frame: c.Frame}
+	return fillFrameEntry(new(entry), p, append([]byte(nil), p.Raw...))
+}
+
+// fillFrameEntry makes e, a zero entry, the entry of data packet p, whose
+// copy is raw.
+func fillFrameEntry(e *entry, p *frame.Packet, raw []byte) *entry {
+	e.kind, e.replay, e.key, e.raw, e.frame = kindFrame, true, p.Frame.Seq, raw, p.Frame
+	e.frame.Data = raw[frame.PrefixSize+frame.DataHeaderSize : len(raw)-frame.CRCSize]
 	if p.Frame.Rate > 0 {
 		e.dur = int64(p.Frame.Count) * 1e9 / int64(p.Frame.Rate)
 	}

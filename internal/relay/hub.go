@@ -56,6 +56,7 @@ type hub struct {
 	reason      string
 	device      *wsproto.Device
 	last        frame.Frame // header of the newest frame (Data nil)
+	slab        slab        // where the frames' entries and copies come from
 }
 
 func newHub(name string, history time.Duration, historyBytes int64, log zerolog.Logger, st *channelStats) *hub {
@@ -135,7 +136,7 @@ func (h *hub) addRendering(e *entry, n int64) {
 // (a duplicate, or late: after its gap was reported) is counted, logged
 // and dropped: clients have been told about that seq already.
 func (h *hub) publishFrame(p *frame.Packet) {
-	e := newFrameEntry(p) // outside the lock: the copy is the costly part
+	e := h.slab.frameEntry(p) // outside the lock: the copy is the costly part
 	h.mu.Lock()
 	now := time.Now()
 	h.startInlineLocked(now)

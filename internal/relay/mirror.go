@@ -98,7 +98,7 @@ func (c *Channel) Apply(ev *source.Event) {
 			c.mirror.bad.Add(1)
 			return
 		}
-		e := newFrameEntry(&p)
+		e := h.slab.frameEntry(&p)
 		h.mu.Lock()
 		h.startInlineLocked(time.Now()) // caught-up clients get the frame from this goroutine, as the origin's do
 		defer h.unlockInline()
