@@ -130,6 +130,7 @@ func (c *client) finish(err error) {
 		c.watchdog.Stop()
 	}
 	c.cork.AllowIdle(false) // Close reads the client's close frame itself, and must wait for it
+	c.cork.EndData()        // no message after the close frame, even a publisher's inline write
 	ev := c.log.Debug()
 	switch {
 	case errors.Is(err, errShutdown):
@@ -490,11 +491,11 @@ func (c *client) writeTexts(msgs [][]byte) error {
 // each write, not a context: a context per write costs a timer
 // registration per frame.
 func (c *client) write(msg []byte, bin bool) error {
-	typ := websocket.MessageText
+	op := wsconn.OpText
 	if bin {
-		typ = websocket.MessageBinary
+		op = wsconn.OpBinary
 	}
-	if err := c.conn.Write(context.Background(), typ, msg); err != nil {
+	if err := c.cork.WriteMessage(op, msg); err != nil {
 		return c.writeErr(err)
 	}
 	c.flow.Sent(len(msg) + 10) // + the frame header, about

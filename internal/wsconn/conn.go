@@ -25,6 +25,7 @@ type Conn struct {
 	rd     func([]byte) (int, error) // reads from it
 	mu     sync.Mutex
 	corked bool
+	ended  bool    // EndData: WriteMessage writes nothing more
 	nowait bool    // corked by TryCork: gather whatever the size, never write while gathering
 	buf    *[]byte // the gathered bytes, from corkPool; nil between batches
 
@@ -85,16 +86,25 @@ func (c *Conn) Write(p []byte) (int, error) {
 		}
 		return len(p), nil
 	}
+	if err := c.gatherLocked(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// gatherLocked appends ps to the gathered bytes of a corked connection,
+// writing them once they pass corkMax (unless TryCork's).
+func (c *Conn) gatherLocked(ps ...[]byte) error {
 	if c.buf == nil {
 		c.buf = corkPool.Get().(*[]byte)
 	}
-	*c.buf = append(*c.buf, p...)
-	if len(*c.buf) >= corkMax && !c.nowait {
-		if err := c.flushLocked(); err != nil {
-			return 0, err
-		}
+	for _, p := range ps {
+		*c.buf = append(*c.buf, p...)
 	}
-	return len(p), nil
+	if len(*c.buf) >= corkMax && !c.nowait {
+		return c.flushLocked()
+	}
+	return nil
 }
 
 // Cork starts gathering writes. It takes over a TryCork whose bytes

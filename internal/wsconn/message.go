@@ -1,0 +1,67 @@
+package wsconn
+
+import (
+	"encoding/binary"
+	"errors"
+)
+
+// Opcodes of the data messages WriteMessage writes (RFC 6455, 5.2).
+const (
+	OpText   byte = 0x1
+	OpBinary byte = 0x2
+)
+
+// ErrDataEnded is what WriteMessage returns after EndData: the
+// connection is being closed and its close frame may be on its way.
+var ErrDataEnded = errors.New("wsconn: the connection is closing: no more messages")
+
+// WriteMessage writes one WebSocket data message as a server sends it
+// (one final frame, unmasked, no extensions): header and payload go into
+// the connection together, into the gathered bytes while corked. It does
+// what coder/websocket's Conn.Write does for a server without compression,
+// without the library's per-message locks and state: the relay's writers
+// send every frame through it, pings and close frames still go through
+// the library (each reaches Write whole, so they never land inside a
+// message). Safe for concurrent use; after EndData it writes nothing and
+// returns ErrDataEnded.
+func (c *Conn) WriteMessage(op byte, p []byte) error {
+	var hb [10]byte
+	h := appendHeader(hb[:0], op, len(p))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return ErrDataEnded
+	}
+	if !c.corked { // one write for both: a pooled buffer, as a batch's
+		b := corkPool.Get().(*[]byte)
+		*b = append(append((*b)[:0], h...), p...)
+		err := c.write(*b)
+		*b = (*b)[:0]
+		corkPool.Put(b)
+		return err
+	}
+	return c.gatherLocked(h, p)
+}
+
+// EndData makes every later WriteMessage fail with ErrDataEnded: call it
+// before closing the WebSocket, so that no message of another goroutine
+// (a publisher's inline write) follows the close frame. Idempotent.
+func (c *Conn) EndData() {
+	c.mu.Lock()
+	c.ended = true
+	c.mu.Unlock()
+}
+
+// appendHeader appends the header of a final, unmasked frame with opcode
+// op and an n-byte payload.
+func appendHeader(dst []byte, op byte, n int) []byte {
+	dst = append(dst, 0x80|op)
+	switch {
+	case n < 126:
+		return append(dst, byte(n))
+	case n <= 0xffff:
+		return binary.BigEndian.AppendUint16(append(dst, 126), uint16(n))
+	default:
+		return binary.BigEndian.AppendUint64(append(dst, 127), uint64(n))
+	}
+}
