@@ -25,6 +25,9 @@ var (
 	// ErrTooBig means a message over MaxMessage bytes or a text line over
 	// frame.MaxLineSize bytes.
 	ErrTooBig = errors.New("message too big")
+	// ErrProtocol means frames that break RFC 6455 (unmasked, unknown
+	// opcode, a bad fragment sequence, a bad close frame).
+	ErrProtocol = errors.New("websocket protocol error")
 )
 
 // Close codes of the ingest protocol beyond RFC 6455's own.

@@ -16,7 +16,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wsbridge/wsbridge/internal/source"
-	"github.com/wsbridge/wsbridge/internal/wsconn"
 )
 
 // Defaults of NetworkOptions.
@@ -82,14 +81,12 @@ type netStats struct {
 // session is one publisher connection.
 type session struct {
 	ctx    context.Context
-	conn   *websocket.Conn
-	raw    *wsconn.Conn // the connection under conn, when serve's listener made it (BeforeRead); else nil
+	pc     *pubConn
 	addr   string
 	boot   string
 	since  time.Time
 	cancel context.CancelCauseFunc
 	done   chan struct{}
-	wmu    sync.Mutex // one writer at a time (commands)
 }
 
 var _ source.Source = (*Network)(nil)
@@ -123,7 +120,7 @@ func (n *Network) Run(ctx context.Context, pub source.Publisher) error {
 	s := n.cur
 	n.mu.Unlock()
 	if s != nil {
-		s.conn.Close(websocket.StatusGoingAway, "serve is shutting down")
+		s.pc.sendClose(uint16(websocket.StatusGoingAway), "serve is shutting down") // its reader ends the session
 		<-s.done
 	}
 	return nil
@@ -140,11 +137,7 @@ func (n *Network) Command(line string) error {
 	if s == nil {
 		return fmt.Errorf("channel %s has no device connected to /pub/%s: %w", n.opts.Channel, n.opts.Channel, source.ErrDown)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
-	defer cancel()
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if err := s.conn.Write(ctx, websocket.MessageText, []byte(line)); err != nil {
+	if err := s.pc.text([]byte(line)); err != nil {
 		return fmt.Errorf("failed to send the command to the device: %w", err)
 	}
 	return nil
@@ -173,7 +166,7 @@ func (n *Network) Counters() []source.Counter {
 		c("ingest_bytes_total", "Bytes of the messages received from devices.", st.Bytes),
 		c("ingest_ignored_fields_total", "JSON fields skipped because they are not numbers.", st.IgnoredFields),
 	}
-	for _, r := range []string{"not_v1", "wrong_kind", "malformed", "bad_text", "bad_json", "too_big"} {
+	for _, r := range []string{"not_v1", "wrong_kind", "malformed", "bad_text", "bad_json", "too_big", "protocol"} {
 		out = append(out, c("ingest_refused_"+r+"_total", "Device messages refused ("+r+"); the connection was closed.", n.refusedCount(r).Load()))
 	}
 	return out
@@ -206,15 +199,14 @@ func (n *Network) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "channel "+n.opts.Channel+" is starting: try again", http.StatusServiceUnavailable)
 		return
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true}) // Origin checked above
+	pc, err := acceptPub(w, r)
 	if err != nil {
 		n.opts.Log.Info().Err(err).Str("device", r.RemoteAddr).Msg("device WebSocket handshake failed")
 		return
 	}
-	conn.SetReadLimit(MaxMessage)
-	s := &session{conn: conn, raw: wsconn.FromContext(r.Context()), addr: r.RemoteAddr, boot: boot, since: time.Now(),
-		done: make(chan struct{})}
+	s := &session{pc: pc, addr: r.RemoteAddr, boot: boot, since: time.Now(), done: make(chan struct{})}
 	defer close(s.done)
+	defer pc.cut() // before done: Run waits for the connection's end
 	if !n.admitSession(s) {
 		return
 	}
@@ -265,7 +257,7 @@ func (n *Network) admitSession(s *session) bool {
 	n.mu.Unlock()
 	if old != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), n.opts.ProbeTimeout)
-		err := old.conn.Ping(ctx)
+		err := old.pc.ping(ctx)
 		cancel()
 		if err == nil {
 			n.stats.busy.Add(1)
@@ -274,7 +266,7 @@ func (n *Network) admitSession(s *session) bool {
 			n.logs.do("busy", func(suppressed int) {
 				n.opts.Log.Warn().Str("device", s.addr).Int("suppressed", suppressed).Msg("second publisher refused: " + reason)
 			})
-			s.conn.Close(CloseBusy, TrimReason(reason))
+			s.pc.closeAndDrain(uint16(CloseBusy), reason)
 			return false
 		}
 		n.stats.replaced.Add(1)
@@ -284,7 +276,7 @@ func (n *Network) admitSession(s *session) bool {
 	n.mu.Lock()
 	if n.ctx.Err() != nil {
 		n.mu.Unlock()
-		s.conn.Close(websocket.StatusGoingAway, "serve is shutting down")
+		s.pc.closeAndDrain(uint16(websocket.StatusGoingAway), "serve is shutting down")
 		return false
 	}
 	s.ctx, s.cancel = context.WithCancelCause(n.ctx)
@@ -292,7 +284,7 @@ func (n *Network) admitSession(s *session) bool {
 	n.mu.Unlock()
 	if old != nil {
 		old.cancel(errReplaced)
-		old.conn.CloseNow() // silent: a close frame would not be read
+		old.pc.cut() // silent: a close frame would not be read
 		<-old.done
 	}
 	return true

@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 )
@@ -38,10 +37,7 @@ func (n *Network) run(s *session) {
 	n.stats.connections.Add(1)
 	log := n.opts.Log.With().Str("device", s.addr).Str("boot", s.boot).Logger()
 	b, _ := json.Marshal(g)
-	wctx, cancel := context.WithTimeout(s.ctx, commandTimeout)
-	err := s.conn.Write(wctx, websocket.MessageText, b)
-	cancel()
-	if err != nil {
+	if err := s.pc.text(b); err != nil {
 		n.end(s, fmt.Sprintf("device connection lost before the greeting went out: %v", err))
 		return
 	}
@@ -100,14 +96,15 @@ func (n *Network) end(s *session, reason string) {
 }
 
 // read decodes messages until the connection ends or one is refused, and
-// returns why it ended.
+// returns why it ended. Before each read from the connection, the
+// channel's held writes go out (holder).
 func (n *Network) read(s *session) string {
-	if h, ok := n.pub.(holder); ok && s.raw != nil {
+	var flush func()
+	if h, ok := n.pub.(holder); ok {
 		h.Hold(true)
-		s.raw.BeforeRead(h.Flush)
-		defer func() { s.raw.BeforeRead(nil); h.Hold(false) }()
+		defer h.Hold(false)
+		flush = h.Flush
 	}
-	buf := make([]byte, 0, 4096)
 	var binary bool
 	// One closure for the session rather than one per message (each
 	// would be an allocation: it captures the message's kind).
@@ -118,19 +115,27 @@ func (n *Network) read(s *session) string {
 		n.pub.Packet(p)
 	}
 	for {
-		// Read without a context (one fewer timer per message): every way
-		// a session ends closes its connection, which ends the read.
-		typ, msg, err := readMessage(context.Background(), s.conn, &buf)
+		ev, err := s.pc.next(flush)
 		if err != nil {
 			return n.readEnd(s, err)
 		}
-		binary = typ == websocket.MessageBinary
+		switch ev.Op {
+		case opPing:
+			s.pc.pong(ev.Data)
+			continue
+		case opPong:
+			s.pc.gotPong()
+			continue
+		case opClose:
+			return n.peerClosed(s, ev.Data)
+		}
+		binary = ev.Op == opBinary
 		n.mu.Lock()
 		if n.cur != s {
 			n.mu.Unlock()
 			return errReplaced.Error()
 		}
-		err = n.dec.Decode(binary, msg, emit) // under n.mu, as n.last is
+		err = n.dec.Decode(binary, ev.Data, emit) // under n.mu, as n.last is
 		n.mu.Unlock()
 		if err != nil { // declared here, me costs an allocation only for a refused message
 			var me *MessageError
@@ -142,31 +147,58 @@ func (n *Network) read(s *session) string {
 	}
 }
 
-// readEnd says why a read failed.
-func (n *Network) readEnd(s *session, err error) string {
+// peerClosed answers the device's close frame (payload p) with its code
+// and says why the session ended.
+func (n *Network) peerClosed(s *session, p []byte) string {
+	code, _, me := parseClose(p)
+	if me != nil {
+		n.refuse(s, me)
+		return me.Reason + ": " + me.Msg
+	}
+	s.pc.wr.writeClose(code, "", closeWait) // fails harmlessly when serve sent its own first
+	if why := stopCause(s); why != "" {
+		return why
+	}
+	return fmt.Sprintf("the device closed the connection (%d)", code)
+}
+
+// stopCause says why serve ended the session, "" if it did not.
+func stopCause(s *session) string {
 	switch cause := context.Cause(s.ctx); {
 	case errors.Is(cause, errNoPong), errors.Is(cause, errReplaced):
 		return cause.Error()
 	case s.ctx.Err() != nil:
 		return "serve is shutting down"
-	case errors.Is(err, websocket.ErrMessageTooBig):
-		n.refusedCount("too_big").Add(1)
-		return fmt.Sprintf("too_big: message over %d bytes", MaxMessage)
 	}
-	if st := websocket.CloseStatus(err); st != -1 {
-		return fmt.Sprintf("the device closed the connection (%d)", st)
+	return ""
+}
+
+// readEnd says why a read failed: serve ended the session, the frames
+// broke the protocol or were too big (refused), or the connection broke.
+func (n *Network) readEnd(s *session, err error) string {
+	if why := stopCause(s); why != "" {
+		return why
+	}
+	var me *MessageError
+	if errors.As(err, &me) {
+		n.refuse(s, me)
+		return me.Reason + ": " + me.Msg
+	}
+	if errors.Is(err, io.EOF) {
+		return "connection lost: the device's end closed without a close frame"
 	}
 	return "connection lost: " + err.Error()
 }
 
-// refuse closes the session for a message the decoder refused.
+// refuse closes the session for a message the decoder or the frame
+// parser refused.
 func (n *Network) refuse(s *session, me *MessageError) {
 	n.refusedCount(me.Reason).Add(1)
 	n.logs.do("refused:"+me.Reason, func(suppressed int) {
 		n.opts.Log.Warn().Str("device", s.addr).Str("reason", me.Reason).
 			Int("suppressed", suppressed).Msg("device message refused, connection closed: " + me.Msg)
 	})
-	s.conn.Close(me.Code, me.CloseReason()) // the device is alive: it gets the reason
+	s.pc.closeAndDrain(uint16(me.Code), me.CloseReason()) // the device is alive: it gets the reason
 }
 
 // pinger pings the publisher every PingInterval; without a pong within
@@ -181,12 +213,12 @@ func (n *Network) pinger(s *session) {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(s.ctx, n.opts.PingInterval)
-		err := s.conn.Ping(ctx)
+		err := s.pc.ping(ctx)
 		cancel()
 		if err != nil && s.ctx.Err() == nil {
 			n.stats.noPong.Add(1)
 			s.cancel(errNoPong)
-			s.conn.CloseNow() // it reads nothing: a close frame would not be read either
+			s.pc.cut() // it reads nothing: a close frame would not be read either
 			return
 		}
 	}
