@@ -80,7 +80,11 @@ func startHubFor(t testing.TB, n *ingest.Network) string {
 	return "ws" + strings.TrimPrefix(srv.URL, "http") + "/pub/bench"
 }
 
-func startHub(t *testing.T, o ingest.NetworkOptions) *hub {
+func startHub(t *testing.T, o ingest.NetworkOptions) *hub { t.Helper(); return startHubWith(t, o, nil) }
+
+// startHubWith is startHub whose test server wrap changes before it
+// starts (nil: none).
+func startHubWith(t *testing.T, o ingest.NetworkOptions, wrap func(*httptest.Server)) *hub {
 	t.Helper()
 	if o.Channel == "" {
 		o.Channel = "garden"
@@ -95,7 +99,11 @@ func startHub(t *testing.T, o ingest.NetworkOptions) *hub {
 	go func() { n.Run(ctx, h.rec); close(done) }()
 	mux := http.NewServeMux()
 	mux.Handle("GET /pub/"+o.Channel, n)
-	h.srv = httptest.NewServer(mux)
+	h.srv = httptest.NewUnstartedServer(mux)
+	if wrap != nil {
+		wrap(h.srv)
+	}
+	h.srv.Start()
 	h.url = "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/pub/" + o.Channel
 	t.Cleanup(func() { cancel(); <-done; h.srv.Close() })
 	return h

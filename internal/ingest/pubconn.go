@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
+
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 )
 
 const (
@@ -179,6 +181,7 @@ func (c *pubConn) closeAndDrain(code uint16, reason string) {
 	if c.sendClose(code, reason) != nil {
 		return
 	}
+	closeWrite(c.nc)    // the peer reads its end after the close frame: it need not answer to end
 	if c.p.err != nil { // frames cannot be followed any more: bytes
 		for c.rerr == nil {
 			_, c.rerr = c.nc.Read(c.buf)
@@ -190,6 +193,16 @@ func (c *pubConn) closeAndDrain(code uint16, reason string) {
 		if err != nil || ev.Op == opClose {
 			return
 		}
+	}
+}
+
+// closeWrite ends the sending side of nc, where it can.
+func closeWrite(nc net.Conn) {
+	if wc, ok := nc.(*wsconn.Conn); ok {
+		nc = wc.Conn
+	}
+	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
 	}
 }
 
