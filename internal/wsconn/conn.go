@@ -34,22 +34,8 @@ type Conn struct {
 	// however slowly, even if its pong is still queued behind our frames.
 	unblocked atomic.Int64
 
-	idle   *idle                  // idle mode (idle.go), set up by Lean's Hijack; nil: plain reads
-	rr     rawReader              // idle mode's raw reads (rawIO); nil where there are none
-	before atomic.Pointer[func()] // BeforeRead's
-}
-
-// BeforeRead sets f to run on the reading goroutine before each read
-// from the connection, that is whenever the reader has used up what it
-// read before and may wait for more: a reader that holds back work while
-// it has input at hand (relay.Channel.Hold) does it there. nil for none.
-// Safe for concurrent use.
-func (c *Conn) BeforeRead(f func()) {
-	if f == nil {
-		c.before.Store(nil)
-		return
-	}
-	c.before.Store(&f)
+	idle *idle     // idle mode (idle.go), set up by Lean's Hijack; nil: plain reads
+	rr   rawReader // idle mode's raw reads (rawIO); nil where there are none
 }
 
 // Unblocked is when a write last completed after waiting at least

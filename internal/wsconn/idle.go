@@ -71,9 +71,6 @@ func (c *Conn) AllowIdle(on bool) bool {
 // ErrIdle when nothing has arrived and the next byte would begin a new
 // message.
 func (c *Conn) Read(p []byte) (int, error) {
-	if f := c.before.Load(); f != nil {
-		(*f)()
-	}
 	d := c.idle
 	if d == nil {
 		return c.rd(p)
