@@ -10,6 +10,28 @@
 //     and publishes on /pub/<name>: token, boot id, the greeting, one
 //     publisher at a time (a silent one replaced), pings, refusals closed
 //     with their code and reason, commands as text messages.
+//   - A publisher's connection is RFC 6455 of our own once
+//     coder/websocket's Accept has done the handshake (pubconn.go): the
+//     session reads up to 8 kB at a time, whatever the connection is
+//     (serve's *wsconn.Conn with raw system calls on Linux, TLS, a test
+//     server's), and wsParser (wsparse.go), an incremental parser that
+//     is pushed bytes and returns every whole message in them (a message
+//     whole in one read unmasked in place, not copied), checks the
+//     client's framing: a violation closes with 1002 (1007 for a close
+//     reason that is not UTF-8) and counts as refused "protocol", a
+//     message over MaxMessage is refused too_big (1009). Pings are
+//     answered, pongs end the pinger's and the busy probe's wait, a close
+//     frame is answered with its code. wsWriter (wswrite.go) writes every
+//     frame serve sends: the greeting, commands, pings, pongs and close
+//     frames (4009 busy, refusals, 1001 going away).
+//     Concurrency: one goroutine, the session's, reads (and alone sees
+//     pongs); the writer, the ping and the close are safe from any
+//     goroutine, one frame at a time under one mutex, nothing after a
+//     close frame; cutting the connection is idempotent and ends a read
+//     in progress. The session flushes its channel's held writes
+//     (relay.Channel.Hold, Flush) before each read, that is with every
+//     message of the previous read published. wsParser reads nothing
+//     itself, so that one goroutine could drive many connections.
 //   - Pull is the source of a channel whose device runs its own WebSocket
 //     server: serve dials it, with backoff and jitter.
 //   - Decoder turns WebSocket messages into frame.Packets: binary messages
