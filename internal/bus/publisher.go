@@ -135,13 +135,8 @@ func (p *Publisher) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	acks, err := p.c.subscribeAcks()
-	if err != nil {
-		return err
-	}
-	defer acks.close()
 	p.setState(true, "publishing to "+p.subject)
-	return p.pump(ctx, acks)
+	return p.pump(ctx)
 }
 
 // resync reads where the stream ends and moves acked past its last
@@ -205,19 +200,14 @@ type pending struct {
 	next   uint64 // log position after this message's last event
 	id     string
 	ev     Event // its last event, Raw nil
-	events int   // how many events it carries
-	token  uint64
-	sent   time.Time
-	acked  bool // its ack came before an earlier message's
-	dup    bool
+	fut    jetstream.PubAckFuture
+	events int // how many events it carries
 }
 
 // quietAfter is how long the pump goes on without looking at acks once
-// new events stop. It reads the acks that came in whenever it wakes for
+// new events stop: it reads the acks that came in whenever it wakes for
 // new events anyway (one wake-up per frame, not two), and waits for an
 // ack only when the window is full or the events have stopped this long.
-// It bounds how late caughtUp, the counters and a failed ack are seen
-// while the channel is idle; while events flow, each wake-up sees them.
 const quietAfter = 5 * time.Millisecond
 
 // pump publishes events from acked on, at most Inflight messages
@@ -225,26 +215,28 @@ const quietAfter = 5 * time.Millisecond
 // window is full is read at once when it opens: consecutive frames go
 // together in one message (up to Batch), so a bus that is slower than
 // the frames gets fewer, larger messages rather than a growing queue.
-func (p *Publisher) pump(ctx context.Context, acks *ackSub) error {
+// Acks are read without waiting whenever the pump wakes for new events;
+// it waits for them only with the window full or after quietAfter
+// without new events, so a failed ack is seen at the next event, or
+// quietAfter after the last one.
+func (p *Publisher) pump(ctx context.Context) error {
 	var (
 		buf   = make([]Event, max(64, p.c.cfg.Batch))
 		fifo  []pending
 		pos   = p.acked
 		max   = p.c.cfg.Inflight
-		timer = time.NewTimer(time.Hour)
-		lazy  bool // events were published lately: wait for more, not for acks, until quietAfter passes
+		quiet = time.NewTimer(time.Hour)
+		lazy  bool // events were published lately: wait for more, not for acks, until quiet fires
 	)
-	timer.Stop()
-	defer timer.Stop()
+	quiet.Stop()
+	defer quiet.Stop()
 	defer p.inflight.Store(0)
 	defer p.idle.Store(false)
 	p.last, p.hasLast = p.stored, p.hasStore
-	drops := p.c.disconnects.Load()
-	_, _, _, changed := p.c.State()
 	for {
 		var wait <-chan struct{}
 		for {
-			if err := p.takeAcks(&fifo, acks); err != nil {
+			if err := p.drainAcks(&fifo); err != nil {
 				return err
 			}
 			if len(fifo) >= max {
@@ -252,7 +244,7 @@ func (p *Publisher) pump(ctx context.Context, acks *ackSub) error {
 			}
 			n, first, w := p.lg.ReadEvents(pos, buf)
 			if first > pos {
-				if err := p.publishLost(&fifo, acks, pos, first, n, buf[:n]); err != nil {
+				if err := p.publishLost(&fifo, pos, first, n, buf[:n]); err != nil {
 					return err
 				}
 				pos = first
@@ -266,9 +258,9 @@ func (p *Publisher) pump(ctx context.Context, acks *ackSub) error {
 				j := p.batchEnd(buf[:n], i)
 				var err error
 				if j-i == 1 {
-					err = p.publish(&fifo, acks, &buf[i], msgID(&buf[i], pos+uint64(i)), pos+uint64(i)+1)
+					err = p.publish(&fifo, &buf[i], msgID(&buf[i], pos+uint64(i)), pos+uint64(i)+1)
 				} else {
-					err = p.publishBatch(&fifo, acks, buf[i:j], pos+uint64(i))
+					err = p.publishBatch(&fifo, buf[i:j], pos+uint64(i))
 				}
 				if err != nil {
 					return err
@@ -280,93 +272,64 @@ func (p *Publisher) pump(ctx context.Context, acks *ackSub) error {
 				lazy = true
 			}
 		}
-		var late time.Duration
-		if len(fifo) > 0 {
-			if late = time.Since(fifo[0].sent); late >= p.c.cfg.AckTimeout {
-				return p.ackError(jetstream.ErrAsyncPublishTimeout, len(fifo))
-			}
+		if lazy && wait != nil && len(fifo) > 0 {
+			quiet.Reset(quietAfter)
 		}
 		p.inflight.Store(int64(len(fifo)))
 		p.idle.Store(len(fifo) == 0 && wait != nil)
-		var ackc <-chan *nats.Msg
+		var ok <-chan *jetstream.PubAck
+		var fail <-chan error
 		var timeout <-chan time.Time
 		switch {
 		case len(fifo) == 0:
-			lazy = false
 		case wait != nil && lazy:
-			timer.Reset(quietAfter)
-			timeout = timer.C
-		default: // the window is full, or no new events for quietAfter: wait for the oldest ack, at most until it is late
-			timer.Reset(p.c.cfg.AckTimeout - late)
-			ackc, timeout = acks.ch, timer.C
+			timeout = quiet.C
+		default: // the window is full, or no new events for quietAfter
+			ok, fail = fifo[0].fut.Ok(), fifo[0].fut.Err()
 		}
 		select {
-		case m := <-ackc:
-			if err := p.ack(&fifo, acks, m); err != nil {
-				return err
-			}
+		case ack := <-ok:
+			p.ackOK(&fifo, ack)
+		case err := <-fail:
+			return p.ackError(err, len(fifo))
 		case <-timeout:
 			lazy = false
 		case <-wait:
-		case <-changed:
-			if d := p.c.disconnects.Load(); d != drops {
-				if len(fifo) > 0 {
-					return p.ackError(nats.ErrDisconnected, len(fifo)) // their acks are lost with the connection
-				}
-				drops = d
-			}
-			_, _, _, changed = p.c.State()
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
-// takeAcks applies the acks that have arrived, without waiting.
-func (p *Publisher) takeAcks(fifo *[]pending, acks *ackSub) error {
-	for {
+// drainAcks takes the acks that have come in, oldest first, without
+// waiting; a failed one ends the session.
+func (p *Publisher) drainAcks(fifo *[]pending) error {
+	for len(*fifo) > 0 {
 		select {
-		case m := <-acks.ch:
-			if err := p.ack(fifo, acks, m); err != nil {
-				return err
-			}
+		case ack := <-(*fifo)[0].fut.Ok():
+			p.ackOK(fifo, ack)
+		case err := <-(*fifo)[0].fut.Err():
+			return p.ackError(err, len(*fifo))
 		default:
 			return nil
 		}
 	}
+	return nil
 }
 
-// ack applies the server's answer m to one of the messages in fifo, and
-// retires the acknowledged messages at its head, in order. An error
-// (the stream does not end where expected, no stream answered) ends the
-// session: the next one reads where the stream ends and resends from
-// there.
-func (p *Publisher) ack(fifo *[]pending, acks *ackSub, m *nats.Msg) error {
-	f := *fifo
-	tok, ok := acks.token(m.Subject)
-	if !ok || len(f) == 0 || tok < f[0].token || tok > f[len(f)-1].token {
-		return nil // not an answer to a message awaiting one
+// ackOK advances past the oldest message, acknowledged by ack.
+func (p *Publisher) ackOK(fifo *[]pending, ack *jetstream.PubAck) {
+	f := &(*fifo)[0]
+	if ack.Duplicate {
+		p.duplicates.Add(1)
 	}
-	dup, err := parseAck(m)
-	if err != nil {
-		return p.ackError(err, len(f))
+	p.published.Add(uint64(f.events))
+	p.messages.Add(1)
+	p.acked, p.mine = f.next, f.id
+	if f.ev.Kind != 0 {
+		p.stored, p.hasStore = f.ev, true
 	}
-	i := int(tok - f[0].token) // tokens are consecutive in fifo
-	f[i].acked, f[i].dup = true, dup
-	for len(f) > 0 && f[0].acked {
-		if f[0].dup {
-			p.duplicates.Add(1)
-		}
-		p.published.Add(uint64(f[0].events))
-		p.messages.Add(1)
-		p.acked, p.mine = f[0].next, f[0].id
-		if f[0].ev.Kind != 0 {
-			p.stored, p.hasStore = f[0].ev, true
-		}
-		f = f[1:]
-	}
-	*fifo = f
-	return nil
+	*fifo = (*fifo)[1:]
 }
 
 // batchEnd is the end (exclusive) of the message that starts with evs[i]:
@@ -389,34 +352,32 @@ func (p *Publisher) batchEnd(evs []Event, i int) int {
 	return j
 }
 
-func (p *Publisher) publish(fifo *[]pending, acks *ackSub, ev *Event, id string, next uint64) error {
-	return p.send(fifo, acks, newMsg(p.subject, ev, id, p.after), ev, id, next, 1)
+func (p *Publisher) publish(fifo *[]pending, ev *Event, id string, next uint64) error {
+	return p.send(fifo, newMsg(p.subject, ev, id, p.after), ev, id, next, 1)
 }
 
 // publishBatch publishes frames evs, the first at log position pos, as
 // one message named by its last frame.
-func (p *Publisher) publishBatch(fifo *[]pending, acks *ackSub, evs []Event, pos uint64) error {
+func (p *Publisher) publishBatch(fifo *[]pending, evs []Event, pos uint64) error {
 	last := &evs[len(evs)-1]
 	next := pos + uint64(len(evs))
 	id := msgID(last, next-1)
-	return p.send(fifo, acks, newBatchMsg(p.subject, evs, id, p.after), last, id, next, len(evs))
+	return p.send(fifo, newBatchMsg(p.subject, evs, id, p.after), last, id, next, len(evs))
 }
 
-// send publishes m, which carries events up to ev (log position next-1),
-// with a reply subject of acks for the server's answer.
-func (p *Publisher) send(fifo *[]pending, acks *ackSub, m *nats.Msg, ev *Event, id string, next uint64, events int) error {
+// send publishes m, which carries events up to ev (log position next-1).
+func (p *Publisher) send(fifo *[]pending, m *nats.Msg, ev *Event, id string, next uint64, events int) error {
 	if next <= p.highest {
 		p.resent.Add(uint64(events))
 	}
 	p.highest = max(p.highest, next)
-	tok := acks.next()
-	m.Reply = acks.reply(tok)
-	if err := p.c.nc.PublishMsg(m); err != nil {
+	fut, err := p.c.js.PublishMsgAsync(m)
+	if err != nil {
 		return fmt.Errorf("failed to publish to %s: %w", p.subject, err)
 	}
 	e := *ev
 	e.Raw = nil
-	*fifo = append(*fifo, pending{next: next, id: id, ev: e, events: events, token: tok, sent: time.Now()})
+	*fifo = append(*fifo, pending{next: next, id: id, ev: e, fut: fut, events: events})
 	p.after++
 	p.last, p.hasLast = e, true
 	return nil
@@ -426,7 +387,7 @@ func (p *Publisher) send(fifo *[]pending, acks *ackSub, m *nats.Msg, ev *Event, 
 // log before they were published, named by the seqs they covered: from
 // after the last event published to before the next one held. n and evs
 // are what the log still holds from first on.
-func (p *Publisher) publishLost(fifo *[]pending, acks *ackSub, pos, first uint64, n int, evs []Event) error {
+func (p *Publisher) publishLost(fifo *[]pending, pos, first uint64, n int, evs []Event) error {
 	p.lostEvents.Add(first - pos)
 	if n == 0 {
 		return nil // nothing after them yet: the gap is published with the next event
@@ -447,7 +408,7 @@ func (p *Publisher) publishLost(fifo *[]pending, acks *ackSub, pos, first uint64
 	p.log.Warn().Uint32("from", from).Uint32("to", to).Str("epoch", next.Epoch).
 		Msg("bus: frames left the ring before the bus took them (bus down longer than --history): publishing a history gap")
 	gap := Event{Kind: KindGap, Epoch: next.Epoch, Started: true, First: next.First, From: from, Seq: to, Reason: wsproto.GapHistory}
-	return p.publish(fifo, acks, &gap, lostID(next, first), first)
+	return p.publish(fifo, &gap, lostID(next, first), first)
 }
 
 // countLost counts the frames from..to that had not been counted lost.
@@ -508,9 +469,6 @@ func (p *Publisher) ackError(err error, inflight int) error {
 	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
 		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
 		return fmt.Errorf("the stream does not end where this publisher expected (%v): reading it again", err)
-	}
-	if errors.Is(err, jetstream.ErrNoStreamResponse) {
-		return fmt.Errorf("publish to %s failed with %d awaiting ack: no stream answered (a leader election, or the stream is gone): reading it again", p.subject, inflight)
 	}
 	if errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
 		err = p.c.explain(err, time.Now().Add(-p.c.cfg.AckTimeout))
