@@ -204,44 +204,24 @@ type pending struct {
 	events int // how many events it carries
 }
 
-// quietAfter is how long the pump goes on without looking at acks once
-// new events stop: it reads the acks that came in whenever it wakes for
-// new events anyway (one wake-up per frame, not two), and waits for an
-// ack only when the window is full or the events have stopped this long.
-const quietAfter = 5 * time.Millisecond
-
 // pump publishes events from acked on, at most Inflight messages
 // unacknowledged, until an ack fails or ctx ends. What arrives while the
 // window is full is read at once when it opens: consecutive frames go
 // together in one message (up to Batch), so a bus that is slower than
 // the frames gets fewer, larger messages rather than a growing queue.
-// Acks are read without waiting whenever the pump wakes for new events;
-// it waits for them only with the window full or after quietAfter
-// without new events, so a failed ack is seen at the next event, or
-// quietAfter after the last one.
 func (p *Publisher) pump(ctx context.Context) error {
 	var (
-		buf   = make([]Event, max(64, p.c.cfg.Batch))
-		fifo  []pending
-		pos   = p.acked
-		max   = p.c.cfg.Inflight
-		quiet = time.NewTimer(time.Hour)
-		lazy  bool // events were published lately: wait for more, not for acks, until quiet fires
+		buf  = make([]Event, max(64, p.c.cfg.Batch))
+		fifo []pending
+		pos  = p.acked
+		max  = p.c.cfg.Inflight
 	)
-	quiet.Stop()
-	defer quiet.Stop()
 	defer p.inflight.Store(0)
 	defer p.idle.Store(false)
 	p.last, p.hasLast = p.stored, p.hasStore
 	for {
 		var wait <-chan struct{}
-		for {
-			if err := p.drainAcks(&fifo); err != nil {
-				return err
-			}
-			if len(fifo) >= max {
-				break
-			}
+		for len(fifo) < max {
 			n, first, w := p.lg.ReadEvents(pos, buf)
 			if first > pos {
 				if err := p.publishLost(&fifo, pos, first, n, buf[:n]); err != nil {
@@ -268,68 +248,33 @@ func (p *Publisher) pump(ctx context.Context) error {
 				i = j
 			}
 			pos += uint64(i)
-			if i > 0 {
-				lazy = true
-			}
-		}
-		if lazy && wait != nil && len(fifo) > 0 {
-			quiet.Reset(quietAfter)
 		}
 		p.inflight.Store(int64(len(fifo)))
 		p.idle.Store(len(fifo) == 0 && wait != nil)
 		var ok <-chan *jetstream.PubAck
 		var fail <-chan error
-		var timeout <-chan time.Time
-		switch {
-		case len(fifo) == 0:
-		case wait != nil && lazy:
-			timeout = quiet.C
-		default: // the window is full, or no new events for quietAfter
+		if len(fifo) > 0 {
 			ok, fail = fifo[0].fut.Ok(), fifo[0].fut.Err()
 		}
 		select {
 		case ack := <-ok:
-			p.ackOK(&fifo, ack)
+			if ack.Duplicate {
+				p.duplicates.Add(1)
+			}
+			p.published.Add(uint64(fifo[0].events))
+			p.messages.Add(1)
+			p.acked, p.mine = fifo[0].next, fifo[0].id
+			if fifo[0].ev.Kind != 0 {
+				p.stored, p.hasStore = fifo[0].ev, true
+			}
+			fifo = fifo[1:]
 		case err := <-fail:
 			return p.ackError(err, len(fifo))
-		case <-timeout:
-			lazy = false
 		case <-wait:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
-}
-
-// drainAcks takes the acks that have come in, oldest first, without
-// waiting; a failed one ends the session.
-func (p *Publisher) drainAcks(fifo *[]pending) error {
-	for len(*fifo) > 0 {
-		select {
-		case ack := <-(*fifo)[0].fut.Ok():
-			p.ackOK(fifo, ack)
-		case err := <-(*fifo)[0].fut.Err():
-			return p.ackError(err, len(*fifo))
-		default:
-			return nil
-		}
-	}
-	return nil
-}
-
-// ackOK advances past the oldest message, acknowledged by ack.
-func (p *Publisher) ackOK(fifo *[]pending, ack *jetstream.PubAck) {
-	f := &(*fifo)[0]
-	if ack.Duplicate {
-		p.duplicates.Add(1)
-	}
-	p.published.Add(uint64(f.events))
-	p.messages.Add(1)
-	p.acked, p.mine = f.next, f.id
-	if f.ev.Kind != 0 {
-		p.stored, p.hasStore = f.ev, true
-	}
-	*fifo = (*fifo)[1:]
 }
 
 // batchEnd is the end (exclusive) of the message that starts with evs[i]:
