@@ -115,3 +115,33 @@ func TestPublisherStoresEachFrameOnce(t *testing.T) {
 		t.Fatalf("events:\n got %q\nwant %q", got, want)
 	}
 }
+
+// A publish answered with a failure while the channel is idle (here "no
+// responders": the stream was deleted meanwhile; nats.go retries twice,
+// 250 ms apart, then fails the ack) is seen without another event: the
+// publisher reads the stream's end again, recreates the stream and
+// stores the frame, exactly once.
+func TestPublisherIdleAckFailure(t *testing.T) {
+	n := natstest.RunServer(t)
+	c := dial(t, n.URL(), func(c *Config) { c.Batch = 1 })
+	lg := newMemLog("aaaa0001", 0, 10000)
+	p := publishing(t, c, lg)
+	lg.frames(10)
+	testsupport.WaitFor(t, 10*time.Second, "the publisher caught up", p.caughtUp)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.js.DeleteStream(ctx, c.layout.Stream("mic")); err != nil {
+		t.Fatal(err)
+	}
+	lg.frames(1) // frame 10, then nothing
+	testsupport.WaitFor(t, 10*time.Second, "the failed publish seen and frame 10 published again", func() bool {
+		return p.failures.Load() == 1 && p.caughtUp()
+	})
+	if got, want := describe(storedEvents(t, c, "mic")), []string{"frames aaaa0001/10..10"}; !slices.Equal(got, want) {
+		t.Fatalf("stored:\n got %q\nwant %q", got, want)
+	}
+	if p.published.Load() != 11 || p.messages.Load() != 11 || p.duplicates.Load() != 0 || p.resyncs.Load() != 2 {
+		t.Fatalf("published %d events in %d messages, %d duplicates, %d resyncs: want 11, 11, 0, 2",
+			p.published.Load(), p.messages.Load(), p.duplicates.Load(), p.resyncs.Load())
+	}
+}
