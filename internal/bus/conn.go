@@ -117,6 +117,9 @@ func (c *Conn) options() ([]nats.Option, error) {
 		nats.ClosedHandler(func(*nats.Conn) { c.setState(false, "connection closed") }),
 		nats.ErrorHandler(c.asyncError),
 	}
+	if d := newRawDialer(2 * time.Second); d != nil { // the same connect timeout as nats.Timeout's above
+		opts = append(opts, nats.SetCustomDialer(d))
+	}
 	if c.cfg.Creds != "" {
 		opts = append(opts, nats.UserCredentials(c.cfg.Creds))
 	}
