@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/rs/zerolog"
 
+	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/source"
 )
 
@@ -87,6 +88,13 @@ type session struct {
 	since  time.Time
 	cancel context.CancelCauseFunc
 	done   chan struct{}
+
+	// The reading side, which the session's goroutine or its loop owns
+	// in turn (never both).
+	binary bool                // the message being decoded is binary
+	emit   func(*frame.Packet) // the decoder's, made once per session
+	flush  func()              // the channel's Flush (holder); nil: none
+	reg    *pubReg             // the loop that reads the connection; nil: none
 }
 
 var _ source.Source = (*Network)(nil)

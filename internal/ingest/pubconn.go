@@ -109,12 +109,8 @@ func (h *hijackCapture) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 // call.
 func (c *pubConn) next(before func()) (wsEvent, error) {
 	for {
-		if c.r < c.w {
-			ev, n, err := c.p.next(c.buf[c.r:c.w])
-			c.r += n
-			if err != nil || ev.Op != 0 {
-				return ev, err
-			}
+		if ev, err := c.parse(); err != nil || ev.Op != 0 {
+			return ev, err
 		}
 		if c.rerr != nil {
 			return wsEvent{}, c.rerr
@@ -126,6 +122,21 @@ func (c *pubConn) next(before func()) (wsEvent, error) {
 		c.w, c.rerr = c.nc.Read(c.buf)
 	}
 }
+
+// parse returns the next event of the bytes at hand: Op 0 when they hold
+// no more whole one (they are used up then).
+func (c *pubConn) parse() (wsEvent, error) {
+	if c.r == c.w {
+		return wsEvent{}, nil
+	}
+	ev, n, err := c.p.next(c.buf[c.r:c.w])
+	c.r += n
+	return ev, err
+}
+
+// idle reports whether everything read has been parsed, without a read
+// error waiting to be returned: the next event needs a read.
+func (c *pubConn) idle() bool { return c.r == c.w && c.rerr == nil }
 
 // ping sends a ping and waits for a pong (any pong read after it was
 // sent), until ctx ends.

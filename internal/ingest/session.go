@@ -46,6 +46,15 @@ func (n *Network) run(s *session) {
 		ev = ev.Uint32("last_seq", *g.LastSeq)
 	}
 	ev.Msg("device connected to /pub")
+	// One closure for the session rather than one per message (each
+	// would be an allocation: it captures the message's kind).
+	s.emit = func(p *frame.Packet) {
+		if s.binary && p.Type == frame.TypeData {
+			n.last, n.have = p.Frame.Seq, true
+		}
+		n.pub.Packet(p)
+	}
+	s.reg = newPubReg(n, s)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); n.pinger(s) }()
@@ -97,7 +106,9 @@ func (n *Network) end(s *session, reason string) {
 
 // read decodes messages until the connection ends or one is refused, and
 // returns why it ended. Before each read from the connection, the
-// channel's held writes go out (holder).
+// channel's held writes go out (holder). Where a pubLoop can read the
+// connection, the session's goroutine waits while the loop decodes, and
+// takes over for what the loop hands it (pings, close frames, errors).
 func (n *Network) read(s *session) string {
 	var flush func()
 	if h, ok := n.pub.(holder); ok {
@@ -105,46 +116,68 @@ func (n *Network) read(s *session) string {
 		defer h.Hold(false)
 		flush = h.Flush
 	}
-	var binary bool
-	// One closure for the session rather than one per message (each
-	// would be an allocation: it captures the message's kind).
-	emit := func(p *frame.Packet) {
-		if binary && p.Type == frame.TypeData {
-			n.last, n.have = p.Frame.Seq, true
-		}
-		n.pub.Packet(p)
-	}
+	s.flush = flush
 	for {
-		ev, err := s.pc.next(flush)
-		if err != nil {
-			return n.readEnd(s, err)
+		ev, err := n.nextEvent(s)
+		if why, end := n.handle(s, ev, err); end {
+			return why
 		}
+	}
+}
+
+// nextEvent returns the session's next event: from its loop when it has
+// one and nothing is buffered, else from its own reads.
+func (n *Network) nextEvent(s *session) (wsEvent, error) {
+	if s.reg != nil && s.pc.idle() {
+		if res := s.reg.wait(s); !res.resume {
+			return res.ev, res.err
+		}
+	}
+	return s.pc.next(s.flush)
+}
+
+// handle acts on one event or read error; end reports that the session
+// is over, and why.
+func (n *Network) handle(s *session, ev wsEvent, err error) (why string, end bool) {
+	if err == nil {
 		switch ev.Op {
 		case opPing:
 			s.pc.pong(ev.Data)
-			continue
 		case opPong:
 			s.pc.gotPong()
-			continue
 		case opClose:
-			return n.peerClosed(s, ev.Data)
-		}
-		binary = ev.Op == opBinary
-		n.mu.Lock()
-		if n.cur != s {
-			n.mu.Unlock()
-			return errReplaced.Error()
-		}
-		err = n.dec.Decode(binary, ev.Data, emit) // under n.mu, as n.last is
-		n.mu.Unlock()
-		if err != nil { // declared here, me costs an allocation only for a refused message
-			var me *MessageError
-			if errors.As(err, &me) {
-				n.refuse(s, me)
-				return me.Reason + ": " + me.Msg
-			}
+			return n.peerClosed(s, ev.Data), true
+		case opText, opBinary:
+			err = n.decode(s, ev)
 		}
 	}
+	switch {
+	case err == nil:
+		return "", false
+	case err == errReplaced:
+		return errReplaced.Error(), true
+	}
+	return n.readEnd(s, err), true
+}
+
+// decode hands one data message to the decoder: errReplaced when a newer
+// session took over, a *MessageError when it is refused.
+func (n *Network) decode(s *session, ev wsEvent) error {
+	s.binary = ev.Op == opBinary
+	n.mu.Lock()
+	if n.cur != s {
+		n.mu.Unlock()
+		return errReplaced
+	}
+	err := n.dec.Decode(s.binary, ev.Data, s.emit) // under n.mu, as n.last is
+	n.mu.Unlock()
+	if err != nil { // declared here, me costs an allocation only for a refused message
+		var me *MessageError
+		if errors.As(err, &me) {
+			return me
+		}
+	}
+	return nil
 }
 
 // peerClosed answers the device's close frame (payload p) with its code

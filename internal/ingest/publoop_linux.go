@@ -1,0 +1,292 @@
+package ingest
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"github.com/wsbridge/wsbridge/internal/pollio"
+	"github.com/wsbridge/wsbridge/internal/wsconn"
+)
+
+// pubLoop reads the connections of many publishers from one goroutine,
+// so that a message costs neither a goroutine wake-up nor a read that
+// finds nothing (EAGAIN): the connections' descriptors sit, level-
+// triggered, in an epoll set of the loop's own, whose descriptor the
+// runtime's poller watches. A round is epoll_wait without waiting, then
+// one read per ready connection, every whole message of it decoded and
+// the channel's held writes flushed; the loop parks in the poller only
+// when a round finds nothing ready.
+//
+// The loop decodes data messages and takes in pongs; anything else (a
+// ping to answer, a close frame, a refusal, the connection's end) it
+// hands to the session's goroutine, which then reads on its own until
+// its buffer is used up and registers again. A session whose context
+// ends takes its connection back (remove) before anything closes it.
+type pubLoop struct {
+	epfd   int
+	rc     syscall.RawConn // of the epoll descriptor
+	waitFn func(fd uintptr) bool
+	events []syscall.EpollEvent
+	nready int
+	werr   syscall.Errno
+
+	mu     sync.Mutex
+	regs   map[int32]*pubReg
+	nextID int32
+	served []*pubReg // this round's (loop goroutine only)
+}
+
+// pubReg is one session's registration with the loop.
+type pubReg struct {
+	l  *pubLoop
+	n  *Network
+	s  *session
+	rc syscall.RawConn // the TCP connection's
+	fd *pollio.FD
+
+	mu   sync.Mutex // held while the loop reads for it, and to add or remove it
+	on   bool       // in the loop's epoll set
+	id   int32
+	back chan loopResult // the loop's hand-over; one at a time
+}
+
+var (
+	theLoop    *pubLoop
+	theLoopErr error
+	loopOnce   sync.Once
+)
+
+// newPubReg returns the registration of a session whose connection the
+// loop can read (TCP on Linux, not TLS), or nil.
+func newPubReg(n *Network, s *session) *pubReg {
+	rc := tcpRawConn(s.pc.nc)
+	if rc == nil {
+		return nil
+	}
+	loopOnce.Do(func() { theLoop, theLoopErr = startPubLoop() })
+	if theLoopErr != nil {
+		return nil
+	}
+	return &pubReg{l: theLoop, n: n, s: s, rc: rc, fd: pollio.New(rc), back: make(chan loopResult, 1)}
+}
+
+// tcpRawConn is the RawConn of a TCP connection, or of the one under a
+// *wsconn.Conn; nil for anything else.
+func tcpRawConn(nc net.Conn) syscall.RawConn {
+	if wc, ok := nc.(*wsconn.Conn); ok {
+		nc = wc.Conn
+	}
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
+}
+
+// startPubLoop makes the epoll set, hands its descriptor to the
+// runtime's poller and starts the loop's goroutine, which runs for the
+// process's life (parked in the poller while no publisher sends).
+func startPubLoop() (*pubLoop, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		syscall.Close(epfd)
+		return nil, os.NewSyscallError("fcntl", err)
+	}
+	f := os.NewFile(uintptr(epfd), "publoop-epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	l := &pubLoop{epfd: epfd, rc: rc, events: make([]syscall.EpollEvent, 128), regs: map[int32]*pubReg{}}
+	l.waitFn = l.poll
+	go l.run(f)
+	return l, nil
+}
+
+// run is the loop's goroutine. f keeps the epoll descriptor open.
+func (l *pubLoop) run(f *os.File) {
+	defer f.Close()
+	for {
+		l.werr = 0
+		if err := l.rc.Read(l.waitFn); err != nil || l.werr != 0 {
+			return // the descriptor cannot fail while the loop runs: nothing closes it
+		}
+		l.round()
+	}
+}
+
+// poll is the RawConn callback: epoll_wait without waiting; false (no
+// event) parks the loop in the runtime's poller until the epoll
+// descriptor is readable.
+func (l *pubLoop) poll(fd uintptr) bool {
+	for {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&l.events[0])),
+			uintptr(len(l.events)), 0, 0, 0)
+		switch e {
+		case syscall.EINTR:
+			continue
+		case 0:
+			l.nready = int(n)
+			return n > 0
+		}
+		l.werr = e
+		return true
+	}
+}
+
+// round serves each connection that epoll found ready.
+func (l *pubLoop) round() {
+	l.served = l.served[:0]
+	l.mu.Lock()
+	for _, ev := range l.events[:l.nready] {
+		if r := l.regs[ev.Fd]; r != nil {
+			l.served = append(l.served, r)
+		}
+	}
+	l.mu.Unlock()
+	for _, r := range l.served {
+		r.serve()
+	}
+}
+
+// serve reads once from r's connection and decodes what it holds, or
+// hands the session what the loop does not do.
+func (r *pubReg) serve() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.on {
+		return
+	}
+	pc := r.s.pc
+	pc.r = 0
+	k, err := r.fd.TryRead(pc.buf)
+	switch {
+	case err == pollio.ErrWouldBlock:
+		pc.w = 0
+		return
+	case err == nil && k == 0:
+		pc.w, pc.rerr = 0, io.EOF
+		r.handOver(loopResult{resume: true})
+		return
+	case err != nil:
+		pc.w, pc.rerr = 0, &net.OpError{Op: "read", Net: "tcp", Source: pc.nc.LocalAddr(), Addr: pc.nc.RemoteAddr(), Err: err}
+		r.handOver(loopResult{resume: true})
+		return
+	}
+	pc.w = k
+	if res, ok := r.consume(); ok {
+		r.handOver(res)
+		return // the session flushes before it reads
+	}
+	if r.s.flush != nil {
+		r.s.flush() // every message of this read is published
+	}
+}
+
+// consume decodes the data messages read and takes in pongs; it stops
+// (ok) at the first event the session's goroutine must handle.
+func (r *pubReg) consume() (res loopResult, ok bool) {
+	for {
+		ev, err := r.s.pc.parse()
+		switch {
+		case err != nil:
+			return loopResult{err: err}, true
+		case ev.Op == 0:
+			return res, false
+		case ev.Op == opPong:
+			r.s.pc.gotPong()
+			continue
+		case ev.Op != opText && ev.Op != opBinary:
+			return loopResult{ev: ev}, true
+		}
+		if err := r.n.decode(r.s, ev); err != nil {
+			return loopResult{err: err}, true
+		}
+	}
+}
+
+// handOver takes r out of the loop and gives res to the session. r.mu
+// is held.
+func (r *pubReg) handOver(res loopResult) {
+	r.unregister()
+	r.back <- res
+}
+
+// unregister takes r out of the epoll set and the loop's table. r.mu is
+// held.
+func (r *pubReg) unregister() {
+	if !r.on {
+		return
+	}
+	r.on = false
+	r.rc.Control(func(fd uintptr) { syscall.EpollCtl(r.l.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil) })
+	r.l.mu.Lock()
+	delete(r.l.regs, r.id)
+	r.l.mu.Unlock()
+}
+
+// wait puts the connection in the loop and waits for what the loop
+// hands over, or for the session's end (then it takes the connection
+// back, and the session reads on its own).
+func (r *pubReg) wait(s *session) loopResult {
+	if s.flush != nil {
+		s.flush() // what the session published itself: the loop flushes only its own reads
+	}
+	if !r.register() {
+		return loopResult{resume: true}
+	}
+	select {
+	case res := <-r.back:
+		return res
+	case <-s.ctx.Done():
+	}
+	r.mu.Lock()
+	r.unregister()
+	r.mu.Unlock()
+	select {
+	case res := <-r.back: // handed over meanwhile
+		return res
+	default:
+		return loopResult{resume: true}
+	}
+}
+
+// register adds r to the loop's table and epoll set (level-triggered):
+// false if the connection is closed.
+func (r *pubReg) register() bool {
+	l := r.l
+	l.mu.Lock()
+	l.nextID++
+	if l.nextID <= 0 {
+		l.nextID = 1
+	}
+	r.id = l.nextID
+	l.regs[r.id] = r
+	l.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = true
+	var cerr error
+	err := r.rc.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: r.id}
+		cerr = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+	})
+	if err != nil || cerr != nil {
+		r.on = true // so that unregister takes it out of the table
+		r.unregister()
+		return false
+	}
+	return true
+}
