@@ -72,6 +72,9 @@ type Network struct {
 
 	stats netStats
 	logs  limiter
+
+	noLoop    atomic.Bool   // tests: sessions read on their own goroutines (as over TLS)
+	loopReads atomic.Uint64 // reads a pubLoop made for this source's sessions (tests)
 }
 
 type netStats struct {

@@ -69,6 +69,8 @@ type hub struct {
 	rec *recorder
 	url string // ws://127.0.0.1:PORT/pub/garden
 	srv *httptest.Server
+	// stop ends Run (serve shutting down) and waits for it.
+	stop func()
 }
 
 // startHubFor serves n at /pub/bench and returns its ws:// URL.
@@ -97,6 +99,7 @@ func startHubWith(t *testing.T, o ingest.NetworkOptions, wrap func(*httptest.Ser
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { n.Run(ctx, h.rec); close(done) }()
+	h.stop = func() { cancel(); <-done }
 	mux := http.NewServeMux()
 	mux.Handle("GET /pub/"+o.Channel, n)
 	h.srv = httptest.NewUnstartedServer(mux)
@@ -104,6 +107,7 @@ func startHubWith(t *testing.T, o ingest.NetworkOptions, wrap func(*httptest.Ser
 		wrap(h.srv)
 	}
 	h.srv.Start()
+	testsupport.WaitFor(t, 2*time.Second, "Run", func() bool { return len(h.rec.eventList()) > 0 }) // else /pub says 503
 	h.url = "ws" + strings.TrimPrefix(h.srv.URL, "http") + "/pub/" + o.Channel
 	t.Cleanup(func() { cancel(); <-done; h.srv.Close() })
 	return h

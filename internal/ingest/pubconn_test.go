@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	neturl "net/url"
+	"runtime"
 	"testing"
 	"time"
 
@@ -23,19 +24,29 @@ import (
 )
 
 // onBothListeners runs f against a hub behind a plain test server (the
-// hijacked connection is a *net.TCPConn) and one behind serve's
-// wsconn.Listener (a *wsconn.Conn, raw system calls on Linux).
+// hijacked connection is a *net.TCPConn), one behind serve's
+// wsconn.Listener (a *wsconn.Conn, raw system calls on Linux), both read
+// by the pubLoop on Linux, and one behind serve's listener whose
+// sessions read on their own goroutines (as over TLS, or not on Linux).
 func onBothListeners(t *testing.T, o ingest.NetworkOptions, f func(t *testing.T, h *hub)) {
-	for _, kind := range []string{"plain", "wsconn"} {
+	for _, kind := range []string{"plain", "wsconn", "no loop"} {
 		t.Run(kind, func(t *testing.T) {
 			var wrap func(*httptest.Server)
-			if kind == "wsconn" {
+			if kind != "plain" {
 				wrap = func(s *httptest.Server) {
 					s.Listener = wsconn.Listener{Listener: s.Listener}
 					s.Config.ConnContext = wsconn.WithConn
 				}
 			}
-			f(t, startHubWith(t, o, wrap))
+			h := startHubWith(t, o, wrap)
+			if kind == "no loop" {
+				ingest.NoLoop(h.net)
+			}
+			f(t, h)
+			loop := ingest.LoopReads(h.net) > 0
+			if want := kind != "no loop" && runtime.GOOS == "linux"; loop != want {
+				t.Errorf("read by the loop: %v, want %v", loop, want)
+			}
 		})
 	}
 }
@@ -120,6 +131,29 @@ func TestPubClientVanishes(t *testing.T) {
 		c, _ := dialPub(t, h.url)
 		c.CloseNow()
 		waitDown(t, h, "down connection lost: the device's end closed without a close frame")
+	})
+}
+
+// TestPubShutdown: serve shutting down closes an idle publisher with
+// 1001 and waits for its answer; the session ends.
+func TestPubShutdown(t *testing.T) {
+	t.Parallel()
+	onBothListeners(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
+		c, _ := dialPub(t, h.url)
+		pkts, _ := packets(t)
+		c.Write(context.Background(), websocket.MessageBinary, pkts[0])
+		testsupport.WaitFor(t, 3*time.Second, "a frame", func() bool { return len(h.rec.frames()) == 1 })
+		stopped := make(chan struct{})
+		go func() { h.stop(); close(stopped) }()
+		checkClose(t, c, websocket.StatusGoingAway, "serve is shutting down")
+		select {
+		case <-stopped:
+		case <-time.After(time.Second): // well before closeWait: the session read the answer
+			t.Fatal("Run did not return after the device answered the close")
+		}
+		if ev := h.rec.eventList(); ev[len(ev)-1] != "down serve is shutting down" {
+			t.Fatalf("events %q", ev)
+		}
 	})
 }
 

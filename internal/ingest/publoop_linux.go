@@ -172,6 +172,7 @@ func (r *pubReg) serve() {
 	pc := r.s.pc
 	pc.r = 0
 	k, err := r.fd.TryRead(pc.buf)
+	r.n.loopReads.Add(1)
 	switch {
 	case err == pollio.ErrWouldBlock:
 		pc.w = 0

@@ -54,7 +54,9 @@ func (n *Network) run(s *session) {
 		}
 		n.pub.Packet(p)
 	}
-	s.reg = newPubReg(n, s)
+	if !n.noLoop.Load() {
+		s.reg = newPubReg(n, s)
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); n.pinger(s) }()
