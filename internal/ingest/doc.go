@@ -30,8 +30,24 @@
 //     close frame; cutting the connection is idempotent and ends a read
 //     in progress. The session flushes its channel's held writes
 //     (relay.Channel.Hold, Flush) before each read, that is with every
-//     message of the previous read published. wsParser reads nothing
-//     itself, so that one goroutine could drive many connections.
+//     message of the previous read published.
+//   - pubLoop (publoop_linux.go) is that one goroutine for every /pub
+//     connection that is TCP on Linux (not TLS): the connections sit,
+//     level-triggered, in an epoll set of its own whose descriptor the
+//     runtime's poller watches; a round is epoll_wait without waiting and
+//     one read per ready connection, so a message costs no read that
+//     finds nothing (EAGAIN) and no goroutine wake-up. The loop decodes
+//     data messages, takes in pongs and flushes the channel after each
+//     read; anything else (a ping to answer, a close frame, a refusal, the
+//     connection's end) it hands to the session's goroutine, which reads
+//     on its own until its buffer is used up and then registers again.
+//     Concurrency: the session's reading side (its pubConn's buffer and
+//     parser, the decoder's calls) belongs to the loop while registered
+//     and to the session's goroutine otherwise, handed over under the
+//     registration's mutex and its channel; a session whose context ends
+//     takes its connection back before anything closes it. The loop's
+//     goroutine starts with the first registration and lives as long as
+//     the process, parked in the poller while no publisher sends.
 //   - Pull is the source of a channel whose device runs its own WebSocket
 //     server: serve dials it, with backoff and jitter.
 //   - Decoder turns WebSocket messages into frame.Packets: binary messages
