@@ -182,6 +182,9 @@ func (r *pubReg) serve() {
 		r.handOver(loopResult{resume: true})
 		return
 	case err != nil:
+		if se, ok := err.(*os.SyscallError); ok { // named as net.Conn's Read names it: "read tcp A->B: connection reset by peer"
+			err = se.Err
+		}
 		pc.w, pc.rerr = 0, &net.OpError{Op: "read", Net: "tcp", Source: pc.nc.LocalAddr(), Addr: pc.nc.RemoteAddr(), Err: err}
 		r.handOver(loopResult{resume: true})
 		return
