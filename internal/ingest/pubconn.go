@@ -148,7 +148,7 @@ func (c *pubConn) ping(ctx context.Context) error {
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	if err := c.wr.write(opPing, nil, timeout); err != nil {
+	if err := c.wr.write(wsconn.OpPing, nil, timeout); err != nil {
 		return fmt.Errorf("failed to send a ping: %w", err)
 	}
 	select {
@@ -169,11 +169,11 @@ func (c *pubConn) gotPong() {
 
 // pong answers a ping with its payload.
 func (c *pubConn) pong(payload []byte) error {
-	return c.wr.write(opPong, payload, commandTimeout)
+	return c.wr.write(wsconn.OpPong, payload, commandTimeout)
 }
 
 // text sends a text message.
-func (c *pubConn) text(msg []byte) error { return c.wr.write(opText, msg, commandTimeout) }
+func (c *pubConn) text(msg []byte) error { return c.wr.write(wsconn.OpText, msg, commandTimeout) }
 
 // sendClose sends a close frame and gives the peer closeWait to answer
 // it: reads fail after that.
@@ -201,7 +201,7 @@ func (c *pubConn) closeAndDrain(code uint16, reason string) {
 	}
 	for {
 		ev, err := c.next(nil)
-		if err != nil || ev.Op == opClose {
+		if err != nil || ev.Op == wsconn.OpClose {
 			return
 		}
 	}

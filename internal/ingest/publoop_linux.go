@@ -209,10 +209,10 @@ func (r *pubReg) consume() (res loopResult, ok bool) {
 			return loopResult{err: err}, true
 		case ev.Op == 0:
 			return res, false
-		case ev.Op == opPong:
+		case ev.Op == wsconn.OpPong:
 			r.s.pc.gotPong()
 			continue
-		case ev.Op != opText && ev.Op != opBinary:
+		case ev.Op != wsconn.OpText && ev.Op != wsconn.OpBinary:
 			return loopResult{ev: ev}, true
 		}
 		if err := r.n.decode(r.s, ev); err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 )
 
 // Hooks a channel (relay.Channel) may implement for the Network source.
@@ -143,13 +144,13 @@ func (n *Network) nextEvent(s *session) (wsEvent, error) {
 func (n *Network) handle(s *session, ev wsEvent, err error) (why string, end bool) {
 	if err == nil {
 		switch ev.Op {
-		case opPing:
+		case wsconn.OpPing:
 			s.pc.pong(ev.Data)
-		case opPong:
+		case wsconn.OpPong:
 			s.pc.gotPong()
-		case opClose:
+		case wsconn.OpClose:
 			return n.peerClosed(s, ev.Data), true
-		case opText, opBinary:
+		case wsconn.OpText, wsconn.OpBinary:
 			err = n.decode(s, ev)
 		}
 	}
@@ -165,7 +166,7 @@ func (n *Network) handle(s *session, ev wsEvent, err error) (why string, end boo
 // decode hands one data message to the decoder: errReplaced when a newer
 // session took over, a *MessageError when it is refused.
 func (n *Network) decode(s *session, ev wsEvent) error {
-	s.binary = ev.Op == opBinary
+	s.binary = ev.Op == wsconn.OpBinary
 	n.mu.Lock()
 	if n.cur != s {
 		n.mu.Unlock()

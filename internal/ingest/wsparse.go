@@ -5,23 +5,14 @@ import (
 	"fmt"
 
 	"github.com/coder/websocket"
-)
-
-// WebSocket opcodes (RFC 6455, 5.2).
-const (
-	opContinuation byte = 0x0
-	opText         byte = 0x1
-	opBinary       byte = 0x2
-	opClose        byte = 0x8
-	opPing         byte = 0x9
-	opPong         byte = 0xa
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 )
 
 // maxControl is the largest payload of a control frame (RFC 6455, 5.5).
 const maxControl = 125
 
 // wsEvent is what wsParser found in the bytes it was given: a whole data
-// message (opText, opBinary) or a control frame (opClose, opPing, opPong).
+// message (wsconn.OpText, wsconn.OpBinary) or a control frame (wsconn.OpClose, wsconn.OpPing, wsconn.OpPong).
 // Op 0 means none: the parser needs more bytes.
 type wsEvent struct {
 	Op   byte
@@ -104,7 +95,7 @@ func (p *wsParser) next(b []byte) (ev wsEvent, n int, err error) {
 
 // gather keeps the part of a frame's payload that arrived.
 func (p *wsParser) gather(chunk []byte) {
-	if p.op >= opClose {
+	if p.op >= wsconn.OpClose {
 		p.ctl = append(p.ctl, chunk...)
 	} else {
 		p.msg = append(p.msg, chunk...)
@@ -114,7 +105,7 @@ func (p *wsParser) gather(chunk []byte) {
 // frameEnd ends the current frame, whose last payload bytes are chunk
 // (all of its payload when first): the event it completes, if any.
 func (p *wsParser) frameEnd(first bool, chunk []byte) (wsEvent, bool) {
-	if p.op >= opClose {
+	if p.op >= wsconn.OpClose {
 		if first {
 			return wsEvent{p.op, chunk}, true
 		}
@@ -122,7 +113,7 @@ func (p *wsParser) frameEnd(first bool, chunk []byte) (wsEvent, bool) {
 		p.ctl = d[:0]
 		return wsEvent{p.op, d}, true
 	}
-	if first && p.fin && p.op != opContinuation { // a whole message in one piece
+	if first && p.fin && p.op != wsconn.OpContinuation { // a whole message in one piece
 		p.msgOp = 0
 		return wsEvent{p.op, chunk}, true
 	}
@@ -206,16 +197,16 @@ func (p *wsParser) begin(h []byte) error {
 // in progress, and starts a new data message.
 func (p *wsParser) checkOp(op byte, fin bool, size uint64) error {
 	switch op {
-	case opText, opBinary:
+	case wsconn.OpText, wsconn.OpBinary:
 		if p.msgOp != 0 {
 			return protocolError("new data frame before the final frame of the fragmented message")
 		}
 		p.msgOp, p.msg = op, p.msg[:0]
-	case opContinuation:
+	case wsconn.OpContinuation:
 		if p.msgOp == 0 {
 			return protocolError("continuation frame without a fragmented message to continue")
 		}
-	case opClose, opPing, opPong:
+	case wsconn.OpClose, wsconn.OpPing, wsconn.OpPong:
 		if !fin {
 			return protocolError("fragmented control frame")
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wsbridge/wsbridge/internal/ingest/ingesttest"
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 )
 
 var cf = ingesttest.ClientFrame
@@ -90,36 +91,36 @@ func TestWSParserSplits(t *testing.T) {
 		code  int    // the refusal's close code; 0: none
 		says  string // in its message
 	}{
-		{name: "binary and text", in: cat(cf(true, opBinary, []byte("\x01abc")), cf(true, opText, []byte("12,13\n"))), every: true,
+		{name: "binary and text", in: cat(cf(true, wsconn.OpBinary, []byte("\x01abc")), cf(true, wsconn.OpText, []byte("12,13\n"))), every: true,
 			want: []string{`2:"\x01abc"`, `1:"12,13\n"`}},
-		{name: "empty messages", in: cat(cf(true, opBinary, nil), cf(true, opText, nil)), every: true, want: []string{`2:""`, `1:""`}},
+		{name: "empty messages", in: cat(cf(true, wsconn.OpBinary, nil), cf(true, wsconn.OpText, nil)), every: true, want: []string{`2:""`, `1:""`}},
 		{name: "fragments with control frames between", every: true,
-			in: cat(cf(false, opText, []byte("12,")), cf(true, opPing, []byte("p1")), cf(false, opContinuation, []byte("13")),
-				cf(true, opPong, nil), cf(false, opContinuation, nil), cf(true, opContinuation, []byte(",14\n")), cf(true, opBinary, []byte("x"))),
+			in: cat(cf(false, wsconn.OpText, []byte("12,")), cf(true, wsconn.OpPing, []byte("p1")), cf(false, wsconn.OpContinuation, []byte("13")),
+				cf(true, wsconn.OpPong, nil), cf(false, wsconn.OpContinuation, nil), cf(true, wsconn.OpContinuation, []byte(",14\n")), cf(true, wsconn.OpBinary, []byte("x"))),
 			want: []string{`9:"p1"`, `a:""`, `1:"12,13,14\n"`, `2:"x"`}},
-		{name: "close", in: cf(true, opClose, []byte("\x03\xe8bye")), every: true, want: []string{`8:"\x03\xe8bye"`}},
-		{name: "16-bit length", in: cat(cf(true, opBinary, long), cf(true, opPing, nil)), every: true,
-			want: []string{show(wsEvent{opBinary, long}), `9:""`}},
-		{name: "64-bit length", max: 1 << 17, in: cf(true, opBinary, huge), want: []string{show(wsEvent{opBinary, huge})}},
-		{name: "fragmented 16-bit", in: cat(cf(false, opBinary, long[:200]), cf(true, opContinuation, long[200:])), every: true,
-			want: []string{show(wsEvent{opBinary, long})}},
+		{name: "close", in: cf(true, wsconn.OpClose, []byte("\x03\xe8bye")), every: true, want: []string{`8:"\x03\xe8bye"`}},
+		{name: "16-bit length", in: cat(cf(true, wsconn.OpBinary, long), cf(true, wsconn.OpPing, nil)), every: true,
+			want: []string{show(wsEvent{wsconn.OpBinary, long}), `9:""`}},
+		{name: "64-bit length", max: 1 << 17, in: cf(true, wsconn.OpBinary, huge), want: []string{show(wsEvent{wsconn.OpBinary, huge})}},
+		{name: "fragmented 16-bit", in: cat(cf(false, wsconn.OpBinary, long[:200]), cf(true, wsconn.OpContinuation, long[200:])), every: true,
+			want: []string{show(wsEvent{wsconn.OpBinary, long})}},
 
-		{name: "unmasked", in: cat(cf(true, opBinary, []byte("a")), []byte{0x82, 0x01, 'b'}), every: true,
+		{name: "unmasked", in: cat(cf(true, wsconn.OpBinary, []byte("a")), []byte{0x82, 0x01, 'b'}), every: true,
 			want: []string{`2:"a"`}, code: 1002, says: "unmasked frame"},
 		{name: "reserved bit", in: []byte{0xc2, 0x80, 1, 2, 3, 4}, every: true, code: 1002, says: "reserved bits"},
 		{name: "unknown opcode", in: cf(true, 0x3, []byte("x")), every: true, code: 1002, says: "unknown opcode 0x3"},
 		{name: "control opcode 0xb", in: cf(true, 0xb, nil), every: true, code: 1002, says: "unknown opcode 0xb"},
-		{name: "continuation first", in: cf(true, opContinuation, []byte("x")), every: true, code: 1002, says: "continuation frame without"},
-		{name: "data inside a fragmented message", in: cat(cf(false, opText, []byte("1")), cf(true, opText, []byte("2"))), every: true,
+		{name: "continuation first", in: cf(true, wsconn.OpContinuation, []byte("x")), every: true, code: 1002, says: "continuation frame without"},
+		{name: "data inside a fragmented message", in: cat(cf(false, wsconn.OpText, []byte("1")), cf(true, wsconn.OpText, []byte("2"))), every: true,
 			code: 1002, says: "before the final frame"},
-		{name: "fragmented ping", in: cf(false, opPing, nil), every: true, code: 1002, says: "fragmented control frame"},
-		{name: "long ping", in: cf(true, opPing, seqBytes(126)), every: true, code: 1002, says: "control frame of 126 bytes"},
+		{name: "fragmented ping", in: cf(false, wsconn.OpPing, nil), every: true, code: 1002, says: "fragmented control frame"},
+		{name: "long ping", in: cf(true, wsconn.OpPing, seqBytes(126)), every: true, code: 1002, says: "control frame of 126 bytes"},
 		{name: "length high bit", in: []byte{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4}, every: true, code: 1002, says: "most significant bit"},
-		{name: "too big", max: 100, in: cf(true, opBinary, seqBytes(101)), every: true, code: 1009, says: "message over 100 bytes"},
-		{name: "too big in fragments", max: 100, in: cat(cf(false, opBinary, seqBytes(60)), cf(true, opContinuation, seqBytes(41))),
+		{name: "too big", max: 100, in: cf(true, wsconn.OpBinary, seqBytes(101)), every: true, code: 1009, says: "message over 100 bytes"},
+		{name: "too big in fragments", max: 100, in: cat(cf(false, wsconn.OpBinary, seqBytes(60)), cf(true, wsconn.OpContinuation, seqBytes(41))),
 			every: true, code: 1009, says: "message over 100 bytes"},
-		{name: "at the limit", max: 100, in: cat(cf(false, opBinary, seqBytes(60)), cf(true, opContinuation, seqBytes(40))), every: true,
-			want: []string{show(wsEvent{opBinary, append(seqBytes(60), seqBytes(40)...)})}},
+		{name: "at the limit", max: 100, in: cat(cf(false, wsconn.OpBinary, seqBytes(60)), cf(true, wsconn.OpContinuation, seqBytes(40))), every: true,
+			want: []string{show(wsEvent{wsconn.OpBinary, append(seqBytes(60), seqBytes(40)...)})}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -146,7 +147,7 @@ func TestWSParserSplits(t *testing.T) {
 
 // TestWSParserNoCopy: a message whole in one read is returned in place.
 func TestWSParserNoCopy(t *testing.T) {
-	b := cf(true, opBinary, []byte("hello"))
+	b := cf(true, wsconn.OpBinary, []byte("hello"))
 	ev, n, err := newWSParser(MaxMessage).next(b)
 	if err != nil || n != len(b) || string(ev.Data) != "hello" || &ev.Data[0] != &b[len(b)-5] {
 		t.Fatalf("event %q, %d bytes, %v: want hello, in place", ev.Data, n, err)

@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 )
 
 // errCloseSent is a write after the session's close frame went out.
@@ -31,8 +33,8 @@ func (w *wsWriter) write(op byte, p []byte, timeout time.Duration) error {
 	if w.closed {
 		return errCloseSent
 	}
-	w.closed = op == opClose
-	b := append(appendHeader(w.buf[:0], op, len(p)), p...)
+	w.closed = op == wsconn.OpClose
+	b := append(wsconn.AppendHeader(w.buf[:0], op, len(p)), p...)
 	if cap(b) <= 1<<10 {
 		w.buf = b[:0] // keep a small buffer for the next frame
 	}
@@ -50,17 +52,5 @@ func (w *wsWriter) writeClose(code uint16, reason string, timeout time.Duration)
 		p = binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(reason)), code)
 		p = append(p, TrimReason(reason)...)
 	}
-	return w.write(opClose, p, timeout)
-}
-
-// appendHeader appends the header of a final, unmasked frame.
-func appendHeader(b []byte, op byte, n int) []byte {
-	b = append(b, 0x80|op)
-	switch {
-	case n <= 125:
-		return append(b, byte(n))
-	case n <= 0xffff:
-		return binary.BigEndian.AppendUint16(append(b, 126), uint16(n))
-	}
-	return binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+	return w.write(wsconn.OpClose, p, timeout)
 }

@@ -5,10 +5,14 @@ import (
 	"errors"
 )
 
-// Opcodes of the data messages WriteMessage writes (RFC 6455, 5.2).
+// WebSocket opcodes (RFC 6455, 5.2).
 const (
-	OpText   byte = 0x1
-	OpBinary byte = 0x2
+	OpContinuation byte = 0x0
+	OpText         byte = 0x1
+	OpBinary       byte = 0x2
+	OpClose        byte = 0x8
+	OpPing         byte = 0x9
+	OpPong         byte = 0xa
 )
 
 // ErrDataEnded is what WriteMessage returns after EndData: the
@@ -26,7 +30,7 @@ var ErrDataEnded = errors.New("wsconn: the connection is closing: no more messag
 // returns ErrDataEnded.
 func (c *Conn) WriteMessage(op byte, p []byte) error {
 	var hb [10]byte
-	h := appendHeader(hb[:0], op, len(p))
+	h := AppendHeader(hb[:0], op, len(p))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.ended {
@@ -52,9 +56,9 @@ func (c *Conn) EndData() {
 	c.mu.Unlock()
 }
 
-// appendHeader appends the header of a final, unmasked frame with opcode
-// op and an n-byte payload.
-func appendHeader(dst []byte, op byte, n int) []byte {
+// AppendHeader appends the header of a server's frame: final, unmasked,
+// with opcode op and an n-byte payload.
+func AppendHeader(dst []byte, op byte, n int) []byte {
 	dst = append(dst, 0x80|op)
 	switch {
 	case n < 126:
