@@ -19,6 +19,7 @@ import (
 
 type config struct {
 	counts   []int // board counts to run, each a row per system
+	reps     int   // runs of every system per count, interleaved
 	devices  int   // the count of the run in progress
 	rate     uint32
 	frame    int
@@ -36,6 +37,7 @@ func main() {
 	var systems, counts string
 	quick := flag.Bool("quick", false, "20 boards, 5 s per system")
 	flag.StringVar(&counts, "devices", "20,100", "simulated boards (and subscribers): counts to run, comma separated")
+	flag.IntVar(&c.reps, "reps", 1, "runs of every system per board count, interleaved (the order reversed every other round); the table gives each figure's median and every run's hub CPU and p50")
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "measured time per system, after the warm-up")
 	flag.StringVar(&systems, "systems", "wsbridge,mosquitto-qos0,mosquitto-qos1", "systems to run")
 	flag.StringVar(&c.out, "out", "docs/benchmarks-peers.md", "report file (its Wi-Fi section is replaced)")
@@ -53,6 +55,10 @@ func main() {
 			os.Exit(2)
 		}
 		c.counts = append(c.counts, n)
+	}
+	if c.reps < 1 || c.reps > 9 {
+		fmt.Fprintf(os.Stderr, "bench/wifi: --reps: want 1..9, got %d\n", c.reps)
+		os.Exit(2)
 	}
 	c.systems = strings.Split(systems, ",")
 	if c.baseline != "" && !slices.Contains(c.systems, "baseline") {
@@ -85,18 +91,24 @@ func run(ctx context.Context, c *config) error {
 	var results []*result
 	for _, n := range c.counts {
 		c.devices = n
+		runs := make(map[string][]*result)
+		for rep := 0; rep < c.reps; rep++ {
+			for _, s := range roundOrder(c.systems, rep) {
+				note("running %s: %d boards, %s (run %d of %d)", s, n, c.duration, rep+1, c.reps)
+				res, err := runSystem(ctx, env, c, s)
+				if err != nil {
+					note("%s: %v", s, err)
+					res = &result{system: s, err: err.Error()}
+				}
+				res.boards = n
+				runs[s] = append(runs[s], res)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+			}
+		}
 		for _, s := range c.systems {
-			note("running %s: %d boards, %s", s, n, c.duration)
-			res, err := runSystem(ctx, env, c, s)
-			if err != nil {
-				note("%s: %v", s, err)
-				res = &result{system: s, err: err.Error()}
-			}
-			res.boards = n
-			results = append(results, res)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
+			results = append(results, combine(runs[s]))
 		}
 	}
 	rep := &report{c: c, results: results, took: time.Since(started), load: [2]string{load0, benchenv.LoadAvg()}, env: env}

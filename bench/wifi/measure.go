@@ -105,6 +105,7 @@ type result struct {
 	gapped, dups       uint64
 	reconnects         uint64
 	note               string
+	runs               string // with --reps: every run's hub CPU and p50
 }
 
 func (r *result) lossPct() float64 {

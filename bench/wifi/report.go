@@ -42,15 +42,19 @@ func (r *report) markdown() string {
 	p("- Frames lost *on the boards* (their ADC overflowed, or their ring overwrote them unsent) mean the bench process, which runs every board, did not get the CPU to run them on time; they are counted as lost for every system alike, but say more about the machine than about the hub. Frames lost beyond those went missing between board and subscriber.")
 	p("- Not the same work: wsbridge checks every frame (length, CRC-32C), numbers what is missing per channel, and keeps 30 s of every channel for clients that resume (%d x 30 s x 33.75 kB/s of packets: most of its RSS); Mosquitto forwards bytes to connected subscribers and keeps nothing for them at QoS 0.", r.c.counts[len(r.c.counts)-1])
 	p("")
-	p("| boards | system | hub CPU %% | hub RSS MB | latency p50 ms | p99 ms | max ms | frames expected | lost | of which dropped on the boards | lost %% | reconnects | bench CPU %% |")
-	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	if r.c.reps > 1 {
+		p("- %d runs of every system per board count, interleaved (the order reversed every other round); each figure is the median of the runs (peak RSS and max latency: the worst), frames are summed over the runs, and the last column lists every run's hub CPU %% and latency p50 ms, in the order they ran.", r.c.reps)
+		p("")
+	}
+	p("| boards | system | hub CPU %% | hub RSS MB | latency p50 ms | p99 ms | max ms | frames expected | lost | of which dropped on the boards | lost %% | reconnects | bench CPU %% | runs: hub CPU / p50 |")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, x := range r.results {
 		if x.err != "" {
-			p("| %d | %s | failed: %s |  |  |  |  |  |  |  |  |  |  |", x.boards, x.system, strings.ReplaceAll(x.err, "|", "/"))
+			p("| %d | %s | failed: %s |  |  |  |  |  |  |  |  |  |  |  |", x.boards, x.system, strings.ReplaceAll(x.err, "|", "/"))
 			continue
 		}
-		p("| %d | %s | %.1f | %.1f | %.2f | %.2f | %.1f | %d | %d | %d | %.3f | %d | %.0f |", x.boards, x.system, x.hubCPU, x.hubRSS, x.p50, x.p99, x.max,
-			x.expected, x.expected-min(x.received, x.expected), x.adcDropped+x.overrun, x.lossPct(), x.reconnects, x.benchCPU)
+		p("| %d | %s | %.1f | %.1f | %.2f | %.2f | %.1f | %d | %d | %d | %.3f | %d | %.0f | %s |", x.boards, x.system, x.hubCPU, x.hubRSS, x.p50, x.p99, x.max,
+			x.expected, x.expected-min(x.received, x.expected), x.adcDropped+x.overrun, x.lossPct(), x.reconnects, x.benchCPU, x.runs)
 	}
 	p("")
 	seen := map[string]bool{}
