@@ -26,6 +26,9 @@ func TestWriteMessageReachesAClient(t *testing.T) {
 			m := make([]byte, n)
 			for j := range m {
 				m[j] = byte(r*31 + i + j)
+				if len(want)%2 == 1 { // sent as text: valid UTF-8
+					m[j] = 'a' + m[j]%26
+				}
 			}
 			want = append(want, m)
 		}
@@ -54,9 +57,6 @@ func TestWriteMessageReachesAClient(t *testing.T) {
 			op := OpBinary
 			if i%2 == 1 {
 				op = OpText
-				for j := range m {
-					m[j] = 'a' + m[j]%26 // valid UTF-8
-				}
 			}
 			corked := i%3 != 0
 			if corked {
