@@ -1,7 +1,6 @@
 package bus
 
 import (
-	"io"
 	"net"
 	"time"
 
@@ -54,26 +53,10 @@ type rawConn struct {
 
 func (c *rawConn) Read(p []byte) (int, error) {
 	n, err := c.fd.Read(p)
-	return n, c.opError("read", err)
+	return n, pollio.OpError(c, "read", err)
 }
 
 func (c *rawConn) Write(p []byte) (int, error) {
 	n, err := c.fd.Write(p)
-	return n, c.opError("write", err)
-}
-
-// opError names the operation and the connection in a pollio error, as
-// net.Conn's own errors do; io.EOF and nil pass unchanged.
-func (c *rawConn) opError(op string, err error) error {
-	switch e := err.(type) {
-	case nil:
-	case *net.OpError: // the RawConn's own (closed, deadline): it names the connection already
-		e.Op = op
-	default:
-		if err == io.EOF {
-			return err
-		}
-		err = &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
-	}
-	return err
+	return n, pollio.OpError(c, "write", err)
 }

@@ -182,10 +182,7 @@ func (r *pubReg) serve() {
 		r.handOver(loopResult{resume: true})
 		return
 	case err != nil:
-		if se, ok := err.(*os.SyscallError); ok { // named as net.Conn's Read names it: "read tcp A->B: connection reset by peer"
-			err = se.Err
-		}
-		pc.w, pc.rerr = 0, &net.OpError{Op: "read", Net: "tcp", Source: pc.nc.LocalAddr(), Addr: pc.nc.RemoteAddr(), Err: err}
+		pc.w, pc.rerr = 0, pollio.OpError(pc.nc, "read", err) // as net.Conn's Read names it
 		r.handOver(loopResult{resume: true})
 		return
 	}

@@ -131,7 +131,7 @@ func (p *wsParser) frameEnd(first bool, chunk []byte) (wsEvent, bool) {
 func (p *wsParser) header(b []byte) (int, error) {
 	n := 0
 	for {
-		need := headerLen(p.hdr[:p.nhdr])
+		need := wsconn.HeaderLen(p.hdr[:p.nhdr])
 		if p.nhdr == need {
 			break
 		}
@@ -147,24 +147,6 @@ func (p *wsParser) header(b []byte) (int, error) {
 	return n, p.begin(h)
 }
 
-// headerLen is the length of a client frame header whose first bytes
-// are h: 2 until the second byte tells the rest.
-func headerLen(h []byte) int {
-	if len(h) < 2 {
-		return 2
-	}
-	n := 2
-	switch h[1] & 0x7f {
-	case 126:
-		n += 2
-	case 127:
-		n += 8
-	}
-	if h[1]&0x80 != 0 {
-		n += 4
-	}
-	return n
-}
 
 // begin checks a whole header h and starts its frame.
 func (p *wsParser) begin(h []byte) error {

@@ -126,7 +126,7 @@ func (f *frames) feed(p []byte) {
 		f.hdr[f.nhdr] = p[0]
 		f.nhdr++
 		p = p[1:]
-		if f.nhdr < headerLen(f.hdr[:f.nhdr]) {
+		if f.nhdr < HeaderLen(f.hdr[:f.nhdr]) {
 			continue
 		}
 		h := f.hdr[:f.nhdr]
@@ -137,9 +137,9 @@ func (f *frames) feed(p []byte) {
 	}
 }
 
-// headerLen is the length of a frame header whose first bytes are h (at
-// least 2 are needed to tell).
-func headerLen(h []byte) int {
+// HeaderLen is the length of a WebSocket frame header whose first bytes
+// are h: 2 until the second byte tells the rest (RFC 6455, 5.2).
+func HeaderLen(h []byte) int {
 	if len(h) < 2 {
 		return 2
 	}

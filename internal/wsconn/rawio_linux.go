@@ -1,7 +1,6 @@
 package wsconn
 
 import (
-	"io"
 	"net"
 	"syscall"
 
@@ -32,35 +31,18 @@ func rawIO(c net.Conn) (read, write, try func([]byte) (int, error), idle rawRead
 	}
 	read = func(p []byte) (int, error) {
 		n, err := fd.Read(p)
-		return n, opError(c, "read", err)
+		return n, pollio.OpError(c, "read", err)
 	}
 	write = func(p []byte) (int, error) {
 		n, err := fd.Write(p)
-		return n, opError(c, "write", err)
+		return n, pollio.OpError(c, "write", err)
 	}
 	try = func(p []byte) (int, error) {
 		n, err := fd.TryWrite(p)
 		if err == pollio.ErrWouldBlock {
 			return n, errWouldBlock
 		}
-		return n, opError(c, "write", err)
+		return n, pollio.OpError(c, "write", err)
 	}
 	return read, write, try, idle
-}
-
-// opError names the operation and the connection in a pollio error, as
-// net.Conn's own errors do; io.EOF and nil pass unchanged.
-func opError(c net.Conn, op string, err error) error {
-	switch e := err.(type) {
-	case nil:
-	case *net.OpError: // the RawConn's own (closed, deadline): it names the connection already
-		e.Op = op
-	default:
-		if err == io.EOF {
-			return err
-		}
-		// the system call's errno
-		err = &net.OpError{Op: op, Net: c.LocalAddr().Network(), Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
-	}
-	return err
 }
