@@ -147,7 +147,6 @@ func (p *wsParser) header(b []byte) (int, error) {
 	return n, p.begin(h)
 }
 
-
 // begin checks a whole header h and starts its frame.
 func (p *wsParser) begin(h []byte) error {
 	fin, op := h[0]&0x80 != 0, h[0]&0x0f
