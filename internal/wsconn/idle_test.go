@@ -3,7 +3,6 @@ package wsconn
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -20,27 +19,7 @@ import (
 
 // clientFrame encodes one masked frame, as a client sends it.
 func clientFrame(fin bool, op byte, payload []byte) []byte {
-	b0 := op
-	if fin {
-		b0 |= 0x80
-	}
-	f := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		f = append(f, 0x80|byte(n))
-	case n <= 0xffff:
-		f = append(f, 0x80|126)
-		f = binary.BigEndian.AppendUint16(f, uint16(n))
-	default:
-		f = append(f, 0x80|127)
-		f = binary.BigEndian.AppendUint64(f, uint64(n))
-	}
-	key := []byte{1, 2, 3, 4}
-	f = append(f, key...)
-	for i, c := range payload {
-		f = append(f, c^key[i%4])
-	}
-	return f
+	return AppendClientFrame(nil, fin, op, [4]byte{1, 2, 3, 4}, payload)
 }
 
 // The frame follower says "between messages" exactly at the end of a

@@ -58,14 +58,33 @@ func (c *Conn) EndData() {
 
 // AppendHeader appends the header of a server's frame: final, unmasked,
 // with opcode op and an n-byte payload.
-func AppendHeader(dst []byte, op byte, n int) []byte {
-	dst = append(dst, 0x80|op)
+func AppendHeader(dst []byte, op byte, n int) []byte { return appendHeader(dst, 0x80|op, 0, n) }
+
+// AppendClientFrame appends a frame as a client sends it (RFC 6455, 5.2):
+// FIN as given, opcode op, the shortest length form, the payload masked
+// with key. Serve never sends one; devices' stand-ins and tests do.
+func AppendClientFrame(dst []byte, fin bool, op byte, key [4]byte, payload []byte) []byte {
+	b0 := op
+	if fin {
+		b0 |= 0x80
+	}
+	dst = append(appendHeader(dst, b0, 0x80, len(payload)), key[:]...)
+	for i, c := range payload {
+		dst = append(dst, c^key[i&3])
+	}
+	return dst
+}
+
+// appendHeader appends a frame header: first byte b0 (FIN and opcode),
+// mask (0x80 or 0) with the length of an n-byte payload.
+func appendHeader(dst []byte, b0, mask byte, n int) []byte {
+	dst = append(dst, b0)
 	switch {
 	case n < 126:
-		return append(dst, byte(n))
+		return append(dst, mask|byte(n))
 	case n <= 0xffff:
-		return binary.BigEndian.AppendUint16(append(dst, 126), uint16(n))
+		return binary.BigEndian.AppendUint16(append(dst, mask|126), uint16(n))
 	default:
-		return binary.BigEndian.AppendUint64(append(dst, 127), uint64(n))
+		return binary.BigEndian.AppendUint64(append(dst, mask|127), uint64(n))
 	}
 }
