@@ -209,12 +209,17 @@ func (c *pubConn) closeAndDrain(code uint16, reason string) {
 
 // closeWrite ends the sending side of nc, where it can.
 func closeWrite(nc net.Conn) {
-	if wc, ok := nc.(*wsconn.Conn); ok {
-		nc = wc.Conn
-	}
-	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
+	if cw, ok := under(nc).(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
+}
+
+// under is the connection serve's *wsconn.Conn wraps, or nc itself.
+func under(nc net.Conn) net.Conn {
+	if wc, ok := nc.(*wsconn.Conn); ok {
+		return wc.Conn
+	}
+	return nc
 }
 
 // cut closes the connection without a close frame.

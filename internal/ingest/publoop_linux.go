@@ -77,10 +77,7 @@ func newPubReg(n *Network, s *session) *pubReg {
 // tcpRawConn is the RawConn of a TCP connection, or of the one under a
 // *wsconn.Conn; nil for anything else.
 func tcpRawConn(nc net.Conn) syscall.RawConn {
-	if wc, ok := nc.(*wsconn.Conn); ok {
-		nc = wc.Conn
-	}
-	tc, ok := nc.(*net.TCPConn)
+	tc, ok := under(nc).(*net.TCPConn)
 	if !ok {
 		return nil
 	}
