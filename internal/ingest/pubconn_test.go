@@ -23,12 +23,12 @@ import (
 	"github.com/wsbridge/wsbridge/internal/wsconn"
 )
 
-// onBothListeners runs f against a hub behind a plain test server (the
+// onEachListener runs f against a hub behind a plain test server (the
 // hijacked connection is a *net.TCPConn), one behind serve's
 // wsconn.Listener (a *wsconn.Conn, raw system calls on Linux), both read
 // by the pubLoop on Linux, and one behind serve's listener whose
 // sessions read on their own goroutines (as over TLS, or not on Linux).
-func onBothListeners(t *testing.T, o ingest.NetworkOptions, f func(t *testing.T, h *hub)) {
+func onEachListener(t *testing.T, o ingest.NetworkOptions, f func(t *testing.T, h *hub)) {
 	for _, kind := range []string{"plain", "wsconn", "no loop"} {
 		t.Run(kind, func(t *testing.T) {
 			var wrap func(*httptest.Server)
@@ -81,7 +81,7 @@ func sameFrames(t *testing.T, got, want []frame.Frame) {
 // pings get pongs.
 func TestPubFragmentsAndPings(t *testing.T) {
 	t.Parallel()
-	onBothListeners(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
+	onEachListener(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
 		c, _ := dialPub(t, h.url)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -115,7 +115,7 @@ func TestPubFragmentsAndPings(t *testing.T) {
 // without error only then), and the device is down for that reason.
 func TestPubClientCloses(t *testing.T) {
 	t.Parallel()
-	onBothListeners(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
+	onEachListener(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
 		c, _ := dialPub(t, h.url)
 		if err := c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
 			t.Fatalf("close: %v", err)
@@ -127,7 +127,7 @@ func TestPubClientCloses(t *testing.T) {
 // TestPubClientVanishes: a client gone without a close frame.
 func TestPubClientVanishes(t *testing.T) {
 	t.Parallel()
-	onBothListeners(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
+	onEachListener(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
 		c, _ := dialPub(t, h.url)
 		c.CloseNow()
 		waitDown(t, h, "down connection lost: the device's end closed without a close frame")
@@ -138,7 +138,7 @@ func TestPubClientVanishes(t *testing.T) {
 // 1001 and waits for its answer; the session ends.
 func TestPubShutdown(t *testing.T) {
 	t.Parallel()
-	onBothListeners(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
+	onEachListener(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
 		c, _ := dialPub(t, h.url)
 		pkts, _ := packets(t)
 		c.Write(context.Background(), websocket.MessageBinary, pkts[0])
@@ -170,7 +170,7 @@ func waitDown(t *testing.T, h *hub, want string) {
 // counted.
 func TestPubRefusals(t *testing.T) {
 	t.Parallel()
-	onBothListeners(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
+	onEachListener(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
 		c, _ := dialPub(t, h.url)
 		c.Write(context.Background(), websocket.MessageBinary, make([]byte, ingest.MaxMessage+1))
 		checkClose(t, c, 1009, "message over 65536 bytes: at most 65536 (one v1 packet per binary message)")
@@ -224,7 +224,7 @@ func checkClose(t *testing.T, c *websocket.Conn, code websocket.StatusCode, reas
 // upgrade request (read by net/http before the handshake ends) count.
 func TestPubBytesWithTheHandshake(t *testing.T) {
 	t.Parallel()
-	onBothListeners(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
+	onEachListener(t, ingest.NetworkOptions{}, func(t *testing.T, h *hub) {
 		pkts, want := packets(t)
 		r := dialRaw(t, h.url, append(ingesttest.ClientFrame(true, 0x2, pkts[0]), ingesttest.ClientFrame(true, 0x2, pkts[1])...))
 		testsupport.WaitFor(t, 3*time.Second, "two frames", func() bool { return len(h.rec.frames()) == 2 })
