@@ -2,7 +2,6 @@ package ingest_test
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,23 +10,9 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/frame"
+	"github.com/wsbridge/wsbridge/internal/ingest/ingesttest"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
 )
-
-// maskedFrame is one client frame with a zero masking key (valid, and
-// the payload stays as it is).
-func maskedFrame(op byte, payload []byte) []byte {
-	f := []byte{0x80 | op}
-	switch n := len(payload); {
-	case n < 126:
-		f = append(f, 0x80|byte(n))
-	default:
-		f = append(f, 0x80|126)
-		f = binary.BigEndian.AppendUint16(f, uint16(n))
-	}
-	f = append(f, 0, 0, 0, 0)
-	return append(f, payload...)
-}
 
 // A board's burst, read by serve in one read, reaches its subscriber
 // whole and in order although serve holds the subscribers' writes until
@@ -65,7 +50,7 @@ func TestBurstReachesSubscribers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b = append(b, maskedFrame(2, pkt)...)
+			b = append(b, ingesttest.ClientFrame(true, 2, pkt)...)
 		}
 		if _, err := c.Write(append(b, tail...)); err != nil { // one write: serve reads the burst at once
 			t.Fatal(err)
@@ -80,7 +65,7 @@ func TestBurstReachesSubscribers(t *testing.T) {
 	}
 	burst(0, 30, nil) // the connection stays open, silent
 	wait(30)
-	burst(30, 60, maskedFrame(2, []byte("not a v1 packet"))) // refused: the session ends
+	burst(30, 60, ingesttest.ClientFrame(true, 2, []byte("not a v1 packet"))) // refused: the session ends
 	wait(60)
 	if missing := sub.checkExact(t, "burst", 256); missing != 0 {
 		t.Fatalf("%d frames missing", missing)
