@@ -4,7 +4,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wsbridge/wsbridge/bench/internal/benchenv"
 )
 
 // cell is every run of one system on one workload with n consumers.
@@ -71,25 +72,13 @@ func newReport(c *config, e *env, results []runResult, skipped []string, elapsed
 	return r
 }
 
-func median(xs []float64) float64 {
-	xs = slices.DeleteFunc(slices.Clone(xs), math.IsNaN)
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	slices.Sort(xs)
-	if len(xs)%2 == 1 {
-		return xs[len(xs)/2]
-	}
-	return (xs[len(xs)/2-1] + xs[len(xs)/2]) / 2
-}
-
 func (c *cell) summarise() {
 	pick := func(f func(r *runResult) float64) float64 {
 		var xs []float64
 		for i := range c.runs {
 			xs = append(xs, f(&c.runs[i]))
 		}
-		return median(xs)
+		return benchenv.Median(xs)
 	}
 	c.mbps = pick(func(r *runResult) float64 { return r.mbps })
 	c.agg = pick(func(r *runResult) float64 { return r.aggMBps })

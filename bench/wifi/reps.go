@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/wsbridge/wsbridge/bench/internal/benchenv"
 )
 
 // roundOrder is the order of the systems in round rep: reversed every
@@ -38,11 +40,7 @@ func combine(rs []*result) *result {
 		for i, r := range rs {
 			v[i] = f(r)
 		}
-		slices.Sort(v)
-		if len(v)%2 == 1 {
-			return v[len(v)/2]
-		}
-		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+		return benchenv.Median(v)
 	}
 	c := *rs[0]
 	c.hubCPU = med(func(r *result) float64 { return r.hubCPU })

@@ -1,8 +1,9 @@
 // Package benchenv is what the benchmark programs (bench, bench/wifi)
-// learn about where they run: the repository's root, a free loopback
-// port, the machine's load average for the report.
+// learn about where they run, and share to report it: the repository's
+// root, a free loopback port, the machine's load average, the median of
+// repeated runs.
 //
-// Entry points: RepoRoot, FreePort, LoadAvg.
+// Entry points: RepoRoot, FreePort, LoadAvg, Median.
 package benchenv
 
 import (
