@@ -89,6 +89,10 @@ func Dial(cfg Config, log zerolog.Logger) (*Conn, error) {
 	return c, nil
 }
 
+// connectTimeout bounds a connection attempt to a NATS server, through
+// nats.go's dialer or the raw one (dial_linux.go).
+const connectTimeout = 2 * time.Second
+
 func (c *Conn) options() ([]nats.Option, error) {
 	opts := []nats.Option{
 		nats.Name("wsbridge " + c.cfg.Site),
@@ -98,7 +102,7 @@ func (c *Conn) options() ([]nats.Option, error) {
 		// Never buffer publishes while disconnected: the channel's ring is
 		// the buffer, and the publisher resends from its last ack.
 		nats.ReconnectBufSize(-1),
-		nats.Timeout(2 * time.Second),
+		nats.Timeout(connectTimeout),
 		nats.PingInterval(5 * time.Second), // a silent peer is noticed in ~15 s, not the default 4 min
 		nats.MaxPingsOutstanding(3),
 		nats.ConnectHandler(func(nc *nats.Conn) { c.setState(true, "connected to "+nc.ConnectedUrlRedacted()) }),
@@ -117,7 +121,7 @@ func (c *Conn) options() ([]nats.Option, error) {
 		nats.ClosedHandler(func(*nats.Conn) { c.setState(false, "connection closed") }),
 		nats.ErrorHandler(c.asyncError),
 	}
-	if d := newRawDialer(2 * time.Second); d != nil { // the same connect timeout as nats.Timeout's above
+	if d := newRawDialer(connectTimeout); d != nil { // nats.go leaves a custom dialer's timeout to it
 		opts = append(opts, nats.SetCustomDialer(d))
 	}
 	if c.cfg.Creds != "" {
