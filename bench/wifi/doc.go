@@ -12,6 +12,7 @@
 //
 //	go run ./bench/wifi --quick   # 20 boards, 5 s per system
 //	go run ./bench/wifi           # 100 boards, 30 s per system
+//	go run ./bench/wifi --reps 3  # each system 3 times, interleaved: medians, every run listed
 //
 // The boards and subscribers run in the bench process; their CPU is
 // reported apart from the hub's. Linux only (/proc).
