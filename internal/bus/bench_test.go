@@ -5,8 +5,6 @@ package bus_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
@@ -191,14 +189,8 @@ func busMessages(b *testing.B, n *benchNode, ch string) int64 {
 // metricSum adds up serve n's /metrics samples whose name and labels
 // begin with prefix.
 func metricSum(b *testing.B, n *benchNode, prefix string) int64 {
-	resp, err := http.Get(n.base + "/metrics")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
 	var sum float64
-	for line := range strings.SplitSeq(string(body), "\n") {
+	for line := range strings.SplitSeq(metricsText(b, n.base), "\n") {
 		if rest, ok := strings.CutPrefix(line, prefix); ok {
 			if i := strings.LastIndexByte(rest, ' '); i >= 0 {
 				m, _ := strconv.ParseFloat(rest[i+1:], 64)

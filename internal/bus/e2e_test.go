@@ -345,13 +345,22 @@ func busState(t *testing.T, s *testsupport.Served) bus.NodeHealth {
 }
 
 func metric(t *testing.T, s *testsupport.Served, line string) bool {
-	resp, err := http.Get(s.URL + "/metrics")
+	return strings.Contains(metricsText(t, s.URL), "\n"+line+"\n")
+}
+
+// metricsText is the /metrics page of the serve at base.
+func metricsText(tb testing.TB, base string) string {
+	tb.Helper()
+	resp, err := http.Get(base + "/metrics")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return strings.Contains(string(b), "\n"+line+"\n")
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("failed to read %s/metrics: %v", base, err)
+	}
+	return string(b)
 }
 
 // The bus unreachable at start: serve serves its channel, says bus down
@@ -659,13 +668,7 @@ func TestServeWithoutBus(t *testing.T) {
 	if _, ok := h["bus"]; ok {
 		t.Fatalf("/healthz has a bus: %s", h["bus"])
 	}
-	resp, err := http.Get(s.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(m), "wsbridge_") || strings.Contains(string(m), "bus_") {
+	if m := metricsText(t, s.URL); !strings.Contains(m, "wsbridge_") || strings.Contains(m, "bus_") {
 		t.Fatalf("/metrics: want wsbridge's metrics and no bus_ ones:\n%s", m)
 	}
 	var ch json.RawMessage
