@@ -33,6 +33,7 @@ type hub struct {
 	parked      []*client     // full-rate clients waiting for entries (next), woken by the next push
 	inlining    bool          // publishFrame is pushing: parked clients go to woken (under mu)
 	holding     bool          // Hold: woken clients wait for flush
+	held        atomic.Bool   // holding with clients in woken: flush has writes to make (stored under mu)
 	lastFrame   time.Time     // when publishFrame last ran
 	inlineGap   time.Duration // inlineGap; tests set 0
 	woken       [inlineMax]*client
@@ -158,6 +159,7 @@ func (h *hub) startInlineLocked(now time.Time) {
 func (h *hub) unlockInline() {
 	h.inlining = false
 	if h.holding {
+		h.held.Store(h.nwoken > 0)
 		h.mu.Unlock()
 		return
 	}
@@ -169,6 +171,7 @@ func (h *hub) unlockInline() {
 func (h *hub) deliver() {
 	woken, n := h.woken, h.nwoken
 	h.woken, h.nwoken = [inlineMax]*client{}, 0
+	h.held.Store(false)
 	h.mu.Unlock()
 	for _, c := range woken[:n] {
 		if !c.inline() {
@@ -184,8 +187,14 @@ func (h *hub) hold(on bool) {
 	h.deliver()
 }
 
-// flush writes what publishFrame held (Channel.Flush).
+// flush writes what publishFrame held (Channel.Flush). A source flushes
+// before each read, most of them after no publish that held anything:
+// those take no lock. held is the producer's own store (unlockInline),
+// so it sees what it held itself.
 func (h *hub) flush() {
+	if !h.held.Load() {
+		return
+	}
 	h.mu.Lock()
 	h.deliver()
 }
