@@ -36,15 +36,10 @@ func (c *Conn) WriteMessage(op byte, p []byte) error {
 	if c.ended {
 		return ErrDataEnded
 	}
-	if !c.corked { // one write for both: a pooled buffer, as a batch's
-		b := corkPool.Get().(*[]byte)
-		*b = append(append((*b)[:0], h...), p...)
-		err := c.write(*b)
-		*b = (*b)[:0]
-		corkPool.Put(b)
+	if err := c.gatherLocked(h, p); err != nil || c.corked {
 		return err
 	}
-	return c.gatherLocked(h, p)
+	return c.flushLocked() // uncorked: one write for both, and the buffer back to the pool
 }
 
 // EndData makes every later WriteMessage fail with ErrDataEnded: call it
