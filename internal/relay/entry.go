@@ -138,7 +138,7 @@ func (h *hub) cached(e *entry, p *atomic.Pointer[[]byte], appendTo func([]byte) 
 	if p.CompareAndSwap(nil, &b) {
 		h.addRendering(e, int64(cap(b))+renderingOverhead)
 	}
-	return *p.Load()
+	return b // another writer's, if it came first, is the same bytes; eviction may have cleared *p since
 }
 
 // renderPool holds the scratch buffers of JSON and CSV renderings.

@@ -95,10 +95,15 @@ func (h *hub) pushLocked(e *entry) {
 // is over --history-bytes.
 func (h *hub) overLocked() bool { return h.ring.size()+h.rendered.Load() > h.maxBytes }
 
-// popLocked evicts the oldest entry and stops counting its renderings.
+// popLocked evicts the oldest entry and drops its renderings: entries
+// share slab blocks, so the entry itself lives on while later frames of
+// its block are held, and its renderings with it unless let go here (a
+// writer still sending it renders it again, uncounted).
 func (h *hub) popLocked() {
 	old := h.ring.pop()
 	h.rendered.Add(-old.extra.Swap(-1))
+	old.json.Store(nil)
+	old.csv.Store(nil)
 	if old.kind == kindFrame {
 		h.frames--
 		if old.epoch == h.epoch {
