@@ -20,6 +20,7 @@ import (
 
 	"github.com/wsbridge/wsbridge/internal/frame"
 	"github.com/wsbridge/wsbridge/internal/testsupport"
+	"github.com/wsbridge/wsbridge/internal/wsconn"
 )
 
 // benchPacket is a 48 kHz mono i16 frame of 480 samples (10 ms, 988 bytes
@@ -223,7 +224,7 @@ func benchMemoryPerClient(b *testing.B, path string, setup func(*Channel)) {
 		before := memInUse()
 		conns := make([]net.Conn, n)
 		for j := range conns {
-			conns[j] = rawHandshake(b, strings.TrimPrefix(base, "http://"), path)
+			conns[j], _ = rawHandshake(b, strings.TrimPrefix(base, "http://"), path)
 		}
 		testsupport.WaitFor(b, 5*time.Second, "clients", func() bool { return clients(s) == n })
 		for seq := uint32(0); seq < 100; seq++ {
@@ -274,19 +275,62 @@ func (m memory) report(b *testing.B, n int) {
 // rawHandshake opens a WebSocket on target (as "/ws?envelope=64") with a
 // hand-written request and returns the bare connection: the client side
 // costs a socket, no goroutine, so that what the process holds per client
-// is the server's.
-func rawHandshake(b *testing.B, host, target string) net.Conn {
+// is the server's. The reader holds what came after the response (the
+// hello, often), then reads c.
+func rawHandshake(b *testing.B, host, target string) (net.Conn, *bufio.Reader) {
 	c, err := net.Dial("tcp", host)
 	if err != nil {
 		b.Fatal(err)
 	}
 	fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", target, host)
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	r := bufio.NewReader(c)
+	resp, err := http.ReadResponse(r, nil)
 	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
 		b.Fatalf("handshake: %v %v", resp, err)
 	}
-	return c
+	return c, r
+}
+
+// drainAnswering reads everything the server sends to a raw client (r,
+// from rawHandshake) and answers each ping with its pong, as a browser
+// does: the pong is the flow control's confirmation (wsconn.Flow), and
+// without it the client's writer stops for good once wsconn.Window bytes
+// are in flight. It allocates nothing per message.
+func drainAnswering(c net.Conn, r *bufio.Reader) {
+	var hdr [10]byte       // a server's frames are not masked
+	var pong [6 + 125]byte // masked with key 0: the payload as is
+	for {
+		if _, err := io.ReadFull(r, hdr[:2]); err != nil {
+			return
+		}
+		if _, err := io.ReadFull(r, hdr[2:wsconn.HeaderLen(hdr[:2])]); err != nil {
+			return
+		}
+		n := int(hdr[1] & 0x7f)
+		switch n {
+		case 126:
+			n = int(binary.BigEndian.Uint16(hdr[2:4]))
+		case 127:
+			n = int(binary.BigEndian.Uint64(hdr[2:10]))
+		}
+		if hdr[0]&0x0f != wsconn.OpPing {
+			if _, err := r.Discard(n); err != nil {
+				return
+			}
+			continue
+		}
+		if n > 125 {
+			return // not a valid control frame
+		}
+		pong[0], pong[1] = 0x80|wsconn.OpPong, 0x80|byte(n)
+		if _, err := io.ReadFull(r, pong[6:6+n]); err != nil {
+			return
+		}
+		if _, err := c.Write(pong[:6+n]); err != nil {
+			return
+		}
+	}
 }
 
 // BenchmarkPublish is the producer's cost per frame, alone and with 100
