@@ -9,7 +9,7 @@ import (
 	"github.com/wsbridge/wsbridge/internal/pollio"
 )
 
-// rawDialer connects to the bus over TCP connections whose reads and
+// rawDialer connects to the bus over TCP connections (pollio.Conn) whose reads and
 // writes are internal/pollio's raw system calls. nats.go's ordinary ones
 // (syscall.Read, syscall.Write) pass through the scheduler's
 // entersyscall, which wakes the runtime's monitor thread (sysmon) when
@@ -36,27 +36,8 @@ func (r *rawDialer) Dial(network, address string) (net.Conn, error) {
 	if !ok {
 		return c, nil
 	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
-		return c, nil
+	if pc, err := pollio.NewConn(tc); err == nil {
+		return pc, nil
 	}
-	return &rawConn{TCPConn: tc, fd: pollio.New(rc)}, nil
-}
-
-// rawConn is a TCP connection that reads and writes through pollio. One
-// goroutine reads (nats.go's readLoop) while one writes (under the
-// connection's lock); the rest is the TCPConn's.
-type rawConn struct {
-	*net.TCPConn
-	fd *pollio.FD
-}
-
-func (c *rawConn) Read(p []byte) (int, error) {
-	n, err := c.fd.Read(p)
-	return n, pollio.OpError(c, "read", err)
-}
-
-func (c *rawConn) Write(p []byte) (int, error) {
-	n, err := c.fd.Write(p)
-	return n, pollio.OpError(c, "write", err)
+	return c, nil
 }

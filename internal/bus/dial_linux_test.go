@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/bus/natstest"
+	"github.com/wsbridge/wsbridge/internal/pollio"
 )
 
 // Dial's connection to the bus reads and writes through pollio (the raw
@@ -34,8 +35,8 @@ func TestRawDialer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if _, ok := c.(*rawConn); !ok {
-		t.Fatalf("dialled a %T, want *rawConn", c)
+	if _, ok := c.(*pollio.Conn); !ok {
+		t.Fatalf("dialled a %T, want *pollio.Conn", c)
 	}
 	br := bufio.NewReader(c)
 	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "INFO {") {
