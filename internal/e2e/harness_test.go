@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -312,7 +311,8 @@ func bearer(token string) http.Header {
 	return http.Header{"Authorization": {"Bearer " + token}}
 }
 
-// metrics parses /metrics into name -> value (without the wsbridge_ prefix).
+// metrics parses /metrics into name -> value (without the wsbridge_
+// prefix; labelled samples also summed under the bare name).
 func (r *serveRig) metrics(t testing.TB) map[string]float64 {
 	t.Helper()
 	code, b := r.get(t, "/metrics")
@@ -320,15 +320,8 @@ func (r *serveRig) metrics(t testing.TB) map[string]float64 {
 		t.Fatalf("/metrics: HTTP %d %s", code, b)
 	}
 	m := map[string]float64{}
-	for _, line := range strings.Split(string(b), "\n") {
-		name, val, ok := strings.Cut(line, " ")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if v, err := strconv.ParseFloat(val, 64); err == nil {
-			name, _, _ = strings.Cut(name, "{") // the channel label: these tests run one channel
-			m[strings.TrimPrefix(name, "wsbridge_")] = v
-		}
+	for name, v := range testsupport.ParseMetrics(string(b)) {
+		m[strings.TrimPrefix(name, "wsbridge_")] = v
 	}
 	return m
 }

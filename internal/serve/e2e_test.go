@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -355,24 +353,8 @@ func TestEndToEndCorruptionNeverForwarded(t *testing.T) {
 	}
 }
 
-// metrics scrapes /metrics into a map.
+// metrics scrapes the /metrics of the serve whose WebSocket URL is ws.
 func metrics(t *testing.T, ws string) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(strings.Replace(strings.TrimSuffix(ws, "/ws"), "ws://", "http://", 1) + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	m := map[string]float64{}
-	for _, line := range strings.Split(string(b), "\n") {
-		var name string
-		var v float64
-		if _, err := fmt.Sscanf(line, "%s %g", &name, &v); err == nil && !strings.HasPrefix(name, "#") {
-			m[name] = v
-			plain, _, _ := strings.Cut(name, "{") // without the channel label, for tests of one channel
-			m[plain] = v
-		}
-	}
-	return m
+	return testsupport.ParseMetrics(testsupport.MetricsText(t, strings.Replace(strings.TrimSuffix(ws, "/ws"), "ws://", "http://", 1)))
 }

@@ -131,3 +131,26 @@ func TestGetJSONDecodesAnOK(t *testing.T) {
 		t.Fatalf("decoded %+v, want seq 7", v)
 	}
 }
+
+// TestParseMetricsSumsLabels: every sample under its labelled name, the
+// labelled ones summed under the bare name, unlabelled ones once,
+// comments and junk skipped.
+func TestParseMetricsSumsLabels(t *testing.T) {
+	page := "# HELP wsbridge_device_gaps_total gaps\n# TYPE wsbridge_device_gaps_total counter\n" +
+		"wsbridge_device_gaps_total{channel=\"mic\"} 2\nwsbridge_device_gaps_total{channel=\"env\"} 3\n" +
+		"wsbridge_clients 4\nwsbridge_label_with_space{reason=\"a b\"} 1.5\nnot a sample\n\n"
+	m := ParseMetrics(page)
+	want := map[string]float64{
+		`wsbridge_device_gaps_total{channel="mic"}`: 2, `wsbridge_device_gaps_total{channel="env"}`: 3,
+		"wsbridge_device_gaps_total": 5, "wsbridge_clients": 4,
+		`wsbridge_label_with_space{reason="a b"}`: 1.5, "wsbridge_label_with_space": 1.5,
+	}
+	if len(m) != len(want) {
+		t.Fatalf("parsed %v, want %v", m, want)
+	}
+	for k, v := range want {
+		if m[k] != v {
+			t.Fatalf("%s = %v, want %v (all: %v)", k, m[k], v, m)
+		}
+	}
+}
