@@ -34,6 +34,11 @@ func TestOpError(t *testing.T) {
 	if err := OpError(c, "read", nil); err != nil {
 		t.Errorf("nil became %v", err)
 	}
+	// Every write of a subscriber's connection passes its nil error here.
+	var nc net.Conn = c
+	if n := testing.AllocsPerRun(100, func() { OpError(nc, "write", nil); OpError(nc, "read", io.EOF) }); n != 0 {
+		t.Errorf("OpError of nil and io.EOF allocated %v times, want 0", n)
+	}
 }
 
 // tcpLike is a net.Conn with TCP addresses.
