@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -29,7 +30,7 @@ import (
 type pubLoop struct {
 	epfd   int
 	rc     syscall.RawConn // of the epoll descriptor
-	waitFn func(fd uintptr) bool
+	loopFn func(fd uintptr) bool
 	events []syscall.EpollEvent
 	nready int
 	werr   syscall.Errno
@@ -55,9 +56,8 @@ type pubReg struct {
 }
 
 var (
-	theLoop    *pubLoop
-	theLoopErr error
-	loopOnce   sync.Once
+	theLoop  atomic.Pointer[pubLoop] // nil if it could not start; tests swap it (export_linux_test.go)
+	loopOnce sync.Once
 )
 
 // newPubReg returns the registration of a session whose connection the
@@ -67,11 +67,22 @@ func newPubReg(n *Network, s *session) *pubReg {
 	if rc == nil {
 		return nil
 	}
-	loopOnce.Do(func() { theLoop, theLoopErr = startPubLoop() })
-	if theLoopErr != nil {
+	l := loadLoop()
+	if l == nil {
 		return nil
 	}
-	return &pubReg{l: theLoop, n: n, s: s, rc: rc, fd: pollio.New(rc), back: make(chan loopResult, 1)}
+	return &pubReg{l: l, n: n, s: s, rc: rc, fd: pollio.New(rc), back: make(chan loopResult, 1)}
+}
+
+// loadLoop starts the process's pubLoop on first use and returns it; nil
+// if it could not start.
+func loadLoop() *pubLoop {
+	loopOnce.Do(func() {
+		if l, err := startPubLoop(); err == nil {
+			theLoop.Store(l)
+		}
+	})
+	return theLoop.Load()
 }
 
 // tcpRawConn is the RawConn of a TCP connection, or of the one under a
@@ -91,7 +102,15 @@ func tcpRawConn(nc net.Conn) syscall.RawConn {
 // startPubLoop makes the epoll set, hands its descriptor to the
 // runtime's poller and starts the loop's goroutine, which runs for the
 // process's life (parked in the poller while no publisher sends).
-func startPubLoop() (*pubLoop, error) {
+func startPubLoop() (*pubLoop, error) { return startPubLoopN(loopEvents) }
+
+// loopEvents is how many ready connections one epoll_wait of the loop
+// returns at most.
+const loopEvents = 128
+
+// startPubLoopN is startPubLoop with epoll_wait's maxevents (tests make
+// it small).
+func startPubLoopN(maxEvents int) (*pubLoop, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
@@ -106,8 +125,8 @@ func startPubLoop() (*pubLoop, error) {
 		f.Close()
 		return nil, err
 	}
-	l := &pubLoop{epfd: epfd, rc: rc, events: make([]syscall.EpollEvent, 128), regs: map[int32]*pubReg{}}
-	l.waitFn = l.poll
+	l := &pubLoop{epfd: epfd, rc: rc, events: make([]syscall.EpollEvent, maxEvents), regs: map[int32]*pubReg{}}
+	l.loopFn = l.loop
 	go l.run(f)
 	return l, nil
 }
@@ -115,31 +134,45 @@ func startPubLoop() (*pubLoop, error) {
 // run is the loop's goroutine. f keeps the epoll descriptor open.
 func (l *pubLoop) run(f *os.File) {
 	defer f.Close()
+	l.rc.Read(l.loopFn) // returns only if the descriptor fails: nothing closes it
+}
+
+// loop is the RawConn callback, for the loop's whole life: rounds while
+// epoll_wait (without waiting) finds connections ready; false parks the
+// loop in the runtime's poller until the epoll descriptor is readable,
+// then the runtime calls it again. Staying inside one RawConn.Read spares
+// a round the Read's own bookkeeping (its lock and pollReset).
+//
+// The loop parks only after an epoll_wait that found nothing, although
+// after a round that drained every socket it read the kernel would wake
+// it for anything that came since: parking at once there cost more than
+// the epoll_wait it saved (at 100 boards that epoll_wait often finds
+// another board's frame, and parking costs the runtime's poller two
+// epoll_waits and a context switch; docs/benchmarks.md, 2026-12-02
+// afternoon).
+func (l *pubLoop) loop(fd uintptr) bool {
 	for {
-		l.werr = 0
-		if err := l.rc.Read(l.waitFn); err != nil || l.werr != 0 {
-			return // the descriptor cannot fail while the loop runs: nothing closes it
+		n, e := l.poll(fd)
+		if e != 0 {
+			l.werr = e
+			return true
 		}
+		if n == 0 {
+			return false
+		}
+		l.nready = n
 		l.round()
 	}
 }
 
-// poll is the RawConn callback: epoll_wait without waiting; false (no
-// event) parks the loop in the runtime's poller until the epoll
-// descriptor is readable.
-func (l *pubLoop) poll(fd uintptr) bool {
+// poll is epoll_wait on the loop's set without waiting.
+func (l *pubLoop) poll(fd uintptr) (int, syscall.Errno) {
 	for {
 		n, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&l.events[0])),
 			uintptr(len(l.events)), 0, 0, 0)
-		switch e {
-		case syscall.EINTR:
-			continue
-		case 0:
-			l.nready = int(n)
-			return n > 0
+		if e != syscall.EINTR {
+			return int(n), e
 		}
-		l.werr = e
-		return true
 	}
 }
 
