@@ -164,8 +164,8 @@ type batcher struct {
 // batchLocked runs before frame entry e is pushed: a change of format
 // ends the segment, a batch that e would take over batchMaxBytes or
 // batchMaxFrames closes, and e joins the batch being filled (a new one if
-// none is).
-func (h *hub) batchLocked(e *entry) {
+// none is); now is the publish's time.
+func (h *hub) batchLocked(e *entry, now time.Time) {
 	bt, f := &h.env, &e.frame
 	if f.Count > 0 {
 		fm := segFormat{f.Rate, f.Channels, f.SampleType}
@@ -176,11 +176,11 @@ func (h *hub) batchLocked(e *entry) {
 	}
 	b := bt.cur
 	if b != nil && (b.bytes+len(f.Data) > batchMaxBytes || len(b.frames) >= batchMaxFrames) {
-		h.closeBatchLocked()
+		h.closeBatchAtLocked(now)
 		b = nil
 	}
 	if b == nil {
-		b = &batch{segStart: bt.seg, opened: time.Now(), frames: make([]*entry, 0, 8)}
+		b = &batch{segStart: bt.seg, opened: now, frames: make([]*entry, 0, 8)}
 		bt.cur = b
 		if bt.clients > 0 {
 			h.armBatchTimer()
@@ -193,10 +193,10 @@ func (h *hub) batchLocked(e *entry) {
 }
 
 // batchTimeLocked runs after a frame was pushed: the batch closes if
-// envelopeInterval has passed since the last close.
-func (h *hub) batchTimeLocked() {
-	if h.env.cur != nil && time.Since(h.env.lastClose) >= h.env.interval {
-		h.closeBatchLocked()
+// envelopeInterval has passed since the last close, as of now.
+func (h *hub) batchTimeLocked(now time.Time) {
+	if h.env.cur != nil && now.Sub(h.env.lastClose) >= h.env.interval {
+		h.closeBatchAtLocked(now)
 	}
 }
 
@@ -212,13 +212,17 @@ func (h *hub) breakLocked() {
 // clients waiting for it. Nothing is computed here: levels are computed
 // when a client asks. The batch's own memory counts from now on with its
 // last frame.
-func (h *hub) closeBatchLocked() {
+func (h *hub) closeBatchLocked() { h.closeBatchAtLocked(time.Now()) }
+
+// closeBatchAtLocked is closeBatchLocked at time now (a publish's: one
+// clock reading per frame).
+func (h *hub) closeBatchAtLocked(now time.Time) {
 	b := h.env.cur
 	if b == nil {
 		return
 	}
 	h.env.cur = nil
-	h.env.lastClose = time.Now()
+	h.env.lastClose = now
 	b.closed.Store(true)
 	h.stats.envBatches.Add(1)
 	last := b.frames[len(b.frames)-1]

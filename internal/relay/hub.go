@@ -208,13 +208,14 @@ func (h *hub) publishFrameLocked(p *frame.Packet, e *entry, now time.Time) {
 	if !h.sequenceLocked(p.Frame.Seq, now) {
 		return
 	}
-	h.appendFrameLocked(e, &p.Frame)
+	h.appendFrameLocked(e, &p.Frame, now)
 }
 
 // appendFrameLocked adds data frame e (header f) to the current epoch:
 // the channel is up, f is the newest frame, the envelope batch and the
-// ring take it. The origin's publishFrame and a mirror's Apply share it.
-func (h *hub) appendFrameLocked(e *entry, f *frame.Frame) {
+// ring take it. The origin's publishFrame and a mirror's Apply share it;
+// now is the publish's time.
+func (h *hub) appendFrameLocked(e *entry, f *frame.Frame, now time.Time) {
 	if h.state == "" {
 		h.state = wsproto.StateUp
 	}
@@ -223,9 +224,9 @@ func (h *hub) appendFrameLocked(e *entry, f *frame.Frame) {
 	h.last.Data = nil
 	h.stats.frames.Add(1)
 	h.stats.frameBytes.Add(uint64(len(e.raw)))
-	h.batchLocked(e)
+	h.batchLocked(e, now)
 	h.pushLocked(e)
-	h.batchTimeLocked()
+	h.batchTimeLocked(now)
 }
 
 // sequenceLocked is the one place serve classifies a device's sequence

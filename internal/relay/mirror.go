@@ -100,11 +100,12 @@ func (c *Channel) Apply(ev *source.Event) {
 		}
 		e := h.slab.frameEntry(&p)
 		h.mu.Lock()
-		h.startInlineLocked(time.Now()) // caught-up clients get the frame from this goroutine, as the origin's do
+		now := time.Now()
+		h.startInlineLocked(now) // caught-up clients get the frame from this goroutine, as the origin's do
 		defer h.unlockInline()
 		h.adoptLocked(ev)
 		h.seq.Expect(ev.Seq + 1)
-		h.appendFrameLocked(e, &p.Frame)
+		h.appendFrameLocked(e, &p.Frame, now)
 	case source.EventGap:
 		h.mu.Lock()
 		defer h.mu.Unlock()
