@@ -33,7 +33,7 @@ func openPty(t *testing.T) (master, slave *os.File) {
 	return m, slave
 }
 
-func newFD(t *testing.T, sc syscall.Conn) *FD {
+func newFD(t testing.TB, sc syscall.Conn) *FD {
 	t.Helper()
 	rc, err := sc.SyscallConn()
 	if err != nil {
@@ -261,4 +261,52 @@ func TestTryWrite(t *testing.T) {
 		t.Fatalf("TryWrite with room: %d, %v; want 5, nil", m, err)
 	}
 	expectReset(t, d, "TryWrite", fc.TryWrite)
+}
+
+// TryRead and TryWrite on a closed connection fail with net.ErrClosed,
+// and OpError names it as the connection's own Read and Write would.
+func TestTryOnClosed(t *testing.T) {
+	a, _ := testsupport.TCPPair(t)
+	fd := newFD(t, a)
+	a.Close()
+	_, rerr := fd.TryRead(make([]byte, 8))
+	_, werr := fd.TryWrite([]byte("x"))
+	for _, tc := range []struct {
+		op  string
+		err error
+	}{{"read", rerr}, {"write", werr}} {
+		if !errors.Is(tc.err, net.ErrClosed) {
+			t.Fatalf("Try%s on a closed connection: %v, want net.ErrClosed", tc.op, tc.err)
+		}
+		want := tc.op + " tcp " + a.LocalAddr().String() + "->" + a.RemoteAddr().String() + ": use of closed network connection"
+		if got := OpError(a, tc.op, tc.err).Error(); got != want {
+			t.Errorf("Try%s's error: %q, want %q", tc.op, got, want)
+		}
+	}
+}
+
+// BenchmarkTryWrite is one TryWrite of a frame-sized message to a TCP
+// peer that reads it: the system call and what pollio adds around it.
+func BenchmarkTryWrite(b *testing.B) {
+	x, y := testsupport.TCPPair(b)
+	fd := newFD(b, x)
+	go io.Copy(io.Discard, y)
+	msg := make([]byte, 540)
+	for b.Loop() {
+		if _, err := fd.TryWrite(msg); err != nil && err != ErrWouldBlock {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkTryRead is one TryRead of a socket with nothing to read.
+func BenchmarkTryRead(b *testing.B) {
+	x, _ := testsupport.TCPPair(b)
+	fd := newFD(b, x)
+	buf := make([]byte, 8<<10)
+	for b.Loop() {
+		if _, err := fd.TryRead(buf); err != ErrWouldBlock {
+			b.Fatal(err)
+		}
+	}
 }
