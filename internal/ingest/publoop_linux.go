@@ -145,11 +145,11 @@ func (l *pubLoop) run(f *os.File) {
 //
 // The loop parks only after an epoll_wait that found nothing, although
 // after a round that drained every socket it read the kernel would wake
-// it for anything that came since: parking at once there cost more than
-// the epoll_wait it saved (at 100 boards that epoll_wait often finds
-// another board's frame, and parking costs the runtime's poller two
-// epoll_waits and a context switch; docs/benchmarks.md, 2026-12-02
-// afternoon).
+// it for anything that came since: parking at once there showed no gain
+// (at 100 boards that epoll_wait finds another board's frame about one
+// time in five, and a park costs the scheduler two epoll_waits and a
+// context switch; docs/benchmarks.md, "Per-frame trims, 2026-12-02
+// afternoon").
 func (l *pubLoop) loop(fd uintptr) bool {
 	for {
 		n, e := l.poll(fd)
