@@ -26,7 +26,7 @@ func boardConfig(c *config, i int) adcsim.Config {
 
 func newTally(c *config) *tally {
 	from := nowUS() + uint64(c.warmup.Microseconds())
-	return &tally{from: from, to: from + uint64(c.duration.Microseconds())}
+	return &tally{from: from, to: from + uint64(c.duration.Microseconds()), drain: drain(c)}
 }
 
 // stamper dates one board's frames on the bench clock by when their last

@@ -13,6 +13,14 @@
 //	go run ./bench/wifi --quick   # 20 boards, 5 s per system
 //	go run ./bench/wifi           # 100 boards, 30 s per system
 //	go run ./bench/wifi --reps 3  # each system 3 times, interleaved: medians, every run listed
+//	go run ./bench/wifi --cut-every 5s  # every board's link reset every 5 s: what each system loses over Wi-Fi drops
+//
+// With --cut-every the boards' links to the hub go through a proxy in
+// the bench (internal/faultproxy) that resets all of them at once that
+// often; the subscribers stay connected. Its figures go into a section of
+// their own ("Wi-Fi boards whose links drop"), and where frames went
+// missing the report says whether inside the streams or at the window's
+// ends and what the hub told its subscribers.
 //
 // The boards and subscribers run in the bench process; their CPU is
 // reported apart from the hub's. Linux only (/proc).

@@ -28,8 +28,9 @@ type config struct {
 	systems  []string
 	out      string
 	command  string
-	wsbridge string // a prebuilt wsbridge binary instead of building ./cmd/wsbridge
-	baseline string // another wsbridge binary, run as the system "baseline"
+	wsbridge string        // a prebuilt wsbridge binary instead of building ./cmd/wsbridge
+	baseline string        // another wsbridge binary, run as the system "baseline"
+	cutEvery time.Duration // reset every board's link this often (cuts.go); 0: never
 }
 
 func main() {
@@ -43,6 +44,7 @@ func main() {
 	flag.StringVar(&c.out, "out", "docs/benchmarks-peers.md", "report file (its Wi-Fi section is replaced)")
 	flag.StringVar(&c.wsbridge, "wsbridge", "", "a wsbridge binary to run as the system wsbridge instead of building ./cmd/wsbridge")
 	flag.StringVar(&c.baseline, "baseline", "", "also run this wsbridge binary, as the system \"baseline\" (before/after a change in one run)")
+	flag.DurationVar(&c.cutEvery, "cut-every", 0, "reset every board's link to the hub at once this often (a proxy in the bench; subscribers stay connected): what each system loses over Wi-Fi drops, in a section of its own")
 	flag.Parse()
 	c.rate, c.frame, c.warmup = 16000, 256, 3*time.Second
 	if *quick {
@@ -55,6 +57,10 @@ func main() {
 			os.Exit(2)
 		}
 		c.counts = append(c.counts, n)
+	}
+	if c.cutEvery < 0 || c.cutEvery > 0 && c.cutEvery < 500*time.Millisecond {
+		fmt.Fprintf(os.Stderr, "bench/wifi: --cut-every: want 500ms or more (or 0: no cuts), got %s\n", c.cutEvery)
+		os.Exit(2)
 	}
 	if c.reps < 1 || c.reps > 9 {
 		fmt.Fprintf(os.Stderr, "bench/wifi: --reps: want 1..9, got %d\n", c.reps)

@@ -3,7 +3,9 @@
 package main
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,18 +27,25 @@ type tally struct {
 	received uint64    // frames received in the window
 	gapped   uint64    // frames missing (seq gaps), in the window
 	dups     uint64
-	from, to uint64 // the window, bench µs
+	holes    uint64        // frames of the window missing between frames received
+	gapMsgs  uint64        // gap messages the hub sent (wsbridge)
+	from, to uint64        // the window, bench µs
+	drain    time.Duration // how long after it frames may still arrive
 }
 
-// sub follows one subscriber's stream.
+// sub follows one subscriber's stream. A frame counts once, whatever its
+// order: MQTT QoS 1 resends what a cut connection left unacknowledged
+// after newer frames, and such a frame arrived, late.
 type sub struct {
 	t        *tally
 	next     uint32
 	started  bool
+	seen     map[uint32]bool // seqs of the window received
 	lat      []float32
 	received uint64
 	gapped   uint64
 	dups     uint64
+	gapMsgs  uint64
 }
 
 // frame records one data frame (v1 packet) received now.
@@ -46,21 +55,27 @@ func (s *sub) frame(pkt []byte) {
 		return
 	}
 	now := nowUS()
+	seq := p.Frame.Seq
 	in := p.Frame.TimeUS >= s.t.from && p.Frame.TimeUS < s.t.to
+	if s.seen == nil {
+		s.seen = make(map[uint32]bool)
+	}
 	switch {
-	case !s.started:
-		s.started = true
-	case p.Frame.Seq == s.next:
-	case int32(p.Frame.Seq-s.next) > 0:
-		if in {
-			s.gapped += uint64(p.Frame.Seq - s.next)
-		}
-	default:
+	case in && s.seen[seq]:
 		s.dups++
 		return
+	case !s.started:
+		s.started = true
+	case int32(seq-s.next) > 0:
+		if in {
+			s.gapped += uint64(seq - s.next) // until the missing ones come late
+		}
 	}
-	s.next = p.Frame.Seq + 1
+	if int32(seq-s.next) >= 0 || !s.started {
+		s.next = seq + 1
+	}
 	if in {
+		s.seen[seq] = true
 		s.received++
 		s.lat = append(s.lat, float32(int64(now)-int64(p.Frame.TimeUS))/1000)
 	}
@@ -68,12 +83,22 @@ func (s *sub) frame(pkt []byte) {
 
 // done adds the subscriber's figures to the tally.
 func (s *sub) done() {
+	holes := uint64(0) // seqs never received between the first and the last of the window received
+	if len(s.seen) > 0 {
+		lo, hi := uint32(1<<32-1), uint32(0)
+		for q := range s.seen {
+			lo, hi = min(lo, q), max(hi, q)
+		}
+		holes = uint64(hi-lo+1) - uint64(len(s.seen))
+	}
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
 	s.t.lat = append(s.t.lat, s.lat...)
 	s.t.received += s.received
 	s.t.gapped += s.gapped
 	s.t.dups += s.dups
+	s.t.holes += holes
+	s.t.gapMsgs += s.gapMsgs
 }
 
 func percentile(sorted []float32, p float64) float64 {
@@ -103,7 +128,10 @@ type result struct {
 	adcDropped         uint64  // frames the boards' ADCs dropped in the window: they could not hand them on for a second
 	overrun            uint64  // frames the boards' rings overwrote unsent in the window (wsbridge)
 	gapped, dups       uint64
+	holes, gapMsgs     uint64 // of the lost: holes inside the streams; gap messages the hub sent
+	drain              time.Duration
 	reconnects         uint64
+	cuts               uint64 // --cut-every: times every board's link was reset
 	note               string
 	runs               string // with --reps: every run's hub CPU and p50
 }
@@ -126,4 +154,20 @@ func (r *result) finish(t *tally, expected uint64) {
 	// Overwritten ring frames were made and stamped (in expected already);
 	// ADC drops were not.
 	r.expected, r.received, r.gapped, r.dups = expected+r.adcDropped, t.received, t.gapped, t.dups
+	r.holes, r.gapMsgs, r.drain = t.holes, t.gapMsgs, t.drain
+}
+
+// lossNote says where frames went missing beyond the boards' own drops,
+// "" if none did.
+func (r *result) lossNote() string {
+	lost := r.expected - min(r.received, r.expected)
+	if lost <= r.adcDropped+r.overrun {
+		return ""
+	}
+	told := fmt.Sprintf("serve sent its subscribers %d gap messages", r.gapMsgs)
+	if strings.HasPrefix(r.system, "mosquitto") {
+		told = "MQTT tells a subscriber nothing of what it did not get"
+	}
+	return fmt.Sprintf("%d boards, %s: of the %d frames lost, %d were holes between frames a subscriber received, the rest at the window's ends (not received within %s after it); %s",
+		r.boards, r.system, lost, r.holes, r.drain, told)
 }

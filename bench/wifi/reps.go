@@ -47,7 +47,7 @@ func combine(rs []*result) *result {
 	c.benchCPU = med(func(r *result) float64 { return r.benchCPU })
 	c.p50 = med(func(r *result) float64 { return r.p50 })
 	c.p99 = med(func(r *result) float64 { return r.p99 })
-	c.expected, c.received, c.adcDropped, c.overrun, c.reconnects = 0, 0, 0, 0, 0
+	c.expected, c.received, c.adcDropped, c.overrun, c.reconnects, c.cuts, c.holes, c.gapMsgs = 0, 0, 0, 0, 0, 0, 0, 0
 	var cpu, p50 []string
 	for _, r := range rs {
 		c.hubRSS, c.max = max(c.hubRSS, r.hubRSS), max(c.max, r.max)
@@ -56,6 +56,9 @@ func combine(rs []*result) *result {
 		c.adcDropped += r.adcDropped
 		c.overrun += r.overrun
 		c.reconnects += r.reconnects
+		c.cuts += r.cuts
+		c.holes += r.holes
+		c.gapMsgs += r.gapMsgs
 		cpu = append(cpu, fmt.Sprintf("%.1f", r.hubCPU))
 		p50 = append(p50, fmt.Sprintf("%.2f", r.p50))
 	}

@@ -72,6 +72,11 @@ func runWSBridge(ctx context.Context, e *env, c *config, system, bin string) (*r
 	}
 	go func() { bufio.NewReader(out).WriteTo(discard{}) }()
 	base := fmt.Sprintf("ws://127.0.0.1:%d", port)
+	links, err := cutLinks(ctx, c, fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return nil, err
+	}
+	defer links.close()
 	res := &result{system: system, note: note}
 	t := newTally(c)
 	rctx, cancel := context.WithCancel(ctx)
@@ -98,6 +103,8 @@ func runWSBridge(ctx context.Context, e *env, c *config, system, bin string) (*r
 				}
 				if typ == websocket.MessageBinary {
 					s.frame(b)
+				} else if strings.Contains(string(b), `"type":"gap"`) {
+					s.gapMsgs++
 				}
 			}
 		}()
@@ -109,7 +116,7 @@ func runWSBridge(ctx context.Context, e *env, c *config, system, bin string) (*r
 	for i := 0; i < c.devices; i++ {
 		o := wifisim.DefaultOptions()
 		o.Device = boardConfig(c, i)
-		o.URL, o.Token = base+"/pub/"+name(i), token(i)
+		o.URL, o.Token = "ws://"+links.addr+"/pub/"+name(i), token(i)
 		o.Stamp = (&stamper{t: t, made: &made}).stamp
 		b, err := wifisim.New(o)
 		if err != nil {
@@ -127,7 +134,9 @@ func runWSBridge(ctx context.Context, e *env, c *config, system, bin string) (*r
 		}
 		return adc, overrun
 	})
-	time.Sleep(1500 * time.Millisecond) // the frames of the window reach the subscribers
+	links.stop()
+	res.cuts = links.cuts.Load()
+	time.Sleep(drain(c)) // the frames of the window reach the subscribers
 	stopBoards()
 	bwg.Wait()
 	cancel()
