@@ -105,8 +105,22 @@ type reader struct {
 	last   uint32
 }
 
+// benchDial connects a benchmark's reader to url with benchHTTPClient.
+func benchDial(b *testing.B, url string) *websocket.Conn {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: benchHTTPClient()})
+	if err != nil {
+		b.Fatalf("dial %s: %v", url, err)
+	}
+	c.SetReadLimit(1 << 20)
+	b.Cleanup(func() { c.CloseNow() })
+	return c
+}
+
 func readFrames(b *testing.B, url string, t0 time.Time) *reader {
-	c := testsupport.Dial(b, url, nil)
+	c := benchDial(b, url)
 	testsupport.ExpectHello(b, c)
 	r := &reader{}
 	go func() {
