@@ -130,7 +130,7 @@ func mqttBoard(ctx context.Context, c *config, t *tally, cl mqtt.Client, i int, 
 	devs.add(port.(*adcsim.Port).Device)
 	tokens := make(chan mqtt.Token, 256)
 	done := make(chan struct{})
-	go func() { // completes QoS 1 publishes in order, counting failures
+	go func() { // completes QoS 1 publishes in order (at most 256 in flight), counting failures
 		defer close(done)
 		for tok := range tokens {
 			select {
@@ -138,6 +138,8 @@ func mqttBoard(ctx context.Context, c *config, t *tally, cl mqtt.Client, i int, 
 				if tok.Error() != nil {
 					errs.Add(1)
 				}
+			case <-time.After(10 * time.Second):
+				errs.Add(1)
 			case <-ctx.Done():
 				// The run is over: a publish still unacknowledged (its
 				// connection cut) is not waited for; its frame, if it
@@ -152,7 +154,18 @@ func mqttBoard(ctx context.Context, c *config, t *tally, cl mqtt.Client, i int, 
 			return
 		}
 		pkt := stampPacket(append([]byte(nil), p.Raw...), st.stamp(&p.Frame))
-		tokens <- cl.Publish(topic(i), qos, false, pkt)
+		tok := cl.Publish(topic(i), qos, false, pkt)
+		if qos == 0 { // fire and forget, as a QoS 0 board does: only an error known at once is counted
+			select {
+			case <-tok.Done():
+				if tok.Error() != nil {
+					errs.Add(1)
+				}
+			default:
+			}
+			return
+		}
+		tokens <- tok
 	})
 	buf := make([]byte, 16<<10)
 	for {
