@@ -204,7 +204,7 @@ func busMessages(b *testing.B, n *benchNode, ch string) int64 {
 // begin with prefix.
 func metricSum(b *testing.B, n *benchNode, prefix string) int64 {
 	var sum float64
-	for line := range strings.SplitSeq(metricsText(b, n.base), "\n") {
+	for line := range strings.SplitSeq(testsupport.MetricsText(b, n.base), "\n") {
 		if rest, ok := strings.CutPrefix(line, prefix); ok {
 			if i := strings.LastIndexByte(rest, ' '); i >= 0 {
 				m, _ := strconv.ParseFloat(rest[i+1:], 64)

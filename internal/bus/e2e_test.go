@@ -345,22 +345,7 @@ func busState(t *testing.T, s *testsupport.Served) bus.NodeHealth {
 }
 
 func metric(t *testing.T, s *testsupport.Served, line string) bool {
-	return strings.Contains(metricsText(t, s.URL), "\n"+line+"\n")
-}
-
-// metricsText is the /metrics page of the serve at base.
-func metricsText(tb testing.TB, base string) string {
-	tb.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatalf("failed to read %s/metrics: %v", base, err)
-	}
-	return string(b)
+	return strings.Contains(testsupport.MetricsText(t, s.URL), "\n"+line+"\n")
 }
 
 // The bus unreachable at start: serve serves its channel, says bus down
@@ -668,7 +653,7 @@ func TestServeWithoutBus(t *testing.T) {
 	if _, ok := h["bus"]; ok {
 		t.Fatalf("/healthz has a bus: %s", h["bus"])
 	}
-	if m := metricsText(t, s.URL); !strings.Contains(m, "wsbridge_") || strings.Contains(m, "bus_") {
+	if m := testsupport.MetricsText(t, s.URL); !strings.Contains(m, "wsbridge_") || strings.Contains(m, "bus_") {
 		t.Fatalf("/metrics: want wsbridge's metrics and no bus_ ones:\n%s", m)
 	}
 	var ch json.RawMessage
