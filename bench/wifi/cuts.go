@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsbridge/wsbridge/internal/faultproxy"
+	"github.com/wsbridge/wsbridge/internal/periodic"
 )
 
 // linkCutter puts the boards' links to the hub behind a proxy that resets
@@ -37,17 +38,11 @@ func cutLinks(ctx context.Context, c *config, hub string) (*linkCutter, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(c.cutEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				p.Cut(faultproxy.CutRST)
-				l.cuts.Add(1)
-			}
-		}
+		periodic.Every(ctx, c.cutEvery, nil, func() bool {
+			p.Cut(faultproxy.CutRST)
+			l.cuts.Add(1)
+			return true
+		})
 	}()
 	l.stop = func() { cancel(); <-done }
 	l.close = func() { l.stop(); p.Close() }

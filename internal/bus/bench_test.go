@@ -233,6 +233,16 @@ func waitMirror(b *testing.B, n *benchNode, names ...string) {
 // for a while (a loaded machine) puts in every frame that came due
 // meanwhile, as a device's buffer would, so the offered rate stays rate.
 func feed(b *testing.B, chs []*relay.Channel, rate int, d time.Duration, t0 time.Time, samples int) int {
+	return pace(rate, d, func(seq int) {
+		for _, ch := range chs {
+			ch.Packet(stamped(b, uint32(seq), t0, samples))
+		}
+	})
+}
+
+// pace calls put(1), put(2), ... rate times a second for d, by the clock
+// (see feed), and returns how many it called.
+func pace(rate int, d time.Duration, put func(seq int)) int {
 	tick := time.NewTicker(time.Second / time.Duration(rate))
 	defer tick.Stop()
 	n := int(d.Seconds() * float64(rate))
@@ -240,9 +250,7 @@ func feed(b *testing.B, chs []*relay.Channel, rate int, d time.Duration, t0 time
 	for seq := 1; seq <= n; {
 		due := min(n, 1+int(time.Since(start).Seconds()*float64(rate)))
 		for ; seq <= due; seq++ {
-			for _, ch := range chs {
-				ch.Packet(stamped(b, uint32(seq), t0, samples))
-			}
+			put(seq)
 		}
 		if seq <= n {
 			<-tick.C

@@ -1,3 +1,5 @@
+//go:build unix
+
 package bus_test
 
 import (
@@ -49,7 +51,7 @@ func BenchmarkNATSFloor(b *testing.B) {
 			c0, w0 := cpu(), time.Now()
 			s0, y0 := sleeps()
 			b.ResetTimer()
-			n := floorFeed(publish, 1000, 10*time.Second)
+			n := pace(1000, 10*time.Second, publish)
 			testsupport.WaitFor(b, 30*time.Second, "every message consumed", func() bool { return got.Load() >= int64(n) })
 			b.StopTimer()
 			used, wall := cpu()-c0, time.Since(w0)
@@ -140,22 +142,4 @@ func floorCore(b *testing.B, pub, sub *nats.Conn, got *atomic.Int64) func(i int)
 			b.Fatal(err)
 		}
 	}
-}
-
-// floorFeed calls publish rate times a second for d, as feed paces frames.
-func floorFeed(publish func(int), rate int, d time.Duration) int {
-	tick := time.NewTicker(time.Second / time.Duration(rate))
-	defer tick.Stop()
-	n := int(d.Seconds() * float64(rate))
-	start := time.Now()
-	for i := 1; i <= n; {
-		due := min(n, 1+int(time.Since(start).Seconds()*float64(rate)))
-		for ; i <= due; i++ {
-			publish(i)
-		}
-		if i <= n {
-			<-tick.C
-		}
-	}
-	return n
 }

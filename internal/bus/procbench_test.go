@@ -83,7 +83,7 @@ func BenchmarkBusCPUProcesses(b *testing.B) {
 			time.Sleep(500 * time.Millisecond) // settle: connections, consumers
 			c0, n0, w0 := procsCPU(b, serves), procCPU(nats), time.Now()
 			b.ResetTimer()
-			n := floorFeed(func(i int) { publish(i) }, 1000, 10*time.Second)
+			n := pace(1000, 10*time.Second, publish)
 			testsupport.WaitFor(b, 30*time.Second, "every frame", func() bool { return r.count() >= n })
 			b.StopTimer()
 			used, natsUsed, wall := procsCPU(b, serves)-c0, procCPU(nats)-n0, time.Since(w0)

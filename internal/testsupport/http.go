@@ -11,6 +11,16 @@ import (
 // with a JSON body fails the test, with the status and the body.
 func GetJSON(t testing.TB, url string, v any) {
 	t.Helper()
+	body := getOK(t, url)
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("GET %s: %v\n%s", url, err, body)
+	}
+}
+
+// getOK GETs url and returns its body; anything but a 200 fails the test,
+// with the status and the body.
+func getOK(t testing.TB, url string) []byte {
+	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
@@ -23,7 +33,5 @@ func GetJSON(t testing.TB, url string, v any) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %s\n%s", url, resp.Status, body)
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		t.Fatalf("GET %s: %v\n%s", url, err, body)
-	}
+	return body
 }

@@ -1,8 +1,6 @@
 package testsupport
 
 import (
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,19 +10,7 @@ import (
 // and returns the page; anything but a 200 fails the test.
 func MetricsText(t testing.TB, base string) string {
 	t.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		t.Fatalf("GET %s/metrics: %v", base, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("failed to read %s/metrics: %v", base, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s/metrics: %s\n%s", base, resp.Status, b)
-	}
-	return string(b)
+	return string(getOK(t, base+"/metrics"))
 }
 
 // ParseMetrics reads a Prometheus text page into name -> value. Each
