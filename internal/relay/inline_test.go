@@ -33,6 +33,7 @@ func TestInlineWritesKeepOrderAndGaps(t *testing.T) {
 	js := testsupport.Dial(t, wsURL(base, "format=json"), nil)
 	testsupport.ExpectHello(t, js)
 	testsupport.WaitFor(t, 5*time.Second, "both clients connected", func() bool { return clients(s) == 2 })
+	waitWritersParked(t, s)
 	s.hub.inlineGap = 0 // every frame inline, however fast they come
 
 	const n = 200
@@ -83,6 +84,7 @@ func TestInlineRestWrittenByWriter(t *testing.T) {
 	c.SetReadLimit(1 << 20)
 	testsupport.ExpectHello(t, c)
 	testsupport.WaitFor(t, 5*time.Second, "the client connected", func() bool { return clients(s) == 1 })
+	waitWritersParked(t, s)
 	s.hub.inlineGap = 0
 	s.srv.mu.Lock()
 	for cl := range s.srv.clients { // a small send buffer too: loopback's grows to megabytes
@@ -129,6 +131,7 @@ func TestHoldWritesABurstTogether(t *testing.T) {
 	c := testsupport.Dial(t, wsURL(base, ""), nil)
 	testsupport.ExpectHello(t, c)
 	testsupport.WaitFor(t, 5*time.Second, "the client connected", func() bool { return clients(s) == 1 })
+	waitWritersParked(t, s)
 	s.hub.inlineGap = 0
 	var cl *client
 	s.srv.mu.Lock()
@@ -155,4 +158,22 @@ func TestHoldWritesABurstTogether(t *testing.T) {
 		t.Fatalf("%d inline batches after 3 more frames not held, want 1 + 3", w)
 	}
 	expectFrames(t, c, 7, 10)
+}
+
+// waitWritersParked waits until every client's writer has sent what it
+// had (the hello) and parked on the hub: only then may a frame go out
+// inline. On a loaded machine (-race, parallel packages) a writer can
+// still be busy when the first frames come, and they all go to it.
+func waitWritersParked(t *testing.T, s *Channel) {
+	t.Helper()
+	testsupport.WaitFor(t, 5*time.Second, "the clients' writers parked", func() bool {
+		s.srv.mu.Lock()
+		defer s.srv.mu.Unlock()
+		for cl := range s.srv.clients {
+			if cl.state.Load() != writerParked {
+				return false
+			}
+		}
+		return true
+	})
 }
