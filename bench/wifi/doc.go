@@ -15,6 +15,15 @@
 //	go run ./bench/wifi --reps 3  # each system 3 times, interleaved: medians, every run listed
 //	go run ./bench/wifi --cut-every 5s  # every board's link reset every 5 s: what each system loses over Wi-Fi drops
 //
+// The system go-relay is a floor rather than a peer: the bench binary
+// started as a minimal Go WebSocket relay (gorelay.go: net/http and
+// coder/websocket, a goroutine per connection, every binary message
+// written as it is to the subscriber of the same name, nothing checked or
+// kept), to show what the Go runtime and a WebSocket library cost per
+// frame before anything wsbridge does:
+//
+//	go run ./bench/wifi --systems wsbridge,go-relay,mosquitto-qos0 --devices 100 --reps 3
+//
 // With --cut-every the boards' links to the hub go through a proxy in
 // the bench (internal/faultproxy) that resets all of them at once that
 // often; the subscribers stay connected. Its figures go into a section of

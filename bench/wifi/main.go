@@ -34,13 +34,20 @@ type config struct {
 }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "go-relay" { // the system go-relay's process (gorelay.go)
+		if err := serveGoRelay(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "bench/wifi go-relay:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var c config
 	var systems, counts string
 	quick := flag.Bool("quick", false, "20 boards, 5 s per system")
 	flag.StringVar(&counts, "devices", "20,100", "simulated boards (and subscribers): counts to run, comma separated")
 	flag.IntVar(&c.reps, "reps", 1, "runs of every system per board count, interleaved (the order reversed every other round); the table gives each figure's median and every run's hub CPU and p50")
 	flag.DurationVar(&c.duration, "duration", 30*time.Second, "measured time per system, after the warm-up")
-	flag.StringVar(&systems, "systems", "wsbridge,mosquitto-qos0,mosquitto-qos1", "systems to run")
+	flag.StringVar(&systems, "systems", "wsbridge,mosquitto-qos0,mosquitto-qos1", "systems to run: wsbridge, baseline, mosquitto-qos0, mosquitto-qos1, go-relay (a floor: the least a Go WebSocket relay does)")
 	flag.StringVar(&c.out, "out", "docs/benchmarks-peers.md", "report file (its Wi-Fi section is replaced)")
 	flag.StringVar(&c.wsbridge, "wsbridge", "", "a wsbridge binary to run as the system wsbridge instead of building ./cmd/wsbridge")
 	flag.StringVar(&c.baseline, "baseline", "", "also run this wsbridge binary, as the system \"baseline\" (before/after a change in one run)")
@@ -138,8 +145,10 @@ func runSystem(ctx context.Context, e *env, c *config, name string) (*result, er
 		return runMosquitto(ctx, e, c, 0)
 	case "mosquitto-qos1":
 		return runMosquitto(ctx, e, c, 1)
+	case "go-relay":
+		return runGoRelay(ctx, c)
 	}
-	return nil, fmt.Errorf("unknown system %q (want wsbridge, baseline, mosquitto-qos0, mosquitto-qos1)", name)
+	return nil, fmt.Errorf("unknown system %q (want wsbridge, baseline, mosquitto-qos0, mosquitto-qos1, go-relay)", name)
 }
 
 type env struct {

@@ -71,6 +71,13 @@ func runWSBridge(ctx context.Context, e *env, c *config, system, bin string) (*r
 		return nil, fmt.Errorf("serve did not start: %q %v", line, err)
 	}
 	go func() { bufio.NewReader(out).WriteTo(discard{}) }()
+	return runHub(ctx, c, system, note, cmd.Process.Pid, port)
+}
+
+// runHub runs the boards (sim --publish's code) publishing on /pub/bNNN
+// and one subscriber per board reading /ws/bNNN of the hub (process pid)
+// listening on port, and measures them.
+func runHub(ctx context.Context, c *config, system, note string, pid, port int) (*result, error) {
 	base := fmt.Sprintf("ws://127.0.0.1:%d", port)
 	links, err := cutLinks(ctx, c, fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
@@ -127,7 +134,7 @@ func runWSBridge(ctx context.Context, e *env, c *config, system, bin string) (*r
 		bwg.Add(1)
 		go func() { defer bwg.Done(); b.Run(bctx) }()
 	}
-	measure(ctx, res, cmd.Process.Pid, t, func() (adc, overrun uint64) {
+	measure(ctx, res, pid, t, func() (adc, overrun uint64) {
 		for _, b := range boards {
 			st := b.Stats()
 			adc, overrun = adc+st.Device.Dropped, overrun+st.Overrun
