@@ -42,9 +42,10 @@ func BenchmarkNATSFloor(b *testing.B) {
 			if mode != "none" {
 				url := natsURL(runNATSProcs(b, 1))
 				pub, sub := floorConn(b, url), floorConn(b, url)
-				publish = floorCore(b, pub, sub, &got)
 				if mode == "jetstream" {
 					publish = floorJetStream(b, pub, sub, &got)
+				} else {
+					publish = floorCore(b, pub, sub, &got)
 				}
 			}
 			time.Sleep(500 * time.Millisecond) // settle: connections, consumer
