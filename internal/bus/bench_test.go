@@ -197,22 +197,13 @@ func sleeps() (sleeps, syscalls int64) {
 // busMessages is how many messages the bus acknowledged for serve n's
 // channel ch (its /metrics).
 func busMessages(b *testing.B, n *benchNode, ch string) int64 {
-	return metricSum(b, n, `wsbridge_bus_published_messages_total{channel="`+ch+`"}`)
+	return metricOf(b, n, `wsbridge_bus_published_messages_total{channel="`+ch+`"}`)
 }
 
-// metricSum adds up serve n's /metrics samples whose name and labels
-// begin with prefix.
-func metricSum(b *testing.B, n *benchNode, prefix string) int64 {
-	var sum float64
-	for line := range strings.SplitSeq(testsupport.MetricsText(b, n.base), "\n") {
-		if rest, ok := strings.CutPrefix(line, prefix); ok {
-			if i := strings.LastIndexByte(rest, ' '); i >= 0 {
-				m, _ := strconv.ParseFloat(rest[i+1:], 64)
-				sum += m
-			}
-		}
-	}
-	return int64(sum)
+// metricOf is serve n's /metrics sample name (with its labels), or the sum
+// over labels of a bare name.
+func metricOf(b *testing.B, n *benchNode, name string) int64 {
+	return int64(testsupport.ParseMetrics(testsupport.MetricsText(b, n.base))[name])
 }
 
 // waitMirror waits until n serves channel name as a mirror.
@@ -438,5 +429,5 @@ func BenchmarkBus100Channels(b *testing.B) {
 	b.ReportMetric(float64(p50.Microseconds()), "p50_µs")
 	b.ReportMetric(float64(p99.Microseconds()), "p99_µs")
 	b.ReportMetric(float64(gaps), "gaps")
-	b.ReportMetric(float64(metricSum(b, a, "wsbridge_bus_publish_failures_total")), "publish_failures")
+	b.ReportMetric(float64(metricOf(b, a, "wsbridge_bus_publish_failures_total")), "publish_failures")
 }

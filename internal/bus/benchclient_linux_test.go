@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"os"
 
-	"github.com/wsbridge/wsbridge/internal/pollio"
+	"github.com/wsbridge/wsbridge/internal/bus"
 )
 
 // benchHTTPClient is the HTTP client of the benchmarks' WebSocket
@@ -25,20 +25,8 @@ func benchHTTPClient() *http.Client {
 	if os.Getenv("BUS_BENCH_NETCLIENT") != "" {
 		return nil
 	}
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		tc, ok := c.(*net.TCPConn)
-		if !ok {
-			return c, nil
-		}
-		pc, err := pollio.NewConn(tc)
-		if err != nil {
-			return c, nil
-		}
-		return pc, nil
-	}}
-	return &http.Client{Transport: tr}
+	d := bus.RawDialerForTest() // serve's own dialer to the bus: a pollio.Conn for TCP
+	return &http.Client{Transport: &http.Transport{DialContext: func(_ context.Context, network, addr string) (net.Conn, error) {
+		return d.Dial(network, addr)
+	}}}
 }
