@@ -3,10 +3,11 @@
 package bus_test
 
 import (
-	"net"
-	"net/http"
+	"bufio"
+	"fmt"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -22,6 +23,45 @@ var wsbridgeBin = sync.OnceValues(func() (string, error) {
 	return goBuild("wsbridge", "github.com/wsbridge/wsbridge/cmd/wsbridge")
 })
 
+// serveProc is a `wsbridge serve` process listening on addr.
+type serveProc struct {
+	cmd  *exec.Cmd
+	addr string
+	base string // ws://addr
+}
+
+// startServeProc starts `bin serve --listen 127.0.0.1:PORT args...` and
+// waits for the line saying where it listens; it is stopped (SIGTERM) when
+// the test ends, and what it printed is shown if the test failed.
+func startServeProc(b testing.TB, bin string, args ...string) *serveProc {
+	b.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(b))
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr}, args...)...)
+	logs := &testsupport.SyncBuffer{}
+	cmd.Stderr = logs
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if b.Failed() {
+			b.Logf("serve %v logged:\n%s", args, logs.String())
+		}
+	})
+	rd := bufio.NewReader(out)
+	line, err := rd.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "wsbridge serve:") {
+		b.Fatalf("serve %v did not start: %q %v", args, line, err)
+	}
+	go rd.WriteTo(logs)
+	return &serveProc{cmd: cmd, addr: addr, base: "ws://" + addr}
+}
+
 // A serve node dies without a word (SIGKILL: no drain, no stopping
 // status): its clients, in every format, resume on another node with
 // the since and epoch they had and lose nothing.
@@ -35,34 +75,9 @@ func TestServeNodeCrash(t *testing.T) {
 	link := filepath.Join(t.TempDir(), "ttySIM")
 	startDevice(t, link)
 	a := startServe(t, n.URL(), "lab1", link, nil)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	b := exec.Command(bin, "serve", "--listen", addr, "--bus", n.URL(), "--bus-site", "front", "--history", "30s")
-	out := &testsupport.SyncBuffer{}
-	b.Stdout, b.Stderr = out, out
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = b.Process.Kill()
-		_ = b.Wait()
-		if t.Failed() {
-			t.Logf("serve B said:\n%s", out.String())
-		}
-	})
-	bURL := "http://" + addr
-	testsupport.WaitFor(t, 30*time.Second, "channel serial on serve B", func() bool {
-		resp, err := http.Get(bURL + "/api/channels/serial")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	b := startServeProc(t, bin, "--bus", n.URL(), "--bus-site", "front", "--history", "30s")
+	addr := b.addr
+	waitChannel(t, "http://"+addr, "serial")
 	var cls []*client
 	for _, f := range []string{relay.FormatBinary, relay.FormatJSON, relay.FormatCSV} {
 		cls = append(cls, dialClient(t, "ws://"+addr+"/ws", "serial", f, nil))
@@ -70,7 +85,7 @@ func TestServeNodeCrash(t *testing.T) {
 	for _, cl := range cls {
 		cl.read(100)
 	}
-	if err := b.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := b.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	for _, cl := range cls {

@@ -108,15 +108,16 @@ func siteAndFront(t *testing.T, urls string, editFront func(*serve.Options)) (de
 	dev = startDevice(t, link)
 	a = startServe(t, urls, "lab1", link, nil)
 	b = startServe(t, urls, "front", "", editFront)
-	waitChannel(t, b, "serial")
+	waitChannel(t, b.URL, "serial")
 	return dev, a, b
 }
 
-// waitChannel waits until serve s lists channel name and its device is up.
-func waitChannel(t *testing.T, s *testsupport.Served, name string) {
+// waitChannel waits until the serve at base (http://...) lists channel
+// name with its device up and frames in its history.
+func waitChannel(t testing.TB, base, name string) {
 	t.Helper()
-	testsupport.WaitFor(t, 20*time.Second, "channel "+name+" on "+s.URL, func() bool {
-		resp, err := http.Get(s.URL + "/api/channels")
+	testsupport.WaitFor(t, 20*time.Second, "channel "+name+" on "+base, func() bool {
+		resp, err := http.Get(base + "/api/channels")
 		if err != nil {
 			return false
 		}
@@ -293,7 +294,7 @@ func TestTwoServesThreeNATS(t *testing.T) {
 	startDevice(t, link)
 	a := startServe(t, nc.URL(), "lab1", link, replicas3)
 	b := startServe(t, nc.URL(), "front", "", replicas3)
-	waitChannel(t, b, "serial")
+	waitChannel(t, b.URL, "serial")
 	step("B serves the channel")
 	var cls []*client
 	for _, f := range []string{relay.FormatBinary, relay.FormatJSON, relay.FormatCSV} {
@@ -368,7 +369,7 @@ func TestServeBusUnreachableAtStart(t *testing.T) {
 	first := &client{t: t, name: "resumed", epoch: local.epoch, next: 0}
 	n.Start()
 	b := startServe(t, n.URL(), "front", "", nil)
-	waitChannel(t, b, "serial")
+	waitChannel(t, b.URL, "serial")
 	cl := dialClient(t, b.WS, "serial", relay.FormatJSON, first)
 	cl.read(150) // from seq 0: what A's ring held before the bus came, then live
 	if busLoss(cl) {
@@ -452,7 +453,7 @@ func TestLeafSite(t *testing.T) {
 	startDevice(t, link)
 	startServe(t, leaf.URL(), "site1", link, func(o *serve.Options) { o.Bus.Domain = "hub" })
 	b := startServe(t, hub.URL(), "hq", "", nil)
-	waitChannel(t, b, "serial")
+	waitChannel(t, b.URL, "serial")
 	cl := dialClient(t, b.WS, "serial", relay.FormatCSV, nil)
 	cl.read(200)
 	if busLoss(cl) {
@@ -609,7 +610,7 @@ func TestSiteCutOff(t *testing.T) {
 	// the site's intervals, whatever its own setting).
 	startServe(t, leaf.URL(), "site1", link, func(o *serve.Options) { o.Bus.Domain, o.Bus.Alive = "hub", 300*time.Millisecond })
 	b := startServe(t, hub.URL(), "hq", "", nil)
-	waitChannel(t, b, "serial")
+	waitChannel(t, b.URL, "serial")
 	cl := dialClient(t, b.WS, "serial", relay.FormatJSON, nil)
 	cl.read(400) // 1 s: the hub's serve has heard the site's interval
 	leaf.Stop()
@@ -647,7 +648,7 @@ func TestServeWithoutBus(t *testing.T) {
 		o.Out = out
 		return serve.Run(ctx, o)
 	})
-	waitChannel(t, s, "sim")
+	waitChannel(t, s.URL, "sim")
 	var h map[string]json.RawMessage
 	testsupport.GetJSON(t, s.URL+"/healthz", &h)
 	if _, ok := h["bus"]; ok {

@@ -3,16 +3,10 @@
 package bus_test
 
 import (
-	"bufio"
 	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -57,10 +51,10 @@ func BenchmarkBusCPUProcesses(b *testing.B) {
 			if err := os.WriteFile(conf, []byte("devices:\n  - {name: mic, network: true, token: bench-board}\n"), 0o600); err != nil {
 				b.Fatal(err)
 			}
-			a := startServeProc(b, bin, append([]string{"--config", conf}, onBus("lab1")...)...)
+			a := startServeProc(b, bin, append([]string{"--log-level", "warn", "--config", conf}, onBus("lab1")...)...)
 			serves, front := []*serveProc{a}, a
 			if withBus {
-				front = startServeProc(b, bin, onBus("front")...)
+				front = startServeProc(b, bin, append([]string{"--log-level", "warn"}, onBus("front")...)...)
 				serves = append(serves, front)
 			}
 			pub := dialPublisher(b, a.base+"/pub/mic")
@@ -71,14 +65,7 @@ func BenchmarkBusCPUProcesses(b *testing.B) {
 				}
 			}
 			publish(0)
-			testsupport.WaitFor(b, 30*time.Second, "the channel on the client's serve", func() bool {
-				resp, err := http.Get("http://" + front.addr + "/api/channels/mic")
-				if err != nil {
-					return false
-				}
-				resp.Body.Close()
-				return resp.StatusCode == http.StatusOK
-			})
+			waitChannel(b, "http://"+front.addr, "mic")
 			r := readFrames(b, "ws://"+front.addr+"/ws/mic", t0)
 			time.Sleep(500 * time.Millisecond) // settle: connections, consumers
 			c0, n0, w0 := procsCPU(b, serves), procCPU(nats), time.Now()
@@ -95,46 +82,6 @@ func BenchmarkBusCPUProcesses(b *testing.B) {
 			b.ReportMetric(float64(p99.Microseconds()), "p99_µs")
 		})
 	}
-}
-
-// serveProc is a `wsbridge serve` process listening on addr.
-type serveProc struct {
-	cmd  *exec.Cmd
-	addr string
-	base string // ws://addr
-}
-
-// startServeProc starts `bin serve --listen 127.0.0.1:PORT args...` and
-// waits for the line saying where it listens; it is stopped (SIGTERM) when
-// the benchmark ends.
-func startServeProc(b *testing.B, bin string, args ...string) *serveProc {
-	b.Helper()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(b))
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr, "--log-level", "warn"}, args...)...)
-	logs := &testsupport.SyncBuffer{}
-	cmd.Stderr = logs // the bus's warnings as a node stops, shown only if the benchmark fails
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-		if b.Failed() {
-			b.Logf("serve %v logged:\n%s", args, logs.String())
-		}
-	})
-	rd := bufio.NewReader(out)
-	line, err := rd.ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, "wsbridge serve:") {
-		b.Fatalf("serve %v did not start: %q %v", args, line, err)
-	}
-	go rd.WriteTo(io.Discard)
-	return &serveProc{cmd: cmd, addr: addr, base: "ws://" + addr}
 }
 
 // dialPublisher connects a board to url with the bench board's token and
