@@ -30,10 +30,7 @@ import (
 type pubLoop struct {
 	epfd   int
 	rc     syscall.RawConn // of the epoll descriptor
-	loopFn func(fd uintptr) bool
 	events []syscall.EpollEvent
-	nready int
-	werr   syscall.Errno
 
 	mu     sync.Mutex
 	regs   map[int32]*pubReg
@@ -126,7 +123,6 @@ func startPubLoopN(maxEvents int) (*pubLoop, error) {
 		return nil, err
 	}
 	l := &pubLoop{epfd: epfd, rc: rc, events: make([]syscall.EpollEvent, maxEvents), regs: map[int32]*pubReg{}}
-	l.loopFn = l.loop
 	go l.run(f)
 	return l, nil
 }
@@ -134,7 +130,7 @@ func startPubLoopN(maxEvents int) (*pubLoop, error) {
 // run is the loop's goroutine. f keeps the epoll descriptor open.
 func (l *pubLoop) run(f *os.File) {
 	defer f.Close()
-	l.rc.Read(l.loopFn) // returns only if the descriptor fails: nothing closes it
+	l.rc.Read(l.loop) // returns only if the descriptor fails: nothing closes it
 }
 
 // loop is the RawConn callback, for the loop's whole life: rounds while
@@ -154,14 +150,12 @@ func (l *pubLoop) loop(fd uintptr) bool {
 	for {
 		n, e := l.poll(fd)
 		if e != 0 {
-			l.werr = e
 			return true
 		}
 		if n == 0 {
 			return false
 		}
-		l.nready = n
-		l.round()
+		l.round(l.events[:n])
 	}
 }
 
@@ -176,11 +170,11 @@ func (l *pubLoop) poll(fd uintptr) (int, syscall.Errno) {
 	}
 }
 
-// round serves each connection that epoll found ready.
-func (l *pubLoop) round() {
+// round serves each connection of ready, what epoll_wait returned.
+func (l *pubLoop) round(ready []syscall.EpollEvent) {
 	l.served = l.served[:0]
 	l.mu.Lock()
-	for _, ev := range l.events[:l.nready] {
+	for _, ev := range ready {
 		if r := l.regs[ev.Fd]; r != nil {
 			l.served = append(l.served, r)
 		}
@@ -315,8 +309,7 @@ func (r *pubReg) register() bool {
 		cerr = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
 	})
 	if err != nil || cerr != nil {
-		r.on = true // so that unregister takes it out of the table
-		r.unregister()
+		r.unregister() // r.on is set: out of the table too
 		return false
 	}
 	return true
