@@ -12,8 +12,9 @@ import (
 const maxControl = 125
 
 // wsEvent is what wsParser found in the bytes it was given: a whole data
-// message (wsconn.OpText, wsconn.OpBinary) or a control frame (wsconn.OpClose, wsconn.OpPing, wsconn.OpPong).
-// Op 0 means none: the parser needs more bytes.
+// message (wsconn.OpText, wsconn.OpBinary) or a control frame
+// (wsconn.OpClose, OpPing, OpPong). Op 0 means none: the parser needs
+// more bytes.
 type wsEvent struct {
 	Op   byte
 	Data []byte // the payload, unmasked; valid until the parser is given more bytes
