@@ -113,13 +113,11 @@ func (n *Network) end(s *session, reason string) {
 // connection, the session's goroutine waits while the loop decodes, and
 // takes over for what the loop hands it (pings, close frames, errors).
 func (n *Network) read(s *session) string {
-	var flush func()
 	if h, ok := n.pub.(holder); ok {
 		h.Hold(true)
 		defer h.Hold(false)
-		flush = h.Flush
+		s.flush = h.Flush
 	}
-	s.flush = flush
 	for {
 		ev, err := n.nextEvent(s)
 		if why, end := n.handle(s, ev, err); end {
