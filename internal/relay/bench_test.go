@@ -307,13 +307,7 @@ func drainAnswering(c net.Conn, r *bufio.Reader) {
 		if _, err := io.ReadFull(r, hdr[2:wsconn.HeaderLen(hdr[:2])]); err != nil {
 			return
 		}
-		n := int(hdr[1] & 0x7f)
-		switch n {
-		case 126:
-			n = int(binary.BigEndian.Uint16(hdr[2:4]))
-		case 127:
-			n = int(binary.BigEndian.Uint64(hdr[2:10]))
-		}
+		n := int(wsconn.PayloadLen(hdr[:]))
 		if hdr[0]&0x0f != wsconn.OpPing {
 			if _, err := r.Discard(n); err != nil {
 				return

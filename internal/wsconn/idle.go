@@ -133,7 +133,7 @@ func (f *frames) feed(p []byte) {
 		if op := h[0] & 0x0f; op < 8 { // data or continuation; control frames may come between
 			f.inMsg = h[0]&0x80 == 0
 		}
-		f.rest, f.nhdr = payloadLen(h), 0
+		f.rest, f.nhdr = PayloadLen(h), 0
 	}
 }
 
@@ -156,8 +156,9 @@ func HeaderLen(h []byte) int {
 	return n
 }
 
-// payloadLen is the payload length a complete header h announces.
-func payloadLen(h []byte) uint64 {
+// PayloadLen is the payload length a complete header h (HeaderLen bytes)
+// announces, at most math.MaxInt64.
+func PayloadLen(h []byte) uint64 {
 	switch l := h[1] & 0x7f; l {
 	case 126:
 		return uint64(binary.BigEndian.Uint16(h[2:4]))
