@@ -23,10 +23,8 @@ func nowUS() uint64 { return uint64(time.Since(epoch).Microseconds()) }
 // tally is what the subscribers of one run saw.
 type tally struct {
 	mu       sync.Mutex
-	lat      []float32 // ms, frames received during the measured window
-	received uint64    // frames received in the window
-	gapped   uint64    // frames missing (seq gaps), in the window
-	dups     uint64
+	lat      []float32     // ms, frames received during the measured window
+	received uint64        // frames received in the window
 	holes    uint64        // frames of the window missing between frames received
 	gapMsgs  uint64        // gap messages the hub sent (wsbridge)
 	from, to uint64        // the window, bench µs
@@ -35,17 +33,13 @@ type tally struct {
 
 // sub follows one subscriber's stream. A frame counts once, whatever its
 // order: MQTT QoS 1 resends what a cut connection left unacknowledged
-// after newer frames, and such a frame arrived, late.
+// after newer frames, and such a frame arrived, late; one received again
+// is not counted again.
 type sub struct {
-	t        *tally
-	next     uint32
-	started  bool
-	seen     map[uint32]bool // seqs of the window received
-	lat      []float32
-	received uint64
-	gapped   uint64
-	dups     uint64
-	gapMsgs  uint64
+	t       *tally
+	seen    map[uint32]bool // seqs of the window received
+	lat     []float32
+	gapMsgs uint64
 }
 
 // frame records one data frame (v1 packet) received now.
@@ -54,31 +48,15 @@ func (s *sub) frame(pkt []byte) {
 	if frame.Parse(&p, pkt) != nil || p.Type != frame.TypeData {
 		return
 	}
-	now := nowUS()
-	seq := p.Frame.Seq
-	in := p.Frame.TimeUS >= s.t.from && p.Frame.TimeUS < s.t.to
+	now, seq := nowUS(), p.Frame.Seq
+	if p.Frame.TimeUS < s.t.from || p.Frame.TimeUS >= s.t.to || s.seen[seq] {
+		return
+	}
 	if s.seen == nil {
 		s.seen = make(map[uint32]bool)
 	}
-	switch {
-	case in && s.seen[seq]:
-		s.dups++
-		return
-	case !s.started:
-		s.started = true
-	case int32(seq-s.next) > 0:
-		if in {
-			s.gapped += uint64(seq - s.next) // until the missing ones come late
-		}
-	}
-	if int32(seq-s.next) >= 0 || !s.started {
-		s.next = seq + 1
-	}
-	if in {
-		s.seen[seq] = true
-		s.received++
-		s.lat = append(s.lat, float32(int64(now)-int64(p.Frame.TimeUS))/1000)
-	}
+	s.seen[seq] = true
+	s.lat = append(s.lat, float32(int64(now)-int64(p.Frame.TimeUS))/1000)
 }
 
 // done adds the subscriber's figures to the tally.
@@ -94,9 +72,7 @@ func (s *sub) done() {
 	s.t.mu.Lock()
 	defer s.t.mu.Unlock()
 	s.t.lat = append(s.t.lat, s.lat...)
-	s.t.received += s.received
-	s.t.gapped += s.gapped
-	s.t.dups += s.dups
+	s.t.received += uint64(len(s.seen))
 	s.t.holes += holes
 	s.t.gapMsgs += s.gapMsgs
 }
@@ -127,8 +103,7 @@ type result struct {
 	expected, received uint64  // frames in the window, all subscribers (expected includes dropped)
 	adcDropped         uint64  // frames the boards' ADCs dropped in the window: they could not hand them on for a second
 	overrun            uint64  // frames the boards' rings overwrote unsent in the window (wsbridge)
-	gapped, dups       uint64
-	holes, gapMsgs     uint64 // of the lost: holes inside the streams; gap messages the hub sent
+	holes, gapMsgs     uint64  // of the lost: holes inside the streams; gap messages the hub sent
 	drain              time.Duration
 	reconnects         uint64
 	cuts               uint64 // --cut-every: times every board's link was reset
@@ -153,7 +128,7 @@ func (r *result) finish(t *tally, expected uint64) {
 	}
 	// Overwritten ring frames were made and stamped (in expected already);
 	// ADC drops were not.
-	r.expected, r.received, r.gapped, r.dups = expected+r.adcDropped, t.received, t.gapped, t.dups
+	r.expected, r.received = expected+r.adcDropped, t.received
 	r.holes, r.gapMsgs, r.drain = t.holes, t.gapMsgs, t.drain
 }
 
